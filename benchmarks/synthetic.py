@@ -1,0 +1,69 @@
+"""Deterministic synthetic visits (as contract-v1 dicts) and synthetic rule packs for benchmarks."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+PRICES = {
+    "registration": ["6.00", "12.00", "25.00", "50.00"], "injection": ["3.50", "12.00", "15.00"],
+    "bed": ["40.00", "80.00", "12.35", "120.00"], "routine_test": ["20.00", "10.00", "8.00"],
+    "dressing": ["15.00", "35.50", "60.00"], "drug": ["37.85", "128.46", "9.99", "256.10"],
+    "consultation": ["10.00", "20.00"], "exam": ["150.00", "380.00"], "treatment": ["45.60"],
+    "nursing": ["24.00"], "material": ["13.27"], "blood_deposit": ["1000.00"],
+}
+PATIENTS = [
+    ({"categories": ["disabled_veteran"], "disability_level": 4, "disability_cause": "war"}, "key_care_medical_card"),
+    ({"categories": ["martyr_family"]}, "key_care_medical_card"),
+    ({"categories": ["serviceman"]}, "military_id"),
+    ({"categories": ["military_family"]}, None),
+    ({"categories": ["veteran"]}, "preferential_card"),
+    ({"categories": []}, None),
+]
+CITIES = [f"{p}{c:02d}00" for p in (11, 32, 37, 44, 45, 51, 61) for c in range(1, 15)]
+
+
+def visit(rng: random.Random, number: int, lines: int, region: str = "450100") -> dict[str, Any]:
+    """One visit with ``lines`` charge lines; a third of them inpatient, cards mostly valid."""
+    patient, card = PATIENTS[number % len(PATIENTS)]
+    credentials = []
+    if card is not None:
+        valid_to = "2025-12-31" if number % 10 else "2025-01-31"  # one in ten has expired
+        credentials.append({"kind": card, "number": f"桂{number:06d}", "valid_from": "2023-01-01",
+                            "valid_to": valid_to})
+    items = list(PRICES)
+    return {
+        "visit_id": f"V{number}", "date": "2025-06-15",
+        "kind": ("outpatient", "emergency", "inpatient")[number % 3], "region": region,
+        "patient": {"id": f"P{number}", **patient, "credentials": credentials},
+        "lines": [{"line_id": str(n + 1), "item": (item := rng.choice(items)),
+                   "amount": rng.choice(PRICES[item])} for n in range(lines)],
+    }
+
+
+def visits(count: int, lines: int, seed: int = 2026) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    return [visit(rng, n, lines) for n in range(count)]
+
+
+def scale_pack(rules: int, seed: int = 7) -> str:
+    """A pack of ``rules`` synthetic rules spread over 98 cities, as a region-level rule set grows.
+
+    A national HIS vendor loads every city's rules; a visit should only pay for its own city's.
+    """
+    rng = random.Random(seed)
+    items = [i for i in PRICES if i != "blood_deposit"]
+    out = ["pack: scale", "title: {zh: 规模测试, en: scale test}", "rules:"]
+    for n in range(rules):
+        condition = rng.choice([
+            "{credential: key_care_medical_card}", "{category: key_care}", "{category: serviceman}",
+            "{credential: preferential_card, visit_kind: inpatient}", "{category: veteran}"])
+        out += [f"  - id: synthetic-{n}",
+                f"    title: {{zh: 合成规则{n}, en: synthetic rule {n}}}",
+                "    clause: 合成", "    source: benchmark",
+                f"    region: \"{CITIES[n % len(CITIES)]}\"",
+                f"    when: {condition}",
+                f"    items: [{rng.choice(items)}]",
+                f"    benefit: {{reduce: \"{rng.choice([10, 20, 30, 50])}%\"}}",
+                f"    group: g{n % 3}"]
+    return "\n".join(out) + "\n"

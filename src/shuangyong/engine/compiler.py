@@ -1,0 +1,164 @@
+"""Compile a ``PolicySet`` once into rules indexed by item kind and by eligibility token."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal
+
+import attrs
+
+from shuangyong.engine.context import VisitContext
+from shuangyong.engine.predicates import AllOf, Predicate, compile_when, conjuncts, index_tokens
+from shuangyong.errors import PolicyError
+from shuangyong.money import round_yuan
+from shuangyong.policy.layers import PolicySet, Rule
+from shuangyong.policy.schema import Benefit
+from shuangyong.text import Text
+
+Reducer = Callable[[Decimal], Decimal]
+
+
+def make_reducer(benefit: Benefit, per_line_cap: Decimal | None) -> Reducer:
+    """The reduction a benefit takes off what is left of a line, before any per-visit cap."""
+    rate = benefit.rate
+    if benefit.fixed is not None:
+        fixed = benefit.fixed
+        if per_line_cap is not None:
+            fixed = min(fixed, per_line_cap)
+        return lambda remaining: fixed if fixed < remaining else remaining
+    if rate is None or rate == 1:  # waive, waive_deposit, "100%"
+        reducer: Reducer = lambda remaining: remaining  # noqa: E731
+    else:
+        reducer = lambda remaining: round_yuan(remaining * rate)  # noqa: E731
+    if per_line_cap is None:
+        return reducer
+    cap = per_line_cap
+    return lambda remaining: min(reducer(remaining), cap)
+
+
+@attrs.frozen(slots=True, repr=False)
+class CompiledRule:
+    """A rule ready to run: its visit-level test, its line-level test and its reducer."""
+
+    rule: Rule
+    rule_id: str
+    clause: str
+    order: int
+    group: int
+    start: dt.date | None
+    end: dt.date | None
+    condition: Predicate | None  #: the whole ``when``, for explanations
+    visit_test: Predicate | None
+    line_test: Predicate | None
+    reduce: Reducer | None
+    per_visit_cap: Decimal | None
+    tokens: frozenset[str] | None
+
+    def in_force(self, ctx: VisitContext) -> bool:
+        day = ctx.visit.date
+        return (self.start is None or self.start <= day) and (self.end is None or day <= self.end)
+
+    def in_region(self, ctx: VisitContext) -> bool:
+        return ctx.visit.region.startswith(self.rule.region)
+
+    def __repr__(self) -> str:
+        return f"<rule {self.rule_id} {self.visit_test!r} {self.line_test!r}>"
+
+
+def _split(predicate: Predicate | None) -> tuple[Predicate | None, Predicate | None]:
+    """Separate the parts decided once per visit from those that look at each line."""
+    if predicate is None:
+        return None, None
+    visit_parts = [p for p in conjuncts(predicate) if not p.LINE_LEVEL]
+    line_parts = [p for p in conjuncts(predicate) if p.LINE_LEVEL]
+
+    def join(parts: list[Predicate]) -> Predicate | None:
+        return None if not parts else parts[0] if len(parts) == 1 else AllOf(tuple(parts))
+
+    return join(visit_parts), join(line_parts)
+
+
+CANDIDATE_CACHE_SIZE = 4096
+IndexKey = tuple[str, str | None]  #: (region prefix, eligibility token or None)
+Plan = tuple[tuple[CompiledRule, ...], ...]  #: candidate rules for one item kind, by group
+
+
+@attrs.frozen(slots=True)
+class VisitPlan:
+    """What a set of eligible rules grants: per item kind, the rules by stacking group; and the
+    visit-level entitlements. Shared by every visit whose eligible set is the same."""
+
+    by_item: dict[str, Plan]
+    grants: tuple[CompiledRule, ...]
+
+    @classmethod
+    def of(cls, eligible: tuple[CompiledRule, ...]) -> VisitPlan:
+        by_item: dict[str, dict[int, list[CompiledRule]]] = {}
+        for rule in eligible:
+            for item in rule.rule.spec.items:
+                by_item.setdefault(item, {}).setdefault(rule.group, []).append(rule)
+        grants = tuple(r for r in eligible if r.rule.spec.priorities or r.rule.spec.services)
+        return cls({item: tuple(tuple(groups[g]) for g in sorted(groups)) for item, groups in by_item.items()},
+                   grants)
+
+
+@attrs.frozen(slots=True)
+class CompiledPolicy:
+    """Rules filed by (region prefix, eligibility token): a visit looks only under its own
+    region's prefixes and its own categories and credentials, so cost does not grow with the
+    rules written for other places or other people."""
+
+    policy: PolicySet
+    rules: tuple[CompiledRule, ...]
+    index: dict[IndexKey, tuple[CompiledRule, ...]]
+    _candidates: dict[tuple[str, frozenset[str]], tuple[CompiledRule, ...]] = attrs.field(
+        factory=dict, eq=False, repr=False)
+
+    @classmethod
+    def compile(cls, policy: PolicySet) -> CompiledPolicy:
+        group_rank = {group: n for n, group in enumerate(policy.groups)}
+        compiled = []
+        for order, rule in enumerate(policy.rules):
+            spec = rule.spec
+            predicate = compile_when(spec.when) if spec.when is not None else None
+            visit_test, line_test = _split(predicate)
+            if line_test is not None and spec.benefit is None:
+                raise PolicyError(Text(f"规则 {spec.id} 只授予就诊级待遇，不能按收费明细标签判断",
+                                       f"rule {spec.id} grants visit-level entitlements only, so it "
+                                       "cannot test charge-line tags"), record=rule.where, field="when")
+            caps = spec.caps
+            reduce = (make_reducer(spec.benefit, caps.per_line if caps else None)
+                      if spec.benefit is not None else None)
+            compiled.append(CompiledRule(
+                rule, spec.id, spec.clause, order, group_rank[spec.group], spec.effective.from_, spec.effective.to,
+                predicate, visit_test, line_test, reduce, caps.per_visit if caps else None,
+                index_tokens(predicate) if predicate is not None else None))
+        index: dict[IndexKey, list[CompiledRule]] = {}
+        for rule in compiled:
+            for token in rule.tokens or (None,):
+                index.setdefault((rule.rule.region, token), []).append(rule)
+        return cls(policy, tuple(compiled), {key: tuple(rules) for key, rules in index.items()})
+
+    def candidates(self, region: str, tokens: frozenset[str]) -> tuple[CompiledRule, ...]:
+        """Rules filed under the region's prefixes and the tokens (or no token), in rule order.
+
+        Remembered per (region, tokens): a hospital sees few regions and few kinds of patient.
+        """
+        key = (region, tokens)
+        found = self._candidates.get(key)
+        if found is None:
+            rules: dict[int, CompiledRule] = {}
+            for prefix in ("", region[:2], region[:4], region):
+                for token in (None, *tokens):
+                    for rule in self.index.get((prefix, token), ()):
+                        rules[rule.order] = rule
+            if len(self._candidates) >= CANDIDATE_CACHE_SIZE:
+                self._candidates.clear()
+            found = self._candidates[key] = tuple(rule for _, rule in sorted(rules.items()))
+        return found
+
+    def eligible(self, ctx: VisitContext) -> tuple[CompiledRule, ...]:
+        """Rules whose dates, region and visit-level conditions hold for this visit, in order."""
+        return tuple(rule for rule in self.candidates(ctx.visit.region, ctx.tokens)
+                     if rule.in_force(ctx) and (rule.visit_test is None or rule.visit_test(ctx, None)))

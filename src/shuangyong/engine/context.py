@@ -1,0 +1,57 @@
+"""What the engine knows about a visit before it looks at any line, computed once per visit."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import attrs
+
+from shuangyong.model.registry import Registry
+from shuangyong.model.visit import Visit
+
+
+def category_token(category: str) -> str:
+    return "category:" + category
+
+
+def credential_token(kind: str) -> str:
+    return "credential:" + kind
+
+
+@attrs.frozen(slots=True)
+class VisitContext:
+    """The visit's facts in the form predicates test: category closure, valid credentials, age.
+
+    ``tokens`` are the keys of the eligibility index: only rules filed under one of them (or
+    under no key) are looked at for this visit.
+    """
+
+    visit: Visit
+    categories: frozenset[str]
+    valid_credentials: frozenset[str]
+    age: int | None
+    tokens: frozenset[str]
+
+    @property
+    def date(self) -> dt.date:
+        return self.visit.date
+
+    @classmethod
+    def of(cls, visit: Visit, registry: Registry) -> VisitContext:
+        """Build the context; unknown categories or credential kinds are errors naming them."""
+        patient = visit.patient
+        categories: frozenset[str] = frozenset()
+        for category in sorted(patient.categories):
+            if category not in registry.categories:
+                raise registry.categories.unknown(category, record=visit.visit_id,
+                                                  field="patient.categories")
+            categories |= registry.categories.with_ancestors(category)
+        valid = set()
+        for index, credential in enumerate(patient.credentials):
+            if credential.kind not in registry.credentials:
+                raise registry.credentials.unknown(credential.kind, record=visit.visit_id,
+                                                   field=f"patient.credentials[{index}].kind")
+            if credential.valid_on(visit.date):
+                valid.add(credential.kind)
+        tokens = frozenset(map(category_token, categories)) | frozenset(map(credential_token, valid))
+        return cls(visit, categories, frozenset(valid), patient.age_on(visit.date), tokens)

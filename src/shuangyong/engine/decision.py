@@ -1,0 +1,92 @@
+"""What the engine answers: a decision per charge line, and for the whole visit."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import NamedTuple
+
+import attrs
+
+from shuangyong.text import Text
+
+
+# Applied and LineDecision are built once per charge line on the hot path; as named tuples they
+# cost a quarter of a frozen attrs class (measured: benchmarks/RESULTS.md), and are as immutable.
+class Applied(NamedTuple):
+    """One rule's share of a line's reduction (several groups can stack on one line)."""
+
+    rule: str
+    reduction: Decimal
+
+
+class LineDecision(NamedTuple):
+    """``reduction + payable == amount``. ``rule`` is the first rule applied, or ``None``."""
+
+    line_id: str
+    item: str
+    amount: Decimal
+    reduction: Decimal
+    payable: Decimal
+    rule: str | None
+    clause: str | None
+    applied: tuple[Applied, ...]
+
+
+@attrs.frozen(slots=True)
+class Entitlement:
+    """A visit-level grant (priorities, services) and the rule behind it."""
+
+    rule: str
+    clause: str
+    priorities: tuple[str, ...]
+    services: tuple[str, ...]
+
+
+@attrs.frozen(slots=True)
+class Totals:
+    amount: Decimal
+    reduction: Decimal
+    payable: Decimal
+
+
+@attrs.frozen(slots=True)
+class Decision:
+    """The answer for one visit; ``policy`` is the fingerprint of the rule set that gave it."""
+
+    visit_id: str
+    policy: str
+    lines: tuple[LineDecision, ...]
+    priorities: tuple[str, ...]
+    services: tuple[str, ...]
+    entitlements: tuple[Entitlement, ...]
+    totals: Totals
+
+
+@attrs.frozen(slots=True)
+class RuleTrace:
+    """One rule considered by ``explain``: outcome is applied, granted, outdone, nothing_left,
+    not_eligible, not_effective or outside_region."""
+
+    rule: str
+    title: Text
+    clause: str
+    source: str
+    outcome: str
+    reason: Text
+    reduction: Decimal | None = None
+
+
+@attrs.frozen(slots=True)
+class LineTrace:
+    line_id: str
+    item: str
+    considered: tuple[RuleTrace, ...]
+
+
+@attrs.frozen(slots=True)
+class Explanation:
+    """The decision, plus every rule considered for each line and for the visit, with reasons."""
+
+    decision: Decision
+    lines: tuple[LineTrace, ...]
+    visit: tuple[RuleTrace, ...]

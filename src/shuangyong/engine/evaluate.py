@@ -1,0 +1,137 @@
+"""The engine: ``Engine.from_packs(...).evaluate(visit)`` → ``Decision``; ``explain`` says why.
+
+Stacking (DESIGN §5): on each line, within a group the rule taking off most wins (the earlier
+rule on a tie); groups apply in order, each on what the previous ones left; nothing goes below
+zero. Lines are handled in canonical ``line_id`` order so that per-visit caps, and therefore the
+output, do not depend on the order the HIS sent the lines in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from operator import attrgetter
+
+import attrs
+
+from shuangyong.engine.compiler import CompiledPolicy, CompiledRule, Plan, VisitPlan
+from shuangyong.engine.context import VisitContext
+from shuangyong.engine.decision import Applied, Decision, Entitlement, Explanation, LineDecision, Totals
+from shuangyong.errors import UnknownItemError
+from shuangyong.model.registry import Registry
+from shuangyong.model.visit import ChargeLine, Visit
+from shuangyong.money import ZERO
+from shuangyong.policy.layers import PolicySet
+from shuangyong.text import Text
+
+DEFAULT_PACKS = ("seed-example",)
+
+_ORDER = attrgetter("order")
+PLAN_CACHE_SIZE = 4096  #: distinct eligible-rule sets kept; real visits share a handful
+
+
+@attrs.frozen(slots=True)
+class _CachedPlan:
+    """A ``VisitPlan`` with its entitlements already in output form."""
+
+    by_item: dict[str, Plan]
+    entitlements: tuple[Entitlement, ...]
+    priorities: tuple[str, ...]
+    services: tuple[str, ...]
+
+    @classmethod
+    def of(cls, plan: VisitPlan, registry: Registry) -> _CachedPlan:
+        entitlements = tuple(Entitlement(r.rule_id, r.clause, r.rule.spec.priorities, r.rule.spec.services)
+                             for r in plan.grants)
+        return cls(plan.by_item, entitlements,
+                   registry.priorities.order(p for e in entitlements for p in e.priorities),
+                   registry.services.order(s for e in entitlements for s in e.services))
+
+
+class Engine:
+    """A compiled pack set. Build once (compiling is the slow part), evaluate many visits."""
+
+    def __init__(self, policy: PolicySet, registry: Registry | None = None, *,
+                 strict: bool = False) -> None:
+        self.registry = registry if registry is not None else Registry.builtin()
+        self.policy = policy
+        self.compiled = CompiledPolicy.compile(policy)
+        self.strict = strict
+        self._plans: dict[tuple[int, ...], _CachedPlan] = {}
+
+    @classmethod
+    def from_packs(cls, *references: str, registry: Registry | None = None,
+                   strict: bool = False) -> Engine:
+        """Load packs by built-in name or path (default ``seed-example``) and compile them."""
+        registry = registry if registry is not None else Registry.builtin()
+        policy = PolicySet.load(references or DEFAULT_PACKS, registry)
+        return cls(policy, registry, strict=strict)
+
+    @property
+    def fingerprint(self) -> str:
+        return self.policy.fingerprint
+
+    def evaluate_many(self, visits: Iterable[Visit]) -> Iterator[Decision]:
+        return map(self.evaluate, visits)
+
+    def evaluate(self, visit: Visit) -> Decision:
+        """Decide every line of the visit and the visit's priorities and services."""
+        ctx = VisitContext.of(visit, self.registry)
+        plan = self._plan(ctx)
+        by_item = plan.by_item
+        cap_left: dict[int, Decimal] = {}
+        decisions = []
+        total_amount = total_reduction = ZERO
+        strict = self.strict
+        for line in sorted(visit.lines, key=_ORDER):
+            amount = remaining = line.amount
+            applied: list[Applied] = []
+            first: CompiledRule | None = None
+            for group in by_item.get(line.item, ()):
+                best: CompiledRule | None = None
+                best_reduction = ZERO
+                for rule in group:
+                    if rule.line_test is not None and not rule.line_test(ctx, line):
+                        continue
+                    reduction = rule.reduce(remaining)  # type: ignore[misc]
+                    if rule.per_visit_cap is not None:
+                        reduction = min(reduction, cap_left.get(rule.order, rule.per_visit_cap))
+                    if reduction > best_reduction:
+                        best, best_reduction = rule, reduction
+                if best is not None:
+                    remaining -= best_reduction
+                    applied.append(Applied(best.rule_id, best_reduction))
+                    first = first or best
+                    if best.per_visit_cap is not None:
+                        cap_left[best.order] = cap_left.get(best.order, best.per_visit_cap) - best_reduction
+            if strict and line.item not in self.registry.items:
+                raise UnknownItemError(
+                    Text(f"未知的收费项目类别 {line.item!r}（严格模式）", f"unknown item kind {line.item!r} (strict mode)"),
+                    record=visit.visit_id, field=f"lines[{line.line_id}].item", value=line.item)
+            reduction = amount - remaining
+            decisions.append(LineDecision(
+                line.line_id, line.item, amount, reduction, remaining,
+                first.rule_id if first else None, first.clause if first else None,
+                tuple(applied)))
+            total_amount += amount
+            total_reduction += reduction
+        return Decision(
+            visit.visit_id, self.policy.fingerprint, tuple(decisions), plan.priorities, plan.services,
+            plan.entitlements, Totals(total_amount, total_reduction, total_amount - total_reduction))
+
+    def explain(self, visit: Visit) -> Explanation:
+        """The decision with every rule considered and why it applied or not (the slow path)."""
+        from shuangyong.engine.explain import explain  # the tracing path builds on this module
+
+        return explain(self, visit)
+
+    def _plan(self, ctx: VisitContext) -> _CachedPlan:
+        """The plan for this visit's eligible rules, built once per distinct eligible set."""
+        eligible = self.compiled.eligible(ctx)
+        key = tuple(rule.order for rule in eligible)
+        plan = self._plans.get(key)
+        if plan is None:
+            if len(self._plans) >= PLAN_CACHE_SIZE:
+                self._plans.clear()
+            plan = self._plans[key] = _CachedPlan.of(VisitPlan.of(eligible), self.registry)
+        return plan

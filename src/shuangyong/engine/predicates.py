@@ -1,0 +1,334 @@
+"""Conditions compiled from a rule's ``when``: small frozen callables with a readable repr.
+
+Each predicate answers fast (``pred(ctx, line) -> bool``) for the evaluation path, and says why
+(``pred.explain(ctx, line, registry) -> (bool, Text)``) for the tracing path. ``LINE_LEVEL``
+marks predicates that look at the charge line; all others are decided once per visit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import ClassVar, Protocol
+
+import attrs
+
+from shuangyong.engine.context import VisitContext, category_token, credential_token
+from shuangyong.model.registry import Registry
+from shuangyong.model.visit import ChargeLine
+from shuangyong.model.vocabulary import Vocabulary
+from shuangyong.policy.regions import region_prefix
+from shuangyong.policy.schema import Range, When
+from shuangyong.text import Text
+
+
+class Predicate(Protocol):
+    LINE_LEVEL: ClassVar[bool]
+
+    def __call__(self, ctx: VisitContext, line: ChargeLine | None) -> bool: ...
+
+    def explain(self, ctx: VisitContext, line: ChargeLine | None,
+                registry: Registry) -> tuple[bool, Text]: ...
+
+
+def _labels(vocabulary: Vocabulary, ids: Iterable[str]) -> Text:
+    terms = [vocabulary.get(i) for i in ids]
+    return Text("、".join(t.label.zh for t in terms) or "无", ", ".join(t.id for t in terms) or "none")
+
+
+@attrs.frozen(slots=True, repr=False)
+class CategoryIn:
+    ids: frozenset[str]
+    LINE_LEVEL: ClassVar[bool] = False
+
+    def __call__(self, ctx: VisitContext, line: ChargeLine | None) -> bool:
+        return not self.ids.isdisjoint(ctx.categories)
+
+    def explain(self, ctx: VisitContext, line: ChargeLine | None,
+                registry: Registry) -> tuple[bool, Text]:
+        want = _labels(registry.categories, sorted(self.ids))
+        have = _labels(registry.categories, registry.categories.order(ctx.visit.patient.categories))
+        if self(ctx, line):
+            return True, Text(f"患者类别（{have.zh}）属于 {want.zh}", f"patient category ({have.en}) is {want.en}")
+        return False, Text(f"患者类别（{have.zh}）不属于 {want.zh}", f"patient category ({have.en}) is not {want.en}")
+
+    def __repr__(self) -> str:
+        return f"<category in {sorted(self.ids)}>"
+
+
+@attrs.frozen(slots=True, repr=False)
+class CredentialValid:
+    kinds: frozenset[str]
+    LINE_LEVEL: ClassVar[bool] = False
+
+    def __call__(self, ctx: VisitContext, line: ChargeLine | None) -> bool:
+        return not self.kinds.isdisjoint(ctx.valid_credentials)
+
+    def explain(self, ctx: VisitContext, line: ChargeLine | None,
+                registry: Registry) -> tuple[bool, Text]:
+        want = _labels(registry.credentials, sorted(self.kinds))
+        held = [c for c in ctx.visit.patient.credentials if c.kind in self.kinds]
+        day = ctx.date
+        for credential in held:
+            if credential.valid_on(day):
+                return True, Text(f"持有 {day} 有效的{want.zh}（{credential.number}）",
+                                  f"holds a {want.en} valid on {day} ({credential.number})")
+        if not held:
+            return False, Text(f"未持有{want.zh}", f"holds no {want.en}")
+        window = held[0].validity
+        span = f"{window.start or '…'} – {window.end or '…'}"
+        return False, Text(f"{want.zh}（{held[0].number}）在 {day} 不在有效期内（{span}）",
+                           f"{want.en} ({held[0].number}) is not valid on {day} (valid {span})")
+
+    def __repr__(self) -> str:
+        return f"<credential valid in {sorted(self.kinds)}>"
+
+
+@attrs.frozen(slots=True, repr=False)
+class VisitKindIn:
+    kinds: frozenset[str]
+    LINE_LEVEL: ClassVar[bool] = False
+
+    def __call__(self, ctx: VisitContext, line: ChargeLine | None) -> bool:
+        return ctx.visit.kind in self.kinds
+
+    def explain(self, ctx: VisitContext, line: ChargeLine | None,
+                registry: Registry) -> tuple[bool, Text]:
+        want = _labels(registry.visit_kinds, registry.visit_kinds.order(self.kinds))
+        have = registry.visit_kinds.get(ctx.visit.kind).label
+        verb = ("属于", "is") if self(ctx, line) else ("不属于", "is not")
+        return self(ctx, line), Text(f"就诊类型{have.zh}{verb[0]}{want.zh}",
+                                     f"visit kind {ctx.visit.kind} {verb[1]} {want.en}")
+
+    def __repr__(self) -> str:
+        return f"<visit kind in {sorted(self.kinds)}>"
+
+
+@attrs.frozen(slots=True, repr=False)
+class RegionIn:
+    prefixes: tuple[str, ...]
+    LINE_LEVEL: ClassVar[bool] = False
+
+    def __call__(self, ctx: VisitContext, line: ChargeLine | None) -> bool:
+        return ctx.visit.region.startswith(self.prefixes)
+
+    def explain(self, ctx: VisitContext, line: ChargeLine | None,
+                registry: Registry) -> tuple[bool, Text]:
+        want = ", ".join(p.ljust(6, "0") for p in self.prefixes)
+        verb = ("属于", "lies in") if self(ctx, line) else ("不属于", "lies outside")
+        return self(ctx, line), Text(f"就诊地区 {ctx.visit.region} {verb[0]} {want}",
+                                     f"visit region {ctx.visit.region} {verb[1]} {want}")
+
+    def __repr__(self) -> str:
+        return f"<region in {list(self.prefixes)}>"
+
+
+@attrs.frozen(slots=True, repr=False)
+class DisabilityLevelIn:
+    low: int
+    high: int
+    LINE_LEVEL: ClassVar[bool] = False
+
+    def __call__(self, ctx: VisitContext, line: ChargeLine | None) -> bool:
+        level = ctx.visit.patient.disability_level
+        return level is not None and self.low <= level <= self.high
+
+    def explain(self, ctx: VisitContext, line: ChargeLine | None,
+                registry: Registry) -> tuple[bool, Text]:
+        level = ctx.visit.patient.disability_level
+        if level is None:
+            return False, Text("患者无伤残等级", "patient has no disability level")
+        verb = ("在", "is within") if self(ctx, line) else ("不在", "is outside")
+        return self(ctx, line), Text(f"伤残等级 {level} 级{verb[0]} {self.low}–{self.high} 级之内",
+                                     f"disability level {level} {verb[1]} {self.low}–{self.high}")
+
+    def __repr__(self) -> str:
+        return f"<disability level {self.low}..{self.high}>"
+
+
+@attrs.frozen(slots=True, repr=False)
+class DisabilityCauseIn:
+    causes: frozenset[str]
+    LINE_LEVEL: ClassVar[bool] = False
+
+    def __call__(self, ctx: VisitContext, line: ChargeLine | None) -> bool:
+        return ctx.visit.patient.disability_cause in self.causes
+
+    def explain(self, ctx: VisitContext, line: ChargeLine | None,
+                registry: Registry) -> tuple[bool, Text]:
+        want = _labels(registry.disability_causes, registry.disability_causes.order(self.causes))
+        cause = ctx.visit.patient.disability_cause
+        verb = ("属于", "is") if self(ctx, line) else ("不属于", "is not")
+        return self(ctx, line), Text(f"致残原因 {cause or '无'} {verb[0]} {want.zh}",
+                                     f"disability cause {cause or 'none'} {verb[1]} {want.en}")
+
+    def __repr__(self) -> str:
+        return f"<disability cause in {sorted(self.causes)}>"
+
+
+@attrs.frozen(slots=True, repr=False)
+class AgeIn:
+    low: int | None
+    high: int | None
+    LINE_LEVEL: ClassVar[bool] = False
+
+    def __call__(self, ctx: VisitContext, line: ChargeLine | None) -> bool:
+        age = ctx.age
+        return (age is not None and (self.low is None or age >= self.low)
+                and (self.high is None or age <= self.high))
+
+    def explain(self, ctx: VisitContext, line: ChargeLine | None,
+                registry: Registry) -> tuple[bool, Text]:
+        if ctx.age is None:
+            return False, Text("未提供出生日期，无法判断年龄", "no birth date given, so age is unknown")
+        span = f"{self.low if self.low is not None else ''}–{self.high if self.high is not None else ''}"
+        verb = ("在", "is within") if self(ctx, line) else ("不在", "is outside")
+        return self(ctx, line), Text(f"就诊日年龄 {ctx.age} 岁{verb[0]} {span} 岁之内",
+                                     f"age {ctx.age} on the visit date {verb[1]} {span}")
+
+    def __repr__(self) -> str:
+        return f"<age {self.low}..{self.high}>"
+
+
+@attrs.frozen(slots=True, repr=False)
+class TagsAny:
+    tags: frozenset[str]
+    LINE_LEVEL: ClassVar[bool] = True
+
+    def __call__(self, ctx: VisitContext, line: ChargeLine | None) -> bool:
+        return line is not None and not self.tags.isdisjoint(line.tags)
+
+    def explain(self, ctx: VisitContext, line: ChargeLine | None,
+                registry: Registry) -> tuple[bool, Text]:
+        have = ", ".join(sorted(line.tags)) if line is not None and line.tags else "—"
+        want = ", ".join(sorted(self.tags))
+        verb = ("含有", "carries") if self(ctx, line) else ("不含", "lacks")
+        return self(ctx, line), Text(f"收费明细标签（{have}）{verb[0]} {want}",
+                                     f"line tags ({have}) {verb[1]} {want}")
+
+    def __repr__(self) -> str:
+        return f"<tags any {sorted(self.tags)}>"
+
+
+@attrs.frozen(slots=True, repr=False)
+class AllOf:
+    parts: tuple[Predicate, ...]
+
+    @property
+    def LINE_LEVEL(self) -> bool:  # noqa: N802 - mirrors the leaves' class constant
+        return any(part.LINE_LEVEL for part in self.parts)
+
+    def __call__(self, ctx: VisitContext, line: ChargeLine | None) -> bool:
+        return all(part(ctx, line) for part in self.parts)
+
+    def explain(self, ctx: VisitContext, line: ChargeLine | None,
+                registry: Registry) -> tuple[bool, Text]:
+        reasons = []
+        for part in self.parts:
+            holds, reason = part.explain(ctx, line, registry)
+            if not holds:
+                return False, reason
+            reasons.append(reason)
+        return True, Text("；".join(r.zh for r in reasons), "; ".join(r.en for r in reasons))
+
+    def __repr__(self) -> str:
+        return "<all " + " ".join(map(repr, self.parts)) + ">"
+
+
+@attrs.frozen(slots=True, repr=False)
+class AnyOf:
+    parts: tuple[Predicate, ...]
+
+    @property
+    def LINE_LEVEL(self) -> bool:  # noqa: N802
+        return any(part.LINE_LEVEL for part in self.parts)
+
+    def __call__(self, ctx: VisitContext, line: ChargeLine | None) -> bool:
+        return any(part(ctx, line) for part in self.parts)
+
+    def explain(self, ctx: VisitContext, line: ChargeLine | None,
+                registry: Registry) -> tuple[bool, Text]:
+        reasons = []
+        for part in self.parts:
+            holds, reason = part.explain(ctx, line, registry)
+            if holds:
+                return True, reason
+            reasons.append(reason)
+        return False, Text("；".join(r.zh for r in reasons), "; ".join(r.en for r in reasons))
+
+    def __repr__(self) -> str:
+        return "<any " + " ".join(map(repr, self.parts)) + ">"
+
+
+@attrs.frozen(slots=True, repr=False)
+class NotOf:
+    part: Predicate
+
+    @property
+    def LINE_LEVEL(self) -> bool:  # noqa: N802
+        return self.part.LINE_LEVEL
+
+    def __call__(self, ctx: VisitContext, line: ChargeLine | None) -> bool:
+        return not self.part(ctx, line)
+
+    def explain(self, ctx: VisitContext, line: ChargeLine | None,
+                registry: Registry) -> tuple[bool, Text]:
+        holds, reason = self.part.explain(ctx, line, registry)
+        return not holds, Text(f"（取反）{reason.zh}", f"(negated) {reason.en}")
+
+    def __repr__(self) -> str:
+        return f"<not {self.part!r}>"
+
+
+def _range(bounds: Range) -> tuple[int | None, int | None]:
+    return bounds.min, bounds.max
+
+
+def compile_when(when: When) -> Predicate:
+    """Build the predicate for one ``when`` mapping; several keys are joined with *all*."""
+    parts: list[Predicate] = []
+    if when.category:
+        parts.append(CategoryIn(frozenset(when.category)))
+    if when.credential:
+        parts.append(CredentialValid(frozenset(when.credential)))
+    if when.visit_kind:
+        parts.append(VisitKindIn(frozenset(when.visit_kind)))
+    if when.region:
+        parts.append(RegionIn(tuple(region_prefix(code) for code in when.region)))
+    if when.disability_level:
+        low, high = _range(when.disability_level)
+        parts.append(DisabilityLevelIn(low if low is not None else 1, high if high is not None else 10))
+    if when.disability_cause:
+        parts.append(DisabilityCauseIn(frozenset(when.disability_cause)))
+    if when.age:
+        parts.append(AgeIn(*_range(when.age)))
+    if when.tags:
+        parts.append(TagsAny(frozenset(when.tags)))
+    if when.all:
+        parts.extend(compile_when(child) for child in when.all)
+    if when.any:
+        parts.append(AnyOf(tuple(compile_when(child) for child in when.any)))
+    if when.not_ is not None:
+        parts.append(NotOf(compile_when(when.not_)))
+    return parts[0] if len(parts) == 1 else AllOf(tuple(parts))
+
+
+def conjuncts(predicate: Predicate) -> tuple[Predicate, ...]:
+    """The parts that must all hold (a flattened top-level *all*)."""
+    if isinstance(predicate, AllOf):
+        return tuple(p for part in predicate.parts for p in conjuncts(part))
+    return (predicate,)
+
+
+def index_tokens(predicate: Predicate) -> frozenset[str] | None:
+    """Keys under which a rule is filed: one of them must be among the visit's tokens.
+
+    The narrowest required category or credential test is chosen; ``None`` when the rule needs
+    neither (it is then looked at for every visit).
+    """
+    options = []
+    for part in conjuncts(predicate):
+        if isinstance(part, CategoryIn):
+            options.append(frozenset(map(category_token, part.ids)))
+        elif isinstance(part, CredentialValid):
+            options.append(frozenset(map(credential_token, part.kinds)))
+    return min(options, key=len) if options else None

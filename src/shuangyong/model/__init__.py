@@ -1,0 +1,21 @@
+"""The domain model: who a beneficiary is, what a visit charged, which units are paired."""
+
+from shuangyong.model.beneficiary import Beneficiary, Credential
+from shuangyong.model.charge_codes import ChargeCodeMap
+from shuangyong.model.registry import Registry
+from shuangyong.model.unit import Pairing, Unit
+from shuangyong.model.visit import ChargeLine, Visit
+from shuangyong.model.vocabulary import Term, Vocabulary
+
+__all__ = [
+    "Beneficiary",
+    "ChargeCodeMap",
+    "ChargeLine",
+    "Credential",
+    "Pairing",
+    "Registry",
+    "Term",
+    "Unit",
+    "Visit",
+    "Vocabulary",
+]

@@ -1,0 +1,67 @@
+"""Beneficiaries, their categories and their credentials."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import attrs
+
+from shuangyong.dates import DateWindow
+from shuangyong.errors import InputError
+from shuangyong.model.registry import DISABILITY_CAUSES
+from shuangyong.text import Text
+
+DISABILITY_LEVELS = range(1, 11)  #: 1 is the most severe (条例2024 §26)
+_CAUSES = tuple(row[0] for row in DISABILITY_CAUSES)
+
+
+@attrs.frozen(slots=True)
+class Credential:
+    """A card or certificate (e.g. 重点优抚对象医疗证) valid from and to a day, both included."""
+
+    kind: str
+    number: str
+    validity: DateWindow = DateWindow()
+
+    def valid_on(self, day: dt.date) -> bool:
+        return self.validity.contains(day)
+
+
+def _level(value: int | None) -> int | None:
+    if value is not None and (isinstance(value, bool) or value not in DISABILITY_LEVELS):
+        raise InputError(Text(f"伤残等级应为 1–10 级，收到 {value!r}",
+                              f"disability level must be 1 to 10, got {value!r}"),
+                         field="disability_level", value=value)
+    return value
+
+
+def _cause(value: str | None) -> str | None:
+    if value is not None and value not in _CAUSES:
+        raise InputError(Text(f"致残原因应为 {'/'.join(_CAUSES)}，收到 {value!r}",
+                              f"disability cause must be one of {', '.join(_CAUSES)}, got {value!r}"),
+                         field="disability_cause", value=value)
+    return value
+
+
+@attrs.frozen(slots=True)
+class Beneficiary:
+    """A patient as the policy sees them: who they are, not what they were charged.
+
+    ``categories`` are ids of the category vocabulary; the engine checks them against its
+    registry, so that a plugin's categories are accepted once registered.
+    """
+
+    id: str
+    categories: frozenset[str] = frozenset()
+    credentials: tuple[Credential, ...] = ()
+    disability_level: int | None = attrs.field(default=None, converter=_level)
+    disability_cause: str | None = attrs.field(default=None, converter=_cause)
+    birth_date: dt.date | None = None
+    name: str | None = None
+
+    def age_on(self, day: dt.date) -> int | None:
+        """Whole years of age on ``day`` (a birthday counts from the day itself)."""
+        if self.birth_date is None:
+            return None
+        before_birthday = (day.month, day.day) < (self.birth_date.month, self.birth_date.day)
+        return day.year - self.birth_date.year - before_birthday

@@ -1,0 +1,118 @@
+"""The built-in vocabularies (DESIGN §4). Ids are the JSON contract; labels ship in zh and en.
+
+``Registry`` bundles them so that an engine, and later a plugin manager, can own its own copy.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from shuangyong.model.vocabulary import Term, Vocabulary
+from shuangyong.text import Text
+
+#: (id, zh, en, parents). Sources: DESIGN §4, DOMAIN.md §1. ``meritorious_elder`` is local and is
+#: registered by region plugins, not here.
+CATEGORIES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("serviceman", "现役军人（含武警）", "Serviceman on active duty (incl. armed police)", ()),
+    ("military_family", "现役军人家属（直系亲属）", "Serviceman's family (direct relatives)", ()),
+    ("key_care", "重点优抚对象", "Key care recipient", ()),
+    ("disabled_veteran", "残疾军人（革命伤残军人）", "Disabled serviceman or veteran", ("key_care",)),
+    ("martyr_family", "烈士遗属", "Martyr's survivor", ("key_care",)),
+    ("sacrificed_family", "因公牺牲军人遗属", "Survivor of a serviceman who died on duty", ("key_care",)),
+    ("deceased_family", "病故军人遗属", "Survivor of a serviceman who died of illness", ("key_care",)),
+    ("demobilized_veteran", "在乡复员军人", "Demobilised veteran living in the countryside", ("key_care",)),
+    ("ill_returned_veteran", "带病回乡退伍军人", "Veteran discharged with an illness", ("key_care",)),
+    ("war_test_veteran", "参战参试退役军人", "Veteran of combat or weapons tests", ("key_care",)),
+    ("veteran", "退役军人", "Veteran", ()),
+)
+
+CREDENTIALS: tuple[tuple[str, str, str], ...] = (
+    ("key_care_medical_card", "重点优抚对象医疗证", "Key care recipient's medical card"),
+    ("preferential_card", "优待证", "Preferential treatment card"),
+    ("military_id", "军官证/士兵证", "Military identity card"),
+    ("disability_card", "残疾军人证", "Disabled serviceman's card"),
+)
+
+#: Charge item kinds; ``True`` marks a deposit (a sum held, not a fee).
+ITEMS: tuple[tuple[str, str, str, bool], ...] = (
+    ("registration", "挂号费", "Registration fee", False),
+    ("consultation", "诊查费", "Consultation fee", False),
+    ("injection", "注射费", "Injection fee", False),
+    ("bed", "床位费", "Bed fee", False),
+    ("routine_test", "三大常规检查费", "Routine blood, urine and stool tests", False),
+    ("dressing", "外科换药费", "Surgical dressing change", False),
+    ("blood_deposit", "用血保证金", "Blood-use deposit", True),
+    ("drug", "药品费", "Drugs", False),
+    ("exam", "检查费", "Examination", False),
+    ("treatment", "治疗费", "Treatment", False),
+    ("surgery", "手术费", "Surgery", False),
+    ("nursing", "护理费", "Nursing", False),
+    ("material", "卫生材料费", "Medical materials", False),
+)
+
+PRIORITIES: tuple[tuple[str, str, str], ...] = (
+    ("registration", "优先挂号", "Priority registration"),
+    ("consultation", "优先就诊", "Priority consultation"),
+    ("exam", "优先检查", "Priority examination"),
+    ("payment", "优先缴费", "Priority payment"),
+    ("pharmacy", "优先取药", "Priority at the pharmacy"),
+    ("admission", "优先住院", "Priority admission"),
+)
+
+SERVICES: tuple[tuple[str, str, str], ...] = (
+    ("preferential_service", "优待服务", "Preferential service"),
+    ("military_window", "军人窗口", "Military window"),
+    ("green_channel", "绿色通道", "Green channel"),
+    ("military_ward", "军人病房", "Military ward"),
+    ("treat_first_settle_later", "先治疗后结帐", "Treat first, settle the bill later"),
+)
+
+VISIT_KINDS: tuple[tuple[str, str, str], ...] = (
+    ("outpatient", "门诊", "Outpatient"),
+    ("emergency", "急诊", "Emergency"),
+    ("inpatient", "住院", "Inpatient"),
+)
+
+DISABILITY_CAUSES: tuple[tuple[str, str, str], ...] = (
+    ("war", "因战", "In combat"),
+    ("duty", "因公", "On duty"),
+    ("illness", "因病", "Through illness"),
+)
+
+
+def _vocabulary(name: Text, rows: tuple[tuple[str, str, str], ...]) -> Vocabulary:
+    vocabulary = Vocabulary(name)
+    for term_id, zh, en in rows:
+        vocabulary.register(Term(term_id, Text(zh, en)))
+    return vocabulary
+
+
+@attrs.define(slots=True)
+class Registry:
+    """Every vocabulary the engine checks input against. ``Registry.builtin()`` for the defaults."""
+
+    categories: Vocabulary
+    credentials: Vocabulary
+    items: Vocabulary
+    priorities: Vocabulary
+    services: Vocabulary
+    visit_kinds: Vocabulary
+    disability_causes: Vocabulary
+
+    @classmethod
+    def builtin(cls) -> Registry:
+        categories = Vocabulary(Text("类别", "category"))
+        for term_id, zh, en, parents in CATEGORIES:
+            categories.register(Term(term_id, Text(zh, en), parents))
+        items = Vocabulary(Text("收费项目类别", "item kind"))
+        for term_id, zh, en, deposit in ITEMS:
+            items.register(Term(term_id, Text(zh, en), deposit=deposit))
+        return cls(
+            categories=categories,
+            credentials=_vocabulary(Text("证件类别", "credential kind"), CREDENTIALS),
+            items=items,
+            priorities=_vocabulary(Text("优先项", "priority"), PRIORITIES),
+            services=_vocabulary(Text("服务", "service"), SERVICES),
+            visit_kinds=_vocabulary(Text("就诊类型", "visit kind"), VISIT_KINDS),
+            disability_causes=_vocabulary(Text("致残原因", "disability cause"), DISABILITY_CAUSES),
+        )

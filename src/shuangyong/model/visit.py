@@ -1,0 +1,86 @@
+"""Visits and their charge lines: what the engine decides on."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+
+import attrs
+
+from shuangyong.errors import InputError
+from shuangyong.model.beneficiary import Beneficiary
+from shuangyong.model.registry import VISIT_KINDS as _VISIT_KIND_ROWS
+from shuangyong.money import parse_amount
+from shuangyong.text import Text
+
+VISIT_KINDS = tuple(row[0] for row in _VISIT_KIND_ROWS)
+_REGION = re.compile(r"\d{6}")
+_DIGITS = re.compile(r"(\d+)")
+
+
+def line_order(line_id: str) -> tuple[int, object, str]:
+    """Canonical line order: natural ("2" before "10"), then the raw id to break ties.
+
+    The engine handles lines in this order so that per-visit caps, and so the output, do not
+    depend on the order in which the HIS sent them.
+    """
+    if line_id.isdigit():
+        return (0, int(line_id), line_id)
+    parts = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in _DIGITS.split(line_id) if p)
+    return (1, parts, line_id)
+
+
+@attrs.frozen(slots=True)
+class ChargeLine:
+    """One line of the bill. ``amount`` is exact yuan; floats are refused on construction."""
+
+    line_id: str
+    item: str
+    amount: Decimal = attrs.field(converter=parse_amount)
+    tags: frozenset[str] = frozenset()
+    code: str | None = None
+    description: str | None = None
+    #: ``line_order(line_id)``, kept so that sorting a visit's lines costs no more than a sort
+    order: tuple[int, object, str] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "order", line_order(self.line_id))
+
+
+def _kind(value: str) -> str:
+    if value not in VISIT_KINDS:
+        raise InputError(Text(f"就诊类型应为 {'/'.join(VISIT_KINDS)}，收到 {value!r}",
+                              f"visit kind must be one of {', '.join(VISIT_KINDS)}, got {value!r}"),
+                         field="kind", value=value)
+    return value
+
+
+def _region(value: str) -> str:
+    if not isinstance(value, str) or not _REGION.fullmatch(value):
+        raise InputError(Text(f"行政区划代码应为 6 位数字（GB/T 2260），收到 {value!r}",
+                              f"region must be a 6-digit GB/T 2260 code, got {value!r}"),
+                         field="region", value=value)
+    return value
+
+
+@attrs.frozen(slots=True)
+class Visit:
+    """An outpatient, emergency or inpatient visit on one business date, in one region."""
+
+    visit_id: str
+    date: dt.date
+    kind: str = attrs.field(converter=_kind)
+    region: str = attrs.field(converter=_region)
+    patient: Beneficiary
+    lines: tuple[ChargeLine, ...] = ()
+
+    def __attrs_post_init__(self) -> None:
+        seen: set[str] = set()
+        for index, line in enumerate(self.lines):
+            if line.line_id in seen:
+                raise InputError(Text(f"收费明细编号 {line.line_id!r} 重复",
+                                      f"line_id {line.line_id!r} appears twice"),
+                                 record=self.visit_id, field=f"lines[{index}].line_id",
+                                 value=line.line_id)
+            seen.add(line.line_id)

@@ -1,0 +1,75 @@
+"""Money: ``Decimal`` yuan, exact to the fen. Exactly one rounding function lives here.
+
+Floats are refused everywhere: by the time a float reaches us the cents are already lost
+(``0.1 + 0.2``), so accepting one would make "correct to the cent" a coincidence.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from shuangyong.errors import MoneyError
+from shuangyong.text import Text
+
+FEN = Decimal("0.01")
+ZERO = Decimal("0.00")
+HUNDRED = Decimal(100)
+
+
+def round_yuan(value: Decimal) -> Decimal:
+    """Quantize to 0.01 yuan, half up. The only place in the library that rounds money."""
+    return value.quantize(FEN, rounding=ROUND_HALF_UP)
+
+
+def parse_amount(value: object, *, record: str | None = None, field: str = "amount") -> Decimal:
+    """Read an amount from input: a string (``"12.35"``), int, or Decimal; never a float.
+
+    The amount must be non-negative and have at most two decimal places: an HIS that sends
+    ``"1.005"`` has a bug we should not hide by rounding it away.
+    """
+    if isinstance(value, bool) or isinstance(value, float):
+        raise MoneyError(
+            Text(f"金额不能是浮点数（收到 {value!r}），请以字符串传入，如 \"12.35\"",
+                 f"amount must not be a float (got {value!r}); send it as a string such as \"12.35\""),
+            record=record, field=field, value=value)
+    if isinstance(value, Decimal):
+        amount = value
+    elif isinstance(value, (int, str)):
+        try:
+            amount = Decimal(value.strip() if isinstance(value, str) else value)
+        except InvalidOperation:
+            amount = None  # reported below with the original text
+        if amount is None or not amount.is_finite():
+            raise MoneyError(Text(f"金额 {value!r} 不是数字", f"amount {value!r} is not a number"),
+                             record=record, field=field, value=value)
+    else:
+        raise MoneyError(
+            Text(f"金额必须是字符串，收到 {type(value).__name__}",
+                 f"amount must be a string, got {type(value).__name__}"),
+            record=record, field=field, value=value)
+    if amount < 0:
+        raise MoneyError(Text(f"金额不能为负数（{value}）", f"amount must not be negative ({value})"),
+                         record=record, field=field, value=value)
+    if amount.as_tuple().exponent < -2:  # type: ignore[operator]
+        raise MoneyError(
+            Text(f"金额 {value} 超过两位小数（分）", f"amount {value} has more than two decimals (fen)"),
+            record=record, field=field, value=value)
+    return amount.quantize(FEN)
+
+
+def parse_rate(text: str) -> Decimal:
+    """Turn ``"50%"`` into ``Decimal("0.5")``; checked to lie within 0–100 %."""
+    if not isinstance(text, str) or not text.endswith("%"):
+        raise ValueError(f"a percentage is written like \"50%\", got {text!r}")
+    try:
+        rate = Decimal(text[:-1].strip()) / HUNDRED
+    except InvalidOperation:
+        raise ValueError(f"{text!r} is not a percentage") from None
+    if not rate.is_finite() or not (0 <= rate <= 1):
+        raise ValueError(f"a percentage must lie between 0% and 100%, got {text!r}")
+    return rate
+
+
+def format_amount(value: Decimal) -> str:
+    """The JSON contract's string form: always two decimals."""
+    return str(value.quantize(FEN))

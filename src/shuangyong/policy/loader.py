@@ -1,0 +1,175 @@
+"""Read policy-pack YAML into validated ``PackSpec``\\ s; every error names file, line and field.
+
+YAML is composed into nodes first so that each value's line is known; pydantic then validates,
+and its error location is mapped back to the line of the offending key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import attrs
+import yaml
+from pydantic import ValidationError
+
+from shuangyong.errors import PolicyError
+from shuangyong.policy.schema import PackSpec
+from shuangyong.text import Text
+
+Loc = tuple[str | int, ...]
+
+
+@attrs.frozen(slots=True)
+class LoadedPack:
+    """A validated pack and where it came from (``origin`` is a path or ``builtin:NAME``)."""
+
+    spec: PackSpec
+    origin: str
+    directory: Path | None
+    lines: dict[Loc, int] = attrs.field(eq=False, repr=False)
+
+    def where(self, loc: Loc) -> str:
+        """``origin:line`` of the deepest known key on the path ``loc``."""
+        for end in range(len(loc), -1, -1):
+            line = self.lines.get(loc[:end])
+            if line is not None:
+                return f"{self.origin}:{line}"
+        return self.origin
+
+
+def builtin_pack_names() -> list[str]:
+    folder = resources.files("shuangyong.policy") / "packs"
+    return sorted(entry.name.removesuffix(".yaml") for entry in folder.iterdir()
+                  if entry.name.endswith(".yaml"))
+
+
+def _line_map(node: yaml.Node, loc: Loc, lines: dict[Loc, int], origin: str) -> None:
+    """Record the line of every key and list item; refuse duplicate keys (YAML keeps the last)."""
+    lines[loc] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if key in seen:
+                raise PolicyError(Text(f"键 {key!r} 重复", f"key {key!r} appears twice"),
+                                  record=f"{origin}:{key_node.start_mark.line + 1}",
+                                  field=_dotted(loc + (key,)))
+            seen.add(key)
+            _line_map(value_node, loc + (key,), lines, origin)
+            lines[loc + (key,)] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _line_map(item, loc + (index,), lines, origin)
+
+
+def _dotted(loc: Iterable[str | int]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def parse_pack(text: str, origin: str, directory: Path | None = None) -> LoadedPack:
+    """Validate one pack's YAML text; ``origin`` names it in errors."""
+    try:
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{origin}:{mark.line + 1}" if mark else origin
+        raise PolicyError(Text(f"YAML 语法错误：{error}", f"invalid YAML: {error}"), record=where) from None
+    if not isinstance(data, dict):
+        raise PolicyError(Text("政策包应为 YAML 映射（pack:, title:, rules: …）",
+                               "a policy pack must be a YAML mapping (pack:, title:, rules: …)"),
+                          record=origin)
+    lines: dict[Loc, int] = {}
+    _line_map(node, (), lines, origin)
+    pack = LoadedPack(PackSpec.model_construct(), origin, directory, lines)
+    try:
+        spec = PackSpec.model_validate(data)
+    except ValidationError as error:
+        raise _policy_error(error, pack, data) from None
+    return attrs.evolve(pack, spec=spec)
+
+
+def _policy_error(error: ValidationError, pack: LoadedPack, data: dict[str, Any]) -> PolicyError:
+    """Turn pydantic's first error into one bilingual message with file:line and field."""
+    first = error.errors(include_url=False)[0]
+    loc = tuple(part for part in first["loc"] if not (isinstance(part, str) and "[" in part))
+    field = _dotted(loc)
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        message = Text(f"未知的键 {loc[-1]!r}", f"unknown key {loc[-1]!r}")
+    elif kind == "missing":
+        message = Text(f"缺少必填项 {loc[-1]!r}", f"missing required key {loc[-1]!r}")
+    else:
+        detail = first["msg"].removeprefix("Value error, ")
+        message = Text(f"取值无效：{detail}", f"invalid value: {detail}")
+    rules = data.get("rules")
+    if len(loc) > 1 and loc[0] == "rules" and isinstance(loc[1], int) and isinstance(rules, list):
+        rule = rules[loc[1]] if loc[1] < len(rules) else None
+        if isinstance(rule, dict) and "id" in rule:
+            message = Text(f"规则 {rule['id']}：{message.zh}", f"rule {rule['id']}: {message.en}")
+    return PolicyError(message, record=pack.where(loc), field=field, value=first.get("input"))
+
+
+def load_pack_file(path: Path) -> LoadedPack:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise PolicyError(Text(f"无法读取政策包：{error.strerror}", f"cannot read policy pack: {error.strerror}"),
+                          record=str(path)) from None
+    return parse_pack(text, str(path), path.parent)
+
+
+def load_builtin(name: str) -> LoadedPack:
+    resource = resources.files("shuangyong.policy") / "packs" / f"{name}.yaml"
+    return parse_pack(resource.read_text(encoding="utf-8"), f"builtin:{name}")
+
+
+def load_reference(reference: str, relative_to: Path | None = None) -> LoadedPack:
+    """A pack by built-in name (``seed-example``) or by path (``packs/city.yaml``)."""
+    looks_like_path = reference.endswith((".yaml", ".yml")) or "/" in reference or "\\" in reference
+    if not looks_like_path:
+        if reference in builtin_pack_names():
+            return load_builtin(reference)
+        raise PolicyError(Text(f"没有名为 {reference!r} 的内置政策包（可用：{', '.join(builtin_pack_names())}）",
+                               f"no built-in policy pack named {reference!r} "
+                               f"(available: {', '.join(builtin_pack_names())})"), record=reference)
+    path = Path(reference)
+    if relative_to is not None and not path.is_absolute():
+        path = relative_to / path
+    return load_pack_file(path)
+
+
+def resolve_layers(references: Iterable[str]) -> list[LoadedPack]:
+    """Packs in layer order: each pack after everything it ``extends``, each pack once."""
+    ordered: dict[str, LoadedPack] = {}
+
+    def visit(pack: LoadedPack, chain: tuple[str, ...]) -> None:
+        name = pack.spec.pack
+        if name in chain:
+            cycle = " → ".join(chain + (name,))
+            raise PolicyError(Text(f"政策包继承成环：{cycle}", f"policy packs extend each other in a cycle: {cycle}"),
+                              record=pack.where(("extends",)), field="extends")
+        known = ordered.get(name)
+        if known is not None:
+            if known.origin != pack.origin:
+                raise PolicyError(Text(f"两个政策包同名 {name!r}：{known.origin} 与 {pack.origin}",
+                                       f"two policy packs are named {name!r}: {known.origin} and {pack.origin}"),
+                                  record=pack.where(("pack",)), field="pack")
+            return
+        for parent in pack.spec.extends:
+            visit(load_reference(parent, pack.directory), chain + (name,))
+        ordered[name] = pack
+
+    for reference in references:
+        visit(load_reference(reference), ())
+    return list(ordered.values())

@@ -1,0 +1,101 @@
+"""Human-readable text: decision tables and explanations, in zh or en, aligned for CJK text."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+
+from shuangyong.engine.decision import Decision, Explanation, RuleTrace
+from shuangyong.engine.evaluate import Engine
+from shuangyong.model.visit import Visit
+from shuangyong.money import format_amount
+from shuangyong.text import Lang, Text
+
+OUTCOMES = {
+    "applied": Text("适用", "applied"),
+    "granted": Text("授予", "granted"),
+    "outdone": Text("被同组规则取代", "outdone"),
+    "nothing_left": Text("无可减", "nothing left"),
+    "not_eligible": Text("不符合条件", "not eligible"),
+    "not_effective": Text("不在有效期", "not in force"),
+    "outside_region": Text("不在适用地区", "outside region"),
+}
+
+
+def width(text: str) -> int:
+    """Columns a string takes in a terminal: wide (CJK) characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, columns: int, right: bool = False) -> str:
+    fill = " " * max(columns - width(text), 0)
+    return fill + text if right else text + fill
+
+
+def table(rows: Sequence[Sequence[str]], right: set[int]) -> list[str]:
+    """Align rows into columns; column numbers in ``right`` are right-aligned (money)."""
+    widths = [max(width(row[c]) for row in rows) for c in range(len(rows[0]))]
+    return ["  ".join(_pad(cell, widths[c], c in right) for c, cell in enumerate(row)).rstrip()
+            for row in rows]
+
+
+def _title(engine: Engine, rule_id: str | None, lang: Lang) -> str:
+    if rule_id is None:
+        return "—"
+    title = engine.policy.rule(rule_id).spec.title
+    return title.zh if lang == "zh" else title.en
+
+
+def decision_table(engine: Engine, visit: Visit, decision: Decision, lang: Lang) -> str:
+    """One visit as a table: a row per line, totals, then priorities and services."""
+    zh = lang == "zh"
+    registry = engine.registry
+    kind = registry.visit_kinds.get(visit.kind).label.in_(lang)
+    patient = visit.patient.name or visit.patient.id
+    head = (f"就诊 {visit.visit_id}  {visit.date}  {kind}  地区 {visit.region}  患者 {patient}"
+            if zh else f"Visit {visit.visit_id}  {visit.date}  {kind}  region {visit.region}  patient {patient}")
+    header = (["明细", "项目", "金额", "减免", "应付", "规则"] if zh
+              else ["line", "item", "amount", "reduction", "payable", "rule"])
+    rows = [header]
+    for line in decision.lines:
+        item = registry.items.get(line.item).label.in_(lang) if line.item in registry.items else line.item
+        rows.append([line.line_id, item, format_amount(line.amount), format_amount(line.reduction),
+                     format_amount(line.payable), _title(engine, line.rule, lang)])
+    totals = decision.totals
+    rows.append(["合计" if zh else "total", "", format_amount(totals.amount),
+                 format_amount(totals.reduction), format_amount(totals.payable), ""])
+    out = [head, *("  " + row for row in table(rows, right={2, 3, 4}))]
+    none = "无" if zh else "none"
+    priorities = [registry.priorities.get(p).label.in_(lang) for p in decision.priorities]
+    services = [registry.services.get(s).label.in_(lang) for s in decision.services]
+    sep = "、" if zh else ", "
+    out.append(("  优先：" if zh else "  priorities: ") + (sep.join(priorities) or none))
+    out.append(("  服务：" if zh else "  services: ") + (sep.join(services) or none))
+    return "\n".join(out)
+
+
+def _trace_line(trace: RuleTrace, lang: Lang) -> str:
+    outcome = OUTCOMES[trace.outcome].in_(lang)
+    amount = f" −{format_amount(trace.reduction)}" if trace.reduction is not None else ""
+    return f"    [{outcome}{amount}] {trace.rule} {trace.title.in_(lang)}: {trace.reason.in_(lang)}"
+
+
+def explanation_text(engine: Engine, visit: Visit, explanation: Explanation, lang: Lang) -> str:
+    """The decision table, then every rule considered per line and for the visit, with clauses."""
+    zh = lang == "zh"
+    out = [decision_table(engine, visit, explanation.decision, lang)]
+    clauses: dict[str, str] = {}
+    for trace in explanation.lines:
+        out.append((f"  明细 {trace.line_id}（{trace.item}）：" if zh else f"  line {trace.line_id} ({trace.item}):"))
+        if not trace.considered:
+            out.append("    没有规则涉及此项目类别" if zh else "    no rule covers this item kind")
+        for considered in trace.considered:
+            out.append(_trace_line(considered, lang))
+            clauses.setdefault(considered.rule, f"{considered.clause}（{considered.source}）")
+    out.append("  就诊级待遇：" if zh else "  visit-level entitlements:")
+    for considered in explanation.visit:
+        out.append(_trace_line(considered, lang))
+        clauses.setdefault(considered.rule, f"{considered.clause}（{considered.source}）")
+    out.append("  依据：" if zh else "  clauses:")
+    out.extend(f"    {rule}: {clause}" for rule, clause in clauses.items())
+    return "\n".join(out)

@@ -1,0 +1,291 @@
+"""The ``shuangyong`` command: contract in and out, exit codes, and every bad-input path."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from shuangyong.cli import main
+
+
+def good_visit(visit_id: str = "V1") -> dict[str, Any]:
+    return {
+        "visit_id": visit_id, "date": "2025-03-01", "kind": "outpatient", "region": "450100",
+        "patient": {"id": "P1", "categories": ["disabled_veteran"], "disability_level": 5,
+                    "credentials": [{"kind": "key_care_medical_card", "number": "桂001",
+                                     "valid_from": "2024-01-01", "valid_to": "2025-03-01"}]},
+        "lines": [{"line_id": "1", "item": "registration", "amount": "12.00"},
+                  {"line_id": "2", "item": "drug", "amount": "37.85"}],
+    }
+
+
+def run(*args: str, stdin: str | None = None) -> Any:
+    return CliRunner().invoke(main, ["--lang", "en", *args], input=stdin)
+
+
+def jsonl(*records: object) -> str:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+
+
+def outputs(result: Any) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+
+class TestEvaluate:
+    def test_jsonl_in_jsonl_out(self) -> None:
+        """JSON Lines in gives one decision per line, in input order, amounts as strings."""
+        result = run("evaluate", "-", stdin=jsonl(good_visit("A"), good_visit("B")))
+        assert 0 == result.exit_code, result.output
+        decisions = outputs(result)
+        assert ["A", "B"] == [d["visit_id"] for d in decisions]
+        line = decisions[0]["lines"][0]
+        assert ("12.00", "12.00", "0.00", "two-waivers.registration") == (
+            line["amount"], line["reduction"], line["payable"], line["rule"])
+        assert {"amount": "49.85", "reduction": "12.00", "payable": "37.85"} == decisions[0]["totals"]
+
+    def test_single_object_gives_single_object(self) -> None:
+        """A pretty-printed JSON object in gives one JSON object out."""
+        result = run("evaluate", "-", stdin=json.dumps(good_visit(), indent=2))
+        assert 0 == result.exit_code, result.output
+        assert "V1" == json.loads(result.stdout)["visit_id"]
+
+    def test_array_gives_array(self) -> None:
+        """A JSON array in gives a JSON array out, in the same order."""
+        result = run("evaluate", "-", stdin=json.dumps([good_visit("A"), good_visit("B")], indent=1))
+        assert 0 == result.exit_code, result.output
+        assert ["A", "B"] == [d["visit_id"] for d in json.loads(result.stdout)]
+
+    def test_format_json_on_jsonl_input_gives_array(self) -> None:
+        """--format json turns a JSON Lines stream into one JSON array."""
+        result = run("evaluate", "--format", "json", "-", stdin=jsonl(good_visit("A"), good_visit("B")))
+        assert ["A", "B"] == [d["visit_id"] for d in json.loads(result.stdout)]
+
+    def test_table_in_chinese(self) -> None:
+        """The table shows Chinese item names, rule titles and totals with --lang zh."""
+        result = CliRunner().invoke(main, ["--lang", "zh", "evaluate", "--format", "table", "-"],
+                                    input=jsonl(good_visit()))
+        assert 0 == result.exit_code, result.output
+        assert "挂号费" in result.stdout and "“两免”：免交挂号费" in result.stdout
+        assert "合计" in result.stdout and "49.85" in result.stdout
+
+    def test_output_file_written_whole(self, tmp_path: Path) -> None:
+        """-o writes the decisions to the file and nothing to stdout."""
+        target = tmp_path / "out.jsonl"
+        result = run("evaluate", "-o", str(target), "-", stdin=jsonl(good_visit()))
+        assert 0 == result.exit_code, result.output
+        assert "" == result.stdout
+        assert "V1" == json.loads(target.read_text(encoding="utf-8"))["visit_id"]
+        assert [target] == list(tmp_path.iterdir())
+
+    def test_bad_policy_leaves_no_output_file(self, tmp_path: Path) -> None:
+        """A policy that fails to load exits 2 before any output file is created."""
+        target = tmp_path / "out.jsonl"
+        result = run("evaluate", "-p", "no-such-pack", "-o", str(target), "-", stdin=jsonl(good_visit()))
+        assert 2 == result.exit_code
+        assert "no built-in policy pack named 'no-such-pack'" in result.stderr
+        assert [] == list(tmp_path.iterdir())
+
+    def test_charge_codes_map_lines_without_item(self, tmp_path: Path) -> None:
+        """--codes resolves a line that sends only the hospital's charge code."""
+        codes = tmp_path / "codes.csv"
+        codes.write_text("code,item,description\n110200001,registration,普通门诊挂号费\n", encoding="utf-8")
+        visit = good_visit()
+        visit["lines"] = [{"line_id": "1", "code": "110200001", "amount": "6.00"}]
+        result = run("evaluate", "--codes", str(codes), "-", stdin=jsonl(visit))
+        assert 0 == result.exit_code, result.output
+        assert ("registration", "6.00") == (outputs(result)[0]["lines"][0]["item"],
+                                            outputs(result)[0]["lines"][0]["reduction"])
+
+    def test_strict_refuses_unknown_item(self) -> None:
+        """--strict turns an unknown item kind into an error for that record only."""
+        visit = good_visit()
+        visit["lines"][1]["item"] = "acupuncture"
+        lenient = run("evaluate", "-", stdin=jsonl(visit))
+        assert (0, "0.00") == (lenient.exit_code, outputs(lenient)[0]["lines"][1]["reduction"])
+        strict = run("evaluate", "--strict", "-", stdin=jsonl(visit))
+        assert 2 == strict.exit_code
+        assert "UnknownItemError" == outputs(strict)[0]["error"]["type"]
+
+
+def _set(path: str, value: object) -> Any:
+    """A mutation that sets a dotted path (``lines.0.amount``) of a visit to ``value``."""
+    def mutate(visit: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        target: Any = visit
+        for part in parents:
+            target = target[int(part)] if part.isdigit() else target[part]
+        if value is _DELETE:
+            del target[last]
+        else:
+            target[int(last) if last.isdigit() else last] = value
+    return mutate
+
+
+_DELETE = object()
+
+BAD_RECORDS = {
+    "float amount": (_set("lines.0.amount", 12.5), "MoneyError", "lines[0].amount", "float"),
+    "negative amount": (_set("lines.0.amount", "-3.00"), "MoneyError", "lines[0].amount", "negative"),
+    "three decimals": (_set("lines.0.amount", "1.005"), "MoneyError", "lines[0].amount", "more than two decimals"),
+    "missing date": (_set("date", _DELETE), "InputError", "date", "missing required field"),
+    "unknown category": (_set("patient.categories", ["space_cadet"]), "UnknownCategoryError",
+                         "patient.categories", "unknown category 'space_cadet'"),
+    "unknown credential": (_set("patient.credentials.0.kind", "library_card"), "UnknownCategoryError",
+                           "patient.credentials[0].kind", "unknown credential kind 'library_card'"),
+    "disability level 11": (_set("patient.disability_level", 11), "InputError",
+                            "patient.disability_level", "disability level must be 1 to 10"),
+    "impossible date": (_set("date", "2025-02-30"), "DateError", "date", "impossible"),
+    "malformed date": (_set("date", "2025/03/01"), "DateError", "date", "YYYY-MM-DD"),
+    "valid_to before valid_from": (_set("patient.credentials.0.valid_to", "2023-01-01"), "DateError",
+                                   "patient.credentials[0]", "before start date"),
+    "duplicate line_id": (_set("lines.1.line_id", "1"), "InputError", "lines[1].line_id", "appears twice"),
+    "unknown field": (_set("lines.0.ammount", "1.00"), "InputError", "lines[0].ammount", "unknown field"),
+}
+
+
+@pytest.mark.parametrize("name", BAD_RECORDS)
+def test_bad_record_is_reported_and_nothing_is_lost(name: str) -> None:
+    """A bad record between two good ones: exit 2, its error in place, both neighbours decided."""
+    mutate, error_type, field, fragment = BAD_RECORDS[name]
+    bad = copy.deepcopy(good_visit("BAD"))
+    mutate(bad)
+    result = run("evaluate", "-", stdin=jsonl(good_visit("A"), bad, good_visit("B")))
+    assert 2 == result.exit_code, result.output
+    records = outputs(result)
+    assert ["A", "BAD", "B"] == [r["visit_id"] for r in records]
+    error = records[1]["error"]
+    assert (error_type, "BAD", field) == (error["type"], error["record"], error["field"])
+    assert fragment in error["message"]["en"]
+    assert error["message"]["zh"]  # every message also carries Chinese
+    assert "decision" not in records[1] and "lines" in records[0] and "lines" in records[2]
+
+
+def test_invalid_json_line_is_reported_in_place() -> None:
+    """A line that is not JSON gets an error naming its line; the lines around it are decided."""
+    text = jsonl(good_visit("A")) + '{"visit_id": "X", \n' + jsonl(good_visit("B"))
+    result = run("evaluate", "-", stdin=text)
+    assert 2 == result.exit_code
+    records = outputs(result)
+    assert ["A", None, "B"] == [r["visit_id"] for r in records]
+    assert ("line 2", "invalid JSON") == (records[1]["error"]["record"], records[1]["error"]["message"]["en"][:12])
+
+
+def test_invalid_json_document() -> None:
+    """A multi-line document that is not JSON exits 2 with a message on stderr."""
+    result = run("evaluate", "-", stdin='{\n "visit_id": \n')
+    assert 2 == result.exit_code
+    assert "invalid JSON" in result.stderr
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "[]"])
+def test_empty_input(text: str) -> None:
+    """An empty file (or empty array) exits 2 and says there are no records."""
+    result = run("evaluate", "-", stdin=text)
+    assert 2 == result.exit_code
+    assert "no visit records" in result.stderr
+    assert "" == result.stdout
+
+
+@pytest.mark.parametrize(("yaml_body", "fragment", "line"), [
+    ("    benfit: {reduce: '50%'}\n", "unknown key 'benfit'", 9),
+    ("    benefit: {reduce: '150%'}\n", "between 0% and 100%", 9),
+    ("    benefit: {reduce: 'half'}\n", "is written like", 9),
+])
+def test_bad_policy_yaml(tmp_path: Path, yaml_body: str, fragment: str, line: int) -> None:
+    """A pack with an unknown key or a bad percentage: exit 2, file:line and the field named."""
+    pack = tmp_path / "bad.yaml"
+    pack.write_text(
+        "pack: bad\n"
+        "title: {zh: 坏, en: bad}\n"
+        "rules:\n"
+        "  - id: r1\n"
+        "    title: {zh: 规则, en: rule}\n"
+        "    clause: 条款\n"
+        "    source: test\n"
+        "    items: [registration]\n" + yaml_body, encoding="utf-8")
+    for command in (["policy", "check", str(pack)], ["evaluate", "-p", str(pack), "-"]):
+        result = run(*command, stdin=jsonl(good_visit()))
+        assert 2 == result.exit_code, result.output
+        assert f"{pack}:{line}" in result.stderr and fragment in result.stderr
+        assert "" == result.stdout
+
+
+class TestExplain:
+    def test_text_names_rules_and_reasons(self) -> None:
+        """explain prints the applied rule, the unmet ones with reasons, and the clauses."""
+        result = run("explain", "-", stdin=jsonl(good_visit()))
+        assert 0 == result.exit_code, result.output
+        assert "[applied −12.00] two-waivers.registration" in result.stdout
+        assert "[not eligible] military-window" in result.stdout
+        assert "凭“重点优抚对象医疗证”就诊" in result.stdout
+
+    def test_expired_card_reason(self) -> None:
+        """For a card that expired the day before, explain says it is not valid on the date."""
+        visit = good_visit()
+        visit["patient"]["credentials"][0]["valid_to"] = "2025-02-28"
+        result = run("explain", "--format", "json", "-", stdin=jsonl(visit))
+        considered = json.loads(result.stdout)["lines"][0]["considered"][0]
+        assert ("two-waivers.registration", "not_eligible") == (considered["rule"], considered["outcome"])
+        assert "not valid on 2025-03-01" in considered["reason"]["en"]
+
+
+class TestPolicyCommands:
+    def test_list(self) -> None:
+        """policy list shows both built-in packs."""
+        result = run("policy", "list")
+        assert "seed-example" in result.stdout and "cn-national" in result.stdout
+
+    def test_show_json_has_fingerprint_and_rules(self) -> None:
+        """policy show --format json gives the merged rules, their pack and the fingerprint."""
+        shown = json.loads(run("policy", "show", "--format", "json").stdout)
+        assert ["cn-national", "seed-example"] == shown["packs"]
+        assert shown["fingerprint"].startswith("sha256:")
+        assert "two-waivers.registration" in {r["id"] for r in shown["rules"]}
+
+    def test_check_ok(self) -> None:
+        """policy check reports the rule count and fingerprint and exits 0."""
+        result = run("policy", "check", "seed-example")
+        assert 0 == result.exit_code
+        assert result.stdout.startswith("ok: cn-national → seed-example")
+
+    def test_diff(self, tmp_path: Path) -> None:
+        """policy diff names a changed rate, an added rule and a disabled one."""
+        reform = tmp_path / "reform.yaml"
+        reform.write_text(
+            "pack: reform\n"
+            "title: {zh: 改革, en: reform}\n"
+            "extends: seed-example\n"
+            "disable: [green-channel]\n"
+            "rules:\n"
+            "  - id: three-halves.bed\n"
+            "    override: true\n"
+            "    title: {zh: 床位费全免, en: bed fee waived}\n"
+            "    clause: 假设\n"
+            "    source: what-if\n"
+            "    when: {credential: key_care_medical_card}\n"
+            "    items: [bed]\n"
+            "    benefit: {waive: true}\n"
+            "    group: fee\n", encoding="utf-8")
+        result = run("policy", "diff", "--format", "json", "seed-example", str(reform))
+        assert 0 == result.exit_code, result.output
+        changes = {c["rule"]: c for c in json.loads(result.stdout)}
+        assert "removed" == changes["green-channel"]["change"]
+        assert "changed" == changes["three-halves.bed"]["change"]
+        assert {"reduce": None, "waive": True, "fixed": None, "waive_deposit": None} == \
+            changes["three-halves.bed"]["new"]["benefit"]
+
+
+def test_version() -> None:
+    """--version prints the package version."""
+    assert "shuangyong, version" in run("--version").stdout
+
+
+def test_messages_follow_lang() -> None:
+    """--lang zh gives Chinese messages."""
+    result = CliRunner().invoke(main, ["--lang", "zh", "evaluate", "-"], input="")
+    assert "输入为空" in result.stderr
