@@ -118,3 +118,15 @@ def test_expired_credential_grants_nothing(visit: Visit, kind: str, days_ago: in
     not_yet = Credential(kind, "Y", DateWindow(visit.date + dt.timedelta(days=days_ago), None))
     with_dead_cards = attrs.evolve(plain, patient=attrs.evolve(plain.patient, credentials=(expired, not_yet)))
     assert decision_to_dict(SEED.evaluate(plain)) == decision_to_dict(SEED.evaluate(with_dead_cards))
+
+
+@given(pack_sets(), visits())
+def test_output_amounts_have_two_decimals(policy, visit: Visit) -> None:  # type: ignore[no-untyped-def]
+    """Every amount written is exact to the fen: the invariant ``format_amount`` relies on."""
+    data = decision_to_dict(Engine(policy, REGISTRY).evaluate(visit))
+    amounts = [line[key] for line in data["lines"] for key in ("amount", "reduction", "payable")]
+    amounts += [a["reduction"] for line in data["lines"] for a in line["applied"]]
+    amounts += list(data["totals"].values())
+    for text in amounts:
+        whole, _, fen = text.partition(".")
+        assert whole.isdigit() and len(fen) == 2 and fen.isdigit(), text

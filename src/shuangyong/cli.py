@@ -23,6 +23,7 @@ from shuangyong.interchange import (
     Input,
     RawRecord,
     decision_to_dict,
+    decision_to_json,
     error_to_dict,
     explanation_to_dict,
     read_records,
@@ -158,6 +159,9 @@ def evaluate(source: IO[str], policies: tuple[str, ...], fmt: str, strict: bool,
                 payload = error_to_dict(result, record.visit_id())
             elif fmt == "table":
                 out.write(decision_table(engine, result[0], result[1], _lang()) + "\n\n")
+                continue
+            elif fmt == "jsonl":
+                out.write(decision_to_json(result[1]) + "\n")
                 continue
             else:
                 payload = decision_to_dict(result[1])

@@ -8,7 +8,7 @@ failure becomes an ``InputError`` naming the record and the field.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 import attrs
@@ -41,10 +41,10 @@ class PatientIn(_Record):
     id: str
     name: str | None = None
     birth_date: str | None = None
-    categories: list[str] = []
+    categories: tuple[str, ...] = ()
     disability_level: int | None = None
     disability_cause: str | None = None
-    credentials: list[CredentialIn] = []
+    credentials: tuple[CredentialIn, ...] = ()
 
 
 class LineIn(_Record):
@@ -52,7 +52,7 @@ class LineIn(_Record):
     item: str | None = None
     code: str | None = None
     amount: Any
-    tags: list[str] = []
+    tags: tuple[str, ...] = ()
     description: str | None = None
 
 
@@ -62,7 +62,7 @@ class VisitIn(_Record):
     kind: str
     region: str
     patient: PatientIn
-    lines: list[LineIn]
+    lines: tuple[LineIn, ...]
 
 
 def _dotted(loc: tuple[str | int, ...]) -> str:
@@ -224,36 +224,46 @@ def _lines(first: str, stream: IO[str]) -> Iterator[RawRecord]:
             yield RawRecord(position, text=text)
 
 
-def _line_dict(line: LineDecision) -> dict[str, Any]:
-    return {
-        "line_id": line.line_id,
-        "item": line.item,
-        "amount": format_amount(line.amount),
-        "reduction": format_amount(line.reduction),
-        "payable": format_amount(line.payable),
-        "rule": line.rule,
-        "clause": line.clause,
-        "applied": [{"rule": a.rule, "reduction": format_amount(a.reduction)} for a in line.applied],
-    }
+_quote = json.encoder.encode_basestring  # type: ignore[attr-defined]  # C-accelerated, ensure_ascii=False
+
+
+def _text(value: str | None) -> str:
+    return "null" if value is None else _quote(value)
+
+
+def _names(values: Iterable[str]) -> str:
+    return "[" + ",".join(map(_quote, values)) + "]"
+
+
+def _line_json(line: LineDecision) -> str:
+    applied = ",".join(f'{{"rule":{_quote(a.rule)},"reduction":"{a.reduction}"}}' for a in line.applied)
+    return (f'{{"line_id":{_quote(line.line_id)},"item":{_quote(line.item)},"amount":"{line.amount}",'
+            f'"reduction":"{line.reduction}","payable":"{line.payable}","rule":{_text(line.rule)},'
+            f'"clause":{_text(line.clause)},"applied":[{applied}]}}')
+
+
+def decision_to_json(decision: Decision) -> str:
+    """The contract's output object as compact JSON text, written directly (the CLI's hot path).
+
+    Amounts are written with ``str``: every amount the engine holds is quantized to the fen
+    (see ``money.format_amount``), so each has exactly two decimals.
+    """
+    entitlements = ",".join(
+        f'{{"rule":{_quote(e.rule)},"clause":{_quote(e.clause)},"priorities":{_names(e.priorities)},'
+        f'"services":{_names(e.services)}}}' for e in decision.entitlements)
+    totals = decision.totals
+    return (f'{{"visit_id":{_quote(decision.visit_id)},"policy":{_quote(decision.policy)},'
+            f'"lines":[{",".join(map(_line_json, decision.lines))}],'
+            f'"priorities":{_names(decision.priorities)},"services":{_names(decision.services)},'
+            f'"entitlements":[{entitlements}],'
+            f'"totals":{{"amount":"{totals.amount}","reduction":"{totals.reduction}",'
+            f'"payable":"{totals.payable}"}}}}')
 
 
 def decision_to_dict(decision: Decision) -> dict[str, Any]:
-    """The contract's output object; amounts as strings with two decimals."""
-    return {
-        "visit_id": decision.visit_id,
-        "policy": decision.policy,
-        "lines": [_line_dict(line) for line in decision.lines],
-        "priorities": list(decision.priorities),
-        "services": list(decision.services),
-        "entitlements": [
-            {"rule": e.rule, "clause": e.clause, "priorities": list(e.priorities),
-             "services": list(e.services)} for e in decision.entitlements],
-        "totals": {
-            "amount": format_amount(decision.totals.amount),
-            "reduction": format_amount(decision.totals.reduction),
-            "payable": format_amount(decision.totals.payable),
-        },
-    }
+    """The contract's output object as Python data (parsed from ``decision_to_json``, so the
+    two can never disagree)."""
+    return json.loads(decision_to_json(decision))  # type: ignore[no-any-return]
 
 
 def error_to_dict(error: ShuangyongError, visit_id: str | None) -> dict[str, Any]:

@@ -25,36 +25,38 @@ def parse_amount(value: object, *, record: str | None = None, field: str = "amou
     """Read an amount from input: a string (``"12.35"``), int, or Decimal; never a float.
 
     The amount must be non-negative and have at most two decimal places: an HIS that sends
-    ``"1.005"`` has a bug we should not hide by rounding it away.
+    ``"1.005"`` has a bug we should not hide by rounding it away. The result is quantized to the
+    fen, which is what lets the rest of the library format amounts without rounding again.
     """
-    if isinstance(value, bool) or isinstance(value, float):
+    kind = type(value)
+    if kind is str or kind is int or kind is Decimal:
+        try:
+            amount = value if kind is Decimal else Decimal(value)  # type: ignore[arg-type]
+            exact = amount.quantize(FEN)
+            if not exact.is_finite():
+                raise InvalidOperation
+        except InvalidOperation:
+            raise MoneyError(Text(f"金额 {value!r} 不是数字", f"amount {value!r} is not a number"),
+                             record=record, field=field, value=value) from None
+        if exact != amount:
+            raise MoneyError(
+                Text(f"金额 {value} 超过两位小数（分）", f"amount {value} has more than two decimals (fen)"),
+                record=record, field=field, value=value)
+        if exact.is_signed():
+            if not exact:  # "-0.00" is zero; keep the sign out of every output
+                return ZERO
+            raise MoneyError(Text(f"金额不能为负数（{value}）", f"amount must not be negative ({value})"),
+                             record=record, field=field, value=value)
+        return exact
+    if isinstance(value, float):
         raise MoneyError(
             Text(f"金额不能是浮点数（收到 {value!r}），请以字符串传入，如 \"12.35\"",
                  f"amount must not be a float (got {value!r}); send it as a string such as \"12.35\""),
             record=record, field=field, value=value)
-    if isinstance(value, Decimal):
-        amount = value
-    elif isinstance(value, (int, str)):
-        try:
-            amount = Decimal(value.strip() if isinstance(value, str) else value)
-        except InvalidOperation:
-            amount = None  # reported below with the original text
-        if amount is None or not amount.is_finite():
-            raise MoneyError(Text(f"金额 {value!r} 不是数字", f"amount {value!r} is not a number"),
-                             record=record, field=field, value=value)
-    else:
-        raise MoneyError(
-            Text(f"金额必须是字符串，收到 {type(value).__name__}",
-                 f"amount must be a string, got {type(value).__name__}"),
-            record=record, field=field, value=value)
-    if amount < 0:
-        raise MoneyError(Text(f"金额不能为负数（{value}）", f"amount must not be negative ({value})"),
-                         record=record, field=field, value=value)
-    if amount.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise MoneyError(
-            Text(f"金额 {value} 超过两位小数（分）", f"amount {value} has more than two decimals (fen)"),
-            record=record, field=field, value=value)
-    return amount.quantize(FEN)
+    raise MoneyError(
+        Text(f"金额必须是字符串，收到 {type(value).__name__}",
+             f"amount must be a string, got {type(value).__name__}"),
+        record=record, field=field, value=value)
 
 
 def parse_rate(text: str) -> Decimal:
@@ -71,5 +73,10 @@ def parse_rate(text: str) -> Decimal:
 
 
 def format_amount(value: Decimal) -> str:
-    """The JSON contract's string form: always two decimals."""
-    return str(value.quantize(FEN))
+    """The JSON contract's string form: always two decimals.
+
+    Every amount the library holds is already quantized to the fen (``parse_amount`` and
+    ``round_yuan`` see to it, and sums and differences of such amounts stay so), so this is a
+    plain ``str``; ``tests/test_properties.py`` checks the invariant on every output.
+    """
+    return str(value)

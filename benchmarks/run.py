@@ -1,0 +1,147 @@
+"""`make bench`: every figure is a ratio against a hand-written baseline timed in the same run.
+
+    python benchmarks/run.py [--visits 2000] [--e2e-visits 20000] [--stream-lines 1000000]
+
+Machines here are noisy, so each timing is the best of several repeats, and what matters is the
+ratio printed beside it. Nothing here asserts a time; RESULTS.md keeps the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import baseline  # noqa: E402
+import synthetic  # noqa: E402
+
+from shuangyong.engine import Engine  # noqa: E402
+from shuangyong.interchange import visit_from_dict  # noqa: E402
+from shuangyong.model import Registry  # noqa: E402
+from shuangyong.policy import merge, parse_pack  # noqa: E402
+
+
+def best_of(repeats: int, work: Callable[[], object]) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def check_agreement(engine: Engine, raw: list[dict[str, Any]], visits: list[Any]) -> None:
+    """The baseline is only a fair yardstick if it computes the same thing."""
+    for record, visit in zip(raw, visits, strict=True):
+        ours, theirs = engine.evaluate(visit), baseline.decide(record)
+        assert [(ln.line_id, ln.reduction, ln.rule) for ln in ours.lines] == \
+            [(ln["line_id"], ln["reduction"], ln["rule"]) for ln in theirs["lines"]], record["visit_id"]
+        assert (list(ours.priorities), list(ours.services)) == (theirs["priorities"], theirs["services"])
+
+
+def engine_vs_baseline(count: int) -> dict[str, float]:
+    raw = synthetic.visits(count, 20)
+    visits = [visit_from_dict(record) for record in raw]
+    engine = Engine.from_packs("seed-example")
+    check_agreement(engine, raw, visits)
+    lines = count * 20
+    base = best_of(7, lambda: [baseline.decide(r) for r in raw]) / lines * 1e6
+    ours = best_of(7, lambda: [engine.evaluate(v) for v in visits]) / lines * 1e6
+    sample = visits[: max(count // 10, 1)]
+    explain = best_of(3, lambda: [engine.explain(v) for v in sample]) / (len(sample) * 20) * 1e6
+    print(f"seed-example, {count} visits × 20 lines")
+    print(f"  baseline (hand-written, Decimal) {base:7.2f} µs/line")
+    print(f"  engine.evaluate                  {ours:7.2f} µs/line   ratio {ours / base:5.2f}  (target ≤ 1.5)")
+    print(f"  engine.explain                   {explain:7.2f} µs/line   ratio {explain / base:5.2f}  (target ≤ 10)")
+    return {"baseline": base, "engine": ours, "explain": explain}
+
+
+def rule_scaling(count: int) -> dict[int, float]:
+    registry = Registry.builtin()
+    raw = synthetic.visits(count, 20)
+    visits = [visit_from_dict(record) for record in raw]
+    base = best_of(7, lambda: [baseline.decide(r) for r in raw]) / (count * 20) * 1e6
+    cost = {}
+    print(f"rule scaling: synthetic rules over {len(synthetic.CITIES)} cities, visits in 450100")
+    for rules in (10, 100, 1000):
+        pack = parse_pack(synthetic.scale_pack(rules), f"scale-{rules}.yaml")
+        engine = Engine(merge([pack], registry), registry)
+        cost[rules] = best_of(7, lambda: [engine.evaluate(v) for v in visits]) / (count * 20) * 1e6
+        print(f"  {rules:5d} rules  {cost[rules]:6.2f} µs/line   vs baseline {cost[rules] / base:5.2f}"
+              f"   vs 10 rules {cost[rules] / cost[10]:5.2f}  (target at 1000 ≤ 1.5)")
+    return cost
+
+
+def _run(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True)
+    return time.perf_counter() - start
+
+
+def end_to_end(count: int, folder: Path) -> dict[str, float]:
+    source = folder / "e2e.jsonl"
+    with source.open("w", encoding="utf-8") as handle:
+        for record in synthetic.visits(count, 20):
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    ours_out, theirs_out = folder / "ours.jsonl", folder / "theirs.jsonl"
+    theirs = min(_run([sys.executable, str(HERE / "baseline_script.py"), str(source), str(theirs_out)])
+                 for _ in range(3))
+    ours = min(_run([sys.executable, "-m", "shuangyong", "evaluate", str(source), "-o", str(ours_out)])
+               for _ in range(3))
+    with ours_out.open(encoding="utf-8") as a, theirs_out.open(encoding="utf-8") as b:
+        for mine, other in zip(a, b, strict=True):
+            mine_d, other_d = json.loads(mine), json.loads(other)
+            assert mine_d["totals"] == other_d["totals"], mine_d["visit_id"]
+    print(f"end to end, {count} visits × 20 lines as JSON Lines (parse, validate, evaluate, write)")
+    print(f"  hand-written script   {theirs:6.2f} s   {count / theirs:8.0f} visits/s")
+    print(f"  shuangyong evaluate   {ours:6.2f} s   {count / ours:8.0f} visits/s   ratio {ours / theirs:5.2f}"
+          "  (target ≤ 1.5)")
+    return {"script": theirs, "cli": ours}
+
+
+def streaming(lines: int, folder: Path) -> dict[str, float]:
+    """Stream many JSON Lines through the CLI; report peak RSS of the child and throughput."""
+    source = folder / "stream.jsonl"
+    with source.open("w", encoding="utf-8") as handle:
+        chunk = [json.dumps(r, ensure_ascii=False) + "\n" for r in synthetic.visits(1000, 3)]
+        for start in range(0, lines, len(chunk)):
+            handle.writelines(chunk[: min(len(chunk), lines - start)])
+    with open(os.devnull, "w") as sink:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "shuangyong", "evaluate", str(source)], stdout=sink, check=True)
+        seconds = time.perf_counter() - start
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(f"streaming {lines} JSON Lines (visits of 3 charge lines) through shuangyong evaluate")
+    print(f"  {seconds:6.1f} s   {lines / seconds:8.0f} lines/s   peak RSS {peak_kib / 1024:6.1f} MB"
+          "  (target < 150 MB)")
+    return {"seconds": seconds, "peak_mb": peak_kib / 1024}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--visits", type=int, default=2000)
+    parser.add_argument("--e2e-visits", type=int, default=20000)
+    parser.add_argument("--stream-lines", type=int, default=1_000_000)
+    args = parser.parse_args()
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
+    engine_vs_baseline(args.visits)
+    rule_scaling(args.visits)
+    with tempfile.TemporaryDirectory(prefix="shuangyong-bench-") as folder:
+        if args.stream_lines:  # first: RUSAGE_CHILDREN reports the peak of all children so far
+            streaming(args.stream_lines, Path(folder))
+        end_to_end(args.e2e_visits, Path(folder))
+
+
+if __name__ == "__main__":
+    main()
