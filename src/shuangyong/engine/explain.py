@@ -17,6 +17,7 @@ from shuangyong.model.visit import ChargeLine, Visit
 from shuangyong.text import Text
 
 NO_CONDITION = Text("无附加条件", "no condition")
+Gate = tuple[bool, str, Text]  #: holds, outcome if not, reason
 
 
 def _trace(rule: CompiledRule, outcome: str, reason: Text,
@@ -27,7 +28,7 @@ def _trace(rule: CompiledRule, outcome: str, reason: Text,
 
 
 def _gate(engine: Engine, rule: CompiledRule, ctx: VisitContext,
-          line: ChargeLine | None) -> tuple[bool, str, Text]:
+          line: ChargeLine | None) -> Gate:
     """Dates, region, condition: the first that fails, or the reasons it all holds."""
     if not rule.in_force(ctx):
         span = f"{rule.start or '…'} – {rule.end or '…'}"
@@ -43,15 +44,21 @@ def _gate(engine: Engine, rule: CompiledRule, ctx: VisitContext,
     return holds, ("" if holds else "not_eligible"), reason
 
 
-def _line_trace(engine: Engine, ctx: VisitContext, line: ChargeLine,
-                decision: LineDecision) -> LineTrace:
+def _line_trace(engine: Engine, ctx: VisitContext, line: ChargeLine, decision: LineDecision,
+                visit_gates: dict[int, Gate]) -> LineTrace:
     applied = {a.rule: a.reduction for a in decision.applied}
     group_winner = {rule.group: rule for rule in engine.compiled.rules if rule.rule_id in applied}
     considered = []
     for rule in engine.compiled.rules:
         if line.item not in rule.rule.spec.items:
             continue
-        holds, outcome, reason = _gate(engine, rule, ctx, line)
+        if rule.line_test is None:  # the answer is the same for every line of the visit
+            gate = visit_gates.get(rule.order)
+            if gate is None:
+                gate = visit_gates[rule.order] = _gate(engine, rule, ctx, line)
+        else:
+            gate = _gate(engine, rule, ctx, line)
+        holds, outcome, reason = gate
         if not holds:
             considered.append(_trace(rule, outcome, reason))
         elif rule.rule_id in applied:
@@ -72,7 +79,8 @@ def explain(engine: Engine, visit: Visit) -> Explanation:
     decision = engine.evaluate(visit)
     ctx = VisitContext.of(visit, engine.registry)
     lines = {line.line_id: line for line in visit.lines}
-    traces = tuple(_line_trace(engine, ctx, lines[d.line_id], d) for d in decision.lines)
+    visit_gates: dict[int, Gate] = {}
+    traces = tuple(_line_trace(engine, ctx, lines[d.line_id], d, visit_gates) for d in decision.lines)
     granted = {e.rule for e in decision.entitlements}
     visit_traces = []
     for rule in engine.compiled.rules:

@@ -7,7 +7,7 @@ marks predicates that look at the charge line; all others are decided once per v
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import ClassVar, Protocol
 
 import attrs
@@ -17,7 +17,7 @@ from shuangyong.model.registry import Registry
 from shuangyong.model.visit import ChargeLine
 from shuangyong.model.vocabulary import Vocabulary
 from shuangyong.policy.regions import region_prefix
-from shuangyong.policy.schema import Range, When
+from shuangyong.policy.schema import When
 from shuangyong.text import Text
 
 
@@ -84,26 +84,6 @@ class CredentialValid:
 
 
 @attrs.frozen(slots=True, repr=False)
-class VisitKindIn:
-    kinds: frozenset[str]
-    LINE_LEVEL: ClassVar[bool] = False
-
-    def __call__(self, ctx: VisitContext, line: ChargeLine | None) -> bool:
-        return ctx.visit.kind in self.kinds
-
-    def explain(self, ctx: VisitContext, line: ChargeLine | None,
-                registry: Registry) -> tuple[bool, Text]:
-        want = _labels(registry.visit_kinds, registry.visit_kinds.order(self.kinds))
-        have = registry.visit_kinds.get(ctx.visit.kind).label
-        verb = ("属于", "is") if self(ctx, line) else ("不属于", "is not")
-        return self(ctx, line), Text(f"就诊类型{have.zh}{verb[0]}{want.zh}",
-                                     f"visit kind {ctx.visit.kind} {verb[1]} {want.en}")
-
-    def __repr__(self) -> str:
-        return f"<visit kind in {sorted(self.kinds)}>"
-
-
-@attrs.frozen(slots=True, repr=False)
 class RegionIn:
     prefixes: tuple[str, ...]
     LINE_LEVEL: ClassVar[bool] = False
@@ -122,71 +102,85 @@ class RegionIn:
         return f"<region in {list(self.prefixes)}>"
 
 
+@attrs.frozen(slots=True)
+class Fact:
+    """Something about the visit a predicate can read, and how to name it in an explanation."""
+
+    read: Callable[[VisitContext], object]
+    name: Text
+    missing: Text
+    vocabulary: str = ""  #: the Registry attribute labelling its ids, for id facts
+    unit: str = ""  #: the Chinese measure word after a number ("级", "岁")
+
+
+FACTS = {
+    "visit_kind": Fact(lambda ctx: ctx.visit.kind, Text("就诊类型", "visit kind"),
+                       Text("无就诊类型", "no visit kind"), vocabulary="visit_kinds"),
+    "disability_cause": Fact(lambda ctx: ctx.visit.patient.disability_cause, Text("致残原因", "disability cause"),
+                             Text("患者无致残原因", "patient has no disability cause"),
+                             vocabulary="disability_causes"),
+    "disability_level": Fact(lambda ctx: ctx.visit.patient.disability_level, Text("伤残等级", "disability level"),
+                             Text("患者无伤残等级", "patient has no disability level"), unit="级"),
+    "age": Fact(lambda ctx: ctx.age, Text("就诊日年龄", "age on the visit date"),
+                Text("未提供出生日期，无法判断年龄", "no birth date given, so age is unknown"), unit="岁"),
+}
+
+
 @attrs.frozen(slots=True, repr=False)
-class DisabilityLevelIn:
-    low: int
-    high: int
+class IdIn:
+    """The visit's kind, or the patient's disability cause, is one of some ids."""
+
+    fact: str
+    ids: frozenset[str]
     LINE_LEVEL: ClassVar[bool] = False
 
     def __call__(self, ctx: VisitContext, line: ChargeLine | None) -> bool:
-        level = ctx.visit.patient.disability_level
-        return level is not None and self.low <= level <= self.high
+        return FACTS[self.fact].read(ctx) in self.ids
 
     def explain(self, ctx: VisitContext, line: ChargeLine | None,
                 registry: Registry) -> tuple[bool, Text]:
-        level = ctx.visit.patient.disability_level
-        if level is None:
-            return False, Text("患者无伤残等级", "patient has no disability level")
-        verb = ("在", "is within") if self(ctx, line) else ("不在", "is outside")
-        return self(ctx, line), Text(f"伤残等级 {level} 级{verb[0]} {self.low}–{self.high} 级之内",
-                                     f"disability level {level} {verb[1]} {self.low}–{self.high}")
-
-    def __repr__(self) -> str:
-        return f"<disability level {self.low}..{self.high}>"
-
-
-@attrs.frozen(slots=True, repr=False)
-class DisabilityCauseIn:
-    causes: frozenset[str]
-    LINE_LEVEL: ClassVar[bool] = False
-
-    def __call__(self, ctx: VisitContext, line: ChargeLine | None) -> bool:
-        return ctx.visit.patient.disability_cause in self.causes
-
-    def explain(self, ctx: VisitContext, line: ChargeLine | None,
-                registry: Registry) -> tuple[bool, Text]:
-        want = _labels(registry.disability_causes, registry.disability_causes.order(self.causes))
-        cause = ctx.visit.patient.disability_cause
+        fact = FACTS[self.fact]
+        vocabulary: Vocabulary = getattr(registry, fact.vocabulary)
+        value = fact.read(ctx)
+        if value is None:
+            return False, fact.missing
+        want = _labels(vocabulary, vocabulary.order(self.ids))
+        have = vocabulary.get(str(value)).label
         verb = ("属于", "is") if self(ctx, line) else ("不属于", "is not")
-        return self(ctx, line), Text(f"致残原因 {cause or '无'} {verb[0]} {want.zh}",
-                                     f"disability cause {cause or 'none'} {verb[1]} {want.en}")
+        return self(ctx, line), Text(f"{fact.name.zh}{have.zh}{verb[0]}{want.zh}",
+                                     f"{fact.name.en} {value} {verb[1]} {want.en}")
 
     def __repr__(self) -> str:
-        return f"<disability cause in {sorted(self.causes)}>"
+        return f"<{self.fact} in {sorted(self.ids)}>"
 
 
 @attrs.frozen(slots=True, repr=False)
-class AgeIn:
+class NumberIn:
+    """The disability level, or the age on the visit date, lies within inclusive bounds."""
+
+    fact: str
     low: int | None
     high: int | None
     LINE_LEVEL: ClassVar[bool] = False
 
     def __call__(self, ctx: VisitContext, line: ChargeLine | None) -> bool:
-        age = ctx.age
-        return (age is not None and (self.low is None or age >= self.low)
-                and (self.high is None or age <= self.high))
+        value = FACTS[self.fact].read(ctx)
+        return (value is not None and (self.low is None or value >= self.low)  # type: ignore[operator]
+                and (self.high is None or value <= self.high))  # type: ignore[operator]
 
     def explain(self, ctx: VisitContext, line: ChargeLine | None,
                 registry: Registry) -> tuple[bool, Text]:
-        if ctx.age is None:
-            return False, Text("未提供出生日期，无法判断年龄", "no birth date given, so age is unknown")
-        span = f"{self.low if self.low is not None else ''}–{self.high if self.high is not None else ''}"
+        fact = FACTS[self.fact]
+        value = fact.read(ctx)
+        if value is None:
+            return False, fact.missing
+        span = f"{'' if self.low is None else self.low}–{'' if self.high is None else self.high}"
         verb = ("在", "is within") if self(ctx, line) else ("不在", "is outside")
-        return self(ctx, line), Text(f"就诊日年龄 {ctx.age} 岁{verb[0]} {span} 岁之内",
-                                     f"age {ctx.age} on the visit date {verb[1]} {span}")
+        return self(ctx, line), Text(f"{fact.name.zh} {value} {fact.unit}{verb[0]} {span} {fact.unit}之内",
+                                     f"{fact.name.en} {value} {verb[1]} {span}")
 
     def __repr__(self) -> str:
-        return f"<age {self.low}..{self.high}>"
+        return f"<{self.fact} {self.low}..{self.high}>"
 
 
 @attrs.frozen(slots=True, repr=False)
@@ -279,10 +273,6 @@ class NotOf:
         return f"<not {self.part!r}>"
 
 
-def _range(bounds: Range) -> tuple[int | None, int | None]:
-    return bounds.min, bounds.max
-
-
 def compile_when(when: When) -> Predicate:
     """Build the predicate for one ``when`` mapping; several keys are joined with *all*."""
     parts: list[Predicate] = []
@@ -291,16 +281,15 @@ def compile_when(when: When) -> Predicate:
     if when.credential:
         parts.append(CredentialValid(frozenset(when.credential)))
     if when.visit_kind:
-        parts.append(VisitKindIn(frozenset(when.visit_kind)))
+        parts.append(IdIn("visit_kind", frozenset(when.visit_kind)))
     if when.region:
         parts.append(RegionIn(tuple(region_prefix(code) for code in when.region)))
     if when.disability_level:
-        low, high = _range(when.disability_level)
-        parts.append(DisabilityLevelIn(low if low is not None else 1, high if high is not None else 10))
+        parts.append(NumberIn("disability_level", when.disability_level.min, when.disability_level.max))
     if when.disability_cause:
-        parts.append(DisabilityCauseIn(frozenset(when.disability_cause)))
+        parts.append(IdIn("disability_cause", frozenset(when.disability_cause)))
     if when.age:
-        parts.append(AgeIn(*_range(when.age)))
+        parts.append(NumberIn("age", when.age.min, when.age.max))
     if when.tags:
         parts.append(TagsAny(frozenset(when.tags)))
     if when.all:

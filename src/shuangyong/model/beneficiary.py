@@ -9,10 +9,12 @@ import attrs
 from shuangyong.dates import DateWindow
 from shuangyong.errors import InputError
 from shuangyong.model.registry import DISABILITY_CAUSES
+from shuangyong.model.vocabulary import one_of
 from shuangyong.text import Text
 
 DISABILITY_LEVELS = range(1, 11)  #: 1 is the most severe (条例2024 §26)
-_CAUSES = tuple(row[0] for row in DISABILITY_CAUSES)
+_CAUSE = one_of("disability_cause", Text("致残原因", "disability cause"),
+                tuple(row[0] for row in DISABILITY_CAUSES), optional=True)
 
 
 @attrs.frozen(slots=True)
@@ -35,14 +37,6 @@ def _level(value: int | None) -> int | None:
     return value
 
 
-def _cause(value: str | None) -> str | None:
-    if value is not None and value not in _CAUSES:
-        raise InputError(Text(f"致残原因应为 {'/'.join(_CAUSES)}，收到 {value!r}",
-                              f"disability cause must be one of {', '.join(_CAUSES)}, got {value!r}"),
-                         field="disability_cause", value=value)
-    return value
-
-
 @attrs.frozen(slots=True)
 class Beneficiary:
     """A patient as the policy sees them: who they are, not what they were charged.
@@ -55,7 +49,7 @@ class Beneficiary:
     categories: frozenset[str] = frozenset()
     credentials: tuple[Credential, ...] = ()
     disability_level: int | None = attrs.field(default=None, converter=_level)
-    disability_cause: str | None = attrs.field(default=None, converter=_cause)
+    disability_cause: str | None = attrs.field(default=None, converter=_CAUSE)
     birth_date: dt.date | None = None
     name: str | None = None
 

@@ -11,6 +11,7 @@ import attrs
 from shuangyong.errors import InputError
 from shuangyong.model.beneficiary import Beneficiary
 from shuangyong.model.registry import VISIT_KINDS as _VISIT_KIND_ROWS
+from shuangyong.model.vocabulary import one_of
 from shuangyong.money import parse_amount
 from shuangyong.text import Text
 
@@ -48,14 +49,6 @@ class ChargeLine:
         object.__setattr__(self, "order", line_order(self.line_id))
 
 
-def _kind(value: str) -> str:
-    if value not in VISIT_KINDS:
-        raise InputError(Text(f"就诊类型应为 {'/'.join(VISIT_KINDS)}，收到 {value!r}",
-                              f"visit kind must be one of {', '.join(VISIT_KINDS)}, got {value!r}"),
-                         field="kind", value=value)
-    return value
-
-
 def _region(value: str) -> str:
     if not isinstance(value, str) or not _REGION.fullmatch(value):
         raise InputError(Text(f"行政区划代码应为 6 位数字（GB/T 2260），收到 {value!r}",
@@ -70,7 +63,7 @@ class Visit:
 
     visit_id: str
     date: dt.date
-    kind: str = attrs.field(converter=_kind)
+    kind: str = attrs.field(converter=one_of("kind", Text("就诊类型", "visit kind"), VISIT_KINDS))
     region: str = attrs.field(converter=_region)
     patient: Beneficiary
     lines: tuple[ChargeLine, ...] = ()

@@ -6,11 +6,11 @@ Plugins add entries through the same ``register`` method the built-ins use.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import attrs
 
-from shuangyong.errors import UnknownCategoryError
+from shuangyong.errors import InputError, UnknownCategoryError
 from shuangyong.text import Text
 
 
@@ -82,3 +82,17 @@ class Vocabulary:
     def order(self, ids: Iterable[str]) -> tuple[str, ...]:
         """Sort ids in registration order (the canonical order of outputs)."""
         return tuple(sorted(set(ids), key=self._rank.__getitem__))
+
+
+def one_of(field: str, name: Text, allowed: tuple[str, ...], *,
+           optional: bool = False) -> Callable[[str | None], str | None]:
+    """An attrs converter accepting one of ``allowed`` (or ``None`` if optional); errors name ``field``."""
+
+    def check(value: str | None) -> str | None:
+        if not (value in allowed or (optional and value is None)):
+            raise InputError(Text(f"{name.zh}应为 {'/'.join(allowed)}，收到 {value!r}",
+                                  f"{name.en} must be one of {', '.join(allowed)}, got {value!r}"),
+                             field=field, value=value)
+        return value
+
+    return check
