@@ -17,7 +17,7 @@ from typing import IO, Any, NoReturn
 
 import click
 
-from shuangyong.engine import Engine
+from shuangyong.engine import DEFAULT_PACKS, Engine
 from shuangyong.errors import ShuangyongError
 from shuangyong.interchange import (
     Input,
@@ -75,27 +75,22 @@ def _output(path: str | None) -> Iterator[IO[str]]:
         raise
 
 
-def _engine(policies: tuple[str, ...], strict: bool) -> Engine:
+@contextmanager
+def _exit_on_error() -> Iterator[None]:
+    """A bad policy, table or input file ends the command with status 2 and a clear message."""
     try:
-        return Engine.from_packs(*policies, strict=strict)
+        yield
     except ShuangyongError as error:
         _fail(error)
 
 
-def _codes(path: str | None, engine: Engine) -> ChargeCodeMap | None:
-    if path is None:
-        return None
-    try:
-        return ChargeCodeMap.load(Path(path), engine.registry.items)
-    except ShuangyongError as error:
-        _fail(error)
-
-
-def _read(source: IO[str]) -> Input:
-    try:
-        return read_records(source)
-    except ShuangyongError as error:
-        _fail(error)
+def _open(source: IO[str], policies: tuple[str, ...], strict: bool,
+          codes: str | None) -> tuple[Engine, ChargeCodeMap | None, Input]:
+    """Compile the packs, load the charge-code table and sniff the input, or exit 2."""
+    with _exit_on_error():
+        engine = Engine.from_packs(*policies, strict=strict)
+        code_map = ChargeCodeMap.load(Path(codes), engine.registry.items) if codes else None
+        return engine, code_map, read_records(source)
 
 
 def _for_each_record(records: Iterator[RawRecord], codes: ChargeCodeMap | None,
@@ -139,39 +134,29 @@ def main(lang: str) -> None:
 def evaluate(source: IO[str], policies: tuple[str, ...], fmt: str, strict: bool,
              codes: str | None, output: str | None) -> None:
     """Decide each visit in SOURCE (JSON, JSON array or JSON Lines; '-' for stdin)."""
-    engine = _engine(policies, strict)
-    code_map = _codes(codes, engine)
-    failures = 0
-    records = _read(source)
+    engine, code_map, records = _open(source, policies, strict, codes)
     if fmt == "auto":
         fmt = "jsonl" if records.shape == "lines" else "json"
     as_array = fmt == "json" and records.shape != "object"
+    failures = 0
     with _output(output) as out:
-        if as_array:
-            out.write("[\n")
+        out.write("[\n" if as_array else "")
         results = _for_each_record(records.records, code_map, lambda v: (v, engine.evaluate(v)))
         for count, (ok, result, record) in enumerate(results):
-            if not ok:
-                failures += 1
-                if fmt == "table":
+            failures += not ok
+            if fmt == "table":
+                if ok:
+                    out.write(decision_table(engine, *result, _lang()) + "\n\n")
+                else:
                     click.echo(f"{record.label} {result.render(_lang())}", err=True)
-                    continue
-                payload = error_to_dict(result, record.visit_id())
-            elif fmt == "table":
-                out.write(decision_table(engine, result[0], result[1], _lang()) + "\n\n")
-                continue
             elif fmt == "jsonl":
-                out.write(decision_to_json(result[1]) + "\n")
-                continue
+                out.write((decision_to_json(result[1]) if ok else json.dumps(
+                    error_to_dict(result, record.visit_id()), ensure_ascii=False)) + "\n")
             else:
-                payload = decision_to_dict(result[1])
-            if fmt == "jsonl":
-                out.write(json.dumps(payload, ensure_ascii=False, separators=(",", ":")) + "\n")
-            else:
+                payload = decision_to_dict(result[1]) if ok else error_to_dict(result, record.visit_id())
                 text = json.dumps(payload, ensure_ascii=False, indent=2)
-                out.write(("" if count == 0 else ",\n") + text if as_array else text + "\n")
-        if as_array:
-            out.write("\n]\n")
+                out.write((",\n" if count else "") + text if as_array else text + "\n")
+        out.write("\n]\n" if as_array else "")
     if failures:
         _say(Text(f"{failures} 条记录有误，已逐条输出错误", f"{failures} record(s) had errors; each is reported in the output"),
              err=True)
@@ -186,10 +171,9 @@ def evaluate(source: IO[str], policies: tuple[str, ...], fmt: str, strict: bool,
 @codes_option
 def explain(source: IO[str], policies: tuple[str, ...], fmt: str, strict: bool, codes: str | None) -> None:
     """Explain each visit: every rule considered, why it applied or not, and its clause."""
-    engine = _engine(policies, strict)
-    code_map = _codes(codes, engine)
+    engine, code_map, records = _open(source, policies, strict, codes)
     failures = 0
-    results = _for_each_record(_read(source).records, code_map, lambda v: (v, engine.explain(v)))
+    results = _for_each_record(records.records, code_map, lambda v: (v, engine.explain(v)))
     for ok, result, record in results:
         if not ok:
             failures += 1
@@ -220,10 +204,8 @@ def policy_list() -> None:
 
 
 def _load_set(references: tuple[str, ...]) -> PolicySet:
-    try:
-        return PolicySet.load(references or ("seed-example",), Registry.builtin())
-    except ShuangyongError as error:
-        _fail(error)
+    with _exit_on_error():
+        return PolicySet.load(references or DEFAULT_PACKS, Registry.builtin())
 
 
 @policy.command("show")
