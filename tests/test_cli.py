@@ -289,3 +289,40 @@ def test_messages_follow_lang() -> None:
     """--lang zh gives Chinese messages."""
     result = CliRunner().invoke(main, ["--lang", "zh", "evaluate", "-"], input="")
     assert "输入为空" in result.stderr
+
+
+def test_bug_exits_1_and_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unexpected exception is a bug: exit 1, and -o leaves no half-written file behind."""
+    from shuangyong.engine import Engine
+
+    def broken(self: Engine, visit: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(Engine, "evaluate", broken)
+    target = tmp_path / "out.jsonl"
+    result = run("evaluate", "-o", str(target), "-", stdin=jsonl(good_visit("A"), good_visit("B")))
+    assert 1 == result.exit_code
+    assert isinstance(result.exception, RuntimeError)
+    assert [] == list(tmp_path.iterdir())
+
+
+def test_bad_records_still_written_whole_to_output_file(tmp_path: Path) -> None:
+    """With -o, a bad record's error object is in the file, between the decisions around it."""
+    bad = good_visit("BAD")
+    bad["lines"][0]["amount"] = 1.5
+    target = tmp_path / "out.jsonl"
+    result = run("evaluate", "-o", str(target), "-", stdin=jsonl(good_visit("A"), bad, good_visit("B")))
+    assert 2 == result.exit_code
+    written = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
+    assert [("A", False), ("BAD", True), ("B", False)] == [(r["visit_id"], "error" in r) for r in written]
+
+
+def test_explain_reports_bad_record_and_goes_on() -> None:
+    """explain --format json gives an error object for a bad record and explains the rest."""
+    bad = good_visit("BAD")
+    bad["patient"]["categories"] = ["space_cadet"]
+    result = run("explain", "--format", "json", "-", stdin=jsonl(bad, good_visit("B")))
+    assert 2 == result.exit_code
+    first, second = outputs(result)
+    assert ("BAD", "UnknownCategoryError") == (first["visit_id"], first["error"]["type"])
+    assert "B" == second["decision"]["visit_id"]

@@ -166,7 +166,8 @@ def evaluate(source: IO[str], policies: tuple[str, ...], fmt: str, strict: bool,
 @main.command()
 @click.argument("source", type=click.File("r", encoding="utf-8"), default="-")
 @policy_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              help="json: one explanation (or error) object per visit, one per line.")
 @strict_option
 @codes_option
 def explain(source: IO[str], policies: tuple[str, ...], fmt: str, strict: bool, codes: str | None) -> None:
@@ -181,7 +182,7 @@ def explain(source: IO[str], policies: tuple[str, ...], fmt: str, strict: bool, 
                        if fmt == "json" else f"{record.label} {result.render(_lang())}")
             continue
         visit, explanation = result
-        click.echo(json.dumps(explanation_to_dict(explanation), ensure_ascii=False, indent=2)
+        click.echo(json.dumps(explanation_to_dict(explanation), ensure_ascii=False)
                    if fmt == "json" else explanation_text(engine, visit, explanation, _lang()) + "\n")
     if failures:
         sys.exit(BAD_INPUT)
