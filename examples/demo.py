@@ -9,22 +9,20 @@ import subprocess
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-VISITS = HERE / "visits.jsonl"
-EXPLAINED = HERE / "visit.json"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def shuangyong(*args: str) -> int:
+    print("$ shuangyong --lang zh " + " ".join(args), flush=True)
     command = [sys.executable, "-m", "shuangyong", "--lang", "zh", *args]
-    print("$ shuangyong " + " ".join(args[:-1] + (Path(args[-1]).relative_to(HERE.parent).as_posix(),)),
-          flush=True)
-    return subprocess.run(command, check=False).returncode
+    return subprocess.run(command, cwd=ROOT, check=False).returncode
 
 
 def main() -> int:
-    status = shuangyong("evaluate", "--format", "table", "--codes", str(HERE / "charge_codes.csv"), str(VISITS))
+    status = shuangyong("evaluate", "--format", "table", "--codes", "examples/charge_codes.csv",
+                        "examples/visits.jsonl")
     print(flush=True)
-    return status or shuangyong("explain", str(EXPLAINED))
+    return status or shuangyong("explain", "examples/visit.json")
 
 
 if __name__ == "__main__":

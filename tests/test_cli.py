@@ -142,7 +142,7 @@ BAD_RECORDS = {
     "impossible date": (_set("date", "2025-02-30"), "DateError", "date", "impossible"),
     "malformed date": (_set("date", "2025/03/01"), "DateError", "date", "YYYY-MM-DD"),
     "valid_to before valid_from": (_set("patient.credentials.0.valid_to", "2023-01-01"), "DateError",
-                                   "patient.credentials[0]", "before start date"),
+                                   "patient.credentials[0].valid_to", "before start date"),
     "duplicate line_id": (_set("lines.1.line_id", "1"), "InputError", "lines[1].line_id", "appears twice"),
     "unknown field": (_set("lines.0.ammount", "1.00"), "InputError", "lines[0].ammount", "unknown field"),
 }

@@ -151,7 +151,7 @@ def evaluate(source: IO[str], policies: tuple[str, ...], fmt: str, strict: bool,
                     click.echo(f"{record.label} {result.render(_lang())}", err=True)
             elif fmt == "jsonl":
                 out.write((decision_to_json(result[1]) if ok else json.dumps(
-                    error_to_dict(result, record.visit_id()), ensure_ascii=False)) + "\n")
+                    error_to_dict(result, record.visit_id()), ensure_ascii=False, separators=(",", ":"))) + "\n")
             else:
                 payload = decision_to_dict(result[1]) if ok else error_to_dict(result, record.visit_id())
                 text = json.dumps(payload, ensure_ascii=False, indent=2)

@@ -37,7 +37,8 @@ class DateWindow:
     def __attrs_post_init__(self) -> None:
         if self.start is not None and self.end is not None and self.end < self.start:
             raise DateError(Text(f"结束日期 {self.end} 早于开始日期 {self.start}",
-                                 f"end date {self.end} is before start date {self.start}"))
+                                 f"end date {self.end} is before start date {self.start}"),
+                            field="valid_to", value=self.end)
 
     def contains(self, day: dt.date) -> bool:
         return (self.start is None or self.start <= day) and (self.end is None or day <= self.end)

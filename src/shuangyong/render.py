@@ -84,18 +84,20 @@ def explanation_text(engine: Engine, visit: Visit, explanation: Explanation, lan
     """The decision table, then every rule considered per line and for the visit, with clauses."""
     zh = lang == "zh"
     out = [decision_table(engine, visit, explanation.decision, lang)]
-    clauses: dict[str, str] = {}
+    clauses: dict[str, list[str]] = {}  # clause (with source) → rules quoting it
+    items = engine.registry.items
     for trace in explanation.lines:
-        out.append((f"  明细 {trace.line_id}（{trace.item}）：" if zh else f"  line {trace.line_id} ({trace.item}):"))
+        item = items.get(trace.item).label.in_(lang) if trace.item in items else trace.item
+        out.append(f"  明细 {trace.line_id}（{item}）：" if zh else f"  line {trace.line_id} ({item}):")
         if not trace.considered:
             out.append("    没有规则涉及此项目类别" if zh else "    no rule covers this item kind")
-        for considered in trace.considered:
-            out.append(_trace_line(considered, lang))
-            clauses.setdefault(considered.rule, f"{considered.clause}（{considered.source}）")
+        out.extend(_trace_line(considered, lang) for considered in trace.considered)
     out.append("  就诊级待遇：" if zh else "  visit-level entitlements:")
-    for considered in explanation.visit:
-        out.append(_trace_line(considered, lang))
-        clauses.setdefault(considered.rule, f"{considered.clause}（{considered.source}）")
+    out.extend(_trace_line(considered, lang) for considered in explanation.visit)
+    for considered in (*(c for t in explanation.lines for c in t.considered), *explanation.visit):
+        rules = clauses.setdefault(f"{considered.clause}（{considered.source}）", [])
+        if considered.rule not in rules:
+            rules.append(considered.rule)
     out.append("  依据：" if zh else "  clauses:")
-    out.extend(f"    {rule}: {clause}" for rule, clause in clauses.items())
+    out.extend(f"    {', '.join(rules)}: {clause}" for clause, rules in clauses.items())
     return "\n".join(out)
