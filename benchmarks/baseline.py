@@ -18,6 +18,36 @@ WAIVED = {"registration": "two-waivers.registration", "injection": "two-waivers.
 HALVED = {"routine_test": "three-halves.routine-test", "dressing": "three-halves.dressing"}
 SEED_002 = "凭“重点优抚对象医疗证”就诊，可享受“四优先”（优先挂号、就诊、取药、住院）、“两免”（免交挂号费、注射费）、“三减半”（减半住院床位费、三大常规检查费、外科换药费）等优惠待遇。"
 BLOOD = "落实现役军人及其直系亲属临床用血免交用血保证金制度。"
+VETERANS = {"veteran", "demobilized_veteran", "ill_returned_veteran", "war_test_veteran"}
+SURVIVORS = {"martyr_family", "sacrificed_family", "deceased_family"}
+STATUS_LAW = dt.date(2021, 8, 1)
+VETERANS_LAW = dt.date(2021, 1, 1)
+REGULATION_2024 = dt.date(2024, 10, 1)
+
+
+def _national_services(categories: set[str], day: dt.date) -> set[str]:
+    """cn-national: 地位法 §51, 保障法 §52, 条例2024 §44 (visit-level services only)."""
+    services = set()
+    veteran = bool(categories & VETERANS)
+    combat_or_disabled = "war_test_veteran" in categories or ("disabled_veteran" in categories and veteran)
+    if day >= STATUS_LAW and "serviceman" in categories:
+        services.add("preferential_service")
+    if day >= STATUS_LAW and categories & (SURVIVORS | {"military_family"}):
+        services.add("medical_preference")
+    if day >= VETERANS_LAW and veteran:
+        services.add("preferential_service")
+    if day >= VETERANS_LAW and combat_or_disabled:
+        services.add("medical_concession")
+    if day >= REGULATION_2024:
+        if categories & (SURVIVORS | VETERANS | {"serviceman", "disabled_veteran", "military_family"}):
+            services.add("preferential_service")
+        if categories & {"war_test_veteran", "disabled_veteran"}:
+            services.add("medical_concession")
+    return services
+
+
+SERVICE_ORDER = ["preferential_service", "medical_preference", "medical_concession", "military_window",
+                 "green_channel", "military_ward", "treat_first_settle_later"]
 
 
 def _card_valid(patient: dict[str, Any], day: dt.date) -> bool:
@@ -60,10 +90,11 @@ def decide(visit: dict[str, Any]) -> dict[str, Any]:
         reduced += reduction
     priorities = ["registration", "consultation", "pharmacy", "admission"] if card else (
         ["consultation"] if serviceman else [])
-    services = []
+    services = _national_services(categories, day)
     if serviceman:
-        services = ["military_window", "green_channel"]
+        services |= {"military_window", "green_channel"}
         if acute:
-            services = ["military_window", "green_channel", "military_ward", "treat_first_settle_later"]
-    return {"visit_id": visit["visit_id"], "lines": lines, "priorities": priorities, "services": services,
+            services |= {"military_ward", "treat_first_settle_later"}
+    return {"visit_id": visit["visit_id"], "lines": lines, "priorities": priorities,
+            "services": [s for s in SERVICE_ORDER if s in services],
             "totals": {"amount": total, "reduction": reduced, "payable": total - reduced}}

@@ -112,6 +112,8 @@ class CompiledPolicy:
     policy: PolicySet
     rules: tuple[CompiledRule, ...]
     index: dict[IndexKey, tuple[CompiledRule, ...]]
+    #: every rule that names an item kind, eligible or not: what ``explain`` goes through
+    concerning: dict[str, tuple[CompiledRule, ...]]
     _candidates: dict[tuple[str, frozenset[str]], tuple[CompiledRule, ...]] = attrs.field(
         factory=dict, eq=False, repr=False)
 
@@ -138,7 +140,12 @@ class CompiledPolicy:
         for rule in compiled:
             for token in rule.tokens or (None,):
                 index.setdefault((rule.rule.region, token), []).append(rule)
-        return cls(policy, tuple(compiled), {key: tuple(rules) for key, rules in index.items()})
+        concerning: dict[str, list[CompiledRule]] = {}
+        for rule in compiled:
+            for item in rule.rule.spec.items:
+                concerning.setdefault(item, []).append(rule)
+        return cls(policy, tuple(compiled), {key: tuple(rules) for key, rules in index.items()},
+                   {item: tuple(rules) for item, rules in concerning.items()})
 
     def candidates(self, region: str, tokens: frozenset[str]) -> tuple[CompiledRule, ...]:
         """Rules filed under the region's prefixes and the tokens (or no token), in rule order.

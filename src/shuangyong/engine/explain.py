@@ -47,11 +47,10 @@ def _gate(engine: Engine, rule: CompiledRule, ctx: VisitContext,
 def _line_trace(engine: Engine, ctx: VisitContext, line: ChargeLine, decision: LineDecision,
                 visit_gates: dict[int, Gate]) -> LineTrace:
     applied = {a.rule: a.reduction for a in decision.applied}
-    group_winner = {rule.group: rule for rule in engine.compiled.rules if rule.rule_id in applied}
+    concerning = engine.compiled.concerning.get(line.item, ())
+    group_winner = {rule.group: rule for rule in concerning if rule.rule_id in applied}
     considered = []
-    for rule in engine.compiled.rules:
-        if line.item not in rule.rule.spec.items:
-            continue
+    for rule in concerning:
         if rule.line_test is None:  # the answer is the same for every line of the visit
             gate = visit_gates.get(rule.order)
             if gate is None:

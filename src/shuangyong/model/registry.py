@@ -11,7 +11,8 @@ from shuangyong.model.vocabulary import Term, Vocabulary
 from shuangyong.text import Text
 
 #: (id, zh, en, parents). Sources: DESIGN §4, DOMAIN.md §1. ``meritorious_elder`` is local and is
-#: registered by region plugins, not here.
+#: registered by region plugins, not here. The three veteran kinds under ``key_care`` are also
+#: veterans (退役军人, 保障法 §2), so they have ``veteran`` as a second parent.
 CATEGORIES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("serviceman", "现役军人（含武警）", "Serviceman on active duty (incl. armed police)", ()),
     ("military_family", "现役军人家属（直系亲属）", "Serviceman's family (direct relatives)", ()),
@@ -20,10 +21,10 @@ CATEGORIES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("martyr_family", "烈士遗属", "Martyr's survivor", ("key_care",)),
     ("sacrificed_family", "因公牺牲军人遗属", "Survivor of a serviceman who died on duty", ("key_care",)),
     ("deceased_family", "病故军人遗属", "Survivor of a serviceman who died of illness", ("key_care",)),
-    ("demobilized_veteran", "在乡复员军人", "Demobilised veteran living in the countryside", ("key_care",)),
-    ("ill_returned_veteran", "带病回乡退伍军人", "Veteran discharged with an illness", ("key_care",)),
-    ("war_test_veteran", "参战参试退役军人", "Veteran of combat or weapons tests", ("key_care",)),
     ("veteran", "退役军人", "Veteran", ()),
+    ("demobilized_veteran", "在乡复员军人", "Demobilised veteran living in the countryside", ("key_care", "veteran")),
+    ("ill_returned_veteran", "带病回乡退伍军人", "Veteran discharged with an illness", ("key_care", "veteran")),
+    ("war_test_veteran", "参战参试退役军人", "Veteran of combat or weapons tests", ("key_care", "veteran")),
 )
 
 CREDENTIALS: tuple[tuple[str, str, str], ...] = (
@@ -61,6 +62,8 @@ PRIORITIES: tuple[tuple[str, str, str], ...] = (
 
 SERVICES: tuple[tuple[str, str, str], ...] = (
     ("preferential_service", "优待服务", "Preferential service"),
+    ("medical_preference", "医疗优待", "Medical preferential treatment"),
+    ("medical_concession", "医疗优惠（按规定）", "Medical concession (as regulations provide)"),
     ("military_window", "军人窗口", "Military window"),
     ("green_channel", "绿色通道", "Green channel"),
     ("military_ward", "军人病房", "Military ward"),
