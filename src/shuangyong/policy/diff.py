@@ -13,7 +13,7 @@ _VERBS = {"added": ("新增", "added"), "removed": ("删除", "removed"), "chang
 
 
 def _content(rule: Rule) -> dict[str, Any]:
-    data = rule.spec.model_dump(mode="json", by_alias=True, exclude={"override"})
+    data = rule.spec.model_dump(mode="json", by_alias=True, exclude={"override"}, exclude_none=True)
     data["region"] = rule.region or "*"
     return data
 

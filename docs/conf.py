@@ -1,0 +1,11 @@
+"""Sphinx configuration: Markdown pages through MyST; warnings are errors in `make docs` and tests."""
+
+project = "shuangyong"
+author = "shuangyong developers"
+copyright = "2026, shuangyong developers"
+extensions = ["myst_parser"]
+myst_enable_extensions = ["colon_fence", "deflist"]
+source_suffix = {".md": "markdown"}
+exclude_patterns = ["_build", "_sources_national.md"]
+html_theme = "alabaster"
+language = "en"
