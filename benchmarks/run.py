@@ -73,7 +73,8 @@ def rule_scaling(count: int) -> dict[int, float]:
     visits = [visit_from_dict(record) for record in raw]
     base = best_of(7, lambda: [baseline.decide(r) for r in raw]) / (count * 20) * 1e6
     cost = {}
-    print(f"rule scaling: synthetic rules over {len(synthetic.CITIES)} cities, visits in 450100")
+    print(f"rule scaling: {synthetic.LOCAL_RULES} rules for the visits' city {synthetic.HOME}, "
+          f"the rest over {len(synthetic.CITIES) - 1} other cities")
     for rules in (10, 100, 1000):
         pack = parse_pack(synthetic.scale_pack(rules), f"scale-{rules}.yaml")
         engine = Engine(merge([pack], registry), registry)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -119,6 +120,16 @@ class TestVisit:
         """A charge line refuses a float amount on construction."""
         with pytest.raises(MoneyError, match="float"):
             ChargeLine("1", "bed", 12.5)  # type: ignore[arg-type]
+
+    def test_charge_line_is_immutable_and_replace_validates(self) -> None:
+        """A charge line cannot be changed in place, and _replace checks the new amount."""
+        line = ChargeLine("2", "bed", "12.35")
+        with pytest.raises(AttributeError):
+            line.amount = Decimal("1.00")  # type: ignore[misc]
+        moved = line._replace(line_id="3", amount="7")
+        assert ("3", Decimal("7.00"), (0, 3, "3"), "bed") == (moved.line_id, moved.amount, moved.order, moved.item)
+        with pytest.raises(MoneyError, match="float"):
+            line._replace(amount=1.5)
 
     def test_duplicate_line_id(self) -> None:
         """Two lines with one id: the error names the visit and the second line."""

@@ -7,12 +7,15 @@ failure becomes an ``InputError`` naming the record and the field.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from functools import lru_cache, partial
 from typing import IO, Any
 
 import attrs
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ConfigDict, TypeAdapter, ValidationError
+from typing_extensions import NotRequired, TypedDict
 
 from shuangyong.dates import DateWindow, parse_date
 from shuangyong.engine.decision import Decision, Explanation, LineDecision, RuleTrace
@@ -23,46 +26,50 @@ from shuangyong.model.visit import ChargeLine, Visit
 from shuangyong.money import format_amount
 from shuangyong.text import Text
 
-CONTRACT_VERSION = 1
-
-
-class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=False)
-
-
-class CredentialIn(_Record):
+# The input shapes are TypedDicts rather than models: pydantic-core checks them just as strictly
+# (required keys, types, unknown keys refused) but hands back plain dicts, which costs a third of
+# building model instances (benchmarks/RESULTS.md).
+class CredentialIn(TypedDict):
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
     kind: str
     number: str
-    valid_from: str | None = None
-    valid_to: str | None = None
+    valid_from: NotRequired[str | None]
+    valid_to: NotRequired[str | None]
 
 
-class PatientIn(_Record):
+class PatientIn(TypedDict):
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
     id: str
-    name: str | None = None
-    birth_date: str | None = None
-    categories: tuple[str, ...] = ()
-    disability_level: int | None = None
-    disability_cause: str | None = None
-    credentials: tuple[CredentialIn, ...] = ()
+    name: NotRequired[str | None]
+    birth_date: NotRequired[str | None]
+    categories: NotRequired[list[str]]
+    disability_level: NotRequired[int | None]
+    disability_cause: NotRequired[str | None]
+    credentials: NotRequired[list[CredentialIn]]
 
 
-class LineIn(_Record):
+class LineIn(TypedDict):
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
     line_id: str
-    item: str | None = None
-    code: str | None = None
+    item: NotRequired[str | None]
+    code: NotRequired[str | None]
     amount: Any
-    tags: tuple[str, ...] = ()
-    description: str | None = None
+    tags: NotRequired[list[str]]
+    description: NotRequired[str | None]
 
 
-class VisitIn(_Record):
+class VisitIn(TypedDict):
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
     visit_id: str
     date: str
     kind: str
     region: str
     patient: PatientIn
-    lines: tuple[LineIn, ...]
+    lines: list[LineIn]
+
+
+VISIT_SHAPE = TypeAdapter(VisitIn)
+_NO_TAGS: frozenset[str] = frozenset()
 
 
 def _dotted(loc: tuple[str | int, ...]) -> str:
@@ -83,52 +90,74 @@ def _shape_error(error: ValidationError, record: str) -> InputError:
     elif kind == "json_invalid":
         detail = first["ctx"].get("error", "")
         message, field = Text(f"不是有效的 JSON：{detail}", f"invalid JSON: {detail}"), None
-    elif kind == "model_type":
+    elif kind in ("model_type", "dict_type"):
         message = Text("记录应为 JSON 对象", "a record must be a JSON object")
     else:
         message = Text(f"取值无效：{first['msg']}", f"invalid value: {first['msg']}")
     return InputError(message, record=record, field=field, value=first.get("input"))
 
 
-def _build(model: VisitIn, codes: ChargeCodeMap | None) -> Visit:
+def _date_or_none(value: str | None, field: str) -> dt.date | None:
+    return parse_date(value, field=field) if value else None
+
+
+def _credential(data: CredentialIn) -> Credential:
+    return Credential(data["kind"], data["number"], DateWindow(
+        _date_or_none(data.get("valid_from"), "valid_from"), _date_or_none(data.get("valid_to"), "valid_to")))
+
+
+def _beneficiary(data: PatientIn) -> Beneficiary:
+    return Beneficiary(
+        data["id"], frozenset(data.get("categories", ())),
+        tuple([_credential(c) for c in data.get("credentials", ())]),
+        data.get("disability_level"), data.get("disability_cause"),
+        _date_or_none(data.get("birth_date"), "birth_date"), data.get("name"))
+
+
+def _line(data: LineIn, codes: ChargeCodeMap | None) -> ChargeLine:
+    code = data.get("code")
+    item = data.get("item") or (codes.item_for(code) if codes is not None and code else None)
+    if item is None:
+        raise InputError(Text(
+            "缺少 item，且收费编码无法映射到项目类别" if code else "缺少必填字段 item",
+            f"no item, and charge code {code!r} is not in the mapping table"
+            if code else "missing required field item"), field="item", value=code)
+    tags = data.get("tags")
+    return ChargeLine(data["line_id"], item, data["amount"], frozenset(tags) if tags else _NO_TAGS,
+                      code, data.get("description"))
+
+
+def _failing_part(record: VisitIn, codes: ChargeCodeMap | None) -> str | None:
+    """Where in a record a value error came from, found by re-running the parts one by one.
+
+    Runs on the error path only, so the fast path keeps no bookkeeping per line.
+    """
+    patient = record["patient"]
+    parts: list[tuple[str, Callable[[], object]]] = [
+        (f"patient.credentials[{n}]", partial(_credential, c)) for n, c in enumerate(patient.get("credentials", ()))]
+    parts.append(("patient", partial(_beneficiary, patient)))
+    parts += [(f"lines[{n}]", partial(_line, line, codes)) for n, line in enumerate(record["lines"])]
+    for where, build in parts:
+        try:
+            build()
+        except ShuangyongError:
+            return where
+    return None
+
+
+def _build(record: VisitIn, codes: ChargeCodeMap | None) -> Visit:
     """attrs objects from a shape-checked record; value errors get the field path they came from."""
-    where = "patient"
     try:
-        patient = model.patient
-        credentials = []
-        for n, credential in enumerate(patient.credentials):
-            where = f"patient.credentials[{n}]"
-            credentials.append(Credential(credential.kind, credential.number, DateWindow(
-                parse_date(credential.valid_from, field="valid_from") if credential.valid_from else None,
-                parse_date(credential.valid_to, field="valid_to") if credential.valid_to else None)))
-        where = "patient"
-        beneficiary = Beneficiary(
-            patient.id, frozenset(patient.categories), tuple(credentials),
-            patient.disability_level, patient.disability_cause,
-            parse_date(patient.birth_date, field="birth_date") if patient.birth_date else None,
-            patient.name)
-        lines = []
-        for n, line in enumerate(model.lines):
-            where = f"lines[{n}]"
-            item = line.item or (codes.item_for(line.code) if codes and line.code else None)
-            if item is None:
-                raise InputError(Text(
-                    "缺少 item，且收费编码无法映射到项目类别" if line.code else "缺少必填字段 item",
-                    f"no item, and charge code {line.code!r} is not in the mapping table"
-                    if line.code else "missing required field item"), field="item", value=line.code)
-            lines.append(ChargeLine(line.line_id, item, line.amount, frozenset(line.tags),
-                                    line.code, line.description))
-        where = ""
-        return Visit(model.visit_id, parse_date(model.date), model.kind, model.region,
-                     beneficiary, tuple(lines))
+        return Visit(record["visit_id"], parse_date(record["date"]), record["kind"], record["region"],
+                     _beneficiary(record["patient"]), tuple([_line(line, codes) for line in record["lines"]]))
     except ShuangyongError as error:
-        raise error.located(record=model.visit_id, prefix=where or None) from None
+        raise error.located(record=record["visit_id"], prefix=_failing_part(record, codes)) from None
 
 
 def visit_from_dict(data: object, *, record: str = "#1", codes: ChargeCodeMap | None = None) -> Visit:
     """A ``Visit`` from a decoded JSON object; ``record`` names it in errors until its id is known."""
     try:
-        model = VisitIn.model_validate(data)
+        model = VISIT_SHAPE.validate_python(data)
     except ValidationError as error:
         raise _shape_error(error, _visit_id_of(data) or record) from None
     return _build(model, codes)
@@ -137,7 +166,7 @@ def visit_from_dict(data: object, *, record: str = "#1", codes: ChargeCodeMap | 
 def visit_from_json(text: str | bytes, *, record: str = "#1", codes: ChargeCodeMap | None = None) -> Visit:
     """A ``Visit`` from one JSON document (one JSON Lines line): the fast path."""
     try:
-        model = VisitIn.model_validate_json(text)
+        model = VISIT_SHAPE.validate_json(text)
     except ValidationError as error:
         try:
             data = json.loads(text)
@@ -235,18 +264,25 @@ def _names(values: Iterable[str]) -> str:
     return "[" + ",".join(map(_quote, values)) + "]"
 
 
+@lru_cache(maxsize=4096)
+def _rule_json(rule: str | None, clause: str | None) -> str:
+    """The rule and clause members of a line, escaped once per rule rather than once per line."""
+    return f'"rule":{_text(rule)},"clause":{_text(clause)}'
+
+
 def _line_json(line: LineDecision) -> str:
-    applied = ",".join(f'{{"rule":{_quote(a.rule)},"reduction":"{a.reduction}"}}' for a in line.applied)
-    return (f'{{"line_id":{_quote(line.line_id)},"item":{_quote(line.item)},"amount":"{line.amount}",'
-            f'"reduction":"{line.reduction}","payable":"{line.payable}","rule":{_text(line.rule)},'
-            f'"clause":{_text(line.clause)},"applied":[{applied}]}}')
+    applied = ",".join([f'{{"rule":{_quote(a.rule)},"reduction":"{a.reduction!s}"}}' for a in line.applied])
+    return (f'{{"line_id":{_quote(line.line_id)},"item":{_quote(line.item)},"amount":"{line.amount!s}",'
+            f'"reduction":"{line.reduction!s}","payable":"{line.payable!s}",{_rule_json(line.rule, line.clause)},'
+            f'"applied":[{applied}]}}')
 
 
 def decision_to_json(decision: Decision) -> str:
     """The contract's output object as compact JSON text, written directly (the CLI's hot path).
 
-    Amounts are written with ``str``: every amount the engine holds is quantized to the fen
-    (see ``money.format_amount``), so each has exactly two decimals.
+    Amounts are written with ``str`` (``!s``: formatting a Decimal with ``format`` costs three
+    times as much): every amount the engine holds is quantized to the fen (see
+    ``money.format_amount``), so each has exactly two decimals.
     """
     entitlements = ",".join(
         f'{{"rule":{_quote(e.rule)},"clause":{_quote(e.clause)},"priorities":{_names(e.priorities)},'
@@ -256,8 +292,8 @@ def decision_to_json(decision: Decision) -> str:
             f'"lines":[{",".join(map(_line_json, decision.lines))}],'
             f'"priorities":{_names(decision.priorities)},"services":{_names(decision.services)},'
             f'"entitlements":[{entitlements}],'
-            f'"totals":{{"amount":"{totals.amount}","reduction":"{totals.reduction}",'
-            f'"payable":"{totals.payable}"}}}}')
+            f'"totals":{{"amount":"{totals.amount!s}","reduction":"{totals.reduction!s}",'
+            f'"payable":"{totals.payable!s}"}}}}')
 
 
 def decision_to_dict(decision: Decision) -> dict[str, Any]:

@@ -6,12 +6,14 @@ Floats are refused everywhere: by the time a float reaches us the cents are alre
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from shuangyong.errors import MoneyError
 from shuangyong.text import Text
 
 FEN = Decimal("0.01")
+_PLAIN_FEN = re.compile(r"\d+\.\d\d")
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
 
@@ -29,6 +31,8 @@ def parse_amount(value: object, *, record: str | None = None, field: str = "amou
     fen, which is what lets the rest of the library format amounts without rounding again.
     """
     kind = type(value)
+    if kind is str and _PLAIN_FEN.fullmatch(value):  # type: ignore[arg-type]  # "12.35": the usual case
+        return Decimal(value)  # type: ignore[arg-type]
     if kind is str or kind is int or kind is Decimal:
         try:
             amount = value if kind is Decimal else Decimal(value)  # type: ignore[arg-type]

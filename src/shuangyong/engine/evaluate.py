@@ -8,7 +8,6 @@ output, do not depend on the order the HIS sent the lines in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from operator import attrgetter
 
@@ -71,9 +70,6 @@ class Engine:
     def fingerprint(self) -> str:
         return self.policy.fingerprint
 
-    def evaluate_many(self, visits: Iterable[Visit]) -> Iterator[Decision]:
-        return map(self.evaluate, visits)
-
     def evaluate(self, visit: Visit) -> Decision:
         """Decide every line of the visit and the visit's priorities and services."""
         ctx = VisitContext.of(visit, self.registry)
@@ -85,9 +81,16 @@ class Engine:
         strict = self.strict
         for line in sorted(visit.lines, key=_ORDER):
             amount = remaining = line.amount
+            groups = by_item.get(line.item)
+            if groups is None:  # no eligible rule covers this item kind: half of all lines
+                if strict and line.item not in self.registry.items:
+                    raise self._unknown_item(visit, line)
+                decisions.append(LineDecision(line.line_id, line.item, amount, ZERO, amount, None, None, ()))
+                total_amount += amount
+                continue
             applied: list[Applied] = []
             first: CompiledRule | None = None
-            for group in by_item.get(line.item, ()):
+            for group in groups:
                 best: CompiledRule | None = None
                 best_reduction = ZERO
                 for rule in group:
@@ -104,10 +107,6 @@ class Engine:
                     first = first or best
                     if best.per_visit_cap is not None:
                         cap_left[best.order] = cap_left.get(best.order, best.per_visit_cap) - best_reduction
-            if strict and line.item not in self.registry.items:
-                raise UnknownItemError(
-                    Text(f"未知的收费项目类别 {line.item!r}（严格模式）", f"unknown item kind {line.item!r} (strict mode)"),
-                    record=visit.visit_id, field=f"lines[{line.line_id}].item", value=line.item)
             reduction = amount - remaining
             decisions.append(LineDecision(
                 line.line_id, line.item, amount, reduction, remaining,
@@ -118,6 +117,11 @@ class Engine:
         return Decision(
             visit.visit_id, self.policy.fingerprint, tuple(decisions), plan.priorities, plan.services,
             plan.entitlements, Totals(total_amount, total_reduction, total_amount - total_reduction))
+
+    def _unknown_item(self, visit: Visit, line: ChargeLine) -> UnknownItemError:
+        return UnknownItemError(
+            Text(f"未知的收费项目类别 {line.item!r}（严格模式）", f"unknown item kind {line.item!r} (strict mode)"),
+            record=visit.visit_id, field=f"lines[{line.line_id}].item", value=line.item)
 
     def explain(self, visit: Visit) -> Explanation:
         """The decision with every rule considered and why it applied or not (the slow path)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
+from typing import NamedTuple
 
 import attrs
 
@@ -32,21 +33,38 @@ def line_order(line_id: str) -> tuple[int, object, str]:
     return (1, parts, line_id)
 
 
-@attrs.frozen(slots=True)
-class ChargeLine:
-    """One line of the bill. ``amount`` is exact yuan; floats are refused on construction."""
-
+class _ChargeLineFields(NamedTuple):
     line_id: str
     item: str
-    amount: Decimal = attrs.field(converter=parse_amount)
+    amount: Decimal
     tags: frozenset[str] = frozenset()
     code: str | None = None
     description: str | None = None
     #: ``line_order(line_id)``, kept so that sorting a visit's lines costs no more than a sort
-    order: tuple[int, object, str] = attrs.field(init=False, eq=False, repr=False)
+    order: tuple[int, object, str] = (0, 0, "")
 
-    def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "order", line_order(self.line_id))
+
+_new_fields = _ChargeLineFields.__new__
+
+
+class ChargeLine(_ChargeLineFields):
+    """One line of the bill. ``amount`` is exact yuan; floats are refused on construction.
+
+    A named tuple rather than a frozen attrs class: one is built per charge line on the
+    streaming path, where this costs 40 % less (benchmarks/RESULTS.md); it is as immutable, and
+    ``_replace`` validates like the constructor.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, line_id: str, item: str, amount: object, tags: frozenset[str] = frozenset(),
+                code: str | None = None, description: str | None = None) -> ChargeLine:
+        return _new_fields(cls, line_id, item, parse_amount(amount), tags, code, description,
+                           line_order(line_id))
+
+    def _replace(self, **changes: object) -> ChargeLine:  # type: ignore[override]
+        fields = {name: getattr(self, name) for name in _ChargeLineFields._fields if name != "order"}
+        return ChargeLine(**{**fields, **changes})  # type: ignore[arg-type]
 
 
 def _region(value: str) -> str:
@@ -69,6 +87,8 @@ class Visit:
     lines: tuple[ChargeLine, ...] = ()
 
     def __attrs_post_init__(self) -> None:
+        if len({line.line_id for line in self.lines}) == len(self.lines):
+            return
         seen: set[str] = set()
         for index, line in enumerate(self.lines):
             if line.line_id in seen:
