@@ -326,3 +326,21 @@ def test_explain_reports_bad_record_and_goes_on() -> None:
     first, second = outputs(result)
     assert ("BAD", "UnknownCategoryError") == (first["visit_id"], first["error"]["type"])
     assert "B" == second["decision"]["visit_id"]
+
+
+def test_line_numbers_count_leading_blank_lines() -> None:
+    """Errors in JSON Lines name the real line number, blank lines included."""
+    result = run("evaluate", "-", stdin="\n\n" + jsonl(good_visit("A")) + "not json\n")
+    assert 2 == result.exit_code
+    assert "line 4" == outputs(result)[1]["error"]["record"]
+
+
+def test_records_that_are_not_objects() -> None:
+    """An array item or a JSON Lines line that is not an object gets an error in its place."""
+    array = run("evaluate", "-", stdin=json.dumps([1, good_visit("B")]))
+    assert 2 == array.exit_code
+    first, second = json.loads(array.stdout)
+    assert ("#1", "a record must be a JSON object", "B") == (
+        first["error"]["record"], first["error"]["message"]["en"], second["visit_id"])
+    lines = run("evaluate", "-", stdin=jsonl(good_visit("A")) + "[1, 2]\n")
+    assert "a record must be a JSON object" == outputs(lines)[1]["error"]["message"]["en"]

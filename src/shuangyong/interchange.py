@@ -222,9 +222,9 @@ def read_records(stream: IO[str]) -> Input:
     A first line that is a complete JSON value means JSON Lines (a one-line object is the same
     in both readings). An empty input is an error.
     """
-    first = stream.readline()
+    first, position = stream.readline(), 1
     while first and not first.strip():
-        first = stream.readline()
+        first, position = stream.readline(), position + 1
     if not first:
         raise InputError(Text("输入为空：没有任何就诊记录", "empty input: no visit records"))
     try:
@@ -233,7 +233,7 @@ def read_records(stream: IO[str]) -> Input:
     except ValueError:
         single_line = False
     if single_line and first.lstrip().startswith("{"):
-        return Input("lines", _lines(first, stream))
+        return Input("lines", _lines(first, position, stream))
     document = first + stream.read()
     try:
         value = json.loads(document)
@@ -246,9 +246,9 @@ def read_records(stream: IO[str]) -> Input:
     return Input("object", iter([RawRecord(1, value=value)]))
 
 
-def _lines(first: str, stream: IO[str]) -> Iterator[RawRecord]:
-    yield RawRecord(1, text=first)
-    for position, text in enumerate(stream, start=2):
+def _lines(first: str, position: int, stream: IO[str]) -> Iterator[RawRecord]:
+    yield RawRecord(position, text=first)
+    for position, text in enumerate(stream, start=position + 1):
         if text.strip():
             yield RawRecord(position, text=text)
 
