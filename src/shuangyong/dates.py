@@ -40,5 +40,9 @@ class DateWindow:
                                  f"end date {self.end} is before start date {self.start}"),
                             field="valid_to", value=self.end)
 
+    def __str__(self) -> str:
+        """``2024-01-01 – 2025-03-01``; an open end shows as ``…``."""
+        return f"{self.start or '…'} – {self.end or '…'}"
+
     def contains(self, day: dt.date) -> bool:
         return (self.start is None or self.start <= day) and (self.end is None or day <= self.end)

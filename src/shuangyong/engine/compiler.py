@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 
 import attrs
 
+from shuangyong.dates import DateWindow
 from shuangyong.engine.context import VisitContext
 from shuangyong.engine.predicates import AllOf, Predicate, compile_when, conjuncts, index_tokens
 from shuangyong.errors import PolicyError
@@ -46,8 +46,7 @@ class CompiledRule:
     clause: str
     order: int
     group: int
-    start: dt.date | None
-    end: dt.date | None
+    effective: DateWindow
     condition: Predicate | None  #: the whole ``when``, for explanations
     visit_test: Predicate | None
     line_test: Predicate | None
@@ -56,8 +55,7 @@ class CompiledRule:
     tokens: frozenset[str] | None
 
     def in_force(self, ctx: VisitContext) -> bool:
-        day = ctx.visit.date
-        return (self.start is None or self.start <= day) and (self.end is None or day <= self.end)
+        return self.effective.contains(ctx.visit.date)
 
     def in_region(self, ctx: VisitContext) -> bool:
         return ctx.visit.region.startswith(self.rule.region)
@@ -133,7 +131,7 @@ class CompiledPolicy:
             reduce = (make_reducer(spec.benefit, caps.per_line if caps else None)
                       if spec.benefit is not None else None)
             compiled.append(CompiledRule(
-                rule, spec.id, spec.clause, order, group_rank[spec.group], spec.effective.from_, spec.effective.to,
+                rule, spec.id, spec.clause, order, group_rank[spec.group], DateWindow(spec.effective.from_, spec.effective.to),
                 predicate, visit_test, line_test, reduce, caps.per_visit if caps else None,
                 index_tokens(predicate) if predicate is not None else None))
         index: dict[IndexKey, list[CompiledRule]] = {}

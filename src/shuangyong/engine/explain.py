@@ -31,7 +31,7 @@ def _gate(engine: Engine, rule: CompiledRule, ctx: VisitContext,
           line: ChargeLine | None) -> Gate:
     """Dates, region, condition: the first that fails, or the reasons it all holds."""
     if not rule.in_force(ctx):
-        span = f"{rule.start or '…'} – {rule.end or '…'}"
+        span = str(rule.effective)
         return False, "not_effective", Text(f"规则有效期 {span} 不含就诊日 {ctx.date}",
                                             f"rule in force {span}, not on the visit date {ctx.date}")
     if not rule.in_region(ctx):

@@ -74,8 +74,7 @@ class CredentialValid:
                                   f"holds a {want.en} valid on {day} ({credential.number})")
         if not held:
             return False, Text(f"未持有{want.zh}", f"holds no {want.en}")
-        window = held[0].validity
-        span = f"{window.start or '…'} – {window.end or '…'}"
+        span = str(held[0].validity)
         return False, Text(f"{want.zh}（{held[0].number}）在 {day} 不在有效期内（{span}）",
                            f"{want.en} ({held[0].number}) is not valid on {day} (valid {span})")
 
