@@ -253,6 +253,18 @@ class TestPolicyCommands:
         assert 0 == result.exit_code
         assert result.stdout.startswith("ok: cn-national → seed-example")
 
+    def test_check_compiles(self, tmp_path: Path) -> None:
+        """policy check finds what only compiling finds: a tag test on a rule that grants priorities."""
+        pack = tmp_path / "tagged.yaml"
+        pack.write_text(
+            "pack: tagged\ntitle: {zh: 标签, en: tagged}\nrules:\n"
+            "  - id: relapse\n    title: {zh: 旧伤复发, en: relapse}\n    clause: 假设\n    source: test\n"
+            "    when: {tags: old_injury_relapse}\n    items: [drug]\n    benefit: {reduce: \"50%\"}\n"
+            "    priorities: [pharmacy]\n", encoding="utf-8")
+        result = run("policy", "check", str(pack))
+        assert (2, "") == (result.exit_code, result.stdout)
+        assert "rule relapse tests charge-line tags" in result.stderr
+
     def test_diff(self, tmp_path: Path) -> None:
         """policy diff names a changed rate, an added rule and a disabled one."""
         reform = tmp_path / "reform.yaml"
@@ -344,3 +356,12 @@ def test_records_that_are_not_objects() -> None:
         first["error"]["record"], first["error"]["message"]["en"], second["visit_id"])
     lines = run("evaluate", "-", stdin=jsonl(good_visit("A")) + "[1, 2]\n")
     assert "a record must be a JSON object" == outputs(lines)[1]["error"]["message"]["en"]
+
+
+def test_explain_text_sends_bad_records_to_stderr() -> None:
+    """In text form the explanation goes to stdout and the bad record's error to stderr."""
+    bad = good_visit("BAD")
+    bad["patient"]["categories"] = ["space_cadet"]
+    result = run("explain", "-", stdin=jsonl(bad, good_visit("B")))
+    assert (2, True, False) == (result.exit_code, "space_cadet" in result.stderr, "space_cadet" in result.stdout)
+    assert "B" in result.stdout

@@ -231,3 +231,12 @@ class TestExplain:
                       rule("far", 'region: "370100"\nitems: [drug]\nbenefit: {waive: true}'))
         outcomes = {t.rule: t.outcome for t in engine.explain(visit([("1", "drug", "1.00")])).lines[0].considered}
         assert {"old": "not_effective", "far": "outside_region"} == outcomes
+
+
+def test_packs_by_path_object(tmp_path: Path) -> None:
+    """A ``pathlib.Path`` names a pack file, even one without a slash or a .yaml suffix."""
+    source = Path(__file__).parents[1] / "src/shuangyong/policy/packs/seed-example.yaml"
+    copy = tmp_path / "seed"
+    copy.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    v = visit([("1", "registration", "12.00")], categories=("disabled_veteran",), cards=(CARD,))
+    assert reductions(SEED, v) == reductions(Engine.from_packs(copy), v)

@@ -36,6 +36,7 @@ class TestParseAmount:
         (None, "must be a string"), ([1], "must be a string"), ("-3.00", "must not be negative"),
         ("1.005", "more than two decimals"), ("1e-3", "more than two decimals"), ("abc", "is not a number"),
         ("NaN", "is not a number"), ("Infinity", "is not a number"), ("", "is not a number"),
+        ("1_000", "is not a number"), ("１２.００", "is not a number"), ("12.00元", "is not a number"),
     ])
     def test_refuses(self, value: object, fragment: str) -> None:
         """Anything that is not exact, non-negative yuan and fen is refused with a clear message."""

@@ -80,7 +80,7 @@ def test_error_names_the_rule(tmp_path: Path) -> None:
     ('{reduce: "50%"}', "{waive_deposit: true}", "deposit items only", "rules[0].benefit"),
     ("{category: key_care}", "{credential: library_card}", "unknown credential kind", "rules[0].when.credential"),
     ("{category: key_care}", "{visit_kind: ward}", "unknown visit kind", "rules[0].when.visit_kind"),
-    ("{category: key_care}", "{any: [{region: '4501x'}]}", "invalid region", "rules[0].when.any.0.region"),
+    ("{category: key_care}", "{any: [{region: '4501x'}]}", "invalid region", "rules[0].when.any[0].region"),
 ])
 def test_ids_checked_against_registry(tmp_path: Path, replace: str, by: str, fragment: str, field: str) -> None:
     """Ids a rule mentions must be registered; the error points at the rule's key."""

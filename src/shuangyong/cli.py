@@ -179,7 +179,7 @@ def explain(source: IO[str], policies: tuple[str, ...], fmt: str, strict: bool, 
         if not ok:
             failures += 1
             click.echo(json.dumps(error_to_dict(result, record.visit_id()), ensure_ascii=False)
-                       if fmt == "json" else f"{record.label} {result.render(_lang())}")
+                       if fmt == "json" else f"{record.label} {result.render(_lang())}", err=fmt == "text")
             continue
         visit, explanation = result
         click.echo(json.dumps(explanation_to_dict(explanation), ensure_ascii=False)
@@ -238,7 +238,8 @@ def policy_show(policies: tuple[str, ...], fmt: str) -> None:
 @click.argument("references", nargs=-1, required=True, metavar="NAME_OR_PATH...")
 def policy_check(references: tuple[str, ...]) -> None:
     """Load, validate and merge packs; exit 2 with file:line and field on the first error."""
-    merged = _load_set(references)
+    with _exit_on_error():  # compiling finds what merging cannot, e.g. a tag test on a visit grant
+        merged = Engine.from_packs(*references).policy
     _say(Text(f"通过：{' → '.join(merged.packs)}，{len(merged.rules)} 条规则，指纹 {merged.fingerprint}",
               f"ok: {' → '.join(merged.packs)}, {len(merged.rules)} rules, fingerprint {merged.fingerprint}"))
 

@@ -10,7 +10,7 @@ import attrs
 from shuangyong.errors import DateError
 from shuangyong.text import Text
 
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def parse_date(value: object, *, record: str | None = None, field: str = "date") -> dt.date:

@@ -6,6 +6,7 @@ keeps working.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from shuangyong.text import Lang, Text
@@ -81,3 +82,11 @@ class UnknownItemError(InputError, LookupError):
 
 class PolicyError(ShuangyongError, ValueError):
     """A policy pack that cannot be loaded, layered or compiled. ``record`` is file:line."""
+
+
+def field_path(loc: Iterable[str | int]) -> str:
+    """``("rules", 0, "when", "any", 1)`` → ``rules[0].when.any[1]``: one spelling in every message."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text

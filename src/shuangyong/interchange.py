@@ -19,7 +19,7 @@ from typing_extensions import NotRequired, TypedDict
 
 from shuangyong.dates import DateWindow, parse_date
 from shuangyong.engine.decision import Decision, Explanation, LineDecision, RuleTrace
-from shuangyong.errors import InputError, ShuangyongError
+from shuangyong.errors import InputError, ShuangyongError, field_path
 from shuangyong.model.beneficiary import Beneficiary, Credential
 from shuangyong.model.charge_codes import ChargeCodeMap
 from shuangyong.model.visit import ChargeLine, Visit
@@ -72,16 +72,9 @@ VISIT_SHAPE = TypeAdapter(VisitIn)
 _NO_TAGS: frozenset[str] = frozenset()
 
 
-def _dotted(loc: tuple[str | int, ...]) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
 def _shape_error(error: ValidationError, record: str) -> InputError:
     first = error.errors(include_url=False)[0]
-    field = _dotted(first["loc"]) or None
+    field = field_path(first["loc"]) or None
     kind = first["type"]
     if kind == "missing":
         message = Text(f"缺少必填字段 {field}", f"missing required field {field}")

@@ -123,10 +123,13 @@ class CompiledPolicy:
             spec = rule.spec
             predicate = compile_when(spec.when) if spec.when is not None else None
             visit_test, line_test = _split(predicate)
-            if line_test is not None and spec.benefit is None:
-                raise PolicyError(Text(f"规则 {spec.id} 只授予就诊级待遇，不能按收费明细标签判断",
-                                       f"rule {spec.id} grants visit-level entitlements only, so it "
-                                       "cannot test charge-line tags"), record=rule.where, field="when")
+            if line_test is not None and (spec.priorities or spec.services):
+                # a tag belongs to a line, a priority to the whole visit: which line would decide?
+                raise PolicyError(Text(f"规则 {spec.id} 按收费明细标签判断，不能同时授予就诊级待遇（优先、服务）；"
+                                       "请拆成两条规则",
+                                       f"rule {spec.id} tests charge-line tags, so it cannot also grant "
+                                       "visit-level priorities or services; split it into two rules"),
+                                  record=rule.where, field="when.tags")
             caps = spec.caps
             reduce = (make_reducer(spec.benefit, caps.per_line if caps else None)
                       if spec.benefit is not None else None)

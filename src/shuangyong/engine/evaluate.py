@@ -21,6 +21,7 @@ from shuangyong.model.registry import Registry
 from shuangyong.model.visit import ChargeLine, Visit
 from shuangyong.money import ZERO
 from shuangyong.policy.layers import PolicySet
+from shuangyong.policy.loader import PackReference
 from shuangyong.text import Text
 
 DEFAULT_PACKS = ("seed-example",)
@@ -59,7 +60,7 @@ class Engine:
         self._plans: dict[tuple[int, ...], _CachedPlan] = {}
 
     @classmethod
-    def from_packs(cls, *references: str, registry: Registry | None = None,
+    def from_packs(cls, *references: PackReference, registry: Registry | None = None,
                    strict: bool = False) -> Engine:
         """Load packs by built-in name or path (default ``seed-example``) and compile them."""
         registry = registry if registry is not None else Registry.builtin()
@@ -121,7 +122,7 @@ class Engine:
     def _unknown_item(self, visit: Visit, line: ChargeLine) -> UnknownItemError:
         return UnknownItemError(
             Text(f"未知的收费项目类别 {line.item!r}（严格模式）", f"unknown item kind {line.item!r} (strict mode)"),
-            record=visit.visit_id, field=f"lines[{line.line_id}].item", value=line.item)
+            record=visit.visit_id, field=f"lines[{visit.lines.index(line)}].item", value=line.item)
 
     def explain(self, visit: Visit) -> Explanation:
         """The decision with every rule considered and why it applied or not (the slow path)."""

@@ -30,7 +30,7 @@ class Credential:
 
 
 def _level(value: int | None) -> int | None:
-    if value is not None and (isinstance(value, bool) or value not in DISABILITY_LEVELS):
+    if value is not None and (type(value) is not int or value not in DISABILITY_LEVELS):
         raise InputError(Text(f"伤残等级应为 1–10 级，收到 {value!r}",
                               f"disability level must be 1 to 10, got {value!r}"),
                          field="disability_level", value=value)

@@ -20,32 +20,53 @@ class ChargeCodeMap:
     items: dict[str, str] = attrs.field(factory=dict)
 
     @classmethod
-    def load(cls, path: Path, items: Vocabulary) -> ChargeCodeMap:
+    def load(cls, path: str | Path, items: Vocabulary) -> ChargeCodeMap:
         """Read and check a mapping table; every item kind must be known to ``items``."""
-        if path.suffix.lower() in {".yaml", ".yml"}:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            if not isinstance(raw, dict):
-                raise InputError(Text("收费编码映射表应为 编码: 项目类别 的映射",
-                                      "a charge-code table must map code: item"), record=str(path))
-            rows = [(str(code), str(item), f"{code}") for code, item in raw.items()]
-        else:
-            with path.open(encoding="utf-8-sig", newline="") as handle:
-                reader = csv.DictReader(handle)
-                if not reader.fieldnames or not {"code", "item"} <= set(reader.fieldnames):
-                    raise InputError(Text("收费编码映射表需要 code 和 item 两列",
-                                          "a charge-code table needs the columns code and item"),
-                                     record=str(path))
-                rows = [(row["code"].strip(), row["item"].strip(), f"line {n}")
-                        for n, row in enumerate(reader, start=2)]
+        path = Path(path)
+        try:
+            rows = _yaml_rows(path) if path.suffix.lower() in {".yaml", ".yml"} else _csv_rows(path)
+        except (OSError, UnicodeDecodeError, csv.Error, yaml.YAMLError) as error:
+            reason = getattr(error, "strerror", None) or str(error).splitlines()[0]
+            raise InputError(Text(f"无法读取收费编码映射表：{reason}", f"cannot read the charge-code table: {reason}"),
+                             record=str(path)) from None
         table: dict[str, str] = {}
-        for code, item, where in rows:
+        for code, item, line in rows:
+            where = f"{path}:line {line}"
+            if not code or not item:
+                raise InputError(Text("收费编码映射表的每一行都要有编码和项目类别",
+                                      "every row of a charge-code table needs a code and an item"),
+                                 record=where, field="item" if code else "code")
             if item not in items:
-                raise items.unknown(item, record=f"{path}:{where}", field="item")
+                raise items.unknown(item, record=where, field="item")
             if code in table and table[code] != item:
                 raise InputError(Text(f"收费编码 {code} 对应了两个项目类别", f"code {code} maps to two items"),
-                                 record=f"{path}:{where}", field="code", value=code)
+                                 record=where, field="code", value=code)
             table[code] = item
         return cls(table)
 
     def item_for(self, code: str) -> str | None:
         return self.items.get(code)
+
+
+_Row = tuple[str, str, int]
+
+
+def _csv_rows(path: Path) -> list[_Row]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames or not {"code", "item"} <= set(reader.fieldnames):
+            raise InputError(Text("收费编码映射表需要 code 和 item 两列",
+                                  "a charge-code table needs the columns code and item"), record=str(path))
+        return [((row["code"] or "").strip(), (row["item"] or "").strip(), reader.line_num) for row in reader]
+
+
+def _yaml_rows(path: Path) -> list[_Row]:
+    """Codes are read as written (a node's text), so ``010`` stays ``010`` and is not octal 8."""
+    node = yaml.compose(path.read_text(encoding="utf-8"))
+    if node is None:
+        return []
+    if not isinstance(node, yaml.MappingNode):
+        raise InputError(Text("收费编码映射表应为 编码: 项目类别 的映射",
+                              "a charge-code table must map code: item"), record=str(path))
+    return [(str(key.value).strip(), str(value.value).strip() if isinstance(value, yaml.ScalarNode) else "",
+             key.start_mark.line + 1) for key, value in node.value]

@@ -17,8 +17,8 @@ from shuangyong.money import parse_amount
 from shuangyong.text import Text
 
 VISIT_KINDS = tuple(row[0] for row in _VISIT_KIND_ROWS)
-_REGION = re.compile(r"\d{6}")
-_DIGITS = re.compile(r"(\d+)")
+_REGION = re.compile(r"[0-9]{6}")
+_DIGITS = re.compile(r"([0-9]+)")
 
 
 def line_order(line_id: str) -> tuple[int, object, str]:

@@ -13,10 +13,10 @@ from collections.abc import Iterable
 
 import attrs
 
-from shuangyong.errors import PolicyError
+from shuangyong.errors import PolicyError, field_path
 from shuangyong.model.registry import Registry
 from shuangyong.model.vocabulary import Vocabulary
-from shuangyong.policy.loader import LoadedPack, Loc, resolve_layers
+from shuangyong.policy.loader import LoadedPack, Loc, PackReference, resolve_layers
 from shuangyong.policy.regions import region_prefix
 from shuangyong.policy.schema import SCHEMA_VERSION, RuleSpec, When
 from shuangyong.text import Text
@@ -48,7 +48,7 @@ class PolicySet:
         raise KeyError(rule_id)
 
     @classmethod
-    def load(cls, references: Iterable[str], registry: Registry) -> PolicySet:
+    def load(cls, references: Iterable[PackReference], registry: Registry) -> PolicySet:
         """Resolve built-in names and paths (with their ``extends``) and merge them."""
         return merge(resolve_layers(references), registry)
 
@@ -114,13 +114,12 @@ def _prefix(code: str, pack: LoadedPack, loc: Loc) -> str:
         return region_prefix(code)
     except ValueError as error:
         raise PolicyError(Text(f"地区代码无效：{error}", f"invalid region: {error}"),
-                          record=pack.where(loc), field=".".join(map(str, loc))) from None
+                          record=pack.where(loc), field=field_path(loc)) from None
 
 
 def _rule_error(pack: LoadedPack, loc: Loc, rule_id: str, message: Text) -> PolicyError:
-    field = "rules[{}].{}".format(loc[1], ".".join(map(str, loc[2:])))
     return PolicyError(Text(f"规则 {rule_id}：{message.zh}", f"rule {rule_id}: {message.en}"),
-                       record=pack.where(loc), field=field)
+                       record=pack.where(loc), field=field_path(loc))
 
 
 def _check_known(values: Iterable[str], vocabulary: Vocabulary, pack: LoadedPack, loc: Loc,

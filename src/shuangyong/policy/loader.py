@@ -6,16 +6,17 @@ and its error location is mapped back to the line of the offending key.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 import attrs
 import yaml
 from pydantic import ValidationError
 
-from shuangyong.errors import PolicyError
+from shuangyong.errors import PolicyError, ShuangyongError, field_path
 from shuangyong.policy.schema import PackSpec
 from shuangyong.text import Text
 
@@ -39,6 +40,13 @@ class LoadedPack:
                 return f"{self.origin}:{line}"
         return self.origin
 
+    @property
+    def identity(self) -> str:
+        """The same pack reached by two spellings of its path (``a/../b.yaml``) is one pack."""
+        if self.origin.startswith("builtin:"):
+            return self.origin
+        return str(Path(self.origin).resolve())
+
 
 def builtin_pack_names() -> list[str]:
     folder = resources.files("shuangyong.policy") / "packs"
@@ -56,7 +64,7 @@ def _line_map(node: yaml.Node, loc: Loc, lines: dict[Loc, int], origin: str) -> 
             if key in seen:
                 raise PolicyError(Text(f"键 {key!r} 重复", f"key {key!r} appears twice"),
                                   record=f"{origin}:{key_node.start_mark.line + 1}",
-                                  field=_dotted(loc + (key,)))
+                                  field=field_path(loc + (key,)))
             seen.add(key)
             _line_map(value_node, loc + (key,), lines, origin)
             lines[loc + (key,)] = key_node.start_mark.line + 1
@@ -65,17 +73,20 @@ def _line_map(node: yaml.Node, loc: Loc, lines: dict[Loc, int], origin: str) -> 
             _line_map(item, loc + (index,), lines, origin)
 
 
-def _dotted(loc: Iterable[str | int]) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
+class _PackLoader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text: the schema reads them, so ``2024-02-30`` is a clear
+    error at its line instead of a ``ValueError`` from inside PyYAML."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
 
 
 def parse_pack(text: str, origin: str, directory: Path | None = None) -> LoadedPack:
     """Validate one pack's YAML text; ``origin`` names it in errors."""
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _PackLoader(text)
         try:
             node = loader.get_single_node()
             data = loader.construct_document(node) if node is not None else None
@@ -103,15 +114,20 @@ def _policy_error(error: ValidationError, pack: LoadedPack, data: dict[str, Any]
     """Turn pydantic's first error into one bilingual message with file:line and field."""
     first = error.errors(include_url=False)[0]
     loc = tuple(part for part in first["loc"] if not (isinstance(part, str) and "[" in part))
-    field = _dotted(loc)
+    field = field_path(loc)
     kind = first["type"]
     if kind == "extra_forbidden":
         message = Text(f"未知的键 {loc[-1]!r}", f"unknown key {loc[-1]!r}")
     elif kind == "missing":
         message = Text(f"缺少必填项 {loc[-1]!r}", f"missing required key {loc[-1]!r}")
     else:
-        detail = first["msg"].removeprefix("Value error, ")
-        message = Text(f"取值无效：{detail}", f"invalid value: {detail}")
+        cause = first.get("ctx", {}).get("error")
+        if isinstance(cause, ShuangyongError):  # our own validators already speak both languages
+            detail = cause.message
+        else:
+            english = first["msg"].removeprefix("Value error, ")
+            detail = Text(english, english)
+        message = Text(f"取值无效：{detail.zh}", f"invalid value: {detail.en}")
     rules = data.get("rules")
     if len(loc) > 1 and loc[0] == "rules" and isinstance(loc[1], int) and isinstance(rules, list):
         rule = rules[loc[1]] if loc[1] < len(rules) else None
@@ -134,8 +150,13 @@ def load_builtin(name: str) -> LoadedPack:
     return parse_pack(resource.read_text(encoding="utf-8"), f"builtin:{name}")
 
 
-def load_reference(reference: str, relative_to: Path | None = None) -> LoadedPack:
-    """A pack by built-in name (``seed-example``) or by path (``packs/city.yaml``)."""
+PackReference = Union[str, "os.PathLike[str]"]
+
+
+def load_reference(reference: PackReference, relative_to: Path | None = None) -> LoadedPack:
+    """A pack by built-in name (``seed-example``) or by path (``packs/city.yaml`` or a ``Path``)."""
+    if isinstance(reference, os.PathLike):
+        return load_pack_file(Path(reference) if relative_to is None else relative_to / reference)
     looks_like_path = reference.endswith((".yaml", ".yml")) or "/" in reference or "\\" in reference
     if not looks_like_path:
         if reference in builtin_pack_names():
@@ -149,7 +170,7 @@ def load_reference(reference: str, relative_to: Path | None = None) -> LoadedPac
     return load_pack_file(path)
 
 
-def resolve_layers(references: Iterable[str]) -> list[LoadedPack]:
+def resolve_layers(references: Iterable[PackReference]) -> list[LoadedPack]:
     """Packs in layer order: each pack after everything it ``extends``, each pack once."""
     ordered: dict[str, LoadedPack] = {}
 
@@ -161,7 +182,7 @@ def resolve_layers(references: Iterable[str]) -> list[LoadedPack]:
                               record=pack.where(("extends",)), field="extends")
         known = ordered.get(name)
         if known is not None:
-            if known.origin != pack.origin:
+            if known.identity != pack.identity:
                 raise PolicyError(Text(f"两个政策包同名 {name!r}：{known.origin} 与 {pack.origin}",
                                        f"two policy packs are named {name!r}: {known.origin} and {pack.origin}"),
                                   record=pack.where(("pack",)), field="pack")

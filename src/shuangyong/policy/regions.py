@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-_CODE = re.compile(r"\d{2}|\d{4}|\d{6}")
+_CODE = re.compile(r"[0-9]{2}|[0-9]{4}|[0-9]{6}")
 EVERYWHERE = "*"
 
 

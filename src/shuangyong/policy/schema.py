@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from shuangyong.dates import parse_date
 from shuangyong.money import parse_amount, parse_rate
 
 SCHEMA_VERSION = 1
@@ -30,10 +31,11 @@ Names = Annotated[tuple[str, ...], BeforeValidator(_as_tuple)]
 
 
 def _yuan(value: Any) -> Decimal:
-    return parse_amount(value, field="")
+    return parse_amount(value)
 
 
 Yuan = Annotated[Decimal, BeforeValidator(_yuan)]
+PackDate = Annotated[dt.date, BeforeValidator(parse_date)]
 
 
 class LocalText(_Strict):
@@ -116,8 +118,8 @@ class Caps(_Strict):
 
 
 class Effective(_Strict):
-    from_: dt.date | None = Field(default=None, alias="from")
-    to: dt.date | None = None
+    from_: PackDate | None = Field(default=None, alias="from")
+    to: PackDate | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> Effective:
