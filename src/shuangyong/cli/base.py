@@ -1,0 +1,114 @@
+"""The ``shuangyong`` command. Thin: parsing options and writing output; logic lives elsewhere.
+
+Exit status: 0 when every record got a decision, 2 for bad input or a bad policy (after writing
+a decision or an error object for every record, in input order), 1 only for a bug.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any, NoReturn
+
+import click
+
+from shuangyong.engine import Engine
+from shuangyong.errors import ShuangyongError
+from shuangyong.interchange import (
+    Input,
+    RawRecord,
+    read_records,
+)
+from shuangyong.model.charge_codes import ChargeCodeMap
+from shuangyong.model.visit import Visit
+from shuangyong.text import Lang, Text
+
+BAD_INPUT = 2
+
+
+def default_lang() -> str:
+    chosen = os.environ.get("SHUANGYONG_LANG") or os.environ.get("LANG", "")
+    return "zh" if chosen.lower().startswith("zh") else "en"
+
+
+def lang() -> Lang:
+    return click.get_current_context().find_root().params.get("lang") or "en"  # type: ignore[return-value]
+
+
+def say(text: Text, *, err: bool = False) -> None:
+    click.echo(text.in_(lang()), err=err)
+
+
+def fail(error: ShuangyongError) -> NoReturn:
+    click.echo(("错误：" if lang() == "zh" else "error: ") + error.render(lang()), err=True)
+    sys.exit(BAD_INPUT)
+
+
+@contextmanager
+def writing_to(path: str | None) -> Iterator[IO[str]]:
+    """Standard output, or a file that appears only once it is completely written."""
+    if path is None or path == "-":
+        yield sys.stdout
+        return
+    target = Path(path)
+    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=target.parent or ".",
+                                         prefix=f".{target.name}.", delete=False)
+    try:
+        with handle:
+            yield handle
+        os.replace(handle.name, target)
+    except BaseException:
+        os.unlink(handle.name)
+        raise
+
+
+@contextmanager
+def exit_on_error() -> Iterator[None]:
+    """A bad policy, table or input file ends the command with status 2 and a clear message."""
+    try:
+        yield
+    except ShuangyongError as error:
+        fail(error)
+
+
+def open_input(source: IO[str], policies: tuple[str, ...], strict: bool,
+          codes: str | None) -> tuple[Engine, ChargeCodeMap | None, Input]:
+    """Compile the packs, load the charge-code table and sniff the input, or exit 2."""
+    with exit_on_error():
+        engine = Engine.from_packs(*policies, strict=strict)
+        code_map = ChargeCodeMap.load(Path(codes), engine.registry.items) if codes else None
+        return engine, code_map, read_records(source)
+
+
+def for_each_record(records: Iterator[RawRecord], codes: ChargeCodeMap | None,
+                     handle: Callable[[Visit], Any]) -> Iterator[tuple[bool, Any, RawRecord]]:
+    """Parse and handle every record; a bad record yields its error instead of stopping the run."""
+    for record in records:
+        try:
+            yield True, handle(record.visit(codes)), record
+        except ShuangyongError as error:
+            yield False, error, record
+
+
+policy_option = click.option(
+    "--policy", "-p", "policies", multiple=True, metavar="NAME_OR_PATH",
+    help="Policy pack by built-in name or YAML path; repeat to layer. Default: seed-example.")
+strict_option = click.option("--strict", is_flag=True,
+                             help="Treat item kinds no registry knows as errors.")
+codes_option = click.option("--codes", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+                            help="Charge-code → item-kind table (CSV or YAML) for lines that send a code.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=default_lang, show_default="from $LANG",
+              help="Language of messages, titles and tables.")
+@click.version_option(package_name="shuangyong", prog_name="shuangyong")
+def main(lang: str) -> None:
+    """双拥医疗优待：按收费明细判断优惠并说明依据。
+
+    Military-support medical concessions, line by line, with the rule behind each answer.
+    """

@@ -1,0 +1,95 @@
+"""``shuangyong evaluate`` and ``shuangyong explain``: the JSON contract at the command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import IO
+
+import click
+
+from shuangyong.cli.base import (
+    BAD_INPUT,
+    codes_option,
+    for_each_record,
+    lang,
+    main,
+    open_input,
+    policy_option,
+    say,
+    strict_option,
+    writing_to,
+)
+from shuangyong.interchange import (
+    decision_to_dict,
+    decision_to_json,
+    error_to_dict,
+    explanation_to_dict,
+)
+from shuangyong.render import decision_table, explanation_text
+from shuangyong.text import Text
+
+
+@main.command()
+@click.argument("source", type=click.File("r", encoding="utf-8"), default="-")
+@policy_option
+@click.option("--format", "fmt", type=click.Choice(["auto", "json", "jsonl", "table"]), default="auto",
+              help="auto mirrors the input: JSON Lines in, JSON Lines out; JSON in, JSON out.")
+@strict_option
+@codes_option
+@click.option("--output", "-o", metavar="FILE", help="Write here instead of standard output.")
+def evaluate(source: IO[str], policies: tuple[str, ...], fmt: str, strict: bool,
+             codes: str | None, output: str | None) -> None:
+    """Decide each visit in SOURCE (JSON, JSON array or JSON Lines; '-' for stdin)."""
+    engine, code_map, records = open_input(source, policies, strict, codes)
+    if fmt == "auto":
+        fmt = "jsonl" if records.shape == "lines" else "json"
+    as_array = fmt == "json" and records.shape != "object"
+    failures = 0
+    with writing_to(output) as out:
+        out.write("[\n" if as_array else "")
+        results = for_each_record(records.records, code_map, lambda v: (v, engine.evaluate(v)))
+        for count, (ok, result, record) in enumerate(results):
+            failures += not ok
+            if fmt == "table":
+                if ok:
+                    out.write(decision_table(engine, *result, lang()) + "\n\n")
+                else:
+                    click.echo(f"{record.label} {result.render(lang())}", err=True)
+            elif fmt == "jsonl":
+                out.write((decision_to_json(result[1]) if ok else json.dumps(
+                    error_to_dict(result, record.visit_id()), ensure_ascii=False, separators=(",", ":"))) + "\n")
+            else:
+                payload = decision_to_dict(result[1]) if ok else error_to_dict(result, record.visit_id())
+                text = json.dumps(payload, ensure_ascii=False, indent=2)
+                out.write((",\n" if count else "") + text if as_array else text + "\n")
+        out.write("\n]\n" if as_array else "")
+    if failures:
+        say(Text(f"{failures} 条记录有误，已逐条输出错误", f"{failures} record(s) had errors; each is reported in the output"),
+             err=True)
+        sys.exit(BAD_INPUT)
+
+
+@main.command()
+@click.argument("source", type=click.File("r", encoding="utf-8"), default="-")
+@policy_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              help="json: one explanation (or error) object per visit, one per line.")
+@strict_option
+@codes_option
+def explain(source: IO[str], policies: tuple[str, ...], fmt: str, strict: bool, codes: str | None) -> None:
+    """Explain each visit: every rule considered, why it applied or not, and its clause."""
+    engine, code_map, records = open_input(source, policies, strict, codes)
+    failures = 0
+    results = for_each_record(records.records, code_map, lambda v: (v, engine.explain(v)))
+    for ok, result, record in results:
+        if not ok:
+            failures += 1
+            click.echo(json.dumps(error_to_dict(result, record.visit_id()), ensure_ascii=False)
+                       if fmt == "json" else f"{record.label} {result.render(lang())}", err=fmt == "text")
+            continue
+        visit, explanation = result
+        click.echo(json.dumps(explanation_to_dict(explanation), ensure_ascii=False)
+                   if fmt == "json" else explanation_text(engine, visit, explanation, lang()) + "\n")
+    if failures:
+        sys.exit(BAD_INPUT)
