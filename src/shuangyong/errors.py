@@ -84,6 +84,14 @@ class PolicyError(ShuangyongError, ValueError):
     """A policy pack that cannot be loaded, layered or compiled. ``record`` is file:line."""
 
 
+class LedgerError(ShuangyongError, ValueError):
+    """A posting or reversal the ledger refuses; nothing of it was written."""
+
+
+class PluginError(ShuangyongError, RuntimeError):
+    """A plugin that failed to load or to answer a hook; ``record`` is the plugin's name."""
+
+
 def field_path(loc: Iterable[str | int]) -> str:
     """``("rules", 0, "when", "any", 1)`` → ``rules[0].when.any[1]``: one spelling in every message."""
     text = ""

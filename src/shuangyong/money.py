@@ -88,3 +88,16 @@ def format_amount(value: Decimal) -> str:
     plain ``str``; ``tests/test_properties.py`` checks the invariant on every output.
     """
     return str(value)
+
+
+def to_fen(value: Decimal) -> int:
+    """Whole fen of an amount already exact to the fen (the ledger and batch paths count in fen)."""
+    fen = value * 100
+    if fen != fen.to_integral_value():
+        raise MoneyError(Text(f"金额 {value} 不是整分", f"amount {value} is not whole fen"), value=value)
+    return int(fen)
+
+
+def from_fen(fen: int) -> Decimal:
+    """``1235`` → ``Decimal("12.35")``: exact, no rounding."""
+    return Decimal(fen).scaleb(-2)

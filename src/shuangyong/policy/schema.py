@@ -111,10 +111,15 @@ class Benefit(_Strict):
 
 
 class Caps(_Strict):
-    """Most a rule may take off one line, and off one whole visit."""
+    """Most a rule may take off one line, off one whole visit, and off one beneficiary's year.
+
+    ``per_year`` needs memory of earlier visits, so the ledger enforces it when posting
+    (:mod:`shuangyong.ledger`); ``Engine.evaluate`` alone reports the amount before it.
+    """
 
     per_line: Yuan | None = None
     per_visit: Yuan | None = None
+    per_year: Yuan | None = None
 
 
 class Effective(_Strict):

@@ -1,0 +1,14 @@
+"""The concession ledger (台帐): append-only postings of what was granted, in integer fen.
+
+:class:`Ledger` holds the rules (idempotent grants, yearly caps, reversals, hash chain);
+backends only store rows: :class:`MemoryLedger`, :class:`SQLiteLedger`, and the SQL plugin's.
+"""
+
+from shuangyong.ledger.base import Ledger, Transaction
+from shuangyong.ledger.memory import MemoryLedger
+from shuangyong.ledger.posting import Posting, PostingRequest, patient_key, requests_for
+from shuangyong.ledger.sqlite import SQLiteLedger
+from shuangyong.ledger.verify import Verification, verify
+
+__all__ = ["Ledger", "MemoryLedger", "Posting", "PostingRequest", "SQLiteLedger", "Transaction",
+           "Verification", "patient_key", "requests_for", "verify"]

@@ -1,0 +1,188 @@
+"""What the ledger stores: one row per rule's share of a charge line's reduction, in integer fen.
+
+A request is what a decision asks to grant; a posting is what the ledger granted (after the
+yearly cap) with its place in the hash chain. Rows are never changed: a correction is a
+reversal row that points at the grant it cancels.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import re
+from typing import Any, Literal
+
+import attrs
+
+from shuangyong.engine.decision import Decision
+from shuangyong.errors import LedgerError
+from shuangyong.model.visit import Visit
+from shuangyong.money import to_fen
+from shuangyong.policy.layers import PolicySet
+from shuangyong.text import Text
+
+GENESIS = "0" * 64  #: the ``prev_hash`` of the first row
+FINGERPRINT = re.compile(r"sha256:[0-9a-f]{16}")
+Kind = Literal["grant", "reversal"]
+GrantKey = tuple[str, str, str, str]  #: (visit_id, line_id, rule_id, fingerprint): posted at most once
+CapKey = tuple[str, str, int]  #: (patient_key, rule_id, year): what a yearly cap counts
+
+
+def _fen(value: object, name: str, record: str) -> int:
+    if type(value) is not int or value < 0:  # bool and float are refused here too
+        raise LedgerError(Text(f"{name} 必须是非负整数（分），收到 {value!r}",
+                               f"{name} must be a non-negative whole number of fen, got {value!r}"),
+                          record=record, field=name, value=value)
+    return value
+
+
+@attrs.frozen(slots=True)
+class PostingRequest:
+    """One rule's share of one line, as a decision asks for it. Checked when built."""
+
+    visit_id: str
+    line_id: str
+    rule_id: str
+    fingerprint: str
+    patient_key: str
+    item: str
+    business_date: dt.date
+    amount_fen: int
+    requested_fen: int
+    year_cap_fen: int | None = None
+
+    def __attrs_post_init__(self) -> None:
+        record = f"{self.visit_id}/{self.line_id}"
+        for name in ("amount_fen", "requested_fen"):
+            _fen(getattr(self, name), name, record)
+        if self.year_cap_fen is not None:
+            _fen(self.year_cap_fen, "year_cap_fen", record)
+        if self.requested_fen > self.amount_fen:
+            raise LedgerError(Text(f"减免 {self.requested_fen} 分超过金额 {self.amount_fen} 分",
+                                   f"reduction {self.requested_fen} fen exceeds the amount {self.amount_fen} fen"),
+                              record=record, field="requested_fen", value=self.requested_fen)
+        if not isinstance(self.fingerprint, str) or not FINGERPRINT.fullmatch(self.fingerprint):
+            raise LedgerError(Text(f"政策指纹 {self.fingerprint!r} 格式不对（应为 sha256: 加 16 位十六进制）",
+                                   f"policy fingerprint {self.fingerprint!r} is malformed "
+                                   "(expected sha256: and 16 hex digits)"),
+                              record=record, field="fingerprint", value=self.fingerprint)
+        if type(self.business_date) is not dt.date:
+            raise LedgerError(Text("业务日期必须是日期", "business_date must be a date"),
+                              record=record, field="business_date", value=self.business_date)
+
+    @property
+    def grant_key(self) -> GrantKey:
+        return (self.visit_id, self.line_id, self.rule_id, self.fingerprint)
+
+    @property
+    def cap_key(self) -> CapKey:
+        return (self.patient_key, self.rule_id, self.business_date.year)
+
+
+@attrs.frozen(slots=True)
+class Posting:
+    """A row of the ledger. ``granted_fen`` counts up for a grant and down for a reversal."""
+
+    seq: int
+    kind: Kind
+    visit_id: str
+    line_id: str
+    rule_id: str
+    fingerprint: str
+    patient_key: str
+    item: str
+    business_date: dt.date
+    amount_fen: int
+    requested_fen: int
+    granted_fen: int
+    year_cap_fen: int | None
+    reverses: int | None
+    reason: str | None
+    posted_at: dt.datetime  #: UTC
+    prev_hash: str
+    hash: str
+
+    @property
+    def grant_key(self) -> GrantKey:
+        return (self.visit_id, self.line_id, self.rule_id, self.fingerprint)
+
+    @property
+    def cap_key(self) -> CapKey:
+        return (self.patient_key, self.rule_id, self.business_date.year)
+
+    @property
+    def signed_fen(self) -> int:
+        return self.granted_fen if self.kind == "grant" else -self.granted_fen
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON types; dates ISO, the timestamp ISO with ``Z``. Also what is hashed."""
+        row = attrs.asdict(self)
+        row["business_date"] = self.business_date.isoformat()
+        row["posted_at"] = self.posted_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return row
+
+
+    @classmethod
+    def from_row(cls, row: Any) -> Posting:
+        """Rebuild a posting from a database row (a mapping), whatever types the driver returns
+        for dates and timestamps."""
+        fields = {name: row[name] for name in POSTING_COLUMNS}
+        if isinstance(fields["business_date"], str):
+            fields["business_date"] = dt.date.fromisoformat(fields["business_date"])
+        elif isinstance(fields["business_date"], dt.datetime):
+            fields["business_date"] = fields["business_date"].date()
+        if isinstance(fields["posted_at"], str):
+            fields["posted_at"] = dt.datetime.fromisoformat(fields["posted_at"].removesuffix("Z"))
+        return cls(**fields)
+
+
+POSTING_COLUMNS = tuple(field.name for field in attrs.fields(Posting))
+
+
+def row_hash(row: dict[str, Any]) -> str:
+    """SHA-256 over the row's canonical JSON without its own hash: changing any field breaks it."""
+    content = {key: value for key, value in row.items() if key != "hash"}
+    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False,
+                                     separators=(",", ":")).encode()).hexdigest()
+
+
+def seal(fields: dict[str, Any]) -> Posting:
+    """Build the posting with its hash from every other field (``prev_hash`` included)."""
+    unsealed = Posting(hash="", **fields)
+    return attrs.evolve(unsealed, hash=row_hash(unsealed.as_dict()))
+
+
+def utc_now() -> dt.datetime:
+    """Microseconds are kept, so a timestamp survives every backend's round trip unchanged."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def patient_key(patient_id: str, key: bytes | None) -> str:
+    """The patient id as stored: itself, or a keyed hash (HMAC-SHA-256) when a key is given.
+
+    The same key always gives the same pseudonym, so yearly caps still count per person; without
+    the key a pseudonym cannot be turned back into an id.
+    """
+    if key is None:
+        return patient_id
+    return "h:" + hmac.new(key, patient_id.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def requests_for(visit: Visit, decision: Decision, policy: PolicySet,
+                 pseudonym_key: bytes | None = None) -> list[PostingRequest]:
+    """What the decision grants, one request per rule's share of a line (zero shares skipped)."""
+    if decision.policy != policy.fingerprint:
+        raise LedgerError(Text(f"决定出自政策 {decision.policy}，与账本所用政策 {policy.fingerprint} 不符",
+                               f"the decision was made under policy {decision.policy}, "
+                               f"not {policy.fingerprint}"),
+                          record=visit.visit_id, field="policy", value=decision.policy)
+    caps: dict[str, int | None] = {}
+    for rule in policy.rules:
+        year_cap = rule.spec.caps.per_year if rule.spec.caps else None
+        caps[rule.spec.id] = to_fen(year_cap) if year_cap is not None else None
+    who = patient_key(visit.patient.id, pseudonym_key)
+    return [PostingRequest(visit.visit_id, line.line_id, share.rule, decision.policy, who, line.item,
+                           visit.date, to_fen(line.amount), to_fen(share.reduction), caps[share.rule])
+            for line in decision.lines for share in line.applied if share.reduction]

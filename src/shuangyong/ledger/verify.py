@@ -1,0 +1,79 @@
+"""Recompute a ledger from its rows alone: the chain, the totals, the caps, the reversals.
+
+It trusts nothing the backend says beyond the rows themselves, so it finds a row edited behind
+the library's back, a gap in the numbering, a grant posted twice or a cap exceeded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import attrs
+
+from shuangyong.ledger.posting import GENESIS, CapKey, GrantKey, Posting, row_hash
+from shuangyong.text import Text
+
+
+@attrs.frozen(slots=True)
+class Verification:
+    rows: int
+    granted_fen: int  #: sum of grants
+    reversed_fen: int  #: sum of reversals
+    problems: tuple[Text, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def net_fen(self) -> int:
+        return self.granted_fen - self.reversed_fen
+
+
+def verify(postings: Iterable[Posting]) -> Verification:
+    problems: list[Text] = []
+    grants: dict[int, Posting] = {}
+    keys: dict[GrantKey, int] = {}
+    reversed_: set[int] = set()
+    used: dict[CapKey, int] = {}
+    prev, count, granted, reversed_fen = GENESIS, 0, 0, 0
+    for row in postings:
+        count += 1
+        if row.seq != count:
+            problems.append(Text(f"第 {count} 条的序号是 {row.seq}（序号应连续）",
+                                 f"row {count} has seq {row.seq} (numbering must have no gaps)"))
+        if row.prev_hash != prev:
+            problems.append(Text(f"第 {row.seq} 条的 prev_hash 与上一条不符", f"row {row.seq}: prev_hash breaks the chain"))
+        if row_hash(row.as_dict()) != row.hash:
+            problems.append(Text(f"第 {row.seq} 条的内容与其哈希不符（被改动过）",
+                                 f"row {row.seq}: content does not match its hash (altered)"))
+        prev = row.hash
+        if not 0 <= row.granted_fen <= row.requested_fen <= row.amount_fen:
+            problems.append(Text(f"第 {row.seq} 条金额不合理（应 0 ≤ 实减 ≤ 申请 ≤ 金额）",
+                                 f"row {row.seq}: amounts out of order (0 ≤ granted ≤ requested ≤ amount)"))
+        if row.kind == "grant":
+            granted += row.granted_fen
+            grants[row.seq] = row
+            if row.grant_key in keys:
+                problems.append(Text(f"第 {row.seq} 条与第 {keys[row.grant_key]} 条重复记账",
+                                     f"row {row.seq} posts the same grant as row {keys[row.grant_key]}"))
+            keys.setdefault(row.grant_key, row.seq)
+            total = used.get(row.cap_key, 0) + row.granted_fen
+            if row.year_cap_fen is not None and total > row.year_cap_fen:
+                problems.append(Text(f"第 {row.seq} 条使年度累计 {total} 分超过上限 {row.year_cap_fen} 分",
+                                     f"row {row.seq} brings the year's total to {total} fen, over the cap "
+                                     f"of {row.year_cap_fen} fen"))
+            used[row.cap_key] = total
+        else:
+            reversed_fen += row.granted_fen
+            original = grants.get(row.reverses) if row.reverses is not None else None
+            if original is None or row.reverses in reversed_:
+                problems.append(Text(f"第 {row.seq} 条冲正的第 {row.reverses} 条不存在或已冲正",
+                                     f"row {row.seq} reverses {row.reverses}, which is missing or already reversed"))
+            elif (original.grant_key, original.granted_fen) != (row.grant_key, row.granted_fen):
+                problems.append(Text(f"第 {row.seq} 条冲正的内容与第 {row.reverses} 条不符",
+                                     f"row {row.seq} does not match the grant {row.reverses} it reverses"))
+            if row.reverses is not None:
+                reversed_.add(row.reverses)
+            used[row.cap_key] = used.get(row.cap_key, 0) - row.granted_fen
+    return Verification(count, granted, reversed_fen, tuple(problems))
