@@ -29,11 +29,12 @@ def engine_for(*paths: Path) -> Engine:
 
 def visit(lines: list[tuple[str, ...]] | None = None, *, day: str = "2025-03-01",
           kind: str = "outpatient", region: str = "450100", categories: tuple[str, ...] = (),
-          cards: tuple[tuple[str, str | None, str | None], ...] = (), **patient: Any) -> Visit:
+          cards: tuple[tuple[str, str | None, str | None], ...] = (), visit_id: str = "V1",
+          patient_id: str = "P1", **patient: Any) -> Visit:
     """A visit from (line_id, item, amount[, tag, …]) tuples, categories and (kind, from, to) cards."""
     return visit_from_dict({
-        "visit_id": "V1", "date": day, "kind": kind, "region": region,
-        "patient": {"id": "P1", "categories": list(categories), **patient,
+        "visit_id": visit_id, "date": day, "kind": kind, "region": region,
+        "patient": {"id": patient_id, "categories": list(categories), **patient,
                     "credentials": [{"kind": k, "number": "N", "valid_from": start, "valid_to": end}
                                     for k, start, end in cards]},
         "lines": [{"line_id": i, "item": item, "amount": amount, "tags": list(tags)}

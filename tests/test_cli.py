@@ -87,7 +87,7 @@ class TestEvaluate:
         target = tmp_path / "out.jsonl"
         result = run("evaluate", "-p", "no-such-pack", "-o", str(target), "-", stdin=jsonl(good_visit()))
         assert 2 == result.exit_code
-        assert "no built-in policy pack named 'no-such-pack'" in result.stderr
+        assert "no policy pack named 'no-such-pack'" in result.stderr
         assert [] == list(tmp_path.iterdir())
 
     def test_charge_codes_map_lines_without_item(self, tmp_path: Path) -> None:

@@ -85,7 +85,7 @@ SCHEMA_CASES = [
     ("empty-when", "    when: {}\n    items: [registration]\n    benefit: {waive: true}\n",
      "when:", "rules[0].when",
      "rule r1: invalid value: an empty condition; write at least one of category, credential, "
-     "disability_level, disability_cause, visit_kind, region, age, tags, all, any, not"),
+     "disability_level, disability_cause, visit_kind, region, age, tags, custom, all, any, not"),
     ("effective-backwards", "    effective: {from: 2025-01-01, to: 2024-12-31}\n"
      "    items: [registration]\n    benefit: {waive: true}\n",
      "effective:", "rules[0].effective",
@@ -340,7 +340,7 @@ class TestMergeErrors:
     def test_unknown_builtin_pack_lists_available(self) -> None:
         """An unknown built-in name is refused, listing the built-in packs."""
         error = _policy_error(lambda: load_reference("no-such-pack"))
-        assert ("no-such-pack", "no built-in policy pack named 'no-such-pack' (available: cn-national, seed-example)") == (
+        assert ("no-such-pack", "no policy pack named 'no-such-pack' (available: cn-national, seed-example)") == (
             error.record, error.message.en)
 
     def test_missing_file(self, tmp_path: Path) -> None:

@@ -14,13 +14,21 @@ from shuangyong.engine import Decision, Engine, Explanation, LineDecision
 from shuangyong.errors import (
     DateError,
     InputError,
+    LedgerError,
     MoneyError,
+    PluginError,
     PolicyError,
     ShuangyongError,
     UnknownCategoryError,
     UnknownItemError,
 )
-from shuangyong.interchange import decision_to_dict, decision_to_json, visit_from_dict, visit_from_json
+from shuangyong.hookspecs import hookimpl
+from shuangyong.interchange import (
+    decision_to_dict,
+    decision_to_json,
+    visit_from_dict,
+    visit_from_json,
+)
 from shuangyong.model import Beneficiary, ChargeCodeMap, ChargeLine, Credential, Registry, Visit
 from shuangyong.policy import PolicySet
 
@@ -34,8 +42,10 @@ __all__ = [
     "Engine",
     "Explanation",
     "InputError",
+    "LedgerError",
     "LineDecision",
     "MoneyError",
+    "PluginError",
     "PolicyError",
     "PolicySet",
     "Registry",
@@ -45,6 +55,7 @@ __all__ = [
     "Visit",
     "decision_to_dict",
     "decision_to_json",
+    "hookimpl",
     "visit_from_dict",
     "visit_from_json",
 ]

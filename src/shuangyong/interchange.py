@@ -26,6 +26,7 @@ from shuangyong.model.visit import ChargeLine, Visit
 from shuangyong.money import format_amount
 from shuangyong.text import Text
 
+
 # The input shapes are TypedDicts rather than models: pydantic-core checks them just as strictly
 # (required keys, types, unknown keys refused) but hands back plain dicts, which costs a third of
 # building model instances (benchmarks/RESULTS.md).

@@ -4,7 +4,10 @@ Exit status: 0 when every record got a decision, 2 for bad input or a bad policy
 a decision or an error object for every record, in input order), 1 only for a bug.
 """
 
-from shuangyong.cli import evaluate, policy  # noqa: F401  (importing a module registers its commands)
+from shuangyong import plugins as _plugin_system
+from shuangyong.cli import evaluate, ledger, plugins, policy  # noqa: F401  (importing registers the commands)
 from shuangyong.cli.base import main
+
+_plugin_system.add_commands(main)
 
 __all__ = ["main"]

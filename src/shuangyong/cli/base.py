@@ -16,13 +16,15 @@ from typing import IO, Any, NoReturn
 
 import click
 
+from shuangyong import plugins
 from shuangyong.engine import Engine
-from shuangyong.errors import ShuangyongError
+from shuangyong.errors import LedgerError, ShuangyongError
 from shuangyong.interchange import (
     Input,
     RawRecord,
     read_records,
 )
+from shuangyong.ledger import Ledger
 from shuangyong.model.charge_codes import ChargeCodeMap
 from shuangyong.model.visit import Visit
 from shuangyong.text import Lang, Text
@@ -49,14 +51,19 @@ def fail(error: ShuangyongError) -> NoReturn:
 
 
 @contextmanager
-def writing_to(path: str | None) -> Iterator[IO[str]]:
-    """Standard output, or a file that appears only once it is completely written."""
+def writing_to(path: str | None, *, binary: bool = False) -> Iterator[IO[Any]]:
+    """Standard output, or a file that appears only once it is completely written.
+
+    ``binary`` for exporters that write bytes (CSV with a BOM, spreadsheets, PDF).
+    """
     if path is None or path == "-":
-        yield sys.stdout
+        yield sys.stdout.buffer if binary else sys.stdout
+        if binary:
+            sys.stdout.buffer.flush()
         return
     target = Path(path)
-    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=target.parent or ".",
-                                         prefix=f".{target.name}.", delete=False)
+    handle = tempfile.NamedTemporaryFile("wb" if binary else "w", encoding=None if binary else "utf-8",
+                                         dir=target.parent or ".", prefix=f".{target.name}.", delete=False)
     try:
         with handle:
             yield handle
@@ -79,7 +86,7 @@ def open_input(source: IO[str], policies: tuple[str, ...], strict: bool,
           codes: str | None) -> tuple[Engine, ChargeCodeMap | None, Input]:
     """Compile the packs, load the charge-code table and sniff the input, or exit 2."""
     with exit_on_error():
-        engine = Engine.from_packs(*policies, strict=strict)
+        engine = Engine.from_packs(*policies, strict=strict, registry=plugins.registry())
         code_map = ChargeCodeMap.load(Path(codes), engine.registry.items) if codes else None
         return engine, code_map, read_records(source)
 
@@ -89,7 +96,7 @@ def for_each_record(records: Iterator[RawRecord], codes: ChargeCodeMap | None,
     """Parse and handle every record; a bad record yields its error instead of stopping the run."""
     for record in records:
         try:
-            yield True, handle(record.visit(codes)), record
+            yield True, handle(plugins.resolve_beneficiary(record.visit(codes))), record
         except ShuangyongError as error:
             yield False, error, record
 
@@ -99,6 +106,22 @@ policy_option = click.option(
     help="Policy pack by built-in name or YAML path; repeat to layer. Default: seed-example.")
 strict_option = click.option("--strict", is_flag=True,
                              help="Treat item kinds no registry knows as errors.")
+ledger_option = click.option(
+    "--ledger", "ledger_url", envvar="SHUANGYONG_LEDGER", metavar="URL",
+    help="Ledger URL: sqlite:///FILE, memory:, or a SQL server through shuangyong-sql "
+         "(postgresql+psycopg://…, mysql+pymysql://…). Default: $SHUANGYONG_LEDGER.")
+
+
+@contextmanager
+def opened_ledger(url: str | None) -> Iterator[Ledger]:
+    """The ledger at URL, closed afterwards; no URL, or one no backend takes, exits 2."""
+    if not url:
+        fail(LedgerError(Text("需要账本地址：--ledger URL 或环境变量 SHUANGYONG_LEDGER",
+                              "a ledger is needed: --ledger URL or $SHUANGYONG_LEDGER"), field="ledger"))
+    with exit_on_error():
+        ledger = plugins.open_ledger(url)
+    with ledger, exit_on_error():
+        yield ledger
 codes_option = click.option("--codes", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
                             help="Charge-code → item-kind table (CSV or YAML) for lines that send a code.")
 

@@ -3,29 +3,41 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+from collections.abc import Callable
 from typing import IO
 
 import click
 
+from shuangyong import plugins
 from shuangyong.cli.base import (
     BAD_INPUT,
     codes_option,
+    fail,
     for_each_record,
     lang,
+    ledger_option,
     main,
     open_input,
+    opened_ledger,
     policy_option,
     say,
     strict_option,
     writing_to,
 )
+from shuangyong.engine import Decision, Engine
+from shuangyong.errors import LedgerError
 from shuangyong.interchange import (
+    Input,
     decision_to_dict,
     decision_to_json,
     error_to_dict,
     explanation_to_dict,
 )
+from shuangyong.ledger.posting import as_granted, requests_for
+from shuangyong.model.charge_codes import ChargeCodeMap
+from shuangyong.model.visit import Visit
 from shuangyong.render import decision_table, explanation_text
 from shuangyong.text import Text
 
@@ -38,17 +50,42 @@ from shuangyong.text import Text
 @strict_option
 @codes_option
 @click.option("--output", "-o", metavar="FILE", help="Write here instead of standard output.")
+@click.option("--post", is_flag=True, help="Post each decision to the ledger; output what was granted "
+              "(yearly caps applied).")
+@ledger_option
+@click.option("--pseudonymise", is_flag=True,
+              help="Store patient ids as keyed hashes; the key comes from $SHUANGYONG_PSEUDONYM_KEY.")
 def evaluate(source: IO[str], policies: tuple[str, ...], fmt: str, strict: bool,
-             codes: str | None, output: str | None) -> None:
+             codes: str | None, output: str | None, post: bool, ledger_url: str | None,
+             pseudonymise: bool) -> None:
     """Decide each visit in SOURCE (JSON, JSON array or JSON Lines; '-' for stdin)."""
     engine, code_map, records = open_input(source, policies, strict, codes)
+    if not post:
+        _write_decisions(engine, code_map, records, fmt, output, engine.evaluate)
+        return
+    key = os.environ.get("SHUANGYONG_PSEUDONYM_KEY", "").encode() or None
+    if pseudonymise and key is None:
+        fail(LedgerError(Text("--pseudonymise 需要环境变量 SHUANGYONG_PSEUDONYM_KEY",
+                              "--pseudonymise needs the key in $SHUANGYONG_PSEUDONYM_KEY"), field="pseudonymise"))
+    with opened_ledger(ledger_url) as ledger:
+        def decide_and_post(visit: Visit) -> Decision:
+            decision = engine.evaluate(visit)
+            requests = requests_for(visit, decision, engine.policy, key if pseudonymise else None)
+            return as_granted(decision, plugins.post(ledger, requests))
+
+        _write_decisions(engine, code_map, records, fmt, output, decide_and_post)
+
+
+def _write_decisions(engine: Engine, code_map: ChargeCodeMap | None, records: Input, fmt: str,
+                     output: str | None, decide: Callable[[Visit], Decision]) -> None:
+    """Every record's decision (or error) in the chosen format; exit 2 if any record was bad."""
     if fmt == "auto":
         fmt = "jsonl" if records.shape == "lines" else "json"
     as_array = fmt == "json" and records.shape != "object"
     failures = 0
     with writing_to(output) as out:
         out.write("[\n" if as_array else "")
-        results = for_each_record(records.records, code_map, lambda v: (v, engine.evaluate(v)))
+        results = for_each_record(records.records, code_map, lambda v: (v, decide(v)))
         for count, (ok, result, record) in enumerate(results):
             failures += not ok
             if fmt == "table":

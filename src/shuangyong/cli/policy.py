@@ -6,9 +6,9 @@ import json
 
 import click
 
+from shuangyong import plugins
 from shuangyong.cli.base import exit_on_error, lang, main, policy_option, say
 from shuangyong.engine import DEFAULT_PACKS, Engine
-from shuangyong.model.registry import Registry
 from shuangyong.policy import PolicySet, builtin_pack_names, load_reference
 from shuangyong.policy.diff import diff_policies
 from shuangyong.render import table
@@ -22,10 +22,13 @@ def policy() -> None:
 
 @policy.command("list")
 def policy_list() -> None:
-    """The built-in packs."""
+    """The built-in packs and those plugins add."""
     rows = [["pack", "extends", "rules", "title"]]
-    for name in builtin_pack_names():
-        spec = load_reference(name).spec
+    with exit_on_error():
+        named = plugins.registry().packs
+    for name in sorted({*builtin_pack_names(), *named}):
+        with exit_on_error():
+            spec = load_reference(name, named=named).spec
         rows.append([name, ", ".join(spec.extends) or "—", str(len(spec.rules)), spec.title.zh
                      if lang() == "zh" else spec.title.en])
     click.echo("\n".join(table(rows, right={2})))
@@ -33,7 +36,7 @@ def policy_list() -> None:
 
 def load_set(references: tuple[str, ...]) -> PolicySet:
     with exit_on_error():
-        return PolicySet.load(references or DEFAULT_PACKS, Registry.builtin())
+        return PolicySet.load(references or DEFAULT_PACKS, plugins.registry())
 
 
 @policy.command("show")
@@ -66,7 +69,7 @@ def policy_show(policies: tuple[str, ...], fmt: str) -> None:
 def policy_check(references: tuple[str, ...]) -> None:
     """Load, validate and merge packs; exit 2 with file:line and field on the first error."""
     with exit_on_error():  # compiling finds what merging cannot, e.g. a tag test on a visit grant
-        merged = Engine.from_packs(*references).policy
+        merged = Engine.from_packs(*references, registry=plugins.registry()).policy
     say(Text(f"通过：{' → '.join(merged.packs)}，{len(merged.rules)} 条规则，指纹 {merged.fingerprint}",
               f"ok: {' → '.join(merged.packs)}, {len(merged.rules)} rules, fingerprint {merged.fingerprint}"))
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
+from typing import Any
 
 import attrs
 
@@ -116,12 +117,13 @@ class CompiledPolicy:
         factory=dict, eq=False, repr=False)
 
     @classmethod
-    def compile(cls, policy: PolicySet) -> CompiledPolicy:
+    def compile(cls, policy: PolicySet,
+                custom: Mapping[str, Callable[[Any], Predicate]] | None = None) -> CompiledPolicy:
         group_rank = {group: n for n, group in enumerate(policy.groups)}
         compiled = []
         for order, rule in enumerate(policy.rules):
             spec = rule.spec
-            predicate = compile_when(spec.when) if spec.when is not None else None
+            predicate = compile_when(spec.when, custom) if spec.when is not None else None
             visit_test, line_test = _split(predicate)
             if line_test is not None and (spec.priorities or spec.services):
                 # a tag belongs to a line, a priority to the whole visit: which line would decide?

@@ -15,7 +15,14 @@ import attrs
 
 from shuangyong.engine.compiler import CompiledPolicy, CompiledRule, Plan, VisitPlan
 from shuangyong.engine.context import VisitContext
-from shuangyong.engine.decision import Applied, Decision, Entitlement, Explanation, LineDecision, Totals
+from shuangyong.engine.decision import (
+    Applied,
+    Decision,
+    Entitlement,
+    Explanation,
+    LineDecision,
+    Totals,
+)
 from shuangyong.errors import UnknownItemError
 from shuangyong.model.registry import Registry
 from shuangyong.model.visit import ChargeLine, Visit
@@ -55,7 +62,7 @@ class Engine:
                  strict: bool = False) -> None:
         self.registry = registry if registry is not None else Registry.builtin()
         self.policy = policy
-        self.compiled = CompiledPolicy.compile(policy)
+        self.compiled = CompiledPolicy.compile(policy, self.registry.predicates)
         self.strict = strict
         self._plans: dict[tuple[int, ...], _CachedPlan] = {}
 

@@ -7,8 +7,8 @@ marks predicates that look at the charge line; all others are decided once per v
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import ClassVar, Protocol
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar, Protocol
 
 import attrs
 
@@ -272,8 +272,11 @@ class NotOf:
         return f"<not {self.part!r}>"
 
 
-def compile_when(when: When) -> Predicate:
-    """Build the predicate for one ``when`` mapping; several keys are joined with *all*."""
+def compile_when(when: When, custom: Mapping[str, Callable[[Any], Predicate]] | None = None) -> Predicate:
+    """Build the predicate for one ``when`` mapping; several keys are joined with *all*.
+
+    ``custom`` holds the conditions plugins registered (``Registry.predicates``).
+    """
     parts: list[Predicate] = []
     if when.category:
         parts.append(CategoryIn(frozenset(when.category)))
@@ -292,11 +295,13 @@ def compile_when(when: When) -> Predicate:
     if when.tags:
         parts.append(TagsAny(frozenset(when.tags)))
     if when.all:
-        parts.extend(compile_when(child) for child in when.all)
+        parts.extend(compile_when(child, custom) for child in when.all)
     if when.any:
-        parts.append(AnyOf(tuple(compile_when(child) for child in when.any)))
+        parts.append(AnyOf(tuple(compile_when(child, custom) for child in when.any)))
     if when.not_ is not None:
-        parts.append(NotOf(compile_when(when.not_)))
+        parts.append(NotOf(compile_when(when.not_, custom)))
+    for name, argument in (when.custom or {}).items():
+        parts.append((custom or {})[name](argument))  # names were checked when the packs were merged
     return parts[0] if len(parts) == 1 else AllOf(tuple(parts))
 
 

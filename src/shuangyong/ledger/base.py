@@ -15,7 +15,15 @@ from contextlib import AbstractContextManager
 from typing import Protocol
 
 from shuangyong.errors import LedgerError
-from shuangyong.ledger.posting import GENESIS, CapKey, GrantKey, Posting, PostingRequest, seal, utc_now
+from shuangyong.ledger.posting import (
+    GENESIS,
+    CapKey,
+    GrantKey,
+    Posting,
+    PostingRequest,
+    seal,
+    utc_now,
+)
 from shuangyong.text import Text
 
 

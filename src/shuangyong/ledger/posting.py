@@ -12,14 +12,15 @@ import hashlib
 import hmac
 import json
 import re
+from collections.abc import Iterable
 from typing import Any, Literal
 
 import attrs
 
-from shuangyong.engine.decision import Decision
+from shuangyong.engine.decision import Applied, Decision, Totals
 from shuangyong.errors import LedgerError
 from shuangyong.model.visit import Visit
-from shuangyong.money import to_fen
+from shuangyong.money import ZERO, from_fen, to_fen
 from shuangyong.policy.layers import PolicySet
 from shuangyong.text import Text
 
@@ -149,8 +150,9 @@ def row_hash(row: dict[str, Any]) -> str:
 
 
 def seal(fields: dict[str, Any]) -> Posting:
-    """Build the posting with its hash from every other field (``prev_hash`` included)."""
-    unsealed = Posting(hash="", **fields)
+    """Build the posting with its hash from every other field (``prev_hash`` included); a
+    ``hash`` among the fields is replaced."""
+    unsealed = Posting(**{**fields, "hash": ""})
     return attrs.evolve(unsealed, hash=row_hash(unsealed.as_dict()))
 
 
@@ -186,3 +188,17 @@ def requests_for(visit: Visit, decision: Decision, policy: PolicySet,
     return [PostingRequest(visit.visit_id, line.line_id, share.rule, decision.policy, who, line.item,
                            visit.date, to_fen(line.amount), to_fen(share.reduction), caps[share.rule])
             for line in decision.lines for share in line.applied if share.reduction]
+
+
+def as_granted(decision: Decision, postings: Iterable[Posting]) -> Decision:
+    """The decision with each rule's share cut to what the ledger granted (yearly caps)."""
+    granted = {(p.line_id, p.rule_id): from_fen(p.granted_fen) for p in postings}
+    lines = []
+    for line in decision.lines:
+        applied = tuple(Applied(share.rule, granted.get((line.line_id, share.rule), share.reduction))
+                        for share in line.applied)
+        reduction = sum((share.reduction for share in applied), ZERO)
+        lines.append(line._replace(reduction=reduction, payable=line.amount - reduction, applied=applied))
+    total_reduction = sum((line.reduction for line in lines), ZERO)
+    totals = Totals(decision.totals.amount, total_reduction, decision.totals.amount - total_reduction)
+    return attrs.evolve(decision, lines=tuple(lines), totals=totals)

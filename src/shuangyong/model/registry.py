@@ -5,6 +5,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import attrs
 
 from shuangyong.model.vocabulary import Term, Vocabulary
@@ -101,6 +105,10 @@ class Registry:
     services: Vocabulary
     visit_kinds: Vocabulary
     disability_causes: Vocabulary
+    #: policy packs added by plugins: name → YAML file (the built-in ones ship in the package)
+    packs: dict[str, Path] = attrs.field(factory=dict)
+    #: conditions added by plugins for ``when: {custom: {NAME: ARGUMENT}}``: NAME → factory
+    predicates: dict[str, Callable[[Any], Any]] = attrs.field(factory=dict)
 
     @classmethod
     def builtin(cls) -> Registry:

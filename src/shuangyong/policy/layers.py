@@ -50,7 +50,7 @@ class PolicySet:
     @classmethod
     def load(cls, references: Iterable[PackReference], registry: Registry) -> PolicySet:
         """Resolve built-in names and paths (with their ``extends``) and merge them."""
-        return merge(resolve_layers(references), registry)
+        return merge(resolve_layers(references, registry.packs), registry)
 
 
 def merge(packs: list[LoadedPack], registry: Registry) -> PolicySet:
@@ -156,6 +156,12 @@ def _check_when(when: When, registry: Registry, pack: LoadedPack, loc: Loc, rule
         except ValueError as error:
             raise _rule_error(pack, loc + ("region",), rule_id, Text(f"地区代码无效：{error}",
                                                                       f"invalid region: {error}")) from None
+    for name in when.custom or {}:
+        if name not in registry.predicates:
+            known = ", ".join(sorted(registry.predicates)) or "—"
+            raise _rule_error(pack, loc + ("custom", name), rule_id, Text(
+                f"未知的自定义条件 {name!r}（已注册：{known}；由插件提供）",
+                f"unknown custom condition {name!r} (registered: {known}; plugins provide them)"))
     for key, children in (("all", when.all), ("any", when.any)):
         for index, child in enumerate(children or ()):
             _check_when(child, registry, pack, loc + (key, index), rule_id)

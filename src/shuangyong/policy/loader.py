@@ -7,7 +7,7 @@ and its error location is mapped back to the line of the offending key.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any, Union
@@ -153,24 +153,29 @@ def load_builtin(name: str) -> LoadedPack:
 PackReference = Union[str, "os.PathLike[str]"]
 
 
-def load_reference(reference: PackReference, relative_to: Path | None = None) -> LoadedPack:
-    """A pack by built-in name (``seed-example``) or by path (``packs/city.yaml`` or a ``Path``)."""
+def load_reference(reference: PackReference, relative_to: Path | None = None,
+                   named: Mapping[str, Path] | None = None) -> LoadedPack:
+    """A pack by name (built-in, or one of ``named``: plugins' packs) or by path
+    (``packs/city.yaml`` or a ``Path``)."""
     if isinstance(reference, os.PathLike):
         return load_pack_file(Path(reference) if relative_to is None else relative_to / reference)
     looks_like_path = reference.endswith((".yaml", ".yml")) or "/" in reference or "\\" in reference
     if not looks_like_path:
+        if named and reference in named:
+            return load_pack_file(named[reference])
         if reference in builtin_pack_names():
             return load_builtin(reference)
-        raise PolicyError(Text(f"没有名为 {reference!r} 的内置政策包（可用：{', '.join(builtin_pack_names())}）",
-                               f"no built-in policy pack named {reference!r} "
-                               f"(available: {', '.join(builtin_pack_names())})"), record=reference)
+        available = ", ".join(sorted({*builtin_pack_names(), *(named or {})}))
+        raise PolicyError(Text(f"没有名为 {reference!r} 的政策包（可用：{available}）",
+                               f"no policy pack named {reference!r} (available: {available})"), record=reference)
     path = Path(reference)
     if relative_to is not None and not path.is_absolute():
         path = relative_to / path
     return load_pack_file(path)
 
 
-def resolve_layers(references: Iterable[PackReference]) -> list[LoadedPack]:
+def resolve_layers(references: Iterable[PackReference],
+                   named: Mapping[str, Path] | None = None) -> list[LoadedPack]:
     """Packs in layer order: each pack after everything it ``extends``, each pack once."""
     ordered: dict[str, LoadedPack] = {}
 
@@ -188,9 +193,9 @@ def resolve_layers(references: Iterable[PackReference]) -> list[LoadedPack]:
                                   record=pack.where(("pack",)), field="pack")
             return
         for parent in pack.spec.extends:
-            visit(load_reference(parent, pack.directory), chain + (name,))
+            visit(load_reference(parent, pack.directory, named), chain + (name,))
         ordered[name] = pack
 
     for reference in references:
-        visit(load_reference(reference), ())
+        visit(load_reference(reference, named=named), ())
     return list(ordered.values())

@@ -69,6 +69,8 @@ class When(_Strict):
     region: Names | None = None
     age: Range | None = None
     tags: Names | None = None
+    #: conditions from plugins (``register_predicates``): name → its argument
+    custom: dict[str, Any] | None = Field(default=None, min_length=1)
     all: tuple[When, ...] | None = None
     any: tuple[When, ...] | None = None
     not_: When | None = Field(default=None, alias="not")

@@ -1,0 +1,196 @@
+"""Loading plugins and asking them for what they add, with the plugin named in every failure.
+
+Built-in behaviour is itself a plugin (:data:`DEFAULT_PLUGINS`), so a third-party plugin plugs
+into exactly the same hooks. Installed plugins are found through the ``shuangyong``
+entry-point group. Two environment variables, read when the manager is built:
+
+``SHUANGYONG_LOAD_PLUGINS``
+    comma-separated entry-point or distribution names: load only these (empty: none).
+``SHUANGYONG_DISABLE_PLUGINS``
+    comma-separated names (entry points, distributions or default-plugin modules) to skip.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import os
+from collections.abc import Callable, Iterable, Mapping
+from importlib import metadata
+from typing import Any
+
+import attrs
+import click
+import pluggy
+
+from shuangyong import hookspecs
+from shuangyong.errors import LedgerError, PluginError, ShuangyongError
+from shuangyong.ledger import Ledger, Posting, PostingRequest
+from shuangyong.model.registry import Registry
+from shuangyong.model.visit import Visit
+from shuangyong.text import Text
+
+DEFAULT_PLUGINS = ("shuangyong.builtin_plugin",)
+ENTRY_POINT_GROUP = "shuangyong"
+
+
+class PluginManager(pluggy.PluginManager):
+    """pluggy's manager, remembering each entry-point plugin's distribution version."""
+
+    def __init__(self) -> None:
+        super().__init__("shuangyong")
+        self.versions: dict[str, str] = {}
+
+
+@attrs.frozen(slots=True)
+class PluginInfo:
+    """What ``shuangyong plugins`` shows for one loaded plugin."""
+
+    name: str
+    version: str | None
+    hooks: tuple[str, ...]
+    default: bool
+
+
+def _names(value: str | None) -> set[str] | None:
+    return None if value is None else {name.strip() for name in value.split(",") if name.strip()}
+
+
+def build_plugin_manager(environ: Mapping[str, str] | None = None,
+                         entry_points: Iterable[metadata.EntryPoint] | None = None) -> PluginManager:
+    """A fresh manager with the default plugins and the installed ones the environment allows.
+
+    A plugin that cannot be imported is a :class:`PluginError` naming it, not a bare traceback.
+    """
+    environ = os.environ if environ is None else environ
+    only = _names(environ.get("SHUANGYONG_LOAD_PLUGINS"))
+    disabled = _names(environ.get("SHUANGYONG_DISABLE_PLUGINS")) or set()
+    manager = PluginManager()
+    manager.add_hookspecs(hookspecs)
+    for module_name in DEFAULT_PLUGINS:
+        if module_name not in disabled:
+            manager.register(importlib.import_module(module_name), name=module_name)
+            manager.versions[module_name] = _own_version()
+    found = metadata.entry_points(group=ENTRY_POINT_GROUP) if entry_points is None else entry_points
+    for entry_point in found:
+        names = {entry_point.name} | ({entry_point.dist.name} if entry_point.dist else set())
+        if (only is not None and not names & only) or names & disabled:
+            continue
+        if manager.get_plugin(entry_point.name) is not None:
+            continue  # the same distribution seen twice on sys.path
+        try:
+            plugin = entry_point.load()
+            manager.register(plugin, name=entry_point.name)
+        except Exception as error:
+            raise PluginError(Text(f"插件 {entry_point.name} 无法加载：{error}",
+                                   f"plugin {entry_point.name} failed to load: {error}"),
+                              record=entry_point.name, field=entry_point.value) from error
+        if entry_point.dist is not None:
+            manager.versions[entry_point.name] = entry_point.dist.version
+    return manager
+
+
+def _own_version() -> str | None:
+    try:
+        return metadata.version("shuangyong")
+    except metadata.PackageNotFoundError:  # running from a source tree that was never installed
+        return None
+
+
+def post(ledger: Ledger, requests: list[PostingRequest], manager: PluginManager | None = None) -> list[Posting]:
+    """Post through the ``ledger_append`` hook, so that plugins' wrappers (audit) see every append."""
+    return (manager or plugin_manager()).hook.ledger_append(ledger=ledger, requests=requests)
+
+
+@functools.lru_cache(maxsize=1)
+def plugin_manager() -> PluginManager:
+    """The process's manager, built on first use (``plugin_manager.cache_clear()`` to rebuild)."""
+    return build_plugin_manager()
+
+
+def call_each(hook_name: str, manager: PluginManager | None = None,
+              **arguments: Any) -> list[tuple[str, Any]]:
+    """Call every implementation of a hook, oldest registration first, as (plugin name, answer).
+
+    Calling one by one is what lets an error, or a duplicate id, name the plugin behind it.
+    """
+    manager = manager or plugin_manager()
+    answers = []
+    for implementation in getattr(manager.hook, hook_name).get_hookimpls():
+        try:
+            answer = implementation.function(**{name: arguments[name] for name in implementation.argnames})
+        except ShuangyongError:
+            raise
+        except Exception as error:
+            raise PluginError(Text(f"插件 {implementation.plugin_name} 在 {hook_name} 中出错：{error}",
+                                   f"plugin {implementation.plugin_name} failed in {hook_name}: {error}"),
+                              record=implementation.plugin_name, field=hook_name) from error
+        if answer is not None:
+            answers.append((implementation.plugin_name, answer))
+    return answers
+
+
+def collect(hook_name: str, manager: PluginManager | None = None) -> dict[str, Any]:
+    """Merge the mappings a registration hook returns; one id registered twice is an error."""
+    merged: dict[str, Any] = {}
+    owner: dict[str, str] = {}
+    for plugin_name, answer in call_each(hook_name, manager):
+        for key, value in dict(answer).items():
+            if key in merged:
+                raise PluginError(Text(f"{key!r} 被插件 {owner[key]} 和 {plugin_name} 重复注册（{hook_name}）",
+                                       f"{key!r} is registered twice, by {owner[key]} and {plugin_name} ({hook_name})"),
+                                  record=plugin_name, field=hook_name, value=key)
+            merged[key] = value
+            owner[key] = plugin_name
+    return merged
+
+
+def registry(manager: PluginManager | None = None) -> Registry:
+    """The built-in registry plus every plugin's categories, predicates and policy packs."""
+    built = Registry.builtin()
+    for plugin_name, terms in call_each("register_categories", manager):
+        for term in terms:
+            try:
+                built.categories.register(term)
+            except ValueError as error:
+                raise PluginError(Text(f"插件 {plugin_name} 注册类别失败：{error}",
+                                       f"plugin {plugin_name} could not register a category: {error}"),
+                                  record=plugin_name, field="register_categories", value=term.id) from None
+    built.predicates.update(collect("register_predicates", manager))
+    built.packs.update(collect("register_policy_packs", manager))
+    return built
+
+
+def open_ledger(url: str, manager: PluginManager | None = None) -> Ledger:
+    """A ledger by URL; the scheme (``sqlite``, ``memory``, ``postgresql+psycopg``…) picks the backend."""
+    backends: dict[str, Callable[[str], Ledger]] = collect("register_storage", manager)
+    scheme = url.split(":", 1)[0] if ":" in url else ""
+    if scheme not in backends:
+        known = ", ".join(sorted(backends))
+        raise LedgerError(Text(f"不认识账本地址 {url!r} 的类型（可用：{known}；SQL 数据库需安装 shuangyong-sql）",
+                               f"no ledger backend for {url!r} (available: {known}; "
+                               "SQL servers need the shuangyong-sql plugin)"), record=url, field="ledger")
+    return backends[scheme](url)
+
+
+def resolve_beneficiary(visit: Visit, manager: PluginManager | None = None) -> Visit:
+    """A visit that names only its patient's id gets the patient from the first plugin that knows
+    them (an HIS, a registry of beneficiaries); any other visit is returned as it is."""
+    patient = visit.patient
+    if patient.categories or patient.credentials:
+        return visit
+    found = (manager or plugin_manager()).hook.resolve_beneficiary(patient_id=patient.id, date=visit.date)
+    return visit if found is None else attrs.evolve(visit, patient=found)
+
+
+def add_commands(cli: click.Group, manager: PluginManager | None = None) -> None:
+    call_each("register_commands", manager, cli=cli)
+
+
+def plugin_infos(manager: PluginManager | None = None) -> list[PluginInfo]:
+    manager = manager or plugin_manager()
+    infos = []
+    for name, plugin in manager.list_name_plugin():
+        hooks = sorted(caller.name for caller in manager.get_hookcallers(plugin) or ())
+        infos.append(PluginInfo(name, manager.versions.get(name), tuple(hooks), name in DEFAULT_PLUGINS))
+    return sorted(infos, key=lambda info: (not info.default, info.name))

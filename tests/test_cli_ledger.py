@@ -1,0 +1,108 @@
+"""``evaluate --post`` and ``shuangyong ledger …``: posting, verifying, reversing, exporting."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from .test_cli import good_visit, jsonl, outputs, run
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'ledger.db'}"
+
+
+def post(url: str, *records: object, extra: tuple[str, ...] = ()) -> object:
+    return run("evaluate", "--post", "--ledger", url, *extra, "-", stdin=jsonl(*records))
+
+
+def export(url: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in run("ledger", "export", "--ledger", url).stdout.splitlines()]
+
+
+def test_post_then_verify_and_export(url: str) -> None:
+    """Posted decisions appear in the ledger; verify is clean; posting again adds nothing."""
+    first = post(url, good_visit("A"), good_visit("B"))
+    again = post(url, good_visit("A"))
+    assert (0, 0) == (first.exit_code, again.exit_code)
+    rows = export(url)
+    assert [("A", "1", "12.00"), ("B", "1", "12.00")] == [(r["visit_id"], r["line_id"], r["granted"]) for r in rows]
+    verified = run("ledger", "verify", "--ledger", url)
+    assert (0, "2 postings; granted 24.00, reversed 0.00, net 24.00 yuan") == (
+        verified.exit_code, verified.stdout.splitlines()[0])
+
+
+def test_bad_record_is_not_posted_and_others_are(url: str) -> None:
+    """A bad record gets its error object; the records around it are decided and posted."""
+    bad = good_visit("BAD")
+    bad["lines"][0]["amount"] = 1.5
+    result = post(url, good_visit("A"), bad, good_visit("B"))
+    assert (2, ["A", "BAD", "B"]) == (result.exit_code, [o["visit_id"] for o in outputs(result)])
+    assert ["A", "B"] == [r["visit_id"] for r in export(url)]
+
+
+def test_reverse(url: str) -> None:
+    post(url, good_visit("A"))
+    result = run("ledger", "reverse", "--ledger", url, "1", "--reason", "挂错号")
+    assert (0, "reversal", 1) == (result.exit_code, json.loads(result.stdout)["kind"],
+                                  json.loads(result.stdout)["reverses"])
+    again = run("ledger", "reverse", "--ledger", url, "1", "--reason", "again")
+    assert (2, "posting 1 has already been reversed") == (again.exit_code, again.stderr.split(": ", 2)[-1].strip())
+    assert 2 == len(export(url))
+
+
+def test_csv_export_has_bom_for_excel(url: str, tmp_path: Path) -> None:
+    post(url, good_visit("A"))
+    target = tmp_path / "台帐.csv"
+    assert 0 == run("ledger", "export", "--ledger", url, "--format", "csv", "-o", str(target)).exit_code
+    data = target.read_bytes()
+    assert (True, "seq,kind,visit_id") == (data.startswith(b"\xef\xbb\xbf"), data.decode("utf-8-sig")[:17])
+
+
+def test_unknown_exporter(url: str) -> None:
+    result = run("ledger", "export", "--ledger", url, "--format", "xlsx")
+    assert (2, "no ledger exporter named 'xlsx' (available: csv, jsonl)") == (
+        result.exit_code, result.stderr.split(": ", 2)[-1].strip())
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("ledger", "verify"), "a ledger is needed: --ledger URL or $SHUANGYONG_LEDGER"),
+    (("ledger", "verify", "--ledger", "oracle://x"), "no ledger backend for 'oracle://x'"),
+    (("evaluate", "--post", "-"), "a ledger is needed"),
+])
+def test_missing_or_unknown_ledger(args: tuple[str, ...], message: str) -> None:
+    result = run(*args, stdin=jsonl(good_visit("A")))
+    assert (2, True, "") == (result.exit_code, message in result.stderr, result.stdout)
+
+
+def test_pseudonymise(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a key, the ledger holds a keyed hash, never the patient id; without a key it refuses."""
+    assert "SHUANGYONG_PSEUDONYM_KEY" in post(url, good_visit("A"), extra=("--pseudonymise",)).stderr
+    assert [] == export(url)
+    monkeypatch.setenv("SHUANGYONG_PSEUDONYM_KEY", "secret")
+    assert 0 == post(url, good_visit("A"), extra=("--pseudonymise",)).exit_code
+    keys = {r["patient_key"] for r in export(url)}
+    assert (1, True) == (len(keys), all(k.startswith("h:") and "P1" not in k for k in keys))
+
+
+def test_verify_reports_tampering(url: str, tmp_path: Path) -> None:
+    """A row edited behind the triggers' back (dropping them first) is found; exit 2."""
+    import sqlite3
+
+    post(url, good_visit("A"))
+    raw = sqlite3.connect(tmp_path / "ledger.db")
+    raw.execute("DROP TRIGGER postings_no_update")
+    raw.execute("UPDATE postings SET granted_fen = 1")
+    raw.commit()
+    result = run("ledger", "verify", "--ledger", url)
+    assert (2, "row 1: content does not match its hash (altered)") == (
+        result.exit_code, result.stderr.splitlines()[0])
+
+
+def test_plugins_lists_builtin() -> None:
+    result = run("plugins", "--format", "json")
+    builtin = next(p for p in json.loads(result.stdout) if p["name"] == "shuangyong.builtin_plugin")
+    assert {"register_storage", "ledger_append", "register_exporters"} <= set(builtin["hooks"])
