@@ -39,8 +39,28 @@ def _fen(value: object, name: str, record: str) -> int:
     return value
 
 
+class _Share:
+    """The keys of one rule's share of one line, for requests and postings alike."""
+
+    __slots__ = ()
+    visit_id: str
+    line_id: str
+    rule_id: str
+    fingerprint: str
+    patient_key: str
+    business_date: dt.date
+
+    @property
+    def grant_key(self) -> GrantKey:
+        return (self.visit_id, self.line_id, self.rule_id, self.fingerprint)
+
+    @property
+    def cap_key(self) -> CapKey:
+        return (self.patient_key, self.rule_id, self.business_date.year)
+
+
 @attrs.frozen(slots=True)
-class PostingRequest:
+class PostingRequest(_Share):
     """One rule's share of one line, as a decision asks for it. Checked when built."""
 
     visit_id: str
@@ -73,17 +93,9 @@ class PostingRequest:
             raise LedgerError(Text("业务日期必须是日期", "business_date must be a date"),
                               record=record, field="business_date", value=self.business_date)
 
-    @property
-    def grant_key(self) -> GrantKey:
-        return (self.visit_id, self.line_id, self.rule_id, self.fingerprint)
-
-    @property
-    def cap_key(self) -> CapKey:
-        return (self.patient_key, self.rule_id, self.business_date.year)
-
 
 @attrs.frozen(slots=True)
-class Posting:
+class Posting(_Share):
     """A row of the ledger. ``granted_fen`` counts up for a grant and down for a reversal."""
 
     seq: int
@@ -104,14 +116,6 @@ class Posting:
     posted_at: dt.datetime  #: UTC
     prev_hash: str
     hash: str
-
-    @property
-    def grant_key(self) -> GrantKey:
-        return (self.visit_id, self.line_id, self.rule_id, self.fingerprint)
-
-    @property
-    def cap_key(self) -> CapKey:
-        return (self.patient_key, self.rule_id, self.business_date.year)
 
     @property
     def signed_fen(self) -> int:
