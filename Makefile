@@ -5,6 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PLUGINS := $(wildcard plugins/*/pyproject.toml)
+# The database tests use the servers every session and CI machine runs (see docs/sql-ledger.md);
+# set these to point them elsewhere.
+export SHUANGYONG_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+export SHUANGYONG_TEST_MARIADB_URL ?= mysql+pymysql://root@127.0.0.1:3306/test
 
 .PHONY: demo test bench docs clean
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,19 @@ from .test_cli import good_visit, jsonl, outputs, run
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> str:
+def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'ledger.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
+def url(request: pytest.FixtureRequest, sqlite_url: str, tmp_path: Path) -> Iterator[str]:
+    """The commands on the built-in SQLite file and on both servers through the SQL plugin."""
+    if request.param == "sqlite":
+        yield sqlite_url
+        return
+    sql_testing = pytest.importorskip("shuangyong_sql.testing")
+    with sql_testing.scratch_url(request.param, tmp_path) as scratch:
+        yield scratch
 
 
 def post(url: str, *records: object, extra: tuple[str, ...] = ()) -> object:
@@ -88,10 +100,11 @@ def test_pseudonymise(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     assert (1, True) == (len(keys), all(k.startswith("h:") and "P1" not in k for k in keys))
 
 
-def test_verify_reports_tampering(url: str, tmp_path: Path) -> None:
+def test_verify_reports_tampering(sqlite_url: str, tmp_path: Path) -> None:
     """A row edited behind the triggers' back (dropping them first) is found; exit 2."""
     import sqlite3
 
+    url = sqlite_url
     post(url, good_visit("A"))
     raw = sqlite3.connect(tmp_path / "ledger.db")
     raw.execute("DROP TRIGGER postings_no_update")

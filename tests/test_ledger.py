@@ -17,6 +17,7 @@ from shuangyong.errors import LedgerError
 from shuangyong.ledger import Ledger, MemoryLedger, PostingRequest, SQLiteLedger, patient_key, requests_for, verify
 from shuangyong.ledger.posting import as_granted, seal
 from shuangyong.engine import Engine
+from shuangyong.plugins import open_ledger
 
 from .builders import visit
 
@@ -32,10 +33,18 @@ def request(line: str = "1", *, visit_id: str = "V1", requested: int = 500, amou
     return PostingRequest(**fields)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "sql:sqlite", "sql:postgresql", "sql:mariadb"])
 def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
-    opened = MemoryLedger() if request.param == "memory" else SQLiteLedger(f"sqlite:///{tmp_path / 'l.db'}")
-    with opened:
+    """Every backend, the SQL plugin's included: the rules must not depend on where rows are kept."""
+    if request.param == "memory":
+        yield MemoryLedger()
+        return
+    if request.param == "sqlite":
+        with SQLiteLedger(f"sqlite:///{tmp_path / 'l.db'}") as opened:
+            yield opened
+        return
+    sql_testing = pytest.importorskip("shuangyong_sql.testing")
+    with sql_testing.scratch_url(request.param.removeprefix("sql:"), tmp_path) as url, open_ledger(url) as opened:
         yield opened
 
 

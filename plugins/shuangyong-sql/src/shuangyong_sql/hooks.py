@@ -1,0 +1,16 @@
+"""What the plugin registers: the ledger backend for each database URL scheme it supports."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from shuangyong import hookimpl
+from shuangyong_sql.ledger import SQLLedger
+
+SCHEMES = ("postgresql+psycopg", "mysql+pymysql", "mariadb+pymysql", "sqlite+pysqlite")
+
+
+@hookimpl
+def register_storage() -> Mapping[str, Any]:
+    return {scheme: SQLLedger for scheme in SCHEMES}

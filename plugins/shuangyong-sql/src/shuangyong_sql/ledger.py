@@ -1,0 +1,215 @@
+"""The ledger on a SQL database through SQLAlchemy 2 Core: storage only, the rules stay in
+:class:`shuangyong.ledger.Ledger`.
+
+The base class needs the chain's head held exclusively from ``head()`` to commit. On PostgreSQL
+and MariaDB a writer locks the one row of ``shuangyong_head`` (``SELECT … FOR UPDATE``) and runs
+at READ COMMITTED, so everything it reads after the lock includes every earlier writer's commit;
+on SQLite ``BEGIN IMMEDIATE`` takes the file's write lock. A writer that dies (even by SIGKILL)
+loses its connection, the server rolls its transaction back and releases the lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from shuangyong.errors import LedgerError
+from shuangyong.ledger.base import Ledger, first_head
+from shuangyong.ledger.posting import CapKey, GrantKey, Posting
+from shuangyong.text import Text
+from shuangyong_sql.schema import MAX_TEXT, MIGRATIONS, VERSION_TABLE, postings_table
+
+_KEY_BATCH = 500  #: keys per ``IN (…)`` list, well under every server's parameter limit
+_TEXT_FIELDS = ("visit_id", "line_id", "rule_id", "patient_key", "item")
+_MIGRATION_LOCK = "shuangyong_ledger_migrate"
+_COLUMNS = tuple(field.name for field in attrs.fields(Posting))
+
+
+def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), _KEY_BATCH):
+        yield values[start:start + _KEY_BATCH]
+
+
+def _reason(error: sa.exc.DBAPIError) -> str:
+    """The driver's own message, first line only (the rest repeats the SQL)."""
+    return str(error.orig).strip().splitlines()[0] if error.orig is not None else str(error)
+
+
+class _SQLTransaction:
+    def __init__(self, connection: Connection, table: sa.Table, dialect: str) -> None:
+        self.connection = connection
+        self.table = table
+        self.dialect = dialect
+
+    def _rows(self, *where: Any, limit: int | None = None, newest_first: bool = False) -> list[Posting]:
+        order = self.table.c.seq.desc() if newest_first else self.table.c.seq
+        query = sa.select(*(self.table.c[name] for name in _COLUMNS)).where(*where).order_by(order).limit(limit)
+        return [Posting.from_row(row) for row in self.connection.execute(query).mappings()]
+
+    def head(self) -> tuple[int, str]:
+        if self.dialect != "sqlite":  # SQLite's BEGIN IMMEDIATE already holds the file
+            self.connection.execute(sa.text("SELECT id FROM shuangyong_head WHERE id = 1 FOR UPDATE"))
+        last = self._rows(limit=1, newest_first=True)
+        return first_head(last[0] if last else None)
+
+    def grants(self, keys: Iterable[GrantKey]) -> dict[GrantKey, Posting]:
+        c = self.table.c
+        found: dict[GrantKey, Posting] = {}
+        for chunk in _chunks(sorted(set(keys))):
+            for row in self._rows(c.kind == "grant",
+                                  sa.tuple_(c.visit_id, c.line_id, c.rule_id, c.fingerprint).in_(chunk)):
+                found[row.grant_key] = row
+        return found
+
+    def used(self, keys: Iterable[CapKey]) -> dict[CapKey, int]:
+        c = self.table.c
+        signed = sa.case((c.kind == "grant", c.granted_fen), else_=-c.granted_fen)
+        totals: dict[CapKey, int] = {}
+        for chunk in _chunks(sorted(set(keys))):
+            query = (sa.select(c.patient_key, c.rule_id, c.year, sa.func.sum(signed))
+                     .where(sa.tuple_(c.patient_key, c.rule_id, c.year).in_(chunk))
+                     .group_by(c.patient_key, c.rule_id, c.year))
+            for patient, rule, year, total in self.connection.execute(query):
+                totals[(patient, rule, year)] = int(total)
+        return totals
+
+    def posting(self, seq: int) -> Posting | None:
+        rows = self._rows(self.table.c.seq == seq)
+        return rows[0] if rows else None
+
+    def reversal_of(self, seq: int) -> Posting | None:
+        rows = self._rows(self.table.c.reverses == seq)
+        return rows[0] if rows else None
+
+    def insert(self, postings: Sequence[Posting]) -> None:
+        if not postings:
+            return
+        for posting in postings:
+            for name in _TEXT_FIELDS:
+                if len(getattr(posting, name)) > MAX_TEXT:
+                    raise LedgerError(Text(f"{name} 超过 {MAX_TEXT} 个字符，SQL 账本存不下",
+                                           f"{name} is longer than {MAX_TEXT} characters, more than the SQL ledger holds"),
+                                      record=f"{posting.visit_id[:40]}/{posting.line_id[:40]}", field=name)
+        self.connection.execute(sa.insert(self.table), [_values(p, self.dialect) for p in postings])
+
+
+
+def _values(posting: Posting, dialect: str) -> dict[str, Any]:
+    """Native dates for the servers; the built-in file's ISO text on SQLite, so the files agree."""
+    row = posting.as_dict() if dialect == "sqlite" else attrs.asdict(posting)
+    row["year"] = posting.business_date.year
+    return row
+
+
+def _engine(url: sa.URL, timeout: float) -> sa.Engine:
+    dialect = url.get_backend_name()
+    if dialect == "sqlite":
+        engine = sa.create_engine(url, connect_args={"timeout": timeout})
+
+        @sa.event.listens_for(engine, "connect")
+        def _driver_leaves_transactions_to_us(dbapi_connection: Any, record: Any) -> None:
+            dbapi_connection.isolation_level = None
+
+        @sa.event.listens_for(engine, "begin")
+        def _take_the_write_lock(connection: Connection) -> None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    if dialect == "postgresql":
+        options = f"{url.query.get('options', '')} -c lock_timeout={int(timeout * 1000)}".strip()
+        return sa.create_engine(url, isolation_level="READ COMMITTED", connect_args={"options": options})
+    session = (f"SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,NO_ENGINE_SUBSTITUTION', "
+               f"time_zone = '+00:00', innodb_lock_wait_timeout = {int(timeout)}")
+    return sa.create_engine(url, isolation_level="READ COMMITTED",
+                            connect_args={"charset": "utf8mb4", "init_command": session})
+
+
+class SQLLedger(Ledger):
+    """A ledger in a SQL database, created and migrated on first open; any number of processes
+    on any number of machines can post to it at once."""
+
+    def __init__(self, url: str, *, timeout: float = 60.0) -> None:
+        try:
+            parsed = sa.make_url(url)
+        except sa.exc.ArgumentError:
+            raise LedgerError(Text(f"账本地址 {url!r} 不是数据库地址", f"ledger URL {url!r} is not a database URL"),
+                              record=url, field="ledger") from None
+        self.url = parsed.render_as_string(hide_password=True)
+        self.dialect = parsed.get_backend_name()
+        if self.dialect not in MIGRATIONS:
+            raise LedgerError(Text(f"SQL 账本不支持数据库 {self.dialect}（支持 PostgreSQL、MariaDB/MySQL、SQLite）",
+                                   f"the SQL ledger does not support {self.dialect} "
+                                   "(PostgreSQL, MariaDB/MySQL and SQLite are supported)"),
+                              record=self.url, field="ledger")
+        self.table = postings_table(self.dialect)
+        self.engine = _engine(parsed, timeout)
+        try:
+            self._migrate()
+        except sa.exc.DBAPIError as error:
+            self.engine.dispose()
+            raise LedgerError(Text(f"无法打开账本：{_reason(error)}", f"cannot open the ledger: {_reason(error)}"),
+                              record=self.url, field="ledger") from None
+
+    @property
+    def schema_version(self) -> int:
+        with self.engine.connect() as connection:
+            return connection.execute(sa.text(f"SELECT MAX(version) FROM {VERSION_TABLE}")).scalar_one() or 0
+
+    def _migrate(self) -> None:
+        """Apply each migration once, one process at a time (MariaDB commits DDL as it goes, so a
+        named lock, not the transaction, is what keeps two first openers apart)."""
+        with self.engine.connect() as connection, self._migration_lock(connection), connection.begin():
+            connection.exec_driver_sql(f"CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (version INTEGER NOT NULL)")
+            current = connection.execute(sa.text(f"SELECT MAX(version) FROM {VERSION_TABLE}")).scalar_one() or 0
+            for version, statements in MIGRATIONS[self.dialect]:
+                if version > current:
+                    for statement in statements:
+                        connection.exec_driver_sql(statement)
+                    connection.execute(sa.text(f"INSERT INTO {VERSION_TABLE} (version) VALUES (:version)"),
+                                       {"version": version})
+
+    @contextmanager
+    def _migration_lock(self, connection: Connection) -> Iterator[None]:
+        lock, unlock = {
+            "postgresql": ("SELECT pg_advisory_lock(hashtext(:name))", "SELECT pg_advisory_unlock(hashtext(:name))"),
+            "mysql": ("SELECT GET_LOCK(:name, 600)", "SELECT RELEASE_LOCK(:name)"),
+            "mariadb": ("SELECT GET_LOCK(:name, 600)", "SELECT RELEASE_LOCK(:name)"),
+        }.get(self.dialect, (None, None))
+        if lock is None:  # SQLite: BEGIN IMMEDIATE is the lock
+            yield
+            return
+        with connection.begin():
+            connection.execute(sa.text(lock), {"name": _MIGRATION_LOCK})
+        try:
+            yield
+        finally:
+            with connection.begin():
+                connection.execute(sa.text(unlock), {"name": _MIGRATION_LOCK})
+
+    @contextmanager
+    def transaction(self) -> Iterator[_SQLTransaction]:
+        try:
+            with self.engine.begin() as connection:
+                yield _SQLTransaction(connection, self.table, self.dialect)
+        except sa.exc.DBAPIError as error:
+            raise LedgerError(Text(f"账本数据库拒绝了这次写入，未写入任何记录：{_reason(error)}",
+                                   f"the ledger database refused the write; nothing was written: {_reason(error)}"),
+                              record=self.url, field="ledger") from None
+
+    def postings(self) -> Iterator[Posting]:
+        query = sa.select(*(self.table.c[name] for name in _COLUMNS)).order_by(self.table.c.seq)
+        with self.engine.connect() as connection:
+            result = connection.execution_options(yield_per=1000).execute(query)
+            try:  # a reader that stops early still closes the server-side cursor
+                for row in result.mappings():
+                    yield Posting.from_row(row)
+            finally:
+                result.close()
+
+    def close(self) -> None:
+        self.engine.dispose()
