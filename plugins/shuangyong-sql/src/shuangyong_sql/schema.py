@@ -18,22 +18,23 @@ APPEND_ONLY = "shuangyong ledger rows are append-only"
 
 Migrations = tuple[tuple[int, tuple[str, ...]], ...]
 
+# Columns both servers declare alike; each adds its timestamp type, keys and table options.
+_COLUMNS = f"""seq BIGINT PRIMARY KEY,
+    kind VARCHAR(8) NOT NULL CHECK (kind IN ('grant', 'reversal')),
+    visit_id VARCHAR({MAX_TEXT}) NOT NULL, line_id VARCHAR({MAX_TEXT}) NOT NULL,
+    rule_id VARCHAR({MAX_TEXT}) NOT NULL, fingerprint VARCHAR(23) NOT NULL,
+    patient_key VARCHAR({MAX_TEXT}) NOT NULL, item VARCHAR({MAX_TEXT}) NOT NULL,
+    business_date DATE NOT NULL, year INTEGER NOT NULL,
+    amount_fen BIGINT NOT NULL CHECK (amount_fen >= 0),
+    requested_fen BIGINT NOT NULL CHECK (requested_fen >= 0),
+    granted_fen BIGINT NOT NULL CHECK (granted_fen >= 0),
+    year_cap_fen BIGINT CHECK (year_cap_fen >= 0),
+    reverses BIGINT UNIQUE, reason TEXT, prev_hash CHAR(64) NOT NULL, hash CHAR(64) NOT NULL,
+    FOREIGN KEY (reverses) REFERENCES shuangyong_postings (seq)"""
+
 _POSTGRESQL: Migrations = (
     (1, (
-        f"""CREATE TABLE shuangyong_postings (
-            seq BIGINT PRIMARY KEY,
-            kind VARCHAR(8) NOT NULL CHECK (kind IN ('grant', 'reversal')),
-            visit_id VARCHAR({MAX_TEXT}) NOT NULL, line_id VARCHAR({MAX_TEXT}) NOT NULL,
-            rule_id VARCHAR({MAX_TEXT}) NOT NULL, fingerprint VARCHAR(23) NOT NULL,
-            patient_key VARCHAR({MAX_TEXT}) NOT NULL, item VARCHAR({MAX_TEXT}) NOT NULL,
-            business_date DATE NOT NULL, year INTEGER NOT NULL,
-            amount_fen BIGINT NOT NULL CHECK (amount_fen >= 0),
-            requested_fen BIGINT NOT NULL CHECK (requested_fen >= 0),
-            granted_fen BIGINT NOT NULL CHECK (granted_fen >= 0),
-            year_cap_fen BIGINT CHECK (year_cap_fen >= 0),
-            reverses BIGINT UNIQUE REFERENCES shuangyong_postings (seq),
-            reason TEXT, posted_at TIMESTAMP(6) NOT NULL,
-            prev_hash CHAR(64) NOT NULL, hash CHAR(64) NOT NULL)""",
+        f"CREATE TABLE shuangyong_postings ({_COLUMNS}, posted_at TIMESTAMP(6) NOT NULL)",
         "CREATE UNIQUE INDEX shuangyong_postings_grant_once "
         "ON shuangyong_postings (visit_id, line_id, rule_id, fingerprint) WHERE kind = 'grant'",
         "CREATE INDEX shuangyong_postings_cap ON shuangyong_postings (patient_key, rule_id, year)",
@@ -53,30 +54,15 @@ _POSTGRESQL: Migrations = (
 # reversals stands in for PostgreSQL's partial unique index.
 _MARIADB: Migrations = (
     (1, (
-        f"""CREATE TABLE shuangyong_postings (
-            seq BIGINT PRIMARY KEY,
-            kind VARCHAR(8) NOT NULL CHECK (kind IN ('grant', 'reversal')),
-            visit_id VARCHAR({MAX_TEXT}) NOT NULL, line_id VARCHAR({MAX_TEXT}) NOT NULL,
-            rule_id VARCHAR({MAX_TEXT}) NOT NULL, fingerprint VARCHAR(23) NOT NULL,
-            patient_key VARCHAR({MAX_TEXT}) NOT NULL, item VARCHAR({MAX_TEXT}) NOT NULL,
-            business_date DATE NOT NULL, year INTEGER NOT NULL,
-            amount_fen BIGINT NOT NULL CHECK (amount_fen >= 0),
-            requested_fen BIGINT NOT NULL CHECK (requested_fen >= 0),
-            granted_fen BIGINT NOT NULL CHECK (granted_fen >= 0),
-            year_cap_fen BIGINT CHECK (year_cap_fen >= 0),
-            reverses BIGINT UNIQUE, reason TEXT, posted_at DATETIME(6) NOT NULL,
-            prev_hash CHAR(64) NOT NULL, hash CHAR(64) NOT NULL,
+        f"""CREATE TABLE shuangyong_postings ({_COLUMNS}, posted_at DATETIME(6) NOT NULL,
             grant_once TINYINT AS (IF(kind = 'grant', 1, NULL)) STORED,
             UNIQUE KEY shuangyong_postings_grant_once (visit_id, line_id, rule_id, fingerprint, grant_once),
-            KEY shuangyong_postings_cap (patient_key, rule_id, year),
-            FOREIGN KEY (reverses) REFERENCES shuangyong_postings (seq)
+            KEY shuangyong_postings_cap (patient_key, rule_id, year)
         ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin""",
         "CREATE TABLE shuangyong_head (id INTEGER PRIMARY KEY CHECK (id = 1)) ENGINE=InnoDB",
         "INSERT INTO shuangyong_head (id) VALUES (1)",
-        "CREATE TRIGGER shuangyong_postings_no_update BEFORE UPDATE ON shuangyong_postings FOR EACH ROW "
-        f"SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '{APPEND_ONLY}'",
-        "CREATE TRIGGER shuangyong_postings_no_delete BEFORE DELETE ON shuangyong_postings FOR EACH ROW "
-        f"SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '{APPEND_ONLY}'",
+        *(f"CREATE TRIGGER shuangyong_postings_no_{event.lower()} BEFORE {event} ON shuangyong_postings "
+          f"FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '{APPEND_ONLY}'" for event in ("UPDATE", "DELETE")),
     )),
 )
 
