@@ -161,6 +161,22 @@ def registry(manager: PluginManager | None = None) -> Registry:
     return built
 
 
+def check_kinds(manager: PluginManager | None = None) -> list[Any]:
+    """Every compliance check kind, built-in and from plugins; one name registered twice is an error."""
+    owner: dict[str, str] = {}
+    kinds = []
+    for plugin_name, answer in call_each("register_check_kinds", manager):
+        for kind in answer:
+            if kind.name in owner:
+                raise PluginError(Text(f"检查类型 {kind.name!r} 被插件 {owner[kind.name]} 和 {plugin_name} 重复注册",
+                                       f"check kind {kind.name!r} is registered twice, by {owner[kind.name]} "
+                                       f"and {plugin_name}"), record=plugin_name, field="register_check_kinds",
+                                  value=kind.name)
+            owner[kind.name] = plugin_name
+            kinds.append(kind)
+    return kinds
+
+
 def open_ledger(url: str, manager: PluginManager | None = None) -> Ledger:
     """A ledger by URL; the scheme (``sqlite``, ``memory``, ``postgresql+psycopg``…) picks the backend."""
     backends: dict[str, Callable[[str], Ledger]] = collect("register_storage", manager)

@@ -89,7 +89,7 @@ def _line_map(node: yaml.Node, loc: Loc, lines: dict[Loc, int], origin: str) -> 
             _line_map(item, loc + (index,), lines, origin)
 
 
-class _PackLoader(yaml.SafeLoader):
+class PlainDatesLoader(yaml.SafeLoader):
     """SafeLoader that leaves dates as text: the schema reads them, so ``2024-02-30`` is a clear
     error at its line instead of a ``ValueError`` from inside PyYAML."""
 
@@ -102,7 +102,7 @@ class _PackLoader(yaml.SafeLoader):
 def parse_pack(text: str, origin: str, directory: Path | None = None, kind: PackKind = POLICY) -> LoadedPack:
     """Validate one pack's YAML text; ``origin`` names it in errors."""
     try:
-        loader = _PackLoader(text)
+        loader = PlainDatesLoader(text)
         try:
             node = loader.get_single_node()
             data = loader.construct_document(node) if node is not None else None
