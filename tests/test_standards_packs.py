@@ -62,13 +62,13 @@ def layer(tmp_path: Path, standard: str, *, more: str = "") -> Path:
 @pytest.mark.parametrize(("check", "line", "field", "english"), [
     ("{kind: every_week}", 11, "standards[0].check.kind", "standard x: unknown check kind 'every_week'"),
     ("{kind: every_period, period: fortnight, records: {kind: meeting, type: forum}}", 11,
-     "standards[0].check.period", "standard x: invalid options for check every_period: Input should be"),
+     "standards[0].check.period", "standard x: invalid options for check every_period: invalid value: Input should be"),
     ("{kind: count_in_window, records: {kind: meeting, type: parade}}", 11, "standards[0].check.records",
-     "standard x: invalid options for check count_in_window: unknown meeting type 'parade'"),
+     "standard x: invalid options for check count_in_window: invalid value: unknown meeting type 'parade'"),
     ("{kind: document_by, type: annual_plan, by: '13-01'}", 11, "standards[0].check.by",
-     "standard x: invalid options for check document_by: '13-01' must be MM-DD"),
+     "standard x: invalid options for check document_by: invalid value: '13-01' must be MM-DD"),
     ("{kind: ratio_at_least, at_least: {others: 0.8}}", 11, "standards[0].check.at_least.others",
-     "standard x: invalid options for check ratio_at_least: a percentage is written like \"50%\""),
+     "standard x: invalid options for check ratio_at_least: invalid value: a percentage is written like \"50%\""),
     ("{kind: pairing_present, colour: red}", 11, "standards[0].check.colour",
      "standard x: invalid options for check pairing_present: unknown key 'colour'"),
 ])

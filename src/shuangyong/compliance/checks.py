@@ -19,12 +19,13 @@ from fractions import Fraction
 from typing import Annotated, Any, ClassVar, Literal, Protocol
 
 import attrs
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from shuangyong.compliance.lunar import spring_festival
 from shuangyong.compliance.records import LOCATIONS, RECORD_TYPES, Coverage, Dossier, Facility, Pairing, Record
 from shuangyong.dates import DateWindow
 from shuangyong.money import parse_rate
+from shuangyong.policy.schema import LocalText, StrictModel
 from shuangyong.text import Text
 
 _MONTH_DAY = re.compile(r"(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])")
@@ -48,15 +49,8 @@ def on(year: int, month_day: str) -> dt.date:
     return dt.date(year, month, min(day, calendar.monthrange(year, month)[1]))
 
 
-class Options(BaseModel):
+class Options(StrictModel):
     """Base of every check kind's options: unknown keys are refused."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class LocalText(Options):
-    zh: str = Field(min_length=1)
-    en: str = Field(min_length=1)
 
 
 class Window(Options):

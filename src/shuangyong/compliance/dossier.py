@@ -13,11 +13,12 @@ from typing import Annotated, Any, Literal, Union
 
 import attrs
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError, model_validator
 
 from shuangyong.dates import DateWindow, parse_date
-from shuangyong.errors import InputError, ShuangyongError, field_path
-from shuangyong.policy.loader import PlainDatesLoader
+from shuangyong.errors import InputError, field_path
+from shuangyong.policy.loader import PlainDatesLoader, validation_message
+from shuangyong.policy.schema import LocalText, StrictModel
 from shuangyong.text import Text
 
 from shuangyong.compliance.records import (
@@ -40,18 +41,9 @@ class DossierError(InputError):
 Day = Annotated[dt.date, BeforeValidator(parse_date)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _Name(_Strict):
-    zh: str = Field(min_length=1)
-    en: str = Field(min_length=1)
-
-
-class _Unit(_Strict):
+class _Unit(StrictModel):
     id: str = Field(min_length=1)
-    name: _Name
+    name: LocalText
     kind: str
     head: str | None = None
     region: str | None = None
@@ -68,7 +60,7 @@ def _known(value: str, vocabulary: dict[str, Text], what: str) -> None:
         raise ValueError(f"unknown {what} {value!r} (known: {known})")
 
 
-class _Record(_Strict):
+class _Record(StrictModel):
     id: str = Field(min_length=1)
     type: str
     title: str | None = None
@@ -160,7 +152,7 @@ _AnyRecord = Annotated[
 ]
 
 
-class _Dossier(_Strict):
+class _Dossier(StrictModel):
     schema_version: int = SCHEMA_VERSION
     unit: _Unit
     year: int = Field(ge=1929, le=2099)
@@ -221,16 +213,7 @@ def _dossier_error(error: ValidationError, origin: str, data: dict[str, Any]) ->
     first = error.errors(include_url=False)[0]
     loc = tuple(part for part in first["loc"]
                 if not (isinstance(part, str) and (part in RECORD_CLASSES or "[" in part)))
-    problem = first["type"]
-    if problem == "extra_forbidden":
-        message = Text(f"未知的键 {loc[-1]!r}", f"unknown key {loc[-1]!r}")
-    elif problem == "missing":
-        message = Text(f"缺少必填项 {loc[-1]!r}", f"missing required key {loc[-1]!r}")
-    else:
-        cause = first.get("ctx", {}).get("error")
-        detail = (cause.message if isinstance(cause, ShuangyongError)
-                  else Text(*[first["msg"].removeprefix("Value error, ")] * 2))
-        message = Text(f"取值无效：{detail.zh}", f"invalid value: {detail.en}")
+    message = validation_message(first, loc)
     in_record = len(loc) > 1 and loc[0] == "records" and isinstance(loc[1], int)
     record = _where(origin, data, loc[1]) if in_record else origin  # type: ignore[arg-type]
     return DossierError(message, record=record, field=field_path(loc), value=first.get("input"))

@@ -14,36 +14,28 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from shuangyong.compliance.checks import BUILTIN_CHECK_KINDS, CheckKind, Options
 from shuangyong.compliance.records import UNIT_KINDS
-from shuangyong.errors import PolicyError, ShuangyongError, field_path
-from shuangyong.policy.loader import LoadedPack, PackKind, PackReference, resolve_layers
+from shuangyong.errors import PolicyError, field_path
+from shuangyong.policy.loader import LoadedPack, PackKind, PackReference, resolve_layers, validation_message
+from shuangyong.policy.schema import LocalText, StrictModel
 from shuangyong.text import Text
 
 SCHEMA_VERSION = 1
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _Text(_Strict):
-    zh: str = Field(min_length=1)
-    en: str = Field(min_length=1)
-
-
-class HeadlineSpec(_Strict):
+class HeadlineSpec(StrictModel):
     id: str = Field(min_length=1)
-    title: _Text
+    title: LocalText
     clause: str = Field(min_length=1)
     source: str = Field(min_length=1)
 
 
-class StandardSpec(_Strict):
+class StandardSpec(StrictModel):
     id: str = Field(min_length=1)
-    title: _Text
+    title: LocalText
     headline: str
     weight: Decimal = Decimal(1)
     clause: str = Field(min_length=1)
@@ -75,10 +67,10 @@ class StandardSpec(_Strict):
         return value
 
 
-class StandardsPackSpec(_Strict):
+class StandardsPackSpec(StrictModel):
     schema_version: int = SCHEMA_VERSION
     pack: str = Field(min_length=1)
-    title: _Text
+    title: LocalText
     extends: tuple[str, ...] = ()
     disable: tuple[str, ...] = ()
     headlines: tuple[HeadlineSpec, ...] = ()
@@ -178,11 +170,7 @@ def _check(item: StandardSpec, kinds: Mapping[str, CheckKind], pack: LoadedPack,
     except ValidationError as error:
         first = error.errors(include_url=False)[0]
         inner = loc + ("check",) + tuple(first["loc"])
-        cause = first.get("ctx", {}).get("error")
-        english = first["msg"].removeprefix("Value error, ")
-        detail = cause.message if isinstance(cause, ShuangyongError) else Text(english, english)
-        if first["type"] == "extra_forbidden":
-            detail = Text(f"未知的键 {first['loc'][-1]!r}", f"unknown key {first['loc'][-1]!r}")
+        detail = validation_message(first, tuple(first["loc"]))
         raise PolicyError(Text(f"标准 {item.id}：检查 {name} 的选项无效：{detail.zh}",
                                f"standard {item.id}: invalid options for check {name}: {detail.en}"),
                           record=pack.where(inner), field=field_path(inner)) from None

@@ -126,24 +126,28 @@ def parse_pack(text: str, origin: str, directory: Path | None = None, kind: Pack
     return attrs.evolve(pack, spec=spec)
 
 
+def validation_message(first: Mapping[str, Any], loc: Loc) -> Text:
+    """One pydantic error (an item of ``errors()``) as a bilingual message; errors our own
+    validators raise already speak both languages and keep their wording."""
+    problem = first["type"]
+    if problem == "extra_forbidden":
+        return Text(f"未知的键 {loc[-1]!r}", f"unknown key {loc[-1]!r}")
+    if problem == "missing":
+        return Text(f"缺少必填项 {loc[-1]!r}", f"missing required key {loc[-1]!r}")
+    cause = first.get("ctx", {}).get("error")
+    if isinstance(cause, ShuangyongError):
+        detail = cause.message
+    else:
+        english = first["msg"].removeprefix("Value error, ")
+        detail = Text(english, english)
+    return Text(f"取值无效：{detail.zh}", f"invalid value: {detail.en}")
+
+
 def _policy_error(error: ValidationError, pack: LoadedPack, data: dict[str, Any], kind: PackKind) -> PolicyError:
     """Turn pydantic's first error into one bilingual message with file:line and field."""
     first = error.errors(include_url=False)[0]
     loc = tuple(part for part in first["loc"] if not (isinstance(part, str) and "[" in part))
-    field = field_path(loc)
-    problem = first["type"]
-    if problem == "extra_forbidden":
-        message = Text(f"未知的键 {loc[-1]!r}", f"unknown key {loc[-1]!r}")
-    elif problem == "missing":
-        message = Text(f"缺少必填项 {loc[-1]!r}", f"missing required key {loc[-1]!r}")
-    else:
-        cause = first.get("ctx", {}).get("error")
-        if isinstance(cause, ShuangyongError):  # our own validators already speak both languages
-            detail = cause.message
-        else:
-            english = first["msg"].removeprefix("Value error, ")
-            detail = Text(english, english)
-        message = Text(f"取值无效：{detail.zh}", f"invalid value: {detail.en}")
+    message = validation_message(first, loc)
     entries = data.get(kind.items)
     if len(loc) > 1 and loc[0] == kind.items and isinstance(loc[1], int) and isinstance(entries, list):
         entry = entries[loc[1]] if loc[1] < len(entries) else None
@@ -151,7 +155,7 @@ def _policy_error(error: ValidationError, pack: LoadedPack, data: dict[str, Any]
             noun = "规则" if kind.items == "rules" else "标准"
             label = kind.items.removesuffix("s")
             message = Text(f"{noun} {entry['id']}：{message.zh}", f"{label} {entry['id']}: {message.en}")
-    return PolicyError(message, record=pack.where(loc), field=field, value=first.get("input"))
+    return PolicyError(message, record=pack.where(loc), field=field_path(loc), value=first.get("input"))
 
 
 def load_pack_file(path: Path, kind: PackKind = POLICY) -> LoadedPack:
