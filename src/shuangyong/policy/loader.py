@@ -54,7 +54,8 @@ def builtin_pack_names() -> list[str]:
                   if entry.name.endswith(".yaml"))
 
 
-def _line_map(node: yaml.Node, loc: Loc, lines: dict[Loc, int], origin: str) -> None:
+def _line_map(node: yaml.Node, loc: Loc, lines: dict[Loc, int], origin: str,
+              error: type[ShuangyongError]) -> None:
     """Record the line of every key and list item; refuse duplicate keys (YAML keeps the last)."""
     lines[loc] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
@@ -62,46 +63,57 @@ def _line_map(node: yaml.Node, loc: Loc, lines: dict[Loc, int], origin: str) -> 
         for key_node, value_node in node.value:
             key = key_node.value
             if key in seen:
-                raise PolicyError(Text(f"键 {key!r} 重复", f"key {key!r} appears twice"),
-                                  record=f"{origin}:{key_node.start_mark.line + 1}",
-                                  field=field_path(loc + (key,)))
+                raise error(Text(f"键 {key!r} 重复", f"key {key!r} appears twice"),
+                            record=f"{origin}:{key_node.start_mark.line + 1}", field=field_path(loc + (key,)))
             seen.add(key)
-            _line_map(value_node, loc + (key,), lines, origin)
+            _line_map(value_node, loc + (key,), lines, origin, error)
             lines[loc + (key,)] = key_node.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _line_map(item, loc + (index,), lines, origin)
+            _line_map(item, loc + (index,), lines, origin, error)
 
 
-class _PackLoader(yaml.SafeLoader):
-    """SafeLoader that leaves dates as text: the schema reads them, so ``2024-02-30`` is a clear
-    error at its line instead of a ``ValueError`` from inside PyYAML."""
+def loader_without(*tags: str) -> type[yaml.SafeLoader]:
+    """A SafeLoader that leaves the scalars of these implicit tags as text (``"timestamp"``,
+    ``"float"``): the schema then reads them exactly, so ``2024-02-30`` is a clear error at its
+    line instead of a ``ValueError`` from inside PyYAML, and ``12.30`` stays ``"12.30"``."""
+    dropped = {f"tag:yaml.org,2002:{tag}" for tag in tags}
+    resolvers = {first: [(tag, pattern) for tag, pattern in found if tag not in dropped]
+                 for first, found in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    return type("TextLoader", (yaml.SafeLoader,), {"yaml_implicit_resolvers": resolvers})
 
-    yaml_implicit_resolvers = {
-        first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
+
+_PackLoader = loader_without("timestamp")
+
+
+def read_yaml(text: str, origin: str, *, loader: type[yaml.SafeLoader] = _PackLoader,
+              error: type[ShuangyongError] = PolicyError) -> tuple[Any, dict[Loc, int]]:
+    """One YAML document's data and the line of every key and item in it; broken YAML and
+    duplicate keys raise ``error`` with ``origin:line``."""
+    try:
+        parser = loader(text)
+        try:
+            node = parser.get_single_node()
+            data = parser.construct_document(node) if node is not None else None
+        finally:
+            parser.dispose()
+    except yaml.YAMLError as failure:
+        mark = getattr(failure, "problem_mark", None)
+        where = f"{origin}:{mark.line + 1}" if mark else origin
+        raise error(Text(f"YAML 语法错误：{failure}", f"invalid YAML: {failure}"), record=where) from None
+    lines: dict[Loc, int] = {}
+    if node is not None:
+        _line_map(node, (), lines, origin, error)
+    return data, lines
 
 
 def parse_pack(text: str, origin: str, directory: Path | None = None) -> LoadedPack:
     """Validate one pack's YAML text; ``origin`` names it in errors."""
-    try:
-        loader = _PackLoader(text)
-        try:
-            node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else None
-        finally:
-            loader.dispose()
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{origin}:{mark.line + 1}" if mark else origin
-        raise PolicyError(Text(f"YAML 语法错误：{error}", f"invalid YAML: {error}"), record=where) from None
+    data, lines = read_yaml(text, origin)
     if not isinstance(data, dict):
         raise PolicyError(Text("政策包应为 YAML 映射（pack:, title:, rules: …）",
                                "a policy pack must be a YAML mapping (pack:, title:, rules: …)"),
                           record=origin)
-    lines: dict[Loc, int] = {}
-    _line_map(node, (), lines, origin)
     pack = LoadedPack(PackSpec.model_construct(), origin, directory, lines)
     try:
         spec = PackSpec.model_validate(data)
