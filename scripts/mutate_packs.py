@@ -28,8 +28,8 @@ import datetime as dt
 import sys
 import tempfile
 from collections.abc import Iterator
-from importlib import resources
 from decimal import Decimal
+from importlib import resources
 from pathlib import Path
 from typing import Any
 

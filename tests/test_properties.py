@@ -29,7 +29,14 @@ from shuangyong.testing.properties import (
     check_visit,
     more_eligible,
 )
-from shuangyong.testing.strategies import categories, credential_kinds, credentials, default_registry, pack_sets, visits
+from shuangyong.testing.strategies import (
+    categories,
+    credential_kinds,
+    credentials,
+    default_registry,
+    pack_sets,
+    visits,
+)
 
 from .builders import visit as make_visit
 from .builders import write_pack

@@ -15,7 +15,7 @@ PAGE = (ROOT / "docs" / "testing.md").read_text(encoding="utf-8")
 
 
 def test_python_blocks_run_in_order() -> None:
-    code = "\n".join(re.findall(r"```python\n(.*?)```", PAGE, re.S))
+    code = "\n".join(re.findall(r"```python\n(.*?)```", PAGE, re.DOTALL))
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                             check=False, env={**os.environ, "PYTHONIOENCODING": "utf-8"})
     assert 0 == result.returncode, result.stderr
@@ -23,8 +23,8 @@ def test_python_blocks_run_in_order() -> None:
 
 def test_tutorial_case_file_fails_as_shown(tmp_path: Path) -> None:
     """The tutorial's case file, run with `shuangyong test`, prints the page's output verbatim."""
-    case_file = re.search(r"```yaml\n(.*?)```", PAGE, re.S).group(1)  # type: ignore[union-attr]
-    shown = re.search(r"```text\n(FAIL .*?)```", PAGE, re.S).group(1)  # type: ignore[union-attr]
+    case_file = re.search(r"```yaml\n(.*?)```", PAGE, re.DOTALL).group(1)  # type: ignore[union-attr]
+    shown = re.search(r"```text\n(FAIL .*?)```", PAGE, re.DOTALL).group(1)  # type: ignore[union-attr]
     (tmp_path / "test_my_hospital.case.yaml").write_text(case_file, encoding="utf-8")
     script = Path(sys.executable).parent / "shuangyong"
     result = subprocess.run([str(script), "--lang", "en", "test", "test_my_hospital.case.yaml"], cwd=tmp_path,
@@ -42,7 +42,7 @@ def test_kill_rate_table_is_measured(capsys: pytest.CaptureFixture[str]) -> None
     finally:
         sys.path.pop(0)
     rows = re.findall(r"^\| (?:`(tests/cases/\S+)` alone|all of `(tests/cases)`) \| \**(\d+ of \d+) \(([\d.]+) %\)\** \|$",
-                      PAGE, re.M)
+                      PAGE, re.MULTILINE)
     assert 3 == len(rows)
     for single, folder, counts, percent in rows:
         mutate_packs.main([str(ROOT / (single or folder))])

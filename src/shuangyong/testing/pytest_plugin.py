@@ -28,14 +28,23 @@ from shuangyong.errors import CaseError
 from shuangyong.interchange import visit_from_dict
 from shuangyong.ledger import MemoryLedger
 from shuangyong.model import Beneficiary, Credential, Visit
-from shuangyong.testing.cases import CASE_SUFFIX, Case, CaseRunner, Outcome, compact_visit, load_cases
+from shuangyong.testing.cases import (
+    CASE_SUFFIX,
+    Case,
+    CaseRunner,
+    Outcome,
+    compact_visit,
+    load_cases,
+)
 from shuangyong.text import Lang, Text
 
 _RUNNER = pytest.StashKey[CaseRunner]()
 
 
 def _lang() -> Lang:
-    from shuangyong.cli.base import default_lang  # $SHUANGYONG_LANG, then $LANG, as the CLI reads them
+    """$SHUANGYONG_LANG, then $LANG, as the command line reads them. Imported when needed:
+    importing the CLI loads every plugin, which pytest's start-up need not wait for."""
+    from shuangyong.cli.base import default_lang
 
     return "zh" if default_lang() == "zh" else "en"
 
@@ -148,8 +157,9 @@ def shuangyong_engine(request: pytest.FixtureRequest) -> Engine:
 @pytest.fixture
 def shuangyong_ledger() -> Iterator[MemoryLedger]:
     """An empty in-memory ledger (``memory:``), closed after the test."""
-    with MemoryLedger() as ledger:
-        yield ledger
+    ledger = MemoryLedger()
+    yield ledger
+    ledger.close()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -207,7 +207,7 @@ def conditions(registry: Registry | None = None, *, negation: bool = True, tags:
     ``negation``) ``not``. Leave out ``negation`` where eligibility must only ever add."""
     registry = _registry(registry)
     ids = functools.partial(st.lists, min_size=1, max_size=2, unique=True)
-    leaves = [
+    leaves: list[st.SearchStrategy[dict[str, Any]]] = [
         ids(categories(registry)).map(lambda v: {"category": v}),
         ids(credential_kinds(registry)).map(lambda v: {"credential": v}),
         ids(st.sampled_from([t.id for t in registry.visit_kinds])).map(lambda v: {"visit_kind": v}),
@@ -220,10 +220,13 @@ def conditions(registry: Registry | None = None, *, negation: bool = True, tags:
         leaves.append(ids(st.sampled_from(_TAGS)).map(lambda v: {"tags": v}))
 
     def nest(children: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[dict[str, Any]]:
-        options = [st.lists(children, min_size=1, max_size=3).map(lambda v: {"all": v}),
-                   st.lists(children, min_size=1, max_size=3).map(lambda v: {"any": v})]
+        def keyed(key: str) -> Callable[[object], dict[str, Any]]:
+            return lambda value: {key: value}
+
+        options = [st.lists(children, min_size=1, max_size=3).map(keyed("all")),
+                   st.lists(children, min_size=1, max_size=3).map(keyed("any"))]
         if negation:
-            options.append(children.map(lambda v: {"not": v}))
+            options.append(children.map(keyed("not")))
         return st.one_of(options)
 
     return st.recursive(st.one_of(leaves), nest, max_leaves=max_leaves)
@@ -283,7 +286,7 @@ def policy_packs(draw: st.DrawFn, *, registry: Registry | None = None, name: str
 
 
 @st.composite
-def pack_sets(draw: st.DrawFn, *, registry: Registry | None = None, **options: Any) -> PolicySet:
+def pack_sets(draw: st.DrawFn, /, *, registry: Registry | None = None, **options: Any) -> PolicySet:
     """A :func:`policy_packs` document loaded and merged, ready for ``Engine(policy, registry)``."""
     registry = _registry(registry)
     document = draw(policy_packs(registry=registry, **options))
