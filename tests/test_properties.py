@@ -273,3 +273,44 @@ def test_monotone_catches_a_negated_condition(tmp_path: object) -> None:
     window = Engine.from_packs(str(write_pack(tmp_path, "window", CIVILIAN_FEES + CIVILIAN_WINDOW)))
     with pytest.raises(PropertyFailure, match="more eligibility lost the services green_channel"):
         check_monotone(window, visit, more_eligible(visit, "serviceman"))
+
+
+CAPPED_SHARING = """
+    pack: shared-cap
+    title: {zh: 共享封顶, en: shared cap}
+    groups: [first, second]
+    rules:
+      - id: beds-for-servicemen
+        title: {zh: 军人床位, en: servicemen's beds}
+        clause: 条款
+        source: test
+        when: {category: serviceman}
+        items: [bed]
+        benefit: {fixed: "6.00"}
+        group: first
+      - id: capped
+        title: {zh: 封顶, en: capped}
+        clause: 条款
+        source: test
+        items: [bed, drug]
+        benefit: {waive: true}
+        caps: {per_visit: "5.00"}
+        group: second
+      - id: fixed-six
+        title: {zh: 六元, en: six}
+        clause: 条款
+        source: test
+        items: [bed]
+        benefit: {fixed: "6.00"}
+        group: second
+"""
+
+
+def test_per_visit_caps_are_why_monotonicity_needs_a_precondition(tmp_path: object) -> None:
+    """check_monotone's precondition is real: a capped rule that newly wins an earlier line (the
+    bed, once the serviceman's rule has taken 6.00 of it) leaves less of its cap for the drug."""
+    engine = Engine.from_packs(str(write_pack(tmp_path, "shared", CAPPED_SHARING)))
+    visit = make_visit([("1", "bed", "10.00"), ("2", "drug", "10.00")])
+    with pytest.raises(PropertyFailure, match=r"line 2 \(drug\): more eligibility lowered the reduction "
+                                              r"from 5.00 \(capped\) to 1.00 \(capped\)"):
+        check_monotone(engine, visit, more_eligible(visit, "serviceman"))
