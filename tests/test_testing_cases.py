@@ -149,6 +149,14 @@ def test_bad_case_file_exits_2(tmp_path: Path, replace: str, by: str, line: int,
     assert message in result.stderr and "" == result.stdout
 
 
+def test_case_that_checks_nothing(tmp_path: Path) -> None:
+    path = write(tmp_path, PASSING.split("        expect:")[0] + "        expect: {}\n")
+    result = run(str(path))
+    assert 2 == result.exit_code
+    assert f"record {path}:8, field cases[0].expect: invalid value: expect names nothing" \
+           " to check" in result.stderr
+
+
 def test_file_without_cases(tmp_path: Path) -> None:
     path = write(tmp_path, "packs: [seed-example]\ncases: []\n")
     result = run(str(path))

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from shuangyong.engine import DEFAULT_PACKS, Decision, Engine, Explanation, RuleTrace
 from shuangyong.errors import CaseError, ShuangyongError, field_path
@@ -72,6 +72,13 @@ class Expect(_Strict):
     #: exactly the rules that reduced a line or granted a priority or service
     rules: Names | None = None
     error: ErrorExpect | None = None
+
+    @model_validator(mode="after")
+    def _checks_something(self) -> Expect:
+        if not self.model_fields_set:  # a case that expects nothing passes whatever the packs say
+            raise ValueError("expect names nothing to check; give lines, totals, priorities, services, "
+                             "rules or error")
+        return self
 
 
 class CaseSpec(_Strict):
@@ -222,7 +229,8 @@ def _case_error(error: ValidationError, path: Path, lines: dict[Loc, int]) -> Ca
         message = Text(f"缺少必填项 {loc[-1]!r}", f"missing required key {loc[-1]!r}")
     else:
         cause = first.get("ctx", {}).get("error")
-        detail = cause.message if isinstance(cause, ShuangyongError) else Text(first["msg"], first["msg"])
+        english = first["msg"].removeprefix("Value error, ")
+        detail = cause.message if isinstance(cause, ShuangyongError) else Text(english, english)
         message = Text(f"取值无效：{detail.zh}", f"invalid value: {detail.en}")
     return CaseError(message, record=_where(path, lines, loc), field=field_path(loc), value=first.get("input"))
 
