@@ -197,6 +197,33 @@ def test_folders_are_searched_for_case_files(tmp_path: Path) -> None:
     assert [tmp_path / "a.case.yaml", tmp_path / "sub" / "b.case.yaml"] == case_files([tmp_path])
 
 
+def test_pack_paths_are_relative_to_the_case_file(tmp_path: Path) -> None:
+    """A pack named by path is found beside the case file, wherever the command runs."""
+    (tmp_path / "packs").mkdir()
+    (tmp_path / "packs" / "hospital.yaml").write_text(textwrap.dedent("""
+        pack: hospital
+        title: {zh: 医院, en: hospital}
+        extends: seed-example
+        rules:
+          - id: drugs-tenth-off
+            title: {zh: 药品九折, en: drugs 10% off}
+            clause: 测试条款
+            source: test
+            when: {credential: key_care_medical_card}
+            items: [drug]
+            benefit: {reduce: "10%"}
+    """), encoding="utf-8")
+    (tmp_path / "cases").mkdir()
+    path = write(tmp_path / "cases", PASSING.replace("packs: [seed-example]", "packs: [../packs/hospital.yaml]")
+                 .replace('"bed 12.35"', '"drug 12.35"').replace("2: {reduction: 0.00, rule: null}",
+                                                                "2: {reduction: 1.24, rule: drugs-tenth-off}")
+                 .replace("rules: [four-priorities, two-waivers.registration]",
+                          "rules: [four-priorities, two-waivers.registration, drugs-tenth-off]"))
+    assert (str(tmp_path / "cases" / "../packs/hospital.yaml"),) == load_cases(path)[0].packs
+    result = run(str(path))
+    assert 0 == result.exit_code, result.output
+
+
 def test_compact_visit_to_contract() -> None:
     record = compact_visit({"date": "2025-03-01", "region": "450100", "categories": ["serviceman"],
                             "cards": ["military_id", {"kind": "key_care_medical_card", "from": "2024-01-01"}],

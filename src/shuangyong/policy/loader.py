@@ -165,14 +165,18 @@ def load_builtin(name: str) -> LoadedPack:
 PackReference = Union[str, "os.PathLike[str]"]
 
 
+def looks_like_path(reference: str) -> bool:
+    """A reference naming a file (``*.yaml``, ``*.yml``, or with a slash) rather than a pack name."""
+    return reference.endswith((".yaml", ".yml")) or "/" in reference or "\\" in reference
+
+
 def load_reference(reference: PackReference, relative_to: Path | None = None,
                    named: Mapping[str, Path] | None = None) -> LoadedPack:
     """A pack by name (built-in, or one of ``named``: plugins' packs) or by path
     (``packs/city.yaml`` or a ``Path``)."""
     if isinstance(reference, os.PathLike):
         return load_pack_file(Path(reference) if relative_to is None else relative_to / reference)
-    looks_like_path = reference.endswith((".yaml", ".yml")) or "/" in reference or "\\" in reference
-    if not looks_like_path:
+    if not looks_like_path(reference):
         if named and reference in named:
             return load_pack_file(named[reference])
         if reference in builtin_pack_names():

@@ -26,7 +26,7 @@ from shuangyong.engine import DEFAULT_PACKS, Decision, Engine, Explanation, Rule
 from shuangyong.errors import CaseError, ShuangyongError, field_path
 from shuangyong.interchange import visit_from_dict
 from shuangyong.model import ChargeCodeMap, Registry, Visit
-from shuangyong.policy.loader import Loc, loader_without, read_yaml
+from shuangyong.policy.loader import Loc, loader_without, looks_like_path, read_yaml
 from shuangyong.policy.schema import Names, Yuan
 from shuangyong.render import OUTCOMES
 from shuangyong.text import Lang, Text
@@ -183,8 +183,8 @@ def load_cases(path: Path) -> list[Case]:
             record = _record(case.visit, spec.defaults, path, f"{path.stem}#{index + 1}")
         except CaseError as error:
             raise error.located(record=where, prefix=f"cases[{index}]") from None
-        cases.append(Case(case.name, _where(path, lines, ("cases", index)), case.packs or spec.packs, record,
-                          case.expect, codes))
+        packs = tuple(str(path.parent / p) if looks_like_path(p) else p for p in case.packs or spec.packs)
+        cases.append(Case(case.name, _where(path, lines, ("cases", index)), packs, record, case.expect, codes))
     return cases
 
 
