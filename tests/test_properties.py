@@ -1,127 +1,105 @@
-"""Properties of every calculation, on the built-in packs and on random packs."""
+"""The engine's invariants (shuangyong.testing.properties) on every built-in pack and on random
+packs, and each check's own failure path: a broken decision is caught with a readable message."""
 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import attrs
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shuangyong.dates import DateWindow
-from shuangyong.engine import Decision, Engine
+from shuangyong.engine import Applied, Decision, Engine, Entitlement
 from shuangyong.interchange import decision_to_dict
 from shuangyong.model import Credential, Visit
+from shuangyong.policy import builtin_pack_names
+from shuangyong.policy.layers import PolicySet
+from shuangyong.testing.properties import (
+    PropertyFailure,
+    check_bounds,
+    check_caps,
+    check_deterministic,
+    check_in_force,
+    check_monotone,
+    check_order_independent,
+    check_sums,
+    check_visit,
+    more_eligible,
+)
+from shuangyong.testing.strategies import (
+    categories,
+    credential_kinds,
+    credentials,
+    default_registry,
+    pack_sets,
+    visits,
+)
 
-from .strategies import CATEGORIES, CREDENTIALS, REGISTRY, credentials, pack_sets, visits
+from .builders import visit as make_visit
+from .builders import write_pack
 
-SEED = Engine.from_packs("seed-example")
+REGISTRY = default_registry()
+BUILTIN = {name: Engine.from_packs(name, registry=REGISTRY) for name in builtin_pack_names()}
 settings.register_profile("shuangyong", deadline=None, max_examples=150)
 settings.load_profile("shuangyong")
 
 
-def _check_sums(decision: Decision) -> None:
-    for line in decision.lines:
-        assert line.amount == line.reduction + line.payable
-        assert 0 <= line.reduction <= line.amount
-        assert line.reduction == sum((a.reduction for a in line.applied), start=line.reduction * 0)
-    totals = decision.totals
-    assert totals.amount == totals.reduction + totals.payable
-    assert totals.reduction == sum((line.reduction for line in decision.lines), start=totals.amount * 0)
+def test_every_builtin_pack_is_covered() -> None:
+    """The property tests below run on each pack the library ships, not on a fixed list."""
+    assert {"seed-example", "cn-national"} <= set(BUILTIN)
 
 
-@given(visits())
-def test_seed_pack_sums_and_bounds(visit: Visit) -> None:
-    """reduction + payable == amount and 0 ≤ reduction ≤ amount, line by line and in total."""
-    _check_sums(SEED.evaluate(visit))
+@pytest.mark.parametrize("pack", sorted(BUILTIN))
+@given(visit=visits())
+def test_builtin_pack_invariants(pack: str, visit: Visit) -> None:
+    """Sums, bounds, caps, dates and region, determinism and line order, on each built-in pack."""
+    check_visit(BUILTIN[pack], visit)
 
 
-@given(pack_sets(), visits())
-def test_random_pack_sums_and_bounds(policy, visit: Visit) -> None:  # type: ignore[no-untyped-def]
-    """The same bounds hold for random packs with stacking groups and caps."""
-    _check_sums(Engine(policy, REGISTRY).evaluate(visit))
-
-
-@given(pack_sets(), visits())
-def test_per_visit_caps_never_exceeded(policy, visit: Visit) -> None:  # type: ignore[no-untyped-def]
-    """No rule takes more off a visit than its per-visit cap, nor more off a line than per-line."""
-    decision = Engine(policy, REGISTRY).evaluate(visit)
-    for rule in policy.rules:
-        caps = rule.spec.caps
-        taken = [a.reduction for line in decision.lines for a in line.applied if a.rule == rule.spec.id]
-        if caps and caps.per_visit is not None:
-            assert sum(taken) <= caps.per_visit
-        if caps and caps.per_line is not None:
-            assert all(t <= caps.per_line for t in taken)
+@pytest.mark.parametrize("pack", sorted(BUILTIN))
+@given(visit=visits(), category=st.one_of(st.none(), categories()), data=st.data())
+def test_builtin_pack_monotone(pack: str, visit: Visit, category: str | None, data: st.DataObject) -> None:
+    """More categories or credentials never take anything away on the built-in packs."""
+    card = data.draw(st.one_of(st.none(), credentials(visit.date)))
+    check_monotone(BUILTIN[pack], visit, more_eligible(visit, category, card))
 
 
 @given(pack_sets(), visits())
-def test_deterministic(policy, visit: Visit) -> None:  # type: ignore[no-untyped-def]
-    """Two engines compiled from the same packs give byte-identical output for the same visit."""
-    first = decision_to_dict(Engine(policy, REGISTRY).evaluate(visit))
-    second = decision_to_dict(Engine(policy, REGISTRY).evaluate(visit))
-    assert first == second
+def test_random_pack_invariants(policy: PolicySet, visit: Visit) -> None:
+    """The same invariants on random packs with conditions, groups, caps, dates and regions."""
+    check_visit(Engine(policy, REGISTRY), visit)
 
 
-@given(pack_sets(), visits(), st.randoms(use_true_random=False))
-def test_line_order_independent(policy, visit: Visit, random) -> None:  # type: ignore[no-untyped-def]
-    """Shuffling the lines changes nothing in the output, per-visit caps included."""
-    engine = Engine(policy, REGISTRY)
-    lines = list(visit.lines)
-    random.shuffle(lines)
-    assert decision_to_dict(engine.evaluate(visit)) == \
-        decision_to_dict(engine.evaluate(attrs.evolve(visit, lines=tuple(lines))))
+@given(pack_sets(), visits(), st.data())
+def test_random_pack_any_line_order(policy: PolicySet, visit: Visit, data: st.DataObject) -> None:
+    """Any permutation of the lines, not only the reversed one, gives the same output."""
+    order = data.draw(st.permutations(range(len(visit.lines))))
+    check_order_independent(Engine(policy, REGISTRY), visit, order)
 
 
-def _per_line(decision: Decision) -> dict[str, object]:
-    return {line.line_id: line.reduction for line in decision.lines}
+@given(pack_sets(negation=False, per_visit_caps=False), visits(), categories(), st.data())
+def test_random_pack_monotone(policy: PolicySet, visit: Visit, category: str, data: st.DataObject) -> None:
+    """Without `not` and per-visit caps, more eligibility never lowers a line's reduction."""
+    card = data.draw(credentials(visit.date, placement="covers"))
+    check_monotone(Engine(policy, REGISTRY), visit, more_eligible(visit, category, card))
 
 
-def _more_eligible(visit: Visit, category: str | None, credential: Credential | None) -> Visit:
-    patient = visit.patient
-    if category is not None:
-        patient = attrs.evolve(patient, categories=patient.categories | {category},
-                               disability_level=patient.disability_level or 5)
-    if credential is not None:
-        patient = attrs.evolve(patient, credentials=patient.credentials + (credential,))
-    return attrs.evolve(visit, patient=patient)
-
-
-@given(visits(), st.one_of(st.none(), st.sampled_from(CATEGORIES)), st.sampled_from(CREDENTIALS),
-       st.booleans())
-def test_seed_monotone_in_eligibility(visit: Visit, category, kind, grant_card) -> None:  # type: ignore[no-untyped-def]
-    """Granting a category or a valid credential never lowers any line's reduction (seed pack)."""
-    card = Credential(kind, "X", DateWindow(visit.date, visit.date)) if grant_card else None
-    before = SEED.evaluate(visit)
-    after = SEED.evaluate(_more_eligible(visit, category, card))
-    for line_id, reduction in _per_line(before).items():
-        assert _per_line(after)[line_id] >= reduction  # type: ignore[operator]
-    assert set(before.priorities) <= set(after.priorities)
-    assert set(before.services) <= set(after.services)
-
-
-@given(pack_sets(per_visit_caps=False), visits(), st.sampled_from(CATEGORIES), credentials())
-def test_random_monotone_in_eligibility(policy, visit: Visit, category, credential) -> None:  # type: ignore[no-untyped-def]
-    """With stacking and per-line caps (no shared per-visit caps), more eligibility never lowers
-    a line's reduction."""
-    engine = Engine(policy, REGISTRY)
-    before = _per_line(engine.evaluate(visit))
-    after = _per_line(engine.evaluate(_more_eligible(visit, category, credential)))
-    assert all(after[k] >= v for k, v in before.items())  # type: ignore[operator]
-
-
-@given(visits(), st.sampled_from(CREDENTIALS), st.integers(1, 3000))
+@given(visits(), credential_kinds(), st.integers(1, 3000))
 def test_expired_credential_grants_nothing(visit: Visit, kind: str, days_ago: int) -> None:
-    """A credential that ended before the visit date counts as no credential at all."""
+    """A credential that ended before the visit date, or starts after it, counts as none."""
+    engine = BUILTIN["seed-example"]
     plain = attrs.evolve(visit, patient=attrs.evolve(visit.patient, credentials=()))
     expired = Credential(kind, "X", DateWindow(None, visit.date - dt.timedelta(days=days_ago)))
     not_yet = Credential(kind, "Y", DateWindow(visit.date + dt.timedelta(days=days_ago), None))
     with_dead_cards = attrs.evolve(plain, patient=attrs.evolve(plain.patient, credentials=(expired, not_yet)))
-    assert decision_to_dict(SEED.evaluate(plain)) == decision_to_dict(SEED.evaluate(with_dead_cards))
+    assert decision_to_dict(engine.evaluate(plain)) == decision_to_dict(engine.evaluate(with_dead_cards))
 
 
 @given(pack_sets(), visits())
-def test_output_amounts_have_two_decimals(policy, visit: Visit) -> None:  # type: ignore[no-untyped-def]
+def test_output_amounts_have_two_decimals(policy: PolicySet, visit: Visit) -> None:
     """Every amount written is exact to the fen: the invariant ``format_amount`` relies on."""
     data = decision_to_dict(Engine(policy, REGISTRY).evaluate(visit))
     amounts = [line[key] for line in data["lines"] for key in ("amount", "reduction", "payable")]
@@ -130,3 +108,209 @@ def test_output_amounts_have_two_decimals(policy, visit: Visit) -> None:  # type
     for text in amounts:
         whole, _, fen = text.partition(".")
         assert whole.isdigit() and len(fen) == 2 and fen.isdigit(), text
+
+
+# --- each check catches what it is for -------------------------------------------------------
+
+CARD = ("key_care_medical_card", "2024-01-01", None)
+SEED = BUILTIN["seed-example"]
+
+
+def _decision(*lines: tuple[str, str, str]) -> tuple[Visit, Decision]:
+    visit = make_visit([(line_id, item, amount) for line_id, item, amount in lines], cards=(CARD,))
+    return visit, SEED.evaluate(visit)
+
+
+def _with_line(decision: Decision, **changes: object) -> Decision:
+    return attrs.evolve(decision, lines=(decision.lines[0]._replace(**changes),) + decision.lines[1:])
+
+
+def test_sums_catch_a_line_that_does_not_add_up() -> None:
+    _, decision = _decision(("1", "registration", "10.00"))
+    with pytest.raises(PropertyFailure) as caught:
+        check_sums(_with_line(decision, payable=Decimal("1.00")))
+    assert "visit V1, line 1 (registration): reduction 10.00 + payable 1.00 is not the amount 10.00" in str(caught.value)
+    assert "就诊 V1 第 1 行（registration）" in caught.value.message.zh
+
+
+def test_sums_catch_shares_and_totals() -> None:
+    _, decision = _decision(("1", "registration", "10.00"), ("2", "drug", "5.00"))
+    with pytest.raises(PropertyFailure, match="shares add up to 4.00, not the line's reduction 10.00"):
+        check_sums(_with_line(decision, applied=(Applied("two-waivers.registration", Decimal("4.00")),)))
+    wrong_total = attrs.evolve(decision, totals=attrs.evolve(decision.totals, payable=Decimal("0.00")))
+    with pytest.raises(PropertyFailure, match="total payable 0.00 is not the sum of the lines, 5.00"):
+        check_sums(wrong_total)
+
+
+def test_bounds_catch_a_reduction_above_the_amount() -> None:
+    _, decision = _decision(("1", "registration", "10.00"))
+    with pytest.raises(PropertyFailure, match="reduction 11.00 is not between 0.00 and the amount 10.00"):
+        check_bounds(_with_line(decision, reduction=Decimal("11.00")))
+    with pytest.raises(PropertyFailure, match="rule two-waivers.registration took a negative -1.00"):
+        check_bounds(_with_line(decision, applied=(Applied("two-waivers.registration", Decimal("-1.00")),)))
+
+
+def _capped_engine(write: object) -> Engine:
+    path = write_pack(write, "capped", """
+        pack: capped
+        title: {zh: 封顶, en: capped}
+        rules:
+          - id: half
+            title: {zh: 减半, en: half}
+            clause: 条款
+            source: test
+            items: [drug]
+            benefit: {reduce: "50%"}
+            caps: {per_line: "3.00", per_visit: "5.00"}
+    """)
+    return Engine.from_packs(str(path))
+
+
+def test_caps_catch_per_line_and_per_visit(tmp_path: object) -> None:
+    engine = _capped_engine(tmp_path)
+    visit = make_visit([("1", "drug", "10.00"), ("2", "drug", "10.00")])
+    decision = engine.evaluate(visit)
+    check_caps(engine, decision)  # the engine itself keeps within 3.00 + 2.00
+    over_line = _with_line(decision, applied=(Applied("half", Decimal("3.01")),))
+    with pytest.raises(PropertyFailure, match="rule half took 3.01, above its per-line cap 3.00"):
+        check_caps(engine, over_line)
+    second = decision.lines[1]._replace(applied=(Applied("half", Decimal("3.00")),))
+    with pytest.raises(PropertyFailure, match="rule half took 6.00 in all, above its per-visit cap 5.00"):
+        check_caps(engine, attrs.evolve(decision, lines=(decision.lines[0], second)))
+
+
+def test_in_force_catches_a_rule_outside_its_dates_and_region(tmp_path: object) -> None:
+    visit = make_visit(day="2024-09-30", categories=("disabled_veteran",))
+    decision = SEED.evaluate(visit)
+    check_in_force(SEED, visit, decision)
+    granted = Entitlement("nat.regulation-44.concession", "…", (), ("medical_concession",))
+    with pytest.raises(PropertyFailure, match=r"rule nat.regulation-44.concession applied on 2024-09-30, "
+                                              r"outside its dates 2024-10-01 – …"):
+        check_in_force(SEED, visit, attrs.evolve(decision, entitlements=(granted,)))
+    local = write_pack(tmp_path, "local", """
+        pack: local
+        title: {zh: 本地, en: local}
+        region: "450100"
+        rules:
+          - id: nanning
+            title: {zh: 南宁, en: Nanning}
+            clause: 条款
+            source: test
+            items: [drug]
+            benefit: {waive: true}
+    """)
+    engine = Engine.from_packs(str(local))
+    elsewhere = make_visit([("1", "drug", "2.00")], region="370100")
+    doctored = _with_line(engine.evaluate(elsewhere), applied=(Applied("nanning", Decimal("2.00")),))
+    with pytest.raises(PropertyFailure, match="applied in region 370100, outside its region 450100"):
+        check_in_force(engine, elsewhere, doctored)
+
+
+class _Forgetful(Engine):
+    """An engine whose answer drifts from call to call: what determinism must catch."""
+
+    calls = 0
+
+    def evaluate(self, visit: Visit) -> Decision:
+        _Forgetful.calls += 1
+        return attrs.evolve(super().evaluate(visit), visit_id=f"{visit.visit_id}-{_Forgetful.calls}")
+
+
+def test_determinism_catches_a_drifting_engine() -> None:
+    engine = _Forgetful(SEED.policy, SEED.registry)
+    with pytest.raises(PropertyFailure) as caught:
+        check_deterministic(engine, make_visit())
+    assert "visit V1: the same input gave two outputs" in str(caught.value)
+    assert '- "visit_id": "V1-1"\n+ "visit_id": "V1-2"' in caught.value.detail
+    assert 1 == str(caught.value).count(caught.value.detail)
+
+
+class _FirstComeFirstServed(Engine):
+    """Takes the lines in the order sent: what order independence must catch under a cap."""
+
+    def evaluate(self, visit: Visit) -> Decision:
+        decision = super().evaluate(visit)
+        order = {line.line_id: n for n, line in enumerate(visit.lines)}
+        return attrs.evolve(decision, lines=tuple(sorted(decision.lines, key=lambda d: order[d.line_id])))
+
+
+def test_order_independence_catches_order_dependence() -> None:
+    visit = make_visit([("1", "drug", "1.00"), ("2", "drug", "2.00")])
+    with pytest.raises(PropertyFailure, match="reordering the lines as 2, 1 changed the output"):
+        check_order_independent(_FirstComeFirstServed(SEED.policy, SEED.registry), visit)
+    with pytest.raises(ValueError, match=r"order must be a permutation of 0..1, got \[0, 0\]"):
+        check_order_independent(SEED, visit, [0, 0])
+
+
+CIVILIAN_FEES = """
+    pack: civilians
+    title: {zh: 非军人, en: civilians}
+    rules:
+      - id: civilians-only
+        title: {zh: 非军人减半, en: civilians half}
+        clause: 条款
+        source: test
+        when: {not: {category: serviceman}}
+        items: [drug]
+        benefit: {reduce: "50%"}
+"""
+CIVILIAN_WINDOW = """
+      - id: civilian-window
+        title: {zh: 非军人窗口, en: civilian window}
+        clause: 条款
+        source: test
+        when: {not: {category: serviceman}}
+        services: [green_channel]
+"""
+
+
+def test_monotone_catches_a_negated_condition(tmp_path: object) -> None:
+    visit = make_visit([("1", "drug", "10.00")])
+    fees = Engine.from_packs(str(write_pack(tmp_path, "fees", CIVILIAN_FEES)))
+    with pytest.raises(PropertyFailure, match=r"line 1 \(drug\): more eligibility lowered the reduction "
+                                              r"from 5.00 \(civilians-only\) to 0.00 \(—\)"):
+        check_monotone(fees, visit, more_eligible(visit, "serviceman"))
+    window = Engine.from_packs(str(write_pack(tmp_path, "window", CIVILIAN_FEES + CIVILIAN_WINDOW)))
+    with pytest.raises(PropertyFailure, match="more eligibility lost the services green_channel"):
+        check_monotone(window, visit, more_eligible(visit, "serviceman"))
+
+
+CAPPED_SHARING = """
+    pack: shared-cap
+    title: {zh: 共享封顶, en: shared cap}
+    groups: [first, second]
+    rules:
+      - id: beds-for-servicemen
+        title: {zh: 军人床位, en: servicemen's beds}
+        clause: 条款
+        source: test
+        when: {category: serviceman}
+        items: [bed]
+        benefit: {fixed: "6.00"}
+        group: first
+      - id: capped
+        title: {zh: 封顶, en: capped}
+        clause: 条款
+        source: test
+        items: [bed, drug]
+        benefit: {waive: true}
+        caps: {per_visit: "5.00"}
+        group: second
+      - id: fixed-six
+        title: {zh: 六元, en: six}
+        clause: 条款
+        source: test
+        items: [bed]
+        benefit: {fixed: "6.00"}
+        group: second
+"""
+
+
+def test_per_visit_caps_are_why_monotonicity_needs_a_precondition(tmp_path: object) -> None:
+    """check_monotone's precondition is real: a capped rule that newly wins an earlier line (the
+    bed, once the serviceman's rule has taken 6.00 of it) leaves less of its cap for the drug."""
+    engine = Engine.from_packs(str(write_pack(tmp_path, "shared", CAPPED_SHARING)))
+    visit = make_visit([("1", "bed", "10.00"), ("2", "drug", "10.00")])
+    with pytest.raises(PropertyFailure, match=r"line 2 \(drug\): more eligibility lowered the reduction "
+                                              r"from 5.00 \(capped\) to 1.00 \(capped\)"):
+        check_monotone(engine, visit, more_eligible(visit, "serviceman"))

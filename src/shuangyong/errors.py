@@ -92,6 +92,14 @@ class PluginError(ShuangyongError, RuntimeError):
     """A plugin that failed to load or to answer a hook; ``record`` is the plugin's name."""
 
 
+class MissingExtraError(ShuangyongError, ImportError):
+    """An optional part of the library whose extra is not installed (``pip install shuangyong[NAME]``)."""
+
+
+class CaseError(ShuangyongError, ValueError):
+    """A YAML test-case file that cannot be read; ``record`` is file:line, ``field`` the key."""
+
+
 def field_path(loc: Iterable[str | int]) -> str:
     """``("rules", 0, "when", "any", 1)`` → ``rules[0].when.any[1]``: one spelling in every message."""
     text = ""

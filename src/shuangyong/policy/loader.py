@@ -70,7 +70,8 @@ def builtin_pack_names(kind: PackKind = POLICY) -> list[str]:
                   if entry.name.endswith(".yaml"))
 
 
-def _line_map(node: yaml.Node, loc: Loc, lines: dict[Loc, int], origin: str) -> None:
+def _line_map(node: yaml.Node, loc: Loc, lines: dict[Loc, int], origin: str,
+              error: type[ShuangyongError]) -> None:
     """Record the line of every key and list item; refuse duplicate keys (YAML keeps the last)."""
     lines[loc] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
@@ -78,46 +79,57 @@ def _line_map(node: yaml.Node, loc: Loc, lines: dict[Loc, int], origin: str) -> 
         for key_node, value_node in node.value:
             key = key_node.value
             if key in seen:
-                raise PolicyError(Text(f"键 {key!r} 重复", f"key {key!r} appears twice"),
-                                  record=f"{origin}:{key_node.start_mark.line + 1}",
-                                  field=field_path(loc + (key,)))
+                raise error(Text(f"键 {key!r} 重复", f"key {key!r} appears twice"),
+                            record=f"{origin}:{key_node.start_mark.line + 1}", field=field_path(loc + (key,)))
             seen.add(key)
-            _line_map(value_node, loc + (key,), lines, origin)
+            _line_map(value_node, loc + (key,), lines, origin, error)
             lines[loc + (key,)] = key_node.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _line_map(item, loc + (index,), lines, origin)
+            _line_map(item, loc + (index,), lines, origin, error)
 
 
-class PlainDatesLoader(yaml.SafeLoader):
-    """SafeLoader that leaves dates as text: the schema reads them, so ``2024-02-30`` is a clear
-    error at its line instead of a ``ValueError`` from inside PyYAML."""
+def loader_without(*tags: str) -> type[yaml.SafeLoader]:
+    """A SafeLoader that leaves the scalars of these implicit tags as text (``"timestamp"``,
+    ``"float"``): the schema then reads them exactly, so ``2024-02-30`` is a clear error at its
+    line instead of a ``ValueError`` from inside PyYAML, and ``12.30`` stays ``"12.30"``."""
+    dropped = {f"tag:yaml.org,2002:{tag}" for tag in tags}
+    resolvers = {first: [(tag, pattern) for tag, pattern in found if tag not in dropped]
+                 for first, found in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    return type("TextLoader", (yaml.SafeLoader,), {"yaml_implicit_resolvers": resolvers})
 
-    yaml_implicit_resolvers = {
-        first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
+
+PlainDatesLoader = loader_without("timestamp")
+
+
+def read_yaml(text: str, origin: str, *, loader: type[yaml.SafeLoader] = PlainDatesLoader,
+              error: type[ShuangyongError] = PolicyError) -> tuple[Any, dict[Loc, int]]:
+    """One YAML document's data and the line of every key and item in it; broken YAML and
+    duplicate keys raise ``error`` with ``origin:line``."""
+    try:
+        parser = loader(text)
+        try:
+            node = parser.get_single_node()
+            data = parser.construct_document(node) if node is not None else None
+        finally:
+            parser.dispose()
+    except yaml.YAMLError as failure:
+        mark = getattr(failure, "problem_mark", None)
+        where = f"{origin}:{mark.line + 1}" if mark else origin
+        raise error(Text(f"YAML 语法错误：{failure}", f"invalid YAML: {failure}"), record=where) from None
+    lines: dict[Loc, int] = {}
+    if node is not None:
+        _line_map(node, (), lines, origin, error)
+    return data, lines
 
 
 def parse_pack(text: str, origin: str, directory: Path | None = None, kind: PackKind = POLICY) -> LoadedPack:
     """Validate one pack's YAML text; ``origin`` names it in errors."""
-    try:
-        loader = PlainDatesLoader(text)
-        try:
-            node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else None
-        finally:
-            loader.dispose()
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{origin}:{mark.line + 1}" if mark else origin
-        raise PolicyError(Text(f"YAML 语法错误：{error}", f"invalid YAML: {error}"), record=where) from None
+    data, lines = read_yaml(text, origin, error=PolicyError)
     if not isinstance(data, dict):
         raise PolicyError(Text(f"{kind.noun.zh}应为 YAML 映射（pack:, title:, {kind.items}: …）",
                                f"a {kind.noun.en} must be a YAML mapping (pack:, title:, {kind.items}: …)"),
                           record=origin)
-    lines: dict[Loc, int] = {}
-    _line_map(node, (), lines, origin)
     pack = LoadedPack(kind.spec.model_construct(), origin, directory, lines)
     try:
         spec = kind.spec.model_validate(data)
@@ -175,14 +187,18 @@ def load_builtin(name: str, kind: PackKind = POLICY) -> LoadedPack:
 PackReference = Union[str, "os.PathLike[str]"]
 
 
+def looks_like_path(reference: str) -> bool:
+    """A reference naming a file (``*.yaml``, ``*.yml``, or with a slash) rather than a pack name."""
+    return reference.endswith((".yaml", ".yml")) or "/" in reference or "\\" in reference
+
+
 def load_reference(reference: PackReference, relative_to: Path | None = None,
                    named: Mapping[str, Path] | None = None, kind: PackKind = POLICY) -> LoadedPack:
     """A pack by name (built-in, or one of ``named``: plugins' packs) or by path
     (``packs/city.yaml`` or a ``Path``)."""
     if isinstance(reference, os.PathLike):
         return load_pack_file(Path(reference) if relative_to is None else relative_to / reference, kind)
-    looks_like_path = reference.endswith((".yaml", ".yml")) or "/" in reference or "\\" in reference
-    if not looks_like_path:
+    if not looks_like_path(reference):
         if named and reference in named:
             return load_pack_file(named[reference], kind)
         if reference in builtin_pack_names(kind):
