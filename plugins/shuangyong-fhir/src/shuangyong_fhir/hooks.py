@@ -1,0 +1,33 @@
+"""``register_his_adapters``: the ``fhir`` adapter (FHIR R4B bundles in, Invoice bundles out)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from shuangyong import hookimpl
+from shuangyong_fhir.bundle import Source
+from shuangyong_fhir.reader import read_bundle
+from shuangyong_fhir.writer import decisions_to_bundle
+
+
+class FhirAdapter:
+    """A HIS adapter (docs/hooks.md): ``read`` a Bundle into visits, ``write`` decisions as Invoices."""
+
+    def read(self, source: Source) -> Iterator[dict[str, Any]]:
+        return read_bundle(source)
+
+    def write(self, decisions: Iterable[Mapping[str, Any]], target: IO[bytes] | Path | str) -> None:
+        """The whole Invoice bundle is built before anything is written: a bad decision leaves
+        the target untouched."""
+        content = decisions_to_bundle(decisions).model_dump_json(indent=2).encode()
+        if isinstance(target, (str, Path)):
+            Path(target).write_bytes(content)
+        else:
+            target.write(content)
+
+
+@hookimpl
+def register_his_adapters() -> Mapping[str, Any]:
+    return {"fhir": FhirAdapter()}
