@@ -20,7 +20,7 @@ from shuangyong.engine import Engine
 from shuangyong.errors import InputError, MoneyError
 from shuangyong.interchange import decision_to_dict, visit_from_dict
 from shuangyong.model.registry import Registry
-from shuangyong_fhir import FhirAdapter, FhirError, invoices_from_bundle, read_bundle, visits_to_bundle
+from shuangyong_fhir import FhirAdapter, exact_json, FhirError, invoices_from_bundle, read_bundle, visits_to_bundle
 
 FIXTURE = Path(__file__).parent / "fixtures" / "nanning-outpatient-inpatient.json"
 ENGINE = Engine.from_packs("seed-example")
@@ -96,6 +96,7 @@ class TestWrite:
                      "lines": [{k: line[k] for k in ("line_id", "amount", "reduction", "payable", "applied")}
                                for line in d["lines"]]} for d in decisions]
         assert expected == invoices_from_bundle(target.getvalue())
+        assert b'"value": 12.00,' in target.getvalue()  # FHIR decimal text as the Decimal reads
 
     def test_invoice_elements(self) -> None:
         """The discount names the rule in CS_RULE and quotes the clause; totals are gross and net."""
@@ -118,6 +119,17 @@ class TestWrite:
             FhirAdapter().write(decisions, target)
         assert ("ZY20260225-0007", "lines[0].applied[0].reduction", False) == (
             caught.value.record, caught.value.field, target.exists())
+
+    def test_large_amount_written_exactly(self) -> None:
+        """An amount beyond a float's 15 digits is written digit for digit and read back the same."""
+        visit = {**read(fixture())[0], "lines": [{"line_id": "1", "item": "drug", "amount": "12345678901234567.89"}]}
+        target = io.BytesIO()
+        FhirAdapter().write(decide([visit]), target)
+        assert "12345678901234567.89" == invoices_from_bundle(target.getvalue())[0]["totals"]["amount"]
+
+    def test_exact_json_refuses_floats(self) -> None:
+        with pytest.raises(TypeError):
+            exact_json.dumps({"value": 0.1})
 
     def test_decision_missing_totals(self) -> None:
         decisions = decide(read(fixture()))
@@ -159,7 +171,7 @@ def test_visits_round_trip_through_a_bundle(visits: list[dict[str, Any]]) -> Non
     for visit in visits:  # one patient id is one Patient: its first visit's details win
         first.setdefault(visit["patient"]["id"], visit["patient"])
         visit["patient"] = first[visit["patient"]["id"]]
-    assert visits == list(read_bundle(visits_to_bundle(visits).model_dump_json()))
+    assert visits == list(read_bundle(exact_json.dumps(visits_to_bundle(visits))))
 
 
 class TestErrors:
@@ -213,6 +225,11 @@ class TestErrors:
         with pytest.raises(MoneyError) as caught:
             read(bundle)
         assert ("ChargeItem/ci-0042-4", "priceOverride.value") == (caught.value.record, caught.value.field)
+
+    def test_invalid_json(self) -> None:
+        with pytest.raises(FhirError) as caught:
+            list(read_bundle('{"resourceType": "Bundle",'))
+        assert ("Bundle", True) == (caught.value.record, "invalid JSON" in str(caught.value))
 
     def test_decoded_python_data_refused(self) -> None:
         """A dict from json.loads may already hold floats: the adapter asks for the JSON text."""

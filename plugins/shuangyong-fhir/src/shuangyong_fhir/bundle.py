@@ -1,14 +1,18 @@
 """Loading a FHIR R4B Bundle and finding its resources, with errors that name resource and element.
 
-Bundles are read from JSON text only, through ``fhir.resources`` (pydantic): FHIR decimals become
-``Decimal`` straight from the text, so an amount never passes through a float. Python data that
-was already decoded by ``json.loads`` has lost that guarantee and is refused.
+Bundles are read from JSON text only: decoded here with ``parse_float=Decimal``, so a FHIR decimal
+becomes a ``Decimal`` straight from its digits, then validated by ``fhir.resources`` (pydantic).
+(``fhir.resources``' own JSON parsing goes through ``float``: ``12345678901234567.89`` would come
+back as ``…568``.) Python data already decoded by a plain ``json.loads`` has lost that guarantee
+and is refused.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
@@ -53,7 +57,11 @@ def read_text(source: Source) -> str | bytes:
 
 def load_bundle(source: Source) -> Bundle:
     try:
-        return Bundle.model_validate_json(read_text(source))
+        data = json.loads(read_text(source), parse_float=Decimal)
+    except ValueError as error:
+        raise FhirError(Text(f"不是有效的 JSON：{error}", f"invalid JSON: {error}"), record="Bundle", field=None) from None
+    try:
+        return Bundle.model_validate(data)
     except ValidationError as error:
         first = error.errors(include_url=False)[0]
         loc = list(first["loc"])

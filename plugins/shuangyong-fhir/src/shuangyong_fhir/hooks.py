@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from shuangyong import hookimpl
+from shuangyong_fhir import exact_json
 from shuangyong_fhir.bundle import Source
 from shuangyong_fhir.reader import read_bundle
 from shuangyong_fhir.writer import decisions_to_bundle
@@ -21,7 +22,7 @@ class FhirAdapter:
     def write(self, decisions: Iterable[Mapping[str, Any]], target: IO[bytes] | Path | str) -> None:
         """The whole Invoice bundle is built before anything is written: a bad decision leaves
         the target untouched."""
-        content = decisions_to_bundle(decisions).model_dump_json(indent=2).encode()
+        content = exact_json.dumps(decisions_to_bundle(decisions)).encode()
         if isinstance(target, (str, Path)):
             Path(target).write_bytes(content)
         else:

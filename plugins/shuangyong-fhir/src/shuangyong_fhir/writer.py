@@ -67,16 +67,19 @@ def _invoice(decision: Mapping[str, Any], number: int) -> dict[str, Any]:
             "totalGross": _money(total["amount"]), "totalNet": _money(total["payable"])}
 
 
-def decisions_to_bundle(decisions: Iterable[Mapping[str, Any]]) -> Bundle:
-    """A collection Bundle with one Invoice per JSON-contract decision."""
+def decisions_to_bundle(decisions: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """A collection Bundle with one Invoice per JSON-contract decision (validated; write it with
+    :func:`shuangyong_fhir.exact_json.dumps`)."""
     return _bundle([_invoice(d, n) for n, d in enumerate(decisions, 1)], "Invoice")
 
 
-def _bundle(resources: list[dict[str, Any]], what: str) -> Bundle:
+def _bundle(resources: list[dict[str, Any]], what: str) -> dict[str, Any]:
+    """The Bundle as data, after ``fhir.resources`` has checked it is valid R4B."""
+    bundle = {"resourceType": "Bundle", "type": "collection",
+              "entry": [{"fullUrl": f"urn:shuangyong:{r['resourceType']}/{r['id']}", "resource": r} for r in resources]}
     try:
-        return Bundle.model_validate({"resourceType": "Bundle", "type": "collection",
-                                      "entry": [{"fullUrl": f"urn:shuangyong:{r['resourceType']}/{r['id']}",
-                                                 "resource": r} for r in resources]})
+        Bundle.model_validate(bundle)
+        return bundle
     except ValidationError as error:
         first = error.errors(include_url=False)[0]
         entry = first["loc"][1] if len(first["loc"]) > 1 else 0
@@ -145,7 +148,7 @@ def _patient_resource(patient: Mapping[str, Any], resource_id: str) -> dict[str,
     return resource
 
 
-def visits_to_bundle(visits: Iterable[Mapping[str, Any]]) -> Bundle:
+def visits_to_bundle(visits: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """The Bundle an HIS would send for these JSON-contract visits: what ``read_bundle`` reads back.
 
     Credentials are written as Patient identifiers; ids must be valid FHIR ids (letters, digits,
