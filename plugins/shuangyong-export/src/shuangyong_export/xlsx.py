@@ -22,6 +22,8 @@ from shuangyong_export.tables import ExportError, Table
 MONEY_FORMAT = "#,##0.00"
 DATE_FORMAT = "yyyy-mm-dd"
 EXCEL_DIGITS = 15
+WRAPPED = Alignment(wrap_text=True, vertical="top")
+WIDTHS = {"clause": 60, "rule": 26, "policy": 22, "priorities": 40, "services": 40, "hash": 20, "prev_hash": 20}
 
 
 def header(column_title: Text) -> str:
@@ -46,7 +48,7 @@ def render_xlsx(tables: tuple[Table, ...], title: Text) -> bytes:
         sheet.append([header(c.title) for c in table.columns])
         for cell in sheet[1]:
             cell.font = Font(bold=True)
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            cell.alignment = WRAPPED
         for number, values in enumerate(table.rows, 1):
             for index, (column, value) in enumerate(zip(table.columns, values, strict=True), 1):
                 cell = sheet.cell(row=number + 1, column=index)
@@ -63,9 +65,15 @@ def render_xlsx(tables: tuple[Table, ...], title: Text) -> bytes:
                 else:
                     cell.value = value
                     cell.data_type = "s"  # never a formula, never a number
+                    if column.key == "clause":
+                        cell.alignment = WRAPPED
         sheet.freeze_panes = "A2"
+        sheet.row_dimensions[1].height = 30  # the two-line (zh, en) header
+        sheet.page_setup.orientation = "landscape"  # printed: every column on one page's width
+        sheet.sheet_properties.pageSetUpPr.fitToPage = True
+        sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
         for index, column in enumerate(table.columns, 1):
-            sheet.column_dimensions[get_column_letter(index)].width = 40 if column.key == "clause" else 16
+            sheet.column_dimensions[get_column_letter(index)].width = WIDTHS.get(column.key, 16)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -37,7 +37,9 @@ def _member(data: Mapping[str, Any], name: str, record: str, field: str) -> Any:
 def _component(kind: str, amount: Decimal, rule: str | None = None, clause: str | None = None) -> dict[str, Any]:
     component: dict[str, Any] = {"type": kind, "amount": _money(amount)}
     if rule is not None:
-        component["code"] = {"coding": [{"system": systems.CS_RULE, "code": rule}], "text": clause}
+        component["code"] = {"coding": [{"system": systems.CS_RULE, "code": rule}]}
+        if clause:
+            component["code"]["text"] = clause
     return component
 
 
@@ -61,7 +63,7 @@ def _invoice(decision: Mapping[str, Any], number: int) -> dict[str, Any]:
                                 field=f"totals.{name}") for name in ("amount", "reduction", "payable")}
     return {"resourceType": "Invoice", "id": f"invoice-{visit_id}", "status": "issued",
             "identifier": [{"system": systems.SYS_VISIT, "value": visit_id}],
-            "extension": [{"url": systems.EXT_POLICY, "valueString": decision.get("policy")}],
+            "extension": [{"url": systems.EXT_POLICY, "valueString": _member(decision, "policy", visit_id, "policy")}],
             "lineItem": items,
             "totalPriceComponent": [_component("base", total["amount"]), _component("discount", total["reduction"])],
             "totalGross": _money(total["amount"]), "totalNet": _money(total["payable"])}
