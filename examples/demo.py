@@ -1,4 +1,5 @@
-"""`make demo`: evaluate the bundled sample visits under the built-in policy, then explain one.
+"""`make demo`: evaluate the bundled sample visits under the built-in policy, explain one, then
+report on the sample hospital's 双拥 dossier against the built-in creation standards.
 
 Runs the real command line, exactly as a user would type it, so the demo cannot drift from it.
 """
@@ -22,7 +23,9 @@ def main() -> int:
     status = shuangyong("evaluate", "--format", "table", "--codes", "examples/charge_codes.csv",
                         "examples/visits.jsonl")
     print(flush=True)
-    return status or shuangyong("explain", "examples/visit.json")
+    status = status or shuangyong("explain", "examples/visit.json")
+    print(flush=True)
+    return status or shuangyong("compliance", "examples/dossier.yaml", "--as-of", "2026-11-30")
 
 
 if __name__ == "__main__":

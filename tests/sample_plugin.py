@@ -11,6 +11,7 @@ import attrs
 import click
 
 from shuangyong import hookimpl
+from shuangyong.compliance.checks import Context, Options, Requirement, Selector
 from shuangyong.engine.context import VisitContext
 from shuangyong.ledger import Ledger, MemoryLedger, Posting, PostingRequest
 from shuangyong.model import Beneficiary
@@ -83,9 +84,32 @@ def register_standards() -> Mapping[str, Path]:
     return {"sample-standards": HERE / "plugin_data" / "sample-standards.yaml"}
 
 
+class WeekendOptions(Options):
+    records: Selector
+    weekdays: tuple[int, ...]
+
+
+class WeekdayCount:
+    """``sample_weekday_count``: at least one of the records falls on one of ``weekdays``."""
+
+    name: ClassVar[str] = "sample_weekday_count"
+    title: ClassVar[Text] = Text("周末活动", "activity on given weekdays")
+    options: ClassVar[type[Options]] = WeekendOptions
+
+    def requirements(self, options: WeekendOptions, context: Context) -> list[Requirement]:
+        window = context.whole_year
+        chosen = {r.id for r in context.dossier.records if r.start.weekday() in options.weekdays}
+        found = tuple(i for i in context.select(options.records, window) if i in chosen)
+        assert window.end is not None
+        return [Requirement(Text("全年", "the year"), options.records.subject(), window, window.end, found)]
+
+    def needs(self, options: WeekendOptions) -> Iterable[tuple[str, str]]:
+        return [(options.records.kind, name) for name in options.records.type]
+
+
 @hookimpl
 def register_check_kinds() -> Iterable[Any]:
-    return ["sample_check_kind"]
+    return [WeekdayCount()]
 
 
 @hookimpl

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import json
+from collections.abc import Callable, Iterable, Mapping
 from typing import IO, Any
 
 import attrs
 
+from shuangyong.compliance.checks import BUILTIN_CHECK_KINDS, CheckKind
+from shuangyong.compliance.render import to_html, to_markdown
 from shuangyong.hookspecs import hookimpl
+from shuangyong.text import Lang
 from shuangyong.ledger import Ledger, MemoryLedger, Posting, PostingRequest, SQLiteLedger
 from shuangyong.ledger.export import write_csv, write_jsonl
 
@@ -24,6 +28,27 @@ class LedgerExporter:
         self.write_postings(data, target)
 
 
+@attrs.frozen(slots=True)
+class ReportExporter:
+    """Writes a compliance report (its JSON form) as text: JSON, Markdown or HTML, in UTF-8."""
+
+    render: Callable[[dict[str, Any], Lang], str]
+    suffix: str
+    subjects: frozenset[str] = frozenset({"compliance"})
+
+    def write(self, subject: str, data: dict[str, Any], target: IO[bytes], lang: Lang = "zh") -> None:
+        target.write(self.render(data, lang).encode("utf-8"))
+
+
+def _json_text(report: dict[str, Any], lang: Lang) -> str:
+    return json.dumps(report, ensure_ascii=False, indent=2) + "\n"
+
+
+@hookimpl
+def register_check_kinds() -> Iterable[CheckKind]:
+    return BUILTIN_CHECK_KINDS
+
+
 @hookimpl
 def register_storage() -> Mapping[str, Any]:
     return {"memory": MemoryLedger, "sqlite": SQLiteLedger}
@@ -31,7 +56,9 @@ def register_storage() -> Mapping[str, Any]:
 
 @hookimpl
 def register_exporters() -> Mapping[str, Any]:
-    return {"jsonl": LedgerExporter(write_jsonl, ".jsonl"), "csv": LedgerExporter(write_csv, ".csv")}
+    return {"jsonl": LedgerExporter(write_jsonl, ".jsonl"), "csv": LedgerExporter(write_csv, ".csv"),
+            "json": ReportExporter(_json_text, ".json"), "md": ReportExporter(to_markdown, ".md"),
+            "html": ReportExporter(to_html, ".html")}
 
 
 @hookimpl

@@ -27,7 +27,7 @@ def main() -> None:
     engine = Engine.from_packs("seed-example")
     visits = plugins.collect("register_his_adapters")["fhir"].read(FIXTURE)
     decisions = [decision_to_dict(engine.evaluate(visit_from_dict(v))) for v in visits]
-    exporters = plugins.collect("register_exporters")
+    exporters = plugins.exporters("decisions")
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         for name in ("xlsx", "pdf"):

@@ -84,7 +84,7 @@ TEXT_FORMATS = ("auto", "json", "jsonl", "table")
 
 def _decision_exporters() -> dict[str, Any]:
     with exit_on_error():
-        return {name: e for name, e in plugins.collect("register_exporters").items() if "decisions" in e.subjects}
+        return plugins.exporters("decisions")
 
 
 def _check_format(fmt: str) -> None:

@@ -16,6 +16,8 @@ import attrs
 import yaml
 from pydantic import ValidationError
 
+from pydantic import BaseModel
+
 from shuangyong.errors import PolicyError, ShuangyongError, field_path
 from shuangyong.policy.schema import PackSpec
 from shuangyong.text import Text
@@ -24,10 +26,24 @@ Loc = tuple[str | int, ...]
 
 
 @attrs.frozen(slots=True)
+class PackKind:
+    """What sort of pack a loader reads: policy packs and standards packs share this loader
+    (YAML with lines, ``extends`` layering) and differ in schema, built-in folder and noun."""
+
+    spec: type[BaseModel]
+    package: str  #: the package whose ``packs/`` folder holds the built-in ones
+    noun: Text
+    items: str  #: the list of entries with ids, named in errors (``rules``, ``standards``)
+
+
+POLICY = PackKind(PackSpec, "shuangyong.policy", Text("政策包", "policy pack"), "rules")
+
+
+@attrs.frozen(slots=True)
 class LoadedPack:
     """A validated pack and where it came from (``origin`` is a path or ``builtin:NAME``)."""
 
-    spec: PackSpec
+    spec: Any  #: the kind's schema: a ``PackSpec`` for policy packs
     origin: str
     directory: Path | None
     lines: dict[Loc, int] = attrs.field(eq=False, repr=False)
@@ -48,8 +64,8 @@ class LoadedPack:
         return str(Path(self.origin).resolve())
 
 
-def builtin_pack_names() -> list[str]:
-    folder = resources.files("shuangyong.policy") / "packs"
+def builtin_pack_names(kind: PackKind = POLICY) -> list[str]:
+    folder = resources.files(kind.package) / "packs"
     return sorted(entry.name.removesuffix(".yaml") for entry in folder.iterdir()
                   if entry.name.endswith(".yaml"))
 
@@ -73,7 +89,7 @@ def _line_map(node: yaml.Node, loc: Loc, lines: dict[Loc, int], origin: str) -> 
             _line_map(item, loc + (index,), lines, origin)
 
 
-class _PackLoader(yaml.SafeLoader):
+class PlainDatesLoader(yaml.SafeLoader):
     """SafeLoader that leaves dates as text: the schema reads them, so ``2024-02-30`` is a clear
     error at its line instead of a ``ValueError`` from inside PyYAML."""
 
@@ -83,10 +99,10 @@ class _PackLoader(yaml.SafeLoader):
     }
 
 
-def parse_pack(text: str, origin: str, directory: Path | None = None) -> LoadedPack:
+def parse_pack(text: str, origin: str, directory: Path | None = None, kind: PackKind = POLICY) -> LoadedPack:
     """Validate one pack's YAML text; ``origin`` names it in errors."""
     try:
-        loader = _PackLoader(text)
+        loader = PlainDatesLoader(text)
         try:
             node = loader.get_single_node()
             data = loader.construct_document(node) if node is not None else None
@@ -97,85 +113,91 @@ def parse_pack(text: str, origin: str, directory: Path | None = None) -> LoadedP
         where = f"{origin}:{mark.line + 1}" if mark else origin
         raise PolicyError(Text(f"YAML 语法错误：{error}", f"invalid YAML: {error}"), record=where) from None
     if not isinstance(data, dict):
-        raise PolicyError(Text("政策包应为 YAML 映射（pack:, title:, rules: …）",
-                               "a policy pack must be a YAML mapping (pack:, title:, rules: …)"),
+        raise PolicyError(Text(f"{kind.noun.zh}应为 YAML 映射（pack:, title:, {kind.items}: …）",
+                               f"a {kind.noun.en} must be a YAML mapping (pack:, title:, {kind.items}: …)"),
                           record=origin)
     lines: dict[Loc, int] = {}
     _line_map(node, (), lines, origin)
-    pack = LoadedPack(PackSpec.model_construct(), origin, directory, lines)
+    pack = LoadedPack(kind.spec.model_construct(), origin, directory, lines)
     try:
-        spec = PackSpec.model_validate(data)
+        spec = kind.spec.model_validate(data)
     except ValidationError as error:
-        raise _policy_error(error, pack, data) from None
+        raise _policy_error(error, pack, data, kind) from None
     return attrs.evolve(pack, spec=spec)
 
 
-def _policy_error(error: ValidationError, pack: LoadedPack, data: dict[str, Any]) -> PolicyError:
+def validation_message(first: Mapping[str, Any], loc: Loc) -> Text:
+    """One pydantic error (an item of ``errors()``) as a bilingual message; errors our own
+    validators raise already speak both languages and keep their wording."""
+    problem = first["type"]
+    if problem == "extra_forbidden":
+        return Text(f"未知的键 {loc[-1]!r}", f"unknown key {loc[-1]!r}")
+    if problem == "missing":
+        return Text(f"缺少必填项 {loc[-1]!r}", f"missing required key {loc[-1]!r}")
+    cause = first.get("ctx", {}).get("error")
+    if isinstance(cause, ShuangyongError):
+        detail = cause.message
+    else:
+        english = first["msg"].removeprefix("Value error, ")
+        detail = Text(english, english)
+    return Text(f"取值无效：{detail.zh}", f"invalid value: {detail.en}")
+
+
+def _policy_error(error: ValidationError, pack: LoadedPack, data: dict[str, Any], kind: PackKind) -> PolicyError:
     """Turn pydantic's first error into one bilingual message with file:line and field."""
     first = error.errors(include_url=False)[0]
     loc = tuple(part for part in first["loc"] if not (isinstance(part, str) and "[" in part))
-    field = field_path(loc)
-    kind = first["type"]
-    if kind == "extra_forbidden":
-        message = Text(f"未知的键 {loc[-1]!r}", f"unknown key {loc[-1]!r}")
-    elif kind == "missing":
-        message = Text(f"缺少必填项 {loc[-1]!r}", f"missing required key {loc[-1]!r}")
-    else:
-        cause = first.get("ctx", {}).get("error")
-        if isinstance(cause, ShuangyongError):  # our own validators already speak both languages
-            detail = cause.message
-        else:
-            english = first["msg"].removeprefix("Value error, ")
-            detail = Text(english, english)
-        message = Text(f"取值无效：{detail.zh}", f"invalid value: {detail.en}")
-    rules = data.get("rules")
-    if len(loc) > 1 and loc[0] == "rules" and isinstance(loc[1], int) and isinstance(rules, list):
-        rule = rules[loc[1]] if loc[1] < len(rules) else None
-        if isinstance(rule, dict) and "id" in rule:
-            message = Text(f"规则 {rule['id']}：{message.zh}", f"rule {rule['id']}: {message.en}")
-    return PolicyError(message, record=pack.where(loc), field=field, value=first.get("input"))
+    message = validation_message(first, loc)
+    entries = data.get(kind.items)
+    if len(loc) > 1 and loc[0] == kind.items and isinstance(loc[1], int) and isinstance(entries, list):
+        entry = entries[loc[1]] if loc[1] < len(entries) else None
+        if isinstance(entry, dict) and "id" in entry:
+            noun = "规则" if kind.items == "rules" else "标准"
+            label = kind.items.removesuffix("s")
+            message = Text(f"{noun} {entry['id']}：{message.zh}", f"{label} {entry['id']}: {message.en}")
+    return PolicyError(message, record=pack.where(loc), field=field_path(loc), value=first.get("input"))
 
 
-def load_pack_file(path: Path) -> LoadedPack:
+def load_pack_file(path: Path, kind: PackKind = POLICY) -> LoadedPack:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
-        raise PolicyError(Text(f"无法读取政策包：{error.strerror}", f"cannot read policy pack: {error.strerror}"),
-                          record=str(path)) from None
-    return parse_pack(text, str(path), path.parent)
+        raise PolicyError(Text(f"无法读取{kind.noun.zh}：{error.strerror}",
+                               f"cannot read {kind.noun.en}: {error.strerror}"), record=str(path)) from None
+    return parse_pack(text, str(path), path.parent, kind)
 
 
-def load_builtin(name: str) -> LoadedPack:
-    resource = resources.files("shuangyong.policy") / "packs" / f"{name}.yaml"
-    return parse_pack(resource.read_text(encoding="utf-8"), f"builtin:{name}")
+def load_builtin(name: str, kind: PackKind = POLICY) -> LoadedPack:
+    resource = resources.files(kind.package) / "packs" / f"{name}.yaml"
+    return parse_pack(resource.read_text(encoding="utf-8"), f"builtin:{name}", kind=kind)
 
 
 PackReference = Union[str, "os.PathLike[str]"]
 
 
 def load_reference(reference: PackReference, relative_to: Path | None = None,
-                   named: Mapping[str, Path] | None = None) -> LoadedPack:
+                   named: Mapping[str, Path] | None = None, kind: PackKind = POLICY) -> LoadedPack:
     """A pack by name (built-in, or one of ``named``: plugins' packs) or by path
     (``packs/city.yaml`` or a ``Path``)."""
     if isinstance(reference, os.PathLike):
-        return load_pack_file(Path(reference) if relative_to is None else relative_to / reference)
+        return load_pack_file(Path(reference) if relative_to is None else relative_to / reference, kind)
     looks_like_path = reference.endswith((".yaml", ".yml")) or "/" in reference or "\\" in reference
     if not looks_like_path:
         if named and reference in named:
-            return load_pack_file(named[reference])
-        if reference in builtin_pack_names():
-            return load_builtin(reference)
-        available = ", ".join(sorted({*builtin_pack_names(), *(named or {})}))
-        raise PolicyError(Text(f"没有名为 {reference!r} 的政策包（可用：{available}）",
-                               f"no policy pack named {reference!r} (available: {available})"), record=reference)
+            return load_pack_file(named[reference], kind)
+        if reference in builtin_pack_names(kind):
+            return load_builtin(reference, kind)
+        available = ", ".join(sorted({*builtin_pack_names(kind), *(named or {})}))
+        raise PolicyError(Text(f"没有名为 {reference!r} 的{kind.noun.zh}（可用：{available}）",
+                               f"no {kind.noun.en} named {reference!r} (available: {available})"), record=reference)
     path = Path(reference)
     if relative_to is not None and not path.is_absolute():
         path = relative_to / path
-    return load_pack_file(path)
+    return load_pack_file(path, kind)
 
 
 def resolve_layers(references: Iterable[PackReference],
-                   named: Mapping[str, Path] | None = None) -> list[LoadedPack]:
+                   named: Mapping[str, Path] | None = None, kind: PackKind = POLICY) -> list[LoadedPack]:
     """Packs in layer order: each pack after everything it ``extends``, each pack once."""
     ordered: dict[str, LoadedPack] = {}
 
@@ -183,19 +205,19 @@ def resolve_layers(references: Iterable[PackReference],
         name = pack.spec.pack
         if name in chain:
             cycle = " → ".join(chain + (name,))
-            raise PolicyError(Text(f"政策包继承成环：{cycle}", f"policy packs extend each other in a cycle: {cycle}"),
+            raise PolicyError(Text(f"{kind.noun.zh}继承成环：{cycle}", f"{kind.noun.en}s extend each other in a cycle: {cycle}"),
                               record=pack.where(("extends",)), field="extends")
         known = ordered.get(name)
         if known is not None:
             if known.identity != pack.identity:
-                raise PolicyError(Text(f"两个政策包同名 {name!r}：{known.origin} 与 {pack.origin}",
-                                       f"two policy packs are named {name!r}: {known.origin} and {pack.origin}"),
+                raise PolicyError(Text(f"两个{kind.noun.zh}同名 {name!r}：{known.origin} 与 {pack.origin}",
+                                       f"two {kind.noun.en}s are named {name!r}: {known.origin} and {pack.origin}"),
                                   record=pack.where(("pack",)), field="pack")
             return
         for parent in pack.spec.extends:
-            visit(load_reference(parent, pack.directory, named), chain + (name,))
+            visit(load_reference(parent, pack.directory, named, kind), chain + (name,))
         ordered[name] = pack
 
     for reference in references:
-        visit(load_reference(reference, named=named), ())
+        visit(load_reference(reference, named=named, kind=kind), ())
     return list(ordered.values())

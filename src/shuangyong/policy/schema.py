@@ -18,7 +18,10 @@ from shuangyong.money import parse_amount, parse_rate
 SCHEMA_VERSION = 1
 
 
-class _Strict(BaseModel):
+class StrictModel(BaseModel):
+    """Base of every file-format model (policy packs, standards packs, dossiers): unknown keys are
+    refused, values are frozen."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
@@ -38,12 +41,12 @@ Yuan = Annotated[Decimal, BeforeValidator(_yuan)]
 PackDate = Annotated[dt.date, BeforeValidator(parse_date)]
 
 
-class LocalText(_Strict):
+class LocalText(StrictModel):
     zh: str = Field(min_length=1)
     en: str = Field(min_length=1)
 
 
-class Range(_Strict):
+class Range(StrictModel):
     """Inclusive bounds; either may be left out."""
 
     min: int | None = None
@@ -58,7 +61,7 @@ class Range(_Strict):
         return self
 
 
-class When(_Strict):
+class When(StrictModel):
     """A condition. Several keys in one mapping must all hold; ``any``/``all``/``not`` nest."""
 
     category: Names | None = None
@@ -83,7 +86,7 @@ class When(_Strict):
         return self
 
 
-class Benefit(_Strict):
+class Benefit(StrictModel):
     """Exactly one of: a percentage reduction, a fixed reduction, a waiver, a deposit waiver."""
 
     reduce: str | None = None
@@ -112,7 +115,7 @@ class Benefit(_Strict):
         return parse_rate(self.reduce) if self.reduce is not None else None
 
 
-class Caps(_Strict):
+class Caps(StrictModel):
     """Most a rule may take off one line, off one whole visit, and off one beneficiary's year.
 
     ``per_year`` needs memory of earlier visits, so the ledger enforces it when posting
@@ -124,7 +127,7 @@ class Caps(_Strict):
     per_year: Yuan | None = None
 
 
-class Effective(_Strict):
+class Effective(StrictModel):
     from_: PackDate | None = Field(default=None, alias="from")
     to: PackDate | None = None
 
@@ -135,7 +138,7 @@ class Effective(_Strict):
         return self
 
 
-class RuleSpec(_Strict):
+class RuleSpec(StrictModel):
     """One rule: who (``when``), on which charge items, what benefit, or which visit grants."""
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.\-]*$")
@@ -165,7 +168,7 @@ class RuleSpec(_Strict):
         return self
 
 
-class PackSpec(_Strict):
+class PackSpec(StrictModel):
     """One policy-pack file."""
 
     schema_version: int = SCHEMA_VERSION
