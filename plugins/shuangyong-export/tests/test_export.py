@@ -80,6 +80,12 @@ class TestXlsx:
         totals = [Decimal(str(c.value)) for c in visits[2][2:5]]
         assert [Decimal("1246.85"), Decimal("629.60"), Decimal("617.25")] == totals
 
+    def test_each_clause_once(self) -> None:
+        """The rules sheet lists every rule that reduced a line once, with its clause."""
+        rules = load_workbook(io.BytesIO(export("xlsx", "decisions", decisions(visit_dict(), visit_dict("0013")))))["rules"]
+        rows = [(r[0].value, r[1].value[:len(CLAUSE_START)]) for r in rules.iter_rows(min_row=2)]
+        assert [("two-waivers.registration", CLAUSE_START), ("three-halves.routine-test", CLAUSE_START)] == rows
+
     def test_formula_looking_id_stays_text(self) -> None:
         """A visit id such as =1+1 is written as text, never as a formula Excel would run."""
         content = export("xlsx", "decisions", decisions(visit_dict(visit_id="=1+1")))

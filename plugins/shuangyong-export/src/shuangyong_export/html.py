@@ -23,7 +23,7 @@ table {{ border-collapse: collapse; }}
 th, td {{ border: 1px solid #999; padding: 2px 6px; vertical-align: top; }}
 th {{ background: #eee; text-align: left; }} th span {{ display: block; font-weight: normal; color: #555; }}
 td.money, td.int {{ text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }}
-td.clause {{ max-width: 28em; }}
+td.clause {{ max-width: 60em; }}
 """
 
 

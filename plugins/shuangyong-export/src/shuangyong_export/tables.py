@@ -56,7 +56,8 @@ def _col(key: str, zh: str, kind: Kind = "text") -> Column:
 LINE_COLUMNS = (
     _col("visit_id", "就诊号"), _col("line_id", "明细号"), _col("item", "项目类别"), _col("item_label", "项目名称"),
     _col("amount", "金额", "money"), _col("reduction", "减免", "money"), _col("payable", "应付", "money"),
-    _col("rule", "依据规则"), _col("clause", "条文"))
+    _col("rule", "依据规则"))
+RULE_COLUMNS = (_col("rule", "规则"), _col("clause", "条文"))
 VISIT_COLUMNS = (
     _col("visit_id", "就诊号"), _col("policy", "政策指纹"), _col("amount", "金额", "money"),
     _col("reduction", "减免", "money"), _col("payable", "应付", "money"), _col("priorities", "优先"),
@@ -85,11 +86,15 @@ def _text(value: object, record: str, field: str) -> str | None:
     return value
 
 
-def decision_tables(decisions: Iterable[Mapping[str, Any]]) -> tuple[Table, Table]:
-    """Lines and visit totals of JSON-contract decision dicts (``decision_to_dict``'s output)."""
+def decision_tables(decisions: Iterable[Mapping[str, Any]]) -> tuple[Table, Table, Table]:
+    """Lines, visit totals and the clauses of the rules that applied, from JSON-contract decision
+    dicts (``decision_to_dict``'s output). Each clause is printed once, in the rules table, rather
+    than on every line it reduced: shorter to read, and a PDF of 1,000 lines lays out in a
+    fraction of the time."""
     items = Registry.builtin().items
     lines: list[tuple[Cell, ...]] = []
     visits: list[tuple[Cell, ...]] = []
+    clauses: dict[str, str | None] = {}
     for number, decision in enumerate(decisions, 1):
         record = decision.get("visit_id") if isinstance(decision, Mapping) else None
         record = record if isinstance(record, str) else f"#{number}"
@@ -99,16 +104,19 @@ def decision_tables(decisions: Iterable[Mapping[str, Any]]) -> tuple[Table, Tabl
             money = [parse_amount(_member(line, key, record, f"{at}.{key}"), record=record, field=f"{at}.{key}")
                      for key in ("amount", "reduction", "payable")]
             item = _text(_member(line, "item", record, f"{at}.item"), record, f"{at}.item")
+            rule = _text(line.get("rule"), record, f"{at}.rule")
+            if rule is not None:
+                clauses.setdefault(rule, _text(line.get("clause"), record, f"{at}.clause"))
             lines.append((visit_id, _text(_member(line, "line_id", record, f"{at}.line_id"), record, f"{at}.line_id"),
-                          item, items.get(item).label.zh if item in items else None, *money,
-                          _text(line.get("rule"), record, f"{at}.rule"), _text(line.get("clause"), record, f"{at}.clause")))
+                          item, items.get(item).label.zh if item in items else None, *money, rule))
         totals = _member(decision, "totals", record, "totals")
         visits.append((visit_id, _text(_member(decision, "policy", record, "policy"), record, "policy"),
                        *[parse_amount(_member(totals, key, record, f"totals.{key}"), record=record,
                                       field=f"totals.{key}") for key in ("amount", "reduction", "payable")],
                        "、".join(decision.get("priorities", ())), "、".join(decision.get("services", ()))))
     return (Table("lines", Text("减免明细", "Concessions by charge line"), LINE_COLUMNS, tuple(lines)),
-            Table("visits", Text("就诊汇总", "Totals by visit"), VISIT_COLUMNS, tuple(visits)))
+            Table("visits", Text("就诊汇总", "Totals by visit"), VISIT_COLUMNS, tuple(visits)),
+            Table("rules", Text("依据条文", "Clauses of the rules applied"), RULE_COLUMNS, tuple(clauses.items())))
 
 
 def ledger_table(postings: Iterable[Posting]) -> tuple[Table]:

@@ -27,17 +27,25 @@ class MllpListener:
         self.handled = 0
         self.done = asyncio.Event()
         self._server: asyncio.Server | None = None
+        self._connections: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._connection, self.host, self.port, limit=self.max_frame)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def close(self) -> None:
+        """Stop listening and end the open connections (each has answered what it read)."""
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+        for task in self._connections:
+            task.cancel()
+        await asyncio.gather(*self._connections, return_exceptions=True)
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
         try:
             while not self.done.is_set():
                 try:
@@ -51,10 +59,13 @@ class MllpListener:
                 self.handled += 1
                 if self.max_messages is not None and self.handled >= self.max_messages:
                     self.done.set()
+        except asyncio.CancelledError:
+            pass  # close() ends idle connections; asyncio 3.11 would log a cancelled handler as an error
         finally:
             writer.close()
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
+            self._connections.discard(task)
 
 
 async def send(host: str, port: int, messages: list[bytes]) -> list[bytes]:
