@@ -15,7 +15,10 @@ from fhir.resources.R4B.bundle import Bundle
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from click.testing import CliRunner
+
 from shuangyong import plugins
+from shuangyong.cli import main
 from shuangyong.engine import Engine
 from shuangyong.errors import InputError, MoneyError
 from shuangyong.interchange import decision_to_dict, visit_from_dict
@@ -239,8 +242,43 @@ class TestErrors:
         assert "JSON text" in str(caught.value)
 
 
-def test_registered_as_his_adapter() -> None:
-    """Installed, the plugin offers the adapter `fhir` and shows in `shuangyong plugins`."""
+def test_registered_as_his_adapter_and_exporter() -> None:
+    """Installed, the plugin offers the adapter `fhir` and the decisions exporter `fhir`, and shows
+    in `shuangyong plugins`."""
     adapters = plugins.collect("register_his_adapters")
     info = {i.name: i.hooks for i in plugins.plugin_infos()}
-    assert (True, ("register_his_adapters",)) == (isinstance(adapters["fhir"], FhirAdapter), info["fhir"])
+    assert (True, True, ("register_exporters", "register_his_adapters")) == (
+        isinstance(adapters["fhir"], FhirAdapter), "fhir" in plugins.exporters("decisions"), info["fhir"])
+
+
+class TestCli:
+    def test_bundle_in_invoices_out(self, tmp_path: Path) -> None:
+        """`evaluate BUNDLE --his fhir --format fhir -o FILE`: the Invoice bundle of the decisions."""
+        out = tmp_path / "invoices.json"
+        result = CliRunner().invoke(main, ["evaluate", str(FIXTURE), "--his", "fhir", "--format", "fhir", "-o", str(out)])
+        invoices = invoices_from_bundle(out)
+        assert (0, ["50.35", "86.75"]) == (result.exit_code, [i["totals"]["payable"] for i in invoices])
+
+    def test_bundle_in_json_out(self) -> None:
+        """With --his the default output is a JSON array of decisions, like an array input."""
+        result = CliRunner().invoke(main, ["evaluate", str(FIXTURE), "--his", "fhir"])
+        assert (0, ["MZ20260302-0042", "ZY20260225-0007"]) == (
+            result.exit_code, [d["visit_id"] for d in json.loads(result.stdout)])
+
+    def test_bad_bundle_exits_2_and_writes_nothing(self, tmp_path: Path) -> None:
+        """A bundle the adapter refuses stops the run with the resource and element named."""
+        bundle = fixture()
+        resource(bundle, "ci-0042-4")["priceOverride"]["currency"] = "USD"
+        source, out = tmp_path / "bad.json", tmp_path / "out.json"
+        source.write_text(json.dumps(bundle, ensure_ascii=False), encoding="utf-8")
+        result = CliRunner().invoke(main, ["evaluate", str(source), "--his", "fhir", "-o", str(out)])
+        assert (2, True, False) == (result.exit_code, "record ChargeItem/ci-0042-4, field priceOverride.currency"
+                                    in result.stderr, out.exists())
+
+    def test_unknown_adapter(self) -> None:
+        result = CliRunner().invoke(main, ["explain", str(FIXTURE), "--his", "nope"])
+        assert (2, True) == (result.exit_code, "no HIS adapter named 'nope'" in result.stderr)
+
+    def test_explain_through_the_adapter(self) -> None:
+        result = CliRunner().invoke(main, ["explain", str(FIXTURE), "--his", "fhir", "--format", "json"])
+        assert (0, 2) == (result.exit_code, len(result.stdout.splitlines()))

@@ -15,7 +15,10 @@ import pytest
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.parser import parse_message
 
+from click.testing import CliRunner
+
 from shuangyong import plugins
+from shuangyong.cli import main
 from shuangyong.engine import Engine
 from shuangyong.errors import MoneyError
 from shuangyong.interchange import decision_to_dict, visit_from_dict
@@ -211,9 +214,20 @@ class TestAdapter:
 
 
 def test_listed_by_plugins() -> None:
-    """`shuangyong plugins` shows the hl7 plugin with its adapter and its command."""
+    """`shuangyong plugins` shows the hl7 plugin with its adapter, exporter and command."""
     info = {i.name: i.hooks for i in plugins.plugin_infos()}
-    assert ("register_commands", "register_his_adapters") == info["hl7"]
+    assert ("register_commands", "register_exporters", "register_his_adapters") == info["hl7"]
+
+
+def test_evaluate_a_file_of_messages(tmp_path: Path) -> None:
+    """`evaluate FILE --his hl7 --format hl7`: the ACKs for a GB 18030 file of messages."""
+    source, out = tmp_path / "messages.hl7", tmp_path / "acks.hl7"
+    source.write_bytes(b"".join(START + m.encode("gb18030") + END
+                                for m in (a04(charset="GB 18030-2000"), dft(charset="GB 18030-2000"))))
+    result = CliRunner().invoke(main, ["evaluate", str(source), "--his", "hl7", "--format", "hl7", "-o", str(out)])
+    body = out.read_bytes()
+    assert (0, "MZ20260302-0042", "50.35") == (result.exit_code, segments(body[1:-2])["MSA"][0][2],
+                                               segments(body[1:-2])["ZDT"][0][4])
 
 
 def test_ft1_helper_matches_the_spec() -> None:

@@ -15,6 +15,7 @@ from shuangyong.cli.base import (
     BAD_INPUT,
     codes_option,
     exit_on_error,
+    his_option,
     fail,
     for_each_record,
     lang,
@@ -57,12 +58,13 @@ from shuangyong.text import Text
 @ledger_option
 @click.option("--pseudonymise", is_flag=True,
               help="Store patient ids as keyed hashes; the key comes from $SHUANGYONG_PSEUDONYM_KEY.")
+@his_option
 def evaluate(source: IO[str], policies: tuple[str, ...], fmt: str, strict: bool,
              codes: str | None, output: str | None, post: bool, ledger_url: str | None,
-             pseudonymise: bool) -> None:
+             pseudonymise: bool, his: str | None) -> None:
     """Decide each visit in SOURCE (JSON, JSON array or JSON Lines; '-' for stdin)."""
     _check_format(fmt)
-    engine, code_map, records = open_input(source, policies, strict, codes)
+    engine, code_map, records = open_input(source, policies, strict, codes, his)
     if not post:
         _write_decisions(engine, code_map, records, fmt, output, engine.evaluate)
         return
@@ -160,9 +162,11 @@ def _report(failures: int) -> None:
               help="json: one explanation (or error) object per visit, one per line.")
 @strict_option
 @codes_option
-def explain(source: IO[str], policies: tuple[str, ...], fmt: str, strict: bool, codes: str | None) -> None:
+@his_option
+def explain(source: IO[str], policies: tuple[str, ...], fmt: str, strict: bool, codes: str | None,
+            his: str | None) -> None:
     """Explain each visit: every rule considered, why it applied or not, and its clause."""
-    engine, code_map, records = open_input(source, policies, strict, codes)
+    engine, code_map, records = open_input(source, policies, strict, codes, his)
     failures = 0
     results = for_each_record(records.records, code_map, lambda v: (v, engine.explain(v)))
     for ok, result, record in results:

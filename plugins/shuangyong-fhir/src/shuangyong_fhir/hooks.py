@@ -1,4 +1,6 @@
-"""``register_his_adapters``: the ``fhir`` adapter (FHIR R4B bundles in, Invoice bundles out)."""
+"""``register_his_adapters``: the ``fhir`` adapter (FHIR R4B bundles in, Invoice bundles out); and
+``register_exporters``: ``fhir``, the same Invoice bundle as an output format for decisions
+(``shuangyong evaluate bundle.json --his fhir --format fhir``)."""
 
 from __future__ import annotations
 
@@ -29,6 +31,21 @@ class FhirAdapter:
             target.write(content)
 
 
+class InvoiceExporter:
+    """Decisions as a FHIR Invoice bundle, through the exporter registry (docs/hooks.md)."""
+
+    subjects = frozenset({"decisions"})
+    suffix = ".json"
+
+    def write(self, subject: str, data: Iterable[Mapping[str, Any]], target: IO[bytes]) -> None:
+        FhirAdapter().write(data, target)
+
+
 @hookimpl
 def register_his_adapters() -> Mapping[str, Any]:
     return {"fhir": FhirAdapter()}
+
+
+@hookimpl
+def register_exporters() -> Mapping[str, Any]:
+    return {"fhir": InvoiceExporter()}

@@ -1,4 +1,5 @@
-"""The ``hl7`` HIS adapter and the ``shuangyong hl7 listen`` command."""
+"""The ``hl7`` HIS adapter, the ``hl7`` exporter (decisions as the ACKs the listener would send:
+``shuangyong evaluate messages.hl7 --his hl7 --format hl7``) and ``shuangyong hl7 listen``."""
 
 from __future__ import annotations
 
@@ -47,9 +48,24 @@ class Hl7Adapter:
         target.write(content)
 
 
+class AckExporter:
+    """Decisions as MLLP-framed ACK^P03 replies, through the exporter registry (docs/hooks.md)."""
+
+    subjects = frozenset({"decisions"})
+    suffix = ".hl7"
+
+    def write(self, subject: str, data: Iterable[Mapping[str, Any]], target: IO[bytes]) -> None:
+        Hl7Adapter().write(data, target)
+
+
 @hookimpl
 def register_his_adapters() -> Mapping[str, Any]:
     return {"hl7": Hl7Adapter()}
+
+
+@hookimpl
+def register_exporters() -> Mapping[str, Any]:
+    return {"hl7": AckExporter()}
 
 
 @hookimpl
