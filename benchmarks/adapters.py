@@ -5,7 +5,7 @@
 The same synthetic visits (benchmarks/synthetic.py) are decided four ways: through the JSON
 contract (JSON text in, ``visit_from_json``, ``evaluate``, ``decision_to_json`` out: the
 baseline every HIS integration pays anyway), as one FHIR R4B Bundle in and an Invoice Bundle out,
-as one HL7 DFT^P03 per visit answered in process, and the same messages over an MLLP socket.
+as one HL7 DFT^P03 per visit (``shuangyong_hl7.build.visit_to_dft``) answered in process, and the same messages over an MLLP socket.
 The hand-written seed-example function (benchmarks/baseline.py) is timed too, for scale. Then the
 decisions are exported as JSON Lines (baseline), xlsx, HTML and PDF. Each figure is the best of
 three runs; every path is checked to give the JSON contract's totals before it is timed.
@@ -34,6 +34,7 @@ from shuangyong.interchange import decision_to_dict, decision_to_json, visit_fro
 from shuangyong_fhir import exact_json, read_bundle, visits_to_bundle  # noqa: E402
 from shuangyong_fhir.writer import decisions_to_bundle  # noqa: E402
 from shuangyong_hl7 import Hl7Service, MllpListener, send  # noqa: E402
+from shuangyong_hl7.build import visit_to_dft  # noqa: E402
 
 ENGINE = Engine.from_packs("seed-example")
 
@@ -47,22 +48,6 @@ def best(run: Callable[[], Any], repeats: int = 3) -> tuple[float, Any]:
     return min(times), result
 
 
-def hl7_dft(visit: dict[str, Any], number: int) -> bytes:
-    """The visit as a DFT^P03 whose PID carries the categories and cards itself."""
-    patient = visit["patient"]
-    ids = [f"{patient['id']}^^^H^MR"] + [
-        f"{c['number']}^^^MZJ^{c['kind']}^^{(c.get('valid_from') or '').replace('-', '')}^"
-        f"{(c.get('valid_to') or '').replace('-', '')}" for c in patient.get("credentials", ())]
-    pid = ["PID", "1", "", "~".join(ids), "", "黄^建国", "", "", ""] + [""] * 18 + [
-        "~".join(patient.get("categories", ()))]
-    pv1 = ["PV1", "1", {"outpatient": "O", "emergency": "E", "inpatient": "I"}[visit["kind"]]] + [""] * 42
-    pv1[19], pv1[39], pv1[44] = visit["visit_id"], visit["region"], visit["date"].replace("-", "")
-    lines = [f"FT1|{line['line_id']}|||{visit['date'].replace('-', '')}||CG|{line['item']}^^SYITEM|||1|{line['amount']}&CNY"
-             for line in visit["lines"]]
-    return "\r".join([f"MSH|^~\\&|HIS|H|SY|H|20260302||DFT^P03^DFT_P03|B{number}|P|2.5||||||UNICODE UTF-8",
-                      "EVN|P03|20260302", "|".join(pid).rstrip("|"), "|".join(pv1), *lines]).encode()
-
-
 def zdt_payable(reply: bytes) -> str:
     return next(s for s in reply.decode().split("\r") if s.startswith("ZDT")).split("|")[4]
 
@@ -73,12 +58,9 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=20)
     args = parser.parse_args()
     visits = synthetic.visits(args.visits, args.lines)
-    for visit in visits:  # HL7 names carry no ids with spaces; keep card numbers plain
-        for card in visit["patient"].get("credentials", ()):
-            card["number"] = card["number"].replace(" ", "")
     texts = [json.dumps(v, ensure_ascii=False) for v in visits]
     bundle = exact_json.dumps(visits_to_bundle(visits))
-    messages = [hl7_dft(v, n) for n, v in enumerate(visits)]
+    messages = [visit_to_dft(v, f"B{n}").encode() for n, v in enumerate(visits)]
     expected = [decision_to_dict(ENGINE.evaluate(visit_from_dict(v)))["totals"]["payable"] for v in visits]
 
     def contract() -> list[str]:

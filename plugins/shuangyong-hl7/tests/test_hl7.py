@@ -11,7 +11,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from decimal import Decimal
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.parser import parse_message
 
@@ -22,7 +26,9 @@ from shuangyong.cli import main
 from shuangyong.engine import Engine
 from shuangyong.errors import MoneyError
 from shuangyong.interchange import decision_to_dict, visit_from_dict
+from shuangyong.model.registry import Registry
 from shuangyong_hl7 import Hl7Adapter, Hl7Error, Hl7Service, MllpListener, send
+from shuangyong_hl7.build import visit_to_dft
 from shuangyong_hl7.codec import END, START
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -102,6 +108,8 @@ def wrong_charset() -> bytes:
     (lambda: dft(visit="").encode(), "AE", "PV1^1^19", "101"),
     (lambda: dft().replace("|450103|||||20260302093000", "|450103||||||", 1).encode(), "AE", "PV1^1^44", "101"),
     (lambda: a04(category="space_cadet^太空学员^SYCAT").encode(), "AE", "PID^1^27", "103"),
+    (lambda: a04(category="veteran~serviceman").encode(), "AE", "PID^1^27", "102"),
+    (lambda: dft(lines=()).encode(), "AE", "FT1^1", "101"),
     (lambda: a04().replace("ADT^A04^ADT_A01", "ADT^A08^ADT_A01").encode(), "AR", "MSH^1^9", "200"),
     (lambda: a04().replace("|P|2.5|", "|P|2.3|").encode(), "AR", "MSH^1^12", "200"),
     (lambda: a04(charset="BIG5").encode(), "AR", "MSH^1^18", "200"),
@@ -233,3 +241,39 @@ def test_evaluate_a_file_of_messages(tmp_path: Path) -> None:
 def test_ft1_helper_matches_the_spec() -> None:
     """FT1-11 carries the extended amount and its currency (CP: amount&currency)."""
     assert "12.00&CNY" == ft1("1", "registration", "12.00").split("|")[11]
+
+
+REGISTRY = Registry.builtin()
+DELIMITED = st.text(alphabet="黄建国覃秀兰|^&~\\AZ09 ", min_size=1, max_size=8).map(str.strip).filter(bool)
+short_ids = st.from_regex(r"[A-Z]{1,3}[0-9]{1,6}", fullmatch=True)
+cards = st.fixed_dictionaries({"kind": st.sampled_from([t.id for t in REGISTRY.credentials]), "number": DELIMITED},
+                              optional={"valid_from": st.just("2024-01-01"), "valid_to": st.just("2026-12-31")})
+patients = st.fixed_dictionaries(
+    {"id": short_ids},
+    optional={"name": DELIMITED, "birth_date": st.just("1956-08-01"),
+              "categories": st.lists(st.sampled_from([t.id for t in REGISTRY.categories]), min_size=1, max_size=3,
+                                     unique=True),
+              "credentials": st.lists(cards, min_size=1, max_size=2), "disability_level": st.integers(1, 10),
+              "disability_cause": st.sampled_from(["war", "duty", "illness"])})
+charge_lines = st.one_of(
+    st.fixed_dictionaries({"item": st.sampled_from([t.id for t in REGISTRY.items])}, optional={"description": DELIMITED}),
+    st.fixed_dictionaries({"code": short_ids}, optional={"description": DELIMITED}))
+
+
+@st.composite
+def visits(draw: st.DrawFn) -> dict[str, Any]:
+    lines = draw(st.lists(charge_lines, min_size=1, max_size=5))  # DFT^P03 requires an FT1
+    return {"visit_id": draw(short_ids), "date": "2026-03-02", "kind": draw(st.sampled_from(["outpatient", "emergency",
+                                                                                            "inpatient"])),
+            "region": "450103", "patient": draw(patients),
+            "lines": [{"line_id": str(n), "amount": draw(st.decimals(0, Decimal("99999999.99"), places=2).map(str)),
+                       **line} for n, line in enumerate(lines, 1)]}
+
+
+@settings(max_examples=30, deadline=None)
+@given(visits(), st.sampled_from(["UNICODE UTF-8", "GB 18030-2000"]))
+def test_visits_round_trip_through_dft(visit: dict[str, Any], charset: str) -> None:
+    """Any visit written as a DFT^P03 (delimiters in names, numbers and descriptions escaped; UTF-8
+    or GB 18030) reads back the same."""
+    raw = visit_to_dft(visit, "P1", charset).encode("gb18030" if charset.startswith("GB") else "utf-8")
+    assert [visit] == list(Hl7Adapter().read(raw))

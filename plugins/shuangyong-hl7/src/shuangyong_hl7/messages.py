@@ -9,8 +9,9 @@ What is read (docs/hl7.md has the table):
 
 - patient (PID of ADT^A04, or of DFT^P03): PID-3 repetitions — the one of type ``MR`` is the
   patient id, any other with a type (CX-5) is a credential of that kind, number CX-1, valid
-  CX-7 to CX-8; PID-5 name; PID-7 birth date; PID-27 (veterans military status) repetitions the
-  categories; OBX with OBX-3 ``disability_level`` / ``disability_cause``.
+  CX-7 to CX-8; PID-5 name; PID-7 birth date; PID-27 (veterans military status) a category, and
+  OBX with OBX-3 ``category`` any further one (PID-27 does not repeat); OBX with OBX-3
+  ``disability_level`` / ``disability_cause``.
 - visit (PV1 of DFT^P03): PV1-19 visit number, PV1-2 patient class (O, E, I), PV1-44 admit
   date, PV1-39 servicing facility as the GB/T 2260 region (else the listener's own).
 - lines (FT1): FT1-1 set id, FT1-7 transaction code (coding system ``SYITEM``: the item kind;
@@ -31,6 +32,7 @@ from hl7apy.parser import parse_field, parse_message
 from shuangyong.errors import InputError
 from shuangyong.money import format_amount, parse_amount
 from shuangyong.text import Text
+from shuangyong_hl7.replies import unescape
 
 VERSION = "2.5"
 ITEM_SYSTEM = "SYITEM"
@@ -53,9 +55,11 @@ class Hl7Error(InputError):
 
 def _hl7apy_location(text: str, detail: str) -> tuple[str, int | None, int]:
     """Where hl7apy's complaint is: from its message (``PID.PID_3``), else by parsing each field."""
-    named = re.search(r"\b([A-Z][A-Z0-9]{2})[._]\1_(\d+)", detail)
+    named = re.search(r"\b([A-Z][A-Z0-9]{2})[._]\1_(\d+)", detail) or re.search(r"Field ([A-Z][A-Z0-9]{2})_(\d+)", detail)
     if named:
         return named.group(1), int(named.group(2)), 1
+    if "DFT_P03_FINANCIAL" in detail:  # the group of FT1 segments: a charge message without a charge
+        return "FT1", None, 1
     missing = re.search(r"Missing required child \w+\.([A-Z][A-Z0-9]{2})\b", detail)
     if missing:
         return missing.group(1), None, 1
@@ -132,7 +136,7 @@ def patient(message: Message) -> dict[str, Any]:
     out: dict[str, Any] = {}
     credentials = []
     for repetition in pid.pid_3:
-        number, kind = repetition.cx_1.to_er7(), repetition.cx_5.to_er7()
+        number, kind = unescape(repetition.cx_1.to_er7()), unescape(repetition.cx_5.to_er7())
         if kind == "MR" or (not kind and "id" not in out):
             out.setdefault("id", number)
         elif kind:
@@ -143,18 +147,18 @@ def patient(message: Message) -> dict[str, Any]:
                 card["valid_to"] = _date(repetition.cx_8.to_er7(), "PID", 3, record)
             credentials.append(card)
     _required(out.get("id", ""), "PID", 3, record, Text("患者标识（类型 MR）", "the patient identifier (type MR)"))
-    name = pid.pid_5.to_er7().split("^") if pid.pid_5.to_er7() else []
-    if name:
-        out["name"] = "".join(name[:2]).replace("&", "")
+    name = pid.pid_5.to_er7().split("~")[0].split("^") if pid.pid_5.to_er7() not in ("", '""') else []
+    if name:  # family name (its first subcomponent, the surname) and given name
+        out["name"] = unescape(name[0].split("&")[0]) + (unescape(name[1]) if len(name) > 1 else "")
     if pid.pid_7.to_er7():
         out["birth_date"] = _date(pid.pid_7.to_er7(), "PID", 7, record)
-    categories = [c.split("^")[0] for c in pid.pid_27.to_er7().split("~") if c] if pid.pid_27.to_er7() else []
+    categories = [unescape(c.split("^")[0]) for c in pid.pid_27.to_er7().split("~") if c]
+    for sequence, obx in enumerate(_segments(message, "OBX"), 1):
+        _observation(out, categories, obx, record, sequence)
     if categories:
         out["categories"] = categories
     if credentials:
         out["credentials"] = credentials
-    for sequence, obx in enumerate(_segments(message, "OBX"), 1):
-        _observation(out, obx, record, sequence)
     return out
 
 
@@ -169,9 +173,13 @@ def _segments(element: Any, name: str) -> list[Any]:
     return found
 
 
-def _observation(out: dict[str, Any], obx: Any, record: str, sequence: int) -> None:
-    code, value = obx.obx_3.to_er7().split("^")[0], obx.obx_5.to_er7()
-    if code == "disability_level":
+def _observation(out: dict[str, Any], categories: list[str], obx: Any, record: str, sequence: int) -> None:
+    """OBX-3 ``category`` (a further category: PID-27 does not repeat), ``disability_level`` or
+    ``disability_cause``, OBX-5 the value; other observations are not shuangyong's."""
+    code, value = unescape(obx.obx_3.to_er7().split("^")[0]), unescape(obx.obx_5.to_er7())
+    if code == "category":
+        categories.append(value)
+    elif code == "disability_level":
         if not value.isdigit():
             raise Hl7Error(Text(f"伤残等级应为整数，收到 {value!r}", f"the disability level must be a whole number, got {value!r}"),
                            segment="OBX", position=5, sequence=sequence, record=record, value=value)
@@ -192,8 +200,8 @@ def visit(message: Message, registered: Mapping[str, Any] | None, region: str | 
     if kind not in PATIENT_CLASS:
         raise Hl7Error(Text(f"患者类别应为 O、E 或 I，收到 {kind!r}", f"the patient class must be O, E or I, got {kind!r}"),
                        segment="PV1", position=2, code=MISSING if not kind else TABLE_VALUE, record=record, value=kind)
-    visit_region = pv1.pv1_39.to_er7() or region
-    visit_id = pv1.pv1_19.to_er7().split("^")[0]
+    visit_region = unescape(pv1.pv1_39.to_er7()) or region
+    visit_id = unescape(pv1.pv1_19.to_er7().split("^")[0])
     return {"visit_id": _required(visit_id, "PV1", 19, record, Text("就诊号", "the visit number")),
             "date": _date(pv1.pv1_44.to_er7(), "PV1", 44, record), "kind": PATIENT_CLASS[kind],
             "region": _required(visit_region or "", "PV1", 39, record, Text("就诊地区（GB/T 2260）", "the region (GB/T 2260)")),
@@ -202,7 +210,7 @@ def visit(message: Message, registered: Mapping[str, Any] | None, region: str | 
 
 
 def _line(ft1: Any, sequence: int, record: str) -> dict[str, Any]:
-    code, text, system = (ft1.ft1_7.to_er7().split("^") + ["", "", ""])[:3]
+    code, text, system = ([unescape(part) for part in ft1.ft1_7.to_er7().split("^")] + ["", "", ""])[:3]
     _required(code, "FT1", 7, record, Text("收费项目编码", "the transaction code"), sequence)
     amount_text, currency = (ft1.ft1_11.to_er7().split("&") + [""])[:2]
     if currency not in ("", "CNY"):
@@ -214,7 +222,8 @@ def _line(ft1: Any, sequence: int, record: str) -> dict[str, Any]:
     except InputError as error:
         raise Hl7Error(error.message, segment="FT1", position=11, sequence=sequence, record=record,
                        value=amount_text) from None
-    line: dict[str, Any] = {"line_id": _required(ft1.ft1_1.to_er7(), "FT1", 1, record, Text("明细序号", "the set id"), sequence),
+    line: dict[str, Any] = {"line_id": _required(unescape(ft1.ft1_1.to_er7()), "FT1", 1, record,
+                                                 Text("明细序号", "the set id"), sequence),
                             "amount": format_amount(amount)}
     line["item" if system == ITEM_SYSTEM else "code"] = code
     if text:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -27,7 +28,16 @@ _sequence = itertools.count(1)
 
 
 def escape(value: object) -> str:
+    """Text for a field or component: the delimiters written as HL7 escape sequences."""
     return "" if value is None else str(value).translate(_ESCAPES)
+
+
+_UNESCAPES = {"F": "|", "S": "^", "T": "&", "R": "~", "E": "\\", "X0D": "\r", "X0A": "\n"}
+
+
+def unescape(value: str) -> str:
+    """The text an HL7 value stands for: ``\\F\\`` back to ``|`` and so on (an unknown sequence is kept)."""
+    return re.sub(r"\\(F|S|T|R|E|X0D|X0A)\\", lambda m: _UNESCAPES[m.group(1)], value) if "\\" in value else value
 
 
 def _segment(*fields: str) -> str:
