@@ -124,6 +124,13 @@ class TestWrite:
         assert ("ZY20260225-0007", "lines[0].applied[0].reduction", False) == (
             caught.value.record, caught.value.field, target.exists())
 
+    def test_any_visit_id(self) -> None:
+        """A visit id that is no valid FHIR id (spaces, 汉字, /) still gets its Invoice."""
+        visit = {**read(fixture())[0], "visit_id": "门诊 0042/甲"}
+        target = io.BytesIO()
+        FhirAdapter().write(decide([visit]), target)
+        assert "门诊 0042/甲" == invoices_from_bundle(target.getvalue())[0]["visit_id"]
+
     def test_large_amount_written_exactly(self) -> None:
         """An amount beyond a float's 15 digits is written digit for digit and read back the same."""
         visit = {**read(fixture())[0], "lines": [{"line_id": "1", "item": "drug", "amount": "12345678901234567.89"}]}
@@ -176,6 +183,19 @@ def test_visits_round_trip_through_a_bundle(visits: list[dict[str, Any]]) -> Non
         first.setdefault(visit["patient"]["id"], visit["patient"])
         visit["patient"] = first[visit["patient"]["id"]]
     assert visits == list(read_bundle(exact_json.dumps(visits_to_bundle(visits))))
+
+
+@settings(max_examples=30, deadline=None)
+@given(visit_lists())
+def test_any_decision_round_trips_through_invoices(visits: list[dict[str, Any]]) -> None:
+    """Whatever seed-example decides for any visits, the Invoice bundle carries it back to the fen:
+    every line's amount, reduction, payable and each rule's share, and the totals."""
+    decisions = decide(visits)
+    target = io.BytesIO()
+    FhirAdapter().write(decisions, target)
+    assert [{"visit_id": d["visit_id"], "policy": d["policy"], "totals": d["totals"],
+             "lines": [{k: line[k] for k in ("line_id", "amount", "reduction", "payable", "applied")}
+                       for line in d["lines"]]} for d in decisions] == invoices_from_bundle(target.getvalue())
 
 
 class TestErrors:

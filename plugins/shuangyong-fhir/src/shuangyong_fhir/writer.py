@@ -61,7 +61,7 @@ def _invoice(decision: Mapping[str, Any], number: int) -> dict[str, Any]:
     totals = _member(decision, "totals", visit_id, "totals")
     total = {name: parse_amount(_member(totals, name, visit_id, f"totals.{name}"), record=visit_id,
                                 field=f"totals.{name}") for name in ("amount", "reduction", "payable")}
-    return {"resourceType": "Invoice", "id": f"invoice-{visit_id}", "status": "issued",
+    return {"resourceType": "Invoice", "id": f"invoice-{number}", "status": "issued",  # any visit id, even 门诊/1
             "identifier": [{"system": systems.SYS_VISIT, "value": visit_id}],
             "extension": [{"url": systems.EXT_POLICY, "valueString": _member(decision, "policy", visit_id, "policy")}],
             "lineItem": items,
