@@ -40,7 +40,7 @@ class Hl7Adapter:
                 patient = messages.patient(message)
                 patients[patient["id"]] = patient
             else:
-                yield messages.visit(message, patients.get(messages.patient(message)["id"]), self.region)
+                yield messages.visit(message, patients, self.region)
 
     def write(self, decisions: Iterable[Mapping[str, Any]], target: IO[bytes]) -> None:
         """Every reply is built before the first is written: a bad decision writes nothing."""
@@ -86,6 +86,8 @@ def register_commands(cli: click.Group) -> None:
     def listen(host: str, port: int, policies: tuple[str, ...], region: str | None, codes: str | None,
                max_messages: int | None) -> None:
         """Answer ADT^A04 (register) and DFT^P03 (decide) messages over MLLP."""
+        # imported here: this module is loaded while the plugin manager is being built, which
+        # importing shuangyong.cli at the top would start again
         from shuangyong.cli.base import exit_on_error
 
         with exit_on_error():

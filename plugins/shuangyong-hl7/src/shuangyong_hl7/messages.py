@@ -188,14 +188,15 @@ def _observation(out: dict[str, Any], categories: list[str], obx: Any, record: s
         out["disability_cause"] = value
 
 
-def visit(message: Message, registered: Mapping[str, Any] | None, region: str | None) -> dict[str, Any]:
+def visit(message: Message, registered: Mapping[str, Mapping[str, Any]], region: str | None) -> dict[str, Any]:
     """A DFT^P03 as a JSON-contract visit. The patient's categories and cards come from the
-    message's PID when it has them, else from the ADT^A04 that registered the patient."""
+    message's PID when it has them, else from ``registered`` (the patients of earlier ADT^A04s,
+    by id)."""
     record = message.msh.msh_10.to_er7()
     pv1 = message.pv1
     patient_data = patient(message)
-    if registered is not None and not ({"categories", "credentials"} & patient_data.keys()):
-        patient_data = {**registered, **{k: v for k, v in patient_data.items() if k in ("id",)}}
+    if patient_data["id"] in registered and not ({"categories", "credentials"} & patient_data.keys()):
+        patient_data = dict(registered[patient_data["id"]])
     kind = pv1.pv1_2.to_er7()
     if kind not in PATIENT_CLASS:
         raise Hl7Error(Text(f"患者类别应为 O、E 或 I，收到 {kind!r}", f"the patient class must be O, E or I, got {kind!r}"),

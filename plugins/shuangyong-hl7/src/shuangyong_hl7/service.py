@@ -56,8 +56,7 @@ class Hl7Service:
             self._check_known(patient, request["control_id"])
             self.patients[patient["id"]] = patient
             return replies.accept_ack(request, charset, f"registered {patient['id']}")
-        registered = self.patients.get(messages.patient(message)["id"])
-        data = messages.visit(message, registered, self.region)
+        data = messages.visit(message, self.patients, self.region)
         visit = plugins.resolve_beneficiary(visit_from_dict(data, codes=self.codes))
         return replies.decision_ack(request, charset, decision_to_dict(self.engine.evaluate(visit)))
 
