@@ -101,6 +101,20 @@ class TestXlsx:
             row["seq"].value, row["business_date"].value, row["business_date"].number_format,
             row["granted"].number_format, row["visit_id"].value)
 
+    def test_reversal_row(self) -> None:
+        """A reversal row: kind text, the grant it cancels an integer, the reason in Chinese."""
+        ledger = MemoryLedger("memory:")
+        engine = Engine.from_packs("seed-example")
+        visit = visit_from_dict(visit_dict())
+        ledger.post(requests_for(visit, engine.evaluate(visit), engine.policy))
+        ledger.reverse(1, "重复记账")
+        sheet = load_workbook(io.BytesIO(export("xlsx", "ledger", ledger.postings())))["ledger"]
+        header = [c.value.split("\n")[1] for c in sheet[1]]
+        row = dict(zip(header, sheet[sheet.max_row], strict=True))
+        assert (("s", "reversal"), ("n", 1), "重复记账") == (
+            (row["kind"].data_type, row["kind"].value), (row["reverses"].data_type, row["reverses"].value),
+            row["reason"].value)
+
     @settings(max_examples=25, deadline=None)
     @given(st.decimals(min_value=0, max_value=Decimal("9999999999999.99"), places=2))
     def test_money_round_trips_exactly(self, amount: Decimal) -> None:

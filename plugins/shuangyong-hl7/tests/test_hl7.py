@@ -177,6 +177,24 @@ class TestListener:
         first, second = asyncio.run(run())
         assert ("AA", "AA") == (segments(first[1:-2])["MSA"][0][1], segments(second[1:-2])["MSA"][0][1])
 
+    def test_oversized_frame_closes_only_its_connection(self) -> None:
+        """A sender that never ends a frame beyond max_frame is cut off; another connection is served."""
+        async def run() -> tuple[bytes, list[bytes]]:
+            listener = MllpListener(service(), port=0, max_frame=4096)
+            await listener.start()
+            reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
+            writer.write(START + b"MSH|" + b"x" * 10_000)
+            await writer.drain()
+            cut = await asyncio.wait_for(reader.read(), timeout=10)  # EOF: the listener closed it
+            writer.close()
+            await writer.wait_closed()
+            answers = await send("127.0.0.1", listener.port, [a04().encode()])
+            await listener.close()
+            return cut, answers
+
+        cut, answers = asyncio.run(run())
+        assert (b"", "AA") == (cut, segments(answers[0])["MSA"][0][1])
+
     def test_cli_listens_for_a_bounded_number_of_messages(self) -> None:
         """`shuangyong hl7 listen --port 0 --max-messages 2` answers two messages and exits 0."""
         with subprocess.Popen([sys.executable, "-m", "shuangyong", "hl7", "listen", "--port", "0",

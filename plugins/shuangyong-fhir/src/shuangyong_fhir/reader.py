@@ -126,6 +126,9 @@ def _card(record: str, element: str, kind: str, number: str | None, period: Any)
         card["valid_from"] = iso_date(period.start, record, f"{where}.start")
     if period is not None and period.end is not None:
         card["valid_to"] = iso_date(period.end, record, f"{where}.end")
+        if card["valid_to"] < card.get("valid_from", card["valid_to"]):
+            raise fail(record, f"{where}.end", f"有效期结束 {card['valid_to']} 早于开始 {card['valid_from']}",
+                       f"the period ends ({card['valid_to']}) before it starts ({card['valid_from']})", card["valid_to"])
     return card
 
 
