@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import re
 import zipfile
 from decimal import Decimal
@@ -202,7 +203,7 @@ class TestCli:
     def test_ledger_export_xlsx(self, tmp_path: Path) -> None:
         """`ledger export --format xlsx` goes through the exporter registry."""
         source = tmp_path / "visits.jsonl"
-        source.write_text(__import__("json").dumps(visit_dict(), ensure_ascii=False) + "\n", encoding="utf-8")
+        source.write_text(json.dumps(visit_dict(), ensure_ascii=False) + "\n", encoding="utf-8")
         url = f"sqlite:///{tmp_path / 'ledger.db'}"
         runner = CliRunner()
         posted = runner.invoke(main, ["evaluate", str(source), "--post", "--ledger", url])
@@ -215,10 +216,13 @@ class TestCli:
     def test_evaluate_writes_through_exporter(self, tmp_path: Path, fmt: str) -> None:
         """`evaluate --format xlsx|html|pdf -o FILE` writes the decisions with the plugin's exporter."""
         source = tmp_path / "visits.jsonl"
-        source.write_text(__import__("json").dumps(visit_dict(), ensure_ascii=False) + "\n", encoding="utf-8")
+        source.write_text(json.dumps(visit_dict(), ensure_ascii=False) + "\n", encoding="utf-8")
         out = tmp_path / f"decisions.{fmt}"
         result = CliRunner().invoke(main, ["evaluate", str(source), "--format", fmt, "-o", str(out)])
-        assert (0, True) == (result.exit_code, b"0012" in out.read_bytes() or fmt != "html")
+        text = {"xlsx": lambda: str(load_workbook(out)["visits"]["A2"].value),
+                "html": lambda: out.read_text(encoding="utf-8"),
+                "pdf": lambda: PdfReader(out).pages[0].extract_text()}[fmt]()
+        assert (0, True, True) == (result.exit_code, "0012" in text, "617.25" in text or fmt == "xlsx")
 
     def test_evaluate_unknown_format(self, tmp_path: Path) -> None:
         """An unknown format exits 2 naming the formats there are, before reading anything."""
