@@ -10,7 +10,7 @@ PLUGINS := $(wildcard plugins/*/pyproject.toml)
 export SHUANGYONG_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export SHUANGYONG_TEST_MARIADB_URL ?= mysql+pymysql://root@127.0.0.1:3306/test
 
-.PHONY: demo test bench docs clean
+.PHONY: demo test bench docs clean setup
 
 $(STAMP): pyproject.toml $(PLUGINS)
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,18 @@ $(STAMP): pyproject.toml $(PLUGINS)
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
-test: $(STAMP)
+# shuangyong-export's PDF (WeasyPrint) needs pango, HarfBuzz's subsetter and a font with Chinese
+# glyphs: installed from Debian's packages when missing, with sudo only when not root.
+SYSTEM_PACKAGES := fontconfig fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+setup:
+	@if fc-list :lang=zh 2>/dev/null | grep -q . && ldconfig -p | grep -q libpangoft2-1.0 \
+	    && ldconfig -p | grep -q libharfbuzz-subset; then :; \
+	elif command -v apt-get >/dev/null; then \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q $(SYSTEM_PACKAGES); \
+	else echo "install pango, HarfBuzz (subset) and a CJK font for PDF export: $(SYSTEM_PACKAGES)" >&2; fi
+
+test: setup $(STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

@@ -20,7 +20,8 @@ CLI_DOC = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
 
 
 def command_paths(group: click.Group | None = None, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    """Every command and subcommand of ``shuangyong``, parents first."""
+    """Every command and subcommand of ``shuangyong``, parents first; commands that installed
+    plugins added are left out (their own docs describe them)."""
     if group is None:
         from shuangyong.cli import main
 
@@ -28,6 +29,8 @@ def command_paths(group: click.Group | None = None, prefix: tuple[str, ...] = ()
         yield ()
     for name in sorted(group.commands):
         command = group.commands[name]
+        if command.callback is not None and not command.callback.__module__.startswith("shuangyong."):
+            continue
         yield (*prefix, name)
         if isinstance(command, click.Group):
             yield from command_paths(command, (*prefix, name))

@@ -154,7 +154,7 @@ class TestHooks:
         postings = plugins.post(ledger, requests_for(v, engine.evaluate(v), engine.policy))
         assert ([("sample:", 1)], 1200) == (sample_plugin.AUDIT, postings[0].granted_fen)
         out = io.BytesIO()
-        plugins.collect("register_exporters")["tsv"].write("ledger", ledger.postings(), out)
+        plugins.exporters("ledger")["tsv"].write("ledger", ledger.postings(), out)
         assert f"1\t{v.visit_id}\t1200\n" == out.getvalue().decode()
 
     def test_resolve_beneficiary(self, sample: plugins.PluginManager) -> None:
@@ -187,3 +187,31 @@ def test_yearly_cap_from_a_plugin_pack(sample: plugins.PluginManager) -> None:
         granted.append(plugins.post(ledger, requests_for(v, engine.evaluate(v), engine.policy))[0].granted_fen)
     assert [1200, 800, 0] == granted
     assert dt.date(2026, 3, 4) == list(ledger.postings())[-1].business_date
+
+
+class TestExporterNames:
+    """Exporter names are unique per subject, so a plugin's `html` for decisions can sit beside the
+    built-in `html` for compliance reports."""
+
+    @staticmethod
+    def _with(*exporters: tuple[str, frozenset[str]]) -> plugins.PluginManager:
+        built = manager()
+        for n, (name, subjects) in enumerate(exporters):
+            module = types.ModuleType(f"exporter_plugin_{n}")
+            answer = {name: types.SimpleNamespace(subjects=subjects, suffix=".x", write=None)}
+            module.register_exporters = hookspecs.hookimpl(lambda answer=answer: answer)  # type: ignore[attr-defined]
+            built.register(module, name=f"exporters-{n}")
+        return built
+
+    def test_same_name_for_different_subjects(self) -> None:
+        built = self._with(("tsv", frozenset({"decisions"})))
+        assert ({"decisions"}, {"ledger"}) == (set(plugins.exporters("decisions", built)["tsv"].subjects),
+                                               set(plugins.exporters("ledger", built)["tsv"].subjects))
+
+    def test_same_name_for_the_same_subject_is_refused(self) -> None:
+        built = self._with(("csv", frozenset({"ledger", "decisions"})))
+        with pytest.raises(PluginError) as caught:
+            plugins.exporters("ledger", built)
+        assert ("exporters-0", "register_exporters", "csv") == (
+            caught.value.record, caught.value.field, caught.value.value)
+        assert "tsv" not in plugins.exporters("decisions", built)  # the other subject is unaffected

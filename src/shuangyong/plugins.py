@@ -145,6 +145,27 @@ def collect(hook_name: str, manager: PluginManager | None = None) -> dict[str, A
     return merged
 
 
+def exporters(subject: str, manager: PluginManager | None = None) -> dict[str, Any]:
+    """The exporters that write ``subject`` (``decisions``, ``ledger``, ``compliance``), by name.
+
+    A name is unique per subject, not overall: the built-in ``html`` writes compliance reports and
+    shuangyong-export's ``html`` writes decisions and the ledger, so ``--format html`` means the
+    one for what is being exported. Two exporters of one name for the same subject are an error.
+    """
+    found: dict[str, Any] = {}
+    owner: dict[str, str] = {}
+    for plugin_name, answer in call_each("register_exporters", manager):
+        for name, exporter in dict(answer).items():
+            if subject not in exporter.subjects:
+                continue
+            if name in found:
+                raise PluginError(Text(f"{subject} 的导出格式 {name!r} 被插件 {owner[name]} 和 {plugin_name} 重复注册",
+                                       f"exporter {name!r} for {subject} is registered twice, by {owner[name]} "
+                                       f"and {plugin_name}"), record=plugin_name, field="register_exporters", value=name)
+            found[name], owner[name] = exporter, plugin_name
+    return found
+
+
 def registry(manager: PluginManager | None = None) -> Registry:
     """The built-in registry plus every plugin's categories, predicates and policy packs."""
     built = Registry.builtin()

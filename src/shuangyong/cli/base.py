@@ -18,7 +18,7 @@ import click
 
 from shuangyong import plugins
 from shuangyong.engine import Engine
-from shuangyong.errors import LedgerError, ShuangyongError
+from shuangyong.errors import InputError, LedgerError, ShuangyongError
 from shuangyong.interchange import (
     Input,
     RawRecord,
@@ -83,12 +83,27 @@ def exit_on_error() -> Iterator[None]:
 
 
 def open_input(source: IO[str], policies: tuple[str, ...], strict: bool,
-          codes: str | None) -> tuple[Engine, ChargeCodeMap | None, Input]:
+          codes: str | None, his: str | None = None) -> tuple[Engine, ChargeCodeMap | None, Input]:
     """Compile the packs, load the charge-code table and sniff the input, or exit 2."""
     with exit_on_error():
         engine = Engine.from_packs(*policies, strict=strict, registry=plugins.registry())
         code_map = ChargeCodeMap.load(Path(codes), engine.registry.items) if codes else None
-        return engine, code_map, read_records(source)
+        return engine, code_map, read_records(source) if his is None else his_records(source, his)
+
+
+def his_records(source: IO[str], name: str) -> Input:
+    """The visits a plugin's HIS adapter reads from SOURCE's bytes (a FHIR bundle, HL7 messages).
+
+    Read whole before any decision is written, so that a message the adapter refuses (its error
+    names the resource or segment) stops the run with nothing written.
+    """
+    adapters = plugins.collect("register_his_adapters")
+    if name not in adapters:
+        known = ", ".join(sorted(adapters)) or "—"
+        raise InputError(Text(f"没有名为 {name!r} 的 HIS 适配器（可用：{known}）",
+                              f"no HIS adapter named {name!r} (available: {known})"), field="his", value=name)
+    visits = list(adapters[name].read(getattr(source, "buffer", source)))
+    return Input("array", iter([RawRecord(n, value=visit) for n, visit in enumerate(visits, 1)]))
 
 
 def for_each_record(records: Iterator[RawRecord], codes: ChargeCodeMap | None,
@@ -122,6 +137,8 @@ def opened_ledger(url: str | None) -> Iterator[Ledger]:
         ledger = plugins.open_ledger(url)
     with ledger, exit_on_error():
         yield ledger
+his_option = click.option("--his", metavar="NAME",
+                          help="Read SOURCE with a HIS adapter a plugin adds (fhir, hl7) instead of as JSON.")
 codes_option = click.option("--codes", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
                             help="Charge-code → item-kind table (CSV or YAML) for lines that send a code.")
 

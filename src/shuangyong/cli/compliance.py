@@ -71,8 +71,7 @@ def compliance_report(dossier: str, standards: tuple[str, ...], as_of: str | Non
                       output: str | None) -> None:
     """Report on DOSSIER (JSON or YAML) against the standards."""
     with exit_on_error():
-        exporters = {name: e for name, e in plugins.collect("register_exporters").items()
-                     if "compliance" in e.subjects}
+        exporters = plugins.exporters("compliance")
     if fmt not in exporters:
         fail(InputError(Text(f"没有名为 {fmt!r} 的报告格式（可用：{', '.join(sorted(exporters))}）",
                              f"no report format named {fmt!r} (available: {', '.join(sorted(exporters))})"),

@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from typing import IO
+from typing import IO, Any
 
 import click
 
@@ -14,6 +14,8 @@ from shuangyong import plugins
 from shuangyong.cli.base import (
     BAD_INPUT,
     codes_option,
+    exit_on_error,
+    his_option,
     fail,
     for_each_record,
     lang,
@@ -27,7 +29,7 @@ from shuangyong.cli.base import (
     writing_to,
 )
 from shuangyong.engine import Decision, Engine
-from shuangyong.errors import LedgerError
+from shuangyong.errors import InputError, LedgerError
 from shuangyong.interchange import (
     Input,
     decision_to_dict,
@@ -45,8 +47,9 @@ from shuangyong.text import Text
 @main.command()
 @click.argument("source", type=click.File("r", encoding="utf-8"), default="-")
 @policy_option
-@click.option("--format", "fmt", type=click.Choice(["auto", "json", "jsonl", "table"]), default="auto",
-              help="auto mirrors the input: JSON Lines in, JSON Lines out; JSON in, JSON out.")
+@click.option("--format", "fmt", default="auto", show_default=True, metavar="FORMAT",
+              help="auto, json, jsonl, table, or an exporter a plugin adds (xlsx, html, pdf with "
+                   "shuangyong-export). auto mirrors the input: JSON Lines in, JSON Lines out; JSON in, JSON out.")
 @strict_option
 @codes_option
 @click.option("--output", "-o", metavar="FILE", help="Write here instead of standard output.")
@@ -55,11 +58,13 @@ from shuangyong.text import Text
 @ledger_option
 @click.option("--pseudonymise", is_flag=True,
               help="Store patient ids as keyed hashes; the key comes from $SHUANGYONG_PSEUDONYM_KEY.")
+@his_option
 def evaluate(source: IO[str], policies: tuple[str, ...], fmt: str, strict: bool,
              codes: str | None, output: str | None, post: bool, ledger_url: str | None,
-             pseudonymise: bool) -> None:
+             pseudonymise: bool, his: str | None) -> None:
     """Decide each visit in SOURCE (JSON, JSON array or JSON Lines; '-' for stdin)."""
-    engine, code_map, records = open_input(source, policies, strict, codes)
+    _check_format(fmt)
+    engine, code_map, records = open_input(source, policies, strict, codes, his)
     if not post:
         _write_decisions(engine, code_map, records, fmt, output, engine.evaluate)
         return
@@ -76,9 +81,47 @@ def evaluate(source: IO[str], policies: tuple[str, ...], fmt: str, strict: bool,
         _write_decisions(engine, code_map, records, fmt, output, decide_and_post)
 
 
+TEXT_FORMATS = ("auto", "json", "jsonl", "table")
+
+
+def _decision_exporters() -> dict[str, Any]:
+    with exit_on_error():
+        return plugins.exporters("decisions")
+
+
+def _check_format(fmt: str) -> None:
+    """An unknown format exits 2 before any input is read."""
+    if fmt in TEXT_FORMATS:
+        return
+    exporters = _decision_exporters()
+    if fmt not in exporters:
+        known = ", ".join([*TEXT_FORMATS, *sorted(exporters)])
+        fail(InputError(Text(f"没有名为 {fmt!r} 的输出格式（可用：{known}）",
+                             f"no output format named {fmt!r} (available: {known})"), field="format", value=fmt))
+
+
+def _export_decisions(code_map: ChargeCodeMap | None, records: Input, fmt: str, output: str | None,
+                      decide: Callable[[Visit], Decision]) -> int:
+    """Decisions through a plugin's exporter (a whole file: xlsx, pdf); bad records on standard error."""
+    decisions = []
+    failures = 0
+    for ok, result, record in for_each_record(records.records, code_map, decide):
+        if ok:
+            decisions.append(decision_to_dict(result))
+        else:
+            failures += 1
+            click.echo(f"{record.label} {result.render(lang())}", err=True)
+    with exit_on_error(), writing_to(output, binary=True) as out:
+        _decision_exporters()[fmt].write("decisions", decisions, out)
+    return failures
+
+
 def _write_decisions(engine: Engine, code_map: ChargeCodeMap | None, records: Input, fmt: str,
                      output: str | None, decide: Callable[[Visit], Decision]) -> None:
     """Every record's decision (or error) in the chosen format; exit 2 if any record was bad."""
+    if fmt not in TEXT_FORMATS:
+        _report(_export_decisions(code_map, records, fmt, output, decide))
+        return
     if fmt == "auto":
         fmt = "jsonl" if records.shape == "lines" else "json"
     as_array = fmt == "json" and records.shape != "object"
@@ -101,6 +144,11 @@ def _write_decisions(engine: Engine, code_map: ChargeCodeMap | None, records: In
                 text = json.dumps(payload, ensure_ascii=False, indent=2)
                 out.write((",\n" if count else "") + text if as_array else text + "\n")
         out.write("\n]\n" if as_array else "")
+    _report(failures)
+
+
+def _report(failures: int) -> None:
+    """Exit 2 when any record was bad, saying how many."""
     if failures:
         say(Text(f"{failures} 条记录有误，已逐条输出错误", f"{failures} record(s) had errors; each is reported in the output"),
              err=True)
@@ -114,9 +162,11 @@ def _write_decisions(engine: Engine, code_map: ChargeCodeMap | None, records: In
               help="json: one explanation (or error) object per visit, one per line.")
 @strict_option
 @codes_option
-def explain(source: IO[str], policies: tuple[str, ...], fmt: str, strict: bool, codes: str | None) -> None:
+@his_option
+def explain(source: IO[str], policies: tuple[str, ...], fmt: str, strict: bool, codes: str | None,
+            his: str | None) -> None:
     """Explain each visit: every rule considered, why it applied or not, and its clause."""
-    engine, code_map, records = open_input(source, policies, strict, codes)
+    engine, code_map, records = open_input(source, policies, strict, codes, his)
     failures = 0
     results = for_each_record(records.records, code_map, lambda v: (v, engine.explain(v)))
     for ok, result, record in results:

@@ -50,7 +50,7 @@ def reverse(ledger_url: str | None, seq: int, reason: str) -> None:
 def export(ledger_url: str | None, fmt: str, output: str | None) -> None:
     """Every posting, in order, with amounts in yuan."""
     with exit_on_error():
-        exporters = {name: e for name, e in plugins.collect("register_exporters").items() if "ledger" in e.subjects}
+        exporters = plugins.exporters("ledger")
     if fmt not in exporters:
         fail(LedgerError(Text(f"没有名为 {fmt!r} 的账本导出格式（可用：{', '.join(sorted(exporters))}）",
                               f"no ledger exporter named {fmt!r} (available: {', '.join(sorted(exporters))})"),

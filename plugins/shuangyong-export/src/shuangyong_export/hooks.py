@@ -1,0 +1,47 @@
+"""``register_exporters``: xlsx, html and pdf, each for decisions and ledger postings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import IO, Any
+
+import attrs
+
+from shuangyong import hookimpl
+from shuangyong.text import Text
+from shuangyong_export.html import render_html
+from shuangyong_export.pdf import render_pdf
+from shuangyong_export.tables import SUBJECTS, Table, tables_for
+from shuangyong_export.xlsx import render_xlsx
+
+TITLES = {"decisions": Text("双拥医疗优待决定", "Military-support medical concessions: decisions"),
+          "ledger": Text("优惠减免台帐", "Concession ledger")}
+
+
+@attrs.frozen(slots=True)
+class TableExporter:
+    """An exporter (see docs/hooks.md): turns the subject into tables, then renders them whole.
+
+    Rendering to bytes before writing means a bad record leaves the target empty.
+    """
+
+    name: str
+    suffix: str
+    render: Callable[[tuple[Table, ...], Text], bytes]
+    subjects: frozenset[str] = SUBJECTS
+
+    def write(self, subject: str, data: Any, target: IO[bytes]) -> None:
+        content = self.render(tables_for(subject, data, self.subjects, self.name), TITLES[subject])
+        target.write(content)
+
+
+EXPORTERS = (
+    TableExporter("xlsx", ".xlsx", render_xlsx),
+    TableExporter("html", ".html", lambda tables, title: render_html(tables, title).encode()),
+    TableExporter("pdf", ".pdf", render_pdf),
+)
+
+
+@hookimpl
+def register_exporters() -> Mapping[str, Any]:
+    return {exporter.name: exporter for exporter in EXPORTERS}

@@ -1,0 +1,51 @@
+"""``register_his_adapters``: the ``fhir`` adapter (FHIR R4B bundles in, Invoice bundles out); and
+``register_exporters``: ``fhir``, the same Invoice bundle as an output format for decisions
+(``shuangyong evaluate bundle.json --his fhir --format fhir``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from shuangyong import hookimpl
+from shuangyong_fhir import exact_json
+from shuangyong_fhir.bundle import Source
+from shuangyong_fhir.reader import read_bundle
+from shuangyong_fhir.writer import decisions_to_bundle
+
+
+class FhirAdapter:
+    """A HIS adapter (docs/hooks.md): ``read`` a Bundle into visits, ``write`` decisions as Invoices."""
+
+    def read(self, source: Source) -> Iterator[dict[str, Any]]:
+        return read_bundle(source)
+
+    def write(self, decisions: Iterable[Mapping[str, Any]], target: IO[bytes] | Path | str) -> None:
+        """The whole Invoice bundle is built before anything is written: a bad decision leaves
+        the target untouched."""
+        content = exact_json.dumps(decisions_to_bundle(decisions)).encode()
+        if isinstance(target, (str, Path)):
+            Path(target).write_bytes(content)
+        else:
+            target.write(content)
+
+
+class InvoiceExporter:
+    """Decisions as a FHIR Invoice bundle, through the exporter registry (docs/hooks.md)."""
+
+    subjects = frozenset({"decisions"})
+    suffix = ".json"
+
+    def write(self, subject: str, data: Iterable[Mapping[str, Any]], target: IO[bytes]) -> None:
+        FhirAdapter().write(data, target)
+
+
+@hookimpl
+def register_his_adapters() -> Mapping[str, Any]:
+    return {"fhir": FhirAdapter()}
+
+
+@hookimpl
+def register_exporters() -> Mapping[str, Any]:
+    return {"fhir": InvoiceExporter()}

@@ -1,0 +1,182 @@
+"""JSON contract → FHIR R4B: decisions as Invoices with discount price components, and visits as
+the Bundle a hospital would send (for test data and round trips).
+
+An Invoice answers one Encounter (``identifier`` in ``SYS_VISIT``). Each line item points at its
+ChargeItem by identifier and carries a ``base`` component (the amount) and one ``discount``
+component per rule that took something off (coded in ``CS_RULE``, the clause as text), so the
+hospital sees which rule gave what. Discounts are written as positive amounts: ``totalNet`` is
+``totalGross`` minus their sum. Every amount is a ``Decimal`` written as FHIR decimal text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from fhir.resources.R4B.bundle import Bundle
+from pydantic import ValidationError
+
+from shuangyong.errors import InputError
+from shuangyong.money import ZERO, format_amount, parse_amount
+from shuangyong.text import Text
+from shuangyong_fhir import systems
+from shuangyong_fhir.bundle import FhirError, Source, key, load_bundle
+
+
+def _money(value: Decimal) -> dict[str, Any]:
+    return {"value": value, "currency": systems.CURRENCY}
+
+
+def _member(data: Mapping[str, Any], name: str, record: str, field: str) -> Any:
+    if not isinstance(data, Mapping) or name not in data:
+        raise InputError(Text(f"缺少字段 {field}", f"missing field {field}"), record=record, field=field)
+    return data[name]
+
+
+def _component(kind: str, amount: Decimal, rule: str | None = None, clause: str | None = None) -> dict[str, Any]:
+    component: dict[str, Any] = {"type": kind, "amount": _money(amount)}
+    if rule is not None:
+        component["code"] = {"coding": [{"system": systems.CS_RULE, "code": rule}]}
+        if clause:
+            component["code"]["text"] = clause
+    return component
+
+
+def _invoice(decision: Mapping[str, Any], number: int) -> dict[str, Any]:
+    visit_id = _member(decision, "visit_id", f"#{number}", "visit_id")
+    items = []
+    for n, line in enumerate(_member(decision, "lines", visit_id, "lines")):
+        def amount(name: str, data: Mapping[str, Any] = line, at: str = f"lines[{n}]") -> Decimal:
+            return parse_amount(_member(data, name, visit_id, f"{at}.{name}"), record=visit_id, field=f"{at}.{name}")
+
+        discounts = [_component("discount", amount("reduction", a, f"lines[{n}].applied[{m}]"), a["rule"],
+                                line.get("clause") if a["rule"] == line.get("rule") else None)
+                     for m, a in enumerate(_member(line, "applied", visit_id, f"lines[{n}].applied"))]
+        items.append({"sequence": n + 1,
+                      "chargeItemReference": {"identifier": {"value": _member(line, "line_id", visit_id,
+                                                                              f"lines[{n}].line_id")},
+                                              "display": line.get("item")},
+                      "priceComponent": [_component("base", amount("amount")), *discounts]})
+    totals = _member(decision, "totals", visit_id, "totals")
+    total = {name: parse_amount(_member(totals, name, visit_id, f"totals.{name}"), record=visit_id,
+                                field=f"totals.{name}") for name in ("amount", "reduction", "payable")}
+    return {"resourceType": "Invoice", "id": f"invoice-{number}", "status": "issued",  # any visit id, even 门诊/1
+            "identifier": [{"system": systems.SYS_VISIT, "value": visit_id}],
+            "extension": [{"url": systems.EXT_POLICY, "valueString": _member(decision, "policy", visit_id, "policy")}],
+            "lineItem": items,
+            "totalPriceComponent": [_component("base", total["amount"]), _component("discount", total["reduction"])],
+            "totalGross": _money(total["amount"]), "totalNet": _money(total["payable"])}
+
+
+def decisions_to_bundle(decisions: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """A collection Bundle with one Invoice per JSON-contract decision (validated; write it with
+    :func:`shuangyong_fhir.exact_json.dumps`)."""
+    return _bundle([_invoice(d, n) for n, d in enumerate(decisions, 1)], "Invoice")
+
+
+def _bundle(resources: list[dict[str, Any]], what: str) -> dict[str, Any]:
+    """The Bundle as data, after ``fhir.resources`` has checked it is valid R4B."""
+    bundle = {"resourceType": "Bundle", "type": "collection",
+              "entry": [{"fullUrl": f"urn:shuangyong:{r['resourceType']}/{r['id']}", "resource": r} for r in resources]}
+    try:
+        Bundle.model_validate(bundle)
+        return bundle
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        entry = first["loc"][1] if len(first["loc"]) > 1 else 0
+        raise FhirError(Text(f"无法生成 FHIR {what}：{first['msg']}", f"cannot build the FHIR {what}: {first['msg']}"),
+                        record=f"{resources[entry]['resourceType']}/{resources[entry]['id']}"
+                        if isinstance(entry, int) and entry < len(resources) else what,
+                        field=".".join(map(str, first["loc"][3:])) or None, value=first.get("input")) from None
+
+
+def invoices_from_bundle(source: Source) -> list[dict[str, Any]]:
+    """The decisions an Invoice bundle carries, back as JSON-contract fragments (visit_id, policy,
+    lines with amount, reduction, payable and applied, totals): what a hospital reads."""
+    found = []
+    for entry in load_bundle(source).entry or ():
+        invoice = entry.resource
+        if invoice is None or invoice.get_resource_type() != "Invoice":
+            continue
+        visit_id = next((i.value for i in invoice.identifier or () if i.system == systems.SYS_VISIT), None)
+        if visit_id is None:
+            raise FhirError(Text("发票缺少就诊标识", "the invoice names no visit"), record=key(invoice),
+                            field=f"identifier({systems.SYS_VISIT})")
+        lines = []
+        for item in invoice.lineItem or ():
+            amount = sum((p.amount.value for p in item.priceComponent if p.type == "base"), ZERO)
+            applied = [{"rule": p.code.coding[0].code, "reduction": format_amount(parse_amount(p.amount.value))}
+                       for p in item.priceComponent if p.type == "discount"]
+            reduction = sum((Decimal(a["reduction"]) for a in applied), ZERO)
+            lines.append({"line_id": item.chargeItemReference.identifier.value, "amount": format_amount(
+                parse_amount(amount)), "reduction": format_amount(reduction),
+                "payable": format_amount(parse_amount(amount - reduction)), "applied": applied})
+        policy = next((e.valueString for e in invoice.extension or () if e.url == systems.EXT_POLICY), None)
+        found.append({"visit_id": visit_id, "policy": policy, "lines": lines, "totals": {
+            "amount": format_amount(parse_amount(invoice.totalGross.value)),
+            "reduction": format_amount(parse_amount(invoice.totalGross.value - invoice.totalNet.value)),
+            "payable": format_amount(parse_amount(invoice.totalNet.value))}})
+    return found
+
+
+def _card_identifier(card: Mapping[str, Any]) -> dict[str, Any]:
+    identifier: dict[str, Any] = {"type": {"coding": [{"system": systems.CS_CREDENTIAL, "code": card["kind"]}]},
+                                  "value": card["number"]}
+    period = {k: v for k, v in (("start", card.get("valid_from")), ("end", card.get("valid_to"))) if v}
+    if period:
+        identifier["period"] = period
+    return identifier
+
+
+def _patient_resource(patient: Mapping[str, Any], resource_id: str) -> dict[str, Any]:
+    extensions: list[dict[str, Any]] = [
+        {"url": systems.EXT_CATEGORY, "valueCoding": {"system": systems.CS_CATEGORY, "code": c}}
+        for c in patient.get("categories", ())]
+    if patient.get("disability_level") is not None:
+        extensions.append({"url": systems.EXT_DISABILITY_LEVEL, "valueInteger": patient["disability_level"]})
+    if patient.get("disability_cause"):
+        extensions.append({"url": systems.EXT_DISABILITY_CAUSE, "valueCode": patient["disability_cause"]})
+    resource: dict[str, Any] = {
+        "resourceType": "Patient", "id": resource_id,
+        "identifier": [{"type": {"coding": [{"system": systems.IDENTIFIER_TYPE, "code": systems.MEDICAL_RECORD}]},
+                        "value": patient["id"]}, *map(_card_identifier, patient.get("credentials", ()))]}
+    if extensions:
+        resource["extension"] = extensions
+    if patient.get("name"):
+        resource["name"] = [{"text": patient["name"]}]
+    if patient.get("birth_date"):
+        resource["birthDate"] = patient["birth_date"]
+    return resource
+
+
+def visits_to_bundle(visits: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The Bundle an HIS would send for these JSON-contract visits: what ``read_bundle`` reads back.
+
+    Credentials are written as Patient identifiers; ids must be valid FHIR ids (letters, digits,
+    ``-`` and ``.``), or the error names the resource.
+    """
+    resources: list[dict[str, Any]] = []
+    patients: dict[str, str] = {}
+    for visit in visits:
+        patient = visit["patient"]
+        if patient["id"] not in patients:
+            patients[patient["id"]] = f"patient-{len(patients) + 1}"
+            resources.append(_patient_resource(patient, patients[patient["id"]]))
+        subject = {"reference": f"Patient/{patients[patient['id']]}"}
+        resources.append({"resourceType": "Encounter", "id": visit["visit_id"], "status": "finished",
+                          "class": {"system": systems.ENCOUNTER_CLASS, "code": systems.CLASS_OF_KIND[visit["kind"]]},
+                          "extension": [{"url": systems.EXT_REGION, "valueCode": visit["region"]}],
+                          "subject": subject, "period": {"start": visit["date"]}})
+        for line in visit["lines"]:
+            codings = [{"system": systems.CS_ITEM, "code": line["item"]}] if line.get("item") else []
+            if line.get("code"):
+                codings.append({"system": f"{systems.BASE}/CodeSystem/hospital-charge", "code": line["code"]})
+            code: dict[str, Any] = {"coding": codings}
+            if line.get("description"):
+                code["text"] = line["description"]
+            resources.append({"resourceType": "ChargeItem", "id": f"{visit['visit_id']}-{line['line_id']}",
+                              "identifier": [{"value": line["line_id"]}], "status": "billable", "code": code,
+                              "subject": subject, "context": {"reference": f"Encounter/{visit['visit_id']}"},
+                              "priceOverride": _money(parse_amount(line["amount"], record=visit["visit_id"]))})
+    return _bundle(resources, "Bundle")

@@ -1,0 +1,308 @@
+"""FHIR R4B adapter: the fixture bundle read into visits, decisions written as Invoices and read
+back, visits round-tripped through a Bundle, and every refusal naming resource and element."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fhir.resources.R4B.bundle import Bundle
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from click.testing import CliRunner
+
+from shuangyong import plugins
+from shuangyong.cli import main
+from shuangyong.engine import Engine
+from shuangyong.errors import InputError, MoneyError
+from shuangyong.interchange import decision_to_dict, visit_from_dict
+from shuangyong.model.registry import Registry
+from shuangyong_fhir import FhirAdapter, exact_json, FhirError, invoices_from_bundle, read_bundle, visits_to_bundle
+
+FIXTURE = Path(__file__).parent / "fixtures" / "nanning-outpatient-inpatient.json"
+ENGINE = Engine.from_packs("seed-example")
+
+
+def fixture() -> dict[str, Any]:
+    return json.loads(FIXTURE.read_text(encoding="utf-8"))
+
+
+def resource(bundle: dict[str, Any], resource_id: str) -> dict[str, Any]:
+    return next(e["resource"] for e in bundle["entry"] if e["resource"]["id"] == resource_id)
+
+
+def read(bundle: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(read_bundle(json.dumps(bundle, ensure_ascii=False)))
+
+
+def decide(visits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [decision_to_dict(ENGINE.evaluate(visit_from_dict(v))) for v in visits]
+
+
+class TestRead:
+    def test_fixture_visits(self) -> None:
+        """Two encounters become two visits; the entered-in-error charge is left out."""
+        visits = list(FhirAdapter().read(FIXTURE))
+        assert [("MZ20260302-0042", "outpatient", "2026-03-02", ["1", "2", "3", "4"]),
+                ("ZY20260225-0007", "inpatient", "2026-02-25", ["1", "2"])] == [
+            (v["visit_id"], v["kind"], v["date"], [line["line_id"] for line in v["lines"]]) for v in visits]
+
+    def test_patient_from_identifiers_and_extensions(self) -> None:
+        """MR number as id; name, birth date, category, disability and the card from the Patient."""
+        patient = read(fixture())[0]["patient"]
+        assert {"id": "MZ2026030017", "name": "黄建国", "birth_date": "1956-08-01", "disability_level": 6,
+                "disability_cause": "war", "categories": ["disabled_veteran"],
+                "credentials": [{"kind": "key_care_medical_card", "number": "桂优医字第0451033号",
+                                 "valid_from": "2024-01-01", "valid_to": "2026-12-31"}]} == patient
+
+    def test_coverage_gives_the_card_and_fullurl_references_resolve(self) -> None:
+        """覃秀兰's card comes from her Coverage, referenced by urn:uuid fullUrl; family + given make her name."""
+        patient = read(fixture())[1]["patient"]
+        assert ("覃秀兰", [{"kind": "key_care_medical_card", "number": "桂优医字第0450877号",
+                          "valid_from": "2025-01-01", "valid_to": "2027-12-31"}]) == (
+            patient["name"], patient["credentials"])
+
+    def test_cancelled_coverage_gives_no_card(self) -> None:
+        """A Coverage that is not active is not a credential."""
+        bundle = fixture()
+        resource(bundle, "qin-xiulan-card")["status"] = "cancelled"
+        assert "credentials" not in read(bundle)[1]["patient"]
+
+    def test_amount_is_price_times_quantity_exactly(self) -> None:
+        """3 days × 45.00 = 135.00; 2 × 3.50 = 7.00: Decimal arithmetic, exact to the fen."""
+        visits = read(fixture())
+        assert ("7.00", "135.00") == (visits[0]["lines"][1]["amount"], visits[1]["lines"][0]["amount"])
+
+    def test_decisions_from_the_bundle(self) -> None:
+        """The visits decide under seed-example: registration and injections waived, tests, bed and
+        dressing halved, drugs paid."""
+        decisions = decide(read(fixture()))
+        assert [("12.00", "7.00", "12.50", "0.00"), ("67.50", "19.25")] == [
+            tuple(line["reduction"] for line in d["lines"]) for d in decisions]
+
+
+class TestWrite:
+    def test_invoice_carries_discounts_and_reads_back(self) -> None:
+        """Each decision becomes an Invoice with base and discount components; reading the bundle
+        back gives the decision's lines, rules and totals to the fen."""
+        decisions = decide(read(fixture()))
+        target = io.BytesIO()
+        FhirAdapter().write(decisions, target)
+        Bundle.model_validate_json(target.getvalue())  # valid R4B
+        expected = [{"visit_id": d["visit_id"], "policy": d["policy"], "totals": d["totals"],
+                     "lines": [{k: line[k] for k in ("line_id", "amount", "reduction", "payable", "applied")}
+                               for line in d["lines"]]} for d in decisions]
+        assert expected == invoices_from_bundle(target.getvalue())
+        assert (True, False) == (b'"value": 12.00,' in target.getvalue(),  # FHIR decimal text as the Decimal reads
+                                 b"null" in target.getvalue())  # FHIR JSON has no nulls
+
+    def test_invoice_elements(self) -> None:
+        """The discount names the rule in CS_RULE and quotes the clause; totals are gross and net."""
+        target = io.BytesIO()
+        FhirAdapter().write(decide(read(fixture()))[:1], target)
+        invoice = json.loads(target.getvalue(), parse_float=Decimal)["entry"][0]["resource"]
+        first = invoice["lineItem"][0]
+        assert (["base", "discount"], "two-waivers.registration", Decimal("12.00"), Decimal("81.85"),
+                Decimal("50.35")) == (
+            [p["type"] for p in first["priceComponent"]], first["priceComponent"][1]["code"]["coding"][0]["code"],
+            first["priceComponent"][1]["amount"]["value"], invoice["totalGross"]["value"], invoice["totalNet"]["value"])
+        assert first["priceComponent"][1]["code"]["text"].startswith("凭“重点优抚对象医疗证”就诊")
+
+    def test_float_in_a_decision_refused_and_nothing_written(self, tmp_path: Path) -> None:
+        """A float amount in a decision is a MoneyError naming visit and field; no file appears."""
+        decisions = decide(read(fixture()))
+        decisions[1]["lines"][0]["applied"][0]["reduction"] = 67.5
+        target = tmp_path / "invoices.json"
+        with pytest.raises(MoneyError) as caught:
+            FhirAdapter().write(decisions, target)
+        assert ("ZY20260225-0007", "lines[0].applied[0].reduction", False) == (
+            caught.value.record, caught.value.field, target.exists())
+
+    def test_any_visit_id(self) -> None:
+        """A visit id that is no valid FHIR id (spaces, 汉字, /) still gets its Invoice."""
+        visit = {**read(fixture())[0], "visit_id": "门诊 0042/甲"}
+        target = io.BytesIO()
+        FhirAdapter().write(decide([visit]), target)
+        assert "门诊 0042/甲" == invoices_from_bundle(target.getvalue())[0]["visit_id"]
+
+    def test_large_amount_written_exactly(self) -> None:
+        """An amount beyond a float's 15 digits is written digit for digit and read back the same."""
+        visit = {**read(fixture())[0], "lines": [{"line_id": "1", "item": "drug", "amount": "12345678901234567.89"}]}
+        target = io.BytesIO()
+        FhirAdapter().write(decide([visit]), target)
+        assert "12345678901234567.89" == invoices_from_bundle(target.getvalue())[0]["totals"]["amount"]
+
+    def test_exact_json_refuses_floats(self) -> None:
+        with pytest.raises(TypeError):
+            exact_json.dumps({"value": 0.1})
+
+    def test_decision_missing_totals(self) -> None:
+        decisions = decide(read(fixture()))
+        del decisions[0]["totals"]
+        with pytest.raises(InputError) as caught:
+            FhirAdapter().write(decisions, io.BytesIO())
+        assert ("MZ20260302-0042", "totals") == (caught.value.record, caught.value.field)
+
+
+REGISTRY = Registry.builtin()
+ids = st.from_regex(r"[A-Z]{1,3}[0-9]{1,6}", fullmatch=True)
+cards = st.fixed_dictionaries({"kind": st.sampled_from([t.id for t in REGISTRY.credentials]), "number": ids},
+                              optional={"valid_from": st.just("2024-01-01"), "valid_to": st.just("2026-12-31")})
+patients = st.fixed_dictionaries(
+    {"id": ids}, optional={"name": st.sampled_from(["黄建国", "覃秀兰", "韦志强"]),
+                           "categories": st.lists(st.sampled_from([t.id for t in REGISTRY.categories]),
+                                                  min_size=1, max_size=2, unique=True),
+                           "disability_level": st.integers(1, 10), "credentials": st.lists(cards, min_size=1, max_size=2)})
+lines = st.fixed_dictionaries({"item": st.sampled_from([t.id for t in REGISTRY.items]),
+                               "amount": st.decimals(0, Decimal("99999999.99"), places=2).map(str)},
+                              optional={"code": ids, "description": st.just("挂号费")})
+
+
+@st.composite
+def visit_lists(draw: st.DrawFn) -> list[dict[str, Any]]:
+    count = draw(st.integers(1, 3))
+    return [{"visit_id": f"V{n}", "date": draw(st.sampled_from(["2026-01-01", "2026-02-28"])),
+             "kind": draw(st.sampled_from(["outpatient", "emergency", "inpatient"])),
+             "region": draw(st.sampled_from(["450103", "370100"])), "patient": draw(patients),
+             "lines": [{"line_id": str(m), **line} for m, line in enumerate(draw(st.lists(lines, max_size=4)), 1)]}
+            for n in range(count)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(visit_lists())
+def test_visits_round_trip_through_a_bundle(visits: list[dict[str, Any]]) -> None:
+    """Any JSON-contract visits written as a Bundle read back the same (patients shared by id)."""
+    first = {}
+    for visit in visits:  # one patient id is one Patient: its first visit's details win
+        first.setdefault(visit["patient"]["id"], visit["patient"])
+        visit["patient"] = first[visit["patient"]["id"]]
+    assert visits == list(read_bundle(exact_json.dumps(visits_to_bundle(visits))))
+
+
+@settings(max_examples=30, deadline=None)
+@given(visit_lists())
+def test_any_decision_round_trips_through_invoices(visits: list[dict[str, Any]]) -> None:
+    """Whatever seed-example decides for any visits, the Invoice bundle carries it back to the fen:
+    every line's amount, reduction, payable and each rule's share, and the totals."""
+    decisions = decide(visits)
+    target = io.BytesIO()
+    FhirAdapter().write(decisions, target)
+    assert [{"visit_id": d["visit_id"], "policy": d["policy"], "totals": d["totals"],
+             "lines": [{k: line[k] for k in ("line_id", "amount", "reduction", "payable", "applied")}
+                       for line in d["lines"]]} for d in decisions] == invoices_from_bundle(target.getvalue())
+
+
+class TestErrors:
+    @pytest.mark.parametrize(("change", "record", "element"), [
+        (lambda b: resource(b, "ci-0042-4").pop("priceOverride"), "ChargeItem/ci-0042-4", "priceOverride.value"),
+        (lambda b: resource(b, "ci-0042-4")["priceOverride"].update(currency="USD"),
+         "ChargeItem/ci-0042-4", "priceOverride.currency"),
+        (lambda b: resource(b, "ci-0042-4").update(subject={"reference": "Patient/qin-xiulan"}),
+         "ChargeItem/ci-0042-4", "subject"),
+        (lambda b: resource(b, "ci-0042-4").pop("context"), "ChargeItem/ci-0042-4", "context"),
+        (lambda b: resource(b, "ci-0042-4").update(code={"text": "药"}), "ChargeItem/ci-0042-4", "code"),
+        (lambda b: resource(b, "MZ20260302-0042")["class"].update(code="HH"), "Encounter/MZ20260302-0042", "class"),
+        (lambda b: resource(b, "MZ20260302-0042").pop("extension"), "Encounter/MZ20260302-0042",
+         "extension(https://shuangyong.invalid/fhir/StructureDefinition/region)"),
+        (lambda b: resource(b, "MZ20260302-0042").pop("period"), "Encounter/MZ20260302-0042", "period.start"),
+        (lambda b: resource(b, "MZ20260302-0042")["period"].update(start="2026-03"), "Encounter/MZ20260302-0042",
+         "period.start"),
+        (lambda b: resource(b, "MZ20260302-0042").update(subject={"reference": "Patient/nobody"}),
+         "Encounter/MZ20260302-0042", "subject"),
+        (lambda b: resource(b, "qin-xiulan-card").pop("subscriberId"), "Coverage/qin-xiulan-card", "subscriberId"),
+        (lambda b: resource(b, "qin-xiulan-card").update(beneficiary={"reference": "Patient/x"}),
+         "Coverage/qin-xiulan-card", "beneficiary"),
+        (lambda b: resource(b, "qin-xiulan-card")["period"].update(end="2024-12-31"), "Coverage/qin-xiulan-card",
+         "period.end"),
+        (lambda b: resource(b, "huang-jianguo")["identifier"][1]["period"].update(start="2027-01-01"),
+         "Patient/huang-jianguo", "identifier[1].period.end"),
+        (lambda b: resource(b, "huang-jianguo")["identifier"][1].pop("value"), "Patient/huang-jianguo",
+         "identifier[1].value"),
+        (lambda b: resource(b, "huang-jianguo")["extension"][0]["valueCoding"].update(system="urn:x"),
+         "Patient/huang-jianguo", "extension[0].valueCoding"),
+        (lambda b: b["entry"][6]["resource"].pop("id"), "entry[6]", "id"),
+        (lambda b: b["entry"].append(copy.deepcopy(b["entry"][0])), "Patient/huang-jianguo", "id"),
+    ])
+    def test_missing_or_contradictory(self, change: Any, record: str, element: str) -> None:
+        """Each problem is a FhirError naming the resource and the element, in zh and en."""
+        bundle = fixture()
+        change(bundle)
+        with pytest.raises(FhirError) as caught:
+            read(bundle)
+        assert (record, element) == (caught.value.record, caught.value.field)
+        assert (caught.value.message.zh != caught.value.message.en) is True
+
+    def test_invalid_fhir_named_by_entry(self) -> None:
+        """A value FHIR itself refuses (a decimal that is text) names the entry and the element."""
+        bundle = fixture()
+        resource(bundle, "ci-0042-3")["priceOverride"]["value"] = "二十五"
+        with pytest.raises(FhirError) as caught:
+            read(bundle)
+        assert ("entry[7]", "priceOverride.value") == (caught.value.record, caught.value.field)
+
+    def test_amount_beyond_the_fen(self) -> None:
+        """A price times quantity that is not whole fen is refused at the ChargeItem's price."""
+        bundle = fixture()
+        resource(bundle, "ci-0042-4")["priceOverride"]["value"] = 12.345
+        with pytest.raises(MoneyError) as caught:
+            read(bundle)
+        assert ("ChargeItem/ci-0042-4", "priceOverride.value") == (caught.value.record, caught.value.field)
+
+    def test_invalid_json(self) -> None:
+        with pytest.raises(FhirError) as caught:
+            list(read_bundle('{"resourceType": "Bundle",'))
+        assert ("Bundle", True) == (caught.value.record, "invalid JSON" in str(caught.value))
+
+    def test_decoded_python_data_refused(self) -> None:
+        """A dict from json.loads may already hold floats: the adapter asks for the JSON text."""
+        with pytest.raises(FhirError) as caught:
+            list(read_bundle(fixture()))  # type: ignore[arg-type]
+        assert "JSON text" in str(caught.value)
+
+
+def test_registered_as_his_adapter_and_exporter() -> None:
+    """Installed, the plugin offers the adapter `fhir` and the decisions exporter `fhir`, and shows
+    in `shuangyong plugins`."""
+    adapters = plugins.collect("register_his_adapters")
+    info = {i.name: i.hooks for i in plugins.plugin_infos()}
+    assert (True, True, ("register_exporters", "register_his_adapters")) == (
+        isinstance(adapters["fhir"], FhirAdapter), "fhir" in plugins.exporters("decisions"), info["fhir"])
+
+
+class TestCli:
+    def test_bundle_in_invoices_out(self, tmp_path: Path) -> None:
+        """`evaluate BUNDLE --his fhir --format fhir -o FILE`: the Invoice bundle of the decisions."""
+        out = tmp_path / "invoices.json"
+        result = CliRunner().invoke(main, ["evaluate", str(FIXTURE), "--his", "fhir", "--format", "fhir", "-o", str(out)])
+        invoices = invoices_from_bundle(out)
+        assert (0, ["50.35", "86.75"]) == (result.exit_code, [i["totals"]["payable"] for i in invoices])
+
+    def test_bundle_in_json_out(self) -> None:
+        """With --his the default output is a JSON array of decisions, like an array input."""
+        result = CliRunner().invoke(main, ["evaluate", str(FIXTURE), "--his", "fhir"])
+        assert (0, ["MZ20260302-0042", "ZY20260225-0007"]) == (
+            result.exit_code, [d["visit_id"] for d in json.loads(result.stdout)])
+
+    def test_bad_bundle_exits_2_and_writes_nothing(self, tmp_path: Path) -> None:
+        """A bundle the adapter refuses stops the run with the resource and element named."""
+        bundle = fixture()
+        resource(bundle, "ci-0042-4")["priceOverride"]["currency"] = "USD"
+        source, out = tmp_path / "bad.json", tmp_path / "out.json"
+        source.write_text(json.dumps(bundle, ensure_ascii=False), encoding="utf-8")
+        result = CliRunner().invoke(main, ["evaluate", str(source), "--his", "fhir", "-o", str(out)])
+        assert (2, True, False) == (result.exit_code, "record ChargeItem/ci-0042-4, field priceOverride.currency"
+                                    in result.stderr, out.exists())
+
+    def test_unknown_adapter(self) -> None:
+        result = CliRunner().invoke(main, ["explain", str(FIXTURE), "--his", "nope"])
+        assert (2, True) == (result.exit_code, "no HIS adapter named 'nope'" in result.stderr)
+
+    def test_explain_through_the_adapter(self) -> None:
+        result = CliRunner().invoke(main, ["explain", str(FIXTURE), "--his", "fhir", "--format", "json"])
+        assert (0, 2) == (result.exit_code, len(result.stdout.splitlines()))

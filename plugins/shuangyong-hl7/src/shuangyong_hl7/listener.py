@@ -1,0 +1,83 @@
+"""An MLLP listener on asyncio: each framed message gets exactly one framed reply, in order.
+
+Each connection is read frame by frame; a frame larger than ``max_frame`` bytes closes that
+connection (a sender that never ends a frame cannot make the listener hold unbounded memory).
+Bytes before a frame's start byte are dropped; a frame with no start byte is answered as a
+malformed message, so a sender always hears back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from shuangyong_hl7 import codec
+from shuangyong_hl7.service import Hl7Service
+
+MAX_FRAME = 1 << 20
+
+
+class MllpListener:
+    """``await listener.start()`` then ``listener.port``; ``handled`` counts replies sent."""
+
+    def __init__(self, service: Hl7Service, host: str = "127.0.0.1", port: int = 2575,
+                 max_frame: int = MAX_FRAME, max_messages: int | None = None) -> None:
+        self.service, self.host, self.port, self.max_frame = service, host, port, max_frame
+        self.max_messages = max_messages
+        self.handled = 0
+        self.done = asyncio.Event()
+        self._server: asyncio.Server | None = None
+        self._connections: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._connection, self.host, self.port, limit=self.max_frame)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def close(self) -> None:
+        """Stop listening and end the open connections (each has answered what it read)."""
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        for task in self._connections:
+            task.cancel()
+        await asyncio.gather(*self._connections, return_exceptions=True)
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        try:
+            while not self.done.is_set():
+                try:
+                    chunk = await reader.readuntil(codec.END)
+                except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+                    break
+                body = chunk[:-len(codec.END)]
+                body = body.split(codec.START, 1)[1] if codec.START in body else body
+                writer.write(codec.frame(self.service.handle(body)))
+                await writer.drain()
+                self.handled += 1
+                if self.max_messages is not None and self.handled >= self.max_messages:
+                    self.done.set()
+        except asyncio.CancelledError:
+            pass  # close() ends idle connections; asyncio 3.11 would log a cancelled handler as an error
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+            self._connections.discard(task)
+
+
+async def send(host: str, port: int, messages: list[bytes]) -> list[bytes]:
+    """A minimal MLLP client: send each message framed on one connection, return the replies."""
+    reader, writer = await asyncio.open_connection(host, port)
+    replies = []
+    try:
+        for message in messages:
+            writer.write(codec.frame(message))
+            await writer.drain()
+            replies.append((await reader.readuntil(codec.END))[1:-len(codec.END)])
+    finally:
+        writer.close()
+        await writer.wait_closed()
+    return replies

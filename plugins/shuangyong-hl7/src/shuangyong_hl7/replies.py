@@ -1,0 +1,99 @@
+"""Replies: the ACK that answers every message, carrying the decision or the error.
+
+An accepted DFT^P03 is answered ``ACK^P03`` with ``MSA|AA`` and the decision in two site-defined
+segments (HL7 v2 has no segment for a concession; Z segments are its convention for such data):
+
+- ``ZDL|line_id|item|amount|reduction|payable|rule`` — one per charge line;
+- ``ZDT|policy|amount|reduction|payable|priorities|services`` — the totals, the rule set's
+  fingerprint, and the visit's priorities and services as repetitions.
+
+A refused message gets ``MSA|AE`` (content) or ``MSA|AR`` (type, version, character set) and an
+``ERR`` segment: ERR-2 the location (segment^sequence^field), ERR-3 the HL7 table 0357 code,
+ERR-4 ``E``, ERR-8 the message in zh and en.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from shuangyong.money import format_amount, parse_amount
+
+_ESCAPES = str.maketrans({"\\": "\\E\\", "|": "\\F\\", "^": "\\S\\", "~": "\\R\\", "&": "\\T\\",
+                          "\r": "\\X0D\\", "\n": "\\X0A\\"})
+_sequence = itertools.count(1)
+
+
+def escape(value: object) -> str:
+    """Text for a field or component: the delimiters written as HL7 escape sequences."""
+    return "" if value is None else str(value).translate(_ESCAPES)
+
+
+_UNESCAPES = {"F": "|", "S": "^", "T": "&", "R": "~", "E": "\\", "X0D": "\r", "X0A": "\n"}
+
+
+def unescape(value: str) -> str:
+    """The text an HL7 value stands for: ``\\F\\`` back to ``|`` and so on (an unknown sequence is kept)."""
+    return re.sub(r"\\(F|S|T|R|E|X0D|X0A)\\", lambda m: _UNESCAPES[m.group(1)], value) if "\\" in value else value
+
+
+def _segment(*fields: str) -> str:
+    return "|".join(fields).rstrip("|")
+
+
+def _header(trigger: str, charset: str, request: Mapping[str, str]) -> str:
+    """MSH of a reply: sender and receiver swapped, the request's character set and control id echoed."""
+    now = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d%H%M%S")
+    control = f"SY{now}{next(_sequence):06d}"
+    return _segment("MSH", "^~\\&", "SHUANGYONG", request.get("receiving_facility", ""),
+                    request.get("sending_application", ""), request.get("sending_facility", ""), now, "",
+                    f"ACK^{trigger}^ACK", control, "P", "2.5", "", "", "", "", "", charset)
+
+
+def request_header(text: str) -> dict[str, str]:
+    """The MSH fields a reply echoes, read from the text even when the message does not parse."""
+    fields = text.split("\r", 1)[0].split("|") + [""] * 12
+    trigger = fields[8].split("^")[1] if "^" in fields[8] else ""
+    return {"sending_application": fields[2], "sending_facility": fields[3], "receiving_facility": fields[5],
+            "control_id": fields[9], "trigger": trigger}
+
+
+def _amounts(data: Mapping[str, Any], record: str, at: str) -> list[str]:
+    """amount, reduction, payable: checked (never a float) and written with two decimals."""
+    return [format_amount(parse_amount(data[name], record=record, field=f"{at}{name}"))
+            for name in ("amount", "reduction", "payable")]
+
+
+def decision_ack(request: Mapping[str, str], charset: str, decision: Mapping[str, Any]) -> str:
+    record = decision["visit_id"]
+    segments = [_header(request.get("trigger") or "P03", charset, request),
+                _segment("MSA", "AA", escape(request.get("control_id")))]
+    for n, line in enumerate(decision["lines"]):
+        segments.append(_segment("ZDL", escape(line["line_id"]), escape(line["item"]),
+                                 *_amounts(line, record, f"lines[{n}]."), escape(line["rule"])))
+    segments.append(_segment("ZDT", escape(decision["policy"]), *_amounts(decision["totals"], record, "totals."),
+                             "~".join(map(escape, decision["priorities"])),
+                             "~".join(map(escape, decision["services"]))))
+    return "\r".join(segments)
+
+
+def accept_ack(request: Mapping[str, str], charset: str, note: str = "") -> str:
+    return "\r".join([_header(request.get("trigger") or "A04", charset, request),
+                      _segment("MSA", "AA", escape(request.get("control_id")), escape(note))])
+
+
+def error_ack(request: Mapping[str, str], charset: str, *, reject: bool, segment: str, sequence: int,
+              position: int | None, code: str, code_text: str, message: str) -> str:
+    location = "^".join([segment, str(sequence), str(position or "")]).rstrip("^")
+    return "\r".join([
+        _header(request.get("trigger") or "", charset, request),
+        _segment("MSA", "AR" if reject else "AE", escape(request.get("control_id"))),
+        _segment("ERR", "", location, f"{code}^{escape(code_text)}^HL70357", "E", "", "", "", escape(message))])
+
+
+def decisions_as_acks(decisions: Iterable[Mapping[str, Any]], charset: str = "UNICODE UTF-8") -> list[str]:
+    """A reply per decision, answering the visit number (for the adapter's ``write``)."""
+    return [decision_ack({"control_id": d["visit_id"], "trigger": "P03"}, charset, d) for d in decisions]

@@ -1,0 +1,297 @@
+"""HL7 v2.5: registration and charges answered with the decision, error ACKs naming segment and
+field, UTF-8 and GB 18030, and the MLLP listener driven over a real socket."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hl7apy.consts import VALIDATION_LEVEL
+from hl7apy.parser import parse_message
+
+from click.testing import CliRunner
+
+from shuangyong import plugins
+from shuangyong.cli import main
+from shuangyong.engine import Engine
+from shuangyong.errors import MoneyError
+from shuangyong.interchange import decision_to_dict, visit_from_dict
+from shuangyong.model.registry import Registry
+from shuangyong_hl7 import Hl7Adapter, Hl7Error, Hl7Service, MllpListener, send
+from shuangyong_hl7.build import visit_to_dft
+from shuangyong_hl7.codec import END, START
+
+sys.path.insert(0, str(Path(__file__).parent))
+from hl7_messages import a04, dft, ft1  # noqa: E402
+
+ENGINE = Engine.from_packs("seed-example")
+
+
+def service() -> Hl7Service:
+    return Hl7Service(ENGINE, region="450100")
+
+
+def segments(reply: bytes, charset: str = "utf-8") -> dict[str, list[list[str]]]:
+    found: dict[str, list[list[str]]] = {}
+    for segment in reply.decode(charset).split("\r"):
+        fields = segment.split("|")
+        found.setdefault(fields[0], []).append(fields)
+    return found
+
+
+def expected_decision() -> dict[str, Any]:
+    """The same visit through the JSON contract: what the ACK must carry."""
+    return decision_to_dict(ENGINE.evaluate(visit_from_dict(next(Hl7Adapter().read(f"{a04()}\n{dft()}".encode())))))
+
+
+class TestExchange:
+    def test_registration_then_charge_carries_the_decision(self) -> None:
+        """A04 registers 黄建国 with his card; the DFT^P03 reply has one ZDL per line and the totals."""
+        handler = service()
+        registered = segments(handler.handle(a04().encode()))
+        reply = segments(handler.handle(dft().encode()))
+        decision = expected_decision()
+        assert (["MSA", "AA", "A0001", "registered MZ2026030017"], ["MSA", "AA", "D0001"]) == (
+            registered["MSA"][0], reply["MSA"][0])
+        assert [[line["line_id"], line["item"], line["amount"], line["reduction"], line["payable"], line["rule"] or ""]
+                for line in decision["lines"]] == [[*z[1:6], z[6] if len(z) > 6 else ""] for z in reply["ZDL"]]
+        assert ["ZDT", decision["policy"], "81.85", "31.50", "50.35", "~".join(decision["priorities"]),
+                "~".join(decision["services"])] == reply["ZDT"][0]
+
+    def test_reply_is_valid_hl7(self) -> None:
+        """hl7apy reads the reply: an ACK answering the request's control id."""
+        handler = service()
+        handler.handle(a04().encode())
+        ack = parse_message(handler.handle(dft().encode()).decode(), validation_level=VALIDATION_LEVEL.TOLERANT)
+        assert ("ACK", "AA", "D0001") == (ack.msh.msh_9.msg_1.to_er7(), ack.msa.msa_1.to_er7(), ack.msa.msa_2.to_er7())
+
+    def test_unregistered_patient_gets_nothing(self) -> None:
+        """A charge for a patient no A04 registered (and no plugin resolves) is decided without benefits."""
+        reply = segments(service().handle(dft(patient="MZ9999").encode()))
+        assert ("AA", ["0.00"] * 4) == (reply["MSA"][0][1], [z[4] for z in reply["ZDL"]])
+
+    def test_gb18030_both_ways(self) -> None:
+        """A message in GB 18030 (MSH-18) is read and answered in GB 18030."""
+        handler = service()
+        registered = handler.handle(a04(charset="GB 18030-2000").encode("gb18030"))
+        reply = handler.handle(dft(charset="GB 18030-2000").encode("gb18030"))
+        assert ("黄建国", "GB 18030-2000", "AA", "12.00") == (
+            handler.patients["MZ2026030017"]["name"], segments(registered, "gb18030")["MSH"][0][17],
+            segments(reply, "gb18030")["MSA"][0][1], segments(reply, "gb18030")["ZDL"][0][4])
+
+
+PID_3 = "MZ2026030017^^^NNFPH^MR~桂优医字第0451033号^^^MZJ^key_care_medical_card^^20240101^20261231"
+
+
+def wrong_charset() -> bytes:
+    return a04(charset="UNICODE UTF-8").encode("gb18030")
+
+
+@pytest.mark.parametrize(("raw", "ack", "location", "code"), [
+    (lambda: a04().replace(PID_3, "").encode(), "AE", "PID^1^3", "101"),
+    (lambda: a04().replace(PID_3, PID_3 + "^^^^^X").encode(), "AE", "PID^1^3", "102"),
+    (lambda: dft().replace("20260302093000||CG", "2026-03-02||CG", 1).encode(), "AE", "FT1^1^4", "102"),
+    (lambda: dft(lines=(("1", "registration^挂号费^SYITEM", "12.345"),)).encode(), "AE", "FT1^1^11", "102"),
+    (lambda: dft().replace("7.00&CNY", "7.00&USD").encode(), "AE", "FT1^2^11", "102"),
+    (lambda: dft(lines=(("1", "registration^挂号费^SYITEM", ""),)).encode(), "AE", "FT1^1^11", "101"),
+    (lambda: dft(kind="X").encode(), "AE", "PV1^1^2", "103"),
+    (lambda: dft(visit="").encode(), "AE", "PV1^1^19", "101"),
+    (lambda: dft().replace("|450103|||||20260302093000", "|450103||||||", 1).encode(), "AE", "PV1^1^44", "101"),
+    (lambda: a04(category="space_cadet^太空学员^SYCAT").encode(), "AE", "PID^1^27", "103"),
+    (lambda: a04(category="veteran~serviceman").encode(), "AE", "PID^1^27", "102"),
+    (lambda: dft(lines=()).encode(), "AE", "FT1^1", "101"),
+    (lambda: a04().replace("ADT^A04^ADT_A01", "ADT^A08^ADT_A01").encode(), "AR", "MSH^1^9", "200"),
+    (lambda: a04().replace("|P|2.5|", "|P|2.3|").encode(), "AR", "MSH^1^12", "200"),
+    (lambda: a04(charset="BIG5").encode(), "AR", "MSH^1^18", "200"),
+    (wrong_charset, "AR", "MSH^1^18", "200"),
+    (lambda: b"EVN|A04|20260302", "AE", "MSH^1", "101"),
+])
+def test_error_ack_names_segment_and_field(raw: Any, ack: str, location: str, code: str) -> None:
+    """Each malformed message gets an error ACK: MSA-1 AE or AR, ERR-2 the location, ERR-3 the code,
+    ERR-8 the reason in zh and en; the service keeps answering afterwards."""
+    handler = service()
+    reply = segments(handler.handle(raw()))
+    err = reply["ERR"][0]
+    assert (ack, location, code, "E") == (reply["MSA"][0][1], err[2], err[3].split("^")[0], err[4])
+    assert " / " in err[8]
+    assert "AA" == segments(handler.handle(a04(control="after").encode()))["MSA"][0][1]
+
+
+class TestListener:
+    def test_bounded_load_over_a_real_socket_drops_nothing(self) -> None:
+        """4 clients × (1 A04 + 30 DFT + 1 malformed) at once: 128 replies, each answering its own
+        control id in order, the malformed ones AE and every other AA."""
+        clients, charges = 4, 30
+
+        def batch(client: int) -> list[bytes]:
+            patient = f"P{client:04d}"
+            messages = [a04(f"A{client}", patient=patient).encode()]
+            messages += [dft(f"D{client}-{n}", patient=patient, visit=f"V{client}-{n}").encode() for n in range(charges)]
+            messages.insert(charges // 2, b"MSH|^~\\&|HIS|X|SY|X|20260302||DFT^P03^DFT_P03|BAD" + str(client).encode()
+                            + b"|P|2.5\rPID|1")
+            return messages
+
+        async def run() -> tuple[list[list[bytes]], int]:
+            listener = MllpListener(service(), port=0)
+            await listener.start()
+            try:
+                replies = await asyncio.wait_for(asyncio.gather(
+                    *(send("127.0.0.1", listener.port, batch(c)) for c in range(clients))), timeout=60)
+            finally:
+                await listener.close()
+            return list(replies), listener.handled
+
+        replies, handled = asyncio.run(run())
+        assert (clients * (charges + 2), clients * (charges + 2)) == (handled, sum(map(len, replies)))
+        for client, answers in enumerate(replies):
+            sent = [m.split(b"|")[9].decode() for m in batch(client)]
+            got = [segments(r)["MSA"][0] for r in answers]
+            assert sent == [msa[2] for msa in got]
+            assert ["AE" if c.startswith("BAD") else "AA" for c in sent] == [msa[1] for msa in got]
+            assert all(segments(r)["ZDT"][0][3] == "31.50" for r, c in zip(answers, sent, strict=True) if c.startswith("D"))
+
+    def test_frame_without_start_byte_is_answered(self) -> None:
+        """Bytes with no MLLP start byte still get a reply (an error ACK), then the connection goes on."""
+        async def run() -> list[bytes]:
+            listener = MllpListener(service(), port=0)
+            await listener.start()
+            reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
+            writer.write(a04().encode() + END + START + a04("A2").encode() + END)
+            await writer.drain()
+            answers = [await reader.readuntil(END) for _ in range(2)]
+            writer.close()
+            await writer.wait_closed()
+            await listener.close()
+            return answers
+
+        first, second = asyncio.run(run())
+        assert ("AA", "AA") == (segments(first[1:-2])["MSA"][0][1], segments(second[1:-2])["MSA"][0][1])
+
+    def test_oversized_frame_closes_only_its_connection(self) -> None:
+        """A sender that never ends a frame beyond max_frame is cut off; another connection is served."""
+        async def run() -> tuple[bytes, list[bytes]]:
+            listener = MllpListener(service(), port=0, max_frame=4096)
+            await listener.start()
+            reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
+            writer.write(START + b"MSH|" + b"x" * 10_000)
+            await writer.drain()
+            cut = await asyncio.wait_for(reader.read(), timeout=10)  # EOF: the listener closed it
+            writer.close()
+            await writer.wait_closed()
+            answers = await send("127.0.0.1", listener.port, [a04().encode()])
+            await listener.close()
+            return cut, answers
+
+        cut, answers = asyncio.run(run())
+        assert (b"", "AA") == (cut, segments(answers[0])["MSA"][0][1])
+
+    def test_cli_listens_for_a_bounded_number_of_messages(self) -> None:
+        """`shuangyong hl7 listen --port 0 --max-messages 2` answers two messages and exits 0."""
+        with subprocess.Popen([sys.executable, "-m", "shuangyong", "hl7", "listen", "--port", "0",
+                               "--region", "450103", "--max-messages", "2"], stderr=subprocess.PIPE,
+                              env={**os.environ, "PYTHONIOENCODING": "utf-8"}) as process:
+            try:
+                port = int(process.stderr.readline().decode().rsplit(":", 1)[1])  # type: ignore[union-attr]
+                answers = asyncio.run(send("127.0.0.1", port, [a04().encode(), dft().encode()]))
+                assert 0 == process.wait(timeout=30)
+            finally:
+                process.kill()
+        assert ["AA", "AA"] == [segments(a)["MSA"][0][1] for a in answers]
+
+
+class TestAdapter:
+    def test_reads_framed_and_plain_batches(self) -> None:
+        """A file of MLLP frames and one of messages separated by new lines give the same visits."""
+        framed = b"".join(START + m.encode() + END for m in (a04(), dft()))
+        plain = f"{a04()}\n{dft()}\n".replace("\r", "\n").encode()
+        visits = list(Hl7Adapter().read(io.BytesIO(framed)))
+        assert (visits, ["disabled_veteran"], 4) == (list(Hl7Adapter().read(plain)),
+                                                     visits[0]["patient"]["categories"], len(visits[0]["lines"]))
+
+    def test_read_refuses_with_the_location(self) -> None:
+        with pytest.raises(Hl7Error) as caught:
+            list(Hl7Adapter().read(dft(kind="X").encode()))
+        assert ("PV1-2", "D0001") == (caught.value.field, caught.value.record)
+
+    def test_write_answers_each_decision(self) -> None:
+        target = io.BytesIO()
+        Hl7Adapter().write([expected_decision()], target)
+        body = target.getvalue()
+        assert (True, "MZ20260302-0042", "12.50") == (body.startswith(START) and body.endswith(END),
+                                                      segments(body[1:-2])["MSA"][0][2], segments(body[1:-2])["ZDL"][2][4])
+
+    def test_write_refuses_floats_and_writes_nothing(self) -> None:
+        decision = expected_decision()
+        decision["lines"][0]["reduction"] = 12.0
+        target = io.BytesIO()
+        with pytest.raises(MoneyError) as caught:
+            Hl7Adapter().write([decision], target)
+        assert ("lines[0].reduction", b"") == (caught.value.field, target.getvalue())
+
+
+def test_listed_by_plugins() -> None:
+    """`shuangyong plugins` shows the hl7 plugin with its adapter, exporter and command."""
+    info = {i.name: i.hooks for i in plugins.plugin_infos()}
+    assert ("register_commands", "register_exporters", "register_his_adapters") == info["hl7"]
+
+
+def test_evaluate_a_file_of_messages(tmp_path: Path) -> None:
+    """`evaluate FILE --his hl7 --format hl7`: the ACKs for a GB 18030 file of messages."""
+    source, out = tmp_path / "messages.hl7", tmp_path / "acks.hl7"
+    source.write_bytes(b"".join(START + m.encode("gb18030") + END
+                                for m in (a04(charset="GB 18030-2000"), dft(charset="GB 18030-2000"))))
+    result = CliRunner().invoke(main, ["evaluate", str(source), "--his", "hl7", "--format", "hl7", "-o", str(out)])
+    body = out.read_bytes()
+    assert (0, "MZ20260302-0042", "50.35") == (result.exit_code, segments(body[1:-2])["MSA"][0][2],
+                                               segments(body[1:-2])["ZDT"][0][4])
+
+
+def test_ft1_helper_matches_the_spec() -> None:
+    """FT1-11 carries the extended amount and its currency (CP: amount&currency)."""
+    assert "12.00&CNY" == ft1("1", "registration", "12.00").split("|")[11]
+
+
+REGISTRY = Registry.builtin()
+DELIMITED = st.text(alphabet="黄建国覃秀兰|^&~\\AZ09 ", min_size=1, max_size=8).map(str.strip).filter(bool)
+short_ids = st.from_regex(r"[A-Z]{1,3}[0-9]{1,6}", fullmatch=True)
+cards = st.fixed_dictionaries({"kind": st.sampled_from([t.id for t in REGISTRY.credentials]), "number": DELIMITED},
+                              optional={"valid_from": st.just("2024-01-01"), "valid_to": st.just("2026-12-31")})
+patients = st.fixed_dictionaries(
+    {"id": short_ids},
+    optional={"name": DELIMITED, "birth_date": st.just("1956-08-01"),
+              "categories": st.lists(st.sampled_from([t.id for t in REGISTRY.categories]), min_size=1, max_size=3,
+                                     unique=True),
+              "credentials": st.lists(cards, min_size=1, max_size=2), "disability_level": st.integers(1, 10),
+              "disability_cause": st.sampled_from(["war", "duty", "illness"])})
+charge_lines = st.one_of(
+    st.fixed_dictionaries({"item": st.sampled_from([t.id for t in REGISTRY.items])}, optional={"description": DELIMITED}),
+    st.fixed_dictionaries({"code": short_ids}, optional={"description": DELIMITED}))
+
+
+@st.composite
+def visits(draw: st.DrawFn) -> dict[str, Any]:
+    lines = draw(st.lists(charge_lines, min_size=1, max_size=5))  # DFT^P03 requires an FT1
+    return {"visit_id": draw(short_ids), "date": "2026-03-02", "kind": draw(st.sampled_from(["outpatient", "emergency",
+                                                                                            "inpatient"])),
+            "region": "450103", "patient": draw(patients),
+            "lines": [{"line_id": str(n), "amount": draw(st.decimals(0, Decimal("99999999.99"), places=2).map(str)),
+                       **line} for n, line in enumerate(lines, 1)]}
+
+
+@settings(max_examples=30, deadline=None)
+@given(visits(), st.sampled_from(["UNICODE UTF-8", "GB 18030-2000"]))
+def test_visits_round_trip_through_dft(visit: dict[str, Any], charset: str) -> None:
+    """Any visit written as a DFT^P03 (delimiters in names, numbers and descriptions escaped; UTF-8
+    or GB 18030) reads back the same."""
+    raw = visit_to_dft(visit, "P1", charset).encode("gb18030" if charset.startswith("GB") else "utf-8")
+    assert [visit] == list(Hl7Adapter().read(raw))
