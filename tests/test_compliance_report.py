@@ -92,7 +92,7 @@ class TestCommandLine:
         assert (0, False, 21) == (code, "pair.checkups" in ids, len(ids))
 
     @pytest.mark.parametrize(("args", "message"), [
-        (["--format", "pdf"], "error: field --format: no report format named 'pdf' (available: html, json, md)"),
+        (["--format", "docx"], "error: field --format: no report format named 'docx' (available: html, json, md"),
         (["--as-of", "30/11/2026"], "error: field --as-of: date '30/11/2026' must be YYYY-MM-DD"),
         (["--standards", "nope"], "error: record nope: no standards pack named 'nope'"),
     ])

@@ -21,6 +21,9 @@ from pypdf import PdfReader
 
 from shuangyong import plugins
 from shuangyong.cli import main
+from shuangyong.compliance.dossier import load_dossier
+from shuangyong.compliance.report import evaluate, report_to_dict
+from shuangyong.compliance.standards import StandardsSet
 from shuangyong.engine import Engine
 from shuangyong.errors import InputError, MoneyError
 from shuangyong.interchange import decision_to_dict, visit_from_dict
@@ -159,10 +162,35 @@ class TestBadInput:
         assert ("#2", "visit_id") == (caught.value.record, caught.value.field)
 
     def test_unknown_subject(self) -> None:
-        """Compliance reports are not written by these exporters yet: said so, by name."""
+        """Compliance reports are written as HTML by the core, not by this html: said so, by name."""
         with pytest.raises(ExportError) as caught:
-            export("pdf", "compliance", [])
-        assert ("pdf", "subject") == (caught.value.record, caught.value.field)
+            export("html", "compliance", [])
+        assert ("html", "subject") == (caught.value.record, caught.value.field)
+
+
+def sample_report() -> dict[str, Any]:
+    dossier = load_dossier(Path(__file__).resolve().parents[3] / "examples" / "dossier.yaml")
+    return report_to_dict(evaluate(dossier, StandardsSet.load(["seed-standards"]), dt.date(2026, 11, 30)))
+
+
+class TestCompliance:
+    def test_xlsx_has_headline_scores_and_every_standard(self) -> None:
+        workbook = load_workbook(io.BytesIO(export("xlsx", "compliance", sample_report())))
+        standards = [row for row in workbook["standards"].iter_rows(min_row=2, values_only=True)]
+        by_id = {row[1]: row for row in standards}
+        assert (6, 22, "部分达标", "第三季度尚无双拥领导小组会议记录（应于 2026-09-30 前完成）") == (
+            workbook["headlines"].max_row - 1, len(standards), by_id["org.quarterly_meeting"][3],
+            by_id["org.quarterly_meeting"][5])
+
+    def test_pdf_carries_the_chinese_gaps(self) -> None:
+        content = export("pdf", "compliance", sample_report())
+        text = re.sub(r"\s+", "", "".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages))
+        assert ("双拥创建标准自查报告" in text, "就诊窗口未见“军人优先”标牌" in text) == (True, True)
+
+    def test_a_report_missing_its_headlines_is_refused_by_name(self) -> None:
+        with pytest.raises(InputError) as caught:
+            export("xlsx", "compliance", {"schema": "shuangyong.compliance/1"})
+        assert ("compliance", "headlines") == (caught.value.record, caught.value.field)
 
 
 class TestHtml:

@@ -50,6 +50,12 @@ def fail(error: ShuangyongError) -> NoReturn:
     sys.exit(BAD_INPUT)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def writing_to(path: str | None, *, binary: bool = False) -> Iterator[IO[Any]]:
     """Standard output, or a file that appears only once it is completely written.
@@ -67,6 +73,7 @@ def writing_to(path: str | None, *, binary: bool = False) -> Iterator[IO[Any]]:
     try:
         with handle:
             yield handle
+        os.chmod(handle.name, 0o666 & ~_umask())  # as open() would have made it, not tempfile's 0600
         os.replace(handle.name, target)
     except BaseException:
         os.unlink(handle.name)

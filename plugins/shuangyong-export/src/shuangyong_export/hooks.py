@@ -1,4 +1,5 @@
-"""``register_exporters``: xlsx, html and pdf, each for decisions and ledger postings."""
+"""``register_exporters``: xlsx, html and pdf for decisions and ledger postings; xlsx and pdf for
+compliance reports too (the core writes their HTML)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from shuangyong import hookimpl
 from shuangyong.text import Text
 from shuangyong_export.html import render_html
 from shuangyong_export.pdf import render_pdf
-from shuangyong_export.tables import SUBJECTS, Table, tables_for
+from shuangyong_export.tables import SUBJECTS, WITH_COMPLIANCE, Table, tables_for
 from shuangyong_export.xlsx import render_xlsx
 
 TITLES = {"decisions": Text("双拥医疗优待决定", "Military-support medical concessions: decisions"),
-          "ledger": Text("优惠减免台帐", "Concession ledger")}
+          "ledger": Text("优惠减免台帐", "Concession ledger"),
+          "compliance": Text("双拥创建标准自查报告", "双拥 creation standards report")}
 
 
 @attrs.frozen(slots=True)
@@ -28,7 +30,7 @@ class TableExporter:
     name: str
     suffix: str
     render: Callable[[tuple[Table, ...], Text], bytes]
-    subjects: frozenset[str] = SUBJECTS
+    subjects: frozenset[str]
 
     def write(self, subject: str, data: Any, target: IO[bytes]) -> None:
         content = self.render(tables_for(subject, data, self.subjects, self.name), TITLES[subject])
@@ -36,9 +38,9 @@ class TableExporter:
 
 
 EXPORTERS = (
-    TableExporter("xlsx", ".xlsx", render_xlsx),
-    TableExporter("html", ".html", lambda tables, title: render_html(tables, title).encode()),
-    TableExporter("pdf", ".pdf", render_pdf),
+    TableExporter("xlsx", ".xlsx", render_xlsx, WITH_COMPLIANCE),
+    TableExporter("html", ".html", lambda tables, title: render_html(tables, title).encode(), SUBJECTS),
+    TableExporter("pdf", ".pdf", render_pdf, WITH_COMPLIANCE),
 )
 
 

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import attrs
 
+from shuangyong.compliance.report import STATUS_LABELS, Status
 from shuangyong.errors import InputError, ShuangyongError
 from shuangyong.ledger import Posting
 from shuangyong.ledger.export import EXPORT_COLUMNS, export_row
@@ -26,6 +27,8 @@ from shuangyong.text import Text
 Kind = Literal["text", "money", "int", "date"]
 Cell = str | Decimal | int | dt.date | None
 SUBJECTS = frozenset({"decisions", "ledger"})
+#: The core renders compliance reports as HTML itself; xlsx and PDF add them here.
+WITH_COMPLIANCE = SUBJECTS | {"compliance"}
 
 
 class ExportError(ShuangyongError, ValueError):
@@ -126,6 +129,35 @@ def ledger_table(postings: Iterable[Posting]) -> tuple[Table]:
     return (Table("ledger", Text("优惠减免台帐", "Concession ledger"), LEDGER_COLUMNS, rows),)
 
 
+HEADLINE_COLUMNS = (_col("headline", "总体标准"), _col("title", "名称"), _col("score", "得分（%）"))
+STANDARD_COLUMNS = (
+    _col("headline", "总体标准"), _col("standard", "标准"), _col("title", "名称"), _col("status", "状态"),
+    _col("score", "得分（%）"), _col("gaps", "差距"), _col("evidence", "依据记录"), _col("clause", "条文"),
+    _col("source", "出处"))
+
+
+def compliance_tables(report: Mapping[str, Any]) -> tuple[Table, Table]:
+    """Headline scores and every standard with its status, gaps and evidence, from the report's
+    JSON form (``shuangyong.compliance/1``); scores stay text, as the report writes them."""
+    record = "compliance"
+    headlines, standards = [], []
+    for h, headline in enumerate(_member(report, "headlines", record, "headlines")):
+        at = f"headlines[{h}]"
+        title = _member(_member(headline, "title", record, f"{at}.title"), "zh", record, f"{at}.title.zh")
+        headlines.append((headline.get("id"), title, headline.get("score")))
+        for s, standard in enumerate(_member(headline, "standards", record, f"{at}.standards")):
+            where = f"{at}.standards[{s}]"
+            status = Status(_member(standard, "status", record, f"{where}.status"))
+            standards.append((
+                headline.get("id"), _member(standard, "id", record, f"{where}.id"),
+                _member(_member(standard, "title", record, f"{where}.title"), "zh", record, f"{where}.title.zh"),
+                STATUS_LABELS[status].zh, standard.get("score"),
+                "；".join(gap["zh"] for gap in standard.get("gaps", ())) or None,
+                "、".join(standard.get("evidence", ())) or None, standard.get("clause"), standard.get("source")))
+    return (Table("headlines", Text("总体标准得分", "Scores by headline standard"), HEADLINE_COLUMNS, tuple(headlines)),
+            Table("standards", Text("各项标准", "Standards, gaps and evidence"), STANDARD_COLUMNS, tuple(standards)))
+
+
 def _cell(value: Any, kind: Kind, record: str, field: str) -> Cell:
     if value is None:
         return None
@@ -136,7 +168,8 @@ def _cell(value: Any, kind: Kind, record: str, field: str) -> Cell:
     return value if kind == "int" else str(value)
 
 
-BUILDERS: Mapping[str, Callable[[Any], tuple[Table, ...]]] = {"decisions": decision_tables, "ledger": ledger_table}
+BUILDERS: Mapping[str, Callable[[Any], tuple[Table, ...]]] = {
+    "decisions": decision_tables, "ledger": ledger_table, "compliance": compliance_tables}
 
 
 def tables_for(subject: str, data: Any, subjects: frozenset[str], exporter: str) -> tuple[Table, ...]:
