@@ -51,7 +51,7 @@ def register_standards() -> Mapping[str, Path]:
 
 @hookspec
 def register_check_kinds() -> Iterable[Any]:
-    """Compliance check kinds to add to the standards engine (see ``docs/compliance.md``)."""
+    """Compliance check kinds to add to the standards engine (see ``docs/standards-packs.md``)."""
 
 
 @hookspec

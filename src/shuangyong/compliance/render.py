@@ -58,7 +58,7 @@ body{font-family:"Noto Sans CJK SC","Microsoft YaHei","PingFang SC",sans-serif;m
 table{border-collapse:collapse;width:100%;margin-bottom:1.5rem}th,td{border:1px solid #ccc;padding:.4rem;
 vertical-align:top;text-align:left}th{background:#f3f3f3}.met{color:#17663a}.partial{color:#9a6700}
 .missing{color:#b42318;font-weight:bold}.not_yet_due{color:#555}.not_applicable{color:#999}
-small{color:#666}
+small{color:#666}.met,.partial,.missing,.not_yet_due,.not_applicable,.score{white-space:nowrap}
 """
 
 
@@ -84,7 +84,7 @@ def to_html(report: dict[str, Any], lang: Lang = "zh") -> str:
             parts.append(f"<tr><td>{e(standard['title'][lang])}<br><small>{words['clause']}："
                          f"{e(standard['clause'])}（{e(standard['source'])}）</small></td>"
                          f'<td class="{e(standard["status"])}">{_status(standard["status"], lang)}</td>'
-                         f"<td>{_pct(standard['score'])}</td><td>{gaps}</td><td>{evidence}</td></tr>")
+                         f"<td class=\"score\">{_pct(standard['score'])}</td><td>{gaps}</td><td>{evidence}</td></tr>")
         parts.append("</table>")
     if report["next_due"]:
         parts.append(f"<h2>{words['next']}</h2><ul>")
