@@ -77,3 +77,24 @@ def test_cli_refuses_a_bad_count_and_writes_nothing(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "--visits" in result.output and "0" in result.output
     assert not target.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_cli_writes_parquet_and_csv_holding_the_same_visits(tmp_path: Path) -> None:
+    from shuangyong.batch import read_chunks
+
+    expected = [json.loads(text) for text in generated(30)]
+    for fmt in ("parquet", "csv"):
+        target = tmp_path / f"visits.{fmt}"
+        result = CliRunner().invoke(main, ["generate", "--visits", "30", "--seed", "5", "--format", fmt,
+                                           "-o", str(target)])
+        assert result.exit_code == 0, result.output
+        chunks = list(read_chunks(target))
+        assert sum(chunk.count for chunk in chunks) == 30
+        assert [chunk.record(n).visit() for chunk in chunks for n in range(chunk.count)] == \
+            [visit_from_json(json.dumps(r)) for r in expected]
+
+
+def test_cli_columnar_formats_need_a_file(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["--lang", "zh", "generate", "--visits", "3", "--format", "parquet"])
+    assert result.exit_code == 2 and "需要 --output" in result.stderr
+    assert result.stdout == ""

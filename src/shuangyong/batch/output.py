@@ -54,8 +54,8 @@ def _join(*parts: object) -> pa.Array:
 
 
 def lines_text(lines: LineResults, policy: VectorPolicy, fingerprint: str) -> pa.Array:
-    """Strings that, concatenated in order, are the visits' JSON Lines: per visit its head, a string
-    per charge line, and its tail."""
+    """One string per charge line; concatenated in order they are the visits' JSON Lines (a
+    visit's first line carries the visit's head, its last the visit's tail)."""
     c = lines.columns
     rules = policy.rules
     rule_part = pa.array([rule_json(None, None)] + [rule_json(r.rule.rule_id, r.rule.clause) for r in rules])
@@ -71,11 +71,7 @@ def lines_text(lines: LineResults, policy: VectorPolicy, fingerprint: str) -> pa
         earlier |= won
     applied = _join(*entries)
     index = np.arange(len(c.amount))
-    comma = pc.if_else(pa.array(index != c.starts[c.line_visit]), ",", "")  # not the visit's first line
-    text = _join(comma, '{"line_id":', quoted(c.line_id), ',"item":', quoted(c.item_name), ',"amount":"', yuan_text(c.amount),
-                 '","reduction":"', yuan_text(lines.reduction), '","payable":"',
-                 yuan_text(c.amount - lines.reduction), '",', rule_part.take(pa.array(lines.first + 1)),
-                 ',"applied":[', applied, "]}")
+    first, last = index == c.starts[c.line_visit], index == c.starts[c.line_visit + 1] - 1
     head = _join('{"visit_id":', quoted(c.table.column("visit_id").combine_chunks()),
                  f',"policy":{quote(fingerprint)},"lines":[')
     amount, reduction = lines.visit_amount, lines.visit_reduction
@@ -83,13 +79,14 @@ def lines_text(lines: LineResults, policy: VectorPolicy, fingerprint: str) -> pa
     tail = _join('],', grants.take(pa.array(lines.grant_key)), ',"totals":{"amount":"', yuan_text(amount),
                  '","reduction":"', yuan_text(reduction), '","payable":"', yuan_text(amount - reduction),
                  '"}}\n')
-    # every string once, in output order: head of visit v, its lines, its tail, then the next visit
-    lines_count, visits = len(c.amount), c.visits
-    order = np.empty(lines_count + 2 * visits, dtype=np.int64)
-    order[c.starts[:-1] + 2 * np.arange(visits)] = lines_count + np.arange(visits)
-    order[np.arange(lines_count) + 2 * c.line_visit + 1] = np.arange(lines_count)
-    order[c.starts[1:] + 2 * np.arange(visits) + 1] = lines_count + visits + np.arange(visits)
-    return pa.concat_arrays([text, head, tail]).take(pa.array(order))
+    # a visit's head before its first line and its tail after its last; null (nothing) elsewhere
+    visit = c.line_visit
+    return pc.binary_join_element_wise(
+        head.take(pa.array(visit, mask=~first)), pc.if_else(pa.array(first), "", ","),
+        '{"line_id":', quoted(c.line_id), ',"item":', quoted(c.item_name), ',"amount":"', yuan_text(c.amount),
+        '","reduction":"', yuan_text(lines.reduction), '","payable":"', yuan_text(c.amount - lines.reduction),
+        '",', rule_part.take(pa.array(lines.first + 1)), ',"applied":[', applied, "]}",
+        tail.take(pa.array(visit, mask=~last)), "", null_handling="replace", null_replacement="")
 
 
 def chunk_bytes(result: ChunkResult, policy: VectorPolicy, fingerprint: str) -> Iterator[bytes | memoryview]:
@@ -103,7 +100,7 @@ def chunk_bytes(result: ChunkResult, policy: VectorPolicy, fingerprint: str) -> 
         offsets = offsets.astype(np.int64)
         data = memoryview(data_buffer)[offsets[0]:offsets[-1]]
         columns = result.lines.columns
-        starts = offsets[columns.starts[:-1] + 2 * np.arange(columns.visits)] - offsets[0]
+        starts = offsets[columns.starts[:-1]] - offsets[0]
     cursor = 0
     for position in sorted(result.rows):
         k = int(np.searchsorted(result.vector, position))

@@ -7,8 +7,8 @@ A chunk also keeps a way back to each visit as a record the row engine reads
 pyarrow refuses, a value it reads more leniently than the contract) goes to the row engine,
 which then gives the very answer, or error, that ``shuangyong evaluate`` would.
 
-Memory stays flat: JSON Lines are read a block of whole lines at a time, Parquet a row group at
-a time, CSV a block at a time (a visit whose rows straddle two blocks is carried over).
+Memory stays flat: JSON Lines are read a block of whole lines at a time, Parquet a batch of rows
+at a time, CSV a block at a time (a visit whose rows straddle two blocks is carried over).
 """
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ FLAT_COLUMNS = ("visit_id", "date", "kind", "region", "patient_id", "patient_nam
                 "disability_level", "disability_cause", "credentials", "line_id", "item", "code", "amount",
                 "tags", "description")
 FORMATS = ("jsonl", "parquet", "csv")
-CHUNK_BYTES = 8 << 20  #: JSON Lines read per chunk
+CHUNK_BYTES = 4 << 20  #: JSON Lines read per chunk (about 6,000 visits)
+PARQUET_BATCH = 8192  #: visits per chunk from Parquet
 CSV_BLOCK = 4 << 20
 #: ``"categories": null`` is an error in the contract but reads like a missing list in Arrow
 _NULL_LIST = re.compile(rb'"(?:categories|credentials|tags)"\s*:\s*null')
@@ -166,9 +167,8 @@ def _parquet_chunks(source: pq.ParquetFile) -> Iterator[Chunk]:
         raise InputError(Text(f"Parquet 文件缺少列：{', '.join(sorted(missing))}",
                               f"the Parquet file lacks the columns {', '.join(sorted(missing))}"))
     first = 0
-    for group in range(source.num_row_groups):
-        table = source.read_row_group(group, columns=VISITS.names)
-        table = table.cast(VISITS)
+    for batch in source.iter_batches(batch_size=PARQUET_BATCH, columns=VISITS.names):
+        table = pa.Table.from_batches([batch]).cast(VISITS)
         yield _table_chunk(table, first, table.num_rows)
         first += table.num_rows
 
@@ -279,13 +279,43 @@ def flatten(table: pa.Table) -> pa.Table:
 
 
 def write_table(table: pa.Table, path: str | Path, fmt: str) -> None:
-    """Write visits as Parquet (nested, row groups of 64k visits) or CSV (flat)."""
-    if fmt == "parquet":
-        pq.write_table(table, path, row_group_size=65536)
-    elif fmt == "csv":
-        pa_csv.write_csv(flatten(table), path)
-    else:
-        raise ValueError(fmt)
+    """Write visits as Parquet (nested) or CSV (flat)."""
+    write_records_in_chunks(iter([table]), path, fmt)
+
+
+def write_records_in_chunks(tables: Iterator[pa.Table], path: str | Path, fmt: str) -> int:
+    """Write a stream of visit tables into one Parquet (nested) or CSV (flat) file, a table at a
+    time, so that memory stays flat; returns the visits written."""
+    written = 0
+    writer: pq.ParquetWriter | pa_csv.CSVWriter | None = None
+    try:
+        for table in tables:
+            if fmt == "parquet":
+                writer = writer or pq.ParquetWriter(path, VISITS)
+                writer.write_table(table.cast(VISITS))
+            elif fmt == "csv":
+                flat = flatten(table)
+                writer = writer or pa_csv.CSVWriter(path, flat.schema)
+                writer.write_table(flat)
+            else:
+                raise ValueError(f"not a columnar format: {fmt}")
+            written += table.num_rows
+    finally:
+        if writer is not None:
+            writer.close()
+    return written
+
+
+def records_in_tables(records: Iterator[dict[str, Any]], size: int = 8192) -> Iterator[pa.Table]:
+    """Contract records (dicts) as nested visit tables of ``size`` visits each."""
+    batch: list[dict[str, Any]] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) == size:
+            yield records_table(batch)
+            batch = []
+    if batch:
+        yield records_table(batch)
 
 
 def records_table(records: list[dict[str, Any]]) -> pa.Table:
