@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
@@ -23,13 +24,16 @@ from shuangyong.errors import InputError
 from shuangyong.model.charge_codes import ChargeCodeMap
 from shuangyong.text import Text
 
+if TYPE_CHECKING:
+    from shuangyong.batch import BatchEngine
+
 FORMATS = ("jsonl", "parquet", "csv")  # shuangyong.batch.FORMATS, without importing pyarrow for --help
 
 
-def batch_engine(policies: tuple[str, ...], strict: bool, codes: str | None) -> object:
+def batch_engine(policies: tuple[str, ...], strict: bool, codes: str | None) -> BatchEngine:
     """The compiled packs in column form, or exit 2 (a bad pack, or pyarrow not installed)."""
     try:
-        from shuangyong.batch import BatchEngine
+        from shuangyong.batch import BatchEngine  # noqa: F811  (pyarrow is imported only now)
     except ImportError as error:
         fail(InputError(Text(f"批处理需要安装 shuangyong[batch]（{error.name} 未安装）",
                              f"the batch path needs shuangyong[batch] ({error.name} is not installed)")))
@@ -42,7 +46,7 @@ def batch_engine(policies: tuple[str, ...], strict: bool, codes: str | None) -> 
 progress_option = click.option("--progress/--no-progress", "show", default=None,
                                help="Progress bar on standard error. Default: only on a terminal.")
 input_format_option = click.option(
-    "--input-format", "fmt", type=click.Choice(["auto", *FORMATS]), default="auto",
+    "--input-format", "input_fmt", type=click.Choice(["auto", *FORMATS]), default="auto",
     help="auto: by suffix (.parquet, .csv; anything else JSON Lines).")
 
 
@@ -54,7 +58,7 @@ input_format_option = click.option(
 @codes_option
 @click.option("--output", "-o", metavar="FILE", help="Write here instead of standard output.")
 @progress_option
-def batch(source: str, policies: tuple[str, ...], fmt: str, strict: bool, codes: str | None,
+def batch(source: str, policies: tuple[str, ...], input_fmt: str, strict: bool, codes: str | None,
           output: str | None, show: bool | None) -> None:
     """Decide every visit in SOURCE over columns; JSON Lines out, as `evaluate` writes them.
 
@@ -66,7 +70,7 @@ def batch(source: str, policies: tuple[str, ...], fmt: str, strict: bool, codes:
 
     engine = batch_engine(policies, strict, codes)
     with exit_on_error(), writing_to(output, binary=True) as out:
-        failures = write_decisions(engine, source, out, None if fmt == "auto" else fmt,  # type: ignore[arg-type]
+        failures = write_decisions(engine, source, out, None if input_fmt == "auto" else input_fmt,  # type: ignore[arg-type]
                                    show_progress=wanted(show))
     if failures:
         say(Text(f"{failures} 条记录有误，已逐条输出错误", f"{failures} record(s) had errors; each is reported in the output"),
