@@ -20,7 +20,7 @@ CLI_DOC = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
 
 
 def command_paths(group: click.Group | None = None, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    """Every command and subcommand of ``shuangyong``, parents first."""
+    """Every command and subcommand of ``shuangyong`` itself, parents first."""
     if group is None:
         from shuangyong.cli import main
 
@@ -28,6 +28,8 @@ def command_paths(group: click.Group | None = None, prefix: tuple[str, ...] = ()
         yield ()
     for name in sorted(group.commands):
         command = group.commands[name]
+        if not getattr(command.callback, "__module__", "").startswith("shuangyong.cli"):
+            continue  # added by an installed plugin: documented with the plugin
         yield (*prefix, name)
         if isinstance(command, click.Group):
             yield from command_paths(command, (*prefix, name))
