@@ -40,9 +40,16 @@ def _label(kind: str, key: str, registry: Registry, lang: Lang) -> str:
     return key
 
 
-def _rows(comparison: Comparison, kind: str) -> list[tuple[str, int, int]]:
+def _rows(comparison: Comparison, kind: str, registry: Registry) -> list[tuple[str, int, int]]:
+    """A breakdown's non-zero rows: items and categories in registry order, the rest by key."""
     found: dict[str, Pair] = getattr(comparison, f"by_{kind}")
-    return [(key, b, r) for key, (b, r) in sorted(found.items()) if b or r]
+    vocabulary = {"item": registry.items, "category": registry.categories}.get(kind)
+    rank = {term.id: n for n, term in enumerate(vocabulary)} if vocabulary is not None else {}
+
+    def order(key: str) -> tuple[object, ...]:
+        return tuple(rank.get(part, len(rank)) for part in key.split("+")) + (key,) if rank else (key,)
+
+    return [(key, b, r) for key, (b, r) in sorted(found.items(), key=lambda kv: order(kv[0])) if b or r]
 
 
 def _sections(comparison: Comparison, registry: Registry,
@@ -52,7 +59,7 @@ def _sections(comparison: Comparison, registry: Registry,
     sections = []
     for kind in ("rule", "category", "item", "month"):
         rows = [[_label(kind, key, registry, lang), _yuan(b), _yuan(r), _yuan(r - b, signed=True)]
-                for key, b, r in _rows(comparison, kind)]
+                for key, b, r in _rows(comparison, kind, registry)]
         sections.append((HEADINGS[kind].in_(lang), ["", *head], rows))
     who = Text("就诊|患者|月份", "visit|patient|month").in_(lang).split("|")
     sections.append((HEADINGS["largest"].in_(lang), [*who, *head],
@@ -141,9 +148,9 @@ def as_html(comparison: Comparison, base: Sequence[str], reform: Sequence[str], 
     zh = lang == "zh"
     title = f"{'假设测算' if zh else 'What-if'}: {' + '.join(base)} → {' + '.join(reform)}"
     legend = (("基线", "改革") if zh else ("base", "reform"))
-    charts = [bar_chart([(key, b, r) for key, b, r in _rows(comparison, "month")],
+    charts = [bar_chart([(key, b, r) for key, b, r in _rows(comparison, "month", registry)],
                         HEADINGS["month"].in_(lang), legend),
-              bar_chart([(_label("item", key, registry, lang), b, r) for key, b, r in _rows(comparison, "item")],
+              bar_chart([(_label("item", key, registry, lang), b, r) for key, b, r in _rows(comparison, "item", registry)],
                         HEADINGS["item"].in_(lang), legend)]
     sections = "".join(f"<h2>{escape(heading)}</h2>" + _html_table(header, rows, len(header) - 3)
                        for heading, header, rows in _sections(comparison, registry, lang))
