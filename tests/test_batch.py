@@ -240,3 +240,31 @@ def test_parquet_without_the_contract_columns_is_refused(tmp_path: Path) -> None
     pq.write_table(pa.table({"visit_id": ["A"]}), path)
     with pytest.raises(Exception, match="lacks the columns .*date"):
         list(read_chunks(path))
+
+
+@pytest.mark.parametrize("name,extra", [("visits.jsonl", ["--codes", "charge_codes.csv"]),
+                                        ("bad_visits.jsonl", [])])
+def test_the_examples_match_evaluate(tmp_path: Path, name: str, extra: list[str]) -> None:
+    """The sample visits (charge codes to map, every kind of bad record) through both commands."""
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    options = [str(examples / e) if e.endswith(".csv") else e for e in extra]
+    runner = CliRunner()
+    ours = runner.invoke(main, ["batch", str(examples / name), *options, "-o", str(tmp_path / "b.jsonl")])
+    theirs = runner.invoke(main, ["evaluate", str(examples / name), *options, "-o", str(tmp_path / "e.jsonl")])
+    assert ours.exit_code == theirs.exit_code
+    assert (tmp_path / "b.jsonl").read_bytes() == (tmp_path / "e.jsonl").read_bytes()
+
+
+def test_a_bad_csv_row_is_named_by_its_visit_position(tmp_path: Path) -> None:
+    path = tmp_path / "visits.csv"
+    write_table(records_table([good("A"), good("B"), good("C")]), path, "csv")
+    text = path.read_text(encoding="utf-8").replace('"80.25"', '"80.255"', 1)
+    path.write_text(text, encoding="utf-8")
+    out = io.BytesIO()
+    assert write_decisions(BatchEngine(SEED), path, out) == 1
+    answers = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [a["visit_id"] for a in answers] == ["A", "B", "C"]
+    error = answers[0]["error"]
+    assert (error["type"], error["record"], error["field"]) == ("MoneyError", "A", "lines[1].amount")
+    assert "more than two decimals" in error["message"]["en"] and "两位小数" in error["message"]["zh"]
+    assert "error" not in answers[1] and "error" not in answers[2]
