@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+import pyarrow as pa
+
 from shuangyong.batch.evaluate import BatchEngine, ChunkResult
 from shuangyong.batch.output import chunk_bytes
 from shuangyong.batch.progress import progress
@@ -32,10 +34,13 @@ def results(engine: BatchEngine, path: str | Path, fmt: str | None = None, *,
             show_progress: bool = False) -> Iterator[ChunkResult]:
     """Every chunk's answers, in order, with a progress bar if asked."""
     fmt = fmt or detect_format(path)
+    pool = pa.default_memory_pool()
     with progress(show_progress, total_size(path, fmt), Path(path).name) as advance:
         for chunk in read_chunks(path, fmt):
             yield engine.evaluate_chunk(chunk)
             advance(chunk.size)
+            # Arrow's allocator keeps freed chunks' memory; handing it back keeps the peak flat
+            pool.release_unused()
 
 
 def write_decisions(engine: BatchEngine, path: str | Path, out: IO[bytes], fmt: str | None = None, *,
