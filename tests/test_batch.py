@@ -268,3 +268,18 @@ def test_a_bad_csv_row_is_named_by_its_visit_position(tmp_path: Path) -> None:
     assert (error["type"], error["record"], error["field"]) == ("MoneyError", "A", "lines[1].amount")
     assert "more than two decimals" in error["message"]["en"] and "两位小数" in error["message"]["zh"]
     assert "error" not in answers[1] and "error" not in answers[2]
+
+
+def test_csv_visits_straddling_blocks_are_carried_over(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small CSV blocks cut visits in two; each visit is still read whole, in order."""
+    from shuangyong.batch import sources
+
+    records = list(generated_visits(300, seed=4))
+    path = tmp_path / "visits.csv"
+    write_table(records_table(records), path, "csv")
+    monkeypatch.setattr(sources, "CSV_BLOCK", 4096)
+    chunks = list(read_chunks(path))
+    assert len(chunks) > 10 and sum(chunk.count for chunk in chunks) == 300
+    out = io.BytesIO()
+    write_decisions(BatchEngine(SEED), path, out)
+    assert out.getvalue() == row_output(SEED, jsonl(records))

@@ -143,3 +143,12 @@ def test_the_reform_pack_is_marked_hypothetical_and_quotes_the_base_rule() -> No
     assert "假设" in new.title.zh and "Hypothetical" in new.title.en
     text = Path(REFORM).read_text(encoding="utf-8")
     assert "HYPOTHETICAL" in text and "not policy in force" in text
+
+
+def test_the_reform_quotes_its_seed_sentence_verbatim() -> None:
+    from .test_seed_citations import SEEDS, _no_space
+
+    if not SEEDS.is_dir():
+        pytest.skip(f"{SEEDS} is absent (a user's clone has no ../shared/seeds)")
+    spec = Engine.from_packs(REFORM).policy.rule("three-halves.bed").spec
+    assert _no_space(spec.clause) in _no_space((SEEDS / spec.source).read_text(encoding="utf-8"))
