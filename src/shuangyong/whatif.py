@@ -19,9 +19,8 @@ import attrs
 import numpy as np
 import pyarrow.compute as pc
 
-from shuangyong.batch import BatchEngine, ChunkResult, read_chunks
-from shuangyong.batch.progress import progress
-from shuangyong.batch.sources import detect_format, total_size
+from shuangyong.batch import BatchEngine, ChunkResult
+from shuangyong.batch.run import chunks
 from shuangyong.model.registry import Registry
 from shuangyong.money import from_fen, to_fen
 
@@ -186,18 +185,15 @@ def _visits(result: ChunkResult, rule_ids: list[str], registry: Registry,
 def compare(base: BatchEngine, reform: BatchEngine, path: str | Path, fmt: str | None = None, *,
             top: int = 10, show_progress: bool = False) -> Comparison:
     """Evaluate every visit under both sets and total the differences."""
-    fmt = fmt or detect_format(path)
     out = Comparison(top=top)
     registry = base.engine.registry
-    with progress(show_progress, total_size(path, fmt), Path(path).name) as advance:
-        for chunk in read_chunks(path, fmt):
-            sides = []
-            for engine in (base, reform):
-                sums: dict[str, Counter[str]] = {"rule": Counter(), "item": Counter()}
-                rule_ids = [r.rule.rule_id for r in engine.policy.rules]
-                sides.append((_visits(engine.evaluate_chunk(chunk), rule_ids, registry, sums), sums))
-            _add(out, sides)
-            advance(chunk.size)
+    for chunk in chunks(path, fmt, show_progress=show_progress):
+        sides = []
+        for engine in (base, reform):
+            sums: dict[str, Counter[str]] = {"rule": Counter(), "item": Counter()}
+            rule_ids = [r.rule.rule_id for r in engine.policy.rules]
+            sides.append((_visits(engine.evaluate_chunk(chunk), rule_ids, registry, sums), sums))
+        _add(out, sides)
     return out
 
 

@@ -12,7 +12,7 @@ import pyarrow as pa
 from shuangyong.batch.evaluate import BatchEngine, ChunkResult
 from shuangyong.batch.output import chunk_bytes
 from shuangyong.batch.progress import progress
-from shuangyong.batch.sources import detect_format, read_chunks, total_size
+from shuangyong.batch.sources import Chunk, detect_format, read_chunks, total_size
 from shuangyong.interchange import read_records, result_json
 
 
@@ -30,17 +30,23 @@ def is_json_lines(path: str | Path) -> bool:
     return True
 
 
-def results(engine: BatchEngine, path: str | Path, fmt: str | None = None, *,
-            show_progress: bool = False) -> Iterator[ChunkResult]:
-    """Every chunk's answers, in order, with a progress bar if asked."""
+def chunks(path: str | Path, fmt: str | None = None, *, show_progress: bool = False) -> Iterator[Chunk]:
+    """The file's chunks, with a progress bar if asked."""
     fmt = fmt or detect_format(path)
     pool = pa.default_memory_pool()
     with progress(show_progress, total_size(path, fmt), Path(path).name) as advance:
         for chunk in read_chunks(path, fmt):
-            yield engine.evaluate_chunk(chunk)
+            yield chunk
             advance(chunk.size)
             # Arrow's allocator keeps freed chunks' memory; handing it back keeps the peak flat
             pool.release_unused()
+
+
+def results(engine: BatchEngine, path: str | Path, fmt: str | None = None, *,
+            show_progress: bool = False) -> Iterator[ChunkResult]:
+    """Every chunk's answers, in order."""
+    for chunk in chunks(path, fmt, show_progress=show_progress):
+        yield engine.evaluate_chunk(chunk)
 
 
 def write_decisions(engine: BatchEngine, path: str | Path, out: IO[bytes], fmt: str | None = None, *,
