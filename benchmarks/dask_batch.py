@@ -3,9 +3,11 @@
     python benchmarks/dask_batch.py [--lines 10000000] [--partitions 20] [--workers 2]
 
 The dataset is ``shuangyong generate`` visits as Parquet partitions. The serial run is the same
-per-partition function in this process, one partition after another; the cluster run is
-``evaluate_dataset`` on a ``LocalCluster`` (processes, one thread each), timed once the cluster
-is up (its start-up is printed apart). Both outputs are hashed and must be equal.
+per-partition function in this process, one partition after another, each writing its part file;
+the cluster runs are ``evaluate_dataset`` on a ``LocalCluster`` (processes, one thread each),
+timed once the cluster is up and every worker has compiled the packs (printed apart): workers writing the part files
+themselves (``--output-dir``), then workers sending the text to the client (``-o``). All three
+outputs are hashed and must be equal.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from distributed import Client, LocalCluster
 
 from shuangyong.batch.sources import records_in_tables, write_records_in_chunks
 from shuangyong.generate import visit
-from shuangyong_dask.evaluate import evaluate_dataset, evaluate_partition
+from shuangyong_dask.evaluate import engine_for, evaluate_dataset, evaluate_partition, part_names
 
 PACKS = ("seed-example",)
 
@@ -59,28 +61,51 @@ def main() -> None:
         print(f"{lines} charge lines in {len(files)} Parquet partitions "
               f"({sum(f.stat().st_size for f in files) / 1e6:.0f} MB), generated in {time.perf_counter() - start:.0f} s")
 
-        serial_hash, size = hashlib.sha256(), 0
+        serial_dir, cluster_dir = Path(folder) / "serial", Path(folder) / "cluster"
+        serial_dir.mkdir()
+        warm_up()
         start = time.perf_counter()
-        for path in files:
-            text, _ = evaluate_partition(str(path), PACKS)
-            serial_hash.update(text)
-            size += len(text)
+        for path, name in zip(files, part_names(len(files)), strict=True):
+            evaluate_partition(str(path), PACKS, target=str(serial_dir / name))
         serial = time.perf_counter() - start
+        serial_hash = digest(serial_dir)
 
         start = time.perf_counter()
         with LocalCluster(n_workers=args.workers, threads_per_worker=1, dashboard_address=None) as cluster, \
                 Client(cluster) as client:
+            client.run(warm_up)  # imports and packs compiled on every worker, as in a long-lived cluster
             up = time.perf_counter() - start
-            cluster_hash = hashlib.sha256()
+            start = time.perf_counter()
+            for _ in evaluate_dataset(client, files, PACKS, output_dir=cluster_dir):
+                pass
+            to_files = time.perf_counter() - start
+            gathered = hashlib.sha256()
             start = time.perf_counter()
             for text, _ in evaluate_dataset(client, files, PACKS):
-                cluster_hash.update(text)
-            parallel = time.perf_counter() - start
-        assert serial_hash.digest() == cluster_hash.digest(), "the cluster's output differs from the serial run"
-        print(f"output {size / 1e6:.0f} MB of JSON Lines, identical (sha256 {serial_hash.hexdigest()[:16]})")
-        print(f"  serial, one process     {serial:7.1f} s  {lines / serial:9.0f} lines/s")
-        print(f"  {args.workers} Dask workers          {parallel:7.1f} s  {lines / parallel:9.0f} lines/s"
-              f"   ratio {serial / parallel:4.2f}×   (cluster start-up {up:.1f} s more)")
+                gathered.update(text)
+            to_client = time.perf_counter() - start
+        assert serial_hash == digest(cluster_dir) == gathered.hexdigest(), "the cluster's output differs"
+        size = sum(p.stat().st_size for p in serial_dir.iterdir())
+        print(f"output {size / 1e6:.0f} MB of JSON Lines, identical in every run (sha256 {serial_hash[:16]})")
+        print(f"  serial, one process, parts to files    {serial:7.1f} s  {lines / serial:9.0f} lines/s")
+        print(f"  {args.workers} workers, parts to files (--output-dir) {to_files:7.1f} s  {lines / to_files:9.0f} lines/s"
+              f"   ratio {serial / to_files:4.2f}×")
+        print(f"  {args.workers} workers, text gathered by the client {to_client:7.1f} s  {lines / to_client:9.0f} lines/s"
+              f"   ratio {serial / to_client:4.2f}×   (cluster start-up and warm-up {up:.1f} s more)")
+
+
+def warm_up() -> None:
+    engine_for(PACKS, False)
+
+
+def digest(folder: Path) -> str:
+    """sha256 of the parts concatenated in name order (the output as one file)."""
+    found = hashlib.sha256()
+    for path in sorted(folder.iterdir()):
+        with path.open("rb") as handle:
+            while block := handle.read(1 << 24):
+                found.update(block)
+    return found.hexdigest()
 
 
 if __name__ == "__main__":

@@ -107,3 +107,23 @@ def test_the_command_is_listed_with_its_hook() -> None:
     listed = {info["name"]: info["hooks"] for info in json.loads(result.stdout)}
     assert listed["dask"] == ["register_commands"]
     assert "dask-evaluate" in CliRunner().invoke(main, ["--help"]).stdout
+
+
+def test_workers_write_the_parts_themselves(client: Client, tmp_path: Path) -> None:
+    files = partitions(dataset(tmp_path / "visits", "parquet", parts=3, per_part=30))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["dask-evaluate", str(tmp_path / "visits"), "--scheduler",
+                                       client.scheduler.address, "--output-dir", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    parts = sorted(out.iterdir())
+    assert [p.name for p in parts] == ["part-00000.jsonl", "part-00001.jsonl", "part-00002.jsonl"]
+    assert b"".join(p.read_bytes() for p in parts) == serial(files)
+
+
+def test_output_and_output_dir_exclude_each_other(tmp_path: Path) -> None:
+    folder = dataset(tmp_path / "visits", "jsonl", parts=1, per_part=3)
+    result = CliRunner().invoke(main, ["--lang", "en", "dask-evaluate", str(folder), "-o", str(tmp_path / "a"),
+                                       "--output-dir", str(tmp_path / "b")])
+    assert result.exit_code == 2 and "not both" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["visits"]
