@@ -148,10 +148,12 @@ def as_html(comparison: Comparison, base: Sequence[str], reform: Sequence[str], 
     zh = lang == "zh"
     title = f"{'假设测算' if zh else 'What-if'}: {' + '.join(base)} → {' + '.join(reform)}"
     legend = (("基线", "改革") if zh else ("base", "reform"))
+    unit = "：减免（元）" if zh else ": reduction (yuan)"
     charts = [bar_chart([(key, b, r) for key, b, r in _rows(comparison, "month", registry)],
-                        HEADINGS["month"].in_(lang), legend),
-              bar_chart([(_label("item", key, registry, lang), b, r) for key, b, r in _rows(comparison, "item", registry)],
-                        HEADINGS["item"].in_(lang), legend)]
+                        HEADINGS["month"].in_(lang) + unit, legend),
+              bar_chart([(_label("item", key, registry, lang), b, r)
+                         for key, b, r in _rows(comparison, "item", registry)],
+                        HEADINGS["item"].in_(lang) + unit, legend)]
     sections = "".join(f"<h2>{escape(heading)}</h2>" + _html_table(header, rows, len(header) - 3)
                        for heading, header, rows in _sections(comparison, registry, lang))
     summary = _summary(comparison, lang)
