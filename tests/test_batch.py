@@ -283,3 +283,20 @@ def test_csv_visits_straddling_blocks_are_carried_over(tmp_path: Path, monkeypat
     out = io.BytesIO()
     write_decisions(BatchEngine(SEED), path, out)
     assert out.getvalue() == row_output(SEED, jsonl(records))
+
+
+def test_progress_only_on_a_terminal_and_never_on_standard_output(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from shuangyong.batch.progress import wanted
+
+    source = tmp_path / "visits.jsonl"
+    source.write_bytes(jsonl([good("A"), good("B")]))
+    expected = row_output(SEED, source.read_bytes())
+    piped = CliRunner().invoke(main, ["batch", str(source)])
+    assert (piped.exit_code, piped.stdout_bytes, piped.stderr) == (0, expected, "")
+    forced = CliRunner().invoke(main, ["batch", str(source), "--progress"])
+    assert (forced.exit_code, forced.stdout_bytes) == (0, expected)
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True)
+    assert (wanted(None), wanted(False)) == (True, False)
+    monkeypatch.setattr("sys.stderr.isatty", lambda: False)
+    assert (wanted(None), wanted(True)) == (False, True)
