@@ -300,3 +300,13 @@ def test_progress_only_on_a_terminal_and_never_on_standard_output(tmp_path: Path
     assert (wanted(None), wanted(False)) == (True, False)
     monkeypatch.setattr("sys.stderr.isatty", lambda: False)
     assert (wanted(None), wanted(True)) == (False, True)
+
+
+def test_a_csv_without_the_flat_columns_is_refused_naming_the_file(tmp_path: Path) -> None:
+    source = tmp_path / "visits.csv"
+    source.write_text("visit_id,date\nV1,2025-03-01\n", encoding="utf-8")
+    target = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(main, ["--lang", "en", "batch", str(source), "-o", str(target)])
+    assert result.exit_code == 2
+    assert f"cannot read {source} as csv" in result.stderr and "kind" in result.stderr
+    assert not target.exists()
