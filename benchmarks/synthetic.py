@@ -1,25 +1,13 @@
-"""Deterministic synthetic visits (as contract-v1 dicts) and synthetic rule packs for benchmarks."""
+"""Fixed-shape synthetic visits (every visit N lines, one date) and synthetic rule packs for the
+engine benchmarks; the realistic generator is :mod:`shuangyong.generate` (``shuangyong generate``)."""
 
 from __future__ import annotations
 
 import random
 from typing import Any
 
-PRICES = {
-    "registration": ["6.00", "12.00", "25.00", "50.00"], "injection": ["3.50", "12.00", "15.00"],
-    "bed": ["40.00", "80.00", "12.35", "120.00"], "routine_test": ["20.00", "10.00", "8.00"],
-    "dressing": ["15.00", "35.50", "60.00"], "drug": ["37.85", "128.46", "9.99", "256.10"],
-    "consultation": ["10.00", "20.00"], "exam": ["150.00", "380.00"], "treatment": ["45.60"],
-    "nursing": ["24.00"], "material": ["13.27"], "blood_deposit": ["1000.00"],
-}
-PATIENTS = [
-    ({"categories": ["disabled_veteran"], "disability_level": 4, "disability_cause": "war"}, "key_care_medical_card"),
-    ({"categories": ["martyr_family"]}, "key_care_medical_card"),
-    ({"categories": ["serviceman"]}, "military_id"),
-    ({"categories": ["military_family"]}, None),
-    ({"categories": ["veteran"]}, "preferential_card"),
-    ({"categories": []}, None),
-]
+from shuangyong.generate import PATIENTS, PRICES
+
 CITIES = [f"{p}{c:02d}00" for p in (11, 32, 37, 44, 45, 51, 61) for c in range(1, 15)]
 
 

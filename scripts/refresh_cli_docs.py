@@ -20,8 +20,7 @@ CLI_DOC = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
 
 
 def command_paths(group: click.Group | None = None, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    """Every command and subcommand of ``shuangyong``, parents first; commands that installed
-    plugins added are left out (their own docs describe them)."""
+    """Every command and subcommand of ``shuangyong`` itself, parents first."""
     if group is None:
         from shuangyong.cli import main
 
@@ -29,8 +28,8 @@ def command_paths(group: click.Group | None = None, prefix: tuple[str, ...] = ()
         yield ()
     for name in sorted(group.commands):
         command = group.commands[name]
-        if command.callback is not None and not command.callback.__module__.startswith("shuangyong."):
-            continue
+        if not getattr(command.callback, "__module__", "").startswith("shuangyong.cli"):
+            continue  # added by an installed plugin: documented with the plugin
         yield (*prefix, name)
         if isinstance(command, click.Group):
             yield from command_paths(command, (*prefix, name))

@@ -18,7 +18,7 @@ from pydantic import ConfigDict, TypeAdapter, ValidationError
 from typing_extensions import NotRequired, TypedDict
 
 from shuangyong.dates import DateWindow, parse_date
-from shuangyong.engine.decision import Decision, Explanation, LineDecision, RuleTrace
+from shuangyong.engine.decision import Decision, Entitlement, Explanation, LineDecision, RuleTrace
 from shuangyong.errors import InputError, ShuangyongError, field_path
 from shuangyong.model.beneficiary import Beneficiary, Credential
 from shuangyong.model.charge_codes import ChargeCodeMap
@@ -247,27 +247,27 @@ def _lines(first: str, position: int, stream: IO[str]) -> Iterator[RawRecord]:
             yield RawRecord(position, text=text)
 
 
-_quote = json.encoder.encode_basestring  # type: ignore[attr-defined]  # C-accelerated, ensure_ascii=False
+quote = json.encoder.encode_basestring  # type: ignore[attr-defined]  # C-accelerated, ensure_ascii=False
 
 
 def _text(value: str | None) -> str:
-    return "null" if value is None else _quote(value)
+    return "null" if value is None else quote(value)
 
 
 def _names(values: Iterable[str]) -> str:
-    return "[" + ",".join(map(_quote, values)) + "]"
+    return "[" + ",".join(map(quote, values)) + "]"
 
 
 @lru_cache(maxsize=4096)
-def _rule_json(rule: str | None, clause: str | None) -> str:
+def rule_json(rule: str | None, clause: str | None) -> str:
     """The rule and clause members of a line, escaped once per rule rather than once per line."""
     return f'"rule":{_text(rule)},"clause":{_text(clause)}'
 
 
 def _line_json(line: LineDecision) -> str:
-    applied = ",".join([f'{{"rule":{_quote(a.rule)},"reduction":"{a.reduction!s}"}}' for a in line.applied])
-    return (f'{{"line_id":{_quote(line.line_id)},"item":{_quote(line.item)},"amount":"{line.amount!s}",'
-            f'"reduction":"{line.reduction!s}","payable":"{line.payable!s}",{_rule_json(line.rule, line.clause)},'
+    applied = ",".join([f'{{"rule":{quote(a.rule)},"reduction":"{a.reduction!s}"}}' for a in line.applied])
+    return (f'{{"line_id":{quote(line.line_id)},"item":{quote(line.item)},"amount":"{line.amount!s}",'
+            f'"reduction":"{line.reduction!s}","payable":"{line.payable!s}",{rule_json(line.rule, line.clause)},'
             f'"applied":[{applied}]}}')
 
 
@@ -278,16 +278,32 @@ def decision_to_json(decision: Decision) -> str:
     times as much): every amount the engine holds is quantized to the fen (see
     ``money.format_amount``), so each has exactly two decimals.
     """
-    entitlements = ",".join(
-        f'{{"rule":{_quote(e.rule)},"clause":{_quote(e.clause)},"priorities":{_names(e.priorities)},'
-        f'"services":{_names(e.services)}}}' for e in decision.entitlements)
     totals = decision.totals
-    return (f'{{"visit_id":{_quote(decision.visit_id)},"policy":{_quote(decision.policy)},'
+    return (f'{{"visit_id":{quote(decision.visit_id)},"policy":{quote(decision.policy)},'
             f'"lines":[{",".join(map(_line_json, decision.lines))}],'
-            f'"priorities":{_names(decision.priorities)},"services":{_names(decision.services)},'
-            f'"entitlements":[{entitlements}],'
+            f'{grants_json(decision.priorities, decision.services, decision.entitlements)},'
             f'"totals":{{"amount":"{totals.amount!s}","reduction":"{totals.reduction!s}",'
             f'"payable":"{totals.payable!s}"}}}}')
+
+
+def grants_json(priorities: tuple[str, ...], services: tuple[str, ...],
+                entitlements: tuple[Entitlement, ...]) -> str:
+    """The visit-level members of a decision (priorities, services, entitlements), as JSON text.
+
+    Shared by ``decision_to_json`` and the batch path, which writes it once per distinct set.
+    """
+    granted = ",".join(
+        f'{{"rule":{quote(e.rule)},"clause":{quote(e.clause)},"priorities":{_names(e.priorities)},'
+        f'"services":{_names(e.services)}}}' for e in entitlements)
+    return f'"priorities":{_names(priorities)},"services":{_names(services)},"entitlements":[{granted}]'
+
+
+def result_json(ok: bool, result: Decision | ShuangyongError, record: RawRecord) -> str:
+    """One JSON Lines line of output: the decision, or the error object naming the record."""
+    if ok:
+        return decision_to_json(result)  # type: ignore[arg-type]
+    return json.dumps(error_to_dict(result, record.visit_id()),  # type: ignore[arg-type]
+                      ensure_ascii=False, separators=(",", ":"))
 
 
 def decision_to_dict(decision: Decision) -> dict[str, Any]:

@@ -5,7 +5,7 @@ a decision or an error object for every record, in input order), 1 only for a bu
 """
 
 from shuangyong import plugins as _plugin_system
-from shuangyong.cli import compliance, evaluate, ledger, plugins, policy, test  # noqa: F401  (importing registers the commands)
+from shuangyong.cli import batch, compliance, evaluate, generate, ledger, plugins, policy, test, whatif  # noqa: F401  (importing registers the commands)
 from shuangyong.cli.base import main
 
 _plugin_system.add_commands(main)

@@ -33,9 +33,9 @@ from shuangyong.errors import InputError, LedgerError
 from shuangyong.interchange import (
     Input,
     decision_to_dict,
-    decision_to_json,
     error_to_dict,
     explanation_to_dict,
+    result_json,
 )
 from shuangyong.ledger.posting import as_granted, requests_for
 from shuangyong.model.charge_codes import ChargeCodeMap
@@ -137,8 +137,7 @@ def _write_decisions(engine: Engine, code_map: ChargeCodeMap | None, records: In
                 else:
                     click.echo(f"{record.label} {result.render(lang())}", err=True)
             elif fmt == "jsonl":
-                out.write((decision_to_json(result[1]) if ok else json.dumps(
-                    error_to_dict(result, record.visit_id()), ensure_ascii=False, separators=(",", ":"))) + "\n")
+                out.write(result_json(ok, result[1] if ok else result, record) + "\n")
             else:
                 payload = decision_to_dict(result[1]) if ok else error_to_dict(result, record.visit_id())
                 text = json.dumps(payload, ensure_ascii=False, indent=2)

@@ -38,7 +38,7 @@ PLAN_CACHE_SIZE = 4096  #: distinct eligible-rule sets kept; real visits share a
 
 
 @attrs.frozen(slots=True)
-class _CachedPlan:
+class CachedPlan:
     """A ``VisitPlan`` with its entitlements already in output form."""
 
     by_item: dict[str, Plan]
@@ -47,7 +47,7 @@ class _CachedPlan:
     services: tuple[str, ...]
 
     @classmethod
-    def of(cls, plan: VisitPlan, registry: Registry) -> _CachedPlan:
+    def of(cls, plan: VisitPlan, registry: Registry) -> CachedPlan:
         entitlements = tuple(Entitlement(r.rule_id, r.clause, r.rule.spec.priorities, r.rule.spec.services)
                              for r in plan.grants)
         return cls(plan.by_item, entitlements,
@@ -64,7 +64,7 @@ class Engine:
         self.policy = policy
         self.compiled = CompiledPolicy.compile(policy, self.registry.predicates)
         self.strict = strict
-        self._plans: dict[tuple[int, ...], _CachedPlan] = {}
+        self._plans: dict[tuple[int, ...], CachedPlan] = {}
 
     @classmethod
     def from_packs(cls, *references: PackReference, registry: Registry | None = None,
@@ -137,7 +137,7 @@ class Engine:
 
         return explain(self, visit)
 
-    def _plan(self, ctx: VisitContext) -> _CachedPlan:
+    def _plan(self, ctx: VisitContext) -> CachedPlan:
         """The plan for this visit's eligible rules, built once per distinct eligible set."""
         eligible = self.compiled.eligible(ctx)
         key = tuple(rule.order for rule in eligible)
@@ -145,5 +145,5 @@ class Engine:
         if plan is None:
             if len(self._plans) >= PLAN_CACHE_SIZE:
                 self._plans.clear()
-            plan = self._plans[key] = _CachedPlan.of(VisitPlan.of(eligible), self.registry)
+            plan = self._plans[key] = CachedPlan.of(VisitPlan.of(eligible), self.registry)
         return plan

@@ -1,0 +1,325 @@
+"""Reading visits in chunks of columns: JSON Lines, Parquet and CSV, all into one nested table.
+
+Every format becomes the same Arrow table, whose schema mirrors the JSON contract (a row per
+visit, its patient a struct, its lines a list of structs), so the evaluation has one input.
+A chunk also keeps a way back to each visit as a record the row engine reads
+(:class:`~shuangyong.interchange.RawRecord`): whatever the columns cannot take exactly (a record
+pyarrow refuses, a value it reads more leniently than the contract) goes to the row engine,
+which then gives the very answer, or error, that ``shuangyong evaluate`` would.
+
+Memory stays flat: JSON Lines are read a block of whole lines at a time, Parquet a batch of rows
+at a time, CSV a block at a time (a visit whose rows straddle two blocks is carried over).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import attrs
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+import pyarrow.json as pa_json
+import pyarrow.parquet as pq
+
+from shuangyong.errors import InputError
+from shuangyong.interchange import RawRecord
+from shuangyong.text import Text
+
+CREDENTIAL = pa.struct([("kind", pa.string()), ("number", pa.string()), ("valid_from", pa.string()),
+                        ("valid_to", pa.string())])
+LINE = pa.struct([("line_id", pa.string()), ("item", pa.string()), ("code", pa.string()),
+                  ("amount", pa.string()), ("tags", pa.list_(pa.string())), ("description", pa.string())])
+PATIENT = pa.struct([("id", pa.string()), ("name", pa.string()), ("birth_date", pa.string()),
+                     ("categories", pa.list_(pa.string())), ("disability_level", pa.int64()),
+                     ("disability_cause", pa.string()), ("credentials", pa.list_(CREDENTIAL))])
+#: The JSON contract's visit as an Arrow schema: what every reader produces.
+VISITS = pa.schema([("visit_id", pa.string()), ("date", pa.string()), ("kind", pa.string()),
+                    ("region", pa.string()), ("patient", PATIENT), ("lines", pa.list_(LINE))])
+#: One row per charge line for CSV: the visit's and patient's columns repeat on each of its lines;
+#: categories and tags are ``;``-separated, credentials ``kind|number|from|to`` joined by ``;``.
+FLAT_COLUMNS = ("visit_id", "date", "kind", "region", "patient_id", "patient_name", "birth_date", "categories",
+                "disability_level", "disability_cause", "credentials", "line_id", "item", "code", "amount",
+                "tags", "description")
+FORMATS = ("jsonl", "parquet", "csv")
+CHUNK_BYTES = 4 << 20  #: JSON Lines read per chunk (about 6,000 visits)
+PARQUET_BATCH = 8192  #: visits per chunk from Parquet
+CSV_BLOCK = 4 << 20
+#: ``"categories": null`` is an error in the contract but reads like a missing list in Arrow
+_NULL_LIST = re.compile(rb'"(?:categories|credentials|tags)"\s*:\s*null')
+
+
+@attrs.frozen(slots=True)
+class Chunk:
+    """Some visits as columns (``table`` is ``None`` if they could not be read as columns), the
+    visits that must go to the row engine whatever happens, and each visit as a raw record."""
+
+    table: pa.Table | None
+    count: int
+    record: Callable[[int], RawRecord]
+    forced: frozenset[int] = frozenset()
+    size: int = 0  #: bytes (JSON Lines) or rows (Parquet) consumed, for progress
+
+
+def detect_format(path: str | Path) -> str:
+    """The format from the file name: ``.parquet``/``.pq``, ``.csv``, anything else JSON Lines."""
+    suffix = Path(path).suffix.lower()
+    return "parquet" if suffix in (".parquet", ".pq") else "csv" if suffix == ".csv" else "jsonl"
+
+
+def total_size(path: str | Path, fmt: str) -> int | None:
+    """What the chunks' ``size`` add up to, for a progress bar (``None``: not known ahead: CSV, or
+    a file that cannot be read, which :func:`read_chunks` then reports)."""
+    try:
+        if fmt == "parquet":
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        return Path(path).stat().st_size if fmt == "jsonl" else None
+    except (OSError, pa.ArrowException):
+        return None
+
+
+def read_chunks(path: str | Path, fmt: str | None = None) -> Iterator[Chunk]:
+    """The visits of a file in chunks; ``fmt`` is one of :data:`FORMATS` (default: by suffix)."""
+    fmt = fmt or detect_format(path)
+    try:
+        if fmt == "parquet":
+            yield from _parquet_chunks(pq.ParquetFile(path))
+        elif fmt == "csv":
+            yield from _csv_chunks(path)
+        else:
+            with open(path, "rb") as handle:
+                yield from json_line_chunks(handle)
+    except (OSError, pa.ArrowException) as error:
+        raise InputError(Text(f"无法读取 {path}（{fmt}）：{error}", f"cannot read {path} as {fmt}: {error}"),
+                         record=str(path)) from None
+
+
+def json_line_chunks(handle: IO[bytes], chunk_bytes: int = CHUNK_BYTES) -> Iterator[Chunk]:
+    """JSON Lines a block of whole lines at a time; a block Arrow refuses goes to the row engine
+    whole (it then names the bad record exactly as ``shuangyong evaluate`` does)."""
+    line_number, buffer = 0, b""
+    while True:
+        block = handle.read(chunk_bytes)
+        buffer += block
+        if block:
+            cut = buffer.rfind(b"\n") + 1
+            if not cut:  # no whole line yet: a line longer than a block
+                continue
+            data, buffer = buffer[:cut], buffer[cut:]
+        else:
+            data, buffer = buffer, b""
+        texts, positions = [], []
+        pieces = data.split(b"\n")
+        for offset, raw in enumerate(pieces):
+            if raw.strip():  # the row engine reads text lines: with their end, as "\n"
+                texts.append(raw.removesuffix(b"\r") + b"\n" if offset < len(pieces) - 1 else raw)
+                positions.append(line_number + offset + 1)
+        line_number += data.count(b"\n")
+        if texts:
+            yield _json_chunk(data, texts, positions)
+        if not block:
+            return
+
+
+def _json_chunk(data: bytes, texts: list[bytes], positions: list[int]) -> Chunk:
+    def record(index: int) -> RawRecord:
+        return RawRecord(positions[index], text=texts[index].decode("utf-8"))
+
+    forced = frozenset()
+    if _NULL_LIST.search(data):
+        forced = frozenset(n for n, text in enumerate(texts) if _NULL_LIST.search(text))
+    try:
+        table = pa_json.read_json(io.BytesIO(data), parse_options=pa_json.ParseOptions(
+            explicit_schema=VISITS, unexpected_field_behavior="error"))
+    except pa.ArrowInvalid:
+        table = None
+    if table is not None and table.num_rows != len(texts):
+        table = None
+    return Chunk(table, len(texts), record, forced, len(data))
+
+
+def _without_nulls(value: Any) -> Any:
+    """A row of the table as a contract record: absent members are left out, not ``null``."""
+    if isinstance(value, dict):
+        return {key: _without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_nulls(item) for item in value]
+    return value
+
+
+def _table_chunk(table: pa.Table, first: int, size: int) -> Chunk:
+    """A chunk of an already columnar source; records are numbered ``#n`` from 1 in the file."""
+
+    def record(index: int) -> RawRecord:
+        return RawRecord(first + index + 1, value=_without_nulls(table.slice(index, 1).to_pylist()[0]))
+
+    return Chunk(table, table.num_rows, record, size=size)
+
+
+def _parquet_chunks(source: pq.ParquetFile) -> Iterator[Chunk]:
+    missing = set(VISITS.names) - set(source.schema_arrow.names)
+    if missing:
+        raise InputError(Text(f"Parquet 文件缺少列：{', '.join(sorted(missing))}",
+                              f"the Parquet file lacks the columns {', '.join(sorted(missing))}"))
+    first = 0
+    for batch in source.iter_batches(batch_size=PARQUET_BATCH, columns=VISITS.names):
+        table = pa.Table.from_batches([batch]).cast(VISITS)
+        yield _table_chunk(table, first, table.num_rows)
+        first += table.num_rows
+
+
+def _csv_chunks(path: str | Path) -> Iterator[Chunk]:
+    """CSV rows (one per charge line) grouped into visits: consecutive rows with one visit_id."""
+    types = {name: pa.string() for name in FLAT_COLUMNS}
+    types["disability_level"] = pa.int64()
+    reader = pa_csv.open_csv(path, read_options=pa_csv.ReadOptions(block_size=CSV_BLOCK),
+                             convert_options=pa_csv.ConvertOptions(
+                                 column_types=types, strings_can_be_null=False,
+                                 include_columns=list(FLAT_COLUMNS)))
+    first, pending = 0, None
+    for batch in reader:
+        rows = pa.Table.from_batches([batch])
+        if pending is not None:
+            rows = pa.concat_tables([pending, rows])
+        ids = rows.column("visit_id").to_numpy(zero_copy_only=False)
+        last_start = len(ids) - 1
+        while last_start > 0 and ids[last_start - 1] == ids[-1]:
+            last_start -= 1
+        pending = rows.slice(last_start)
+        if last_start:
+            table = nest(rows.slice(0, last_start))
+            yield _table_chunk(table, first, 0)
+            first += table.num_rows
+    if pending is not None and pending.num_rows:
+        table = nest(pending)
+        yield _table_chunk(table, first, 0)
+
+
+def _split(column: pa.ChunkedArray | pa.Array, separator: str) -> pa.Array:
+    """``"a;b"`` → ``["a", "b"]``, ``""`` → ``[]``."""
+    parts = pc.split_pattern(column, separator)
+    return pc.if_else(pc.equal(column, ""), pa.scalar([], pa.list_(pa.string())), parts)
+
+
+def _blank_to_null(column: pa.Array) -> pa.Array:
+    return pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
+
+
+def nest(rows: pa.Table) -> pa.Table:
+    """Flat CSV rows → the nested visit table (a visit per run of rows with one visit_id)."""
+    rows = rows.combine_chunks()
+    ids = rows.column("visit_id")
+    starts = pc.indices_nonzero(pc.not_equal(ids.slice(1), ids.slice(0, len(ids) - 1))).to_numpy() + 1
+    offsets = pa.array([0, *starts.tolist(), rows.num_rows], pa.int32())
+    heads = rows.take(pa.array([0, *starts.tolist()], pa.int64()))
+
+    def column(name: str) -> pa.Array:
+        return heads.column(name).combine_chunks()
+
+    cards = _split(column("credentials"), ";")
+    fields = pc.split_pattern(pc.list_flatten(cards), "|")
+    credential_values = pa.StructArray.from_arrays(
+        [pc.list_element(fields, 0), pc.list_element(fields, 1),
+         _blank_to_null(pc.list_element(fields, 2)), _blank_to_null(pc.list_element(fields, 3))],
+        fields=list(CREDENTIAL))
+    credentials = pa.ListArray.from_arrays(cards.offsets, credential_values)
+    patient = pa.StructArray.from_arrays(
+        [column("patient_id"), _blank_to_null(column("patient_name")), _blank_to_null(column("birth_date")),
+         _split(column("categories"), ";"), column("disability_level"),
+         _blank_to_null(column("disability_cause")), credentials], fields=list(PATIENT))
+
+    def line_column(name: str) -> pa.Array:
+        return rows.column(name).combine_chunks()
+
+    line_values = pa.StructArray.from_arrays(
+        [line_column("line_id"), _blank_to_null(line_column("item")), _blank_to_null(line_column("code")),
+         line_column("amount"), _split(line_column("tags"), ";"), _blank_to_null(line_column("description"))],
+        fields=list(LINE))
+    lines = pa.ListArray.from_arrays(offsets, line_values)
+    return pa.Table.from_arrays([column("visit_id"), column("date"), column("kind"), column("region"),
+                                 patient, lines], schema=VISITS)
+
+
+def flatten(table: pa.Table) -> pa.Table:
+    """The nested visit table → one CSV row per charge line (the inverse of :func:`nest`)."""
+    lines = table.column("lines").combine_chunks()
+    parents = pc.list_parent_indices(lines)
+    heads = table.take(parents)
+    patient = heads.column("patient").combine_chunks()
+    cards = patient.field("credentials")
+    card_fields = cards.flatten()
+    joined = pc.binary_join_element_wise(
+        card_fields.field("kind"), card_fields.field("number"),
+        pc.fill_null(card_fields.field("valid_from"), ""), pc.fill_null(card_fields.field("valid_to"), ""), "|")
+    card_text = pc.binary_join(pa.ListArray.from_arrays(cards.offsets, joined), ";")
+    line = pc.list_flatten(lines)
+
+    def text(array: pa.Array) -> pa.Array:
+        return pc.fill_null(array, "")
+
+    def joined_list(array: pa.Array) -> pa.Array:
+        return pc.fill_null(pc.binary_join(array, ";"), "")
+
+    return pa.table({
+        "visit_id": heads.column("visit_id"), "date": heads.column("date"), "kind": heads.column("kind"),
+        "region": heads.column("region"), "patient_id": patient.field("id"),
+        "patient_name": text(patient.field("name")), "birth_date": text(patient.field("birth_date")),
+        "categories": joined_list(patient.field("categories")),
+        "disability_level": patient.field("disability_level"),
+        "disability_cause": text(patient.field("disability_cause")), "credentials": text(card_text),
+        "line_id": line.field("line_id"), "item": text(line.field("item")), "code": text(line.field("code")),
+        "amount": line.field("amount"), "tags": joined_list(line.field("tags")),
+        "description": text(line.field("description")),
+    })
+
+
+def write_table(table: pa.Table, path: str | Path, fmt: str) -> None:
+    """Write visits as Parquet (nested) or CSV (flat)."""
+    write_records_in_chunks(iter([table]), path, fmt)
+
+
+def write_records_in_chunks(tables: Iterator[pa.Table], path: str | Path, fmt: str) -> int:
+    """Write a stream of visit tables into one Parquet (nested) or CSV (flat) file, a table at a
+    time, so that memory stays flat; returns the visits written."""
+    written = 0
+    writer: pq.ParquetWriter | pa_csv.CSVWriter | None = None
+    try:
+        for table in tables:
+            if fmt == "parquet":
+                writer = writer or pq.ParquetWriter(path, VISITS)
+                writer.write_table(table.cast(VISITS))
+            elif fmt == "csv":
+                flat = flatten(table)
+                writer = writer or pa_csv.CSVWriter(path, flat.schema)
+                writer.write_table(flat)
+            else:
+                raise ValueError(f"not a columnar format: {fmt}")
+            written += table.num_rows
+    finally:
+        if writer is not None:
+            writer.close()
+    return written
+
+
+def records_in_tables(records: Iterator[dict[str, Any]], size: int = 8192) -> Iterator[pa.Table]:
+    """Contract records (dicts) as nested visit tables of ``size`` visits each."""
+    batch: list[dict[str, Any]] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) == size:
+            yield records_table(batch)
+            batch = []
+    if batch:
+        yield records_table(batch)
+
+
+def records_table(records: list[dict[str, Any]]) -> pa.Table:
+    """Contract records (dicts) as the nested visit table, through the JSON reader."""
+    data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
+    return pa_json.read_json(io.BytesIO(data), parse_options=pa_json.ParseOptions(
+        explicit_schema=VISITS, unexpected_field_behavior="error"))

@@ -1,0 +1,315 @@
+"""The columnar batch path gives byte for byte what the row engine writes, errors included."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shuangyong import plugins
+from shuangyong.batch import BatchEngine, read_chunks
+from shuangyong.batch.run import write_decisions
+from shuangyong.batch.sources import records_table, write_table
+from shuangyong.batch.vector import VectorPolicy
+from shuangyong.cli import main
+from shuangyong.engine import Engine
+from shuangyong.generate import visits as generated_visits
+from shuangyong.model import Registry
+from shuangyong.policy import merge, parse_pack
+from shuangyong.testing import strategies as sy
+
+from .batch_support import batch_output, jsonl, record_of, row_output
+
+REGISTRY = Registry.builtin()  #: what the random packs and visits draw from, and the engines use
+
+SEED = Engine.from_packs()
+
+
+def good(visit_id: str = "V1", **changes: Any) -> dict[str, Any]:
+    record = {
+        "visit_id": visit_id, "date": "2025-03-01", "kind": "inpatient", "region": "450100",
+        "patient": {"id": "P1", "categories": ["disabled_veteran"], "disability_level": 5,
+                    "credentials": [{"kind": "key_care_medical_card", "number": "桂001",
+                                     "valid_from": "2024-01-01", "valid_to": "2025-03-01"}]},
+        "lines": [{"line_id": "1", "item": "registration", "amount": "12.00"},
+                  {"line_id": "2", "item": "bed", "amount": "80.25"},
+                  {"line_id": "3", "item": "drug", "amount": "37.85"}],
+    }
+    record.update(changes)
+    return record
+
+
+@settings(max_examples=120, deadline=None)
+@given(sy.pack_sets(registry=REGISTRY), st.lists(sy.visits(registry=REGISTRY), min_size=1, max_size=6))
+def test_random_packs_and_visits_byte_identical(policy, drawn) -> None:  # type: ignore[no-untyped-def]
+    """Random packs (groups, caps per line and per visit, dates, tags) on random visits."""
+    engine = Engine(policy, REGISTRY)
+    data = jsonl([record_of(v) for v in drawn])
+    assert batch_output(engine, data) == row_output(engine, data)
+    # and the columns did the work: only visits without lines went to the row engine
+    rows = BatchEngine(engine).evaluate_chunk(next(read_chunks_of(data))).rows
+    assert all(not drawn[n].lines for n in rows)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(sy.visits(registry=REGISTRY), min_size=1, max_size=8))
+def test_seed_packs_through_parquet_and_csv(tmp_path_factory, drawn) -> None:  # type: ignore[no-untyped-def]
+    """Parquet and CSV hold the same visits; their output equals the JSON Lines output."""
+    folder = tmp_path_factory.mktemp("formats")
+    engine = BatchEngine(SEED)
+    for fmt in ("parquet", "csv"):
+        # a CSV row is a charge line: a visit without lines has no row to stand on, and rows of
+        # one visit_id in a row are one visit
+        records = [dict(record_of(v), visit_id=f"V{n}") for n, v in enumerate(drawn) if v.lines or fmt == "parquet"]
+        if not records:
+            continue
+        path = folder / f"visits.{fmt}"
+        write_table(records_table(records), path, fmt)
+        out = io.BytesIO()
+        write_decisions(engine, path, out)
+        assert out.getvalue() == row_output(SEED, jsonl(records)), fmt
+
+
+def test_generated_year_is_identical_and_mostly_columnar() -> None:
+    records = list(generated_visits(3000, seed=11))
+    data = jsonl(records)
+    engine = BatchEngine(SEED)
+    assert batch_output(engine, data, 256 << 10) == row_output(SEED, data)
+    chunk = next(read_chunks_of(data))
+    assert len(engine.evaluate_chunk(chunk).rows) == 0  # nothing needed the row engine
+
+
+def read_chunks_of(data: bytes):  # type: ignore[no-untyped-def]
+    from shuangyong.batch.sources import json_line_chunks
+
+    return json_line_chunks(io.BytesIO(data))
+
+
+BAD_RECORDS = {
+    "float amount": '{"visit_id":"B1","date":"2025-03-01","kind":"outpatient","region":"450100",'
+                    '"patient":{"id":"P"},"lines":[{"line_id":"1","item":"drug","amount":12.5}]}',
+    "not json": '{"visit_id": "B2", ',
+    "unknown field": json.dumps(good("B3", extra=1)),
+}
+
+
+@pytest.mark.parametrize("mutate", [
+    lambda r: r.update(date="2025-02-30"),
+    lambda r: r.update(date="2025/03/01"),
+    lambda r: r.update(kind="day_surgery"),
+    lambda r: r.update(region="4501"),
+    lambda r: r["patient"].update(categories=["astronaut"]),
+    lambda r: r["patient"].update(categories=None),
+    lambda r: r["patient"].update(disability_level=11),
+    lambda r: r["patient"].update(disability_cause="bad luck"),
+    lambda r: r["patient"].update(birth_date="1990-13-01"),
+    lambda r: r["patient"].pop("id"),
+    lambda r: r["patient"]["credentials"][0].update(kind="library_card"),
+    lambda r: r["patient"]["credentials"][0].update(valid_to="2023-01-01"),
+    lambda r: r["patient"]["credentials"][0].update(valid_from=""),
+    lambda r: r["lines"][0].update(amount="12.345"),
+    lambda r: r["lines"][0].update(amount="-1.00"),
+    lambda r: r["lines"][0].update(amount=" 12.00"),
+    lambda r: r["lines"][0].update(amount="12"),
+    lambda r: r["lines"][0].update(line_id="2"),
+    lambda r: r["lines"][0].update(line_id="a10"),
+    lambda r: r["lines"][0].update(tags=None),
+    lambda r: r["lines"][0].pop("item"),
+    lambda r: r.update(lines=[]),
+    lambda r: r.pop("patient"),
+], ids=lambda f: "")
+def test_a_visit_the_columns_cannot_take_gets_the_row_engines_answer(mutate) -> None:  # type: ignore[no-untyped-def]
+    """Bad or unusual values anywhere in a visit: the same decision or error as the row engine,
+    in its place between good visits."""
+    odd = copy.deepcopy(good("X"))
+    mutate(odd)
+    data = jsonl([good("A"), odd, good("C")])
+    ours = batch_output(SEED, data)
+    assert ours == row_output(SEED, data)
+    assert [json.loads(line).get("visit_id") for line in ours.splitlines()] == ["A", "X", "C"]
+
+
+@pytest.mark.parametrize("name", sorted(BAD_RECORDS))
+def test_records_arrow_refuses_go_to_the_row_engine_whole(name: str) -> None:
+    data = jsonl([good("A"), BAD_RECORDS[name], good("C")])
+    ours = batch_output(SEED, data)
+    assert ours == row_output(SEED, data)
+    assert b'"error"' in ours.splitlines()[1] and ours.count(b"\n") == 3
+
+
+def test_strict_mode_refuses_unknown_items_like_the_row_engine() -> None:
+    strict = Engine.from_packs(strict=True)
+    data = jsonl([good("A", lines=[{"line_id": "1", "item": "acupuncture", "amount": "5.00"}]), good("B")])
+    ours = batch_output(strict, data)
+    assert ours == row_output(strict, data) and b"UnknownItemError" in ours
+
+
+def test_rules_without_a_column_form_send_their_visits_to_the_row_engine(tmp_path: Path) -> None:
+    """A rate of many digits has no exact int64 form here: the rule is row-only, answers agree."""
+    pack = parse_pack("""
+pack: odd
+title: {zh: 测试, en: test}
+rules:
+  - id: third
+    title: {zh: 三分之一, en: a third}
+    clause: 测试
+    source: test
+    region: "4501"
+    items: [drug]
+    benefit: {reduce: "33.3333333333%"}
+""", "odd.yaml")
+    engine = Engine(merge([pack], REGISTRY), REGISTRY)
+    batch = BatchEngine(engine)
+    assert [r.rule.rule_id for r in VectorPolicy.of(engine.compiled, REGISTRY).row_only_rules] == ["third"]
+    data = jsonl([good("A"), good("B", region="370100")])
+    chunk = next(read_chunks_of(data))
+    assert sorted(batch.evaluate_chunk(chunk).rows) == [0]  # only the visit in the rule's region
+    assert batch_output(batch, data) == row_output(engine, data)
+
+
+def test_custom_conditions_from_plugins_are_row_only(monkeypatch: pytest.MonkeyPatch,
+                                                     write_pack) -> None:  # type: ignore[no-untyped-def]
+    from .test_plugins import manager
+
+    built = manager()
+    monkeypatch.setattr(plugins, "plugin_manager", lambda: built)
+    path = write_pack("""
+        pack: weekdays
+        title: {zh: 工作日, en: weekdays}
+        rules:
+          - id: weekday-drugs
+            title: {zh: 工作日药费, en: weekday drugs}
+            clause: 测试
+            source: test
+            when: {custom: {weekday: [0, 1, 2, 3, 4]}}
+            items: [drug]
+            benefit: {reduce: "10%"}
+    """)
+    engine = Engine.from_packs("seed-example", str(path), registry=plugins.registry())
+    data = jsonl([good("A"), good("B", date="2025-03-02"), good("C", date="2025-03-03")])
+    ours = batch_output(engine, data)
+    assert ours == row_output(engine, data) and b"weekday-drugs" in ours
+
+
+def test_cli_batch_matches_evaluate_and_exits_2_on_errors(tmp_path: Path) -> None:
+    source = tmp_path / "visits.jsonl"
+    source.write_bytes(jsonl([good("A"), BAD_RECORDS["float amount"], good("C")]))
+    runner = CliRunner()
+    ours = runner.invoke(main, ["--lang", "en", "batch", str(source), "-o", str(tmp_path / "b.jsonl")])
+    theirs = runner.invoke(main, ["--lang", "en", "evaluate", str(source), "-o", str(tmp_path / "e.jsonl")])
+    assert (ours.exit_code, theirs.exit_code) == (2, 2)
+    assert "1 record(s) had errors" in ours.stderr
+    assert (tmp_path / "b.jsonl").read_bytes() == (tmp_path / "e.jsonl").read_bytes()
+
+
+def test_cli_batch_takes_a_json_array_through_the_row_engine(tmp_path: Path) -> None:
+    source = tmp_path / "visits.json"
+    source.write_text(json.dumps([good("A"), good("B")], indent=2), encoding="utf-8")
+    result = CliRunner().invoke(main, ["batch", str(source)])
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["visit_id"] for line in result.stdout.splitlines()] == ["A", "B"]
+
+
+def test_cli_batch_bad_pack_exits_2_and_writes_nothing(tmp_path: Path) -> None:
+    source = tmp_path / "visits.jsonl"
+    source.write_bytes(jsonl([good("A")]))
+    target = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(main, ["--lang", "en", "batch", str(source), "-p", "no-such-pack", "-o", str(target)])
+    assert result.exit_code == 2 and "no-such-pack" in result.stderr
+    assert not target.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["visits.jsonl"]
+
+
+def test_cli_batch_unreadable_parquet_exits_2_and_writes_nothing(tmp_path: Path) -> None:
+    source = tmp_path / "visits.parquet"
+    source.write_bytes(b"PAR1 this is not parquet")
+    target = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(main, ["--lang", "zh", "batch", str(source), "-o", str(target)])
+    assert result.exit_code == 2 and "无法读取" in result.stderr
+    assert not target.exists()
+
+
+def test_parquet_without_the_contract_columns_is_refused(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    path = tmp_path / "other.parquet"
+    pq.write_table(pa.table({"visit_id": ["A"]}), path)
+    with pytest.raises(Exception, match="lacks the columns .*date"):
+        list(read_chunks(path))
+
+
+@pytest.mark.parametrize("name,extra", [("visits.jsonl", ["--codes", "charge_codes.csv"]),
+                                        ("bad_visits.jsonl", [])])
+def test_the_examples_match_evaluate(tmp_path: Path, name: str, extra: list[str]) -> None:
+    """The sample visits (charge codes to map, every kind of bad record) through both commands."""
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    options = [str(examples / e) if e.endswith(".csv") else e for e in extra]
+    runner = CliRunner()
+    ours = runner.invoke(main, ["batch", str(examples / name), *options, "-o", str(tmp_path / "b.jsonl")])
+    theirs = runner.invoke(main, ["evaluate", str(examples / name), *options, "-o", str(tmp_path / "e.jsonl")])
+    assert ours.exit_code == theirs.exit_code
+    assert (tmp_path / "b.jsonl").read_bytes() == (tmp_path / "e.jsonl").read_bytes()
+
+
+def test_a_bad_csv_row_is_named_by_its_visit_position(tmp_path: Path) -> None:
+    path = tmp_path / "visits.csv"
+    write_table(records_table([good("A"), good("B"), good("C")]), path, "csv")
+    text = path.read_text(encoding="utf-8").replace('"80.25"', '"80.255"', 1)
+    path.write_text(text, encoding="utf-8")
+    out = io.BytesIO()
+    assert write_decisions(BatchEngine(SEED), path, out) == 1
+    answers = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [a["visit_id"] for a in answers] == ["A", "B", "C"]
+    error = answers[0]["error"]
+    assert (error["type"], error["record"], error["field"]) == ("MoneyError", "A", "lines[1].amount")
+    assert "more than two decimals" in error["message"]["en"] and "两位小数" in error["message"]["zh"]
+    assert "error" not in answers[1] and "error" not in answers[2]
+
+
+def test_csv_visits_straddling_blocks_are_carried_over(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small CSV blocks cut visits in two; each visit is still read whole, in order."""
+    from shuangyong.batch import sources
+
+    records = list(generated_visits(300, seed=4))
+    path = tmp_path / "visits.csv"
+    write_table(records_table(records), path, "csv")
+    monkeypatch.setattr(sources, "CSV_BLOCK", 4096)
+    chunks = list(read_chunks(path))
+    assert len(chunks) > 10 and sum(chunk.count for chunk in chunks) == 300
+    out = io.BytesIO()
+    write_decisions(BatchEngine(SEED), path, out)
+    assert out.getvalue() == row_output(SEED, jsonl(records))
+
+
+def test_progress_only_on_a_terminal_and_never_on_standard_output(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from shuangyong.batch.progress import wanted
+
+    source = tmp_path / "visits.jsonl"
+    source.write_bytes(jsonl([good("A"), good("B")]))
+    expected = row_output(SEED, source.read_bytes())
+    piped = CliRunner().invoke(main, ["batch", str(source)])
+    assert (piped.exit_code, piped.stdout_bytes, piped.stderr) == (0, expected, "")
+    forced = CliRunner().invoke(main, ["batch", str(source), "--progress"])
+    assert (forced.exit_code, forced.stdout_bytes) == (0, expected)
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True)
+    assert (wanted(None), wanted(False)) == (True, False)
+    monkeypatch.setattr("sys.stderr.isatty", lambda: False)
+    assert (wanted(None), wanted(True)) == (False, True)
+
+
+def test_a_csv_without_the_flat_columns_is_refused_naming_the_file(tmp_path: Path) -> None:
+    source = tmp_path / "visits.csv"
+    source.write_text("visit_id,date\nV1,2025-03-01\n", encoding="utf-8")
+    target = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(main, ["--lang", "en", "batch", str(source), "-o", str(target)])
+    assert result.exit_code == 2
+    assert f"cannot read {source} as csv" in result.stderr and "kind" in result.stderr
+    assert not target.exists()

@@ -1,0 +1,168 @@
+"""``shuangyong whatif``: every figure checked against the row engine, visit by visit."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from shuangyong.batch import BatchEngine
+from shuangyong.cli import main
+from shuangyong.engine import Engine
+from shuangyong.generate import visits, write_json_lines
+from shuangyong.interchange import visit_from_json
+from shuangyong.money import to_fen
+from shuangyong.whatif import compare
+
+ROOT = Path(__file__).resolve().parents[1]
+REFORM = str(ROOT / "examples" / "reform-bed-waiver.yaml")
+
+
+@pytest.fixture(scope="module")
+def year(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("whatif") / "year.jsonl"
+    with path.open("w", encoding="utf-8") as handle:
+        write_json_lines(visits(1500, seed=8), handle)
+    return path
+
+
+def by_hand(path: Path, base: Engine, reform: Engine) -> dict[str, object]:
+    """The same comparison from the row engine, one visit at a time."""
+    totals = Counter()
+    rules, items, months, categories = (defaultdict(lambda: [0, 0]) for _ in range(4))
+    changes, patients = [], set()
+    for text in path.read_text(encoding="utf-8").splitlines():
+        visit = visit_from_json(text)
+        sides = [engine.evaluate(visit) for engine in (base, reform)]
+        fen = [to_fen(d.totals.reduction) for d in sides]
+        totals["amount"] += to_fen(sides[0].totals.amount)
+        for side, decision in enumerate(sides):
+            for line in decision.lines:
+                items[line.item][side] += to_fen(line.reduction)
+                for applied in line.applied:
+                    rules[applied.rule][side] += to_fen(applied.reduction)
+            months[str(visit.date)[:7]][side] += fen[side]
+            key = "+".join(base.registry.categories.order(visit.patient.categories)) or "-"
+            categories[key][side] += fen[side]
+        totals["base"] += fen[0]
+        totals["reform"] += fen[1]
+        if fen[0] != fen[1]:
+            changes.append((-abs(fen[1] - fen[0]), visit.visit_id))
+            patients.add(visit.patient.id)
+
+    def clean(table):  # type: ignore[no-untyped-def]
+        return {k: v for k, v in table.items() if v[0] or v[1]}
+
+    return {"totals": dict(totals), "rules": clean(rules), "items": clean(items), "months": clean(months),
+            "categories": clean(categories), "changes": sorted(changes)[:10], "patients": patients}
+
+
+def test_every_figure_agrees_with_the_row_engine(year: Path) -> None:
+    base, reform = Engine.from_packs("seed-example"), Engine.from_packs(REFORM)
+    ours = compare(BatchEngine(base), BatchEngine(reform), year)
+    theirs = by_hand(year, base, reform)
+    assert (ours.amount, ours.base, ours.reform) == (theirs["totals"]["amount"], theirs["totals"]["base"],
+                                                      theirs["totals"]["reform"])
+    assert {k: v for k, v in ours.by_rule.items() if v[0] or v[1]} == theirs["rules"]
+    assert {k: v for k, v in ours.by_item.items() if v[0] or v[1]} == theirs["items"]
+    assert {k: v for k, v in ours.by_month.items() if v[0] or v[1]} == theirs["months"]
+    assert {k: v for k, v in ours.by_category.items() if v[0] or v[1]} == theirs["categories"]
+    assert ours.beneficiaries == theirs["patients"] and ours.visits_affected >= len(theirs["patients"]) > 0
+    assert [(-abs(c.difference), c.visit_id) for c in ours.largest_changes] == theirs["changes"]
+    # the reform only touches the bed fee: every other rule and item is unchanged
+    assert {k for k, (b, r) in ours.by_rule.items() if b != r} == {"three-halves.bed"}
+    assert {k for k, (b, r) in ours.by_item.items() if b != r} == {"bed"}
+    assert ours.by_item["bed"][1] > ours.by_item["bed"][0] > 0
+
+
+def test_the_same_set_on_both_sides_changes_nothing(year: Path) -> None:
+    engine = Engine.from_packs()
+    ours = compare(BatchEngine(engine), BatchEngine(engine), year)
+    assert ours.base == ours.reform > 0
+    assert (ours.visits_affected, ours.beneficiaries, ours.largest_changes) == (0, set(), [])
+
+
+def run(*args: str) -> object:
+    return CliRunner().invoke(main, ["--lang", "en", "whatif", *args])
+
+
+def test_cli_json_and_table(year: Path) -> None:
+    result = run("--base", "seed-example", "--reform", REFORM, str(year), "--format", "json", "--top", "3")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["packs"] == {"base": ["seed-example"], "reform": [REFORM]} and len(payload["largest_changes"]) == 3
+    assert payload["difference"] == [r for r in payload["by_item"] if r["key"] == "bed"][0]["difference"]
+    table = run("--base", "seed-example", "--reform", REFORM, str(year))
+    for heading in ("by rule", "by category", "by item kind", "by month", "largest changes"):
+        assert f"\n{heading}\n" in table.stdout
+    assert "Bed fee" in table.stdout and "visits and" in table.stdout
+
+
+def test_cli_html_is_self_contained_and_escapes_input(tmp_path: Path) -> None:
+    source = tmp_path / "visits.jsonl"
+    record = json.loads(next(iter(
+        line for line in (ROOT / "examples" / "visits.jsonl").read_text(encoding="utf-8").splitlines()
+        if '"ZY20250410-0088"' in line)))
+    record["visit_id"] = "<script>alert('x')</script>"
+    source.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    target = tmp_path / "whatif.html"
+    result = run("--base", "seed-example", "--reform", REFORM, str(source), "--format", "html", "-o", str(target))
+    assert result.exit_code == 0, result.output
+    page = target.read_text(encoding="utf-8")
+    assert page.count("<svg") == 2 and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    assert "<script" not in page
+    assert not re.search(r"(src|href)=|url\(|@import", page)  # nothing fetched from anywhere
+
+
+def test_cli_counts_bad_records_leaves_them_out_and_exits_2(tmp_path: Path) -> None:
+    source = tmp_path / "visits.jsonl"
+    good = (ROOT / "examples" / "visits.jsonl").read_text(encoding="utf-8").splitlines()[0]
+    source.write_text(good + "\n" + '{"visit_id": "bad"}\n', encoding="utf-8")
+    result = run("--base", "seed-example", "--reform", REFORM, str(source), "--format", "json")
+    assert result.exit_code == 2
+    assert "1 record(s) had errors and were left out" in result.stderr
+    payload = json.loads(result.stdout)
+    assert (payload["visits"], payload["errors"]) == (1, 1)
+
+
+def test_cli_bad_reform_pack_exits_2_and_writes_nothing(tmp_path: Path, year: Path) -> None:
+    target = tmp_path / "out.json"
+    result = run("--base", "seed-example", "--reform", "no-such-pack", str(year), "-o", str(target))
+    assert result.exit_code == 2 and "no-such-pack" in result.stderr
+    assert not target.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_the_reform_pack_is_marked_hypothetical_and_quotes_the_base_rule() -> None:
+    base, reform = Engine.from_packs("seed-example"), Engine.from_packs(REFORM)
+    old, new = base.policy.rule("three-halves.bed").spec, reform.policy.rule("three-halves.bed").spec
+    assert (new.clause, new.source, new.when) == (old.clause, old.source, old.when)
+    assert "假设" in new.title.zh and "Hypothetical" in new.title.en
+    text = Path(REFORM).read_text(encoding="utf-8")
+    assert "HYPOTHETICAL" in text and "not policy in force" in text
+
+
+def test_the_reform_quotes_its_seed_sentence_verbatim() -> None:
+    from .test_seed_citations import SEEDS, _no_space
+
+    if not SEEDS.is_dir():
+        pytest.skip(f"{SEEDS} is absent (a user's clone has no ../shared/seeds)")
+    spec = Engine.from_packs(REFORM).policy.rule("three-halves.bed").spec
+    assert _no_space(spec.clause) in _no_space((SEEDS / spec.source).read_text(encoding="utf-8"))
+
+
+def test_the_tutorials_output_is_what_the_command_prints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/whatif.md shows the example's real output: regenerate it and compare."""
+    monkeypatch.chdir(ROOT)  # the pack is named as the tutorial names it, from the repository
+    year = tmp_path / "year.jsonl"
+    with year.open("w", encoding="utf-8") as handle:
+        write_json_lines(visits(20000, seed=2026), handle)
+    result = CliRunner().invoke(main, ["--lang", "en", "whatif", "--base", "seed-example", "--reform",
+                                       "examples/reform-bed-waiver.yaml", str(year), "--top", "5"])
+    assert result.exit_code == 0, result.output
+    page = (ROOT / "docs" / "whatif.md").read_text(encoding="utf-8")
+    shown = page.split("The output, as it printed:\n\n```text\n", 1)[1].split("```", 1)[0]
+    assert shown == result.stdout
