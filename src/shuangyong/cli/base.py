@@ -80,6 +80,24 @@ def writing_to(path: str | None, *, binary: bool = False) -> Iterator[IO[Any]]:
         raise
 
 
+#: What ``--format`` names, per exporter subject, in error messages.
+FORMAT_NOUNS = {"decisions": Text("输出格式", "output format"), "ledger": Text("账本导出格式", "ledger exporter"),
+                "compliance": Text("报告格式", "report format")}
+
+
+def exporter_for(subject: str, fmt: str, *, own: tuple[str, ...] = ()) -> Any:
+    """The exporter named ``fmt`` for ``subject``; an unknown name exits 2 before any work,
+    listing ``own`` (formats the command writes itself) and every exporter of the subject."""
+    with exit_on_error():
+        exporters = plugins.exporters(subject)
+    if fmt not in exporters:
+        known = ", ".join([*own, *sorted(exporters)])
+        noun = FORMAT_NOUNS[subject]
+        fail(InputError(Text(f"没有名为 {fmt!r} 的{noun.zh}（可用：{known}）",
+                             f"no {noun.en} named {fmt!r} (available: {known})"), field="--format", value=fmt))
+    return exporters[fmt]
+
+
 @contextmanager
 def exit_on_error() -> Iterator[None]:
     """A bad policy, table or input file ends the command with status 2 and a clear message."""

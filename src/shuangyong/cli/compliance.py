@@ -9,14 +9,13 @@ import click
 
 from shuangyong import plugins
 from shuangyong.builtin_plugin import ReportExporter
-from shuangyong.cli.base import exit_on_error, fail, lang, main, writing_to
+from shuangyong.cli.base import exit_on_error, exporter_for, fail, lang, main, writing_to
 from shuangyong.compliance.dossier import load_dossier
 from shuangyong.compliance.report import evaluate, report_to_dict
 from shuangyong.compliance.standards import StandardsSet
 from shuangyong.compliance.template import dossier_template
 from shuangyong.dates import parse_date
-from shuangyong.errors import InputError, ShuangyongError
-from shuangyong.text import Text
+from shuangyong.errors import ShuangyongError
 
 DEFAULT_STANDARDS = ("seed-standards",)
 
@@ -70,18 +69,12 @@ def compliance() -> None:
 def compliance_report(dossier: str, standards: tuple[str, ...], as_of: str | None, fmt: str,
                       output: str | None) -> None:
     """Report on DOSSIER (JSON or YAML) against the standards."""
-    with exit_on_error():
-        exporters = plugins.exporters("compliance")
-    if fmt not in exporters:
-        fail(InputError(Text(f"没有名为 {fmt!r} 的报告格式（可用：{', '.join(sorted(exporters))}）",
-                             f"no report format named {fmt!r} (available: {', '.join(sorted(exporters))})"),
-                        field="--format", value=fmt))
+    exporter = exporter_for("compliance", fmt)
     chosen = load_standards(standards)
     with exit_on_error():
         records = load_dossier(dossier)
     day = _day(as_of) or min(dt.date.today(), dt.date(records.year, 12, 31))
     data: dict[str, Any] = report_to_dict(evaluate(records, chosen, day))
-    exporter = exporters[fmt]
     try:
         with writing_to(output, binary=True) as target:
             if isinstance(exporter, ReportExporter):  # the built-in ones speak the chosen language

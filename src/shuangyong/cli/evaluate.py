@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from typing import IO, Any
+from typing import IO
 
 import click
 
@@ -14,6 +14,7 @@ from shuangyong import plugins
 from shuangyong.cli.base import (
     BAD_INPUT,
     codes_option,
+    exporter_for,
     exit_on_error,
     his_option,
     fail,
@@ -29,7 +30,7 @@ from shuangyong.cli.base import (
     writing_to,
 )
 from shuangyong.engine import Decision, Engine
-from shuangyong.errors import InputError, LedgerError
+from shuangyong.errors import LedgerError
 from shuangyong.interchange import (
     Input,
     decision_to_dict,
@@ -84,20 +85,10 @@ def evaluate(source: IO[str], policies: tuple[str, ...], fmt: str, strict: bool,
 TEXT_FORMATS = ("auto", "json", "jsonl", "table")
 
 
-def _decision_exporters() -> dict[str, Any]:
-    with exit_on_error():
-        return plugins.exporters("decisions")
-
-
 def _check_format(fmt: str) -> None:
     """An unknown format exits 2 before any input is read."""
-    if fmt in TEXT_FORMATS:
-        return
-    exporters = _decision_exporters()
-    if fmt not in exporters:
-        known = ", ".join([*TEXT_FORMATS, *sorted(exporters)])
-        fail(InputError(Text(f"没有名为 {fmt!r} 的输出格式（可用：{known}）",
-                             f"no output format named {fmt!r} (available: {known})"), field="format", value=fmt))
+    if fmt not in TEXT_FORMATS:
+        exporter_for("decisions", fmt, own=TEXT_FORMATS)
 
 
 def _export_decisions(code_map: ChargeCodeMap | None, records: Input, fmt: str, output: str | None,
@@ -112,7 +103,7 @@ def _export_decisions(code_map: ChargeCodeMap | None, records: Input, fmt: str, 
             failures += 1
             click.echo(f"{record.label} {result.render(lang())}", err=True)
     with exit_on_error(), writing_to(output, binary=True) as out:
-        _decision_exporters()[fmt].write("decisions", decisions, out)
+        exporter_for("decisions", fmt).write("decisions", decisions, out)
     return failures
 
 

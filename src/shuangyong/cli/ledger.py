@@ -7,11 +7,9 @@ import sys
 
 import click
 
-from shuangyong import plugins
 from shuangyong.cli.base import (
     BAD_INPUT,
-    exit_on_error,
-    fail,
+    exporter_for,
     lang,
     ledger_option,
     main,
@@ -19,7 +17,6 @@ from shuangyong.cli.base import (
     say,
     writing_to,
 )
-from shuangyong.errors import LedgerError
 from shuangyong.ledger import verify
 from shuangyong.ledger.export import export_row
 from shuangyong.money import format_amount, from_fen
@@ -49,14 +46,9 @@ def reverse(ledger_url: str | None, seq: int, reason: str) -> None:
 @click.option("--output", "-o", metavar="FILE", help="Write here instead of standard output.")
 def export(ledger_url: str | None, fmt: str, output: str | None) -> None:
     """Every posting, in order, with amounts in yuan."""
-    with exit_on_error():
-        exporters = plugins.exporters("ledger")
-    if fmt not in exporters:
-        fail(LedgerError(Text(f"没有名为 {fmt!r} 的账本导出格式（可用：{', '.join(sorted(exporters))}）",
-                              f"no ledger exporter named {fmt!r} (available: {', '.join(sorted(exporters))})"),
-                         field="format", value=fmt))
+    exporter = exporter_for("ledger", fmt)
     with opened_ledger(ledger_url) as opened, writing_to(output, binary=True) as out:
-        exporters[fmt].write("ledger", opened.postings(), out)
+        exporter.write("ledger", opened.postings(), out)
 
 
 @ledger.command("verify")
