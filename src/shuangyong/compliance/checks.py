@@ -318,13 +318,13 @@ class HolidayVisits(_SelectsRecords):
     options: ClassVar[type[Options]] = HolidayOptions
 
     def requirements(self, options: HolidayOptions, context: Context) -> list[Requirement]:
-        found = []
+        requirements = []
         for holiday in options.holidays:
             label, date_of = HOLIDAYS[holiday]
             day = date_of(context.year)
             window = DateWindow(day - dt.timedelta(days=options.days_before), day + dt.timedelta(days=options.days_after))
-            found.append(_requirement(label, options.records, window, context))
-        return found
+            requirements.append(_requirement(label, options.records, window, context))
+        return requirements
 
 
 class SeasonsOptions(Options):
