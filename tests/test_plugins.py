@@ -101,6 +101,40 @@ class TestLoading:
             plugins.open_ledger("memory:", built)
         assert "'sample' is registered twice, by sample and twin (register_storage)" == caught.value.message.en
 
+    def test_duplicate_check_kind_is_named(self) -> None:
+        """Two plugins registering one check kind name: both are named."""
+        twin = types.ModuleType("twin")
+        twin.register_check_kinds = plugins.hookspecs.hookimpl(  # type: ignore[attr-defined]
+            lambda: [sample_plugin.WeekdayCount()])
+        built = manager()
+        built.register(twin, name="twin")
+        with pytest.raises(PluginError) as caught:
+            plugins.check_kinds(built)
+        assert ("twin", "'sample_weekday_count' is registered twice, by sample and twin (register_check_kinds)") == (
+            caught.value.record, caught.value.message.en)
+
+    def test_exporter_names_are_unique_per_subject(self) -> None:
+        """One name may serve two subjects from two plugins; twice for one subject names both."""
+        class Writer:
+            suffix = ".x"
+
+            def __init__(self, *subjects: str) -> None:
+                self.subjects = frozenset(subjects)
+
+        other = types.ModuleType("other")
+        other.register_exporters = plugins.hookspecs.hookimpl(lambda: {"jsonl": Writer("compliance")})  # type: ignore[attr-defined]
+        clash = types.ModuleType("clash")
+        clash.register_exporters = plugins.hookspecs.hookimpl(lambda: {"csv": Writer("ledger")})  # type: ignore[attr-defined]
+        built = manager()
+        built.register(other, name="other")
+        assert (True, True) == ("jsonl" in plugins.exporters("ledger", built),
+                                "jsonl" in plugins.exporters("compliance", built))
+        built.register(clash, name="clash")
+        with pytest.raises(PluginError) as caught:
+            plugins.exporters("ledger", built)
+        assert "'csv' (ledger) is registered twice, by shuangyong.builtin_plugin and clash (register_exporters)" == (
+            caught.value.message.en)
+
     def test_duplicate_category_is_named(self) -> None:
         """A plugin registering a built-in category id is refused, naming the plugin."""
         clash = types.ModuleType("clash")

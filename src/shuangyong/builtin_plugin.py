@@ -3,41 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
-from typing import IO, Any
-
-import attrs
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from shuangyong.compliance.checks import BUILTIN_CHECK_KINDS, CheckKind
 from shuangyong.compliance.render import to_html, to_markdown
+from shuangyong.exporters import LedgerExporter, ReportExporter
 from shuangyong.hookspecs import hookimpl
-from shuangyong.text import Lang
 from shuangyong.ledger import Ledger, MemoryLedger, Posting, PostingRequest, SQLiteLedger
 from shuangyong.ledger.export import write_csv, write_jsonl
-
-
-@attrs.frozen(slots=True)
-class LedgerExporter:
-    """Writes ledger postings; ``subjects`` says it takes nothing else."""
-
-    write_postings: Any
-    suffix: str
-    subjects: frozenset[str] = frozenset({"ledger"})
-
-    def write(self, subject: str, data: Iterable[Posting], target: IO[bytes]) -> None:
-        self.write_postings(data, target)
-
-
-@attrs.frozen(slots=True)
-class ReportExporter:
-    """Writes a compliance report (its JSON form) as text: JSON, Markdown or HTML, in UTF-8."""
-
-    render: Callable[[dict[str, Any], Lang], str]
-    suffix: str
-    subjects: frozenset[str] = frozenset({"compliance"})
-
-    def write(self, subject: str, data: dict[str, Any], target: IO[bytes], lang: Lang = "zh") -> None:
-        target.write(self.render(data, lang).encode("utf-8"))
+from shuangyong.text import Lang
 
 
 def _json_text(report: dict[str, Any], lang: Lang) -> str:

@@ -130,19 +130,26 @@ def call_each(hook_name: str, manager: PluginManager | None = None,
     return answers
 
 
-def collect(hook_name: str, manager: PluginManager | None = None) -> dict[str, Any]:
-    """Merge the mappings a registration hook returns; one id registered twice is an error."""
+def _merge(hook_name: str, manager: PluginManager | None,
+           entries: Callable[[Any], Iterable[tuple[str, Any]]], what: str = "") -> dict[str, Any]:
+    """Merge what each plugin's answer ``entries`` yields as (id, value); an id two plugins
+    register is an error naming both (``what`` says where ids must be unique, e.g. a subject)."""
     merged: dict[str, Any] = {}
     owner: dict[str, str] = {}
     for plugin_name, answer in call_each(hook_name, manager):
-        for key, value in dict(answer).items():
+        for key, value in entries(answer):
             if key in merged:
-                raise PluginError(Text(f"{key!r} 被插件 {owner[key]} 和 {plugin_name} 重复注册（{hook_name}）",
-                                       f"{key!r} is registered twice, by {owner[key]} and {plugin_name} ({hook_name})"),
-                                  record=plugin_name, field=hook_name, value=key)
+                raise PluginError(Text(f"{key!r}{what} 被插件 {owner[key]} 和 {plugin_name} 重复注册（{hook_name}）",
+                                       f"{key!r}{what} is registered twice, by {owner[key]} and {plugin_name} "
+                                       f"({hook_name})"), record=plugin_name, field=hook_name, value=key)
             merged[key] = value
             owner[key] = plugin_name
     return merged
+
+
+def collect(hook_name: str, manager: PluginManager | None = None) -> dict[str, Any]:
+    """Merge the mappings a registration hook returns; one id registered twice is an error."""
+    return _merge(hook_name, manager, lambda answer: dict(answer).items())
 
 
 def exporters(subject: str, manager: PluginManager | None = None) -> dict[str, Any]:
@@ -152,18 +159,9 @@ def exporters(subject: str, manager: PluginManager | None = None) -> dict[str, A
     shuangyong-export's ``html`` writes decisions and the ledger, so ``--format html`` means the
     one for what is being exported. Two exporters of one name for the same subject are an error.
     """
-    found: dict[str, Any] = {}
-    owner: dict[str, str] = {}
-    for plugin_name, answer in call_each("register_exporters", manager):
-        for name, exporter in dict(answer).items():
-            if subject not in exporter.subjects:
-                continue
-            if name in found:
-                raise PluginError(Text(f"{subject} 的导出格式 {name!r} 被插件 {owner[name]} 和 {plugin_name} 重复注册",
-                                       f"exporter {name!r} for {subject} is registered twice, by {owner[name]} "
-                                       f"and {plugin_name}"), record=plugin_name, field="register_exporters", value=name)
-            found[name], owner[name] = exporter, plugin_name
-    return found
+    return _merge("register_exporters", manager,
+                  lambda answer: ((name, e) for name, e in dict(answer).items() if subject in e.subjects),
+                  f" ({subject})")
 
 
 def registry(manager: PluginManager | None = None) -> Registry:
@@ -184,18 +182,7 @@ def registry(manager: PluginManager | None = None) -> Registry:
 
 def check_kinds(manager: PluginManager | None = None) -> list[Any]:
     """Every compliance check kind, built-in and from plugins; one name registered twice is an error."""
-    owner: dict[str, str] = {}
-    kinds = []
-    for plugin_name, answer in call_each("register_check_kinds", manager):
-        for kind in answer:
-            if kind.name in owner:
-                raise PluginError(Text(f"检查类型 {kind.name!r} 被插件 {owner[kind.name]} 和 {plugin_name} 重复注册",
-                                       f"check kind {kind.name!r} is registered twice, by {owner[kind.name]} "
-                                       f"and {plugin_name}"), record=plugin_name, field="register_check_kinds",
-                                  value=kind.name)
-            owner[kind.name] = plugin_name
-            kinds.append(kind)
-    return kinds
+    return list(_merge("register_check_kinds", manager, lambda answer: ((kind.name, kind) for kind in answer)).values())
 
 
 def open_ledger(url: str, manager: PluginManager | None = None) -> Ledger:

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from shuangyong import plugins
-from shuangyong.builtin_plugin import ReportExporter
+from shuangyong.exporters import ReportExporter
 from shuangyong.cli.base import exit_on_error, exporter_for, fail, lang, main, writing_to
 from shuangyong.compliance.dossier import load_dossier
 from shuangyong.compliance.report import evaluate, report_to_dict

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from shuangyong import hookimpl
+from shuangyong.exporters import AdapterExporter
 from shuangyong_fhir import exact_json
 from shuangyong_fhir.bundle import Source
 from shuangyong_fhir.reader import read_bundle
@@ -31,16 +32,6 @@ class FhirAdapter:
             target.write(content)
 
 
-class InvoiceExporter:
-    """Decisions as a FHIR Invoice bundle, through the exporter registry (docs/hooks.md)."""
-
-    subjects = frozenset({"decisions"})
-    suffix = ".json"
-
-    def write(self, subject: str, data: Iterable[Mapping[str, Any]], target: IO[bytes]) -> None:
-        FhirAdapter().write(data, target)
-
-
 @hookimpl
 def register_his_adapters() -> Mapping[str, Any]:
     return {"fhir": FhirAdapter()}
@@ -48,4 +39,4 @@ def register_his_adapters() -> Mapping[str, Any]:
 
 @hookimpl
 def register_exporters() -> Mapping[str, Any]:
-    return {"fhir": InvoiceExporter()}
+    return {"fhir": AdapterExporter(FhirAdapter(), ".json")}  # an Invoice bundle

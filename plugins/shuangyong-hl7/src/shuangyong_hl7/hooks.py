@@ -12,6 +12,7 @@ import click
 
 from shuangyong import hookimpl, plugins
 from shuangyong.engine import Engine
+from shuangyong.exporters import AdapterExporter
 from shuangyong.model.charge_codes import ChargeCodeMap
 from shuangyong_hl7 import codec, messages, replies
 from shuangyong_hl7.listener import MllpListener
@@ -48,16 +49,6 @@ class Hl7Adapter:
         target.write(content)
 
 
-class AckExporter:
-    """Decisions as MLLP-framed ACK^P03 replies, through the exporter registry (docs/hooks.md)."""
-
-    subjects = frozenset({"decisions"})
-    suffix = ".hl7"
-
-    def write(self, subject: str, data: Iterable[Mapping[str, Any]], target: IO[bytes]) -> None:
-        Hl7Adapter().write(data, target)
-
-
 @hookimpl
 def register_his_adapters() -> Mapping[str, Any]:
     return {"hl7": Hl7Adapter()}
@@ -65,7 +56,7 @@ def register_his_adapters() -> Mapping[str, Any]:
 
 @hookimpl
 def register_exporters() -> Mapping[str, Any]:
-    return {"hl7": AckExporter()}
+    return {"hl7": AdapterExporter(Hl7Adapter(), ".hl7")}  # MLLP-framed ACK^P03 replies
 
 
 @hookimpl
