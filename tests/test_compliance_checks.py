@@ -125,6 +125,22 @@ class TestTwiceYearly:
         assert (Status.PARTIAL, "秋季尚无共建部队官兵健康体检记录（应于 2026-11-30 前完成）") == (
             got.status, got.gaps(YEAR_END)[0].zh)
 
+    def test_a_checkup_counts_only_while_the_pairing_is_in_force_on_its_date(self) -> None:
+        """Issue 15 §11: paired with A until 2025-12-31 and with B from 2026-01-01; checkups for A
+        in 2026 are for a former partner, whatever the as-of day."""
+        records = dossier({"id": "pa", "kind": "pairing", "partner": "A", "since": "2020-01-01", "until": "2025-12-31"},
+                          {"id": "pb", "kind": "pairing", "partner": "B", "since": "2026-01-01"},
+                          event("a1", "activity", "checkup", "2026-04-01", partner="A"),
+                          event("a2", "activity", "checkup", "2026-10-01", partner="A"))
+        assert Status.MISSING == result(self.CHECK, records, "2026-12-31").status
+
+    def test_a_checkup_before_the_pairing_began_does_not_count(self) -> None:
+        records = dossier({"id": "p", "kind": "pairing", "partner": "PAP-1", "since": "2026-06-01"},
+                          event("a", "activity", "checkup", "2026-04-01", partner="PAP-1"),
+                          event("b", "activity", "checkup", "2026-10-01", partner="PAP-1"))
+        got = result(self.CHECK, records, "2026-12-31")
+        assert (Status.PARTIAL, ("b",)) == (got.status, got.evidence)
+
 
 class TestFacilityPresent:
     CHECK = {"kind": "facility_present", "type": "priority_sign", "locations": ["registration", "pharmacy"]}

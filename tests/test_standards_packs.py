@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
 import pytest
 
 from shuangyong.compliance.checks import BUILTIN_CHECK_KINDS
+from shuangyong.compliance.report import evaluate
 from shuangyong.compliance.standards import StandardsSet
 from shuangyong.errors import PolicyError
 
@@ -106,3 +108,22 @@ def test_unknown_headline_and_bad_weight(tmp_path: Path) -> None:
 def test_unknown_pack_name_lists_the_standards_packs() -> None:
     with pytest.raises(PolicyError, match=r"no standards pack named 'nope' \(available: seed-standards\)"):
         StandardsSet.load(["nope"])
+
+
+def _visit(id_: str, day: str, led_by: str) -> dict:
+    return {"id": id_, "kind": "activity", "type": "holiday_visit", "date": day, "led_by": led_by}
+
+
+def test_the_head_must_lead_within_each_holiday_period() -> None:
+    """Issue 15 §12, seed 000: 元旦、春节和八一建军节期间，医院一把手亲自带领拥军慰问组 — a head-led
+    visit in May is not one of them; each period needs its own."""
+    from tests.dossiers import HEAD, dossier
+
+    def status(*records: dict) -> str:
+        report = evaluate(dossier(*records), SEED, dt.date(2026, 12, 31))
+        return next(r.status.value for h in report.headlines for r in h.results if r.standard.id == "org.head_leads_visits")
+
+    in_may = _visit("may", "2026-05-12", HEAD)
+    each = [_visit("ny", "2026-01-02", HEAD), _visit("sf", "2026-02-17", HEAD), _visit("bayi", "2026-08-01", HEAD)]
+    assert ("missing", "partial", "met") == (status(in_may), status(in_may, *each[:2]), status(*each))
+    assert "partial" == status(*each[:2], _visit("bayi", "2026-08-01", "李红"))

@@ -151,13 +151,20 @@ class Context:
         return min(max(self.as_of, year.start), year.end)
 
     def select(self, selector: Selector, window: DateWindow) -> tuple[str, ...]:
-        paired = self.dossier.paired_units() if selector.paired else frozenset()
         head = self.dossier.unit.head
         return tuple(record.id for record in self.dossier.records
                      if record.kind == selector.kind and record.type in selector.type
                      and window.contains(record.start)
-                     and (not selector.paired or getattr(record, "partner", None) in paired)
+                     and (not selector.paired or self._paired_on(record))
                      and (not selector.led_by_head or (head is not None and record.led_by == head)))
+
+    def _paired_on(self, record: Record) -> bool:
+        """Whether the record was for a unit the dossier's unit was paired with on the record's
+        own date: a checkup for a former (or future) partner does not count (seed 000: 对已经结对的…)."""
+        partner = getattr(record, "partner", None)
+        return partner is not None and any(
+            pairing.partner == partner and pairing.window.contains(record.start)
+            for pairing in self.dossier.records if isinstance(pairing, Pairing))
 
 
 class CheckKind(Protocol):
@@ -210,7 +217,11 @@ class CountInWindow(_SelectsRecords):
 def _requirement(label: Text, selector: Selector, window: DateWindow, context: Context,
                  needed: int = 1) -> Requirement:
     assert window.end is not None
-    return Requirement(label, selector.subject(), window, window.end, context.select(selector, window), needed)
+    subject = selector.subject()
+    if selector.led_by_head:  # the gap says whose lead is missing, not just which record
+        head = context.dossier.unit.head or "?"
+        subject = Text(f"由一把手（{head}）带领的{subject.zh}", f"{subject.en} led by the head ({head})")
+    return Requirement(label, subject, window, window.end, context.select(selector, window), needed)
 
 
 class LedByHead(CountInWindow):
@@ -221,11 +232,7 @@ class LedByHead(CountInWindow):
 
     def requirements(self, options: CountOptions, context: Context) -> list[Requirement]:
         led = options.model_copy(update={"records": options.records.model_copy(update={"led_by_head": True})})
-        subject = options.records.subject()
-        head = context.dossier.unit.head or "?"
-        return [attrs.evolve(requirement, subject=Text(f"由一把手（{head}）带领的{subject.zh}",
-                                                       f"{subject.en} led by the head ({head})"))
-                for requirement in super().requirements(led, context)]
+        return super().requirements(led, context)
 
 
 _QUARTERS = ("一", "二", "三", "四")

@@ -184,9 +184,6 @@ class Dossier:
     records: tuple[Record, ...] = attrs.field(
         converter=lambda records: tuple(sorted(records, key=lambda r: (r.start, r.id))))
 
-    def paired_units(self) -> frozenset[str]:
-        return frozenset(r.partner for r in self.records if isinstance(r, Pairing))
-
     def up_to(self, day: dt.date) -> Dossier:
         """The records that had started by ``day``: what was known on that date."""
         return attrs.evolve(self, records=[r for r in self.records if r.start <= day])
