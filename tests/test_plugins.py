@@ -121,6 +121,9 @@ class TestLoading:
             def __init__(self, *subjects: str) -> None:
                 self.subjects = frozenset(subjects)
 
+            def write(self, subject: str, data: object, target: io.BytesIO) -> None:
+                raise AssertionError("only looked up here")
+
         other = types.ModuleType("other")
         other.register_exporters = plugins.hookspecs.hookimpl(lambda: {"jsonl": Writer("compliance")})  # type: ignore[attr-defined]
         clash = types.ModuleType("clash")
@@ -232,7 +235,7 @@ class TestExporterNames:
         built = manager()
         for n, (name, subjects) in enumerate(exporters):
             module = types.ModuleType(f"exporter_plugin_{n}")
-            answer = {name: types.SimpleNamespace(subjects=subjects, suffix=".x", write=None)}
+            answer = {name: types.SimpleNamespace(subjects=subjects, suffix=".x", write=print)}
             module.register_exporters = hookspecs.hookimpl(lambda answer=answer: answer)  # type: ignore[attr-defined]
             built.register(module, name=f"exporters-{n}")
         return built
@@ -249,3 +252,79 @@ class TestExporterNames:
         assert ("exporters-0", "register_exporters", "csv") == (
             caught.value.record, caught.value.field, caught.value.value)
         assert "tsv" not in plugins.exporters("decisions", built)  # the other subject is unaffected
+
+
+def _plugin(**hooks: object) -> types.ModuleType:
+    """A plugin module whose hooks return the given answers."""
+    module = types.ModuleType("odd")
+    for name, answer in hooks.items():
+        setattr(module, name, hookspecs.hookimpl(lambda answer=answer: answer))
+    return module
+
+
+class TestBadAnswers:
+    """Issue 15 §6: whatever a plugin returns, the failure names the plugin and the hook."""
+
+    @pytest.mark.parametrize(("hooks", "call", "says"), [
+        ({"register_policy_packs": {"elders": "/nonexistent/elders.yaml"}}, lambda m: plugins.registry(m),
+         "register_policy_packs: elders: no file at /nonexistent/elders.yaml"),
+        ({"register_policy_packs": {1: Path("x.yaml")}}, lambda m: plugins.registry(m),
+         "register_policy_packs: names must be non-empty strings, got 1"),
+        ({"register_policy_packs": ["elders.yaml"]}, lambda m: plugins.registry(m),
+         "register_policy_packs: expected a mapping of names (a dict), got list"),
+        ({"register_categories": ["sample_elder"]}, lambda m: plugins.registry(m),
+         "register_categories: expected a Term, got 'sample_elder'"),
+        ({"register_storage": {"odd": "not a class"}}, lambda m: plugins.open_ledger("odd:", m),
+         "register_storage: odd: expected a ledger factory (a callable), got str"),
+        ({"register_his_adapters": {"odd": object()}}, lambda m: plugins.collect("register_his_adapters", m),
+         "register_his_adapters: odd: object is not a HIS adapter: it lacks read"),
+        ({"register_exporters": {"odd": types.SimpleNamespace(suffix=".x")}}, lambda m: plugins.exporters("ledger", m),
+         "register_exporters: odd: SimpleNamespace is not an exporter: it lacks subjects, write"),
+        ({"register_check_kinds": "weekday"}, lambda m: plugins.check_kinds(m),
+         "register_check_kinds: expected a list of check kinds, got str"),
+    ])
+    def test_a_bad_answer_is_a_plugin_error(self, hooks: dict, call: object, says: str) -> None:
+        built = manager(SHUANGYONG_LOAD_PLUGINS="")
+        built.register(_plugin(**hooks), name="odd")
+        with pytest.raises(PluginError) as caught:
+            call(built)  # type: ignore[operator]
+        assert ("odd", f"plugin odd returned a bad answer from {says}") == (
+            caught.value.record, caught.value.message.en)
+
+    def test_a_str_path_to_a_pack_is_taken(self) -> None:
+        built = manager(SHUANGYONG_LOAD_PLUGINS="")
+        pack = ROOT / "tests" / "plugin_data" / "sample-pack.yaml"
+        built.register(_plugin(register_policy_packs={"sample-pack": str(pack)}), name="odd")
+        assert pack == plugins.registry(built).packs["sample-pack"]
+
+    def test_a_misspelled_hook_is_refused_when_loaded(self) -> None:
+        misspelled = EntryPoint("misspelled", "tests.plugin_data.misspelled", "shuangyong")
+        with pytest.raises(PluginError) as caught:
+            manager(misspelled)
+        assert ("misspelled", "register_category") == (caught.value.record, caught.value.field)
+        assert caught.value.message.en == ("plugin misspelled implements register_category, which is not a "
+                                           "shuangyong hook; did you mean register_categories?")
+
+    @pytest.mark.parametrize("args", [["policy", "list"], ["evaluate", "examples/visit.json"]])
+    def test_the_command_line_exits_2_naming_the_plugin(self, monkeypatch: pytest.MonkeyPatch, args: list[str]) -> None:
+        built = manager(SHUANGYONG_LOAD_PLUGINS="")
+        built.register(_plugin(register_policy_packs={"elders": "elders.yaml"}), name="odd")
+        monkeypatch.setattr(plugins, "plugin_manager", lambda: built)
+        monkeypatch.chdir(ROOT)
+        from shuangyong.cli import main
+
+        result = CliRunner().invoke(main, ["--lang", "en", *args])
+        assert (2, "error: record odd, field register_policy_packs: plugin odd returned a bad answer from "
+                   "register_policy_packs: elders: no file at elders.yaml\n") == (result.exit_code, result.stderr)
+
+    def test_a_plugin_that_fails_to_load_makes_every_command_exit_2(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import shuangyong.cli as cli
+
+        def broken() -> plugins.PluginManager:
+            return manager(EntryPoint("misspelled", "tests.plugin_data.misspelled", "shuangyong"))
+
+        monkeypatch.setattr(cli.main, "callback", cli.main.callback)
+        monkeypatch.setattr(plugins, "plugin_manager", broken)
+        cli.add_plugin_commands()
+        result = CliRunner().invoke(cli.main, ["--lang", "en", "policy", "list"])
+        assert (2, True) == (result.exit_code, "plugin misspelled implements register_category" in result.stderr)

@@ -10,9 +10,9 @@ fails if one is not.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import click
 import pluggy
@@ -24,6 +24,32 @@ if TYPE_CHECKING:
 
 hookspec = pluggy.HookspecMarker("shuangyong")
 hookimpl = pluggy.HookimplMarker("shuangyong")
+
+
+@runtime_checkable
+class Exporter(Protocol):
+    """What ``register_exporters`` maps a name to (``shuangyong.exporters`` has ready-made ones)."""
+
+    subjects: Collection[str]  #: what it can write: ``decisions``, ``ledger``, ``compliance``
+    suffix: str  #: the file suffix, ``.xlsx``
+
+    def write(self, subject: str, data: Any, target: IO[bytes]) -> None:
+        """Write ``data`` (decision dicts, postings or a report dict) to a binary stream."""
+
+
+@runtime_checkable
+class HisAdapter(Protocol):
+    """What ``register_his_adapters`` maps a name to. ``write`` is optional: an adapter that
+    answers back (an Invoice bundle, ACKs) is also offered as a decisions exporter."""
+
+    def read(self, source: Any) -> Iterator[dict[str, Any]]:
+        """JSON-contract visit records from the system's messages (a binary stream)."""
+
+
+class StorageFactory(Protocol):
+    """What ``register_storage`` maps a URL scheme to: the ledger class, or any factory."""
+
+    def __call__(self, url: str) -> Ledger: ...
 
 
 @hookspec
@@ -41,12 +67,13 @@ def register_predicates() -> Mapping[str, Any]:
 
 @hookspec
 def register_policy_packs() -> Mapping[str, Path]:
-    """Policy packs by name → YAML file, usable wherever a built-in pack name is."""
+    """Policy packs by name → YAML file (a ``Path``; a ``str`` path is taken too), usable wherever
+    a built-in pack name is. The file must exist when the plugin is asked."""
 
 
 @hookspec
 def register_standards() -> Mapping[str, Path]:
-    """Standards packs (compliance) by name → YAML file."""
+    """Standards packs (compliance) by name → YAML file, as for ``register_policy_packs``."""
 
 
 @hookspec
@@ -56,20 +83,22 @@ def register_check_kinds() -> Iterable[Any]:
 
 @hookspec
 def register_his_adapters() -> Mapping[str, Any]:
-    """HIS adapters by name: objects that turn a hospital system's messages into JSON-contract
-    visit records (``read(source) -> Iterator[dict]``) and decisions back
-    (``write(decisions, target)``)."""
+    """HIS adapters by name (:class:`HisAdapter`): objects that turn a hospital system's messages
+    into JSON-contract visit records (``read(source) -> Iterator[dict]``) and, optionally,
+    decisions back (``write(decisions, target)``, ``target`` a binary stream)."""
 
 
 @hookspec
 def register_storage() -> Mapping[str, Any]:
-    """Ledger backends by URL scheme (``postgresql+psycopg``): a factory ``(url) -> Ledger``."""
+    """Ledger backends by URL scheme (``postgresql+psycopg``): a :class:`StorageFactory`
+    ``(url) -> Ledger``."""
 
 
 @hookspec
 def register_exporters() -> Mapping[str, Any]:
-    """Exporters by name (``xlsx``, ``pdf``): objects with ``subjects`` (what they can write:
-    ``decisions``, ``ledger``, ``compliance``), ``suffix`` and ``write(subject, data, path)``."""
+    """Exporters by name (``xlsx``, ``pdf``), each an :class:`Exporter`: ``subjects`` (what it can
+    write: ``decisions``, ``ledger``, ``compliance``), ``suffix`` and ``write(subject, data,
+    target)`` where ``target`` is a binary stream."""
 
 
 @hookspec

@@ -12,11 +12,13 @@ entry-point group. Two environment variables, read when the manager is built:
 
 from __future__ import annotations
 
+import difflib
 import functools
 import importlib
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -27,6 +29,7 @@ from shuangyong import hookspecs
 from shuangyong.errors import LedgerError, PluginError, ShuangyongError
 from shuangyong.ledger import Ledger, Posting, PostingRequest
 from shuangyong.model.registry import Registry
+from shuangyong.model.vocabulary import Term
 from shuangyong.model.visit import Visit
 from shuangyong.text import Text
 
@@ -87,7 +90,29 @@ def build_plugin_manager(environ: Mapping[str, str] | None = None,
                               record=entry_point.name, field=entry_point.value) from error
         if entry_point.dist is not None:
             manager.versions[entry_point.name] = entry_point.dist.version
+    _check_hook_names(manager)
     return manager
+
+
+def _check_hook_names(manager: PluginManager) -> None:
+    """A function marked ``@hookimpl`` whose name is no hook (``register_category``) would
+    otherwise be ignored in silence and only show up later as "unknown category"."""
+    try:
+        manager.check_pending()
+    except pluggy.PluginValidationError as error:
+        name = manager.get_name(error.plugin) or str(error.plugin)
+        hook = next((h for h in vars(manager.hook).values() if isinstance(h, pluggy.HookCaller) and not h.has_spec()
+                     and any(i.plugin is error.plugin for i in h.get_hookimpls())), None)
+        hook_name = hook.name if hook is not None else "?"
+        close = difflib.get_close_matches(hook_name, _hook_names(), n=1)
+        hint = Text(f"；是否想写 {close[0]}？", f"; did you mean {close[0]}?") if close else Text("", "")
+        raise PluginError(Text(f"插件 {name} 实现了不存在的钩子 {hook_name}{hint.zh}",
+                               f"plugin {name} implements {hook_name}, which is not a shuangyong hook{hint.en}"),
+                          record=name, field=hook_name) from None
+
+
+def _hook_names() -> list[str]:
+    return [name for name in dir(hookspecs) if hasattr(getattr(hookspecs, name), "shuangyong_spec")]
 
 
 def _own_version() -> str | None:
@@ -130,14 +155,87 @@ def call_each(hook_name: str, manager: PluginManager | None = None,
     return answers
 
 
-def _merge(hook_name: str, manager: PluginManager | None,
-           entries: Callable[[Any], Iterable[tuple[str, Any]]], what: str = "") -> dict[str, Any]:
-    """Merge what each plugin's answer ``entries`` yields as (id, value); an id two plugins
-    register is an error naming both (``what`` says where ids must be unique, e.g. a subject)."""
+def _bad_answer(plugin: str, hook: str, problem: Text, key: object = None) -> PluginError:
+    return PluginError(Text(f"插件 {plugin} 的 {hook} 返回值有误：{problem.zh}",
+                            f"plugin {plugin} returned a bad answer from {hook}: {problem.en}"),
+                       record=plugin, field=hook, value=key)
+
+
+def _pack_file(value: Any) -> Any:
+    """A pack's file: a Path (or a str or path-like, made a Path) to a file that exists."""
+    if isinstance(value, (str, os.PathLike)) and not isinstance(value, bytes):
+        path = Path(value)
+        return path if path.is_file() else Text(f"文件 {path} 不存在", f"no file at {path}")
+    return Text(f"应为 YAML 文件路径（Path），收到 {type(value).__name__}",
+                f"expected the YAML file's Path, got {type(value).__name__}")
+
+
+def _has(*members: str, kind: Text) -> Callable[[Any], Any]:
+    """A check that the value has these members (callable where they are methods)."""
+    def check(value: Any) -> Any:
+        missing = [m for m in members if not hasattr(value, m)
+                   or (m in ("read", "write", "requirements") and not callable(getattr(value, m)))]
+        if missing:
+            return Text(f"{type(value).__name__} 不是{kind.zh}：缺少 {', '.join(missing)}",
+                        f"{type(value).__name__} is not {kind.en}: it lacks {', '.join(missing)}")
+        return value
+    return check
+
+
+def _callable(kind: Text) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        return value if callable(value) else Text(f"应为{kind.zh}（可调用对象），收到 {type(value).__name__}",
+                                                  f"expected {kind.en} (a callable), got {type(value).__name__}")
+    return check
+
+
+#: What each registration hook's values must be (docs/hooks.md); a check returns the value to
+#: keep, or a Text saying what is wrong.
+_VALUE_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "register_policy_packs": _pack_file,
+    "register_standards": _pack_file,
+    "register_predicates": _callable(Text("条件工厂", "a condition factory")),
+    "register_storage": _callable(Text("账本工厂", "a ledger factory")),
+    "register_his_adapters": _has("read", kind=Text("HIS 适配器", "a HIS adapter")),
+    "register_exporters": _has("subjects", "suffix", "write", kind=Text("导出器", "an exporter")),
+    "register_check_kinds": _has("name", "title", "options", "requirements", kind=Text("检查类型", "a check kind")),
+}
+
+
+def _entries(plugin: str, hook: str, answer: Any) -> Iterator[tuple[str, Any]]:
+    """(id, value) pairs of one plugin's answer, each checked: a mapping of non-empty string
+    names, or for check kinds a list of kinds keyed by their ``name``."""
+    check = _VALUE_CHECKS.get(hook, lambda value: value)
+    if hook == "register_check_kinds":
+        if isinstance(answer, (str, bytes, Mapping)) or not isinstance(answer, Iterable):
+            raise _bad_answer(plugin, hook, Text(f"应返回检查类型的列表，却返回了 {type(answer).__name__}",
+                                                 f"expected a list of check kinds, got {type(answer).__name__}"))
+        pairs: Iterable[tuple[Any, Any]] = ((getattr(kind, "name", None), kind) for kind in answer)
+    elif isinstance(answer, Mapping):
+        pairs = answer.items()
+    else:
+        raise _bad_answer(plugin, hook, Text(f"应返回名称到对象的映射（dict），却返回了 {type(answer).__name__}",
+                                             f"expected a mapping of names (a dict), got {type(answer).__name__}"))
+    for key, value in pairs:
+        if not isinstance(key, str) or not key:
+            raise _bad_answer(plugin, hook, Text(f"名称应为非空字符串，收到 {key!r}",
+                                                 f"names must be non-empty strings, got {key!r}"), key)
+        checked = check(value)
+        if isinstance(checked, Text):
+            raise _bad_answer(plugin, hook, Text(f"{key}：{checked.zh}", f"{key}: {checked.en}"), key)
+        yield key, checked
+
+
+def _merge(hook_name: str, manager: PluginManager | None, keep: Callable[[Any], bool] = lambda value: True,
+           what: str = "") -> dict[str, Any]:
+    """Merge the (id, value) pairs of every plugin's checked answer that ``keep`` keeps; an id two
+    plugins register is an error naming both (``what`` says where ids must be unique, e.g. a subject)."""
     merged: dict[str, Any] = {}
     owner: dict[str, str] = {}
     for plugin_name, answer in call_each(hook_name, manager):
-        for key, value in entries(answer):
+        for key, value in _entries(plugin_name, hook_name, answer):
+            if not keep(value):
+                continue
             if key in merged:
                 raise PluginError(Text(f"{key!r}{what} 被插件 {owner[key]} 和 {plugin_name} 重复注册（{hook_name}）",
                                        f"{key!r}{what} is registered twice, by {owner[key]} and {plugin_name} "
@@ -149,7 +247,7 @@ def _merge(hook_name: str, manager: PluginManager | None,
 
 def collect(hook_name: str, manager: PluginManager | None = None) -> dict[str, Any]:
     """Merge the mappings a registration hook returns; one id registered twice is an error."""
-    return _merge(hook_name, manager, lambda answer: dict(answer).items())
+    return _merge(hook_name, manager)
 
 
 def exporters(subject: str, manager: PluginManager | None = None) -> dict[str, Any]:
@@ -159,16 +257,20 @@ def exporters(subject: str, manager: PluginManager | None = None) -> dict[str, A
     shuangyong-export's ``html`` writes decisions and the ledger, so ``--format html`` means the
     one for what is being exported. Two exporters of one name for the same subject are an error.
     """
-    return _merge("register_exporters", manager,
-                  lambda answer: ((name, e) for name, e in dict(answer).items() if subject in e.subjects),
-                  f" ({subject})")
+    return _merge("register_exporters", manager, lambda exporter: subject in exporter.subjects, f" ({subject})")
 
 
 def registry(manager: PluginManager | None = None) -> Registry:
     """The built-in registry plus every plugin's categories, predicates and policy packs."""
     built = Registry.builtin()
     for plugin_name, terms in call_each("register_categories", manager):
+        if isinstance(terms, (str, bytes, Mapping)) or not isinstance(terms, Iterable):
+            raise _bad_answer(plugin_name, "register_categories", Text(
+                f"应返回 Term 的列表，却返回了 {type(terms).__name__}", f"expected a list of Terms, got {type(terms).__name__}"))
         for term in terms:
+            if not isinstance(term, Term):
+                raise _bad_answer(plugin_name, "register_categories", Text(
+                    f"应为 Term，收到 {term!r}", f"expected a Term, got {term!r}"), term)
             try:
                 built.categories.register(term)
             except ValueError as error:
@@ -182,7 +284,7 @@ def registry(manager: PluginManager | None = None) -> Registry:
 
 def check_kinds(manager: PluginManager | None = None) -> list[Any]:
     """Every compliance check kind, built-in and from plugins; one name registered twice is an error."""
-    return list(_merge("register_check_kinds", manager, lambda answer: ((kind.name, kind) for kind in answer)).values())
+    return list(_merge("register_check_kinds", manager).values())
 
 
 def open_ledger(url: str, manager: PluginManager | None = None) -> Ledger:
