@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -125,3 +126,114 @@ def full_disk(monkeypatch: pytest.MonkeyPatch) -> None:
         return handle
 
     monkeypatch.setattr(tempfile, "NamedTemporaryFile", on_full_disk)
+
+
+def test_symlink_is_written_through(tmp_path: Path) -> None:
+    """-o onto a symlink replaces the file it points to; the link stays a link."""
+    real, link = tmp_path / "real.jsonl", tmp_path / "link.jsonl"
+    real.write_text(OLD)
+    link.symlink_to(real.name)
+    result = run("evaluate", "-o", str(link), str(VISITS))
+    assert (0, True, real.name) == (result.exit_code, link.is_symlink(), os.readlink(link))
+    assert len(visits().splitlines()) == len(real.read_text().splitlines())
+    assert {"real.jsonl", "link.jsonl"} == {p.name for p in tmp_path.iterdir()}
+
+
+def writing(target: Path) -> bool:
+    """Whether answers are being written to a temporary file beside TARGET (not just the probe)."""
+    for path in target.parent.glob(f".{target.name}.*"):
+        with suppress(FileNotFoundError):
+            if path.stat().st_size:
+                return True
+    return False
+
+
+class TestSignals:
+    """Run as a user would: a real process, its input a pipe left open so that it is mid-run."""
+
+    @pytest.mark.parametrize(("signum", "status", "said"), [(signal.SIGTERM, 143, "terminated (SIGTERM)"),
+                                                             (signal.SIGINT, 130, "interrupted")])
+    def test_signal_mid_output(self, tmp_path: Path, signum: int, status: int, said: str) -> None:
+        """The temporary file goes, the old target stays, one line on stderr, the shell's status."""
+        target = tmp_path / "out.jsonl"
+        target.write_text(OLD)
+        with subprocess.Popen([*SHUANGYONG, "--lang", "en", "evaluate", "-", "-o", str(target)],
+                              stdin=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+            assert process.stdin is not None and process.stderr is not None
+            process.stdin.write(visits().encode() * 8)
+            process.stdin.flush()
+            deadline = time.monotonic() + 60
+            while not writing(target):
+                assert time.monotonic() < deadline, "the output never started"
+                time.sleep(0.05)
+            process.send_signal(signum)
+            stderr = process.stderr.read().decode()
+            process.stdin.close()
+            assert (status, said) == (process.wait(timeout=60), stderr.strip())
+        assert ([target], OLD) == (list(tmp_path.iterdir()), target.read_text())
+
+
+class TestEncodings:
+    def test_ascii_standard_output_gets_escapes_not_a_traceback(self) -> None:
+        """PYTHONIOENCODING=ascii (a misconfigured terminal): Chinese is written as \\u escapes."""
+        done = subprocess.run([*SHUANGYONG, "--lang", "zh", "evaluate", str(VISITS), "--format", "table"],
+                              capture_output=True, env={**os.environ, "PYTHONIOENCODING": "ascii"}, check=False)
+        assert (0, b"", True) == (done.returncode, done.stderr, b"\\u5c31\\u8bca" in done.stdout)  # 就诊
+
+    @pytest.mark.parametrize("to_file", [False, True])
+    def test_lone_surrogate_never_raises_at_output(self, tmp_path: Path, to_file: bool) -> None:
+        """An escaped lone surrogate in an id: refused as input or written as an escape, never a traceback."""
+        record = json.loads(visits().splitlines()[0])
+        record["visit_id"] = "\ud800x"
+        target = tmp_path / "out.jsonl"
+        result = run("evaluate", *(["-o", str(target)] if to_file else []), "-",
+                     stdin=json.dumps(record) + "\n" + visits())
+        written = target.read_text(encoding="utf-8") if to_file else result.stdout
+        assert (True, len(visits().splitlines()) + 1) == (isinstance(result.exception, SystemExit),
+                                                         len(written.splitlines()))
+        assert "\\ud800" in written
+
+
+def hostile_visit() -> Any:
+    """The first example visit with terminal control sequences in its id, a line id and the name."""
+    visit = visit_from_dict(json.loads(visits().splitlines()[0]), codes=None)
+    lines = (visit.lines[0]._replace(line_id="1\x9b2J"), *visit.lines[1:])
+    patient = attrs.evolve(visit.patient, name="韦\u202e建国\x07")
+    return attrs.evolve(visit, visit_id="MZ\x1b]0;owned\x07\x1b[2J", lines=lines, patient=patient)
+
+
+class TestTerminalText:
+    def test_visible_escapes_controls_and_keeps_the_rest(self) -> None:
+        assert "a\\x1b[31mb\\x0a\\x09\\x7f\\x9b\\u202e中文 ✓" == visible("a\x1b[31mb\n\t\x7f\x9b\u202e中文 ✓")
+
+    @pytest.mark.parametrize("lang", ["zh", "en"])
+    def test_table_and_explanation_show_control_characters_escaped(self, lang: str) -> None:
+        engine = Engine.from_packs()
+        visit = hostile_visit()
+        for text in (decision_table(engine, visit, engine.evaluate(visit), lang),  # type: ignore[arg-type]
+                     explanation_text(engine, visit, engine.explain(visit), lang)):  # type: ignore[arg-type]
+            assert [] == [ch for ch in text if ch != "\n" and (ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0
+                                                                 or ch == "\u202e")]
+            assert ("MZ\\x1b]0;owned\\x07\\x1b[2J", "1\\x9b2J", "韦\\u202e建国\\x07") == tuple(
+                s for s in ("MZ\\x1b]0;owned\\x07\\x1b[2J", "1\\x9b2J", "韦\\u202e建国\\x07") if s in text)
+
+    def test_columns_stay_aligned(self) -> None:
+        rows = table([["id", "amount"], ["a\x1bb", "1.00"], ["c", "12.00"]], right={1})
+        assert ["id      amount", "a\\x1bb    1.00", "c        12.00"] == rows
+
+
+class TestMarkdownReport:
+    def test_dossier_text_shows_as_text(self) -> None:
+        """Raw HTML, links, images and cell breaks from a dossier are escaped in the Markdown report."""
+        from shuangyong.compliance.render import to_markdown
+        from tests.test_compliance_report import sample_report
+
+        report = sample_report()
+        report["unit"]["name"]["en"] = "<script>alert(1)</script>"
+        standard = report["headlines"][0]["standards"][0]
+        standard["title"]["en"] = "![x](http://tracker.example/p.png) [click](javascript:alert(1))"
+        standard["gaps"] = [{"zh": "a", "en": "cell | break\nnew row <img src=x onerror=alert(1)>"}]
+        page = to_markdown(report, "en")
+        assert ([], [True, True, True]) == ([s for s in ("<script>", "<img", "\nnew row") if s in page], [
+            s in page for s in ("&lt;script&gt;alert(1)&lt;/script&gt;", "!\\[x\\](http://tracker.example/p.png)",
+                                "cell \\| break new row &lt;img src=x onerror=alert(1)&gt;")])
