@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -254,6 +256,39 @@ def test_evaluate_a_file_of_messages(tmp_path: Path) -> None:
     body = out.read_bytes()
     assert (0, "MZ20260302-0042", "50.35") == (result.exit_code, segments(body[1:-2])["MSA"][0][2],
                                                segments(body[1:-2])["ZDT"][0][4])
+
+
+class TestBadMessagesInAFile:
+    """`evaluate --his hl7`: each message that cannot be used is one error record; the rest are decided."""
+
+    def test_each_bad_message_is_reported_in_its_place(self, tmp_path: Path) -> None:
+        source = tmp_path / "messages.hl7"
+        garbage = START + b"MSH|^~\\&|\xff\xfe\x80 not utf-8" + END
+        source.write_bytes(b"".join(START + m.encode() + END for m in (a04(), dft("D1", visit="V1")))
+                           + garbage + START + dft("D2", kind="X").encode() + END
+                           + START + dft("D3", visit="V3").encode() + END)
+        result = CliRunner().invoke(main, ["--lang", "en", "evaluate", str(source), "--his", "hl7", "--format", "jsonl"])
+        out = [json.loads(line) for line in result.stdout.splitlines()]
+        assert (2, ["V1", None, None, "V3"]) == (result.exit_code, [o.get("visit_id") for o in out])
+        assert [("message 3", "MSH-18"), ("D2", "PV1-2")] == [(o["error"]["record"], o["error"]["field"])
+                                                              for o in out if "error" in o]
+        assert (True, True) == ("not valid utf-8" in out[1]["error"]["message"]["en"],
+                                "2 record(s) had errors" in result.stderr)
+        assert "字节" in out[1]["error"]["message"]["zh"]
+
+    def test_random_bytes_are_an_error_not_a_traceback(self, tmp_path: Path) -> None:
+        """Random bytes: exit 2 with a message, whether or not they happen to hold a frame."""
+        for seed in range(20):
+            source = tmp_path / f"random{seed}.hl7"
+            source.write_bytes(random.Random(seed).randbytes(3000))
+            result = CliRunner().invoke(main, ["--lang", "en", "evaluate", str(source), "--his", "hl7"])
+            assert (2, True) == (result.exit_code, isinstance(result.exception, SystemExit)), result.output
+
+    @pytest.mark.parametrize("raw", [b"", b"\r\n\n"])
+    def test_no_message_at_all_is_refused_whole(self, raw: bytes) -> None:
+        with pytest.raises(Hl7Error) as caught:
+            list(Hl7Adapter().read_each(raw))
+        assert ("MSH", "no HL7 message in the input") == (caught.value.field, caught.value.message.en[:27])
 
 
 def test_ft1_helper_matches_the_spec() -> None:

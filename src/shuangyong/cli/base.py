@@ -17,6 +17,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
+import attrs
 import click
 
 from shuangyong import plugins
@@ -212,16 +213,34 @@ def open_input(source: IO[str], policies: tuple[str, ...], strict: bool,
 def his_records(source: IO[str], name: str) -> Input:
     """The visits a plugin's HIS adapter reads from SOURCE's bytes (a FHIR bundle, HL7 messages).
 
-    Read whole before any decision is written, so that a message the adapter refuses (its error
-    names the resource or segment) stops the run with nothing written.
+    Read whole before any decision is written. An adapter with ``read_each`` (HL7) yields a
+    message it refuses as its error, in its place: that record is reported (exit 2) and the others
+    are still decided. With ``read`` alone (FHIR) a refused message stops the run, nothing written.
     """
     adapters = plugins.collect("register_his_adapters")
     if name not in adapters:
         known = ", ".join(sorted(adapters)) or "—"
         raise InputError(Text(f"没有名为 {name!r} 的 HIS 适配器（可用：{known}）",
                               f"no HIS adapter named {name!r} (available: {known})"), field="his", value=name)
-    visits = list(adapters[name].read(getattr(source, "buffer", source)))
-    return Input("array", iter([RawRecord(n, value=visit) for n, visit in enumerate(visits, 1)]))
+    adapter = adapters[name]
+    visits = list(getattr(adapter, "read_each", adapter.read)(getattr(source, "buffer", source)))
+    return Input("array", iter([RefusedRecord(n, error=visit) if isinstance(visit, ShuangyongError)
+                                else RawRecord(n, value=visit) for n, visit in enumerate(visits, 1)]))
+
+
+@attrs.frozen(slots=True)
+class RefusedRecord(RawRecord):
+    """A record the HIS adapter could not read: handling it raises the adapter's error, so that it
+    is reported in its place like any bad record."""
+
+    error: ShuangyongError | None = None
+
+    def visit(self, codes: ChargeCodeMap | None = None) -> Visit:
+        assert self.error is not None
+        raise self.error
+
+    def visit_id(self) -> str | None:
+        return None
 
 
 def for_each_record(records: Iterator[RawRecord], codes: ChargeCodeMap | None,
