@@ -10,6 +10,7 @@ import os
 import random
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +162,38 @@ class TestListener:
             assert sent == [msa[2] for msa in got]
             assert ["AE" if c.startswith("BAD") else "AA" for c in sent] == [msa[1] for msa in got]
             assert all(segments(r)["ZDT"][0][3] == "31.50" for r, c in zip(answers, sent, strict=True) if c.startswith("D"))
+
+    @pytest.mark.parametrize("workers", [1, 2])
+    def test_a_large_message_does_not_hold_up_a_small_one(self, workers: int) -> None:
+        """A small message sent on another connection while a large one is being decided is answered
+        first: decoding runs off the event loop, and large messages have a worker of their own
+        (with one small-message worker, the small one is not queued behind the large one either)."""
+        started = threading.Event()
+
+        class Signalling(Hl7Service):
+            def handle(self, raw: bytes) -> bytes:
+                if len(raw) > 4096:
+                    started.set()
+                return super().handle(raw)
+
+        large = dft("BIG", lines=tuple((str(n), "drug^药^SYITEM", "1.00") for n in range(1, 121))).encode()
+
+        async def run() -> list[str]:
+            listener = MllpListener(Signalling(ENGINE, region="450100"), port=0, workers=workers, small_message=4096)
+            await listener.start()
+            order: list[str] = []
+
+            async def client(name: str, message: bytes, after: threading.Event | None = None) -> None:
+                if after is not None:
+                    await asyncio.to_thread(after.wait, 60)
+                answers = await send("127.0.0.1", listener.port, [message])
+                order.append(f"{name} {segments(answers[0])['MSA'][0][1]}")
+
+            await asyncio.gather(client("large", large), client("small", a04().encode(), started))
+            await listener.close()
+            return order
+
+        assert ["small AA", "large AA"] == asyncio.run(run())
 
     def test_frame_without_start_byte_is_answered(self) -> None:
         """Bytes with no MLLP start byte still get a reply (an error ACK), then the connection goes on."""
