@@ -173,6 +173,18 @@ class TestSignals:
         assert ([target], OLD) == (list(tmp_path.iterdir()), target.read_text())
 
 
+    def test_closed_standard_output_exits_141_quietly(self, tmp_path: Path) -> None:
+        """`shuangyong evaluate … | head -c 10`: the reader goes away; no traceback, the SIGPIPE status."""
+        source = tmp_path / "visits.jsonl"
+        source.write_text(visits() * 8)  # far more answers than a pipe's buffer holds
+        with subprocess.Popen([*SHUANGYONG, "evaluate", str(source)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE) as process:
+            assert process.stdout is not None and process.stderr is not None
+            assert b'{"visit_id' == process.stdout.read(10)
+            process.stdout.close()
+            assert (141, b"") == (process.wait(timeout=120), process.stderr.read())
+
+
 class TestEncodings:
     def test_ascii_standard_output_gets_escapes_not_a_traceback(self) -> None:
         """PYTHONIOENCODING=ascii (a misconfigured terminal): Chinese is written as \\u escapes."""

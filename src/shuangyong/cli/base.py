@@ -280,8 +280,9 @@ codes_option = click.option("--codes", type=click.Path(exists=True, dir_okay=Fal
                             help="Charge-code → item-kind table (CSV or YAML) for lines that send a code.")
 
 
-#: Exit statuses after a signal, as a shell reports a process the signal killed (128 + its number).
-INTERRUPTED, TERMINATED = 128 + signal.SIGINT, 128 + signal.SIGTERM
+#: Exit statuses after a signal, as a shell reports a process the signal killed (128 + its number);
+#: PIPE_CLOSED when the reader of standard output went away (``| head``), as after SIGPIPE.
+INTERRUPTED, TERMINATED, PIPE_CLOSED = 128 + signal.SIGINT, 128 + signal.SIGTERM, 128 + signal.SIGPIPE
 
 
 class Terminated(KeyboardInterrupt):
@@ -305,7 +306,8 @@ def _escaping_unencodable() -> None:
 
 class Command(click.Group):
     """The ``shuangyong`` group: Ctrl-C exits 130 and SIGTERM 143, each with one line on standard
-    error instead of click's "Aborted!" and status 1, after the same clean-up as any error."""
+    error instead of click's "Aborted!" and status 1, after the same clean-up as any error; a
+    closed standard output (``| head``) exits 141 without a word, as a shell's own tools do."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         _escaping_unencodable()
@@ -319,7 +321,13 @@ class Command(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # a closed pipe shows here, not at exit where it could not be handled
+            return result
+        except BrokenPipeError:
+            with suppress(OSError, ValueError):  # stdout gone: nothing more can be said there
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(PIPE_CLOSED)
         except KeyboardInterrupt as stop:
             terminated = isinstance(stop, Terminated)
             say(Text("已终止（SIGTERM）", "terminated (SIGTERM)") if terminated else Text("已中断", "interrupted"),

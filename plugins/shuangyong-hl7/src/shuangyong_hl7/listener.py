@@ -82,7 +82,7 @@ class MllpListener:
             pass  # close() ends idle connections; asyncio 3.11 would log a cancelled handler as an error
         finally:
             writer.close()
-            with contextlib.suppress(ConnectionError):
+            with contextlib.suppress(ConnectionError, asyncio.CancelledError):  # close() may cancel us here too
                 await writer.wait_closed()
             self._connections.discard(task)
 
