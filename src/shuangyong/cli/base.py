@@ -282,7 +282,7 @@ codes_option = click.option("--codes", type=click.Path(exists=True, dir_okay=Fal
 
 #: Exit statuses after a signal, as a shell reports a process the signal killed (128 + its number);
 #: PIPE_CLOSED when the reader of standard output went away (``| head``), as after SIGPIPE.
-INTERRUPTED, TERMINATED, PIPE_CLOSED = 128 + signal.SIGINT, 128 + signal.SIGTERM, 128 + signal.SIGPIPE
+INTERRUPTED, TERMINATED, PIPE_CLOSED = 128 + signal.SIGINT, 128 + signal.SIGTERM, 128 + 13  # SIGPIPE: not on Windows
 
 
 class Terminated(KeyboardInterrupt):
