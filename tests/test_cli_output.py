@@ -229,6 +229,11 @@ class TestTerminalText:
             assert ("MZ\\x1b]0;owned\\x07\\x1b[2J", "1\\x9b2J", "韦\\u202e建国\\x07") == tuple(
                 s for s in ("MZ\\x1b]0;owned\\x07\\x1b[2J", "1\\x9b2J", "韦\\u202e建国\\x07") if s in text)
 
+    def test_error_messages_show_control_characters_escaped(self, tmp_path: Path) -> None:
+        """An error that ends the run names its record (here a pack's path) with ESC shown, not sent."""
+        result = run("evaluate", "-p", str(tmp_path / "x\x1b[2J" / "pack.yaml"), "-", stdin=visits())
+        assert (2, False, True) == (result.exit_code, "\x1b" in result.stderr, "x\\x1b[2J" in result.stderr)
+
     def test_columns_stay_aligned(self) -> None:
         rows = table([["id", "amount"], ["a\x1bb", "1.00"], ["c", "12.00"]], right={1})
         assert ["id      amount", "a\\x1bb    1.00", "c        12.00"] == rows

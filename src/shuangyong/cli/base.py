@@ -31,6 +31,7 @@ from shuangyong.interchange import (
 from shuangyong.ledger import Ledger
 from shuangyong.model.charge_codes import ChargeCodeMap
 from shuangyong.model.visit import Visit
+from shuangyong.render import visible
 from shuangyong.text import Lang, Text
 
 BAD_INPUT = 2
@@ -50,7 +51,8 @@ def say(text: Text, *, err: bool = False) -> None:
 
 
 def fail(error: ShuangyongError) -> NoReturn:
-    click.echo(("错误：" if lang() == "zh" else "error: ") + error.render(lang()), err=True)
+    message = "\n".join(visible(line) for line in error.render(lang()).split("\n"))  # an id's ESC does not act
+    click.echo(("错误：" if lang() == "zh" else "error: ") + message, err=True)
     sys.exit(BAD_INPUT)
 
 
