@@ -88,6 +88,10 @@ class LedgerError(ShuangyongError, ValueError):
     """A posting or reversal the ledger refuses; nothing of it was written."""
 
 
+class OutputError(ShuangyongError, OSError):
+    """An output file that cannot be written (``-o``): a missing directory, a full disk …; ``value`` is the path."""
+
+
 class PluginError(ShuangyongError, RuntimeError):
     """A plugin that failed to load or to answer a hook; ``record`` is the plugin's name."""
 

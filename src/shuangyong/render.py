@@ -22,6 +22,19 @@ OUTCOMES = {
 }
 
 
+#: Characters a terminal acts on rather than shows: C0 and C1 controls (ESC starts a sequence that
+#: can recolour, move the cursor or retitle the window), DEL, and the bidirectional overrides that
+#: reorder what is shown. Each is shown as its escape instead: ``\x1b``, ``\u202e``.
+_INVISIBLE = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))} | {
+    code: f"\\u{code:04x}" for code in (0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+
+
+def visible(text: str) -> str:
+    """TEXT with every control character written as its escape, so that a value from input (an id,
+    a name) cannot act on the terminal or break a table's lines; everything else is kept."""
+    return text.translate(_INVISIBLE)
+
+
 def width(text: str) -> int:
     """Columns a string takes in a terminal: wide (CJK) characters take two."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
@@ -33,7 +46,9 @@ def _pad(text: str, columns: int, right: bool = False) -> str:
 
 
 def table(rows: Sequence[Sequence[str]], right: set[int]) -> list[str]:
-    """Align rows into columns; column numbers in ``right`` are right-aligned (money)."""
+    """Align rows into columns; column numbers in ``right`` are right-aligned (money). Cells are
+    shown :func:`visible`, so a control character in a value neither acts nor misaligns."""
+    rows = [[visible(cell) for cell in row] for row in rows]
     widths = [max(width(row[c]) for row in rows) for c in range(len(rows[0]))]
     return ["  ".join(_pad(cell, widths[c], c in right) for c, cell in enumerate(row)).rstrip()
             for row in rows]
@@ -52,7 +67,7 @@ def decision_table(engine: Engine, visit: Visit, decision: Decision, lang: Lang)
     registry = engine.registry
     kind = registry.visit_kinds.get(visit.kind).label.in_(lang)
     patient = visit.patient.name or visit.patient.id
-    head = (f"就诊 {visit.visit_id}  {visit.date}  {kind}  地区 {visit.region}  患者 {patient}"
+    head = visible(f"就诊 {visit.visit_id}  {visit.date}  {kind}  地区 {visit.region}  患者 {patient}"
             if zh else f"Visit {visit.visit_id}  {visit.date}  {kind}  region {visit.region}  patient {patient}")
     header = (["明细", "项目", "金额", "减免", "应付", "规则"] if zh
               else ["line", "item", "amount", "reduction", "payable", "rule"])
@@ -69,15 +84,15 @@ def decision_table(engine: Engine, visit: Visit, decision: Decision, lang: Lang)
     priorities = [registry.priorities.get(p).label.in_(lang) for p in decision.priorities]
     services = [registry.services.get(s).label.in_(lang) for s in decision.services]
     sep = "、" if zh else ", "
-    out.append(("  优先：" if zh else "  priorities: ") + (sep.join(priorities) or none))
-    out.append(("  服务：" if zh else "  services: ") + (sep.join(services) or none))
+    out.append(("  优先：" if zh else "  priorities: ") + visible(sep.join(priorities) or none))
+    out.append(("  服务：" if zh else "  services: ") + visible(sep.join(services) or none))
     return "\n".join(out)
 
 
 def _trace_line(trace: RuleTrace, lang: Lang) -> str:
     outcome = OUTCOMES[trace.outcome].in_(lang)
     amount = f" −{format_amount(trace.reduction)}" if trace.reduction is not None else ""
-    return f"    [{outcome}{amount}] {trace.rule} {trace.title.in_(lang)}: {trace.reason.in_(lang)}"
+    return visible(f"    [{outcome}{amount}] {trace.rule} {trace.title.in_(lang)}: {trace.reason.in_(lang)}")
 
 
 def explanation_text(engine: Engine, visit: Visit, explanation: Explanation, lang: Lang) -> str:
@@ -88,7 +103,7 @@ def explanation_text(engine: Engine, visit: Visit, explanation: Explanation, lan
     items = engine.registry.items
     for trace in explanation.lines:
         item = items.get(trace.item).label.in_(lang) if trace.item in items else trace.item
-        out.append(f"  明细 {trace.line_id}（{item}）：" if zh else f"  line {trace.line_id} ({item}):")
+        out.append(visible(f"  明细 {trace.line_id}（{item}）：" if zh else f"  line {trace.line_id} ({item}):"))
         if not trace.considered:
             out.append("    没有规则涉及此项目类别" if zh else "    no rule covers this item kind")
         out.extend(_trace_line(considered, lang) for considered in trace.considered)
@@ -99,5 +114,5 @@ def explanation_text(engine: Engine, visit: Visit, explanation: Explanation, lan
         if considered.rule not in rules:
             rules.append(considered.rule)
     out.append("  依据：" if zh else "  clauses:")
-    out.extend(f"    {', '.join(rules)}: {clause}" for clause, rules in clauses.items())
+    out.extend(visible(f"    {', '.join(rules)}: {clause}") for clause, rules in clauses.items())
     return "\n".join(out)

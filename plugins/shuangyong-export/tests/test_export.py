@@ -96,6 +96,15 @@ class TestXlsx:
         cell = load_workbook(io.BytesIO(content))["lines"]["A2"]
         assert ("s", "=1+1", False) == (cell.data_type, cell.value, "<f>" in sheet_xml(content))
 
+    def test_control_characters_are_written_visibly(self) -> None:
+        """Characters a cell cannot hold (ESC, NUL, a lone surrogate) are shown as escapes; the row is kept."""
+        decision = decisions()[0]
+        decision["visit_id"] = "V\x1b[31m\x00\ud800"
+        decision["lines"][0]["line_id"] = "1\tA\x0b"
+        lines = load_workbook(io.BytesIO(export("xlsx", "decisions", [decision])))["lines"]
+        assert [("V\\x1b[31m\\x00\\ud800", "1\tA\\x0b"), ("V\\x1b[31m\\x00\\ud800", "2")] == [
+            (row[0].value, row[1].value) for row in lines.iter_rows(min_row=2)]
+
     def test_ledger_cells(self) -> None:
         """Ledger rows: seq an integer, the business date a date cell, money formatted."""
         sheet = load_workbook(io.BytesIO(export("xlsx", "ledger", postings())))["ledger"]

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
+import random
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +163,38 @@ class TestListener:
             assert ["AE" if c.startswith("BAD") else "AA" for c in sent] == [msa[1] for msa in got]
             assert all(segments(r)["ZDT"][0][3] == "31.50" for r, c in zip(answers, sent, strict=True) if c.startswith("D"))
 
+    @pytest.mark.parametrize("workers", [1, 2])
+    def test_a_large_message_does_not_hold_up_a_small_one(self, workers: int) -> None:
+        """A small message sent on another connection while a large one is being decided is answered
+        first: decoding runs off the event loop, and large messages have a worker of their own
+        (with one small-message worker, the small one is not queued behind the large one either)."""
+        started = threading.Event()
+
+        class Signalling(Hl7Service):
+            def handle(self, raw: bytes) -> bytes:
+                if len(raw) > 4096:
+                    started.set()
+                return super().handle(raw)
+
+        large = dft("BIG", lines=tuple((str(n), "drug^药^SYITEM", "1.00") for n in range(1, 121))).encode()
+
+        async def run() -> list[str]:
+            listener = MllpListener(Signalling(ENGINE, region="450100"), port=0, workers=workers, small_message=4096)
+            await listener.start()
+            order: list[str] = []
+
+            async def client(name: str, message: bytes, after: threading.Event | None = None) -> None:
+                if after is not None:
+                    await asyncio.to_thread(after.wait, 60)
+                answers = await send("127.0.0.1", listener.port, [message])
+                order.append(f"{name} {segments(answers[0])['MSA'][0][1]}")
+
+            await asyncio.gather(client("large", large), client("small", a04().encode(), started))
+            await listener.close()
+            return order
+
+        assert ["small AA", "large AA"] == asyncio.run(run())
+
     def test_frame_without_start_byte_is_answered(self) -> None:
         """Bytes with no MLLP start byte still get a reply (an error ACK), then the connection goes on."""
         async def run() -> list[bytes]:
@@ -254,6 +289,39 @@ def test_evaluate_a_file_of_messages(tmp_path: Path) -> None:
     body = out.read_bytes()
     assert (0, "MZ20260302-0042", "50.35") == (result.exit_code, segments(body[1:-2])["MSA"][0][2],
                                                segments(body[1:-2])["ZDT"][0][4])
+
+
+class TestBadMessagesInAFile:
+    """`evaluate --his hl7`: each message that cannot be used is one error record; the rest are decided."""
+
+    def test_each_bad_message_is_reported_in_its_place(self, tmp_path: Path) -> None:
+        source = tmp_path / "messages.hl7"
+        garbage = START + b"MSH|^~\\&|\xff\xfe\x80 not utf-8" + END
+        source.write_bytes(b"".join(START + m.encode() + END for m in (a04(), dft("D1", visit="V1")))
+                           + garbage + START + dft("D2", kind="X").encode() + END
+                           + START + dft("D3", visit="V3").encode() + END)
+        result = CliRunner().invoke(main, ["--lang", "en", "evaluate", str(source), "--his", "hl7", "--format", "jsonl"])
+        out = [json.loads(line) for line in result.stdout.splitlines()]
+        assert (2, ["V1", None, None, "V3"]) == (result.exit_code, [o.get("visit_id") for o in out])
+        assert [("message 3", "MSH-18"), ("D2", "PV1-2")] == [(o["error"]["record"], o["error"]["field"])
+                                                              for o in out if "error" in o]
+        assert (True, True) == ("not valid utf-8" in out[1]["error"]["message"]["en"],
+                                "2 record(s) had errors" in result.stderr)
+        assert "字节" in out[1]["error"]["message"]["zh"]
+
+    def test_random_bytes_are_an_error_not_a_traceback(self, tmp_path: Path) -> None:
+        """Random bytes: exit 2 with a message, whether or not they happen to hold a frame."""
+        for seed in range(20):
+            source = tmp_path / f"random{seed}.hl7"
+            source.write_bytes(random.Random(seed).randbytes(3000))
+            result = CliRunner().invoke(main, ["--lang", "en", "evaluate", str(source), "--his", "hl7"])
+            assert (2, True) == (result.exit_code, isinstance(result.exception, SystemExit)), result.output
+
+    @pytest.mark.parametrize("raw", [b"", b"\r\n\n"])
+    def test_no_message_at_all_is_refused_whole(self, raw: bytes) -> None:
+        with pytest.raises(Hl7Error) as caught:
+            list(Hl7Adapter().read_each(raw))
+        assert ("MSH", "no HL7 message in the input") == (caught.value.field, caught.value.message.en[:27])
 
 
 def test_ft1_helper_matches_the_spec() -> None:

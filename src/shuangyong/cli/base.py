@@ -6,19 +6,23 @@ a decision or an error object for every record, in input order), 1 only for a bu
 
 from __future__ import annotations
 
+import errno
 import os
+import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
+import attrs
 import click
 
 from shuangyong import plugins
 from shuangyong.engine import Engine
-from shuangyong.errors import InputError, LedgerError, ShuangyongError
+from shuangyong.errors import InputError, LedgerError, OutputError, ShuangyongError
 from shuangyong.interchange import (
     Input,
     RawRecord,
@@ -27,6 +31,7 @@ from shuangyong.interchange import (
 from shuangyong.ledger import Ledger
 from shuangyong.model.charge_codes import ChargeCodeMap
 from shuangyong.model.visit import Visit
+from shuangyong.render import visible
 from shuangyong.text import Lang, Text
 
 BAD_INPUT = 2
@@ -46,7 +51,8 @@ def say(text: Text, *, err: bool = False) -> None:
 
 
 def fail(error: ShuangyongError) -> NoReturn:
-    click.echo(("错误：" if lang() == "zh" else "error: ") + error.render(lang()), err=True)
+    message = "\n".join(visible(line) for line in error.render(lang()).split("\n"))  # an id's ESC does not act
+    click.echo(("错误：" if lang() == "zh" else "error: ") + message, err=True)
     sys.exit(BAD_INPUT)
 
 
@@ -56,27 +62,117 @@ def _umask() -> int:
     return mask
 
 
+#: Why an output cannot be written, in Chinese, by errno (the English is the system's own text).
+_WHY_ZH = {errno.ENOSPC: "磁盘已满", errno.EDQUOT: "超出磁盘配额", errno.EFBIG: "文件过大",
+           errno.EACCES: "没有写入权限", errno.EPERM: "没有写入权限", errno.EROFS: "只读文件系统",
+           errno.ENOENT: "目录不存在", errno.ENOTDIR: "路径中有一段不是目录", errno.EISDIR: "是一个目录"}
+
+
+def _cannot_write(path: str, why: Text) -> OutputError:
+    return OutputError(Text(f"无法写入 {path!r}：{why.zh}", f"cannot write {path!r}: {why.en}"),
+                       field="--output", value=path)
+
+
+def _os_failure(path: str, error: OSError) -> OutputError:
+    """An OSError while writing PATH as an error naming it and the reason, in zh and en."""
+    reason = error.strerror or str(error)
+    return _cannot_write(path, Text(_WHY_ZH.get(error.errno or 0, reason), reason))
+
+
+def check_output_target(path: str | None) -> Path | None:
+    """The file ``-o PATH`` will write (a symlink's final target), or exit 2 naming PATH and why.
+
+    None for standard output. Called before any work is done (``evaluate --post`` calls it before
+    posting) so that an output that cannot be written costs nothing: an empty path, a directory, a
+    FIFO, device or socket (replacing it would lose it), a missing directory, or one this process
+    cannot create a file in (probed by creating and removing one: permissions, a read-only mount).
+    """
+    if path is None or path == "-":
+        return None
+    if not path:
+        fail(_cannot_write(path, Text("路径为空", "the path is empty")))
+    target = Path(os.path.realpath(path))
+    try:
+        if target.is_dir():
+            fail(_cannot_write(path, Text("这是一个目录", "it is a directory")))
+        if target.exists() and not target.is_file():
+            fail(_cannot_write(path, Text("不是普通文件（管道、设备或套接字）；请改用标准输出",
+                                          "it is not a regular file (a FIFO, device or socket); use standard output")))
+        if not target.parent.is_dir():
+            fail(_cannot_write(path, Text(f"目录 {str(target.parent)!r} 不存在",
+                                          f"the directory {str(target.parent)!r} does not exist")))
+        handle, probe = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        fail(_os_failure(path, error))
+    return target
+
+
+class _Output:
+    """The temporary file being written, whose write failures (a full disk) name the target."""
+
+    def __init__(self, handle: IO[Any], path: str) -> None:
+        self._handle, self._path = handle, path
+
+    def write(self, data: Any) -> int:
+        try:
+            return self._handle.write(data)
+        except OSError as error:
+            raise _os_failure(self._path, error) from None
+
+    def close(self) -> None:
+        try:
+            self._handle.close()
+        except OSError as error:
+            raise _os_failure(self._path, error) from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._handle, name)
+
+
 @contextmanager
 def writing_to(path: str | None, *, binary: bool = False) -> Iterator[IO[Any]]:
     """Standard output, or a file that appears only once it is completely written.
 
-    ``binary`` for exporters that write bytes (CSV with a BOM, spreadsheets, PDF).
+    ``binary`` for exporters that write bytes (CSV with a BOM, spreadsheets, PDF). The target is
+    checked first (:func:`check_output_target`); a symlink is written through (the link stays,
+    its target is replaced). A failure while writing (a full disk) exits 2 naming the file; then,
+    as on any other error, Ctrl-C or SIGTERM, the temporary file is removed and an existing
+    target is left as it was. Text is written as UTF-8; what UTF-8 cannot hold (a lone
+    surrogate) is written as a backslash escape rather than stopping the run.
     """
     if path is None or path == "-":
         yield sys.stdout.buffer if binary else sys.stdout
         if binary:
             sys.stdout.buffer.flush()
         return
-    target = Path(path)
-    handle = tempfile.NamedTemporaryFile("wb" if binary else "w", encoding=None if binary else "utf-8",
-                                         dir=target.parent or ".", prefix=f".{target.name}.", delete=False)
+    target = check_output_target(path)
+    assert target is not None
     try:
-        with handle:
-            yield handle
-        os.chmod(handle.name, 0o666 & ~_umask())  # as open() would have made it, not tempfile's 0600
-        os.replace(handle.name, target)
-    except BaseException:
-        os.unlink(handle.name)
+        handle = tempfile.NamedTemporaryFile("wb" if binary else "w", encoding=None if binary else "utf-8",
+                                             errors=None if binary else "backslashreplace",
+                                             dir=target.parent, prefix=f".{target.name}.", delete=False)
+    except OSError as error:
+        fail(_os_failure(path, error))
+    out = _Output(handle, path)
+    try:
+        try:
+            yield out  # type: ignore[misc]
+            out.close()  # the last buffered bytes: a full disk often shows only here
+        finally:
+            with suppress(OSError):  # closed already, or the flush failing again: the error is on its way
+                handle.close()
+        try:
+            os.chmod(handle.name, 0o666 & ~_umask())  # as open() would have made it, not tempfile's 0600
+            os.replace(handle.name, target)
+        except OSError as error:
+            raise _os_failure(path, error) from None
+    except BaseException as error:
+        with suppress(FileNotFoundError):
+            os.unlink(handle.name)
+        if isinstance(error, OutputError):
+            fail(error)
         raise
 
 
@@ -119,16 +215,34 @@ def open_input(source: IO[str], policies: tuple[str, ...], strict: bool,
 def his_records(source: IO[str], name: str) -> Input:
     """The visits a plugin's HIS adapter reads from SOURCE's bytes (a FHIR bundle, HL7 messages).
 
-    Read whole before any decision is written, so that a message the adapter refuses (its error
-    names the resource or segment) stops the run with nothing written.
+    Read whole before any decision is written. An adapter with ``read_each`` (HL7) yields a
+    message it refuses as its error, in its place: that record is reported (exit 2) and the others
+    are still decided. With ``read`` alone (FHIR) a refused message stops the run, nothing written.
     """
     adapters = plugins.collect("register_his_adapters")
     if name not in adapters:
         known = ", ".join(sorted(adapters)) or "—"
         raise InputError(Text(f"没有名为 {name!r} 的 HIS 适配器（可用：{known}）",
                               f"no HIS adapter named {name!r} (available: {known})"), field="his", value=name)
-    visits = list(adapters[name].read(getattr(source, "buffer", source)))
-    return Input("array", iter([RawRecord(n, value=visit) for n, visit in enumerate(visits, 1)]))
+    adapter = adapters[name]
+    visits = list(getattr(adapter, "read_each", adapter.read)(getattr(source, "buffer", source)))
+    return Input("array", iter([RefusedRecord(n, error=visit) if isinstance(visit, ShuangyongError)
+                                else RawRecord(n, value=visit) for n, visit in enumerate(visits, 1)]))
+
+
+@attrs.frozen(slots=True)
+class RefusedRecord(RawRecord):
+    """A record the HIS adapter could not read: handling it raises the adapter's error, so that it
+    is reported in its place like any bad record."""
+
+    error: ShuangyongError | None = None
+
+    def visit(self, codes: ChargeCodeMap | None = None) -> Visit:
+        assert self.error is not None
+        raise self.error
+
+    def visit_id(self) -> str | None:
+        return None
 
 
 def for_each_record(records: Iterator[RawRecord], codes: ChargeCodeMap | None,
@@ -168,7 +282,62 @@ codes_option = click.option("--codes", type=click.Path(exists=True, dir_okay=Fal
                             help="Charge-code → item-kind table (CSV or YAML) for lines that send a code.")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+#: Exit statuses after a signal, as a shell reports a process the signal killed (128 + its number);
+#: PIPE_CLOSED when the reader of standard output went away (``| head``), as after SIGPIPE.
+INTERRUPTED, TERMINATED, PIPE_CLOSED = 128 + signal.SIGINT, 128 + signal.SIGTERM, 128 + 13  # SIGPIPE: not on Windows
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, like Ctrl-C's KeyboardInterrupt, so that the same
+    clean-up runs (``writing_to`` removes its temporary file, a ledger transaction rolls back)."""
+
+
+def _terminate(signum: int, frame: object) -> NoReturn:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the clean-up short
+    raise Terminated
+
+
+def _escaping_unencodable() -> None:
+    """Standard output and error write what their encoding cannot hold (a lone surrogate, Chinese
+    under PYTHONIOENCODING=ascii) as backslash escapes instead of raising UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
+class Command(click.Group):
+    """The ``shuangyong`` group: Ctrl-C exits 130 and SIGTERM 143, each with one line on standard
+    error instead of click's "Aborted!" and status 1, after the same clean-up as any error; a
+    closed standard output (``| head``) exits 141 without a word, as a shell's own tools do."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        _escaping_unencodable()
+        in_main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
+        try:
+            return super().main(*args, **kwargs)
+        finally:
+            if in_main_thread:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # a closed pipe shows here, not at exit where it could not be handled
+            return result
+        except BrokenPipeError:
+            with suppress(OSError, ValueError):  # stdout gone: nothing more can be said there
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(PIPE_CLOSED)
+        except KeyboardInterrupt as stop:
+            terminated = isinstance(stop, Terminated)
+            say(Text("已终止（SIGTERM）", "terminated (SIGTERM)") if terminated else Text("已中断", "interrupted"),
+                err=True)
+            sys.exit(TERMINATED if terminated else INTERRUPTED)
+
+
+@click.group(cls=Command, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--lang", type=click.Choice(["zh", "en"]), default=default_lang, show_default="from $LANG",
               help="Language of messages, titles and tables.")
 @click.version_option(package_name="shuangyong", prog_name="shuangyong")

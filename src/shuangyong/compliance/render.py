@@ -2,12 +2,14 @@
 
 Both render the JSON form (:func:`~shuangyong.compliance.report.report_to_dict`), the same data an
 exporter plugin receives, so that every output says the same thing. Every value that came from
-a dossier or a pack is escaped in HTML.
+a dossier or a pack is escaped: in HTML as HTML, in Markdown so that it shows as the text it is
+(no raw HTML, link, image or table cell break gets through from a dossier).
 """
 
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 from shuangyong.compliance.report import STATUS_LABELS, Status
@@ -31,24 +33,35 @@ def _status(value: str, lang: Lang) -> str:
     return STATUS_LABELS[Status(value)].in_(lang)
 
 
+#: Markdown's characters that start markup inline (code, emphasis, links and images, table cells),
+#: and the backslash that escapes them; ``<`` and ``&`` are written as HTML entities.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|])")
+
+
+def _md(value: object) -> str:
+    """A value from a dossier or pack as Markdown that shows exactly that text on one line."""
+    text = html.escape(str(value), quote=False)
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", re.sub(r"\s*[\r\n]+\s*", " ", text))
+
+
 def to_markdown(report: dict[str, Any], lang: Lang = "zh") -> str:
     words = _HEADINGS[lang]
     unit = report["unit"]
-    lines = [f"# {unit['name'][lang]} · {report['year']} · {words['title']}", "",
-             f"{words['as_of']} {report['as_of']} · {words['score']} **{_pct(report['score'])}** · "
+    lines = [f"# {_md(unit['name'][lang])} · {_md(report['year'])} · {words['title']}", "",
+             f"{words['as_of']} {_md(report['as_of'])} · {words['score']} **{_pct(report['score'])}** · "
              + " · ".join(f"{_status(k, lang)} {v}" for k, v in report["counts"].items()), ""]
     for headline in report["headlines"]:
-        lines += [f"## {headline['title'][lang]} ({_pct(headline['score'])})", "",
+        lines += [f"## {_md(headline['title'][lang])} ({_pct(headline['score'])})", "",
                   f"| {words['standard']} | {words['status']} | {words['points']} | {words['gaps']} |",
                   "|---|---|---|---|"]
         for standard in headline["standards"]:
-            gaps = "<br>".join(gap[lang] for gap in standard["gaps"]) or "—"
-            lines.append(f"| {standard['title'][lang]} | {_status(standard['status'], lang)} | "
-                         f"{_pct(standard['score'])} | {gaps.replace('|', '｜')} |")
+            gaps = "<br>".join(_md(gap[lang]) for gap in standard["gaps"]) or "—"
+            lines.append(f"| {_md(standard['title'][lang])} | {_status(standard['status'], lang)} | "
+                         f"{_pct(standard['score'])} | {gaps} |")
         lines.append("")
     if report["next_due"]:
         lines += [f"## {words['next']}", ""]
-        lines += [f"- {item['due']}: {item['gap'][lang]}" for item in report["next_due"]]
+        lines += [f"- {_md(item['due'])}: {_md(item['gap'][lang])}" for item in report["next_due"]]
         lines.append("")
     return "\n".join(lines)
 

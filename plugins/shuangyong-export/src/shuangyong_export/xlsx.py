@@ -4,12 +4,15 @@ Ids are written as text cells even when they look like numbers or formulas (``"0
 ``"=1+1"``): a spreadsheet must not drop leading zeros or run an HIS's data as a formula. Money
 is written from ``Decimal`` as a number cell with the ``#,##0.00`` format, so Excel can sum it.
 An Excel number is a double with 15 significant digits, so an amount that needs more is refused
-rather than silently rounded.
+rather than silently rounded. A control character the file format cannot hold (ESC, NUL: all of
+C0 but tab, line feed and carriage return) is written visibly as its escape, ``\\x1b``, so that the
+row is kept and the character can be seen; Excel could not have shown it anyway.
 """
 
 from __future__ import annotations
 
 import io
+import re
 from decimal import Decimal
 
 from openpyxl import Workbook
@@ -24,6 +27,16 @@ DATE_FORMAT = "yyyy-mm-dd"
 EXCEL_DIGITS = 15
 WRAPPED = Alignment(wrap_text=True, vertical="top")
 WIDTHS = {"clause": 60, "rule": 26, "policy": 22, "priorities": 40, "services": 40, "hash": 20, "prev_hash": 20}
+
+
+#: What an xlsx cell cannot hold: the C0 controls but tab, line feed and carriage return (XML 1.0
+#: forbids them; openpyxl would raise IllegalCharacterError), and lone surrogates (not UTF-8).
+UNWRITABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+
+
+def cell_text(value: str) -> str:
+    """VALUE with every character a cell cannot hold written as its escape (``\\x1b``, ``\\ud800``)."""
+    return UNWRITABLE.sub(lambda found: ascii(found.group())[1:-1], value)
 
 
 def header(column_title: Text) -> str:
@@ -63,7 +76,7 @@ def render_xlsx(tables: tuple[Table, ...], title: Text) -> bytes:
                 elif column.kind == "int":
                     cell.value = value
                 else:
-                    cell.value = value
+                    cell.value = cell_text(str(value))
                     cell.data_type = "s"  # never a formula, never a number
                     if column.key == "clause":
                         cell.alignment = WRAPPED

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from shuangyong.text import Text
+
 START, END = b"\x0b", b"\x1c\x0d"
 #: MSH-18 values (HL7 table 0211) → Python codecs.
 CHARSETS = {"": "utf-8", "UNICODE UTF-8": "utf-8", "ASCII": "ascii", "GB 18030-2000": "gb18030"}
@@ -19,9 +21,9 @@ MSH_18 = 17  #: index of MSH-18 in the first segment split on the field separato
 class CharsetError(ValueError):
     """MSH-18 names a character set this listener does not speak, or the bytes do not decode."""
 
-    def __init__(self, charset: str, detail: str) -> None:
-        super().__init__(detail)
-        self.charset = charset
+    def __init__(self, charset: str, detail: Text) -> None:
+        super().__init__(detail.en)
+        self.charset, self.detail = charset, detail
 
 
 def charset_of(raw: bytes) -> str:
@@ -38,12 +40,14 @@ def decode(raw: bytes) -> tuple[str, str]:
     charset = charset_of(raw)
     codec = CHARSETS.get(charset.upper())
     if codec is None:
-        raise CharsetError(charset, f"unsupported character set {charset!r} (MSH-18); use one of "
-                                    f"{', '.join(c for c in CHARSETS if c)}")
+        known = ", ".join(c for c in CHARSETS if c)
+        raise CharsetError(charset, Text(f"不支持的字符集 {charset!r}（MSH-18），可用：{known}",
+                                         f"unsupported character set {charset!r} (MSH-18); use one of {known}"))
     try:
         text = raw.decode(codec)
     except UnicodeDecodeError as error:
-        raise CharsetError(charset, f"the message is not valid {codec}: {error.reason} at byte {error.start}") from None
+        raise CharsetError(charset, Text(f"消息不是有效的 {codec}：第 {error.start} 字节（{error.reason}）",
+                                         f"the message is not valid {codec}: {error.reason} at byte {error.start}")) from None
     return re.sub(r"\r\n|\n|\r", "\r", text.strip("\r\n")), charset
 
 

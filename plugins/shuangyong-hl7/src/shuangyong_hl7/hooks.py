@@ -12,8 +12,10 @@ import click
 
 from shuangyong import hookimpl, plugins
 from shuangyong.engine import Engine
+from shuangyong.errors import ShuangyongError
 from shuangyong.exporters import AdapterExporter
 from shuangyong.model.charge_codes import ChargeCodeMap
+from shuangyong.text import Text
 from shuangyong_hl7 import codec, messages, replies
 from shuangyong_hl7.listener import MllpListener
 from shuangyong_hl7.service import Hl7Service
@@ -24,24 +26,56 @@ class Hl7Adapter:
 
     ``read`` registers the patients of ADT^A04 messages and yields a visit per DFT^P03; a message
     that cannot be used raises :class:`~shuangyong_hl7.messages.Hl7Error` naming segment and
-    field. ``write`` answers each decision with the ACK the listener would send.
+    field. ``read_each`` yields that error in the message's place instead and goes on. ``write`` answers each decision with the ACK the listener would send.
     """
 
     def __init__(self, region: str | None = None) -> None:
         self.region = region
 
     def read(self, source: bytes | str | Path | IO[bytes]) -> Iterator[dict[str, Any]]:
+        """The visits of SOURCE; the first message that cannot be used raises its error."""
+        for visit in self.read_each(source):
+            if isinstance(visit, ShuangyongError):
+                raise visit
+            yield visit
+
+    def read_each(self, source: bytes | str | Path | IO[bytes]) -> Iterator[dict[str, Any] | ShuangyongError]:
+        """A visit per DFT^P03 and, in its place, the error of each message that cannot be used (bytes
+        not in its character set, a message hl7apy or shuangyong refuses), naming the message by
+        its control id (MSH-10) or its number in the file: one bad message does not hide the others.
+        Input with no message at all is refused whole."""
         raw = source.read() if hasattr(source, "read") else Path(source).read_bytes() \
             if isinstance(source, (str, Path)) else source
+        bodies = codec.split_batch(raw)
+        if not bodies:
+            raise messages.Hl7Error(Text("输入中没有 HL7 消息（MLLP 帧或以 MSH 开头的段）",
+                                         "no HL7 message in the input (an MLLP frame or a block starting with MSH)"),
+                                    segment="MSH", code=messages.MISSING)
         patients: dict[str, dict[str, Any]] = {}
-        for body in codec.split_batch(raw):
+        for number, body in enumerate(bodies, 1):
+            try:
+                visit = self._message(body, patients)
+            except ShuangyongError as error:
+                yield error if error.record else error.located(record=f"message {number}")
+                continue
+            if visit is not None:
+                yield visit
+
+    def _message(self, body: bytes, patients: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+        """The visit of a DFT^P03; an ADT^A04 registers its patient in PATIENTS and gives None."""
+        try:
             text, _ = codec.decode(body)
-            message = messages.parse(text)
-            if messages.message_type(message) == ("ADT", "A04"):
-                patient = messages.patient(message)
-                patients[patient["id"]] = patient
-            else:
-                yield messages.visit(message, patients, self.region)
+        except codec.CharsetError as error:
+            raise messages.Hl7Error(error.detail,
+                                    segment="MSH", position=18, code=messages.UNSUPPORTED,
+                                    record=messages.control_id(body.decode("ascii", "replace")) or None,
+                                    value=error.charset) from None
+        message = messages.parse(text)
+        if messages.message_type(message) == ("ADT", "A04"):
+            patient = messages.patient(message)
+            patients[patient["id"]] = patient
+            return None
+        return messages.visit(message, patients, self.region)
 
     def write(self, decisions: Iterable[Mapping[str, Any]], target: IO[bytes]) -> None:
         """Every reply is built before the first is written: a bad decision writes nothing."""

@@ -4,26 +4,41 @@ Each connection is read frame by frame; a frame larger than ``max_frame`` bytes 
 connection (a sender that never ends a frame cannot make the listener hold unbounded memory).
 Bytes before a frame's start byte are dropped; a frame with no start byte is answered as a
 malformed message, so a sender always hears back.
+
+Decoding and deciding run off the event loop, in worker threads: hl7apy takes seconds for a
+message of a thousand segments, and on the loop that stalled every other client (a 1 MiB message
+held them 22 s). Messages up to ``small_message`` bytes have their own workers, large ones one
+worker of their own, so that however many large messages are queued a small one (a registration,
+a visit of a few lines) is answered at once. A connection has one message in work at a time: its
+replies stay in order, and a sender cannot make the listener queue more than its own message.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from concurrent.futures import ThreadPoolExecutor
 
 from shuangyong_hl7 import codec
 from shuangyong_hl7.service import Hl7Service
 
 MAX_FRAME = 1 << 20
+#: Messages up to this many bytes (a visit of some hundred lines) go to the small-message workers.
+SMALL_MESSAGE = 16 * 1024
+#: Threads deciding small messages; large ones have one thread of their own.
+WORKERS = 4
 
 
 class MllpListener:
     """``await listener.start()`` then ``listener.port``; ``handled`` counts replies sent."""
 
     def __init__(self, service: Hl7Service, host: str = "127.0.0.1", port: int = 2575,
-                 max_frame: int = MAX_FRAME, max_messages: int | None = None) -> None:
+                 max_frame: int = MAX_FRAME, max_messages: int | None = None, *, workers: int = WORKERS,
+                 small_message: int = SMALL_MESSAGE) -> None:
         self.service, self.host, self.port, self.max_frame = service, host, port, max_frame
-        self.max_messages = max_messages
+        self.max_messages, self.small_message = max_messages, small_message
+        self._small = ThreadPoolExecutor(workers, thread_name_prefix="hl7-small")
+        self._large = ThreadPoolExecutor(1, thread_name_prefix="hl7-large")
         self.handled = 0
         self.done = asyncio.Event()
         self._server: asyncio.Server | None = None
@@ -41,6 +56,8 @@ class MllpListener:
         for task in self._connections:
             task.cancel()
         await asyncio.gather(*self._connections, return_exceptions=True)
+        for pool in (self._small, self._large):  # a message being decided finishes; queued ones are dropped
+            pool.shutdown(wait=False, cancel_futures=True)
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -54,7 +71,9 @@ class MllpListener:
                     break
                 body = chunk[:-len(codec.END)]
                 body = body.split(codec.START, 1)[1] if codec.START in body else body
-                writer.write(codec.frame(self.service.handle(body)))
+                pool = self._small if len(body) <= self.small_message else self._large
+                reply = await asyncio.get_running_loop().run_in_executor(pool, self.service.handle, body)
+                writer.write(codec.frame(reply))
                 await writer.drain()
                 self.handled += 1
                 if self.max_messages is not None and self.handled >= self.max_messages:
@@ -63,7 +82,7 @@ class MllpListener:
             pass  # close() ends idle connections; asyncio 3.11 would log a cancelled handler as an error
         finally:
             writer.close()
-            with contextlib.suppress(ConnectionError):
+            with contextlib.suppress(ConnectionError, asyncio.CancelledError):  # close() may cancel us here too
                 await writer.wait_closed()
             self._connections.discard(task)
 

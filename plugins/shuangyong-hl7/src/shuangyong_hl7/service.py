@@ -38,7 +38,7 @@ class Hl7Service:
             request = replies.request_header(raw.decode("ascii", "replace"))
             return codec.encode(replies.error_ack(
                 request, "", reject=True, segment="MSH", sequence=1, position=18, code=messages.UNSUPPORTED,
-                code_text="Unsupported character set", message=f"不支持的字符集 / {error}"), "")
+                code_text="Unsupported character set", message=f"{error.detail.zh} / {error.detail.en}"), "")
         request = replies.request_header(text)
         try:
             reply = self._reply(text, charset, request)
