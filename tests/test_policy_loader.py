@@ -121,7 +121,8 @@ class TestSchemaErrors:
         """YAML would keep the last of two equal keys; the loader refuses, at the second one."""
         path = write_pack(HEAD + R1 + "    items: [registration]\n    benefit: {waive: true}\n    items: [bed]\n")
         error = _policy_error(lambda: load_reference(str(path)))
-        assert (f"{path}:{line_of(path, 'items: [bed]')}", "rules[0].items", "key 'items' appears twice") == (
+        assert (f"{path}:{line_of(path, 'items: [bed]')}", "rules[0].items",
+                f"key 'items' appears twice (also line {line_of(path, 'items: [registration]')})") == (
             error.record, error.field, error.message.en)
 
     def test_invalid_yaml(self, write_pack: WritePack) -> None:
@@ -293,7 +294,7 @@ class TestMergeErrors:
         first = write_pack("pack: same\ntitle: {zh: 甲, en: a}\n", "one.yaml")
         second = write_pack("title: {zh: 乙, en: b}\npack: same\n", "two.yaml")
         error = _policy_error(lambda: PolicySet.load([str(first), str(second)], REGISTRY))
-        assert (f"{second}:2", "pack", f"two policy packs are named 'same': {first} and {second}") == (
+        assert (f"{second}:2", "pack", f"two policy packs share the id 'same' ({first}, {second})") == (
             error.record, error.field, error.message.en)
 
     def test_same_file_twice_is_loaded_once(self, write_pack: WritePack) -> None:

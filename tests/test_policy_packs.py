@@ -93,7 +93,7 @@ def test_ids_checked_against_registry(tmp_path: Path, replace: str, by: str, fra
 def test_duplicate_yaml_key(tmp_path: Path) -> None:
     """YAML would keep the last of two equal keys; the loader refuses them."""
     error = error_of(tmp_path, VALID.replace("        source: test\n", "        source: test\n        source: again\n"))
-    assert ("key 'source' appears twice", "rules[0].source") == (error.message.en, error.field)
+    assert ("key 'source' appears twice (also line 7)", "rules[0].source") == (error.message.en, error.field)
     assert error.record.endswith(":8")
 
 
@@ -171,7 +171,7 @@ class TestLayering:
         """Two different files may not both call themselves the same pack."""
         write_pack(tmp_path, "one", "pack: same\ntitle: {zh: 甲, en: a}\n")
         write_pack(tmp_path, "two", "pack: same\ntitle: {zh: 乙, en: b}\n")
-        with pytest.raises(PolicyError, match="two policy packs are named 'same'"):
+        with pytest.raises(PolicyError, match="two policy packs share the id 'same'"):
             load(tmp_path / "one.yaml", tmp_path / "two.yaml")
 
     def test_rule_region_inside_pack_region(self, tmp_path: Path) -> None:
