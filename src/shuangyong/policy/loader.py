@@ -87,6 +87,7 @@ class YamlRefusal(yaml.YAMLError):
 #: digits of an integer literal read as a number; a longer one stays text (:class:`LongInteger`)
 _INT_DIGITS = 30
 _DECIMAL_INT = re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$")
+_TRUE_FALSE = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -94,7 +95,8 @@ class BoundedLoader(yaml.SafeLoader):
     """A SafeLoader that holds a document to the limits (docs/limits.md): nesting at most
     ``MAX_DEPTH`` deep, at most ``MAX_YAML_ALIASES`` aliases, no lone surrogates (``"\\ud800"``,
     which no output can encode); integers only in plain decimal (YAML 1.1 reads ``012`` as 10,
-    ``1_000`` and ``0x10`` and ``1:30`` as numbers too), and none longer than a count can be."""
+    ``1_000`` and ``0x10`` and ``1:30`` as numbers too), none longer than a count can be, and only
+    ``true``/``false`` as booleans (YAML 1.1 also reads ``yes``, ``no``, ``on``, ``off``)."""
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
@@ -131,9 +133,10 @@ class BoundedLoader(yaml.SafeLoader):
 
 BoundedLoader.add_constructor("tag:yaml.org,2002:int", BoundedLoader.construct_yaml_int)
 BoundedLoader.yaml_implicit_resolvers = {
-    first: [(tag, pattern) for tag, pattern in found if tag != "tag:yaml.org,2002:int"]
+    first: [(tag, pattern) for tag, pattern in found if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:bool")]
     for first, found in yaml.SafeLoader.yaml_implicit_resolvers.items()}
 BoundedLoader.add_implicit_resolver("tag:yaml.org,2002:int", _DECIMAL_INT, list("-+0123456789"))
+BoundedLoader.add_implicit_resolver("tag:yaml.org,2002:bool", _TRUE_FALSE, list("tTfF"))
 
 
 def loader_without(*tags: str) -> type[BoundedLoader]:
@@ -222,14 +225,15 @@ def read_document(path: Path, noun: Text, error: type[ShuangyongError] = PolicyE
     regular file only (``/dev/zero`` or a FIFO would be read until killed), at most
     ``MAX_YAML_BYTES``, and UTF-8 (a BOM is allowed and dropped)."""
     try:  # O_NONBLOCK: opening a FIFO must not wait for a writer before we can refuse it
-        handle = os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb")
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as failure:
         raise error(Text(f"无法读取{noun.zh}：{failure.strerror}", f"cannot read {noun.en}: {failure.strerror}"),
                     record=str(path)) from None
-    with handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise error(Text(f"{noun.zh}必须是普通文件（不是目录、设备或管道）",
-                             f"a {noun.en} must be a regular file (not a folder, device or pipe)"), record=str(path))
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise error(Text(f"{noun.zh}必须是普通文件（不是目录、设备或管道）",
+                         f"a {noun.en} must be a regular file (not a folder, device or pipe)"), record=str(path))
+    with os.fdopen(descriptor, "rb") as handle:
         data = handle.read(MAX_YAML_BYTES + 1)
     if len(data) > MAX_YAML_BYTES:
         raise error(Text(f"{noun.zh}超过 {MAX_YAML_BYTES} 字节", f"a {noun.en} may not exceed {MAX_YAML_BYTES} bytes"),

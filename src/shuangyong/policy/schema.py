@@ -85,6 +85,8 @@ def _flag(value: Any) -> bool:
 
 def _yuan(value: Any) -> Decimal:
     """An amount in a pack: the JSON contract's grammar, at most ``MAX_AMOUNT``."""
+    if isinstance(value, LongInteger):
+        raise _too_large(value, MAX_AMOUNT)
     if isinstance(value, str) and not _AMOUNT.fullmatch(value):
         raise InputError(Text(f"金额 {_shown(value)} 应写作 12 或 12.35（不带符号、空格或指数）",
                               f"amount {_shown(value)} must be written like 12 or 12.35 (no sign, space or exponent)"),
