@@ -253,7 +253,8 @@ class TestMergeErrors:
                           "  - id: r1\n    title: {zh: 规则, en: rule}\n    clause: 条款\n    source: test\n"
                           "    items: [bed]\n    benefit: {waive: true}\n")
         error = _policy_error(lambda: _load(path))
-        assert (f"{path}:10", "rules[1].id") == (error.record, error.field)  # the second "- id: r1"
+        assert (f"{path}:10", "rules[1].id", f"rule r1: rule id appears twice in this pack (also {path}:4)") == (
+            error.record, error.field, error.message.en)  # the second "- id: r1", and the first
 
     def test_clash_without_override(self, write_pack: WritePack) -> None:
         """Redefining a lower layer's rule without ``override: true`` is refused in the upper file."""
