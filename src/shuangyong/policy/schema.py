@@ -114,6 +114,15 @@ def plain_decimal(value: Any) -> Any:
     return number
 
 
+def percentage(value: Any) -> Decimal:
+    """``"50%"`` → 0.5: a plain decimal number of percent between 0 and 100 (not ``"5_0%"``,
+    ``" 50%"``, ``"5e1%"`` or full-width digits, which ``Decimal`` would read)."""
+    if not (type(value) is str and _RATE.fullmatch(value)):
+        raise InputError(Text(f"比例应写作 \"50%\"，收到 {_shown(value)}",
+                              f"a percentage is written like \"50%\", got {_shown(value)}"), value=value)
+    return parse_rate(value)
+
+
 Yuan = Annotated[Decimal, BeforeValidator(_yuan)]
 Whole = Annotated[int, BeforeValidator(_whole)]
 Flag = Annotated[bool, BeforeValidator(_flag)]
@@ -178,10 +187,7 @@ class Benefit(StrictModel):
     @classmethod
     def _percentage(cls, value: str | None) -> str | None:
         if value is not None:
-            if not _RATE.fullmatch(value):
-                raise InputError(Text(f"比例应写作 \"50%\"，收到 {_shown(value)}",
-                                      f"a percentage is written like \"50%\", got {_shown(value)}"), value=value)
-            parse_rate(value)
+            percentage(value)
         return value
 
     @model_validator(mode="after")
