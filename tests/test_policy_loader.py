@@ -570,7 +570,7 @@ class TestHostileFiles:
             peak = tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
-        assert (True, True, True) == (str(MAX_YAML_NODES) in error.message.en, peak < 50_000_000,
+        assert (True, True, True) == (str(MAX_YAML_NODES) in error.message.en, peak < 20_000_000,
                                       time.monotonic() - started < 30), (error.message.en, peak)
         assert error.record.startswith(f"{path}:")
 

@@ -13,7 +13,7 @@ import stat
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, BinaryIO, Union
 
 import attrs
 import yaml
@@ -234,11 +234,24 @@ def read_document(path: Path, noun: Text, error: type[ShuangyongError] = PolicyE
         raise error(Text(f"{noun.zh}必须是普通文件（不是目录、设备或管道）",
                          f"a {noun.en} must be a regular file (not a folder, device or pipe)"), record=str(path))
     with os.fdopen(descriptor, "rb") as handle:
-        data = handle.read(MAX_YAML_BYTES + 1)
+        data = _read_at_most(handle, MAX_YAML_BYTES + 1)
     if len(data) > MAX_YAML_BYTES:
         raise error(Text(f"{noun.zh}超过 {MAX_YAML_BYTES} 字节", f"a {noun.en} may not exceed {MAX_YAML_BYTES} bytes"),
                     record=str(path))
     return decode_utf8(data, str(path), noun, error)
+
+
+def _read_at_most(handle: BinaryIO, limit: int) -> bytes:
+    """Up to ``limit`` bytes, in pieces: one ``read(16 MiB)`` would allocate 16 MiB for every pack."""
+    pieces: list[bytes] = []
+    left = limit
+    while left > 0:
+        piece = handle.read(min(left, 1 << 20))
+        if not piece:
+            break
+        pieces.append(piece)
+        left -= len(piece)
+    return b"".join(pieces)
 
 
 def decode_utf8(data: bytes, origin: str, noun: Text, error: type[ShuangyongError] = PolicyError) -> str:
