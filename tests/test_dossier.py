@@ -74,7 +74,7 @@ def test_bad_dossiers_name_record_and_field(data: object, record: str, field: st
 def test_a_dossier_file_that_cannot_be_read(tmp_path: Path) -> None:
     with pytest.raises(DossierError) as caught:
         load_dossier(tmp_path / "absent.yaml")
-    assert ("cannot read dossier: No such file or directory", str(tmp_path / "absent.yaml")) == (
+    assert ("cannot read the dossier: No such file or directory", str(tmp_path / "absent.yaml")) == (
         caught.value.message.en, caught.value.record)
 
 

@@ -266,7 +266,7 @@ VISIT = ('{"visit_id": "V1", "date": "2025-03-01", "kind": "outpatient", "region
 @pytest.mark.parametrize(("visit", "message"), [
     (VISIT[:-1] + ', "visit_id": "V2"}', "cannot read the visit file v.json: key 'visit_id' appears twice"),
     (VISIT[:-1] + ', "x": ' + "[" * 100_000 + "]" * 100_000 + "}", "the visit file v.json is nested too deep"),
-    (None, "the visit file v.json must be a regular file"),
+    (None, "a visit file v.json must be a regular file"),
 ])
 def test_a_bad_visit_file_exits_2_and_runs_nothing(tmp_path: Path, visit: str | None, message: str) -> None:
     """Duplicate keys used to keep the last; 100,000 ``[`` used to end in a RecursionError."""

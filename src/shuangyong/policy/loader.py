@@ -227,7 +227,7 @@ def read_document(path: Path, noun: Text, error: type[ShuangyongError] = PolicyE
     try:  # O_NONBLOCK: opening a FIFO must not wait for a writer before we can refuse it
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as failure:
-        raise error(Text(f"无法读取{noun.zh}：{failure.strerror}", f"cannot read {noun.en}: {failure.strerror}"),
+        raise error(Text(f"无法读取{noun.zh}：{failure.strerror}", f"cannot read the {noun.en}: {failure.strerror}"),
                     record=str(path)) from None
     if not stat.S_ISREG(os.fstat(descriptor).st_mode):
         os.close(descriptor)

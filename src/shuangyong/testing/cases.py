@@ -187,7 +187,7 @@ def _record(visit: dict[str, Any] | str, defaults: dict[str, Any], path: Path, v
     if isinstance(visit, str):
         source = path.parent / visit
         try:
-            text = read_document(source, Text(f"就诊文件 {visit}", f"the visit file {visit}"), CaseError)
+            text = read_document(source, Text(f"就诊文件 {visit}", f"visit file {visit}"), CaseError)
         except CaseError as error:
             raise error.located(prefix="visit") from None
         try:
