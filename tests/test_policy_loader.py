@@ -660,3 +660,10 @@ class TestHostileFiles:
                                     input=visit)
         assert (2, True, False, False) == (result.exit_code, named in result.stderr, out.exists(),
                                            "Traceback" in result.output), result.output
+
+
+def test_an_error_at_an_anchor_is_placed_at_its_own_line() -> None:
+    """Lines are mapped in document order: the anchored original keeps its lines even when an
+    alias to it comes later."""
+    _, lines = read_yaml("a: &x\n  k: 1\nb: *x\n", "a.yaml")
+    assert (2, 3) == (lines[("a", "k")], lines[("b",)])

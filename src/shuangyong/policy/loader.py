@@ -157,16 +157,16 @@ def _measure(root: yaml.Node, origin: str, error: type[ShuangyongError]) -> None
     levels (a few hundred bytes of nested aliases make billions), or refer to themselves; each
     node is measured once, so the check itself stays linear in the file."""
     measured: dict[int, tuple[int, int]] = {}
-    open_: set[int] = set()
+    ancestors: set[int] = set()
 
     def size(node: yaml.Node) -> tuple[int, int]:
         known = measured.get(id(node))
         if known is not None:
             return known
-        if id(node) in open_:
+        if id(node) in ancestors:
             raise error(Text("别名引用了包含它自身的节点", "an alias refers to a node that contains it"),
                         record=f"{origin}:{node.start_mark.line + 1}")
-        open_.add(id(node))
+        ancestors.add(id(node))
         children: list[yaml.Node] = []
         if isinstance(node, yaml.MappingNode):
             children = [part for pair in node.value for part in pair]
@@ -183,7 +183,7 @@ def _measure(root: yaml.Node, origin: str, error: type[ShuangyongError]) -> None
         if depth > MAX_DEPTH:
             raise error(Text(f"展开别名后嵌套超过 {MAX_DEPTH} 层", f"nested more than {MAX_DEPTH} levels deep once "
                              "its aliases are expanded"), record=f"{origin}:{node.start_mark.line + 1}")
-        open_.discard(id(node))
+        ancestors.discard(id(node))
         measured[id(node)] = count, depth
         return count, depth
 
@@ -191,9 +191,9 @@ def _measure(root: yaml.Node, origin: str, error: type[ShuangyongError]) -> None
 
 
 def _line_map(root: yaml.Node, origin: str, error: type[ShuangyongError]) -> dict[Loc, int]:
-    """The line of every key and list item; refuse duplicate keys (YAML keeps the last). A node
-    reached again through an alias is not walked again: what lies inside it is placed at the
-    line of the alias's key."""
+    """The line of every key and list item; refuse duplicate keys (YAML keeps the last). Nodes
+    are walked in document order and once each: what lies inside a node reached again through an
+    alias is placed at the line of the alias's key, and a bomb of aliases costs nothing here."""
     lines: dict[Loc, int] = {}
     walked: set[int] = set()
     stack: list[tuple[yaml.Node, Loc]] = [(root, ())]
@@ -205,6 +205,7 @@ def _line_map(root: yaml.Node, origin: str, error: type[ShuangyongError]) -> dic
         walked.add(id(node))
         if isinstance(node, yaml.MappingNode):
             seen: dict[Any, int] = {}
+            children: list[tuple[yaml.Node, Loc]] = []
             for key_node, value_node in node.value:
                 key = key_node.value if isinstance(key_node, yaml.ScalarNode) else id(key_node)
                 line = key_node.start_mark.line + 1
@@ -214,9 +215,10 @@ def _line_map(root: yaml.Node, origin: str, error: type[ShuangyongError]) -> dic
                                 record=f"{origin}:{line}", field=field_path(loc + (key,)))
                 seen[key] = line
                 lines[loc + (key,)] = line
-                stack.append((value_node, loc + (key,)))
+                children.append((value_node, loc + (key,)))
+            stack.extend(reversed(children))
         elif isinstance(node, yaml.SequenceNode):
-            stack.extend((item, loc + (index,)) for index, item in enumerate(node.value))
+            stack.extend((item, loc + (index,)) for index, item in reversed(list(enumerate(node.value))))
     return lines
 
 
