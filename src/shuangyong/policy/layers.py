@@ -71,7 +71,8 @@ def merge(packs: list[LoadedPack], registry: Registry) -> PolicySet:
             if rule_spec.id in defined_here:
                 first = defined_here[rule_spec.id]
                 raise _rule_error(pack, loc + ("id",), rule_spec.id,
-                                  Text(f"规则编号在本包中重复（另见 {first}）", f"rule id appears twice in this pack (also {first})"))
+                                  Text(f"规则编号在本包中重复（另见 {first}）",
+                                       f"rule id appears twice in this pack (also {first})"))
             defined_here[rule_spec.id] = pack.where(loc + ("id",))
             if rule_spec.id in rules and not rule_spec.override:
                 raise _rule_error(pack, loc + ("id",), rule_spec.id, Text(

@@ -399,7 +399,8 @@ def resolve_layers(references: Iterable[PackReference],
                 if earlier.identity != pack.identity:  # a copy that kept its parent's id
                     raise clash(name, earlier, pack)
                 cycle = " → ".join(p.spec.pack for p in chain + (pack,))
-                raise PolicyError(Text(f"{kind.noun.zh}继承成环：{cycle}", f"{kind.noun.en}s extend each other in a cycle: {cycle}"),
+                raise PolicyError(Text(f"{kind.noun.zh}继承成环：{cycle}",
+                                       f"{kind.noun.en}s extend each other in a cycle: {cycle}"),
                                   record=pack.where(("extends",)), field="extends")
         known = ordered.get(name)
         if known is not None:

@@ -42,11 +42,11 @@ class LongInteger(str):
     the YAML loader keeps it as text so that the schema refuses it naming the record and field."""
 
 
-#: the JSON contract's amount grammar: no sign, exponent, space, or bare leading or trailing dot
-_AMOUNT = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
-#: a rate is a plain decimal number of percent; a weight a plain decimal number
-_RATE = re.compile(r"[0-9]+(?:\.[0-9]+)?%", re.ASCII)
+#: a plain decimal number, the JSON contract's amount grammar: no sign, exponent, space,
+#: underscore, full-width digit, or bare leading or trailing dot (``Decimal`` reads them all)
 _DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
+#: a rate is a plain decimal number of percent
+_RATE = re.compile(r"[0-9]+(?:\.[0-9]+)?%", re.ASCII)
 
 
 def _shown(value: Any) -> str:
@@ -87,7 +87,7 @@ def _yuan(value: Any) -> Decimal:
     """An amount in a pack: the JSON contract's grammar, at most ``MAX_AMOUNT``."""
     if isinstance(value, LongInteger):
         raise _too_large(value, MAX_AMOUNT)
-    if isinstance(value, str) and not _AMOUNT.fullmatch(value):
+    if isinstance(value, str) and not _DECIMAL.fullmatch(value):
         raise InputError(Text(f"金额 {_shown(value)} 应写作 12 或 12.35（不带符号、空格或指数）",
                               f"amount {_shown(value)} must be written like 12 or 12.35 (no sign, space or exponent)"),
                          value=value)
@@ -100,12 +100,10 @@ def _yuan(value: Any) -> Decimal:
 def plain_decimal(value: Any) -> Any:
     """A positive quantity that is not money (a weight): an integer, or a decimal written as
     text (``"1.5"``); a float, ``"1_0"``, ``"1e3"`` or ``true`` is refused; at most ``MAX_COUNT``."""
-    if isinstance(value, Decimal) or type(value) is int:
-        number = Decimal(value)
-    elif type(value) is str and _DECIMAL.fullmatch(value):
-        number = Decimal(value)
-    elif isinstance(value, LongInteger):
+    if isinstance(value, LongInteger):
         raise _too_large(value, MAX_COUNT)
+    if isinstance(value, Decimal) or type(value) is int or (type(value) is str and _DECIMAL.fullmatch(value)):
+        number = Decimal(value)
     else:
         raise InputError(Text(f"{_shown(value)} 应为整数或带引号的小数（\"1.5\"）",
                               f"{_shown(value)} must be an integer or a quoted decimal (\"1.5\")"), value=value)
