@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import codecs
+import os
+import time
+import tracemalloc
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from shuangyong.cli import main
 from shuangyong.errors import PolicyError
+from shuangyong.limits import MAX_DEPTH, MAX_YAML_ALIASES, MAX_YAML_NODES
 from shuangyong.model import Registry
-from shuangyong.policy import PolicySet, load_reference, resolve_layers
+from shuangyong.policy import PolicySet, load_reference, loader, resolve_layers
+from shuangyong.policy.loader import read_yaml
 from shuangyong.policy.regions import region_prefix
 
 from .conftest import line_of
@@ -121,7 +130,8 @@ class TestSchemaErrors:
         """YAML would keep the last of two equal keys; the loader refuses, at the second one."""
         path = write_pack(HEAD + R1 + "    items: [registration]\n    benefit: {waive: true}\n    items: [bed]\n")
         error = _policy_error(lambda: load_reference(str(path)))
-        assert (f"{path}:{line_of(path, 'items: [bed]')}", "rules[0].items", "key 'items' appears twice") == (
+        assert (f"{path}:{line_of(path, 'items: [bed]')}", "rules[0].items",
+                f"key 'items' appears twice (also line {line_of(path, 'items: [registration]')})") == (
             error.record, error.field, error.message.en)
 
     def test_invalid_yaml(self, write_pack: WritePack) -> None:
@@ -243,7 +253,8 @@ class TestMergeErrors:
                           "  - id: r1\n    title: {zh: 规则, en: rule}\n    clause: 条款\n    source: test\n"
                           "    items: [bed]\n    benefit: {waive: true}\n")
         error = _policy_error(lambda: _load(path))
-        assert (f"{path}:10", "rules[1].id") == (error.record, error.field)  # the second "- id: r1"
+        assert (f"{path}:10", "rules[1].id", f"rule r1: rule id appears twice in this pack (also {path}:4)") == (
+            error.record, error.field, error.message.en)  # the second "- id: r1", and the first
 
     def test_clash_without_override(self, write_pack: WritePack) -> None:
         """Redefining a lower layer's rule without ``override: true`` is refused in the upper file."""
@@ -293,7 +304,7 @@ class TestMergeErrors:
         first = write_pack("pack: same\ntitle: {zh: 甲, en: a}\n", "one.yaml")
         second = write_pack("title: {zh: 乙, en: b}\npack: same\n", "two.yaml")
         error = _policy_error(lambda: PolicySet.load([str(first), str(second)], REGISTRY))
-        assert (f"{second}:2", "pack", f"two policy packs are named 'same': {first} and {second}") == (
+        assert (f"{second}:2", "pack", f"two policy packs share the id 'same' ({first}, {second})") == (
             error.record, error.field, error.message.en)
 
     def test_same_file_twice_is_loaded_once(self, write_pack: WritePack) -> None:
@@ -514,3 +525,145 @@ class TestRegionPrefix:
         """Full-width digits are not a GB/T 2260 code."""
         with pytest.raises(ValueError):
             region_prefix("４５００００")
+
+
+#: Nine levels of nine aliases: 396 bytes that expand to 9^9 strings (issue 14: 5.8 GB, MemoryError).
+ALIAS_BOMB = "".join(f"{name}: &{name} [{', '.join([f'*{prev}'] * 9) if prev else ', '.join(['lol'] * 9)}]\n"
+                     for prev, name in zip([""] + list("abcdefgh"), "abcdefghi"))
+
+
+def _nested_not(depth: int) -> str:
+    """A pack whose one rule's condition is ``depth`` nested ``not:``."""
+    return (HEAD + R1 + "    items: [registration]\n    benefit: {reduce: \"50%\"}\n    when: "
+            + "{not: " * depth + "{category: serviceman}" + "}" * depth + "\n")
+
+
+def _cli(*args: str) -> Any:
+    return CliRunner().invoke(main, ["--lang", "en", *args])
+
+
+class TestHostileFiles:
+    """Files a careless or hostile user gives: each refused with file:line, never a crash (issue 14)."""
+
+    def test_deep_nesting_refused_at_its_line(self, write_pack: WritePack) -> None:
+        """3,000 nested ``not:`` used to end in a RecursionError."""
+        path = write_pack(_nested_not(3000))
+        error = _policy_error(lambda: _load(path))
+        assert (f"{path}:{line_of(path, 'when:')}", f"nested more than {MAX_DEPTH} levels deep") == (
+            error.record, error.message.en)
+
+    def test_nesting_up_to_the_limit_is_read(self) -> None:
+        """The bound is exact: MAX_DEPTH levels read, one more refused."""
+        data, _ = read_yaml("[" * MAX_DEPTH + "]" * MAX_DEPTH, "ok.yaml")
+        depth = 0
+        while isinstance(data, list):
+            data, depth = (data[0] if data else None), depth + 1
+        deeper = _policy_error(lambda: read_yaml("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1), "deep.yaml"))
+        assert (MAX_DEPTH, "deep.yaml:1") == (depth, deeper.record)
+
+    def test_alias_bomb_refused_fast_in_little_memory(self, write_pack: WritePack) -> None:
+        path = write_pack(ALIAS_BOMB)
+        tracemalloc.start()
+        started = time.monotonic()
+        try:
+            error = _policy_error(lambda: load_reference(str(path)))
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert (True, True, True) == (str(MAX_YAML_NODES) in error.message.en, peak < 20_000_000,
+                                      time.monotonic() - started < 30), (error.message.en, peak)
+        assert error.record.startswith(f"{path}:")
+
+    def test_aliases_are_counted(self, write_pack: WritePack) -> None:
+        """MAX_YAML_ALIASES aliases are read; one more is refused at the line of the extra one."""
+        ok, _ = read_yaml("g: &g x\nall: [" + ", ".join(["*g"] * MAX_YAML_ALIASES) + "]\n", "ok.yaml")
+        error = _policy_error(lambda: read_yaml(
+            "g: &g x\nall:\n" + "  - *g\n" * (MAX_YAML_ALIASES + 1), "many.yaml"))
+        assert (MAX_YAML_ALIASES, f"many.yaml:{MAX_YAML_ALIASES + 3}", f"more than {MAX_YAML_ALIASES} aliases (*name)") \
+            == (len(ok["all"]), error.record, error.message.en)
+
+    def test_an_alias_inside_its_own_anchor_is_refused(self) -> None:
+        error = _policy_error(lambda: read_yaml("a: &a [1, *a]\n", "loop.yaml"))
+        assert ("loop.yaml:1", "an alias refers to a node that contains it") == (error.record, error.message.en)
+
+    def test_an_error_inside_an_alias_is_placed_at_the_alias(self, write_pack: WritePack) -> None:
+        """Aliases are not walked twice for lines; an error inside one is named where it is used."""
+        path = write_pack(HEAD + R1 + "    items: [registration]\n    benefit: &b {reduce: \"50%\"}\n"
+                          "  - id: r2\n    title: {zh: 规则, en: rule}\n    clause: 条款\n    source: test\n"
+                          "    items: [bed]\n    benefit: *b\n    when: {category: nobody}\n")
+        error = _policy_error(lambda: _load(path))
+        assert (f"{path}:{line_of(path, 'category: nobody')}", "rules[1].when.category") == (error.record, error.field)
+
+    @pytest.mark.parametrize("target", ["/dev/zero", "fifo.yaml", "folder.yaml"])
+    def test_extends_something_that_is_not_a_regular_file(self, write_pack: WritePack, tmp_path: Path,
+                                                           target: str) -> None:
+        """``extends: /dev/zero`` used to read until killed; a FIFO would wait for a writer forever."""
+        if target == "fifo.yaml":
+            os.mkfifo(tmp_path / target)
+        elif target == "folder.yaml":
+            (tmp_path / target).mkdir()
+        path = write_pack(HEAD + f"extends: [{target}]\n")
+        named = target if target.startswith("/") else str(tmp_path / target)
+        error = _policy_error(lambda: _load(path))
+        assert (named, "a policy pack must be a regular file (not a folder, device or pipe)") == (
+            error.record, error.message.en)
+
+    def test_a_file_past_the_size_limit(self, write_pack: WritePack, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(loader, "MAX_YAML_BYTES", 100)
+        fits = write_pack(HEAD + "#" * (100 - len(HEAD.encode()) - 1) + "\n", "fits.yaml")
+        too_big = write_pack(HEAD + "#" * (100 - len(HEAD.encode())) + "\n", "big.yaml")
+        error = _policy_error(lambda: load_reference(str(too_big)))
+        assert ("test", str(too_big), "a policy pack may not exceed 100 bytes") == (
+            load_reference(str(fits)).spec.pack, error.record, error.message.en)
+
+    def test_gb18030_refused_with_line_and_byte_offset(self, tmp_path: Path) -> None:
+        path = tmp_path / "gb.yaml"
+        path.write_bytes("pack: gb\n# 注释\ntitle: {zh: 国家, en: national}\n".encode("gb18030"))
+        error = _policy_error(lambda: load_reference(str(path)))
+        assert (f"{path}:2", "a policy pack must be UTF-8: the byte at offset 13 (line 2) is not UTF-8; it reads "
+                "as GB 18030: convert it with iconv -f GB18030 -t UTF-8", "政策包须为 UTF-8 编码：第 2 行字节偏移 13 处"
+                "不是 UTF-8；看来是 GB 18030，可用 iconv -f GB18030 -t UTF-8 转换") == (
+            error.record, error.message.en, error.message.zh)
+
+    def test_a_utf8_bom_is_accepted(self, tmp_path: Path) -> None:
+        path = tmp_path / "bom.yaml"
+        path.write_bytes(codecs.BOM_UTF8 + HEAD.encode())
+        assert "test" == load_reference(str(path)).spec.pack
+
+    def test_a_lone_surrogate_is_refused(self, write_pack: WritePack) -> None:
+        """``"\\ud800"`` would be read, then crash every output that encodes the title."""
+        path = write_pack('pack: test\ntitle: {zh: "\\ud800", en: test}\n')
+        error = _policy_error(lambda: load_reference(str(path)))
+        assert (f"{path}:2", True) == (error.record, "lone surrogate" in error.message.en)
+
+    def test_a_copy_that_kept_its_parents_id_is_not_a_cycle(self, write_pack: WritePack) -> None:
+        """A city pack copied from its parent and still called like it: two packs, one id."""
+        parent = write_pack("pack: same\ntitle: {zh: 甲, en: a}\n", "parent.yaml")
+        child = write_pack("pack: same\ntitle: {zh: 乙, en: b}\nextends: parent.yaml\n", "child.yaml")
+        error = _policy_error(lambda: _load(child))
+        assert (f"{parent}:1", f"two policy packs share the id 'same' ({child}, {parent})") == (
+            error.record, error.message.en)
+
+    @pytest.mark.parametrize(("body", "name", "named"), [
+        (_nested_not(3000), "deep", "deep.yaml:10"), (ALIAS_BOMB, "bomb", "bomb.yaml:"),
+        (HEAD + "extends: [/dev/zero]\n", "zero", "/dev/zero"), (HEAD + "schema_version: true\n", "version",
+                                                                  "version.yaml:3, field schema_version")])
+    @pytest.mark.parametrize("command", [("policy", "check", "{}"), ("evaluate", "--policy", "{}", "-o", "{out}")])
+    def test_the_cli_exits_2_with_file_and_line(self, write_pack: WritePack, tmp_path: Path, body: str, name: str,
+                                                named: str, command: tuple[str, ...]) -> None:
+        """``policy check`` and ``evaluate --policy FILE``: exit 2, the file (and line) named, nothing written."""
+        path = write_pack(body, f"{name}.yaml")
+        out = tmp_path / "out.json"
+        visit = '{"visit_id": "V1", "date": "2026-01-05", "kind": "outpatient", "patient": {"id": "P1", ' \
+                '"categories": ["serviceman"], "credentials": []}, "lines": []}'
+        result = CliRunner().invoke(main, ["--lang", "en", *(a.format(str(path), out=out) for a in command)],
+                                    input=visit)
+        assert (2, True, False, False) == (result.exit_code, named in result.stderr, out.exists(),
+                                           "Traceback" in result.output), result.output
+
+
+def test_an_error_at_an_anchor_is_placed_at_its_own_line() -> None:
+    """Lines are mapped in document order: the anchored original keeps its lines even when an
+    alias to it comes later."""
+    _, lines = read_yaml("a: &x\n  k: 1\nb: *x\n", "a.yaml")
+    assert (2, 3) == (lines[("a", "k")], lines[("b",)])

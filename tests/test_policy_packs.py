@@ -48,6 +48,45 @@ def test_valid_pack_loads(tmp_path: Path) -> None:
     assert merged.fingerprint.startswith("sha256:") and 7 + 16 == len(merged.fingerprint)
 
 
+@pytest.mark.parametrize(("replace", "by", "field", "fragment"), [
+    # a bool is an int in Python, Decimal reads "5_0", YAML 1.1 reads 012 as 10 and yes as true
+    ("    pack: base\n", "    schema_version: true\n    pack: base\n", "schema_version", "must be a whole number, got true"),
+    ("    pack: base\n", '    schema_version: "1"\n    pack: base\n', "schema_version", "must be a whole number, got '1'"),
+    ('{reduce: "50%"}', '{reduce: "5_0%"}', "rules[0].benefit.reduce", 'written like "50%", got \'5_0%\''),
+    ('{reduce: "50%"}', '{reduce: " 50%"}', "rules[0].benefit.reduce", 'written like "50%"'),
+    ('{reduce: "50%"}', '{reduce: "5e1%"}', "rules[0].benefit.reduce", 'written like "50%"'),
+    ('{reduce: "50%"}', '{reduce: "+50%"}', "rules[0].benefit.reduce", 'written like "50%"'),
+    ('{reduce: "50%"}', '{reduce: "５０%"}', "rules[0].benefit.reduce", 'written like "50%"'),
+    ('{reduce: "50%"}', '{fixed: "1e3"}', "rules[0].benefit.fixed", "must be written like 12 or 12.35"),
+    ('{reduce: "50%"}', '{fixed: "+12.00"}', "rules[0].benefit.fixed", "must be written like 12 or 12.35"),
+    ('{reduce: "50%"}', '{fixed: " 12.00"}', "rules[0].benefit.fixed", "must be written like 12 or 12.35"),
+    ('{reduce: "50%"}', '{fixed: ".5"}', "rules[0].benefit.fixed", "must be written like 12 or 12.35"),
+    ('{reduce: "50%"}', '{fixed: "12."}', "rules[0].benefit.fixed", "must be written like 12 or 12.35"),
+    ('{reduce: "50%"}', '{fixed: "1_000"}', "rules[0].benefit.fixed", "must be written like 12 or 12.35"),
+    ('{reduce: "50%"}', '{fixed: "10000000000.00"}', "rules[0].benefit.fixed", "at most 9999999999.99"),
+    ('{reduce: "50%"}', "{fixed: " + "9" * 5000 + "}", "rules[0].benefit.fixed", "(5000 digits) is too large"),
+    ('{reduce: "50%"}', '{reduce: "50%"}\n        caps: {per_line: "1e3"}', "rules[0].caps.per_line",
+     "must be written like 12 or 12.35"),
+    ('{reduce: "50%"}', "{waive: 1}", "rules[0].benefit.waive", "must be true or false, got 1"),
+    ('{reduce: "50%"}', '{waive: "false"}', "rules[0].benefit.waive", "must be true or false, got 'false'"),
+    ("{category: key_care}", "{age: {min: 012}}", "rules[0].when.age.min", "must be a whole number, got '012'"),
+    ("{category: key_care}", "{age: {min: 0x10}}", "rules[0].when.age.min", "must be a whole number, got '0x10'"),
+    ("{category: key_care}", "{age: {min: 1_000}}", "rules[0].when.age.min", "must be a whole number, got '1_000'"),
+    ("{category: key_care}", "{age: {max: 60.0}}", "rules[0].when.age.max", "must be a whole number, got 60.0"),
+    ("{category: key_care}", "{age: {max: " + "9" * 5000 + "}}", "rules[0].when.age.max",
+     "(5000 digits) is too large (at most 1000000000)"),
+    ("        source: test\n", "        source: test\n        override: yes\n", "rules[0].override",
+     "must be true or false, got 'yes'"),
+    ("      - id: r1", "      - id: r" + "1" * 200, "rules[0].id", "at most 200 characters"),
+])
+def test_lenient_readings_are_refused(tmp_path: Path, replace: str, by: str, field: str, fragment: str) -> None:
+    """Values Python or YAML 1.1 would read generously are refused at their line, in zh and en."""
+    assert replace in VALID
+    error = error_of(tmp_path, VALID.replace(replace, by))
+    assert (field, True, True) == (error.field, fragment in error.message.en, bool(error.message.zh)), error.message.en
+    assert error.record.startswith(f"{tmp_path / 'pack.yaml'}:")
+
+
 @pytest.mark.parametrize(("replace", "by", "line", "field", "fragment"), [
     ("        benefit:", "        benfit:", 10, "rules[0].benfit", "unknown key 'benfit'"),
     ('{reduce: "50%"}', '{reduce: "150%"}', 10, "rules[0].benefit.reduce", "between 0% and 100%"),
@@ -93,7 +132,7 @@ def test_ids_checked_against_registry(tmp_path: Path, replace: str, by: str, fra
 def test_duplicate_yaml_key(tmp_path: Path) -> None:
     """YAML would keep the last of two equal keys; the loader refuses them."""
     error = error_of(tmp_path, VALID.replace("        source: test\n", "        source: test\n        source: again\n"))
-    assert ("key 'source' appears twice", "rules[0].source") == (error.message.en, error.field)
+    assert ("key 'source' appears twice (also line 7)", "rules[0].source") == (error.message.en, error.field)
     assert error.record.endswith(":8")
 
 
@@ -171,7 +210,7 @@ class TestLayering:
         """Two different files may not both call themselves the same pack."""
         write_pack(tmp_path, "one", "pack: same\ntitle: {zh: 甲, en: a}\n")
         write_pack(tmp_path, "two", "pack: same\ntitle: {zh: 乙, en: b}\n")
-        with pytest.raises(PolicyError, match="two policy packs are named 'same'"):
+        with pytest.raises(PolicyError, match="two policy packs share the id 'same'"):
             load(tmp_path / "one.yaml", tmp_path / "two.yaml")
 
     def test_rule_region_inside_pack_region(self, tmp_path: Path) -> None:

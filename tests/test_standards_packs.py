@@ -127,3 +127,53 @@ def test_the_head_must_lead_within_each_holiday_period() -> None:
     each = [_visit("ny", "2026-01-02", HEAD), _visit("sf", "2026-02-17", HEAD), _visit("bayi", "2026-08-01", HEAD)]
     assert ("missing", "partial", "met") == (status(in_may), status(in_may, *each[:2]), status(*each))
     assert "partial" == status(*each[:2], _visit("bayi", "2026-08-01", "李红"))
+
+
+def _line(path: Path, fragment: str) -> int:
+    return 1 + path.read_text(encoding="utf-8").split(fragment)[0].count("\n")
+
+
+def test_a_standard_id_twice_in_one_pack_names_both_lines(tmp_path: Path) -> None:
+    """The second used to replace the first silently when it said ``override: true``."""
+    first = STANDARD.format(id="x", check="{kind: pairing_present}")
+    second = first.replace("    check:", "    override: true\n    check:").replace("id: x", "id: x  # again")
+    path = layer(tmp_path, first + second)
+    error = refused(path)
+    assert (f"{path}:{_line(path, 'id: x  # again')}", "standards[1].id",
+            f"standard id 'x' appears twice in this pack (also {path}:{_line(path, 'id: x')})") == (
+        error.record, error.field, error.message.en)
+
+
+def test_a_headline_id_twice_in_one_pack(tmp_path: Path) -> None:
+    headline = "  - {id: h, title: {zh: 总, en: h}, clause: c, source: s}\n"
+    path = write(tmp_path, "local", "headlines:\n" + headline + headline)
+    error = refused(path)
+    assert (f"{path}:6", "headlines[1].id") == (error.record, error.field)
+
+
+@pytest.mark.parametrize(("insert", "field", "fragment"), [
+    ("    weight: \"1_0\"\n", "standards[0].weight", "must be an integer or a quoted decimal"),
+    ("    weight: \" 1\"\n", "standards[0].weight", "must be an integer or a quoted decimal"),
+    ("    weight: true\n", "standards[0].weight", "must be an integer or a quoted decimal"),
+    ("    weight: " + "9" * 5000 + "\n", "standards[0].weight", "(5000 digits) is too large"),
+    ("    override: yes\n", "standards[0].override", "must be true or false, got 'yes'"),
+])
+def test_strict_standard_values(tmp_path: Path, insert: str, field: str, fragment: str) -> None:
+    error = refused(layer(tmp_path, STANDARD.format(id="y", check="{kind: pairing_present}")
+                          .replace("    clause: c\n", "    clause: c\n" + insert)))
+    assert (field, True) == (error.field, fragment in error.message.en), error.message.en
+
+
+@pytest.mark.parametrize(("check", "field", "fragment"), [
+    ("{kind: count_in_window, at_least: true, records: {kind: activity, type: training}}",
+     "standards[0].check.at_least", "must be a whole number, got true"),
+    ("{kind: count_in_window, at_least: 0x10, records: {kind: activity, type: training}}",
+     "standards[0].check.at_least", "must be a whole number, got '0x10'"),
+    ("{kind: count_in_window, records: {kind: activity, type: training, paired: 1}}",
+     "standards[0].check.records.paired", "must be true or false, got 1"),
+    ("{kind: ratio_at_least, at_least: {cadres: \"5_0%\"}}", "standards[0].check.at_least.cadres",
+     "a percentage is written like \"50%\", got '5_0%'"),
+])
+def test_strict_check_options(tmp_path: Path, check: str, field: str, fragment: str) -> None:
+    error = refused(layer(tmp_path, STANDARD.format(id="y", check=check)))
+    assert (field, True) == (error.field, fragment in error.message.en), error.message.en

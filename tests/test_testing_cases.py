@@ -255,3 +255,47 @@ def test_project_cases_pass_and_cover_every_builtin_rule() -> None:
     every_rule = {rule.spec.id for rule in PolicySet.load(["seed-example"], Registry.builtin()).rules}
     assert 17 == len(every_rule)
     assert set() == every_rule - covered
+
+
+VISIT_FILE_CASE = PASSING.replace("        visit:\n          cards: [key_care_medical_card]\n"
+                                  '          lines: ["registration 12.00", "bed 12.35"]\n', "        visit: v.json\n")
+VISIT = ('{"visit_id": "V1", "date": "2025-03-01", "kind": "outpatient", "region": "450100", "patient": '
+         '{"id": "P1", "credentials": [{"kind": "key_care_medical_card", "number": "c1"}]}, "lines": []}')
+
+
+@pytest.mark.parametrize(("visit", "message"), [
+    (VISIT[:-1] + ', "visit_id": "V2"}', "cannot read the visit file v.json: key 'visit_id' appears twice"),
+    (VISIT[:-1] + ', "x": ' + "[" * 100_000 + "]" * 100_000 + "}", "the visit file v.json is nested too deep"),
+    (None, "a visit file v.json must be a regular file"),
+])
+def test_a_bad_visit_file_exits_2_and_runs_nothing(tmp_path: Path, visit: str | None, message: str) -> None:
+    """Duplicate keys used to keep the last; 100,000 ``[`` used to end in a RecursionError."""
+    path = write(tmp_path, VISIT_FILE_CASE)
+    if visit is None:
+        (tmp_path / "v.json").mkdir()
+    else:
+        (tmp_path / "v.json").write_text(visit, encoding="utf-8")
+    result = run(str(path))
+    assert (2, True, True, "") == (result.exit_code, f"record {path}:5, field cases[0].visit: " in result.stderr,
+                                   message in result.stderr, result.stdout), result.output
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (PASSING.replace("packs: [seed-example]", "packs: " + "[" * 3000 + "]" * 3000), "nested more than 64 levels deep"),
+    ("g: &g x\nall:\n" + "  - *g\n" * 1001, "more than 1000 aliases"),
+    (PASSING.replace("    packs: [seed-example]", "    packs: [seed-example]\n    defaults: {}"),
+     "key 'defaults' appears twice (also line 2)"),
+])
+def test_a_hostile_case_file_exits_2_at_its_line(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, text)
+    result = run(str(path))
+    assert (2, True, True) == (result.exit_code, f"record {path}:" in result.stderr, message in result.stderr), \
+        result.output
+
+
+def test_a_gb18030_case_file_is_refused_at_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "gb.case.yaml"
+    path.write_bytes(textwrap.dedent(PASSING).lstrip("\n").replace("registration waived", "挂号费减免")
+                     .encode("gb18030"))
+    result = run(str(path))
+    assert (2, True) == (result.exit_code, f"record {path}:4: a case file must be UTF-8" in result.stderr), result.output

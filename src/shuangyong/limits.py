@@ -25,3 +25,9 @@ MAX_YAML_ALIASES = 1000
 MAX_RECORD_BYTES = 64 * 1024 * 1024
 #: Encodings an input may be read in (``--encoding``); UTF-8 with or without a BOM by default.
 ENCODINGS = ("utf-8", "gb18030")
+#: Most values one YAML document may hold once its aliases are expanded: a few hundred bytes of
+#: nested aliases otherwise expand to billions (issue 14, 392 bytes → 5.8 GB).
+MAX_YAML_NODES = 1_000_000
+#: Largest whole number a pack or dossier may state (a count of people, an age, a level):
+#: Python refuses to read integers past 4,300 digits, and no real count comes near this.
+MAX_COUNT = 10**9

@@ -24,8 +24,7 @@ from pydantic import BeforeValidator, Field, model_validator
 from shuangyong.compliance.lunar import spring_festival
 from shuangyong.compliance.records import LOCATIONS, RECORD_TYPES, Coverage, Dossier, Facility, Pairing, Record
 from shuangyong.dates import DateWindow
-from shuangyong.money import parse_rate
-from shuangyong.policy.schema import LocalText, StrictModel
+from shuangyong.policy.schema import Flag, LocalText, StrictModel, Whole, percentage
 from shuangyong.text import Text
 
 _MONTH_DAY = re.compile(r"(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])")
@@ -79,8 +78,8 @@ class Selector(Options):
 
     kind: str
     type: Annotated[tuple[str, ...], BeforeValidator(_as_tuple)]
-    paired: bool = False
-    led_by_head: bool = False
+    paired: Flag = False
+    led_by_head: Flag = False
     label: LocalText | None = None
 
     @model_validator(mode="after")
@@ -197,7 +196,7 @@ def _window_label(window: DateWindow) -> Text:
 
 class CountOptions(Options):
     records: Selector
-    at_least: int = Field(default=1, ge=1)
+    at_least: Whole = Field(default=1, ge=1)
     window: Window | None = None
 
 
@@ -241,7 +240,7 @@ _QUARTERS = ("一", "二", "三", "四")
 class PeriodOptions(Options):
     records: Selector
     period: Literal["quarter", "half", "month"]
-    at_least: int = Field(default=1, ge=1)
+    at_least: Whole = Field(default=1, ge=1)
 
 
 class EveryPeriod(_SelectsRecords):
@@ -313,8 +312,8 @@ HOLIDAYS: dict[str, tuple[Text, Any]] = {
 class HolidayOptions(Options):
     records: Selector = Selector(kind="activity", type=("holiday_visit",))
     holidays: tuple[Literal["new_year", "spring_festival", "army_day"], ...] = Field(min_length=1)
-    days_before: int = Field(ge=0, le=60)
-    days_after: int = Field(ge=0, le=60)
+    days_before: Whole = Field(ge=0, le=60)
+    days_after: Whole = Field(ge=0, le=60)
 
 
 class HolidayVisits(_SelectsRecords):
@@ -396,7 +395,7 @@ class FacilityPresent:
 
 
 class RatioOptions(Options):
-    at_least: dict[str, Annotated[Decimal, BeforeValidator(parse_rate)]] = Field(min_length=1)
+    at_least: dict[str, Annotated[Decimal, BeforeValidator(percentage)]] = Field(min_length=1)
     by: MonthDay = "12-31"
 
     @model_validator(mode="after")

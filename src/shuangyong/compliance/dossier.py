@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import attrs
-import yaml
 from pydantic import BaseModel, BeforeValidator, Field, ValidationError, model_validator
 
 from shuangyong.dates import DateWindow, parse_date
 from shuangyong.errors import InputError, field_path
-from shuangyong.policy.loader import PlainDatesLoader, validation_message
-from shuangyong.policy.schema import LocalText, StrictModel
+from shuangyong.policy.loader import read_document, read_yaml, validation_message
+from shuangyong.policy.schema import Flag, Id, LocalText, StrictModel, Whole
 from shuangyong.text import Text
 
 from shuangyong.compliance.records import (
@@ -39,10 +38,11 @@ class DossierError(InputError):
 
 
 Day = Annotated[dt.date, BeforeValidator(parse_date)]
+_NOUN = Text("档案", "dossier")
 
 
 class _Unit(StrictModel):
-    id: str = Field(min_length=1)
+    id: Id
     name: LocalText
     kind: str
     head: str | None = None
@@ -61,7 +61,7 @@ def _known(value: str, vocabulary: dict[str, Text], what: str) -> None:
 
 
 class _Record(StrictModel):
-    id: str = Field(min_length=1)
+    id: Id
     type: str
     title: str | None = None
     led_by: str | None = None
@@ -91,7 +91,7 @@ class _Holding(_Record):
 class _Activity(_Dated):
     kind: Literal["activity"]
     units: tuple[str, ...] = ()
-    participants: int | None = Field(default=None, ge=0)
+    participants: Whole | None = Field(default=None, ge=0)
     partner: str | None = None
 
 
@@ -101,7 +101,7 @@ class _Document(_Dated):
 
 class _Meeting(_Dated):
     kind: Literal["meeting"]
-    attendees: int | None = Field(default=None, ge=0)
+    attendees: Whole | None = Field(default=None, ge=0)
 
 
 class _Facility(_Holding):
@@ -124,8 +124,8 @@ class _Pairing(_Holding):
 
 class _Coverage(_Dated):
     kind: Literal["coverage"]
-    reached: int = Field(ge=0)
-    total: int = Field(gt=0)
+    reached: Whole = Field(ge=0)
+    total: Whole = Field(gt=0)
 
     @model_validator(mode="after")
     def _reached_within_total(self) -> _Coverage:
@@ -136,14 +136,14 @@ class _Coverage(_Dated):
 
 class _Placement(_Dated):
     kind: Literal["placement"]
-    count: int = Field(ge=0)
+    count: Whole = Field(ge=0)
 
 
 class _LedgerPublication(_Dated):
     kind: Literal["ledger_publication"]
     type: str = "concession_ledger"
-    complete: bool
-    published: bool
+    complete: Flag
+    published: Flag
 
 
 _AnyRecord = Annotated[
@@ -153,9 +153,9 @@ _AnyRecord = Annotated[
 
 
 class _Dossier(StrictModel):
-    schema_version: int = SCHEMA_VERSION
+    schema_version: Whole = SCHEMA_VERSION
     unit: _Unit
-    year: int = Field(ge=1929, le=2099)
+    year: Whole = Field(ge=1929, le=2099)
     records: tuple[_AnyRecord, ...] = ()
 
 
@@ -220,24 +220,15 @@ def _dossier_error(error: ValidationError, origin: str, data: dict[str, Any]) ->
 
 
 def parse_dossier(text: str, origin: str = "<dossier>") -> Dossier:
-    """A dossier from JSON or YAML text (YAML dates are read as text, then checked as ISO dates)."""
-    try:
-        data = yaml.load(text, Loader=PlainDatesLoader)  # noqa: S506 (a SafeLoader subclass)
-    except yaml.YAMLError as error:
-        raise DossierError(Text(f"YAML/JSON 语法错误：{error}", f"invalid YAML or JSON: {error}"),
-                           record=origin) from None
+    """A dossier from JSON or YAML text, read by the packs' bounded loader (depth, aliases,
+    duplicate keys refused at file:line; YAML dates are read as text, then checked as ISO dates)."""
+    data, _ = read_yaml(text, origin, error=DossierError)
     return dossier_from_dict(data, origin)
 
 
 def load_dossier(path: str | Path) -> Dossier:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = getattr(error, "strerror", None) or str(error)
-        raise DossierError(Text(f"无法读取档案：{reason}", f"cannot read the dossier: {reason}"),
-                           record=str(path)) from None
-    return parse_dossier(text, str(path))
+    return parse_dossier(read_document(path, _NOUN, DossierError), str(path))
 
 
 def dossier_to_dict(dossier: Dossier) -> dict[str, Any]:

@@ -11,45 +11,38 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import attrs
-from pydantic import Field, ValidationError, field_validator
+from pydantic import BeforeValidator, Field, ValidationError, field_validator
 
 from shuangyong.compliance.checks import BUILTIN_CHECK_KINDS, CheckKind, Options
 from shuangyong.compliance.records import UNIT_KINDS
 from shuangyong.errors import PolicyError, field_path
 from shuangyong.policy.loader import LoadedPack, PackKind, PackReference, resolve_layers, validation_message
-from shuangyong.policy.schema import LocalText, StrictModel
+from shuangyong.policy.schema import Flag, Id, LocalText, StrictModel, Whole, plain_decimal
 from shuangyong.text import Text
 
 SCHEMA_VERSION = 1
 
 
 class HeadlineSpec(StrictModel):
-    id: str = Field(min_length=1)
+    id: Id
     title: LocalText
     clause: str = Field(min_length=1)
     source: str = Field(min_length=1)
 
 
 class StandardSpec(StrictModel):
-    id: str = Field(min_length=1)
+    id: Id
     title: LocalText
     headline: str
-    weight: Decimal = Decimal(1)
+    weight: Annotated[Decimal, BeforeValidator(plain_decimal)] = Decimal(1)
     clause: str = Field(min_length=1)
     source: str = Field(min_length=1)
     applies_to: tuple[str, ...] = ()
-    override: bool = False
+    override: Flag = False
     check: dict[str, Any]
-
-    @field_validator("weight", mode="before")
-    @classmethod
-    def _exact_weight(cls, value: Any) -> Any:
-        if isinstance(value, float):
-            raise ValueError(f"weight {value!r} must be an integer or a quoted decimal (\"1.5\"), not a float")
-        return value
 
     @field_validator("weight")
     @classmethod
@@ -68,8 +61,8 @@ class StandardSpec(StrictModel):
 
 
 class StandardsPackSpec(StrictModel):
-    schema_version: int = SCHEMA_VERSION
-    pack: str = Field(min_length=1)
+    schema_version: Whole = SCHEMA_VERSION
+    pack: Id
     title: LocalText
     extends: tuple[str, ...] = ()
     disable: tuple[str, ...] = ()
@@ -135,6 +128,8 @@ def merge_standards(packs: list[LoadedPack], kinds: Mapping[str, CheckKind]) -> 
                 raise PolicyError(Text(f"disable 的标准 {target!r} 在下层包中不存在",
                                        f"disable names {target!r}, which no lower pack defines"),
                                   record=pack.where(("disable", index)), field=f"disable[{index}]")
+        _once(spec.headlines, "headlines", pack, Text("总体标准", "headline"))
+        _once(spec.standards, "standards", pack, Text("标准", "standard"))
         for headline in spec.headlines:
             headlines[headline.id] = Headline(headline.id, Text(headline.title.zh, headline.title.en),
                                               headline.clause, headline.source)
@@ -154,6 +149,19 @@ def merge_standards(packs: list[LoadedPack], kinds: Mapping[str, CheckKind]) -> 
                                           item.clause, item.source, frozenset(item.applies_to), kind, options,
                                           spec.pack, pack.where(loc))
     return StandardsSet(tuple(p.spec.pack for p in packs), tuple(headlines.values()), tuple(standards.values()))
+
+
+def _once(entries: tuple[HeadlineSpec, ...] | tuple[StandardSpec, ...], key: str, pack: LoadedPack,
+          noun: Text) -> None:
+    """Refuse an id defined twice in one pack: the second would silently replace the first."""
+    first: dict[str, int] = {}
+    for index, entry in enumerate(entries):
+        if entry.id in first:
+            earlier = pack.where((key, first[entry.id], "id"))
+            raise PolicyError(Text(f"{noun.zh}编号 {entry.id!r} 在本包中重复（另见 {earlier}）",
+                                   f"{noun.en} id {entry.id!r} appears twice in this pack (also {earlier})"),
+                              record=pack.where((key, index, "id")), field=field_path((key, index, "id")))
+        first[entry.id] = index
 
 
 def _check(item: StandardSpec, kinds: Mapping[str, CheckKind], pack: LoadedPack,

@@ -65,13 +65,15 @@ def merge(packs: list[LoadedPack], registry: Registry) -> PolicySet:
                                        f"disabled rule {rule_id!r} is not defined by a lower layer"),
                                   record=pack.where(("disable", loc_index)), field=f"disable[{loc_index}]")
             del rules[rule_id]
-        defined_here: set[str] = set()
+        defined_here: dict[str, str] = {}
         for index, rule_spec in enumerate(spec.rules):
             loc: Loc = ("rules", index)
             if rule_spec.id in defined_here:
+                first = defined_here[rule_spec.id]
                 raise _rule_error(pack, loc + ("id",), rule_spec.id,
-                                  Text("规则编号在本包中重复", "rule id appears twice in this pack"))
-            defined_here.add(rule_spec.id)
+                                  Text(f"规则编号在本包中重复（另见 {first}）",
+                                       f"rule id appears twice in this pack (also {first})"))
+            defined_here[rule_spec.id] = pack.where(loc + ("id",))
             if rule_spec.id in rules and not rule_spec.override:
                 raise _rule_error(pack, loc + ("id",), rule_spec.id, Text(
                     f"已由 {rules[rule_spec.id].pack} 定义；若要替换请写 override: true",

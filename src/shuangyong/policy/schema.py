@@ -7,13 +7,17 @@ This module only describes the shape of one file. Cross-file checks (known categ
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from shuangyong.dates import parse_date
+from shuangyong.errors import InputError
+from shuangyong.limits import MAX_AMOUNT, MAX_COUNT, MAX_ID_LENGTH
 from shuangyong.money import parse_amount, parse_rate
+from shuangyong.text import Text
 
 SCHEMA_VERSION = 1
 
@@ -33,11 +37,94 @@ def _as_tuple(value: Any) -> Any:
 Names = Annotated[tuple[str, ...], BeforeValidator(_as_tuple)]
 
 
+class LongInteger(str):
+    """An integer literal too long to be read as a number (Python refuses past 4,300 digits):
+    the YAML loader keeps it as text so that the schema refuses it naming the record and field."""
+
+
+#: a plain decimal number, the JSON contract's amount grammar: no sign, exponent, space,
+#: underscore, full-width digit, or bare leading or trailing dot (``Decimal`` reads them all)
+_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
+#: a rate is a plain decimal number of percent
+_RATE = re.compile(r"[0-9]+(?:\.[0-9]+)?%", re.ASCII)
+
+
+def _shown(value: Any) -> str:
+    """A value as a message shows it: a 5,000-digit number is cut, not printed whole."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, LongInteger):
+        return f"{value[:12]}…({len(value.lstrip('+-'))} digits)"
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:30]}…({len(text)} chars)"
+
+
+def _too_large(value: Any, bound: Any) -> InputError:
+    return InputError(Text(f"数值 {_shown(value)} 过大（最大 {bound}）",
+                           f"number {_shown(value)} is too large (at most {bound})"), value=value)
+
+
+def _whole(value: Any) -> int:
+    """A whole number as YAML writes one: not ``true`` (a bool is an int in Python), not ``"5"``,
+    not ``5.0``, and at most ``MAX_COUNT``."""
+    if isinstance(value, LongInteger) or (type(value) is int and abs(value) > MAX_COUNT):
+        raise _too_large(value, MAX_COUNT)
+    if type(value) is not int:
+        raise InputError(Text(f"应为整数，收到 {_shown(value)}", f"must be a whole number, got {_shown(value)}"),
+                         value=value)
+    return value
+
+
+def _flag(value: Any) -> bool:
+    """``true`` or ``false`` only: ``1``, ``"yes"`` and ``"false"`` (which is true!) are refused."""
+    if type(value) is not bool:
+        raise InputError(Text(f"应为 true 或 false，收到 {_shown(value)}",
+                              f"must be true or false, got {_shown(value)}"), value=value)
+    return value
+
+
 def _yuan(value: Any) -> Decimal:
-    return parse_amount(value)
+    """An amount in a pack: the JSON contract's grammar, at most ``MAX_AMOUNT``."""
+    if isinstance(value, LongInteger):
+        raise _too_large(value, MAX_AMOUNT)
+    if isinstance(value, str) and not _DECIMAL.fullmatch(value):
+        raise InputError(Text(f"金额 {_shown(value)} 应写作 12 或 12.35（不带符号、空格或指数）",
+                              f"amount {_shown(value)} must be written like 12 or 12.35 (no sign, space or exponent)"),
+                         value=value)
+    amount = parse_amount(value)
+    if amount > MAX_AMOUNT:
+        raise _too_large(value, MAX_AMOUNT)
+    return amount
+
+
+def plain_decimal(value: Any) -> Any:
+    """A positive quantity that is not money (a weight): an integer, or a decimal written as
+    text (``"1.5"``); a float, ``"1_0"``, ``"1e3"`` or ``true`` is refused; at most ``MAX_COUNT``."""
+    if isinstance(value, LongInteger):
+        raise _too_large(value, MAX_COUNT)
+    if isinstance(value, Decimal) or type(value) is int or (type(value) is str and _DECIMAL.fullmatch(value)):
+        number = Decimal(value)
+    else:
+        raise InputError(Text(f"{_shown(value)} 应为整数或带引号的小数（\"1.5\"）",
+                              f"{_shown(value)} must be an integer or a quoted decimal (\"1.5\")"), value=value)
+    if number > MAX_COUNT:
+        raise _too_large(value, MAX_COUNT)
+    return number
+
+
+def percentage(value: Any) -> Decimal:
+    """``"50%"`` → 0.5: a plain decimal number of percent between 0 and 100 (not ``"5_0%"``,
+    ``" 50%"``, ``"5e1%"`` or full-width digits, which ``Decimal`` would read)."""
+    if not (type(value) is str and _RATE.fullmatch(value)):
+        raise InputError(Text(f"比例应写作 \"50%\"，收到 {_shown(value)}",
+                              f"a percentage is written like \"50%\", got {_shown(value)}"), value=value)
+    return parse_rate(value)
 
 
 Yuan = Annotated[Decimal, BeforeValidator(_yuan)]
+Whole = Annotated[int, BeforeValidator(_whole)]
+Flag = Annotated[bool, BeforeValidator(_flag)]
+Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
 PackDate = Annotated[dt.date, BeforeValidator(parse_date)]
 
 
@@ -49,8 +136,8 @@ class LocalText(StrictModel):
 class Range(StrictModel):
     """Inclusive bounds; either may be left out."""
 
-    min: int | None = None
-    max: int | None = None
+    min: Whole | None = None
+    max: Whole | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> Range:
@@ -91,14 +178,14 @@ class Benefit(StrictModel):
 
     reduce: str | None = None
     fixed: Yuan | None = None
-    waive: bool | None = None
-    waive_deposit: bool | None = None
+    waive: Flag | None = None
+    waive_deposit: Flag | None = None
 
     @field_validator("reduce")
     @classmethod
     def _percentage(cls, value: str | None) -> str | None:
         if value is not None:
-            parse_rate(value)
+            percentage(value)
         return value
 
     @model_validator(mode="after")
@@ -141,7 +228,7 @@ class Effective(StrictModel):
 class RuleSpec(StrictModel):
     """One rule: who (``when``), on which charge items, what benefit, or which visit grants."""
 
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.\-]*$")
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.\-]*$", max_length=MAX_ID_LENGTH)
     title: LocalText
     clause: str = Field(min_length=1)
     source: str = Field(min_length=1)
@@ -154,7 +241,7 @@ class RuleSpec(StrictModel):
     group: str = "default"
     priorities: Names = ()
     services: Names = ()
-    override: bool = False
+    override: Flag = False
 
     @model_validator(mode="after")
     def _grants_something(self) -> RuleSpec:
@@ -171,8 +258,8 @@ class RuleSpec(StrictModel):
 class PackSpec(StrictModel):
     """One policy-pack file."""
 
-    schema_version: int = SCHEMA_VERSION
-    pack: str = Field(pattern=r"^[a-z0-9][a-z0-9_.\-]*$")
+    schema_version: Whole = SCHEMA_VERSION
+    pack: str = Field(pattern=r"^[a-z0-9][a-z0-9_.\-]*$", max_length=MAX_ID_LENGTH)
     title: LocalText
     extends: Names = ()
     region: str = "*"

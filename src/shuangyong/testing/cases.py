@@ -26,7 +26,7 @@ from shuangyong.engine import DEFAULT_PACKS, Decision, Engine, Explanation, Rule
 from shuangyong.errors import CaseError, ShuangyongError, field_path
 from shuangyong.interchange import visit_from_dict
 from shuangyong.model import ChargeCodeMap, Registry, Visit
-from shuangyong.policy.loader import Loc, loader_without, looks_like_path, read_yaml
+from shuangyong.policy.loader import Loc, loader_without, looks_like_path, read_document, read_yaml
 from shuangyong.policy.schema import Names, Yuan
 from shuangyong.render import OUTCOMES
 from shuangyong.text import Lang, Text
@@ -161,12 +161,7 @@ def _line(line: object, index: int) -> dict[str, Any]:
 def load_cases(path: Path) -> list[Case]:
     """Read a case file; a file that is not a valid case file is a :class:`CaseError` naming
     file:line and field."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = getattr(error, "strerror", None) or str(error)
-        raise CaseError(Text(f"无法读取用例文件：{reason}", f"cannot read the case file: {reason}"),
-                        record=str(path)) from None
+    text = read_document(path, Text("用例文件", "case file"), CaseError)
     data, lines = read_yaml(text, str(path), loader=_CaseLoader, error=CaseError)
     if not isinstance(data, dict):
         raise CaseError(Text("用例文件应为 YAML 映射（packs:, cases: …）",
@@ -192,14 +187,30 @@ def _record(visit: dict[str, Any] | str, defaults: dict[str, Any], path: Path, v
     if isinstance(visit, str):
         source = path.parent / visit
         try:
-            return json.loads(source.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
-        except (OSError, ValueError) as error:
-            reason = getattr(error, "strerror", None) or str(error)
-            raise CaseError(Text(f"无法读取就诊文件 {visit}：{reason}", f"cannot read the visit file {visit}: {reason}"),
-                            field="visit") from None
+            text = read_document(source, Text(f"就诊文件 {visit}", f"visit file {visit}"), CaseError)
+        except CaseError as error:
+            raise error.located(prefix="visit") from None
+        try:
+            return json.loads(text, object_pairs_hook=_unique_keys)  # type: ignore[no-any-return]
+        except RecursionError:
+            raise CaseError(Text(f"就诊文件 {visit} 嵌套过深", f"the visit file {visit} is nested too deep"),
+                            record=str(source), field="visit") from None
+        except ValueError as error:
+            raise CaseError(Text(f"无法读取就诊文件 {visit}：{error}", f"cannot read the visit file {visit}: {error}"),
+                            record=str(source), field="visit") from None
     if isinstance(visit.get("patient"), dict):
         return visit
     return compact_visit({**defaults, **visit}, visit_id=visit_id)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are all different (``json`` would keep the last of two)."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise ValueError(f"key {key!r} appears twice")
+        found[key] = value
+    return found
 
 
 def _text_keys(value: Any) -> Any:
