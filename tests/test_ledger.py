@@ -18,6 +18,7 @@ from shuangyong.ledger import Ledger, MemoryLedger, PostingRequest, SQLiteLedger
 from shuangyong.ledger.posting import as_granted, seal
 from shuangyong.engine import Engine
 from shuangyong.plugins import open_ledger
+from shuangyong.testing.prerequisites import import_or_missing
 
 from .builders import visit
 
@@ -43,7 +44,7 @@ def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
         with SQLiteLedger(f"sqlite:///{tmp_path / 'l.db'}") as opened:
             yield opened
         return
-    sql_testing = pytest.importorskip("shuangyong_sql.testing")
+    sql_testing = import_or_missing("shuangyong_sql.testing")
     with sql_testing.scratch_url(request.param.removeprefix("sql:"), tmp_path) as url, open_ledger(url) as opened:
         yield opened
 
