@@ -170,7 +170,8 @@ class TestBadInput:
         assert ("a batch asks for the same line and rule twice", []) == (caught.value.message.en, rows(ledger))
 
     def test_bad_request_in_batch_writes_nothing(self, ledger: Ledger) -> None:
-        """A failure inside the transaction rolls the whole batch back."""
+        """A failure inside the transaction, before any row is inserted, writes nothing (faults
+        after a real insert: tests/test_ledger_faults.py)."""
         ledger.post([request("1")])
 
         class Broken(PostingRequest):
