@@ -32,7 +32,7 @@ import ledger_writer  # noqa: E402
 WRITERS = 8
 WRITER = Path(__file__).with_name("ledger_writer.py")
 #: how long the others must be seen queued behind the victim before it is killed: longer than a
-#: lock timeout set in the wrong unit, so a waiter that gives up early fails the test
+#: lock timeout of a second, so a waiter that gives up early fails the test instead of going unseen
 QUEUED_FOR = 2.0
 
 
