@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from shuangyong.testing.prerequisites import import_or_missing
+
 from .test_cli import good_visit, jsonl, outputs, run
 
 
@@ -22,7 +24,7 @@ def url(request: pytest.FixtureRequest, sqlite_url: str, tmp_path: Path) -> Iter
     if request.param == "sqlite":
         yield sqlite_url
         return
-    sql_testing = pytest.importorskip("shuangyong_sql.testing")
+    sql_testing = import_or_missing("shuangyong_sql.testing")
     with sql_testing.scratch_url(request.param, tmp_path) as scratch:
         yield scratch
 

@@ -9,6 +9,7 @@ import pytest
 
 from shuangyong.policy import load_reference
 from shuangyong.policy.schema import RuleSpec
+from shuangyong.testing.prerequisites import missing
 
 #: ``../shared/seeds`` beside the repository: present in the team's checkout, absent on a user's clone.
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
@@ -24,9 +25,9 @@ def _no_space(text: str) -> str:
 
 @pytest.fixture
 def seeds() -> Path:
-    """The seeds folder, or a skip where it is not beside the repository."""
+    """The seeds folder; a skip where it is not beside the repository, a failure in CI."""
     if not SEEDS.is_dir():
-        pytest.skip(f"{SEEDS} is absent (a user's clone has no ../shared/seeds)")
+        missing(f"{SEEDS} is absent (a user's clone has no ../shared/seeds)")
     return SEEDS
 
 

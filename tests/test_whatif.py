@@ -16,6 +16,7 @@ from shuangyong.engine import Engine
 from shuangyong.generate import visits, write_json_lines
 from shuangyong.interchange import visit_from_json
 from shuangyong.money import to_fen
+from shuangyong.testing.prerequisites import missing
 from shuangyong.whatif import compare
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -149,7 +150,7 @@ def test_the_reform_quotes_its_seed_sentence_verbatim() -> None:
     from .test_seed_citations import SEEDS, _no_space
 
     if not SEEDS.is_dir():
-        pytest.skip(f"{SEEDS} is absent (a user's clone has no ../shared/seeds)")
+        missing(f"{SEEDS} is absent (a user's clone has no ../shared/seeds)")
     spec = Engine.from_packs(REFORM).policy.rule("three-halves.bed").spec
     assert _no_space(spec.clause) in _no_space((SEEDS / spec.source).read_text(encoding="utf-8"))
 

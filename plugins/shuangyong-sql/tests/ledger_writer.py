@@ -4,8 +4,10 @@ shuffled order, and after each acknowledged post appends the rows it got back to
 
 ``--hold MARKER`` makes the writer stop inside its ``--hold-at``-th transaction, after inserting
 and before committing, write the pending rows' hashes to MARKER and wait to be killed.
+``--ready FILE`` makes it create FILE just before it first asks for the ledger's lock (opening
+the ledger takes it on SQLite), so a test knows it is about to queue.
 
-Run as ``python ledger_writer.py URL SEED ACKS [--hold MARKER --hold-at N]``.
+Run as ``python ledger_writer.py URL SEED ACKS [--hold MARKER --hold-at N] [--ready FILE]``.
 """
 
 from __future__ import annotations
@@ -61,9 +63,12 @@ def main() -> None:
     parser.add_argument("acks", type=Path)
     parser.add_argument("--hold", type=Path)
     parser.add_argument("--hold-at", type=int, default=5)
+    parser.add_argument("--ready", type=Path)
     args = parser.parse_args()
     batches = workload()
     random.Random(args.seed).shuffle(batches)
+    if args.ready is not None:
+        args.ready.touch()
     ledger = open_ledger(args.url)
     if args.hold is not None:
         _hold_in_transaction(ledger, args.hold, args.hold_at)

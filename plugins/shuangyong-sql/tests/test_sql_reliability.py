@@ -1,5 +1,6 @@
-"""Eight writer processes against one yearly cap, one of them killed with SIGKILL mid-transaction,
-then the whole workload posted again: on PostgreSQL, MariaDB and SQLite.
+"""Eight writer processes against one yearly cap, one of them killed with SIGKILL mid-transaction
+while the seven others are seen queued behind its lock, then the whole workload posted again: on
+PostgreSQL, MariaDB and SQLite.
 
 Afterwards nothing acknowledged is lost, nothing is posted twice, no cap is exceeded, nothing of
 the killed transaction is left, ``verify`` is clean, and the database refuses UPDATE and DELETE.
@@ -13,7 +14,8 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,9 @@ import ledger_writer  # noqa: E402
 
 WRITERS = 8
 WRITER = Path(__file__).with_name("ledger_writer.py")
+#: how long the others must be seen queued behind the victim before it is killed: longer than a
+#: lock timeout of a second, so a waiter that gives up early fails the test instead of going unseen
+QUEUED_FOR = 2.0
 
 
 @pytest.fixture(params=KINDS)
@@ -52,6 +57,67 @@ def _wait_for(path: Path, process: subprocess.Popen[bytes], seconds: float = 120
         time.sleep(0.05)
 
 
+def _blocked_by_victim(connection: sa.Connection, dialect: str) -> int:
+    """How many sessions wait on the lock of the one session that has inserted rows into this
+    ledger and not committed them (the victim), directly or queued behind another waiter."""
+    if dialect == "postgresql":
+        holders = connection.exec_driver_sql(
+            "SELECT pid FROM pg_locks WHERE relation = 'shuangyong_postings'::regclass "
+            "AND mode = 'RowExclusiveLock' AND granted").scalars().all()
+        edges = connection.exec_driver_sql(
+            "SELECT pid, unnest(pg_blocking_pids(pid)) FROM pg_stat_activity WHERE wait_event_type = 'Lock'").all()
+    else:
+        holders = connection.exec_driver_sql(
+            "SELECT t.trx_id FROM information_schema.innodb_trx t JOIN information_schema.processlist p "
+            "ON p.id = t.trx_mysql_thread_id WHERE p.db = DATABASE() AND t.trx_rows_modified > 0").scalars().all()
+        edges = connection.exec_driver_sql(
+            "SELECT requesting_trx_id, blocking_trx_id FROM information_schema.innodb_lock_waits").all()
+    assert len(holders) <= 1, f"more than one session holds uncommitted rows: {holders}"
+    queued = set(holders)
+    while grown := {waiter for waiter, blocker in edges if blocker in queued} - queued:
+        queued |= grown
+    return len(queued - set(holders))
+
+
+@contextmanager
+def _queued_counter(url: str, acks: Sequence[Path], ready: Sequence[Path]) -> Iterator[Callable[[], int]]:
+    """A function counting the writers queued behind the victim. On the servers the server's own
+    lock tables say so; SQLite has none, so there a writer counts once it has said it is about to
+    ask for the lock and, the victim still holding it, has acknowledged nothing."""
+    dialect = sa.make_url(url).get_backend_name()
+    if dialect == "sqlite":
+        def about_to_wait() -> int:
+            assert not any(path.exists() for path in acks), "a writer got past the victim's lock"
+            return sum(path.exists() for path in ready)
+        yield about_to_wait
+        return
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            yield lambda: _blocked_by_victim(connection, dialect)
+    finally:
+        engine.dispose()
+
+
+def _wait_until_queued(count: Callable[[], int], others: Sequence[subprocess.Popen[bytes]],
+                       seconds: float = 120) -> None:
+    """Return once every other writer has been seen queued for ``QUEUED_FOR`` seconds on end."""
+    deadline = time.monotonic() + seconds
+    since: float | None = None
+    while True:
+        ended = [process for process in others if process.poll() is not None]
+        if ended:
+            raise AssertionError(f"a writer ended while the victim held the lock: {ended[0].stderr.read().decode()}")
+        now = time.monotonic()
+        queued = count()
+        since = (since or now) if queued == len(others) else None
+        if since is not None and now - since >= QUEUED_FOR:
+            return
+        if now > deadline:
+            raise AssertionError(f"only {queued} of {len(others)} writers were seen queued within {seconds} s")
+        time.sleep(0.1)
+
+
 def _acknowledged(directory: Path) -> dict[int, str]:
     acked: dict[int, str] = {}
     for acks in directory.glob("acks-*.jsonl"):
@@ -68,8 +134,11 @@ def test_eight_writers_one_killed_then_reposted(url: str, tmp_path: Path) -> Non
     try:
         _wait_for(victim_marker, victim)
         # The victim now holds the head lock with uncommitted rows; the others queue behind it.
-        others = [_start(url, seed, tmp_path / f"acks-{seed}.jsonl") for seed in range(1, WRITERS)]
-        time.sleep(1.0)
+        acks = [tmp_path / f"acks-{seed}.jsonl" for seed in range(1, WRITERS)]
+        ready = [tmp_path / f"ready-{seed}" for seed in range(1, WRITERS)]
+        others = [_start(url, seed, ack, "--ready", str(flag)) for seed, ack, flag in zip(range(1, WRITERS), acks, ready)]
+        with _queued_counter(url, acks, ready) as count:
+            _wait_until_queued(count, others)
         victim.send_signal(signal.SIGKILL)
         assert -signal.SIGKILL == victim.wait(timeout=30)
         for process in others:

@@ -2,8 +2,9 @@
 dropped afterwards, so tests never see each other's rows and can run beside real data.
 
 The servers come from ``SHUANGYONG_TEST_POSTGRES_URL`` and ``SHUANGYONG_TEST_MARIADB_URL``. A
-server that is not configured or cannot be reached skips the test, except under ``CI=true``,
-where it fails it: CI has both servers, so a skip there would hide a broken set-up.
+server that is not configured or cannot be reached skips the test, except in CI (any truthy
+``CI``, see :mod:`shuangyong.testing.prerequisites`), where it fails it: CI has both servers, so a
+skip there would hide a broken set-up.
 """
 
 from __future__ import annotations
@@ -14,17 +15,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
+
+from shuangyong.testing.prerequisites import missing
 
 SERVER_VARIABLES = {"postgresql": "SHUANGYONG_TEST_POSTGRES_URL", "mariadb": "SHUANGYONG_TEST_MARIADB_URL"}
 KINDS = ("sqlite", "postgresql", "mariadb")
-
-
-def _unavailable(message: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{message} (CI=true: the database servers must be reachable)", pytrace=False)
-    pytest.skip(message)
 
 
 @contextmanager
@@ -36,7 +32,7 @@ def scratch_url(kind: str, directory: Path) -> Iterator[str]:
     variable = SERVER_VARIABLES[kind]
     base = os.environ.get(variable)
     if not base:
-        _unavailable(f"{variable} is not set")
+        missing(f"{variable} is not set")
     url = sa.make_url(base)
     name = f"sy_test_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
@@ -45,7 +41,7 @@ def scratch_url(kind: str, directory: Path) -> Iterator[str]:
             connection.exec_driver_sql(f"CREATE {'SCHEMA' if kind == 'postgresql' else 'DATABASE'} {name}")
     except sa.exc.OperationalError as error:
         admin.dispose()
-        _unavailable(f"{kind} at {url.render_as_string()} cannot be reached: {error.orig}")
+        missing(f"{kind} at {url.render_as_string()} cannot be reached: {error.orig}")
     scratch = (url.update_query_dict({"options": f"-csearch_path={name}"}) if kind == "postgresql"
                else url.set(database=name))
     try:
