@@ -25,3 +25,6 @@ MAX_YAML_ALIASES = 1000
 MAX_RECORD_BYTES = 64 * 1024 * 1024
 #: Encodings an input may be read in (``--encoding``); UTF-8 with or without a BOM by default.
 ENCODINGS = ("utf-8", "gb18030")
+#: Longest free text (a patient's name, a charge line's description), in characters: carried,
+#: never decided on, and an HIS's drug descriptions with their specifications run past 200.
+MAX_TEXT_LENGTH = 2000
