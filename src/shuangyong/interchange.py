@@ -105,9 +105,10 @@ def _too_long(field: str, limit: int) -> Text:
     return Text(f"{field} 超过 {limit} 个字符", f"{field} is longer than {limit} characters")
 
 
-def _surrogate(field: str) -> Text:
-    return Text(f"{field} 含有孤立的代理码位（如 \\ud800），不是有效的 Unicode 文本",
-                f"{field} holds a lone surrogate (such as \\ud800), which is not Unicode text")
+def _surrogate(field: str | None) -> Text:
+    """``field`` is None for a key (pydantic-core does not say which)."""
+    return Text(f"{field or '某个键'} 含有孤立的代理码位（如 \\ud800），不是有效的 Unicode 文本",
+                f"{field or 'a key'} holds a lone surrogate (such as \\ud800), which is not Unicode text")
 
 
 def check_id(value: object, field: str, *, record: str | None = None, limit: int = MAX_ID_LENGTH) -> str:
@@ -145,7 +146,7 @@ def _shape_error(error: ValidationError, record: str) -> InputError:
     elif kind == "string_too_long":
         message = _too_long(str(field), first["ctx"]["max_length"])
     elif kind == "string_unicode":
-        message = _surrogate(str(field))
+        message = _surrogate(field)
     else:
         message = Text(f"取值无效：{first['msg']}", f"invalid value: {first['msg']}")
     value = first.get("input")
