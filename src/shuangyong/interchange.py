@@ -328,6 +328,8 @@ def visit_from_json(text: str | bytes, *, record: str = "#1", codes: ChargeCodeM
 
     pydantic-core reads the text; it takes the last of two equal keys, so the keys written are
     counted too, and only a record where the counts differ is read again to find the duplicate.
+    Counting colons is the cheap first count: it is at least the number of keys, and equal to
+    it unless a string holds a colon; only then are the keys counted exactly.
     What pydantic-core refuses is read again by Python's ``json`` to name the field (a lone
     surrogate) or to find the depth, the duplicate key or the visit_id of the record.
     """
@@ -341,7 +343,8 @@ def visit_from_json(text: str | bytes, *, record: str = "#1", codes: ChargeCodeM
         except ValueError:
             raise _shape_error(error, record) from None
         return visit_from_dict(data, record=record, codes=codes)
-    if _key_count(text) != _keys_read(model):
+    keys = _keys_read(model)
+    if text.count(":" if isinstance(text, str) else b":") != keys and _key_count(text) != keys:  # type: ignore[arg-type]
         _decoded(text, record)
     return _build(model, codes)
 
