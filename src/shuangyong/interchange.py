@@ -430,12 +430,14 @@ def decoded_lines(stream: IO[bytes] | IO[str], encoding: str = "utf-8") -> Itera
         elif isinstance(raw, str):
             yield position, raw.removeprefix("\ufeff") if position == 1 else raw, None
         else:
+            skipped = 0
             if position == 1 and raw.startswith(codecs.BOM_UTF8):
-                raw, offset, encoding = raw[len(codecs.BOM_UTF8):], len(codecs.BOM_UTF8), "utf-8"
+                skipped, encoding = len(codecs.BOM_UTF8), "utf-8"
             try:
-                text = raw.decode(encoding)
+                text = raw[skipped:].decode(encoding)
             except UnicodeDecodeError as error:
-                yield position, raw.decode(encoding, "replace"), _undecodable(position, offset + error.start, encoding)
+                yield (position, raw[skipped:].decode(encoding, "replace"),
+                       _undecodable(position, offset + skipped + error.start, encoding))
             else:
                 yield position, text.removeprefix("\ufeff") if position == 1 else text, None
         offset += size
