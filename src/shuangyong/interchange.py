@@ -345,7 +345,12 @@ def visit_from_json(text: str | bytes, *, record: str = "#1", codes: ChargeCodeM
         return visit_from_dict(data, record=record, codes=codes)
     keys = _keys_read(model)
     if text.count(":" if isinstance(text, str) else b":") != keys and _key_count(text) != keys:  # type: ignore[arg-type]
-        _decoded(text, record)
+        try:
+            _decoded(text, record)
+        except InputError:
+            raise
+        except ValueError as error:  # what pydantic-core reads and json does not: a 5,000-digit number
+            raise InputError(Text(f"不是有效的 JSON：{error}", f"invalid JSON: {error}"), record=record) from None
     return _build(model, codes)
 
 
