@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache, partial
-from itertools import accumulate
+from itertools import accumulate, chain
 from typing import IO, Annotated, Any
 
 import attrs
@@ -473,10 +473,10 @@ def read_records(stream: IO[bytes] | IO[str], encoding: str = "utf-8") -> Input:
     if _one_object(first[1]):
         return Input("lines", _records(first, lines))
     parts, size = [], 0
-    for position, text, problem in (first, *lines):
+    for _, text, problem in chain([first], lines):
         if problem is not None:
             raise problem
-        size += len(text)
+        size += len(text.encode("utf-8", "surrogatepass"))
         if size > MAX_RECORD_BYTES:
             raise InputError(Text(f"JSON 文档超过 {MAX_RECORD_BYTES} 字节；大量就诊请用 JSON Lines（每行一条）",
                                   f"a JSON document is longer than {MAX_RECORD_BYTES} bytes; send many visits as "
@@ -500,8 +500,7 @@ def _one_object(line: str) -> bool:
 
 
 def _records(first: Line, lines: Iterator[Line]) -> Iterator[RawRecord]:
-    yield from _record(*first)
-    for line in lines:
+    for line in chain([first], lines):
         yield from _record(*line)
 
 
