@@ -24,7 +24,7 @@ def good_visit(visit_id: str = "V1") -> dict[str, Any]:
     }
 
 
-def run(*args: str, stdin: str | None = None) -> Any:
+def run(*args: str, stdin: str | bytes | None = None) -> Any:
     return CliRunner().invoke(main, ["--lang", "en", *args], input=stdin)
 
 
@@ -145,6 +145,30 @@ BAD_RECORDS = {
                                    "patient.credentials[0].valid_to", "before start date"),
     "duplicate line_id": (_set("lines.1.line_id", "1"), "InputError", "lines[1].line_id", "appears twice"),
     "unknown field": (_set("lines.0.ammount", "1.00"), "InputError", "lines[0].ammount", "unknown field"),
+    # issue 14 (15): what the contract refuses but was accepted
+    **{f"amount {text!r}": (_set("lines.0.amount", text), "MoneyError", "lines[0].amount",
+                            "is not a number written as digits") for text in (" 12.00", "+12.00", "1e3", ".5", "12.")},
+    **{f"disability level {value!r}": (_set("patient.disability_level", value), "InputError",
+                                       "patient.disability_level", "valid integer") for value in (True, "5", 5.0)},
+    # issue 14 (4): amounts past the maximum
+    "amount past 28 digits": (_set("lines.0.amount", "1" + "0" * 28), "MoneyError", "lines[0].amount",
+                              "above the maximum of 9999999999.99 yuan"),
+    "amount past the maximum": (_set("lines.0.amount", "10000000000.00"), "MoneyError", "lines[0].amount",
+                                "above the maximum"),
+    "int amount past the maximum": (_set("lines.0.amount", 10**30), "MoneyError", "lines[0].amount", "above the maximum"),
+    # issue 14 (5): bounded ids and text
+    "line_id of 5000 digits": (_set("lines.0.line_id", "7" * 5000), "InputError", "lines[0].line_id",
+                               "longer than 200 characters"),
+    **{f"{path} too long": (_set(path, "x" * 201), "InputError", field, "longer than 200 characters") for path, field in (
+        ("patient.id", "patient.id"), ("patient.credentials.0.number", "patient.credentials[0].number"),
+        ("patient.credentials.0.kind", "patient.credentials[0].kind"), ("lines.0.item", "lines[0].item"),
+        ("lines.0.code", "lines[0].code"), ("region", "region"), ("patient.disability_cause", "patient.disability_cause"))},
+    "tag too long": (_set("lines.0.tags", ["ok", "t" * 201]), "InputError", "lines[0].tags[1]", "longer than 200"),
+    "category too long": (_set("patient.categories", ["c" * 201]), "InputError", "patient.categories[0]",
+                          "longer than 200"),
+    "description too long": (_set("lines.0.description", "药" * 2001), "InputError", "lines[0].description",
+                             "longer than 2000 characters"),
+    "name too long": (_set("patient.name", "名" * 2001), "InputError", "patient.name", "longer than 2000"),
 }
 
 
@@ -365,3 +389,202 @@ def test_explain_text_sends_bad_records_to_stderr() -> None:
     result = run("explain", "-", stdin=jsonl(bad, good_visit("B")))
     assert (2, True, False) == (result.exit_code, "space_cadet" in result.stderr, "space_cadet" in result.stdout)
     assert "B" in result.stdout
+
+
+def _line_text(visit_id: str, line_id: str = "1", extra: str = "") -> str:
+    """A visit as raw JSON text, so that tests can write what json.dumps will not (duplicate keys,
+    escaped lone surrogates)."""
+    return ('{"visit_id": "%s", "date": "2025-03-01", "kind": "outpatient", "region": "450100", %s'
+            '"patient": {"id": "P1", "categories": ["disabled_veteran"]}, '
+            '"lines": [{"line_id": "%s", "item": "registration", "amount": "12.00"}]}' % (visit_id, extra, line_id))
+
+
+def _around(bad: str) -> str:
+    """A bad record between two good ones, as JSON Lines."""
+    return jsonl(good_visit("A")) + bad + "\n" + jsonl(good_visit("B"))
+
+
+def _decided_around(result: Any) -> dict[str, Any]:
+    """The error of the middle record, after checking exit 2 and that both neighbours were decided."""
+    assert 2 == result.exit_code, result.output
+    first, middle, last = outputs(result)
+    assert ("A", "B", "12.00") == (first["visit_id"], last["visit_id"], last["totals"]["reduction"])
+    return middle  # type: ignore[no-any-return]
+
+
+class TestHostileInput:
+    """Issue 14: each of these ended in a traceback, a stopped stream or a wrong answer."""
+
+    @pytest.mark.parametrize("bad", ["[" * 100_000, '{"a":' * 100_000, "[" * 100_000 + "]" * 100_000,
+                                     _line_text("D", extra='"x": ' + "[" * 65 + "]" * 65 + ", ")],
+                             ids=["arrays", "objects", "closed arrays", "65 deep"])
+    def test_deep_jsonl_record_refused_and_stream_goes_on(self, bad: str) -> None:
+        """(1) A record nested deeper than 64 is an error naming its line; the next is decided."""
+        error = _decided_around(run("evaluate", "-", stdin=_around(bad)))["error"]
+        assert ("line 2", None, "nested deeper than 64 levels") == (
+            error["record"], error["field"], error["message"]["en"])
+
+    def test_nesting_at_the_bound_is_not_called_deep(self) -> None:
+        """64 levels are within the bound: the record is refused for what it is (an unknown key)."""
+        bad = _line_text("D", extra='"x": ' + "[" * 63 + "]" * 63 + ", ")
+        error = _decided_around(run("evaluate", "-", stdin=_around(bad)))["error"]
+        assert ("D", "x", "unknown field x") == (error["record"], error["field"], error["message"]["en"])
+
+    def test_deep_element_of_an_array_refused_and_others_decided(self) -> None:
+        """(1) In a JSON array, the element too deep for Python's json is #N; the others are decided."""
+        text = "[" + json.dumps(good_visit("A")) + ", " + "[" * 100_000 + "]" * 100_000 + ", " + json.dumps(
+            good_visit("B")) + "]"
+        result = run("evaluate", "-", stdin=text)
+        assert 2 == result.exit_code, result.output
+        first, middle, last = json.loads(result.stdout)
+        assert ("A", "#2", "nested deeper than 64 levels", "B") == (
+            first["visit_id"], middle["error"]["record"], middle["error"]["message"]["en"], last["visit_id"])
+
+    def test_deep_single_document_refused(self) -> None:
+        """(1) One document nested far too deeply: an error object for #1 and exit 2."""
+        result = run("evaluate", "-", stdin="{\n" + '"a":{' * 100_000)
+        assert 2 == result.exit_code
+        assert "nested deeper than 64 levels" in result.output and "Traceback" not in result.output
+
+    @pytest.mark.parametrize(("text", "field"), [
+        (_line_text("D", extra='"visit_id": "E", '), "visit_id"),
+        (_line_text("D").replace('"amount": "12.00"', '"amount": "12.00", "amount": "1200.00"'), "lines[0].amount"),
+        (_line_text("D").replace('"id": "P1"', '"id": "P1", "id": "P2"'), "patient.id"),
+    ], ids=["visit_id", "amount", "patient id"])
+    def test_duplicate_key_refused(self, text: str, field: str) -> None:
+        """(15) A key written twice in one object was last-wins (even visit_id); now the record is an
+        error naming the key, with no visit_id guessed, and the stream goes on."""
+        middle = _decided_around(run("evaluate", "-", stdin=_around(text)))
+        assert (None, "line 2", field) == (middle["visit_id"], middle["error"]["record"], middle["error"]["field"])
+        assert "appears twice in one object" in middle["error"]["message"]["en"]
+
+    def test_duplicate_key_in_an_array_document(self) -> None:
+        """(15) The same in a JSON array: the element is #N, the others are decided."""
+        text = "[" + json.dumps(good_visit("A")) + ",\n" + _line_text("D", extra='"visit_id": "E", ') + "]"
+        result = run("evaluate", "-", stdin=text)
+        assert 2 == result.exit_code
+        first, second = json.loads(result.stdout)
+        assert ("A", "#2", "visit_id") == (first["visit_id"], second["error"]["record"], second["error"]["field"])
+
+    @pytest.mark.parametrize(("text", "field"), [
+        (_line_text("\\ud800"), "visit_id"),
+        (_line_text("D", line_id="\\udfff"), "lines[0].line_id"),
+        (_line_text("D").replace('"P1"', '"P\\ud83d"'), "patient.id"),
+        (_line_text("D").replace('"registration"', '"\\ud800x"'), "lines[0].item"),
+    ], ids=["visit_id", "line_id", "patient id", "item"])
+    @pytest.mark.parametrize("shape", ["lines", "array"])
+    def test_lone_surrogate_refused_naming_the_field(self, text: str, field: str, shape: str) -> None:
+        """(3) An escaped lone surrogate crashed the output; it is now an input error naming the field."""
+        if shape == "lines":
+            middle = _decided_around(run("evaluate", "-", stdin=_around(text)))
+        else:
+            result = run("evaluate", "-", stdin="[" + json.dumps(good_visit("A")) + ",\n" + text + "]")
+            assert 2 == result.exit_code, result.output
+            middle = json.loads(result.stdout)[1]
+        assert (field, "InputError", True) == (middle["error"]["field"], middle["error"]["type"],
+                                               "lone surrogate" in middle["error"]["message"]["en"])
+
+    def test_surrogate_pair_is_accepted(self) -> None:
+        """An escaped pair (an emoji) is Unicode and stays accepted."""
+        result = run("evaluate", "-", stdin=_line_text("\\ud83d\\ude00") + "\n")
+        assert (0, "\U0001F600") == (result.exit_code, outputs(result)[0]["visit_id"])
+
+    def test_key_that_is_a_lone_surrogate(self) -> None:
+        """A key no output can encode is refused, and the error object is written."""
+        middle = _decided_around(run("evaluate", "-", stdin=_around(_line_text("D", extra='"\\ud800": 1, '))))
+        assert ("D", None, "a key holds a lone surrogate") == (
+            middle["error"]["record"], middle["error"]["field"], middle["error"]["message"]["en"][:28])
+
+    def test_explain_json_never_crashes(self) -> None:
+        """explain --format json writes an error object for each hostile record and explains the rest."""
+        text = _around("[" * 100_000) + _line_text("\\ud800") + "\n" + _line_text("D", extra='"visit_id": "E", ') + "\n"
+        result = run("explain", "--format", "json", "-", stdin=text)
+        assert 2 == result.exit_code, result.output
+        records = outputs(result)
+        assert (5, "A", "B") == (len(records), records[0]["decision"]["visit_id"], records[2]["decision"]["visit_id"])
+        assert ["line 2", "line 4", "line 5"] == [records[n]["error"]["record"] for n in (1, 3, 4)]
+
+    def test_strict_error_names_the_line_id(self) -> None:
+        """(17) The strict-mode error says which line_id, not only which position."""
+        visit = good_visit("S")
+        visit["lines"][1].update(line_id="L-9", item="acupuncture")
+        error = outputs(run("evaluate", "--strict", "-", stdin=jsonl(visit)))[0]["error"]
+        assert ("lines[1].item", True) == (error["field"], "line_id 'L-9'" in error["message"]["en"])
+
+
+def _gb18030_visit(visit_id: str) -> bytes:
+    visit = good_visit(visit_id)
+    visit["patient"]["name"] = "张三"
+    return (json.dumps(visit, ensure_ascii=False) + "\n").encode("gb18030")
+
+
+class TestEncoding:
+    """Issue 14 (2): GB 18030 input, byte-order marks, and bytes that are not the input's encoding."""
+
+    def test_gb18030_line_is_an_error_naming_line_and_offset(self) -> None:
+        """Without --encoding a GB 18030 line is an error naming its line, the file offset of its
+        first bad byte and --encoding gb18030; the UTF-8 lines around it are decided."""
+        good = jsonl(good_visit("A")).encode("utf-8")
+        data = good + _gb18030_visit("G") + jsonl(good_visit("B")).encode("utf-8")
+        result = run("evaluate", "-", stdin=data)
+        middle = _decided_around(result)
+        gb = _gb18030_visit("G")
+        offset = len(good) + next(n for n, byte in enumerate(gb) if byte >= 0x80)  # "桂", the first non-ASCII
+        assert (None, "line 2") == (middle["visit_id"], middle["error"]["record"])
+        message = middle["error"]["message"]
+        assert (True, True, True) == (f"offset {offset} of the file" in message["en"],
+                                      "--encoding gb18030" in message["en"], "--encoding gb18030" in message["zh"])
+
+    @pytest.mark.parametrize("command", ["evaluate", "explain"])
+    def test_encoding_gb18030_reads_it(self, command: str) -> None:
+        """--encoding gb18030 reads the same file, names and all."""
+        result = run(command, "--encoding", "gb18030", "--format", "json", "-",
+                     stdin=_gb18030_visit("G") + _gb18030_visit("H"))
+        assert 0 == result.exit_code, result.output
+        decisions = json.loads(result.stdout) if command == "evaluate" else [r["decision"] for r in outputs(result)]
+        assert ["G", "H"] == [d["visit_id"] for d in decisions]
+
+    @pytest.mark.parametrize("encoding", [None, "gb18030"])
+    @pytest.mark.parametrize("pretty", [False, True])
+    def test_utf8_bom_is_accepted(self, encoding: str | None, pretty: bool) -> None:
+        """A UTF-8 byte-order mark no longer refuses the whole file, and it means UTF-8 even when
+        --encoding says otherwise (GB 18030 would read the Chinese text as other characters)."""
+        visit = good_visit("甲")
+        text = json.dumps(visit, ensure_ascii=False, indent=2 if pretty else None) + "\n"
+        options = ["--encoding", encoding] if encoding else []
+        result = run("evaluate", *options, "--format", "jsonl", "-", stdin=b"\xef\xbb\xbf" + text.encode("utf-8"))
+        assert (0, "甲") == (result.exit_code, outputs(result)[0]["visit_id"]), result.output
+
+    def test_bad_byte_in_a_document_refuses_it_whole(self, tmp_path: Path) -> None:
+        """In a JSON document (read whole) a bad byte stops the run before anything is written."""
+        target = tmp_path / "out.json"
+        data = json.dumps([good_visit("A"), good_visit("B")], indent=1).encode("utf-8").replace(b'"B"', b'"\xff"')
+        result = run("evaluate", "-o", str(target), "-", stdin=data)
+        assert (2, [], True) == (result.exit_code, list(tmp_path.iterdir()), "is not valid utf-8" in result.stderr)
+        assert "line 2" not in result.stderr and "Traceback" not in result.output
+
+    def test_unknown_encoding_is_a_usage_error(self) -> None:
+        """Only the encodings of limits.ENCODINGS are offered."""
+        result = run("evaluate", "--encoding", "latin-1", "-", stdin=jsonl(good_visit()))
+        assert (2, True) == (result.exit_code, "gb18030" in result.output)
+
+
+def test_deep_fhir_bundle_exits_2() -> None:
+    """(1) A FHIR bundle nested 100,000 deep gave a RecursionError; now exit 2 naming the bundle."""
+    bundle = '{"resourceType": "Bundle", "type": "collection", "entry": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    result = run("evaluate", "--his", "fhir", "-", stdin=bundle)
+    assert (2, "", True) == (result.exit_code, result.stdout, "nested deeper than 64 levels" in result.stderr)
+
+
+@pytest.mark.parametrize("table", ["A2: " + "[" * 100_000 + "]" * 100_000 + "\n",
+                                   "A2:" + "".join("\n" + "  " * n + "k:" for n in range(1, 3000)) + " x\n",
+                                   "a: &a [x]\n" + "".join(f"k{n}: *a\n" for n in range(1001))],
+                         ids=["flow", "block", "aliases"])
+def test_hostile_code_table_exits_2(tmp_path: Path, table: str) -> None:
+    """(1) --codes with a YAML table nested 100,000 (or 3,000) deep, or with 1,001 aliases: exit 2
+    naming the table, nothing decided."""
+    codes = tmp_path / "codes.yaml"
+    codes.write_text("A1: registration\n" + table, encoding="utf-8")
+    result = run("evaluate", "--codes", str(codes), "-", stdin=jsonl(good_visit()))
+    assert (2, "") == (result.exit_code, result.stdout)
+    assert str(codes) in result.stderr and ("deeper than 64" in result.stderr or "1000 aliases" in result.stderr)

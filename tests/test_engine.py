@@ -138,14 +138,16 @@ class TestInputErrors:
         """In strict mode an unknown item kind is an UnknownItemError naming it and the visit."""
         with pytest.raises(UnknownItemError) as caught:
             Engine.from_packs(strict=True).evaluate(make_visit([("1", "teleport", "9.99")], visit_id="V9"))
-        assert ("V9", "teleport", "unknown item kind 'teleport' (strict mode)") == (
+        assert ("V9", "teleport", "unknown item kind 'teleport' (strict mode) on line_id '1'") == (
             caught.value.record, caught.value.value, caught.value.message.en)
 
     def test_unknown_item_strict_field_is_positional(self, make_visit: MakeVisit) -> None:
-        """The field of a strict-mode error is the line's position, like every other ``lines[n]`` path."""
+        """The field of a strict-mode error is the line's input position, like every other ``lines[n]``
+        path, and the message names the line's line_id (issue 14, 17)."""
         with pytest.raises(UnknownItemError) as caught:
-            Engine.from_packs(strict=True).evaluate(make_visit([("A", "teleport", "9.99")]))
-        assert "lines[0].item" == caught.value.field
+            Engine.from_packs(strict=True).evaluate(
+                make_visit([("B", "registration", "1.00"), ("A", "teleport", "9.99")]))
+        assert ("lines[1].item", True) == (caught.value.field, "line_id 'A'" in caught.value.message.en)
 
     def test_known_item_without_rules_strict(self, make_visit: MakeVisit) -> None:
         """Strict mode refuses unknown kinds only: a known kind no rule covers (surgery) gets nothing."""

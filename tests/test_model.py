@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+import json
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,8 @@ from shuangyong.model import (
     Visit,
     Vocabulary,
 )
+from shuangyong import interchange
+from shuangyong.interchange import check_id, json_depth, read_records, visit_from_dict, visit_from_json
 from shuangyong.text import Text
 
 DAY = dt.date(2025, 3, 1)
@@ -225,6 +229,20 @@ class TestChargeLine:
         """A replaced line_id gets its own sort key."""
         assert ChargeLine("10", "bed", "1.00").order == ChargeLine("1", "bed", "1.00")._replace(line_id="10").order
 
+    def test_digit_only_line_id_past_the_bound_refused(self) -> None:
+        """Issue 14 (5): 5,000 digits reached int()'s 4,300-digit limit (a ValueError, exit 1);
+        past limits.MAX_ID_LENGTH the line_id is refused as input, naming the field."""
+        with pytest.raises(InputError) as caught:
+            ChargeLine("9" * 5000, "bed", "1.00")
+        assert ("line_id", "line_id is longer than 200 characters") == (caught.value.field, caught.value.message.en)
+
+    def test_unicode_digits_are_not_numbers(self) -> None:
+        """"²" and "١٢" are digits to str.isdigit but not to int (a crash before): they sort as text,
+        after every number."""
+        ids = ["b²", "١٢", "²", "10", "2"]
+        ordered = sorted(ids, key=lambda line_id: ChargeLine(line_id, "bed", "1.00").order)
+        assert ["2", "10", "b²", "²", "١٢"] == ordered
+
 
 def _visit(**changes: object) -> Visit:
     fields: dict[str, object] = {"visit_id": "V1", "date": DAY, "kind": "outpatient", "region": "450100",
@@ -371,3 +389,80 @@ class TestChargeCodeMap:
         path = tmp_path / "codes.yaml"
         path.write_text("010: bed\n", encoding="utf-8")
         assert {"010": "bed"} == ChargeCodeMap.load(path, BUILTIN.items).items
+
+
+def _text(visit_id: str = "V1", patient: str = '"id": "P1"', line: str = '"line_id": "1", "amount": "1.00"') -> str:
+    return ('{"visit_id": "%s", "date": "2025-03-01", "kind": "outpatient", "region": "450100", '
+            '"patient": {%s}, "lines": [{"item": "bed", %s}]}' % (visit_id, patient, line))
+
+
+class TestContractReading:
+    """shuangyong.interchange's own checks (issue 14): keys, surrogates, bounds, depth, encodings."""
+
+    def test_colon_in_a_string_is_not_a_key(self) -> None:
+        """Keys are first counted by colons: a colon inside a value must not look like a duplicate."""
+        visit = visit_from_json(_text(line='"line_id": "1", "amount": "1.00", "description": "12:30 {\\"a\\": 1}"'))
+        assert "12:30 {\"a\": 1}" == visit.lines[0].description
+
+    @pytest.mark.parametrize("text", [
+        _text(line='"line_id": "1", "amount": "1.00", "description": "a:b", "amount": "9.00"'),
+        _text(patient='"id": "P1", "name": "x:y", "id": "P2"').encode("utf-8"),
+    ], ids=["str with a colon", "bytes"])
+    def test_duplicate_found_even_when_colons_differ(self, text: str | bytes) -> None:
+        """With a colon in a value the exact count runs, and still finds the key written twice."""
+        with pytest.raises(InputError) as caught:
+            visit_from_json(text, record="line 7")
+        assert ("line 7", True) == (caught.value.record, "appears twice" in caught.value.message.en)
+
+    def test_amount_that_is_an_object_is_an_amount_error(self) -> None:
+        """An object where the amount goes has keys pydantic does not count: no false duplicate."""
+        with pytest.raises(MoneyError) as caught:
+            visit_from_json(_text(line='"line_id": "1", "amount": {"yuan": "1.00"}'))
+        assert ("V1", "lines[0].amount") == (caught.value.record, caught.value.field)
+
+    def test_surrogate_in_a_dict_names_the_field(self) -> None:
+        """From Python data too (an HIS adapter, the array path), a lone surrogate is refused by field."""
+        data = json.loads(_text(patient='"id": "P\\udc00"'))
+        with pytest.raises(InputError) as caught:
+            visit_from_dict(data, record="#3")
+        assert ("V1", "patient.id") == (caught.value.record, caught.value.field)
+
+    @pytest.mark.parametrize(("value", "ok"), [("x" * 200, True), ("x" * 201, False), ("\ud800", False),
+                                               ("桂001", True), (7, False)], ids=repr)
+    def test_check_id(self, value: object, ok: bool) -> None:
+        """check_id, for readers outside the TypedDict shape: a bounded, encodable string."""
+        if ok:
+            assert value == check_id(value, "patient.id")
+        else:
+            with pytest.raises(InputError) as caught:
+                check_id(value, "patient.id", record="#2")
+            assert ("#2", "patient.id") == (caught.value.record, caught.value.field)
+
+    @pytest.mark.parametrize(("text", "depth"), [
+        ("1", 0), ("[]", 1), ('{"a": [1, {"b": "[[[[{{"}]}', 3), ("[" * 100_000, 100_000),
+        ('["\\"]]]", [[]]]', 3),
+    ])
+    def test_json_depth(self, text: str, depth: int) -> None:
+        """Depth without recursion, brackets inside strings (escaped quotes too) not counted."""
+        assert depth == json_depth(text)
+
+    def test_read_records_decodes_each_line(self) -> None:
+        """A GB 18030 line in a UTF-8 file is that record's error; the BOM of line 1 is dropped."""
+        good = b"\xef\xbb\xbf" + _text("A").encode() + b"\n"
+        bad = _text("\u5f20").encode("gb18030") + b"\n"
+        records = list(read_records(io.BytesIO(good + bad + _text("B").encode() + b"\n")).records)
+        assert ["A", None, "B"] == [r.visit_id() for r in records]
+        with pytest.raises(InputError) as caught:
+            records[1].visit()
+        assert ("line 2", True) == (caught.value.record, f"offset {len(good) + 14} of the file" in caught.value.message.en)
+        assert "\u5f20" == next(read_records(io.BytesIO(bad), "gb18030").records).visit().visit_id
+
+    def test_line_longer_than_a_record_is_skipped_not_held(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A line past MAX_RECORD_BYTES is an error for that line; the next line is still read."""
+        monkeypatch.setattr(interchange, "MAX_RECORD_BYTES", 250)
+        data = _text("A").encode() + b"\n" + b" " * 700 + b"\n" + _text("B").encode() + b"\n"
+        records = list(read_records(io.BytesIO(data)).records)
+        assert ["line 1", "line 2", "line 3"] == [r.label for r in records]
+        with pytest.raises(InputError, match="longer than 250 bytes"):
+            records[1].visit()
+        assert "B" == records[2].visit().visit_id

@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 
 from shuangyong.errors import MoneyError
-from shuangyong.money import format_amount, parse_amount, parse_rate, round_yuan
+from shuangyong.limits import MAX_AMOUNT
+from shuangyong.money import format_amount, parse_amount, parse_rate, round_yuan, to_fen
 
 
 class TestRoundYuan:
@@ -47,9 +48,11 @@ class TestParseAmountRefuses:
         ([], "amount must be a string, got list"),
         ("-1", "amount must not be negative (-1)"),
         ("1.005", "amount 1.005 has more than two decimals (fen)"),
-        ("abc", "amount 'abc' is not a number"),
-        ("NaN", "amount 'NaN' is not a number"),
-        ("Infinity", "amount 'Infinity' is not a number"),
+        ("abc", "amount 'abc' is not a number written as digits with at most two decimals, such as \"12.35\""),
+        ("NaN", "amount 'NaN' is not a number written as digits with at most two decimals, such as \"12.35\""),
+        (Decimal("Infinity"), "amount Decimal('Infinity') is not a number"),
+        ("10000000000.00", "amount 10000000000.00 is above the maximum of 9999999999.99 yuan"),
+        ("12.000", "amount 12.000 has more than two decimals (fen)"),
     ], ids=repr)
     def test_message_says_why(self, value: object, en: str) -> None:
         """Each refusal says what is wrong with the value."""
@@ -82,7 +85,11 @@ class TestParseAmountAccepts:
         ("12", "12.00"),
         (12, "12.00"),
         (0, "0.00"),
-        (" 7.5 ", "7.50"),
+        ("12.3", "12.30"),
+        ("007.50", "7.50"),
+        ("9999999999.99", "9999999999.99"),
+        (9999999999, "9999999999.00"),
+        (Decimal("9999999999.99"), "9999999999.99"),
         ("0.10", "0.10"),
         (Decimal("3.5"), "3.50"),
         ("-0.00", "0.00"),
@@ -94,6 +101,48 @@ class TestParseAmountAccepts:
     def test_negative_zero_loses_its_sign(self) -> None:
         """"-0.00" is zero, and no minus sign reaches any output."""
         assert (False, "0.00") == (parse_amount("-0.00").is_signed(), str(parse_amount("-0.00")))
+
+
+class TestContractForm:
+    """Issue 14 (15): an amount is digits with at most two decimals, or an int; nothing else."""
+
+    @pytest.mark.parametrize("value", [
+        " 12.00", "12.00 ", "+12.00", "1e3", "1E+2", ".5", "12.", "1_000", "0x10", "12,00", "١٢", "",
+    ], ids=repr)
+    def test_loose_spellings_refused(self, value: str) -> None:
+        """What ``Decimal`` also reads (spaces, signs, exponents, a bare point) is not an amount:
+        "1e3" was read as 1000.00."""
+        with pytest.raises(MoneyError) as caught:
+            parse_amount(value, record="V1", field="lines[0].amount")
+        assert ("is not a number written as digits" in caught.value.message.en, "不是数字" in caught.value.message.zh,
+                "lines[0].amount") == (True, True, caught.value.field)
+
+
+class TestMaximum:
+    """Issue 14 (4): amounts past limits.MAX_AMOUNT are refused, whatever their spelling."""
+
+    @pytest.mark.parametrize("value", [
+        "10000000000", "9999999999.991", "1" + "0" * 28, "1" + "0" * 5000, 10**30, 10_000_000_000,
+        Decimal("1E+28"), Decimal("1E+999999"), Decimal("10000000000.00"),
+    ], ids=lambda v: repr(v)[:30])
+    def test_above_the_maximum_refused(self, value: object) -> None:
+        """Past 28 significant digits this was decimal.InvalidOperation or 1.000…E+28; now a
+        MoneyError naming the field and the maximum, in zh and en."""
+        with pytest.raises(MoneyError) as caught:
+            parse_amount(value, field="lines[3].amount")
+        message = caught.value.message
+        assert ("lines[3].amount", True, True) == (
+            caught.value.field, str(MAX_AMOUNT) in message.en and "maximum" in message.en, str(MAX_AMOUNT) in message.zh)
+
+    def test_long_values_are_cut_in_messages(self) -> None:
+        """A refused amount of thousands of digits is quoted, not copied, in the message."""
+        with pytest.raises(MoneyError) as caught:
+            parse_amount("9" * 10_000)
+        assert len(caught.value.message.en) < 200
+
+    def test_maximum_itself_is_accepted(self) -> None:
+        """The bound is inclusive, and its total in fen fits int64 many times over."""
+        assert (MAX_AMOUNT, 999_999_999_999) == (parse_amount(str(MAX_AMOUNT)), to_fen(parse_amount(str(MAX_AMOUNT))))
 
 
 class TestParseRate:
@@ -112,6 +161,9 @@ class TestParseRate:
         ("-1%", "a percentage must lie between 0% and 100%, got '-1%'"),
         ("50", "a percentage is written like \"50%\", got '50'"),
         ("abc%", "'abc%' is not a percentage"),
+        ("5_0%", "'5_0%' is not a percentage"),
+        ("1e1%", "'1e1%' is not a percentage"),
+        ("NaN%", "'NaN%' is not a percentage"),
         (50, "a percentage is written like \"50%\", got 50"),
     ], ids=repr)
     def test_refused(self, text: object, en: str) -> None:

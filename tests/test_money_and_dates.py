@@ -23,8 +23,8 @@ class TestRounding:
 
 class TestParseAmount:
     @pytest.mark.parametrize(("value", "expected"), [
-        ("12.35", "12.35"), ("12", "12.00"), (12, "12.00"), (" 7.5 ", "7.50"), (Decimal("3.1"), "3.10"),
-        ("0", "0.00"), ("-0.00", "0.00"), ("1E+2", "100.00"),
+        ("12.35", "12.35"), ("12", "12.00"), (12, "12.00"), (Decimal("3.1"), "3.10"),
+        ("0", "0.00"), ("-0.00", "0.00"), ("7.5", "7.50"),
     ])
     def test_accepts_exact_amounts(self, value: object, expected: str) -> None:
         """Strings, ints and Decimals become Decimal yuan with exactly two places."""
@@ -34,7 +34,7 @@ class TestParseAmount:
     @pytest.mark.parametrize(("value", "fragment"), [
         (12.5, "must not be a float"), (0.1, "must not be a float"), (True, "must be a string"),
         (None, "must be a string"), ([1], "must be a string"), ("-3.00", "must not be negative"),
-        ("1.005", "more than two decimals"), ("1e-3", "more than two decimals"), ("abc", "is not a number"),
+        ("1.005", "more than two decimals"), ("1e-3", "is not a number"), ("abc", "is not a number"),
         ("NaN", "is not a number"), ("Infinity", "is not a number"), ("", "is not a number"),
         ("1_000", "is not a number"), ("１２.００", "is not a number"), ("12.00元", "is not a number"),
     ])

@@ -7,19 +7,23 @@ failure becomes an ``InputError`` naming the record and the field.
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache, partial
-from typing import IO, Any
+from itertools import accumulate, chain
+from typing import IO, Annotated, Any
 
 import attrs
-from pydantic import ConfigDict, TypeAdapter, ValidationError
+from pydantic import ConfigDict, StringConstraints, Strict, TypeAdapter, ValidationError
 from typing_extensions import NotRequired, TypedDict
 
 from shuangyong.dates import DateWindow, parse_date
 from shuangyong.engine.decision import Decision, Entitlement, Explanation, LineDecision, RuleTrace
 from shuangyong.errors import InputError, ShuangyongError, field_path
+from shuangyong.limits import ENCODINGS, MAX_DEPTH, MAX_ID_LENGTH, MAX_RECORD_BYTES, MAX_TEXT_LENGTH
 from shuangyong.model.beneficiary import Beneficiary, Credential
 from shuangyong.model.charge_codes import ChargeCodeMap
 from shuangyong.model.visit import ChargeLine, Visit
@@ -29,42 +33,50 @@ from shuangyong.text import Text
 
 # The input shapes are TypedDicts rather than models: pydantic-core checks them just as strictly
 # (required keys, types, unknown keys refused) but hands back plain dicts, which costs a third of
-# building model instances (benchmarks/RESULTS.md).
+# building model instances (benchmarks/RESULTS.md). Every string has a length bound: besides
+# bounding ids (limits.MAX_ID_LENGTH), that makes pydantic-core read each one as Unicode, which
+# refuses a lone surrogate ("\ud800", which no output could encode) in Rust, on every path.
+Id = Annotated[str, StringConstraints(max_length=MAX_ID_LENGTH)]
+Prose = Annotated[str, StringConstraints(max_length=MAX_TEXT_LENGTH)]
+#: a JSON integer and nothing else: not true, "5" or 5.0
+Level = Annotated[int, Strict()]
+
+
 class CredentialIn(TypedDict):
     __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
-    kind: str
-    number: str
-    valid_from: NotRequired[str | None]
-    valid_to: NotRequired[str | None]
+    kind: Id
+    number: Id
+    valid_from: NotRequired[Id | None]
+    valid_to: NotRequired[Id | None]
 
 
 class PatientIn(TypedDict):
     __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
-    id: str
-    name: NotRequired[str | None]
-    birth_date: NotRequired[str | None]
-    categories: NotRequired[list[str]]
-    disability_level: NotRequired[int | None]
-    disability_cause: NotRequired[str | None]
+    id: Id
+    name: NotRequired[Prose | None]
+    birth_date: NotRequired[Id | None]
+    categories: NotRequired[list[Id]]
+    disability_level: NotRequired[Level | None]
+    disability_cause: NotRequired[Id | None]
     credentials: NotRequired[list[CredentialIn]]
 
 
 class LineIn(TypedDict):
     __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
-    line_id: str
-    item: NotRequired[str | None]
-    code: NotRequired[str | None]
-    amount: Any
-    tags: NotRequired[list[str]]
-    description: NotRequired[str | None]
+    line_id: Id
+    item: NotRequired[Id | None]
+    code: NotRequired[Id | None]
+    amount: Any  # parse_amount refuses all but strings, ints and Decimals, so nesting stops here too
+    tags: NotRequired[list[Id]]
+    description: NotRequired[Prose | None]
 
 
 class VisitIn(TypedDict):
     __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
-    visit_id: str
-    date: str
-    kind: str
-    region: str
+    visit_id: Id
+    date: Id
+    kind: Id
+    region: Id
     patient: PatientIn
     lines: list[LineIn]
 
@@ -73,9 +85,54 @@ VISIT_SHAPE = TypeAdapter(VisitIn)
 _NO_TAGS: frozenset[str] = frozenset()
 
 
+def printable(text: str) -> str:
+    """A string from input as an error may quote it (a key, an id): cut to the id bound, and
+    escaped when no output could encode it (a lone surrogate)."""
+    if not (len(text) <= MAX_ID_LENGTH and (text.isascii() or _encodable(text))):
+        text = ascii(text[:MAX_ID_LENGTH])
+    return text
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _too_long(field: str, limit: int) -> Text:
+    return Text(f"{field} 超过 {limit} 个字符", f"{field} is longer than {limit} characters")
+
+
+def _surrogate(field: str | None) -> Text:
+    """``field`` is None for a key (pydantic-core does not say which)."""
+    return Text(f"{field or '某个键'} 含有孤立的代理码位（如 \\ud800），不是有效的 Unicode 文本",
+                f"{field or 'a key'} holds a lone surrogate (such as \\ud800), which is not Unicode text")
+
+
+def check_id(value: object, field: str, *, record: str | None = None, limit: int = MAX_ID_LENGTH) -> str:
+    """An id or name from input held to the contract: a string of at most ``limit`` characters
+    that every output can encode. ``VISIT_SHAPE`` checks the same in Rust; this is for readers
+    that build records another way (the batch path)."""
+    if type(value) is not str:
+        raise InputError(Text(f"{field} 应为字符串", f"{field} must be a string"), record=record, field=field,
+                         value=value)
+    if len(value) > limit:
+        raise InputError(_too_long(field, limit), record=record, field=field, value=value[:limit])
+    if not (value.isascii() or _encodable(value)):
+        raise InputError(_surrogate(field), record=record, field=field)
+    return value
+
+
+def too_deep(record: str) -> InputError:
+    """The refusal of a record (or document) nested deeper than ``limits.MAX_DEPTH``."""
+    return InputError(Text(f"嵌套超过 {MAX_DEPTH} 层", f"nested deeper than {MAX_DEPTH} levels"), record=record)
+
+
 def _shape_error(error: ValidationError, record: str) -> InputError:
     first = error.errors(include_url=False)[0]
-    field = field_path(first["loc"]) or None
+    field = field_path([printable(part) if isinstance(part, str) else part for part in first["loc"]]) or None
     kind = first["type"]
     if kind == "missing":
         message = Text(f"缺少必填字段 {field}", f"missing required field {field}")
@@ -86,9 +143,116 @@ def _shape_error(error: ValidationError, record: str) -> InputError:
         message, field = Text(f"不是有效的 JSON：{detail}", f"invalid JSON: {detail}"), None
     elif kind in ("model_type", "dict_type"):
         message = Text("记录应为 JSON 对象", "a record must be a JSON object")
+    elif kind == "string_too_long":
+        message = _too_long(str(field), first["ctx"]["max_length"])
+    elif kind == "string_unicode":
+        message = _surrogate(field)
     else:
         message = Text(f"取值无效：{first['msg']}", f"invalid value: {first['msg']}")
-    return InputError(message, record=record, field=field, value=first.get("input"))
+    value = first.get("input")
+    return InputError(message, record=record, field=field, value=value if kind != "string_too_long" else None)
+
+
+#: a JSON string, whole: outside strings the only quote is an opening one, so scanning string by
+#: string never starts inside one; ``(:)`` marks a string that is a key
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_KEY_OR_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"\s*(:?)')
+_KEY_OR_STRING_BYTES = re.compile(_KEY_OR_STRING.pattern.encode())
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def json_depth(text: str | bytes) -> int:
+    """How deeply a JSON text nests arrays and objects, found without recursion (brackets inside
+    strings do not count), so that a text too deep for ``json.loads`` can be refused by name."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
+
+
+def _value_depth(value: object) -> int:
+    """How deeply decoded JSON nests, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is not None:
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _key_count(text: str | bytes) -> int:
+    """The keys written in a JSON text (duplicates included), counted by a regular expression."""
+    if isinstance(text, bytes):
+        marks: list[Any] = _KEY_OR_STRING_BYTES.findall(text)
+        return len(marks) - marks.count(b"")
+    marks = _KEY_OR_STRING.findall(text)
+    return len(marks) - marks.count("")
+
+
+def _keys_read(model: VisitIn) -> int:
+    """The keys of a shape-checked record: fewer than ``_key_count`` of its text only when a key
+    was written twice (or an amount is itself an object, which is refused anyway)."""
+    patient = model["patient"]
+    return (len(model) + len(patient) + sum(map(len, patient.get("credentials", ())))
+            + sum(map(len, model["lines"])))
+
+
+class _Duplicated:
+    """Stands, in decoded JSON, for an object that has a key twice; ``key`` is the first such key."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _pairs(seen: list[bool], pairs: list[tuple[str, Any]]) -> object:
+    """``object_pairs_hook``: a dict, or a ``_Duplicated`` marker for an object with a key twice."""
+    value = dict(pairs)
+    if len(value) == len(pairs):
+        return value
+    seen.append(True)
+    keys: set[str] = set()
+    for key, _ in pairs:
+        if key in keys:
+            break
+        keys.add(key)
+    return _Duplicated(key)
+
+
+def _duplicate_in(value: object, record: str) -> InputError | None:
+    """The error for the first object of ``value`` that has a key twice, naming key and path."""
+    stack: list[tuple[tuple[str | int, ...], object]] = [((), value)]
+    while stack:
+        loc, node = stack.pop()
+        if isinstance(node, _Duplicated):
+            key = printable(node.key)
+            return InputError(Text(f"键 {key} 在同一对象中出现了两次", f"key {key} appears twice in one object"),
+                              record=record, field=field_path([*loc, key]), value=key)
+        if isinstance(node, dict):
+            stack.extend(((*loc, printable(k)), v) for k, v in reversed(node.items()))
+        elif isinstance(node, list):
+            stack.extend(((*loc, n), v) for n, v in reversed(list(enumerate(node))))
+    return None
+
+
+def _decoded(text: str | bytes, record: str) -> object:
+    """A JSON text read by Python's ``json``: on error paths, to name what pydantic-core refused.
+
+    Raises the record's ``InputError`` when the text nests too deeply or writes a key twice, and
+    ``ValueError`` when it is not JSON.
+    """
+    if json_depth(text) > MAX_DEPTH:
+        raise too_deep(record)
+    seen: list[bool] = []
+    value = json.loads(text, object_pairs_hook=partial(_pairs, seen))
+    duplicate = _duplicate_in(value, record) if seen else None
+    if duplicate is not None:
+        raise duplicate
+    return value
 
 
 def _date_or_none(value: str | None, field: str) -> dt.date | None:
@@ -153,35 +317,64 @@ def visit_from_dict(data: object, *, record: str = "#1", codes: ChargeCodeMap | 
     try:
         model = VISIT_SHAPE.validate_python(data)
     except ValidationError as error:
+        if _value_depth(data) > MAX_DEPTH:
+            raise too_deep(record) from None
         raise _shape_error(error, _visit_id_of(data) or record) from None
     return _build(model, codes)
 
 
 def visit_from_json(text: str | bytes, *, record: str = "#1", codes: ChargeCodeMap | None = None) -> Visit:
-    """A ``Visit`` from one JSON document (one JSON Lines line): the fast path."""
+    """A ``Visit`` from one JSON document (one JSON Lines line): the fast path.
+
+    pydantic-core reads the text; it takes the last of two equal keys, so the keys written are
+    counted too, and only a record where the counts differ is read again to find the duplicate.
+    Counting colons is the cheap first count: it is at least the number of keys, and equal to
+    it unless a string holds a colon; only then are the keys counted exactly.
+    What pydantic-core refuses is read again by Python's ``json`` to name the field (a lone
+    surrogate) or to find the depth, the duplicate key or the visit_id of the record.
+    """
     try:
         model = VISIT_SHAPE.validate_json(text)
     except ValidationError as error:
         try:
-            data = json.loads(text)
+            data = _decoded(text, record)
+        except InputError:
+            raise
         except ValueError:
-            data = None
-        raise _shape_error(error, _visit_id_of(data) or record) from None
+            raise _shape_error(error, record) from None
+        return visit_from_dict(data, record=record, codes=codes)
+    keys = _keys_read(model)
+    if text.count(":" if isinstance(text, str) else b":") != keys and _key_count(text) != keys:  # type: ignore[arg-type]
+        try:
+            _decoded(text, record)
+        except InputError:
+            raise
+        except ValueError as error:  # what pydantic-core reads and json does not: a 5,000-digit number
+            raise InputError(Text(f"不是有效的 JSON：{error}", f"invalid JSON: {error}"), record=record) from None
     return _build(model, codes)
 
 
 def _visit_id_of(data: object) -> str | None:
+    """A record's visit_id, if it is one an error object can repeat."""
     visit_id = data.get("visit_id") if isinstance(data, dict) else None
-    return visit_id if isinstance(visit_id, str) else None
+    if type(visit_id) is not str or len(visit_id) > MAX_ID_LENGTH or not _encodable(visit_id):
+        return None
+    return visit_id
 
 
 @attrs.frozen(slots=True)
 class RawRecord:
-    """One record of an input stream before parsing: text (JSON Lines) or a decoded value."""
+    """One record of an input stream before parsing: text (JSON Lines) or a decoded value.
+
+    ``problem`` is set when reading the input already refused the record (bytes not in the
+    input's encoding, a line longer than ``limits.MAX_RECORD_BYTES``; in a JSON document, a
+    duplicate key or too deep a nesting): the record is then that error, and the others go on.
+    """
 
     position: int
     text: str | None = None
     value: object = None
+    problem: InputError | None = None
 
     @property
     def label(self) -> str:
@@ -189,14 +382,18 @@ class RawRecord:
         return f"line {self.position}" if self.text is not None else f"#{self.position}"
 
     def visit(self, codes: ChargeCodeMap | None = None) -> Visit:
+        if self.problem is not None:
+            raise self.problem
         if self.text is not None:
             return visit_from_json(self.text, record=self.label, codes=codes)
         return visit_from_dict(self.value, record=self.label, codes=codes)
 
     def visit_id(self) -> str | None:
+        if self.problem is not None:
+            return None
         if self.text is not None:
             try:
-                return _visit_id_of(json.loads(self.text))
+                return _visit_id_of(_decoded(self.text, self.label))
             except ValueError:
                 return None
         return _visit_id_of(self.value)
@@ -210,41 +407,176 @@ class Input:
     records: Iterator[RawRecord]
 
 
-def read_records(stream: IO[str]) -> Input:
+#: a numbered line of input, as text, with the reason it cannot be read (or ``None``)
+Line = tuple[int, str, InputError | None]
+
+
+def decoded_lines(stream: IO[bytes] | IO[str], encoding: str = "utf-8") -> Iterator[Line]:
+    """Each line of an input as text, numbered from 1: the one reader of ``--encoding``.
+
+    A byte-order mark at the start is dropped; a UTF-8 one means UTF-8 whatever ``encoding``
+    says (GB 18030 would read it, and the rest, as other characters). A line that is not valid
+    ``encoding`` comes with an ``InputError`` naming it and the file offset of its first bad
+    byte, and a line longer than ``limits.MAX_RECORD_BYTES`` with one saying so (its text is
+    then not kept); the caller decides whether that refuses a record or the whole input.
+    A text stream is taken as already decoded.
+    """
+    offset, position = 0, 0
+    while raw := stream.readline(MAX_RECORD_BYTES + 1):
+        position += 1
+        size = len(raw)
+        if size > MAX_RECORD_BYTES:
+            while raw and raw[-1:] not in ("\n", b"\n"):  # skip the rest of the line, a piece at a time
+                raw = stream.readline(MAX_RECORD_BYTES)
+                size += len(raw)
+            yield position, "", InputError(
+                Text(f"第 {position} 行超过 {MAX_RECORD_BYTES} 字节", f"line {position} is longer than "
+                     f"{MAX_RECORD_BYTES} bytes"), record=f"line {position}")
+        elif isinstance(raw, str):
+            yield position, raw.removeprefix("\ufeff") if position == 1 else raw, None
+        else:
+            skipped = 0
+            if position == 1 and raw.startswith(codecs.BOM_UTF8):
+                skipped, encoding = len(codecs.BOM_UTF8), "utf-8"
+            try:
+                text = raw[skipped:].decode(encoding)
+            except UnicodeDecodeError as error:
+                yield (position, raw[skipped:].decode(encoding, "replace"),
+                       _undecodable(position, offset + skipped + error.start, encoding))
+            else:
+                yield position, text.removeprefix("\ufeff") if position == 1 else text, None
+        offset += size
+
+
+def _undecodable(position: int, offset: int, encoding: str) -> InputError:
+    other = " / ".join(f"--encoding {name}" for name in ENCODINGS if name != encoding)
+    return InputError(Text(f"第 {position} 行不是有效的 {encoding} 编码（第一个错误字节在文件偏移 {offset} 处）；"
+                           f"若文件是其他编码，请用 {other}",
+                           f"line {position} is not valid {encoding} (first bad byte at offset {offset} of the "
+                           f"file); if the file is in another encoding, use {other}"),
+                      record=f"line {position}", value=offset)
+
+
+def read_records(stream: IO[bytes] | IO[str], encoding: str = "utf-8") -> Input:
     """Sniff the input: JSON Lines are streamed line by line; a JSON document is read whole.
 
-    A first line that is a complete JSON value means JSON Lines (a one-line object is the same
-    in both readings). An empty input is an error.
+    A first line that is a complete JSON object means JSON Lines (a one-line object is the same
+    in both readings). An empty input is an error. ``stream`` is bytes in ``encoding`` (see
+    ``decoded_lines``), or text.
     """
-    first, position = stream.readline(), 1
-    while first and not first.strip():
-        first, position = stream.readline(), position + 1
-    if not first:
+    lines = decoded_lines(stream, encoding)
+    first = next(lines, None)
+    while first is not None and first[2] is None and not first[1].strip():
+        first = next(lines, None)
+    if first is None:
         raise InputError(Text("输入为空：没有任何就诊记录", "empty input: no visit records"))
+    if _one_object(first[1]):
+        return Input("lines", _records(first, lines))
+    parts, size = [], 0
+    for _, text, problem in chain([first], lines):
+        if problem is not None:
+            raise problem
+        size += len(text.encode("utf-8", "surrogatepass"))
+        if size > MAX_RECORD_BYTES:
+            raise InputError(Text(f"JSON 文档超过 {MAX_RECORD_BYTES} 字节；大量就诊请用 JSON Lines（每行一条）",
+                                  f"a JSON document is longer than {MAX_RECORD_BYTES} bytes; send many visits as "
+                                  "JSON Lines (one per line)"), record="#1")
+        parts.append(text)
+    return _document("".join(parts))
+
+
+def _one_object(line: str) -> bool:
+    """Whether a line is a JSON object of its own (the mark of JSON Lines); one nested too
+    deeply to read counts as one, to be refused as a record."""
+    if not line.lstrip().startswith("{"):
+        return False
+    if json_depth(line) > MAX_DEPTH:
+        return True
     try:
-        json.loads(first)
-        single_line = True
+        json.loads(line)
     except ValueError:
-        single_line = False
-    if single_line and first.lstrip().startswith("{"):
-        return Input("lines", _lines(first, position, stream))
-    document = first + stream.read()
+        return False
+    return True
+
+
+def _records(first: Line, lines: Iterator[Line]) -> Iterator[RawRecord]:
+    for line in chain([first], lines):
+        yield from _record(*line)
+
+
+def _record(position: int, text: str, problem: InputError | None) -> Iterator[RawRecord]:
+    if problem is not None:
+        yield RawRecord(position, text="", problem=problem)
+    elif text.strip():
+        yield RawRecord(position, text=text)
+
+
+def _invalid_document(error: ValueError, record: str = "#1") -> InputError:
+    return InputError(Text(f"不是有效的 JSON：{error}", f"invalid JSON: {error}"), record=record)
+
+
+def _document(document: str) -> Input:
+    """A whole JSON document: one visit object, or an array of them."""
+    seen: list[bool] = []
     try:
-        value = json.loads(document)
+        value = json.loads(document, object_pairs_hook=partial(_pairs, seen))
+    except RecursionError:  # far deeper than MAX_DEPTH: read the array element by element
+        return _deep_document(document)
     except ValueError as error:
-        raise InputError(Text(f"不是有效的 JSON：{error}", f"invalid JSON: {error}"), record="#1") from None
-    if isinstance(value, list):
-        if not value:
-            raise InputError(Text("输入为空数组：没有任何就诊记录", "empty array: no visit records"))
-        return Input("array", (RawRecord(n, value=v) for n, v in enumerate(value, start=1)))
-    return Input("object", iter([RawRecord(1, value=value)]))
+        raise _invalid_document(error) from None
+    if not isinstance(value, list):
+        return Input("object", iter([_value_record(1, value, seen)]))
+    if not value:
+        raise InputError(Text("输入为空数组：没有任何就诊记录", "empty array: no visit records"))
+    return Input("array", iter([_value_record(n, v, seen) for n, v in enumerate(value, start=1)]))
 
 
-def _lines(first: str, position: int, stream: IO[str]) -> Iterator[RawRecord]:
-    yield RawRecord(position, text=first)
-    for position, text in enumerate(stream, start=position + 1):
-        if text.strip():
-            yield RawRecord(position, text=text)
+def _value_record(position: int, value: object, seen: list[bool]) -> RawRecord:
+    return RawRecord(position, value=value, problem=_duplicate_in(value, f"#{position}") if seen else None)
+
+
+_TOKEN = re.compile(_STRING.pattern + r"|[\[\]{},]")
+
+
+def _deep_document(document: str) -> Input:
+    """A document ``json`` cannot read for its depth: each element of its top-level array is
+    read on its own, so that only those nested deeper than ``MAX_DEPTH`` are refused."""
+    start = len(document) - len(document.lstrip())
+    if not document.startswith("[", start):
+        return Input("object", iter([RawRecord(1, problem=too_deep("#1"))]))
+    records: list[RawRecord] = []
+    depth = deepest = 0
+    begin = start + 1
+    for token in _TOKEN.finditer(document, start):
+        mark = token.group()[0]
+        if mark == '"' or mark == "," and depth > 1:
+            continue
+        if mark in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            continue
+        if mark in "]}":
+            depth -= 1
+            if depth:
+                continue
+        # a comma between elements, or the array's closing bracket: an element ends here
+        records.append(_element(len(records) + 1, document[begin:token.start()], deepest - 1))
+        begin, deepest = token.end(), 1
+        if not depth:
+            if document[token.end():].strip():
+                raise _invalid_document(ValueError("extra data after the array"))
+            return Input("array", iter(records))
+    raise _invalid_document(ValueError("the array is not closed"))
+
+
+def _element(position: int, text: str, depth: int) -> RawRecord:
+    if depth > MAX_DEPTH:
+        return RawRecord(position, problem=too_deep(f"#{position}"))
+    seen: list[bool] = []
+    try:
+        return _value_record(position, json.loads(text, object_pairs_hook=partial(_pairs, seen)), seen)
+    except ValueError as error:
+        raise _invalid_document(error, f"#{position}") from None
 
 
 quote = json.encoder.encode_basestring  # type: ignore[attr-defined]  # C-accelerated, ensure_ascii=False

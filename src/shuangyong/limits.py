@@ -31,3 +31,6 @@ MAX_YAML_NODES = 1_000_000
 #: Largest whole number a pack or dossier may state (a count of people, an age, a level):
 #: Python refuses to read integers past 4,300 digits, and no real count comes near this.
 MAX_COUNT = 10**9
+#: Longest free text (a patient's name, a charge line's description), in characters: carried,
+#: never decided on, and an HIS's drug descriptions with their specifications run past 200.
+MAX_TEXT_LENGTH = 2000

@@ -28,6 +28,7 @@ from shuangyong.engine import Engine
 from shuangyong.errors import InputError, MoneyError
 from shuangyong.interchange import decision_to_dict, visit_from_dict
 from shuangyong.ledger import MemoryLedger, Posting, requests_for
+from shuangyong.limits import MAX_AMOUNT
 from shuangyong_export import EXPORTERS, ExportError
 from shuangyong_export import pdf as pdf_module
 
@@ -129,20 +130,23 @@ class TestXlsx:
             row["reason"].value)
 
     @settings(max_examples=25, deadline=None)
-    @given(st.decimals(min_value=0, max_value=Decimal("9999999999999.99"), places=2))
+    @given(st.decimals(min_value=0, max_value=MAX_AMOUNT, places=2))
     def test_money_round_trips_exactly(self, amount: Decimal) -> None:
-        """Any amount up to 15 significant digits comes back from the workbook to the fen."""
+        """Any amount the contract takes (up to limits.MAX_AMOUNT) comes back from the workbook to the fen."""
         content = export("xlsx", "decisions", decisions(visit_dict(amounts=(str(amount), "0.00"))))
         value = load_workbook(io.BytesIO(content))["lines"]["E2"].value
         assert amount == Decimal(str(value)).quantize(Decimal("0.01"))
 
     def test_amount_beyond_excel_precision_refused(self) -> None:
-        """16 significant digits cannot be kept by Excel: refused, naming the cell, nothing written."""
+        """16 significant digits cannot be kept by Excel: since issue 14 such an amount is above
+        limits.MAX_AMOUNT and is refused when read, naming visit and field; nothing is written."""
         target = io.BytesIO()
-        with pytest.raises(ExportError) as caught:
-            BY_NAME["xlsx"].write("decisions", decisions(visit_dict(amounts=("12345678901234.56", "1.00"))), target)
-        assert ("lines row 1", "amount", b"") == (caught.value.record, caught.value.field, target.getvalue())
-        assert "15 significant digits" in str(caught.value)
+        data = decisions()  # the contract refuses such an amount as input: only a dict can carry it
+        data[0]["lines"][0]["amount"] = "12345678901234.56"
+        with pytest.raises(MoneyError) as caught:
+            BY_NAME["xlsx"].write("decisions", data, target)
+        assert ("0012", "lines[0].amount", b"") == (caught.value.record, caught.value.field, target.getvalue())
+        assert "above the maximum" in str(caught.value)
 
 
 class TestBadInput:

@@ -29,6 +29,7 @@ from shuangyong.interchange import (
     read_records,
 )
 from shuangyong.ledger import Ledger
+from shuangyong.limits import ENCODINGS
 from shuangyong.model.charge_codes import ChargeCodeMap
 from shuangyong.model.visit import Visit
 from shuangyong.render import visible
@@ -203,16 +204,16 @@ def exit_on_error() -> Iterator[None]:
         fail(error)
 
 
-def open_input(source: IO[str], policies: tuple[str, ...], strict: bool,
-          codes: str | None, his: str | None = None) -> tuple[Engine, ChargeCodeMap | None, Input]:
+def open_input(source: IO[bytes], policies: tuple[str, ...], strict: bool, codes: str | None,
+               his: str | None = None, encoding: str = "utf-8") -> tuple[Engine, ChargeCodeMap | None, Input]:
     """Compile the packs, load the charge-code table and sniff the input, or exit 2."""
     with exit_on_error():
         engine = Engine.from_packs(*policies, strict=strict, registry=plugins.registry())
         code_map = ChargeCodeMap.load(Path(codes), engine.registry.items) if codes else None
-        return engine, code_map, read_records(source) if his is None else his_records(source, his)
+        return engine, code_map, read_records(source, encoding) if his is None else his_records(source, his)
 
 
-def his_records(source: IO[str], name: str) -> Input:
+def his_records(source: IO[bytes], name: str) -> Input:
     """The visits a plugin's HIS adapter reads from SOURCE's bytes (a FHIR bundle, HL7 messages).
 
     Read whole before any decision is written. An adapter with ``read_each`` (HL7) yields a
@@ -278,6 +279,12 @@ def opened_ledger(url: str | None) -> Iterator[Ledger]:
         yield ledger
 his_option = click.option("--his", metavar="NAME",
                           help="Read SOURCE with a HIS adapter a plugin adds (fhir, hl7) instead of as JSON.")
+#: ``--encoding`` of a command that reads records (SOURCE opened as bytes, read with
+#: ``shuangyong.interchange.decoded_lines`` or ``read_records``).
+encoding_option = click.option(
+    "--encoding", type=click.Choice(ENCODINGS), default="utf-8", show_default=True,
+    help="Character encoding of SOURCE (GB 18030 for many HIS exports). A UTF-8 byte-order mark "
+         "is accepted, and means UTF-8.")
 codes_option = click.option("--codes", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
                             help="Charge-code → item-kind table (CSV or YAML) for lines that send a code.")
 

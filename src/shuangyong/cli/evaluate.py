@@ -14,6 +14,7 @@ from shuangyong import plugins
 from shuangyong.cli.base import (
     BAD_INPUT,
     codes_option,
+    encoding_option,
     exporter_for,
     exit_on_error,
     his_option,
@@ -46,7 +47,7 @@ from shuangyong.text import Text
 
 
 @main.command()
-@click.argument("source", type=click.File("r", encoding="utf-8"), default="-")
+@click.argument("source", type=click.File("rb"), default="-")
 @policy_option
 @click.option("--format", "fmt", default="auto", show_default=True, metavar="FORMAT",
               help="auto, json, jsonl, table, or an exporter a plugin adds (xlsx, html, pdf with "
@@ -60,12 +61,13 @@ from shuangyong.text import Text
 @click.option("--pseudonymise", is_flag=True,
               help="Store patient ids as keyed hashes; the key comes from $SHUANGYONG_PSEUDONYM_KEY.")
 @his_option
-def evaluate(source: IO[str], policies: tuple[str, ...], fmt: str, strict: bool,
+@encoding_option
+def evaluate(source: IO[bytes], policies: tuple[str, ...], fmt: str, strict: bool,
              codes: str | None, output: str | None, post: bool, ledger_url: str | None,
-             pseudonymise: bool, his: str | None) -> None:
+             pseudonymise: bool, his: str | None, encoding: str) -> None:
     """Decide each visit in SOURCE (JSON, JSON array or JSON Lines; '-' for stdin)."""
     _check_format(fmt)
-    engine, code_map, records = open_input(source, policies, strict, codes, his)
+    engine, code_map, records = open_input(source, policies, strict, codes, his, encoding)
     if not post:
         _write_decisions(engine, code_map, records, fmt, output, engine.evaluate)
         return
@@ -146,17 +148,18 @@ def _report(failures: int) -> None:
 
 
 @main.command()
-@click.argument("source", type=click.File("r", encoding="utf-8"), default="-")
+@click.argument("source", type=click.File("rb"), default="-")
 @policy_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               help="json: one explanation (or error) object per visit, one per line.")
 @strict_option
 @codes_option
 @his_option
-def explain(source: IO[str], policies: tuple[str, ...], fmt: str, strict: bool, codes: str | None,
-            his: str | None) -> None:
+@encoding_option
+def explain(source: IO[bytes], policies: tuple[str, ...], fmt: str, strict: bool, codes: str | None,
+            his: str | None, encoding: str) -> None:
     """Explain each visit: every rule considered, why it applied or not, and its clause."""
-    engine, code_map, records = open_input(source, policies, strict, codes, his)
+    engine, code_map, records = open_input(source, policies, strict, codes, his, encoding)
     failures = 0
     results = for_each_record(records.records, code_map, lambda v: (v, engine.explain(v)))
     for ok, result, record in results:

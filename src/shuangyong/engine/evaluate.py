@@ -128,7 +128,8 @@ class Engine:
 
     def _unknown_item(self, visit: Visit, line: ChargeLine) -> UnknownItemError:
         return UnknownItemError(
-            Text(f"未知的收费项目类别 {line.item!r}（严格模式）", f"unknown item kind {line.item!r} (strict mode)"),
+            Text(f"收费明细 {line.line_id!r} 的项目类别 {line.item!r} 未知（严格模式）",
+                 f"unknown item kind {line.item!r} (strict mode) on line_id {line.line_id!r}"),
             record=visit.visit_id, field=f"lines[{visit.lines.index(line)}].item", value=line.item)
 
     def explain(self, visit: Visit) -> Explanation:

@@ -10,6 +10,7 @@ from typing import NamedTuple
 import attrs
 
 from shuangyong.errors import InputError
+from shuangyong.limits import MAX_ID_LENGTH
 from shuangyong.model.beneficiary import Beneficiary
 from shuangyong.model.registry import VISIT_KINDS as _VISIT_KIND_ROWS
 from shuangyong.model.vocabulary import one_of
@@ -25,11 +26,17 @@ def line_order(line_id: str) -> tuple[int, object, str]:
     """Canonical line order: natural ("2" before "10"), then the raw id to break ties.
 
     The engine handles lines in this order so that per-visit caps, and so the output, do not
-    depend on the order in which the HIS sent them.
+    depend on the order in which the HIS sent them. Only ASCII digits count as a number ("²"
+    and "١" are digits to ``str.isdigit`` but not to ``int``), and an id longer than
+    ``limits.MAX_ID_LENGTH`` is refused before ``int`` meets Python's 4,300-digit limit.
     """
-    if line_id.isdigit():
+    if len(line_id) > MAX_ID_LENGTH:
+        raise InputError(Text(f"line_id 超过 {MAX_ID_LENGTH} 个字符", f"line_id is longer than {MAX_ID_LENGTH} "
+                              "characters"), field="line_id", value=line_id[:MAX_ID_LENGTH])
+    if line_id.isascii() and line_id.isdigit():
         return (0, int(line_id), line_id)
-    parts = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in _DIGITS.split(line_id) if p)
+    parts = tuple((0, int(p), "") if p.isascii() and p.isdigit() else (1, 0, p)
+                  for p in _DIGITS.split(line_id) if p)
     return (1, parts, line_id)
 
 

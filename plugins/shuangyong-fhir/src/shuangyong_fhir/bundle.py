@@ -23,6 +23,8 @@ from fhir.resources.R4B.resource import Resource
 from pydantic import ValidationError
 
 from shuangyong.errors import InputError, field_path
+from shuangyong.interchange import json_depth
+from shuangyong.limits import MAX_DEPTH
 from shuangyong.text import Text
 
 Source = str | bytes | Path | IO[str] | IO[bytes]
@@ -56,8 +58,12 @@ def read_text(source: Source) -> str | bytes:
 
 
 def load_bundle(source: Source) -> Bundle:
+    text = read_text(source)
+    if json_depth(text) > MAX_DEPTH:  # before json.loads, which recurses once per level
+        raise FhirError(Text(f"Bundle 嵌套超过 {MAX_DEPTH} 层", f"the bundle is nested deeper than {MAX_DEPTH} levels"),
+                        record="Bundle", field=None)
     try:
-        data = json.loads(read_text(source), parse_float=Decimal)
+        data = json.loads(text, parse_float=Decimal)
     except ValueError as error:
         raise FhirError(Text(f"不是有效的 JSON：{error}", f"invalid JSON: {error}"), record="Bundle", field=None) from None
     try:
