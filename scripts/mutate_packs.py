@@ -40,7 +40,7 @@ from shuangyong import plugins
 from shuangyong.errors import ShuangyongError
 from shuangyong.model import Registry
 from shuangyong.policy import builtin_pack_names, load_reference
-from shuangyong.policy.loader import read_yaml
+from shuangyong.documents import read_yaml
 from shuangyong.testing.cases import CaseRunner, case_files, load_cases
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,7 +19,8 @@ from shuangyong.errors import PolicyError
 from shuangyong.limits import MAX_DEPTH, MAX_YAML_ALIASES, MAX_YAML_NODES
 from shuangyong.model import Registry
 from shuangyong.policy import PolicySet, load_reference, loader, resolve_layers
-from shuangyong.policy.loader import read_yaml
+from shuangyong import documents
+from shuangyong.documents import read_yaml
 from shuangyong.policy.regions import region_prefix
 
 from .conftest import line_of
@@ -609,7 +610,7 @@ class TestHostileFiles:
             error.record, error.message.en)
 
     def test_a_file_past_the_size_limit(self, write_pack: WritePack, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setattr(loader, "MAX_YAML_BYTES", 100)
+        monkeypatch.setattr(documents, "MAX_YAML_BYTES", 100)
         fits = write_pack(HEAD + "#" * (100 - len(HEAD.encode()) - 1) + "\n", "fits.yaml")
         too_big = write_pack(HEAD + "#" * (100 - len(HEAD.encode())) + "\n", "big.yaml")
         error = _policy_error(lambda: load_reference(str(too_big)))

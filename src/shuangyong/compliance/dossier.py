@@ -16,7 +16,8 @@ from pydantic import BaseModel, BeforeValidator, Field, ValidationError, model_v
 
 from shuangyong.dates import DateWindow, parse_date
 from shuangyong.errors import InputError, field_path
-from shuangyong.policy.loader import read_document, read_yaml, validation_message
+from shuangyong.documents import read_document, read_yaml
+from shuangyong.policy.loader import validation_message
 from shuangyong.policy.schema import Flag, Id, LocalText, StrictModel, Whole
 from shuangyong.text import Text
 

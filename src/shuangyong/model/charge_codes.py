@@ -9,7 +9,8 @@ import attrs
 import yaml
 
 from shuangyong.errors import InputError
-from shuangyong.limits import MAX_DEPTH, MAX_ID_LENGTH, MAX_YAML_ALIASES, MAX_YAML_BYTES
+from shuangyong.documents import BoundedLoader, YamlRefusal, read_document
+from shuangyong.limits import MAX_ID_LENGTH
 from shuangyong.model.vocabulary import Vocabulary
 from shuangyong.text import Text
 
@@ -65,15 +66,18 @@ def _csv_rows(path: Path) -> list[_Row]:
 
 
 def _yaml_rows(path: Path) -> list[_Row]:
-    """Codes are read as written (a node's text), so ``010`` stays ``010`` and is not octal 8."""
-    with path.open("rb") as handle:
-        data = handle.read(MAX_YAML_BYTES + 1)
-    if len(data) > MAX_YAML_BYTES:
-        raise InputError(Text(f"收费编码映射表超过 {MAX_YAML_BYTES} 字节", f"a charge-code table is larger than "
-                              f"{MAX_YAML_BYTES} bytes"), record=str(path))
-    text = data.decode("utf-8-sig")
-    _check_nesting(text, path)
-    node = yaml.compose(text)
+    """Codes are read as written (a node's text), so ``010`` stays ``010`` and is not octal 8;
+    the file is read and composed within the limits every YAML document is held to."""
+    noun = Text("收费编码映射表", "charge-code table")
+    text = read_document(path, noun, InputError)
+    try:
+        loader = BoundedLoader(text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except YamlRefusal as refusal:
+        raise InputError(refusal.message, record=f"{path}:line {refusal.problem_mark.line + 1}") from None
     if node is None:
         return []
     if not isinstance(node, yaml.MappingNode):
@@ -81,27 +85,3 @@ def _yaml_rows(path: Path) -> list[_Row]:
                               "a charge-code table must map code: item"), record=str(path))
     return [(str(key.value).strip(), str(value.value).strip() if isinstance(value, yaml.ScalarNode) else "",
              key.start_mark.line + 1) for key, value in node.value]
-
-
-_OPENS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
-_CLOSES = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
-
-
-def _check_nesting(text: str, path: Path) -> None:
-    """Refuse a table nested deeper than ``MAX_DEPTH`` or with more than ``MAX_YAML_ALIASES``
-    aliases, from the parser's events (which do not recurse) before composing (which does)."""
-    depth = aliases = 0
-    for event in yaml.parse(text):
-        if isinstance(event, _OPENS):
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise InputError(Text(f"收费编码映射表嵌套超过 {MAX_DEPTH} 层", f"a charge-code table nested deeper "
-                                      f"than {MAX_DEPTH} levels"), record=f"{path}:line {event.start_mark.line + 1}")
-        elif isinstance(event, _CLOSES):
-            depth -= 1
-        elif isinstance(event, yaml.AliasEvent):
-            aliases += 1
-            if aliases > MAX_YAML_ALIASES:
-                raise InputError(Text(f"收费编码映射表的别名（*）超过 {MAX_YAML_ALIASES} 个", f"a charge-code table "
-                                      f"uses more than {MAX_YAML_ALIASES} aliases (*)"),
-                                 record=f"{path}:line {event.start_mark.line + 1}")

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from shuangyong.dates import parse_date
+from shuangyong.documents import LongInteger
 from shuangyong.errors import InputError
 from shuangyong.limits import MAX_AMOUNT, MAX_COUNT, MAX_ID_LENGTH
 from shuangyong.money import parse_amount, parse_rate
@@ -35,11 +36,6 @@ def _as_tuple(value: Any) -> Any:
 
 
 Names = Annotated[tuple[str, ...], BeforeValidator(_as_tuple)]
-
-
-class LongInteger(str):
-    """An integer literal too long to be read as a number (Python refuses past 4,300 digits):
-    the YAML loader keeps it as text so that the schema refuses it naming the record and field."""
 
 
 #: a plain decimal number, the JSON contract's amount grammar: no sign, exponent, space,
@@ -84,17 +80,10 @@ def _flag(value: Any) -> bool:
 
 
 def _yuan(value: Any) -> Decimal:
-    """An amount in a pack: the JSON contract's grammar, at most ``MAX_AMOUNT``."""
+    """An amount in a pack: the JSON contract's grammar and maximum (``money.parse_amount``)."""
     if isinstance(value, LongInteger):
         raise _too_large(value, MAX_AMOUNT)
-    if isinstance(value, str) and not _DECIMAL.fullmatch(value):
-        raise InputError(Text(f"金额 {_shown(value)} 应写作 12 或 12.35（不带符号、空格或指数）",
-                              f"amount {_shown(value)} must be written like 12 or 12.35 (no sign, space or exponent)"),
-                         value=value)
-    amount = parse_amount(value)
-    if amount > MAX_AMOUNT:
-        raise _too_large(value, MAX_AMOUNT)
-    return amount
+    return parse_amount(value)
 
 
 def plain_decimal(value: Any) -> Any:

@@ -26,7 +26,8 @@ from shuangyong.engine import DEFAULT_PACKS, Decision, Engine, Explanation, Rule
 from shuangyong.errors import CaseError, ShuangyongError, field_path
 from shuangyong.interchange import visit_from_dict
 from shuangyong.model import ChargeCodeMap, Registry, Visit
-from shuangyong.policy.loader import Loc, loader_without, looks_like_path, read_document, read_yaml
+from shuangyong.documents import Loc, loader_without, read_document, read_yaml
+from shuangyong.policy.loader import looks_like_path
 from shuangyong.policy.schema import Names, Yuan
 from shuangyong.render import OUTCOMES
 from shuangyong.text import Lang, Text
