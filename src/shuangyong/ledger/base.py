@@ -191,14 +191,13 @@ class Ledger(ABC):
 
 class _Lines:
     """What a batch needs to know of the rows already posted for its visits: the grant under
-    each key, which grants are live (not reversed), and the first grant of each line and visit
-    (what every later grant on them must agree with)."""
+    each key, which grants are live (not reversed), and the first grant of each line (what every
+    later grant on it must agree with)."""
 
     def __init__(self, rows: Sequence[Posting]) -> None:
         self.grants: dict[GrantKey, Posting] = {}
         self.live: dict[tuple[str, str], list[Posting]] = {}
         self.lines: dict[tuple[str, str], Posting] = {}
-        self.visits: dict[str, Posting] = {}
         reversed_ = {row.reverses for row in rows if row.kind == "reversal"}
         for row in rows:
             if row.kind == "grant":
@@ -206,21 +205,20 @@ class _Lines:
 
     def add(self, grant: Posting, *, live: bool = True) -> None:
         self.grants[grant.grant_key] = grant
-        self.visits.setdefault(grant.visit_id, grant)
         self.lines.setdefault((grant.visit_id, grant.line_id), grant)
         if live:
             self.live.setdefault((grant.visit_id, grant.line_id), []).append(grant)
 
     def earlier(self, request: PostingRequest) -> Posting | None:
         """The grant this request repeats, or None for a new one; a request that contradicts
-        what is posted (another patient, amount, item or date; another policy's live grant on
-        the line; more than the line's amount in all) is refused."""
+        what is posted (another patient, amount, item, reduction or date under the same key;
+        another item or amount on the same line; another policy's live grant on the line; more
+        than the line's amount in all) is refused."""
         where = f"{request.visit_id}/{request.line_id}"
         found = self.grants.get(request.grant_key)
         line = self.lines.get((request.visit_id, request.line_id))
-        visit = self.visits.get(request.visit_id)
         for name in CONTENT_FIELDS:
-            before = found or (visit if name in _VISIT_FIELDS else line if name in _LINE_FIELDS else None)
+            before = found or (line if name in _LINE_FIELDS else None)
             if before is not None and getattr(before, name) != getattr(request, name):
                 raise LedgerError(Text(
                     f"就诊 {request.visit_id} 已于第 {before.seq} 条记账，{name} 为 {getattr(before, name)}，"
@@ -250,7 +248,6 @@ class _Lines:
         return None
 
 
-_VISIT_FIELDS = ("patient_key", "business_date")  #: what every row of one visit shares
 _LINE_FIELDS = ("item", "amount_fen")  #: what every row of one line shares
 
 

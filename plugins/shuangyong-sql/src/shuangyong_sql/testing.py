@@ -2,8 +2,9 @@
 dropped afterwards, so tests never see each other's rows and can run beside real data.
 
 The servers come from ``SHUANGYONG_TEST_POSTGRES_URL`` and ``SHUANGYONG_TEST_MARIADB_URL``. A
-server that is not configured or cannot be reached skips the test, except under ``CI=true``,
-where it fails it: CI has both servers, so a skip there would hide a broken set-up.
+server that is not configured or cannot be reached skips the test, except in CI (``CI`` set to anything
+but an empty string, ``0``, ``false``, ``no`` or ``off``), where it fails it: CI has both
+servers, so a skip there would hide a broken set-up.
 """
 
 from __future__ import annotations
@@ -21,9 +22,14 @@ SERVER_VARIABLES = {"postgresql": "SHUANGYONG_TEST_POSTGRES_URL", "mariadb": "SH
 KINDS = ("sqlite", "postgresql", "mariadb")
 
 
+def in_ci() -> bool:
+    """Whether ``$CI`` is truthy (``CI=1`` and ``CI=yes`` count, as much as ``CI=true``)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
 def _unavailable(message: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{message} (CI=true: the database servers must be reachable)", pytrace=False)
+    if in_ci():
+        pytest.fail(f"{message} (CI is set: the database servers must be reachable)", pytrace=False)
     pytest.skip(message)
 
 
