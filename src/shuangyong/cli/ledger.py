@@ -78,8 +78,8 @@ def export(ledger_url: str | None, fmt: str, output: str | None) -> None:
 @ledger_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def head(ledger_url: str | None, fmt: str) -> None:
-    """The count and the last row's seq and hash: keep them outside the ledger, and give them to
-    ``ledger verify --expect-head`` later to detect removed or rewritten rows."""
+    """The last posting's seq and hash (SEQ:HASH): keep it outside the ledger and give it to
+    `ledger verify --expect-head` later to detect removed or rewritten rows."""
     with opened_ledger(ledger_url) as opened:
         seq, last = opened.head()
     if fmt == "json":
