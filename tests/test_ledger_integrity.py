@@ -555,3 +555,15 @@ def test_database_refusal_names_the_visit_and_the_ledger(backend: str, ledger: L
                                       "nothing was written" in caught.value.message.en)
     assert 1 == len(rows(ledger))
 
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_reversed_grant_is_not_answered_as_if_it_stood(backend: str, ledger: Ledger) -> None:
+    """Re-posting a grant that was reversed is refused, not answered with the reversed row."""
+    ledger.post([request("1")])
+    ledger.reverse(1, "wrong patient")
+    with pytest.raises(LedgerError) as caught:
+        ledger.post([request("1")])
+    assert ("V1/1", "visit_id", True) == (caught.value.record, caught.value.field,
+                                          "was reversed by row 2" in caught.value.message.en)
+    assert [(1, "grant", "V1", 500), (2, "reversal", "V1", 500)] == rows(ledger)

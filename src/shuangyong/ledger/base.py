@@ -198,10 +198,10 @@ class _Lines:
         self.grants: dict[GrantKey, Posting] = {}
         self.live: dict[tuple[str, str], list[Posting]] = {}
         self.lines: dict[tuple[str, str], Posting] = {}
-        reversed_ = {row.reverses for row in rows if row.kind == "reversal"}
+        self.reversed = {row.reverses: row.seq for row in rows if row.kind == "reversal"}
         for row in rows:
             if row.kind == "grant":
-                self.add(row, live=row.seq not in reversed_)
+                self.add(row, live=row.seq not in self.reversed)
 
     def add(self, grant: Posting, *, live: bool = True) -> None:
         self.grants[grant.grant_key] = grant
@@ -227,6 +227,13 @@ class _Lines:
                     f"{getattr(before, name)}, now {getattr(request, name)}: a visit id re-used with other "
                     "content is refused, not answered with the earlier grant (use a new visit id)"),
                     record=where, field=name, value=getattr(request, name))
+        if found is not None and found.seq in self.reversed:
+            raise LedgerError(Text(f"明细 {where} 的这笔减免（第 {found.seq} 条）已被第 {self.reversed[found.seq]} 条冲正，"
+                                   "不能按原样再记；请以新的就诊号记账",
+                                   f"this grant on line {where} (row {found.seq}) was reversed by row "
+                                   f"{self.reversed[found.seq]} and cannot be posted again as it was; post the "
+                                   "visit under a new visit id"),
+                              record=where, field="visit_id", value=request.visit_id)
         if found is not None:
             return found
         live = self.live.get((request.visit_id, request.line_id), [])
