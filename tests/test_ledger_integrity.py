@@ -178,6 +178,18 @@ def test_line_granted_under_another_policy_is_refused_until_reversed(backend: st
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_line_amount_is_fixed_while_a_grant_on_it_stands(backend: str, ledger: Ledger) -> None:
+    """Another rule on the same line must see the same amount; after the grant is reversed the
+    line may be posted again, corrected, under the new policy."""
+    ledger.post([request("1")])
+    with pytest.raises(LedgerError) as caught:
+        ledger.post([request("1", rule_id="r2", amount=2000)])
+    assert ("V1/1", "amount_fen") == (caught.value.record, caught.value.field)
+    ledger.reverse(1, "amount was wrong")
+    assert 2000 == ledger.post([request("1", fingerprint=FP2, amount=2000, requested=2000)])[0].granted_fen
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_grants_on_a_line_never_exceed_its_amount(backend: str, ledger: Ledger) -> None:
     """Under one policy, two rules posted apart still cannot grant more than the line's amount."""
     ledger.post([request("1", requested=600)])

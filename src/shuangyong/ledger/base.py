@@ -10,6 +10,7 @@ concurrent writers and keeps the chain a line.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
@@ -25,9 +26,9 @@ from shuangyong.ledger.posting import (
     seal,
     utc_now,
 )
+from shuangyong.text import Text
 
 PSEUDONYMISATION = "pseudonymisation"  #: the setting that fixes how a ledger keys patients
-from shuangyong.text import Text
 
 
 class Transaction(Protocol):
@@ -96,8 +97,8 @@ class Ledger(ABC):
         the batch is written)."""
         if not requests:
             return []
-        keys = [request.grant_key for request in requests]
-        duplicate = next((r for r, k in zip(requests, keys) if keys.count(k) > 1), None)
+        counts = Counter(request.grant_key for request in requests)
+        duplicate = next((r for r in requests if counts[r.grant_key] > 1), None)
         if duplicate is not None:
             raise LedgerError(Text("同一批次中同一明细同一规则出现两次", "a batch asks for the same line and rule twice"),
                               record=f"{duplicate.visit_id}/{duplicate.line_id}", field="rule_id",
@@ -191,13 +192,12 @@ class Ledger(ABC):
 
 class _Lines:
     """What a batch needs to know of the rows already posted for its visits: the grant under
-    each key, which grants are live (not reversed), and the first grant of each line (what every
-    later grant on it must agree with)."""
+    each key, and the live (not reversed) grants of each line, which every later grant on the
+    line must agree with."""
 
     def __init__(self, rows: Sequence[Posting]) -> None:
         self.grants: dict[GrantKey, Posting] = {}
         self.live: dict[tuple[str, str], list[Posting]] = {}
-        self.lines: dict[tuple[str, str], Posting] = {}
         self.reversed = {row.reverses: row.seq for row in rows if row.kind == "reversal"}
         for row in rows:
             if row.kind == "grant":
@@ -205,7 +205,6 @@ class _Lines:
 
     def add(self, grant: Posting, *, live: bool = True) -> None:
         self.grants[grant.grant_key] = grant
-        self.lines.setdefault((grant.visit_id, grant.line_id), grant)
         if live:
             self.live.setdefault((grant.visit_id, grant.line_id), []).append(grant)
 
@@ -216,7 +215,8 @@ class _Lines:
         than the line's amount in all) is refused."""
         where = f"{request.visit_id}/{request.line_id}"
         found = self.grants.get(request.grant_key)
-        line = self.lines.get((request.visit_id, request.line_id))
+        live = self.live.get((request.visit_id, request.line_id), [])
+        line = live[0] if live else None
         for name in CONTENT_FIELDS:
             before = found or (line if name in _LINE_FIELDS else None)
             if before is not None and getattr(before, name) != getattr(request, name):
@@ -236,7 +236,6 @@ class _Lines:
                               record=where, field="visit_id", value=request.visit_id)
         if found is not None:
             return found
-        live = self.live.get((request.visit_id, request.line_id), [])
         other = next((grant for grant in live if grant.fingerprint != request.fingerprint), None)
         if other is not None:
             raise LedgerError(Text(
@@ -255,7 +254,7 @@ class _Lines:
         return None
 
 
-_LINE_FIELDS = ("item", "amount_fen")  #: what every row of one line shares
+_LINE_FIELDS = ("item", "amount_fen")  #: what every live grant on one line shares
 
 
 def first_head(last: Posting | None) -> tuple[int, str]:
