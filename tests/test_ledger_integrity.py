@@ -337,6 +337,15 @@ def test_head_and_expect_head(backend: str, scratch: str) -> None:
     assert (2, "field --expect-head") == (bad.exit_code, bad.stderr.split(": ")[1])
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_head_is_the_last_row(backend: str, ledger: Ledger) -> None:
+    """Every backend's head is the genesis when empty, then the last row's (seq, hash)."""
+    assert (0, GENESIS) == ledger.head()
+    posted = ledger.post([request("1"), request("2")])
+    reversal = ledger.reverse(1, "x")
+    assert [(2, posted[1].hash), (3, reversal.hash)] == [(posted[1].seq, posted[1].hash), ledger.head()]
+
+
 def _tamper(url: str, statements: dict[str, list[str]], *, rows_back: list[Posting] | None = None) -> None:
     """Run SQL behind the library's back (the triggers dropped or disabled first), then insert
     ``rows_back`` if given."""

@@ -195,6 +195,12 @@ class SQLiteLedger(Ledger):
                 self._immediate() as connection:
             yield _SQLiteTransaction(connection)
 
+    def head(self) -> tuple[int, str]:
+        """The last row by the primary key, without the write lock (a read-only file has a head)."""
+        with self._mapped(Text("无法读取账本", "cannot read the ledger")):
+            last = self.connection.execute(f"{_SELECT} ORDER BY seq DESC LIMIT 1").fetchone()
+        return first_head(None if last is None else Posting.from_row(last))
+
     def postings(self) -> Iterator[Posting]:
         with self._mapped(Text("无法读取账本", "cannot read the ledger")):
             for row in self.connection.execute(f"{_SELECT} ORDER BY seq"):

@@ -229,6 +229,14 @@ class SQLLedger(Ledger):
                 self.engine.begin() as connection:
             yield _SQLTransaction(connection, self.table, self.dialect)
 
+    def head(self) -> tuple[int, str]:
+        """The last row by the primary key, without locking the head (an account that may only
+        read has a head too)."""
+        query = sa.select(*(self.table.c[name] for name in _COLUMNS)).order_by(self.table.c.seq.desc()).limit(1)
+        with self._mapped(Text("无法读取账本", "cannot read the ledger")), self.engine.connect() as connection:
+            last = connection.execute(query).mappings().first()
+        return first_head(None if last is None else Posting.from_row(last))
+
     def postings(self) -> Iterator[Posting]:
         query = sa.select(*(self.table.c[name] for name in _COLUMNS)).order_by(self.table.c.seq)
         with self._mapped(Text("无法读取账本", "cannot read the ledger")), self.engine.connect() as connection:
