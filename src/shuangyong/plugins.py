@@ -287,8 +287,9 @@ def check_kinds(manager: PluginManager | None = None) -> list[Any]:
     return list(_merge("register_check_kinds", manager).values())
 
 
-def open_ledger(url: str, manager: PluginManager | None = None) -> Ledger:
-    """A ledger by URL; the scheme (``sqlite``, ``memory``, ``postgresql+psycopg``…) picks the backend."""
+def open_ledger(url: str, manager: PluginManager | None = None, *, create: bool = True) -> Ledger:
+    """A ledger by URL; the scheme (``sqlite``, ``memory``, ``postgresql+psycopg``…) picks the backend.
+    ``create=False`` refuses a ledger that does not exist yet instead of making an empty one."""
     backends: dict[str, Callable[[str], Ledger]] = collect("register_storage", manager)
     scheme = url.split(":", 1)[0] if ":" in url else ""
     if scheme not in backends:
@@ -296,7 +297,7 @@ def open_ledger(url: str, manager: PluginManager | None = None) -> Ledger:
         raise LedgerError(Text(f"不认识账本地址 {url!r} 的类型（可用：{known}；SQL 数据库需安装 shuangyong-sql）",
                                f"no ledger backend for {url!r} (available: {known}; "
                                "SQL servers need the shuangyong-sql plugin)"), record=url, field="ledger")
-    return backends[scheme](url)
+    return backends[scheme](url) if create else backends[scheme](url, create=False)
 
 
 def resolve_beneficiary(visit: Visit, manager: PluginManager | None = None) -> Visit:

@@ -41,7 +41,7 @@ def workload() -> list[list[PostingRequest]]:
         day = dt.date(2026, 1, 1) + dt.timedelta(days=number % 365)
         batch = []
         for line in range(1, LINES + 1):
-            requested = 400 + (number * 37 + line * 101) % 500
+            requested = 200 + (number * 37 + line * 101) % 300  # two shares: at most 998 of 1000 fen
             for rule, cap in (("capped", CAP_FEN), ("uncapped", None)):
                 batch.append(PostingRequest(f"V{number:03d}", str(line), rule, FINGERPRINT, patient, "bed",
                                             day, 1000, requested, cap))

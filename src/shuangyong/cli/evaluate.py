@@ -13,6 +13,7 @@ import click
 from shuangyong import plugins
 from shuangyong.cli.base import (
     BAD_INPUT,
+    check_output_target,
     codes_option,
     encoding_option,
     exporter_for,
@@ -75,7 +76,8 @@ def evaluate(source: IO[bytes], policies: tuple[str, ...], fmt: str, strict: boo
     if pseudonymise and key is None:
         fail(LedgerError(Text("--pseudonymise 需要环境变量 SHUANGYONG_PSEUDONYM_KEY",
                               "--pseudonymise needs the key in $SHUANGYONG_PSEUDONYM_KEY"), field="pseudonymise"))
-    with opened_ledger(ledger_url) as ledger:
+    check_output_target(output)  # answers that cannot be written must not be posted
+    with opened_ledger(ledger_url, create=True) as ledger:
         def decide_and_post(visit: Visit) -> Decision:
             decision = engine.evaluate(visit)
             requests = requests_for(visit, decision, engine.policy, key if pseudonymise else None)

@@ -1,15 +1,21 @@
-"""``shuangyong ledger reverse|export|verify``: the concession ledger (台帐) at the command line."""
+"""``shuangyong ledger reverse|export|verify|head``: the concession ledger (台帐) at the command line.
+
+None of these creates a ledger: a URL with a typo is refused, not verified as an empty ledger.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 
+import attrs
 import click
 
 from shuangyong.cli.base import (
     BAD_INPUT,
     exporter_for,
+    fail,
     lang,
     ledger_option,
     main,
@@ -17,15 +23,32 @@ from shuangyong.cli.base import (
     say,
     writing_to,
 )
+from shuangyong.errors import LedgerError
 from shuangyong.ledger import verify
 from shuangyong.ledger.export import export_row
+from shuangyong.ledger.posting import GENESIS
 from shuangyong.money import format_amount, from_fen
 from shuangyong.text import Text
 
 
 @main.group()
 def ledger() -> None:
-    """Reverse, export and verify the concession ledger."""
+    """Reverse, export, verify and anchor the concession ledger."""
+
+
+_HEAD = re.compile(r"([0-9]{1,18}):([0-9a-f]{64})")
+
+
+def _expected_head(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, str] | None:
+    """``SEQ:HASH`` as ``ledger head`` prints it; anything else exits 2."""
+    if value is None:
+        return None
+    match = _HEAD.fullmatch(value.strip())
+    if match is None:
+        fail(LedgerError(Text(f"--expect-head 应为 序号:64位十六进制哈希（ledger head 的输出），收到 {value!r}",
+                              f"--expect-head is SEQ:HASH with a 64-digit hex hash (as ledger head prints it), "
+                              f"got {value!r}"), field="--expect-head", value=value))
+    return int(match[1]), match[2]
 
 
 @ledger.command()
@@ -51,13 +74,36 @@ def export(ledger_url: str | None, fmt: str, output: str | None) -> None:
         exporter.write("ledger", opened.postings(), out)
 
 
+@ledger.command()
+@ledger_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def head(ledger_url: str | None, fmt: str) -> None:
+    """The last posting's seq and hash (SEQ:HASH): keep it outside the ledger and give it to
+    `ledger verify --expect-head` later to detect removed or rewritten rows."""
+    with opened_ledger(ledger_url) as opened:
+        seq, last = opened.head()
+    if fmt == "json":
+        click.echo(json.dumps({"seq": seq, "hash": last, "head": f"{seq}:{last}"}))
+    else:
+        say(Text(f"末条记账为第 {seq} 条；链头（请在账本之外保存）：",
+                 f"last posting {seq}; head (keep it outside the ledger):"))
+        click.echo(f"{seq}:{last}")
+
+
 @ledger.command("verify")
 @ledger_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-def verify_command(ledger_url: str | None, fmt: str) -> None:
-    """Recompute the hash chain, totals, caps and reversals; exit 2 if anything is wrong."""
+@click.option("--expect-head", metavar="SEQ:HASH", callback=_expected_head,
+              help="A head printed earlier by `ledger head`: fail unless row SEQ still has HASH.")
+def verify_command(ledger_url: str | None, fmt: str, expect_head: tuple[int, str] | None) -> None:
+    """Recompute the hash chain, totals, caps and reversals; exit 2 if anything is wrong. An empty
+    ledger fails unless --expect-head 0:… says it should be empty."""
     with opened_ledger(ledger_url) as opened:
-        result = verify(opened.postings())
+        result = verify(opened.postings(), expect_head)
+    if not result.rows and expect_head is None:
+        result = attrs.evolve(result, problems=(
+            Text(f"账本没有任何记账；若本应为空，请用 --expect-head 0:{GENESIS}",
+                 f"the ledger has no postings; if it should be empty, say so with --expect-head 0:{GENESIS}"),))
     if fmt == "json":
         click.echo(json.dumps({"ok": result.ok, "rows": result.rows,
                                "granted": format_amount(from_fen(result.granted_fen)),

@@ -19,6 +19,7 @@ import attrs
 
 from shuangyong.engine.decision import Applied, Decision, Totals
 from shuangyong.errors import LedgerError
+from shuangyong.limits import MAX_AMOUNT
 from shuangyong.model.visit import Visit
 from shuangyong.money import ZERO, from_fen, to_fen
 from shuangyong.policy.layers import PolicySet
@@ -29,12 +30,22 @@ FINGERPRINT = re.compile(r"sha256:[0-9a-f]{16}")
 Kind = Literal["grant", "reversal"]
 GrantKey = tuple[str, str, str, str]  #: (visit_id, line_id, rule_id, fingerprint): posted at most once
 CapKey = tuple[str, str, int]  #: (patient_key, rule_id, year): what a yearly cap counts
+MAX_FEN = to_fen(MAX_AMOUNT)  #: largest fen value a request may carry: every sum stays within int64
+PLAIN = "none"  #: the pseudonymisation identity of a ledger that stores patient ids as they are
+#: what a pseudonym key is identified by (an HMAC of this label, never the key itself)
+_KEY_LABEL = b"shuangyong ledger pseudonym key identity"
+#: what a posted grant must repeat exactly to be the same grant again (idempotent re-post)
+CONTENT_FIELDS = ("patient_key", "item", "business_date", "amount_fen", "requested_fen")
 
 
 def _fen(value: object, name: str, record: str) -> int:
     if type(value) is not int or value < 0:  # bool and float are refused here too
         raise LedgerError(Text(f"{name} 必须是非负整数（分），收到 {value!r}",
                                f"{name} must be a non-negative whole number of fen, got {value!r}"),
+                          record=record, field=name, value=value)
+    if value > MAX_FEN:
+        raise LedgerError(Text(f"{name} 为 {value} 分，超过上限 {MAX_FEN} 分（{MAX_AMOUNT} 元）",
+                               f"{name} is {value} fen, more than the maximum {MAX_FEN} fen ({MAX_AMOUNT} yuan)"),
                           record=record, field=name, value=value)
     return value
 
@@ -73,6 +84,8 @@ class PostingRequest(_Share):
     amount_fen: int
     requested_fen: int
     year_cap_fen: int | None = None
+    #: how ``patient_key`` was made: :data:`PLAIN` or :func:`pseudonym_identity` of the key
+    pseudonym: str = PLAIN
 
     def __attrs_post_init__(self) -> None:
         record = f"{self.visit_id}/{self.line_id}"
@@ -176,6 +189,15 @@ def patient_key(patient_id: str, key: bytes | None) -> str:
     return "h:" + hmac.new(key, patient_id.encode(), hashlib.sha256).hexdigest()[:32]
 
 
+def pseudonym_identity(key: bytes | None) -> str:
+    """What a ledger records of how it keys patients: :data:`PLAIN`, or ``hmac-sha256:`` and 16
+    hex digits of an HMAC of a fixed label under the key — the same key always gives the same
+    identity, and the identity reveals nothing of the key."""
+    if key is None:
+        return PLAIN
+    return "hmac-sha256:" + hmac.new(key, _KEY_LABEL, hashlib.sha256).hexdigest()[:16]
+
+
 def requests_for(visit: Visit, decision: Decision, policy: PolicySet,
                  pseudonym_key: bytes | None = None) -> list[PostingRequest]:
     """What the decision grants, one request per rule's share of a line (zero shares skipped)."""
@@ -189,8 +211,9 @@ def requests_for(visit: Visit, decision: Decision, policy: PolicySet,
         year_cap = rule.spec.caps.per_year if rule.spec.caps else None
         caps[rule.spec.id] = to_fen(year_cap) if year_cap is not None else None
     who = patient_key(visit.patient.id, pseudonym_key)
+    identity = pseudonym_identity(pseudonym_key)
     return [PostingRequest(visit.visit_id, line.line_id, share.rule, decision.policy, who, line.item,
-                           visit.date, to_fen(line.amount), to_fen(share.reduction), caps[share.rule])
+                           visit.date, to_fen(line.amount), to_fen(share.reduction), caps[share.rule], identity)
             for line in decision.lines for share in line.applied if share.reduction]
 
 

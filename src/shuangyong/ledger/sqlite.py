@@ -4,6 +4,10 @@
 exclusive hold on the chain's head that :class:`~shuangyong.ledger.base.Ledger` needs; other
 processes wait (up to ``timeout``) instead of failing. Triggers refuse UPDATE and DELETE, so
 the rows stay append-only even for someone with a SQL prompt.
+
+Every ``sqlite3`` error — a corrupt, truncated, read-only or foreign file, a full disk — becomes a
+:class:`~shuangyong.errors.LedgerError` naming the file; a file that is not already a ledger is
+never turned into one behind the caller's back.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from pathlib import Path
 
 from shuangyong.errors import LedgerError
 from shuangyong.ledger.base import Ledger, first_head
-from shuangyong.ledger.posting import POSTING_COLUMNS, CapKey, GrantKey, Posting
+from shuangyong.ledger.posting import POSTING_COLUMNS, CapKey, Posting
 from shuangyong.text import Text
 
 #: (version, statements): applied in order, each once; the version is kept in the database
@@ -41,7 +45,18 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
         "CREATE TRIGGER postings_no_delete BEFORE DELETE ON postings "
         "BEGIN SELECT RAISE(ABORT, 'shuangyong ledger rows are append-only'); END",
     )),
+    (2, (  # settings fixed once (how patients are keyed); the visit index finds a visit's rows
+        "CREATE TABLE ledger_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        "CREATE TRIGGER ledger_settings_no_update BEFORE UPDATE ON ledger_settings "
+        "BEGIN SELECT RAISE(ABORT, 'shuangyong ledger settings are fixed'); END",
+        "CREATE TRIGGER ledger_settings_no_delete BEFORE DELETE ON ledger_settings "
+        "BEGIN SELECT RAISE(ABORT, 'shuangyong ledger settings are fixed'); END",
+        "CREATE INDEX postings_visit ON postings (visit_id)",
+    )),
 )
+LATEST = MIGRATIONS[-1][0]
+INT64 = 2**63 - 1  #: the largest integer SQLite stores
+_FEN_COLUMNS = ("amount_fen", "requested_fen", "granted_fen", "year_cap_fen")
 _SELECT = f"SELECT {', '.join(POSTING_COLUMNS)} FROM postings"
 _INSERT = (f"INSERT INTO postings ({', '.join(POSTING_COLUMNS)}, year) "
            f"VALUES ({', '.join(':' + name for name in POSTING_COLUMNS)}, :year)")
@@ -66,13 +81,9 @@ class _SQLiteTransaction:
         last = self._rows(f"{_SELECT} ORDER BY seq DESC LIMIT 1")
         return first_head(last[0] if last else None)
 
-    def grants(self, keys: Iterable[GrantKey]) -> dict[GrantKey, Posting]:
-        found: dict[GrantKey, Posting] = {}
-        for key in set(keys):
-            for row in self._rows(f"{_SELECT} WHERE kind = 'grant' AND visit_id = ? AND line_id = ? "
-                                  "AND rule_id = ? AND fingerprint = ?", key):
-                found[key] = row
-        return found
+    def visit_rows(self, visit_ids: Iterable[str]) -> list[Posting]:
+        rows = [row for visit_id in set(visit_ids) for row in self._rows(f"{_SELECT} WHERE visit_id = ?", (visit_id,))]
+        return sorted(rows, key=lambda row: row.seq)
 
     def used(self, keys: Iterable[CapKey]) -> dict[CapKey, int]:
         totals: dict[CapKey, int] = {}
@@ -91,52 +102,109 @@ class _SQLiteTransaction:
         rows = self._rows(f"{_SELECT} WHERE reverses = ?", (seq,))
         return rows[0] if rows else None
 
+    def setting(self, name: str) -> str | None:
+        row = self.connection.execute("SELECT value FROM ledger_settings WHERE name = ?", (name,)).fetchone()
+        return None if row is None else row[0]
+
+    def fix_setting(self, name: str, value: str) -> None:
+        self.connection.execute("INSERT INTO ledger_settings (name, value) VALUES (?, ?)", (name, value))
+
     def insert(self, postings: Sequence[Posting]) -> None:
+        for posting in postings:
+            for name in _FEN_COLUMNS:
+                if (getattr(posting, name) or 0) > INT64:
+                    raise LedgerError(Text(f"{name} 超出 SQLite 能存的整数范围", f"{name} is beyond what SQLite stores"),
+                                      record=f"{posting.visit_id}/{posting.line_id}", field=name,
+                                      value=getattr(posting, name))
         self.connection.executemany(_INSERT, [dict(p.as_dict(), year=p.business_date.year) for p in postings])
 
 
 class SQLiteLedger(Ledger):
-    """A ledger file any number of processes can post to; created and migrated on first open."""
+    """A ledger file any number of processes can post to. ``create`` makes and migrates a new
+    file; without it (verify, export, reverse, head) a missing file is refused, not created."""
 
-    def __init__(self, url: str, *, timeout: float = 60.0) -> None:
+    def __init__(self, url: str, *, timeout: float = 60.0, create: bool = True) -> None:
         self.url = url
-        path = sqlite_path(url)
-        try:
-            self.connection = sqlite3.connect(path, timeout=timeout, isolation_level=None)
-        except sqlite3.Error as error:
-            raise LedgerError(Text(f"无法打开账本：{error}", f"cannot open the ledger: {error}"),
-                              record=url, field="ledger") from None
+        self.path = sqlite_path(url)
+        if not create and not self.path.is_file():
+            raise LedgerError(Text(f"账本文件 {self.path} 不存在（只有 evaluate --post 会新建账本）",
+                                   f"there is no ledger file {self.path} (only evaluate --post creates a ledger)"),
+                              record=url, field="ledger")
+        opening = Text("无法打开账本", "cannot open the ledger")
+        with self._mapped(opening):
+            self.connection = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
         self.connection.row_factory = sqlite3.Row
-        self._migrate()
+        try:
+            with self._mapped(opening):
+                self._migrate(create)
+        except LedgerError:
+            self.connection.close()
+            raise
 
-    def _migrate(self) -> None:
+    @contextmanager
+    def _mapped(self, doing: Text) -> Iterator[None]:
+        """Any ``sqlite3`` error as a :class:`LedgerError` naming the file, with SQLite's reason."""
+        try:
+            yield
+        except sqlite3.Error as error:
+            raise LedgerError(Text(f"{doing.zh}：{error}（账本文件 {self.path}）",
+                                   f"{doing.en}: {error} (ledger file {self.path})"),
+                              record=self.url, field="ledger") from None
+
+    def _migrate(self, create: bool) -> None:
+        """Bring the file to the latest schema; a file holding other tables is not a ledger, and an
+        empty one becomes a ledger only when ``create`` is set."""
+        tables = {name for (name,) in self.connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "shuangyong_schema" not in tables:
+            if tables:
+                raise LedgerError(Text(f"文件 {self.path} 是别的 SQLite 数据库（有表 {', '.join(sorted(tables))}），不是账本",
+                                       f"{self.path} is another SQLite database (tables {', '.join(sorted(tables))}), "
+                                       "not a shuangyong ledger"), record=self.url, field="ledger")
+            if not create:
+                raise LedgerError(Text(f"文件 {self.path} 是空的，不是账本", f"{self.path} is empty, not a ledger"),
+                                  record=self.url, field="ledger")
+        elif self._version() >= LATEST:
+            return  # nothing to write: a read-only copy of a current ledger opens too
         with self._immediate() as connection:
             connection.execute("CREATE TABLE IF NOT EXISTS shuangyong_schema (version INTEGER NOT NULL)")
-            current = connection.execute("SELECT MAX(version) FROM shuangyong_schema").fetchone()[0] or 0
+            current = self._version()
             for version, statements in MIGRATIONS:
                 if version > current:
                     for statement in statements:
                         connection.execute(statement)
                     connection.execute("INSERT INTO shuangyong_schema (version) VALUES (?)", (version,))
 
+    def _version(self) -> int:
+        return self.connection.execute("SELECT MAX(version) FROM shuangyong_schema").fetchone()[0] or 0
+
     @contextmanager
     def _immediate(self) -> Iterator[sqlite3.Connection]:
         self.connection.execute("BEGIN IMMEDIATE")
         try:
             yield self.connection
+            self.connection.execute("COMMIT")
         except BaseException:
-            self.connection.execute("ROLLBACK")
+            if self.connection.in_transaction:  # SQLite may have rolled back already (disk full)
+                self.connection.execute("ROLLBACK")
             raise
-        self.connection.execute("COMMIT")
 
     @contextmanager
     def transaction(self) -> Iterator[_SQLiteTransaction]:
-        with self._immediate() as connection:
+        with self._mapped(Text("账本拒绝了这次写入，未写入任何记录",
+                                       "the ledger refused the write; nothing was written")), \
+                self._immediate() as connection:
             yield _SQLiteTransaction(connection)
 
+    def head(self) -> tuple[int, str]:
+        """The last row by the primary key, without the write lock (a read-only file has a head)."""
+        with self._mapped(Text("无法读取账本", "cannot read the ledger")):
+            last = self.connection.execute(f"{_SELECT} ORDER BY seq DESC LIMIT 1").fetchone()
+        return first_head(None if last is None else Posting.from_row(last))
+
     def postings(self) -> Iterator[Posting]:
-        for row in self.connection.execute(f"{_SELECT} ORDER BY seq"):
-            yield Posting.from_row(row)
+        with self._mapped(Text("无法读取账本", "cannot read the ledger")):
+            for row in self.connection.execute(f"{_SELECT} ORDER BY seq"):
+                yield Posting.from_row(row)
 
     def close(self) -> None:
         self.connection.close()

@@ -1,7 +1,10 @@
 """Recompute a ledger from its rows alone: the chain, the totals, the caps, the reversals.
 
 It trusts nothing the backend says beyond the rows themselves, so it finds a row edited behind
-the library's back, a gap in the numbering, a grant posted twice or a cap exceeded.
+the library's back, a gap in the numbering, a grant posted twice, a line granted more than its
+amount or a cap exceeded. What the rows alone cannot show — rows removed from the end, or every
+row rewritten and re-hashed — an anchor kept outside the ledger shows: ``expect`` is a head
+(seq, hash) read earlier with :meth:`~shuangyong.ledger.Ledger.head`.
 """
 
 from __future__ import annotations
@@ -30,8 +33,12 @@ class Verification:
         return self.granted_fen - self.reversed_fen
 
 
-def verify(postings: Iterable[Posting]) -> Verification:
+def verify(postings: Iterable[Posting], expect: tuple[int, str] | None = None) -> Verification:
+    """Every problem the rows show; with ``expect``, also whether row ``expect[0]`` still has the
+    hash ``expect[1]`` (``(0, GENESIS)``: the empty ledger every ledger starts from)."""
     problems: list[Text] = []
+    found_anchor = expect is None or expect[0] == 0
+    lines: dict[tuple[str, str], int] = {}
     grants: dict[int, Posting] = {}
     keys: dict[GrantKey, int] = {}
     reversed_: set[int] = set()
@@ -48,6 +55,12 @@ def verify(postings: Iterable[Posting]) -> Verification:
             problems.append(Text(f"第 {row.seq} 条的内容与其哈希不符（被改动过）",
                                  f"row {row.seq}: content does not match its hash (altered)"))
         prev = row.hash
+        if expect is not None and row.seq == expect[0]:
+            found_anchor = True
+            if row.hash != expect[1]:
+                problems.append(Text(f"第 {row.seq} 条的哈希与审计保存的链头 {expect[1]} 不符（账本被改写过）",
+                                     f"row {row.seq}'s hash differs from the kept head {expect[1]} "
+                                     "(the ledger was rewritten)"))
         if not 0 <= row.granted_fen <= row.requested_fen <= row.amount_fen:
             problems.append(Text(f"第 {row.seq} 条金额不合理（应 0 ≤ 实减 ≤ 申请 ≤ 金额）",
                                  f"row {row.seq}: amounts out of order (0 ≤ granted ≤ requested ≤ amount)"))
@@ -58,6 +71,13 @@ def verify(postings: Iterable[Posting]) -> Verification:
                 problems.append(Text(f"第 {row.seq} 条与第 {keys[row.grant_key]} 条重复记账",
                                      f"row {row.seq} posts the same grant as row {keys[row.grant_key]}"))
             keys.setdefault(row.grant_key, row.seq)
+            line = (row.visit_id, row.line_id)
+            lines[line] = lines.get(line, 0) + row.granted_fen
+            if lines[line] > row.amount_fen:
+                problems.append(Text(f"第 {row.seq} 条使明细 {row.visit_id}/{row.line_id} 的减免合计 {lines[line]} 分"
+                                     f"超过其金额 {row.amount_fen} 分",
+                                     f"row {row.seq} brings line {row.visit_id}/{row.line_id}'s grants to "
+                                     f"{lines[line]} fen, more than its amount {row.amount_fen} fen"))
             total = used.get(row.cap_key, 0) + row.granted_fen
             if row.year_cap_fen is not None and total > row.year_cap_fen:
                 problems.append(Text(f"第 {row.seq} 条使年度累计 {total} 分超过上限 {row.year_cap_fen} 分",
@@ -76,4 +96,12 @@ def verify(postings: Iterable[Posting]) -> Verification:
             if row.reverses is not None:
                 reversed_.add(row.reverses)
             used[row.cap_key] = used.get(row.cap_key, 0) - row.granted_fen
+            line = (row.visit_id, row.line_id)
+            lines[line] = lines.get(line, 0) - row.granted_fen
+    if expect is not None and not found_anchor:
+        problems.append(Text(f"审计保存的链头是第 {expect[0]} 条，账本中没有这一条（共 {count} 条：记账被删除了）",
+                             f"the kept head is row {expect[0]}, which the ledger no longer has ({count} rows: "
+                             "rows were removed)"))
+    elif expect is not None and expect[0] == 0 and expect[1] != GENESIS:
+        problems.append(Text(f"链头 0 的哈希只能是 {GENESIS}", f"head 0 can only have the hash {GENESIS}"))
     return Verification(count, granted, reversed_fen, tuple(problems))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -20,9 +21,9 @@ from sqlalchemy.engine import Connection
 
 from shuangyong.errors import LedgerError
 from shuangyong.ledger.base import Ledger, first_head
-from shuangyong.ledger.posting import CapKey, GrantKey, Posting
+from shuangyong.ledger.posting import CapKey, Posting
 from shuangyong.text import Text
-from shuangyong_sql.schema import MAX_TEXT, MIGRATIONS, VERSION_TABLE, postings_table
+from shuangyong_sql.schema import MAX_TEXT, MIGRATIONS, VERSION_TABLE, postings_table, settings_table
 
 _KEY_BATCH = 500  #: keys per ``IN (…)`` list, well under every server's parameter limit
 _TEXT_FIELDS = ("visit_id", "line_id", "rule_id", "patient_key", "item")
@@ -45,6 +46,7 @@ class _SQLTransaction:
         self.connection = connection
         self.table = table
         self.dialect = dialect
+        self.settings = settings_table(dialect)
 
     def _rows(self, *where: Any, limit: int | None = None, newest_first: bool = False) -> list[Posting]:
         order = self.table.c.seq.desc() if newest_first else self.table.c.seq
@@ -57,14 +59,9 @@ class _SQLTransaction:
         last = self._rows(limit=1, newest_first=True)
         return first_head(last[0] if last else None)
 
-    def grants(self, keys: Iterable[GrantKey]) -> dict[GrantKey, Posting]:
-        c = self.table.c
-        found: dict[GrantKey, Posting] = {}
-        for chunk in _chunks(sorted(set(keys))):
-            for row in self._rows(c.kind == "grant",
-                                  sa.tuple_(c.visit_id, c.line_id, c.rule_id, c.fingerprint).in_(chunk)):
-                found[row.grant_key] = row
-        return found
+    def visit_rows(self, visit_ids: Iterable[str]) -> list[Posting]:
+        rows = [row for chunk in _chunks(sorted(set(visit_ids))) for row in self._rows(self.table.c.visit_id.in_(chunk))]
+        return sorted(rows, key=lambda row: row.seq)
 
     def used(self, keys: Iterable[CapKey]) -> dict[CapKey, int]:
         c = self.table.c
@@ -86,6 +83,13 @@ class _SQLTransaction:
         rows = self._rows(self.table.c.reverses == seq)
         return rows[0] if rows else None
 
+    def setting(self, name: str) -> str | None:
+        query = sa.select(self.settings.c.value).where(self.settings.c.name == name)
+        return self.connection.execute(query).scalar_one_or_none()
+
+    def fix_setting(self, name: str, value: str) -> None:
+        self.connection.execute(sa.insert(self.settings), {"name": name, "value": value})
+
     def insert(self, postings: Sequence[Posting]) -> None:
         if not postings:
             return
@@ -96,8 +100,6 @@ class _SQLTransaction:
                                            f"{name} is longer than {MAX_TEXT} characters, more than the SQL ledger holds"),
                                       record=f"{posting.visit_id[:40]}/{posting.line_id[:40]}", field=name)
         self.connection.execute(sa.insert(self.table), [_values(p, self.dialect) for p in postings])
-
-
 
 def _values(posting: Posting, dialect: str) -> dict[str, Any]:
     """Native dates for the servers; the built-in file's ISO text on SQLite, so the files agree."""
@@ -133,7 +135,7 @@ class SQLLedger(Ledger):
     """A ledger in a SQL database, created and migrated on first open; any number of processes
     on any number of machines can post to it at once."""
 
-    def __init__(self, url: str, *, timeout: float = 60.0) -> None:
+    def __init__(self, url: str, *, timeout: float = 60.0, create: bool = True) -> None:
         try:
             parsed = sa.make_url(url)
         except sa.exc.ArgumentError:
@@ -146,13 +148,30 @@ class SQLLedger(Ledger):
                                    f"the SQL ledger does not support {self.dialect} "
                                    "(PostgreSQL, MariaDB/MySQL and SQLite are supported)"),
                               record=self.url, field="ledger")
+        if not create and self.dialect == "sqlite" and not (parsed.database and Path(parsed.database).is_file()):
+            raise self._missing(Text("文件不存在", "the file does not exist"))
         self.table = postings_table(self.dialect)
         self.engine = _engine(parsed, timeout)
         try:
-            self._migrate()
-        except sa.exc.DBAPIError as error:
+            with self._mapped(Text("无法打开账本", "cannot open the ledger")):
+                self._migrate(create)
+        except LedgerError:
             self.engine.dispose()
-            raise LedgerError(Text(f"无法打开账本：{_reason(error)}", f"cannot open the ledger: {_reason(error)}"),
+            raise
+
+    def _missing(self, why: Text) -> LedgerError:
+        return LedgerError(Text(f"{self.url} 中没有账本（{why.zh}；只有 evaluate --post 会新建账本）",
+                                f"there is no ledger at {self.url} ({why.en}; only evaluate --post creates a ledger)"),
+                           record=self.url, field="ledger")
+
+    @contextmanager
+    def _mapped(self, doing: Text) -> Iterator[None]:
+        """Any database error as a :class:`LedgerError` naming the ledger, with the server's reason."""
+        try:
+            yield
+        except sa.exc.DBAPIError as error:
+            raise LedgerError(Text(f"{doing.zh}：{_reason(error)}（账本 {self.url}）",
+                                   f"{doing.en}: {_reason(error)} (ledger {self.url})"),
                               record=self.url, field="ledger") from None
 
     @property
@@ -160,9 +179,21 @@ class SQLLedger(Ledger):
         with self.engine.connect() as connection:
             return connection.execute(sa.text(f"SELECT MAX(version) FROM {VERSION_TABLE}")).scalar_one() or 0
 
-    def _migrate(self) -> None:
+    def _migrate(self, create: bool) -> None:
         """Apply each migration once, one process at a time (MariaDB commits DDL as it goes, so a
-        named lock, not the transaction, is what keeps two first openers apart)."""
+        named lock, not the transaction, is what keeps two first openers apart). Without
+        ``create``, a database without the ledger's tables is refused, not given them; on SQLite
+        a file holding other tables is refused either way."""
+        tables = set(sa.inspect(self.engine).get_table_names())
+        if VERSION_TABLE not in tables or self.table.name not in tables:
+            if self.dialect == "sqlite" and tables - {VERSION_TABLE}:
+                raise LedgerError(Text(f"{self.url} 是别的 SQLite 数据库（有表 {', '.join(sorted(tables))}），不是账本",
+                                       f"{self.url} is another SQLite database (tables {', '.join(sorted(tables))}), "
+                                       "not a shuangyong ledger"), record=self.url, field="ledger")
+            if not create:
+                raise self._missing(Text(f"没有 {self.table.name} 表", f"no {self.table.name} table"))
+        elif self.schema_version >= MIGRATIONS[self.dialect][-1][0]:
+            return  # nothing to write: an account that may only read can verify and export
         with self.engine.connect() as connection, self._migration_lock(connection), connection.begin():
             connection.exec_driver_sql(f"CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (version INTEGER NOT NULL)")
             current = connection.execute(sa.text(f"SELECT MAX(version) FROM {VERSION_TABLE}")).scalar_one() or 0
@@ -193,17 +224,22 @@ class SQLLedger(Ledger):
 
     @contextmanager
     def transaction(self) -> Iterator[_SQLTransaction]:
-        try:
-            with self.engine.begin() as connection:
-                yield _SQLTransaction(connection, self.table, self.dialect)
-        except sa.exc.DBAPIError as error:
-            raise LedgerError(Text(f"账本数据库拒绝了这次写入，未写入任何记录：{_reason(error)}",
-                                   f"the ledger database refused the write; nothing was written: {_reason(error)}"),
-                              record=self.url, field="ledger") from None
+        with self._mapped(Text("账本数据库拒绝了这次写入，未写入任何记录",
+                                       "the ledger database refused the write; nothing was written")), \
+                self.engine.begin() as connection:
+            yield _SQLTransaction(connection, self.table, self.dialect)
+
+    def head(self) -> tuple[int, str]:
+        """The last row by the primary key, without locking the head (an account that may only
+        read has a head too)."""
+        query = sa.select(*(self.table.c[name] for name in _COLUMNS)).order_by(self.table.c.seq.desc()).limit(1)
+        with self._mapped(Text("无法读取账本", "cannot read the ledger")), self.engine.connect() as connection:
+            last = connection.execute(query).mappings().first()
+        return first_head(None if last is None else Posting.from_row(last))
 
     def postings(self) -> Iterator[Posting]:
         query = sa.select(*(self.table.c[name] for name in _COLUMNS)).order_by(self.table.c.seq)
-        with self.engine.connect() as connection:
+        with self._mapped(Text("无法读取账本", "cannot read the ledger")), self.engine.connect() as connection:
             result = connection.execution_options(yield_per=1000).execute(query)
             try:  # a reader that stops early still closes the server-side cursor
                 for row in result.mappings():

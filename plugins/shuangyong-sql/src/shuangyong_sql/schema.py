@@ -32,6 +32,11 @@ _COLUMNS = f"""seq BIGINT PRIMARY KEY,
     reverses BIGINT UNIQUE, reason TEXT, prev_hash CHAR(64) NOT NULL, hash CHAR(64) NOT NULL,
     FOREIGN KEY (reverses) REFERENCES shuangyong_postings (seq)"""
 
+# Migration 2, alike on both servers: settings fixed once (how the ledger keys patients) and the
+# index that finds every row of a visit (the re-post and conflict checks read them).
+_SETTINGS = "CREATE TABLE shuangyong_settings (name VARCHAR(64) PRIMARY KEY, value VARCHAR(200) NOT NULL)"
+_VISIT_INDEX = "CREATE INDEX shuangyong_postings_visit ON shuangyong_postings (visit_id)"
+
 _POSTGRESQL: Migrations = (
     (1, (
         f"CREATE TABLE shuangyong_postings ({_COLUMNS}, posted_at TIMESTAMP(6) NOT NULL)",
@@ -46,6 +51,14 @@ _POSTGRESQL: Migrations = (
         "FOR EACH ROW EXECUTE FUNCTION shuangyong_refuse_change()",
         "CREATE TRIGGER shuangyong_postings_no_truncate BEFORE TRUNCATE ON shuangyong_postings "
         "FOR EACH STATEMENT EXECUTE FUNCTION shuangyong_refuse_change()",
+    )),
+    (2, (
+        _SETTINGS,
+        "CREATE TRIGGER shuangyong_settings_fixed BEFORE UPDATE OR DELETE ON shuangyong_settings "
+        "FOR EACH ROW EXECUTE FUNCTION shuangyong_refuse_change()",
+        "CREATE TRIGGER shuangyong_settings_no_truncate BEFORE TRUNCATE ON shuangyong_settings "
+        "FOR EACH STATEMENT EXECUTE FUNCTION shuangyong_refuse_change()",
+        _VISIT_INDEX,
     )),
 )
 
@@ -64,6 +77,13 @@ _MARIADB: Migrations = (
         *(f"CREATE TRIGGER shuangyong_postings_no_{event.lower()} BEFORE {event} ON shuangyong_postings "
           f"FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '{APPEND_ONLY}'" for event in ("UPDATE", "DELETE")),
     )),
+    (2, (
+        f"{_SETTINGS} ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin",
+        *(f"CREATE TRIGGER shuangyong_settings_no_{event.lower()} BEFORE {event} ON shuangyong_settings "
+          f"FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'shuangyong ledger settings are fixed'"
+          for event in ("UPDATE", "DELETE")),
+        _VISIT_INDEX,
+    )),
 )
 
 MIGRATIONS: dict[str, Migrations] = {
@@ -74,7 +94,15 @@ MIGRATIONS: dict[str, Migrations] = {
 }
 POSTINGS_TABLE = {"postgresql": "shuangyong_postings", "mysql": "shuangyong_postings",
                   "mariadb": "shuangyong_postings", "sqlite": "postings"}
+SETTINGS_TABLE = {"postgresql": "shuangyong_settings", "mysql": "shuangyong_settings",
+                  "mariadb": "shuangyong_settings", "sqlite": "ledger_settings"}
 VERSION_TABLE = "shuangyong_schema"  #: one row per applied migration, as in the built-in SQLite file
+
+
+def settings_table(dialect: str) -> sa.Table:
+    """Name → value, each written once (:meth:`shuangyong.ledger.Transaction.fix_setting`)."""
+    return sa.Table(SETTINGS_TABLE[dialect], sa.MetaData(), sa.Column("name", sa.String(64), primary_key=True),
+                    sa.Column("value", sa.String(200)))
 
 
 def postings_table(dialect: str) -> sa.Table:
