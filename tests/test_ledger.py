@@ -68,11 +68,16 @@ class TestPosting:
         again = ledger.post([request("1"), request("2")])
         assert (first, 2) == (again, len(rows(ledger)))
 
-    def test_same_line_under_a_new_policy_is_a_new_grant(self, ledger: Ledger) -> None:
-        """Idempotence is per fingerprint: a changed policy posts afresh."""
+    def test_same_line_under_a_new_policy_waits_for_the_reversal(self, ledger: Ledger) -> None:
+        """Idempotence is per fingerprint, but a line is granted under one policy at a time: the
+        new policy's grant is refused until the old one is reversed, then posted afresh."""
         ledger.post([request("1")])
+        with pytest.raises(LedgerError) as caught:
+            ledger.post([request("1", fingerprint="sha256:fedcba9876543210")])
+        assert ("fingerprint", 1) == (caught.value.field, len(rows(ledger)))
+        ledger.reverse(1, "policy changed")
         ledger.post([request("1", fingerprint="sha256:fedcba9876543210")])
-        assert 2 == len(rows(ledger))
+        assert [(1, "grant", 500), (2, "reversal", 500), (3, "grant", 500)] == rows(ledger)
 
     def test_empty_batch(self, ledger: Ledger) -> None:
         assert ([], []) == (ledger.post([]), rows(ledger))
@@ -249,7 +254,7 @@ def test_reopening_keeps_rows_and_schema(tmp_path: Path) -> None:
         ledger.post([request("1")])
     with SQLiteLedger(url) as ledger:
         assert [(1, "grant", 500)] == rows(ledger)
-        assert [(1,)] == [tuple(row) for row in ledger.connection.execute("SELECT version FROM shuangyong_schema")]
+        assert [(1,), (2,)] == [tuple(row) for row in ledger.connection.execute("SELECT version FROM shuangyong_schema")]
 
 
 @pytest.mark.parametrize("url", ["sqlite://relative.db", "sqlite:///"])

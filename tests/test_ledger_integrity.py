@@ -23,6 +23,7 @@ from shuangyong.errors import LedgerError
 from shuangyong.ledger import Ledger, MemoryLedger, PostingRequest, SQLiteLedger, verify
 from shuangyong.ledger.posting import GENESIS, MAX_FEN, PLAIN, Posting, pseudonym_identity, seal
 from shuangyong.plugins import open_ledger
+from shuangyong.testing.prerequisites import missing
 
 from .test_cli import good_visit, jsonl
 
@@ -33,19 +34,12 @@ BACKENDS = ["memory", "sqlite", "sql:sqlite", "sql:postgresql", "sql:mariadb"]
 URL_BACKENDS = ["sqlite", "sql:postgresql", "sql:mariadb"]
 
 
-def _unavailable(message: str) -> None:
-    """Skip on a developer's machine; fail in CI (any truthy ``$CI``), where nothing may be missing."""
-    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no", "off"):
-        pytest.fail(f"{message} (CI is set: this test must run)", pytrace=False)
-    pytest.skip(message)
-
-
 def _sql_testing() -> Any:
     """The SQL plugin's throwaway databases (it fails or skips an unreachable server itself)."""
     try:
         import shuangyong_sql.testing as sql_testing
     except ImportError:
-        _unavailable("shuangyong-sql is not installed")
+        missing("shuangyong-sql is not installed")
     return sql_testing
 
 
@@ -532,7 +526,7 @@ def tmpfs(tmp_path: Path) -> Iterator[Path]:
     where.mkdir()
     if os.geteuid() != 0 or shutil.which("mount") is None or subprocess.run(
             ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(where)], capture_output=True).returncode:
-        _unavailable("a tmpfs can only be mounted as root")
+        missing("a tmpfs can only be mounted as root")
     try:
         yield where
     finally:

@@ -177,22 +177,6 @@ def writing_to(path: str | None, *, binary: bool = False) -> Iterator[IO[Any]]:
         raise
 
 
-def check_output_target(path: str | None) -> None:
-    """Exit 2 now if ``-o PATH`` cannot be written (a directory, a missing or read-only folder),
-    before work that cannot be taken back — posting to the ledger — is done."""
-    if path is None or path == "-":
-        return
-    target = Path(path)
-    try:
-        if target.is_dir():
-            raise IsADirectoryError(21, os.strerror(21))
-        tempfile.TemporaryFile(dir=target.parent).close()
-    except OSError as error:
-        fail(InputError(Text(f"无法写入输出文件 {path!r}：{error.strerror}；未做任何处理",
-                             f"cannot write the output {path!r}: {error.strerror}; nothing was done"),
-                        field="--output", value=path))
-
-
 #: What ``--format`` names, per exporter subject, in error messages.
 FORMAT_NOUNS = {"decisions": Text("输出格式", "output format"), "ledger": Text("账本导出格式", "ledger exporter"),
                 "compliance": Text("报告格式", "report format")}
