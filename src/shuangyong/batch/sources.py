@@ -9,10 +9,16 @@ which then gives the very answer, or error, that ``shuangyong evaluate`` would.
 
 Memory stays flat: JSON Lines are read a block of whole lines at a time, Parquet a batch of rows
 at a time, CSV a block at a time (a visit whose rows straddle two blocks is carried over).
+
+JSON Lines and CSV are text in one of ``limits.ENCODINGS`` (UTF-8 by default, with or without a
+BOM); :class:`Decoded` hands the readers UTF-8 and refuses a byte that is not text in the file's
+encoding, naming its line and byte offset. Parquet's strings are UTF-8 by the format, and a
+floating-point column is refused: floats are never money.
 """
 
 from __future__ import annotations
 
+import codecs
 import io
 import json
 import re
@@ -29,6 +35,7 @@ import pyarrow.parquet as pq
 
 from shuangyong.errors import InputError
 from shuangyong.interchange import RawRecord
+from shuangyong.limits import ENCODINGS
 from shuangyong.text import Text
 
 CREDENTIAL = pa.struct([("kind", pa.string()), ("number", pa.string()), ("valid_from", pa.string()),
@@ -83,25 +90,108 @@ def total_size(path: str | Path, fmt: str) -> int | None:
         return None
 
 
-def read_chunks(path: str | Path, fmt: str | None = None) -> Iterator[Chunk]:
-    """The visits of a file in chunks; ``fmt`` is one of :data:`FORMATS` (default: by suffix)."""
+def read_chunks(path: str | Path, fmt: str | None = None, encoding: str = ENCODINGS[0]) -> Iterator[Chunk]:
+    """The visits of a file in chunks; ``fmt`` is one of :data:`FORMATS` (default: by suffix),
+    ``encoding`` one of ``limits.ENCODINGS`` (JSON Lines and CSV). A file without a single
+    record is refused, as ``shuangyong evaluate`` refuses an empty input."""
     fmt = fmt or detect_format(path)
+    records = 0
     try:
-        if fmt == "parquet":
-            yield from _parquet_chunks(pq.ParquetFile(path))
-        elif fmt == "csv":
-            yield from _csv_chunks(path)
-        else:
-            with open(path, "rb") as handle:
-                yield from json_line_chunks(handle)
+        for chunk in _chunks(path, fmt, encoding):
+            records += chunk.count
+            yield chunk
     except (OSError, pa.ArrowException) as error:
         raise InputError(Text(f"无法读取 {path}（{fmt}）：{error}", f"cannot read {path} as {fmt}: {error}"),
                          record=str(path)) from None
+    if not records:
+        raise InputError(Text("输入为空：没有任何就诊记录", "empty input: no visit records"), record=str(path))
+
+
+def _chunks(path: str | Path, fmt: str, encoding: str) -> Iterator[Chunk]:
+    if fmt == "parquet":
+        yield from _parquet_chunks(pq.ParquetFile(path), path)
+    elif fmt == "csv":
+        yield from _csv_chunks(path, encoding)
+    else:
+        with open(path, "rb") as raw:
+            yield from json_line_chunks(Decoded(raw, encoding))
+
+
+class Decoded(io.RawIOBase):
+    """A text file's bytes as UTF-8, whole lines at a time: a leading byte order mark dropped,
+    GB 18030 transcoded. A byte that is not text in ``encoding`` is refused, naming its line and
+    byte offset, once the lines before it have been read: every record before it is decided, as
+    ``shuangyong evaluate`` decides them while it reads. (Neither encoding has a ``\\n`` byte
+    inside a character, so a block cut after one never splits a character.)"""
+
+    def __init__(self, raw: IO[bytes], encoding: str, block: int = CHUNK_BYTES) -> None:
+        super().__init__()
+        if encoding not in ENCODINGS:
+            raise InputError(Text(f"不支持的编码 {encoding!r}（可用：{', '.join(ENCODINGS)}）",
+                                  f"unsupported encoding {encoding!r} (available: {', '.join(ENCODINGS)})"),
+                             field="encoding", value=encoding)
+        self._raw, self._encoding, self._block = raw, encoding, block
+        self._pending = b""  #: bytes read but not decoded yet: the start of an unfinished line
+        self._out = memoryview(b"")  #: UTF-8 not handed out yet
+        self._error: InputError | None = None
+        self._offset, self._line = 0, 1  #: where in the file the next byte to decode lies
+        self._first = True
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._out:
+            if self._error is not None:
+                raise self._error
+            if not self._decode_block():
+                return 0
+        size = min(len(buffer), len(self._out))
+        buffer[:size] = self._out[:size]
+        self._out = self._out[size:]
+        return size
+
+    def _decode_block(self) -> bool:
+        """Decode the next block of whole lines (the rest, at the end); ``False`` at the end."""
+        while True:
+            block = self._raw.read(self._block)
+            data = self._pending + block
+            cut = data.rfind(b"\n") + 1 if block else len(data)
+            if cut or not block:
+                break
+            self._pending = data  # a line longer than a block: read on
+        data, self._pending = data[:cut], data[cut:]
+        if not data:
+            return False
+        try:
+            text = data.decode(self._encoding)
+        except UnicodeDecodeError as error:
+            good = data.rfind(b"\n", 0, error.start) + 1
+            self._error = self._undecodable(self._line + data.count(b"\n", 0, error.start),
+                                            self._offset + error.start)
+            data = data[:good]
+            text = data.decode(self._encoding)
+        if self._encoding == "utf-8":  # valid as it is: hand the bytes on, less a byte order mark
+            out = data.removeprefix(codecs.BOM_UTF8) if self._first else data
+        else:
+            out = (text.removeprefix("\ufeff") if self._first else text).encode("utf-8")
+        self._first = False
+        self._out = memoryview(out)
+        self._line += data.count(b"\n")
+        self._offset += len(data)
+        return True
+
+    def _undecodable(self, line: int, offset: int) -> InputError:
+        others = ", ".join(e for e in ENCODINGS if e != self._encoding)
+        return InputError(Text(f"不是有效的 {self._encoding} 文本（字节偏移 {offset}）；可用 --encoding 指定文件的编码（{others}）",
+                               f"not valid {self._encoding} text (byte offset {offset}); "
+                               f"name the file's encoding with --encoding ({others})"),
+                          record=f"line {line}", field="encoding", value=self._encoding)
 
 
 def json_line_chunks(handle: IO[bytes], chunk_bytes: int = CHUNK_BYTES) -> Iterator[Chunk]:
-    """JSON Lines a block of whole lines at a time; a block Arrow refuses goes to the row engine
-    whole (it then names the bad record exactly as ``shuangyong evaluate`` does)."""
+    """JSON Lines (UTF-8) a block of whole lines at a time; a block Arrow refuses goes to the row
+    engine whole (it then names the bad record exactly as ``shuangyong evaluate`` does)."""
     line_number, buffer = 0, b""
     while True:
         block = handle.read(chunk_bytes)
@@ -161,11 +251,28 @@ def _table_chunk(table: pa.Table, first: int, size: int) -> Chunk:
     return Chunk(table, table.num_rows, record, size=size)
 
 
-def _parquet_chunks(source: pq.ParquetFile) -> Iterator[Chunk]:
-    missing = set(VISITS.names) - set(source.schema_arrow.names)
+def _floating(name: str, kind: pa.DataType) -> Iterator[str]:
+    """The columns (dotted paths) of a Parquet schema that hold floating-point numbers."""
+    if pa.types.is_floating(kind):
+        yield name
+    elif pa.types.is_struct(kind):
+        for field in kind:
+            yield from _floating(f"{name}.{field.name}", field.type)
+    elif pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        yield from _floating(name, kind.value_type)
+
+
+def _parquet_chunks(source: pq.ParquetFile, path: str | Path) -> Iterator[Chunk]:
+    schema = source.schema_arrow
+    missing = set(VISITS.names) - set(schema.names)
     if missing:
         raise InputError(Text(f"Parquet 文件缺少列：{', '.join(sorted(missing))}",
                               f"the Parquet file lacks the columns {', '.join(sorted(missing))}"))
+    floats = [column for field in schema if field.name in VISITS.names for column in _floating(field.name, field.type)]
+    if floats:  # a float amount has lost its fen already; a float level or id is no better
+        raise InputError(Text(f"列 {', '.join(floats)} 是浮点数：浮点数不能表示金额，请写成字符串或 decimal",
+                              f"column {', '.join(floats)} holds floating-point numbers, which are never money: "
+                              "write amounts as strings or decimals"), record=str(path), field=floats[0])
     first = 0
     for batch in source.iter_batches(batch_size=PARQUET_BATCH, columns=VISITS.names):
         table = pa.Table.from_batches([batch]).cast(VISITS)
@@ -173,31 +280,31 @@ def _parquet_chunks(source: pq.ParquetFile) -> Iterator[Chunk]:
         first += table.num_rows
 
 
-def _csv_chunks(path: str | Path) -> Iterator[Chunk]:
+def _csv_chunks(path: str | Path, encoding: str) -> Iterator[Chunk]:
     """CSV rows (one per charge line) grouped into visits: consecutive rows with one visit_id."""
     types = {name: pa.string() for name in FLAT_COLUMNS}
     types["disability_level"] = pa.int64()
-    reader = pa_csv.open_csv(path, read_options=pa_csv.ReadOptions(block_size=CSV_BLOCK),
-                             convert_options=pa_csv.ConvertOptions(
-                                 column_types=types, strings_can_be_null=False,
-                                 include_columns=list(FLAT_COLUMNS)))
-    first, pending = 0, None
-    for batch in reader:
-        rows = pa.Table.from_batches([batch])
-        if pending is not None:
-            rows = pa.concat_tables([pending, rows])
-        ids = rows.column("visit_id").to_numpy(zero_copy_only=False)
-        last_start = len(ids) - 1
-        while last_start > 0 and ids[last_start - 1] == ids[-1]:
-            last_start -= 1
-        pending = rows.slice(last_start)
-        if last_start:
-            table = nest(rows.slice(0, last_start))
-            yield _table_chunk(table, first, 0)
-            first += table.num_rows
-    if pending is not None and pending.num_rows:
-        table = nest(pending)
-        yield _table_chunk(table, first, 0)
+    with open(path, "rb") as raw:
+        reader = pa_csv.open_csv(Decoded(raw, encoding), read_options=pa_csv.ReadOptions(block_size=CSV_BLOCK),
+                                 convert_options=pa_csv.ConvertOptions(
+                                     column_types=types, strings_can_be_null=False,
+                                     include_columns=list(FLAT_COLUMNS)))
+        first, pending = 0, None
+        for batch in reader:
+            rows = pa.Table.from_batches([batch])
+            if pending is not None:
+                rows = pa.concat_tables([pending, rows])
+            ids = rows.column("visit_id").to_numpy(zero_copy_only=False)
+            last_start = len(ids) - 1
+            while last_start > 0 and ids[last_start - 1] == ids[-1]:
+                last_start -= 1
+            pending = rows.slice(last_start)
+            if last_start:
+                table = nest(rows.slice(0, last_start))
+                yield _table_chunk(table, first, 0)
+                first += table.num_rows
+        if pending is not None and pending.num_rows:
+            yield _table_chunk(nest(pending), first, 0)
 
 
 def _split(column: pa.ChunkedArray | pa.Array, separator: str) -> pa.Array:
