@@ -71,6 +71,8 @@ class Chunk:
     record: Callable[[int], RawRecord]
     forced: frozenset[int] = frozenset()
     size: int = 0  #: bytes (JSON Lines) or rows (Parquet) consumed, for progress
+    #: records refused while reading (a line not in the file's encoding), by position
+    problems: dict[int, InputError] = attrs.field(factory=dict)
 
 
 def detect_format(path: str | Path) -> str:
@@ -118,32 +120,35 @@ def _chunks(path: str | Path, fmt: str, encoding: str) -> Iterator[Chunk]:
 
 
 class Decoded(io.RawIOBase):
-    """A text file's bytes as UTF-8, whole lines at a time: a leading byte order mark dropped,
-    GB 18030 transcoded. A byte that is not text in ``encoding`` is refused, naming its line and
-    byte offset, once the lines before it have been read: every record before it is decided, as
-    ``shuangyong evaluate`` decides them while it reads. (Neither encoding has a ``\\n`` byte
-    inside a character, so a block cut after one never splits a character.)"""
+    """A text file's bytes as UTF-8, whole lines at a time: a leading byte order mark dropped (a
+    UTF-8 one means UTF-8, whatever ``encoding`` says), GB 18030 transcoded.
 
-    def __init__(self, raw: IO[bytes], encoding: str, block: int = CHUNK_BYTES) -> None:
+    A line that is not text in ``encoding`` is read with replacement characters and its error
+    kept in ``problems`` (by line number) for the reader to refuse that record alone, as
+    ``shuangyong evaluate`` does; with ``refuse``, it is raised instead, once the lines before it
+    have been read (CSV, whose rows need not be lines). Neither encoding has a ``\\n`` byte inside
+    a character, so a block cut after one never splits a character.
+    """
+
+    def __init__(self, raw: IO[bytes], encoding: str, *, refuse: bool = False, block: int = CHUNK_BYTES) -> None:
         super().__init__()
         if encoding not in ENCODINGS:
             raise InputError(Text(f"不支持的编码 {encoding!r}（可用：{', '.join(ENCODINGS)}）",
                                   f"unsupported encoding {encoding!r} (available: {', '.join(ENCODINGS)})"),
                              field="encoding", value=encoding)
-        self._raw, self._encoding, self._block = raw, encoding, block
+        self._raw, self._encoding, self._refuse, self._block = raw, encoding, refuse, block
         self._pending = b""  #: bytes read but not decoded yet: the start of an unfinished line
         self._out = memoryview(b"")  #: UTF-8 not handed out yet
-        self._error: InputError | None = None
         self._offset, self._line = 0, 1  #: where in the file the next byte to decode lies
-        self._first = True
+        self.problems: dict[int, InputError] = {}
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
         while not self._out:
-            if self._error is not None:
-                raise self._error
+            if self._refuse and self.problems:
+                raise next(iter(self.problems.values()))
             if not self._decode_block():
                 return 0
         size = min(len(buffer), len(self._out))
@@ -163,35 +168,60 @@ class Decoded(io.RawIOBase):
         data, self._pending = data[:cut], data[cut:]
         if not data:
             return False
+        first, offset = not self._offset, self._offset
+        if first and data.startswith(codecs.BOM_UTF8):
+            data, self._encoding = data[len(codecs.BOM_UTF8):], "utf-8"
+            offset += len(codecs.BOM_UTF8)
         try:
             text = data.decode(self._encoding)
-        except UnicodeDecodeError as error:
-            good = data.rfind(b"\n", 0, error.start) + 1
-            self._error = self._undecodable(self._line + data.count(b"\n", 0, error.start),
-                                            self._offset + error.start)
-            data = data[:good]
-            text = data.decode(self._encoding)
-        if self._encoding == "utf-8":  # valid as it is: hand the bytes on, less a byte order mark
-            out = data.removeprefix(codecs.BOM_UTF8) if self._first else data
-        else:
-            out = (text.removeprefix("\ufeff") if self._first else text).encode("utf-8")
-        self._first = False
-        self._out = memoryview(out)
+            out = data if self._encoding == "utf-8" else b""  # valid UTF-8 is handed on as it is
+        except UnicodeDecodeError:
+            text, out = self._line_by_line(data, offset), b""
+        if first:
+            text = text.removeprefix("\ufeff")
+        self._out = memoryview(out or text.encode("utf-8"))
         self._line += data.count(b"\n")
-        self._offset += len(data)
+        self._offset = offset + len(data)
         return True
 
-    def _undecodable(self, line: int, offset: int) -> InputError:
-        others = ", ".join(e for e in ENCODINGS if e != self._encoding)
-        return InputError(Text(f"不是有效的 {self._encoding} 文本（字节偏移 {offset}）；可用 --encoding 指定文件的编码（{others}）",
-                               f"not valid {self._encoding} text (byte offset {offset}); "
-                               f"name the file's encoding with --encoding ({others})"),
-                          record=f"line {line}", field="encoding", value=self._encoding)
+    def _line_by_line(self, data: bytes, offset: int) -> str:
+        """A block with a bad byte, a line at a time: each bad line noted in ``problems`` (and
+        read with replacement characters), or, with ``refuse``, the lines before the first."""
+        decoded = []
+        for number, line in enumerate(_lines_of(data), start=self._line):
+            try:
+                decoded.append(line.decode(self._encoding))
+            except UnicodeDecodeError as error:
+                self.problems[number] = _undecodable(number, offset + error.start, self._encoding)
+                if self._refuse:
+                    break
+                decoded.append(line.decode(self._encoding, "replace"))
+            offset += len(line)
+        return "".join(decoded)
 
 
-def json_line_chunks(handle: IO[bytes], chunk_bytes: int = CHUNK_BYTES) -> Iterator[Chunk]:
+def _lines_of(data: bytes) -> list[bytes]:
+    """``data`` cut after each ``\\n`` only (``splitlines`` also cuts at a lone ``\\r``)."""
+    lines = [line + b"\n" for line in data.split(b"\n")]
+    lines[-1] = lines[-1][:-1]
+    return [line for line in lines if line]
+
+
+def _undecodable(line: int, offset: int, encoding: str) -> InputError:
+    """A line that is not text in ``encoding``, named with the file offset of its first bad byte."""
+    other = " / ".join(f"--encoding {name}" for name in ENCODINGS if name != encoding)
+    return InputError(Text(f"第 {line} 行不是有效的 {encoding} 编码（第一个错误字节在文件偏移 {offset} 处）；"
+                           f"若文件是其他编码，请用 {other}",
+                           f"line {line} is not valid {encoding} (first bad byte at offset {offset} of the "
+                           f"file); if the file is in another encoding, use {other}"),
+                      record=f"line {line}", value=offset)
+
+
+def json_line_chunks(handle: Decoded | IO[bytes], chunk_bytes: int = CHUNK_BYTES) -> Iterator[Chunk]:
     """JSON Lines (UTF-8) a block of whole lines at a time; a block Arrow refuses goes to the row
-    engine whole (it then names the bad record exactly as ``shuangyong evaluate`` does)."""
+    engine whole (it then names the bad record exactly as ``shuangyong evaluate`` does), and so
+    does a line :class:`Decoded` could not decode, as its error."""
+    problems = handle.problems if isinstance(handle, Decoded) else {}
     line_number, buffer = 0, b""
     while True:
         block = handle.read(chunk_bytes)
@@ -211,18 +241,19 @@ def json_line_chunks(handle: IO[bytes], chunk_bytes: int = CHUNK_BYTES) -> Itera
                 positions.append(line_number + offset + 1)
         line_number += data.count(b"\n")
         if texts:
-            yield _json_chunk(data, texts, positions)
+            yield _json_chunk(data, texts, positions, {n: problems.pop(line) for n, line in enumerate(positions)
+                                                      if line in problems})
         if not block:
             return
 
 
-def _json_chunk(data: bytes, texts: list[bytes], positions: list[int]) -> Chunk:
+def _json_chunk(data: bytes, texts: list[bytes], positions: list[int], problems: dict[int, InputError]) -> Chunk:
     def record(index: int) -> RawRecord:
-        return RawRecord(positions[index], text=texts[index].decode("utf-8"))
+        return RawRecord(positions[index], text="" if index in problems else texts[index].decode("utf-8"))
 
-    forced = frozenset()
+    forced = frozenset(problems)
     if _NULL_LIST.search(data):
-        forced = frozenset(n for n, text in enumerate(texts) if _NULL_LIST.search(text))
+        forced |= frozenset(n for n, text in enumerate(texts) if _NULL_LIST.search(text))
     try:
         table = pa_json.read_json(io.BytesIO(data), parse_options=pa_json.ParseOptions(
             explicit_schema=VISITS, unexpected_field_behavior="error"))
@@ -230,7 +261,7 @@ def _json_chunk(data: bytes, texts: list[bytes], positions: list[int]) -> Chunk:
         table = None
     if table is not None and table.num_rows != len(texts):
         table = None
-    return Chunk(table, len(texts), record, forced, len(data))
+    return Chunk(table, len(texts), record, forced, len(data), problems)
 
 
 def _without_nulls(value: Any) -> Any:
@@ -285,7 +316,7 @@ def _csv_chunks(path: str | Path, encoding: str) -> Iterator[Chunk]:
     types = {name: pa.string() for name in FLAT_COLUMNS}
     types["disability_level"] = pa.int64()
     with open(path, "rb") as raw:
-        reader = pa_csv.open_csv(Decoded(raw, encoding), read_options=pa_csv.ReadOptions(block_size=CSV_BLOCK),
+        reader = pa_csv.open_csv(Decoded(raw, encoding, refuse=True), read_options=pa_csv.ReadOptions(block_size=CSV_BLOCK),
                                  convert_options=pa_csv.ConvertOptions(
                                      column_types=types, strings_can_be_null=False,
                                      include_columns=list(FLAT_COLUMNS)))
