@@ -147,6 +147,23 @@ def test_records_arrow_refuses_go_to_the_row_engine_whole(name: str) -> None:
     assert b'"error"' in ours.splitlines()[1] and ours.count(b"\n") == 3
 
 
+def test_only_the_lines_arrow_refuses_go_to_the_row_engine() -> None:
+    """One refused line does not send its whole block (thousands of visits) to the row engine;
+    past ``REFUSED_LINES`` refused lines the block goes whole, with the same answers."""
+    from shuangyong.batch import sources
+
+    records: list[Any] = [good(f"V{n}") for n in range(40)]
+    records[3], records[17] = BAD_RECORDS["float amount"], BAD_RECORDS["not json"]
+    data = jsonl(records)
+    engine = BatchEngine(SEED)
+    result = engine.evaluate_chunk(next(read_chunks_of(data)))
+    assert sorted(result.rows) == [3, 17] and len(result.vector) == 38
+    assert batch_output(engine, data) == row_output(SEED, data)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sources, "REFUSED_LINES", 1)
+        assert len(engine.evaluate_chunk(next(read_chunks_of(data))).rows) == 40
+
+
 def test_strict_mode_refuses_unknown_items_like_the_row_engine() -> None:
     strict = Engine.from_packs(strict=True)
     data = jsonl([good("A", lines=[{"line_id": "1", "item": "acupuncture", "amount": "5.00"}]), good("B")])

@@ -254,14 +254,43 @@ def _json_chunk(data: bytes, texts: list[bytes], positions: list[int], problems:
     forced = frozenset(problems)
     if _NULL_LIST.search(data):
         forced |= frozenset(n for n, text in enumerate(texts) if _NULL_LIST.search(text))
+    table = _json_table(data, len(texts))
+    if table is None:  # some lines Arrow refuses: find them, and read the others as columns
+        refused = _refused(texts, 0, len(texts), [REFUSED_LINES])
+        if refused is not None:
+            forced |= refused
+            table = _json_table(b"".join(_EMPTY_RECORD if n in refused else text for n, text in enumerate(texts)),
+                                len(texts))
+    return Chunk(table, len(texts), record, forced, len(data), problems)
+
+
+REFUSED_LINES = 64  #: refused lines looked for in a block before the whole block goes to the row engine
+_EMPTY_RECORD = b"{}\n"  #: stands in for a refused line: a row of nulls, which the row engine answers
+
+
+def _json_table(data: bytes, lines: int) -> pa.Table | None:
+    """Lines of JSON as the visit table, or ``None`` if Arrow refuses them (or reads another
+    number of records than lines: two objects on one line)."""
     try:
         table = pa_json.read_json(io.BytesIO(data), parse_options=pa_json.ParseOptions(
             explicit_schema=VISITS, unexpected_field_behavior="error"))
     except pa.ArrowInvalid:
-        table = None
-    if table is not None and table.num_rows != len(texts):
-        table = None
-    return Chunk(table, len(texts), record, forced, len(data), problems)
+        return None
+    return table if table.num_rows == lines else None
+
+
+def _refused(texts: list[bytes], low: int, high: int, budget: list[int]) -> frozenset[int] | None:
+    """The lines of ``texts[low:high]`` Arrow refuses, found by halving (a refused line costs
+    about two readings of the block); ``None`` once more than ``budget`` are found."""
+    if _json_table(b"".join(texts[low:high]), high - low) is not None:
+        return frozenset()
+    if high - low == 1:
+        budget[0] -= 1
+        return frozenset([low]) if budget[0] >= 0 else None
+    middle = (low + high) // 2
+    first = _refused(texts, low, middle, budget)
+    second = _refused(texts, middle, high, budget) if first is not None else None
+    return None if second is None else first | second
 
 
 def _without_nulls(value: Any) -> Any:
