@@ -75,8 +75,8 @@ PATHS: tuple[tuple[str | int, ...], ...] = (
     ("patient", "disability_cause"), ("patient", "credentials"), ("patient", "credentials", 0, "kind"),
     ("patient", "credentials", 0, "number"), ("patient", "credentials", 0, "valid_from"),
     ("patient", "credentials", 0, "valid_to"),
-    *((("lines", n, name) for n in range(3) for name in ("line_id", "item", "amount", "tags", "code",
-                                                            "description", "extra"))),
+    *(("lines", n, name) for n in range(3) for name in ("line_id", "item", "amount", "tags", "code",
+                                                          "description", "extra")),
 )
 
 

@@ -345,7 +345,8 @@ def _csv_chunks(path: str | Path, encoding: str) -> Iterator[Chunk]:
     types = {name: pa.string() for name in FLAT_COLUMNS}
     types["disability_level"] = pa.int64()
     with open(path, "rb") as raw:
-        reader = pa_csv.open_csv(Decoded(raw, encoding, refuse=True), read_options=pa_csv.ReadOptions(block_size=CSV_BLOCK),
+        reader = pa_csv.open_csv(Decoded(raw, encoding, refuse=True),
+                                 read_options=pa_csv.ReadOptions(block_size=CSV_BLOCK),
                                  convert_options=pa_csv.ConvertOptions(
                                      column_types=types, strings_can_be_null=False,
                                      include_columns=list(FLAT_COLUMNS)))
