@@ -11,9 +11,9 @@ Memory stays flat: JSON Lines are read a block of whole lines at a time, Parquet
 at a time, CSV a block at a time (a visit whose rows straddle two blocks is carried over).
 
 JSON Lines and CSV are text in one of ``limits.ENCODINGS`` (UTF-8 by default, with or without a
-BOM); :class:`Decoded` hands the readers UTF-8 and refuses a byte that is not text in the file's
-encoding, naming its line and byte offset. Parquet's strings are UTF-8 by the format, and a
-floating-point column is refused: floats are never money.
+BOM); :class:`Decoded` hands the readers UTF-8, and a line that is not text in the file's encoding
+is that record's error, naming its line and byte offset. Parquet's strings are UTF-8 by the
+format, and a floating-point column is refused: floats are never money.
 """
 
 from __future__ import annotations
@@ -218,9 +218,9 @@ def _undecodable(line: int, offset: int, encoding: str) -> InputError:
 
 
 def json_line_chunks(handle: Decoded | IO[bytes], chunk_bytes: int = CHUNK_BYTES) -> Iterator[Chunk]:
-    """JSON Lines (UTF-8) a block of whole lines at a time; a block Arrow refuses goes to the row
-    engine whole (it then names the bad record exactly as ``shuangyong evaluate`` does), and so
-    does a line :class:`Decoded` could not decode, as its error."""
+    """JSON Lines (UTF-8) a block of whole lines at a time; the lines Arrow refuses go to the row
+    engine (it then names the bad record exactly as ``shuangyong evaluate`` does), and so does a
+    line :class:`Decoded` could not decode, as its error."""
     problems = handle.problems if isinstance(handle, Decoded) else {}
     line_number, buffer = 0, b""
     while True:
@@ -256,7 +256,7 @@ def _json_chunk(data: bytes, texts: list[bytes], positions: list[int], problems:
         forced |= frozenset(n for n, text in enumerate(texts) if _NULL_LIST.search(text))
     table = _json_table(data, len(texts))
     if table is None:  # some lines Arrow refuses: find them, and read the others as columns
-        refused = _refused(texts, 0, len(texts), [REFUSED_LINES])
+        refused = _refused(texts, 0, len(texts), [REFUSED_LINES]) if len(texts) > 1 else None
         if refused is not None:
             forced |= refused
             table = _json_table(b"".join(_EMPTY_RECORD if n in refused else text for n, text in enumerate(texts)),
@@ -280,17 +280,21 @@ def _json_table(data: bytes, lines: int) -> pa.Table | None:
 
 
 def _refused(texts: list[bytes], low: int, high: int, budget: list[int]) -> frozenset[int] | None:
-    """The lines of ``texts[low:high]`` Arrow refuses, found by halving (a refused line costs
-    about two readings of the block); ``None`` once more than ``budget`` are found."""
-    if _json_table(b"".join(texts[low:high]), high - low) is not None:
-        return frozenset()
+    """The lines of ``texts[low:high]`` (which Arrow refuses as a whole) that it refuses, found
+    by halving: one refused line costs about two readings of the block. ``None`` once more than
+    ``budget`` are found: then the whole block goes to the row engine."""
     if high - low == 1:
         budget[0] -= 1
         return frozenset([low]) if budget[0] >= 0 else None
+    found: frozenset[int] = frozenset()
     middle = (low + high) // 2
-    first = _refused(texts, low, middle, budget)
-    second = _refused(texts, middle, high, budget) if first is not None else None
-    return None if second is None else first | second
+    for start, end in ((low, middle), (middle, high)):
+        if _json_table(b"".join(texts[start:end]), end - start) is None:
+            part = _refused(texts, start, end, budget)
+            if part is None:
+                return None
+            found |= part
+    return found
 
 
 def _without_nulls(value: Any) -> Any:
