@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import copy
 import io
 import json
@@ -533,3 +534,21 @@ def test_a_record_nested_too_deeply_is_refused_and_the_rest_decided(tmp_path: Pa
     theirs = CliRunner().invoke(main, ["--lang", "en", "evaluate", str(source)])
     assert (ours.exit_code, ours.stdout_bytes) == (theirs.exit_code, theirs.stdout_bytes) == (2, ours.stdout_bytes)
     assert [json.loads(line).get("visit_id") for line in ours.stdout_bytes.splitlines()] == ["A", None, "C"]
+
+
+@pytest.mark.parametrize("block", [5, 64, 1 << 20])
+def test_decoded_reads_any_block_size_and_numbers_bad_lines_in_the_file(block: int) -> None:
+    """Lines longer than a block, a BOM, GB 18030 and a bad line: the same UTF-8 and the same
+    line numbers and offsets whatever the block size."""
+    from shuangyong.batch.sources import Decoded
+
+    lines = ["{\"a\": \"韦建国\"}\n", "plain\n", "再见\n", "end"]
+    gb = "".join(lines).encode("gb18030")
+    decoded = Decoded(io.BytesIO(b"\x84\x31\x95\x33" + gb), "gb18030", block=block)  # GB 18030's own BOM
+    assert b"".join(iter(decoded.read, b"")) == "".join(lines).encode("utf-8") and not decoded.problems
+    mixed = codecs.BOM_UTF8 + lines[0].encode("utf-8") + lines[1].encode() + lines[2].encode("gb18030") + b"end"
+    decoded = Decoded(io.BytesIO(mixed), "gb18030", block=block)  # a UTF-8 BOM means UTF-8
+    text = b"".join(iter(lambda: decoded.read(3), b""))
+    assert text.startswith((lines[0] + lines[1]).encode("utf-8")) and text.endswith(b"\nend")
+    offset = len(codecs.BOM_UTF8 + lines[0].encode("utf-8") + lines[1].encode())
+    assert list(decoded.problems) == [3] and decoded.problems[3].value == offset

