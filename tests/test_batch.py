@@ -552,3 +552,18 @@ def test_decoded_reads_any_block_size_and_numbers_bad_lines_in_the_file(block: i
     assert text.startswith((lines[0] + lines[1]).encode("utf-8")) and text.endswith(b"\nend")
     offset = len(codecs.BOM_UTF8 + lines[0].encode("utf-8") + lines[1].encode())
     assert list(decoded.problems) == [3] and decoded.problems[3].value == offset
+
+
+@pytest.mark.xfail(reason="evaluate reads --encoding and refuses undecodable lines one by one on the contract's "
+                          "branch (i14-contract); until both are merged it has no --encoding", strict=False)
+def test_cli_batch_and_evaluate_agree_on_encodings(tmp_path: Path) -> None:
+    """GB 18030 with and without --encoding, a BOM, and GB 18030 lines inside a UTF-8 file."""
+    records = [good("甲"), good("B", patient={"id": "桂P1", "name": "韦建国"})]
+    with_bom, gb = _gb18030(tmp_path, records, bom=True)
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_bytes(jsonl([good("A")]) + gb.read_bytes() + jsonl([good("C")]))
+    runner = CliRunner()
+    for args in ([str(gb)], [str(gb), "--encoding", "gb18030"], [str(with_bom)], [str(mixed)]):
+        ours = runner.invoke(main, ["--lang", "en", "batch", *args])
+        theirs = runner.invoke(main, ["--lang", "en", "evaluate", *args])
+        assert (ours.exit_code, ours.stdout_bytes) == (theirs.exit_code, theirs.stdout_bytes), args
