@@ -210,3 +210,16 @@ def test_cli_gb18030_needs_its_encoding_and_then_gives_the_utf8_figures(tmp_path
     misread = run("--base", "seed-example", "--reform", REFORM, str(gb), "--format", "json")
     assert misread.exit_code == 2 and "record(s) had errors and were left out" in misread.stderr
     assert json.loads(misread.stdout)["visits"] < json.loads(expected.stdout)["visits"]
+
+
+def test_cli_a_json_array_is_read_as_evaluate_reads_it(tmp_path: Path) -> None:
+    """A pretty-printed JSON array is three visits, not one bad record per line of text."""
+    records = [json.loads(line) for line in (ROOT / "examples" / "visits.jsonl").read_text(encoding="utf-8")
+               .splitlines()[:3]]
+    lines, array = tmp_path / "visits.jsonl", tmp_path / "visits.json"
+    lines.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    array.write_text(json.dumps(records, ensure_ascii=False, indent=2), encoding="utf-8")
+    expected = run("--base", "seed-example", "--reform", REFORM, str(lines), "--format", "json")
+    result = run("--base", "seed-example", "--reform", REFORM, str(array), "--format", "json")
+    assert (result.exit_code, result.stdout) == (0, expected.stdout)
+    assert json.loads(result.stdout)["visits"] == 3
