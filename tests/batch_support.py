@@ -58,3 +58,43 @@ def batch_output(engine: Engine | BatchEngine, data: bytes, chunk_bytes_size: in
 
 def lines_of(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+#: what a careless or hostile HIS puts in a field: every spelling of an amount the contract
+#: refuses or reads, wrong types, empty and over-long ids, impossible dates, unknown terms
+HOSTILE: tuple[Any, ...] = (
+    "", " 12.00", "+12.00", "1e3", ".5", "12.", "12", "12.5", "012.00", "-1.00", "-0.00", "12.345", "１２.00",
+    "9999999999.99", "10000000000.00", "99999999999999999999.99", 12, 12.5, 0, -1, 5, 11, True, None, [], {},
+    ["disabled_veteran"], ["astronaut"], [""], [None], "x" * 200, "x" * 201, "2025-02-30", "2025-03-01",
+    "0000-01-01", "bed", "drug", "\t", "1", "2", "a10", "450100", "inpatient", {"kind": "x"},
+)
+#: where a mutation lands in ``tests.test_batch.good``'s record
+PATHS: tuple[tuple[str | int, ...], ...] = (
+    ("visit_id",), ("date",), ("kind",), ("region",), ("patient",), ("lines",), ("patient", "id"),
+    ("patient", "name"), ("patient", "birth_date"), ("patient", "categories"), ("patient", "disability_level"),
+    ("patient", "disability_cause"), ("patient", "credentials"), ("patient", "credentials", 0, "kind"),
+    ("patient", "credentials", 0, "number"), ("patient", "credentials", 0, "valid_from"),
+    ("patient", "credentials", 0, "valid_to"),
+    *(("lines", n, name) for n in range(3) for name in ("line_id", "item", "amount", "tags", "code",
+                                                          "description", "extra")),
+)
+
+
+def mutated(record: dict[str, Any], mutations: list[tuple[tuple[str | int, ...], Any, bool]]) -> dict[str, Any]:
+    """``record`` with each (path, value, delete) applied in turn; a path that no longer leads
+    anywhere (an earlier mutation replaced its parent) is skipped."""
+    record = json.loads(json.dumps(record))
+    for path, value, delete in mutations:
+        parent: Any = record
+        for step in path[:-1]:
+            try:
+                parent = parent[step]
+            except (KeyError, IndexError, TypeError):
+                break
+        else:
+            if isinstance(parent, dict):
+                if delete:
+                    parent.pop(path[-1], None)
+                else:
+                    parent[path[-1]] = value
+    return record

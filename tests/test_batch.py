@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import codecs
 import copy
 import io
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from shuangyong import plugins
 from shuangyong.batch import BatchEngine, read_chunks
 from shuangyong.batch.run import write_decisions
-from shuangyong.batch.sources import records_table, write_table
+from shuangyong.batch.sources import FLAT_COLUMNS, records_table, write_table
 from shuangyong.batch.vector import VectorPolicy
 from shuangyong.cli import main
 from shuangyong.engine import Engine
@@ -26,7 +29,7 @@ from shuangyong.model import Registry
 from shuangyong.policy import merge, parse_pack
 from shuangyong.testing import strategies as sy
 
-from .batch_support import batch_output, jsonl, record_of, row_output
+from .batch_support import HOSTILE, PATHS, batch_output, jsonl, mutated, record_of, row_output
 
 REGISTRY = Registry.builtin()  #: what the random packs and visits draw from, and the engines use
 
@@ -143,6 +146,23 @@ def test_records_arrow_refuses_go_to_the_row_engine_whole(name: str) -> None:
     ours = batch_output(SEED, data)
     assert ours == row_output(SEED, data)
     assert b'"error"' in ours.splitlines()[1] and ours.count(b"\n") == 3
+
+
+def test_only_the_lines_arrow_refuses_go_to_the_row_engine() -> None:
+    """One refused line does not send its whole block (thousands of visits) to the row engine;
+    past ``REFUSED_LINES`` refused lines the block goes whole, with the same answers."""
+    from shuangyong.batch import sources
+
+    records: list[Any] = [good(f"V{n}") for n in range(40)]
+    records[3], records[17] = BAD_RECORDS["float amount"], BAD_RECORDS["not json"]
+    data = jsonl(records)
+    engine = BatchEngine(SEED)
+    result = engine.evaluate_chunk(next(read_chunks_of(data)))
+    assert sorted(result.rows) == [3, 17] and len(result.vector) == 38
+    assert batch_output(engine, data) == row_output(SEED, data)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sources, "REFUSED_LINES", 1)
+        assert len(engine.evaluate_chunk(next(read_chunks_of(data))).rows) == 40
 
 
 def test_strict_mode_refuses_unknown_items_like_the_row_engine() -> None:
@@ -313,3 +333,237 @@ def test_a_csv_without_the_flat_columns_is_refused_naming_the_file(tmp_path: Pat
     assert result.exit_code == 2
     assert f"cannot read {source} as csv" in result.stderr and "kind" in result.stderr
     assert not target.exists()
+
+
+MUTATIONS = st.lists(st.tuples(st.sampled_from(PATHS), st.sampled_from(HOSTILE), st.booleans()), min_size=1,
+                     max_size=3)
+
+
+@settings(max_examples=300, deadline=None)
+@given(MUTATIONS, st.booleans())
+@example([(("lines", 0, "item"), "", False)], False)
+@example([(("lines", 1, "amount"), "12.", False)], False)
+@example([(("lines", 2, "line_id"), "1", False)], True)
+def test_mutated_records_get_the_row_engines_bytes(mutations, repeat_line) -> None:  # type: ignore[no-untyped-def]
+    """Issue 14: a record mutated anywhere (bad amounts, missing fields, wrong types, empty and
+    over-long ids, bad dates, a line id twice) between good ones: byte for byte what the row
+    engine writes, in its place."""
+    odd = mutated(good("X"), mutations)
+    if repeat_line and isinstance(odd.get("lines"), list):
+        odd["lines"].append(copy.deepcopy(good()["lines"][0]))
+    data = jsonl([good("A"), odd, good("C")])
+    ours = batch_output(SEED, data)
+    assert ours == row_output(SEED, data)
+    assert ours.count(b"\n") == 3
+
+
+@settings(max_examples=25, deadline=None)
+@given(MUTATIONS)
+@example([(("lines", 0, "item"), "", False)])
+def test_cli_batch_and_evaluate_agree_on_mutated_input(tmp_path_factory, mutations) -> None:  # type: ignore[no-untyped-def]
+    """The commands themselves: the same bytes on standard output and the same exit status
+    (0, or 2 with every other record decided), never a traceback."""
+    source = tmp_path_factory.mktemp("mutated") / "visits.jsonl"
+    source.write_bytes(jsonl([good("A"), mutated(good("X"), mutations), good("C")]))
+    runner = CliRunner()
+    ours = runner.invoke(main, ["--lang", "en", "batch", str(source)])
+    theirs = runner.invoke(main, ["--lang", "en", "evaluate", str(source)])
+    assert ours.exit_code in (0, 2) and ours.exception is None or isinstance(ours.exception, SystemExit)
+    assert (ours.exit_code, ours.stdout_bytes) == (theirs.exit_code, theirs.stdout_bytes)
+
+
+@pytest.mark.parametrize("text", ["", "\n  \n"], ids=["empty", "blank lines"])
+def test_an_empty_input_exits_2_like_evaluate_and_writes_nothing(tmp_path: Path, text: str) -> None:
+    source = tmp_path / "visits.jsonl"
+    source.write_text(text, encoding="utf-8")
+    runner = CliRunner()
+    ours = runner.invoke(main, ["--lang", "en", "batch", str(source), "-o", str(tmp_path / "b.jsonl")])
+    theirs = runner.invoke(main, ["--lang", "en", "evaluate", str(source)])
+    assert (ours.exit_code, theirs.exit_code) == (2, 2)
+    assert "empty input: no visit records" in ours.stderr and "Traceback" not in ours.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["visits.jsonl"]
+
+
+def _empty_csv(path: Path) -> None:
+    path.write_text(",".join(FLAT_COLUMNS) + "\n", encoding="utf-8")
+
+
+def _empty_parquet(path: Path) -> None:
+    pq.write_table(records_table([good("A")]).slice(0, 0), path)
+
+
+@pytest.mark.parametrize("name,write", [("visits.csv", _empty_csv), ("visits.parquet", _empty_parquet)])
+def test_a_header_only_csv_or_empty_parquet_exits_2(tmp_path: Path, name: str, write) -> None:  # type: ignore[no-untyped-def]
+    source = tmp_path / name
+    write(source)
+    target = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(main, ["--lang", "en", "batch", str(source), "-o", str(target)])
+    assert result.exit_code == 2, result.output
+    assert f"record {source}: empty input: no visit records" in result.stderr
+    assert not target.exists()
+
+
+def _gb18030(tmp_path: Path, records: list[Any], *, bom: bool = False) -> tuple[Path, Path]:
+    """The same visits as UTF-8 (with a BOM if asked) and as GB 18030."""
+    utf8, gb = tmp_path / "utf8.jsonl", tmp_path / "gb.jsonl"
+    text = jsonl(records).decode("utf-8")
+    utf8.write_bytes(("\ufeff" if bom else "").encode("utf-8") + text.encode("utf-8"))
+    gb.write_bytes(text.encode("gb18030"))
+    return utf8, gb
+
+
+def test_gb18030_with_encoding_and_a_bom_give_the_utf8_answers(tmp_path: Path) -> None:
+    records = [good("甲"), good("乙", patient={"id": "桂P1", "name": "韦建国", "categories": ["veteran"]})]
+    plain = row_output(SEED, jsonl(records))
+    with_bom, gb = _gb18030(tmp_path, records, bom=True)
+    runner = CliRunner()
+    for source, options in ((with_bom, []), (gb, ["--encoding", "gb18030"])):
+        result = runner.invoke(main, ["batch", str(source), *options])
+        assert (result.exit_code, result.stdout_bytes) == (0, plain), options
+
+
+def test_lines_not_in_the_encoding_are_refused_one_by_one(tmp_path: Path) -> None:
+    """A GB 18030 line in a UTF-8 file: that record is an error naming its line and the offset
+    of its first bad byte; the records around it are decided."""
+    source = tmp_path / "visits.jsonl"
+    first = jsonl([good("A")])
+    bad = jsonl([good("乙")]).decode("utf-8").encode("gb18030")
+    source.write_bytes(first + bad + jsonl([good("C")]))
+    result = CliRunner().invoke(main, ["--lang", "en", "batch", str(source)])
+    assert result.exit_code == 2 and "1 record(s) had errors" in result.stderr
+    answers = [json.loads(line) for line in result.stdout_bytes.splitlines()]
+    assert [a.get("visit_id") for a in answers] == ["A", None, "C"]
+    error = answers[1]["error"]
+    offset = len(first) + bad.index("乙".encode("gb18030"))
+    assert error["record"] == "line 2" and f"offset {offset}" in error["message"]["en"]
+    assert "--encoding gb18030" in error["message"]["en"] and "第 2 行" in error["message"]["zh"]
+    assert answers[0] == json.loads(row_output(SEED, jsonl([good("A")])))
+
+
+def test_a_csv_not_in_its_encoding_exits_2_naming_line_and_offset(tmp_path: Path) -> None:
+    utf8 = tmp_path / "utf8.csv"
+    write_table(records_table([good("A"), good("乙")]), utf8, "csv")
+    gb = tmp_path / "gb.csv"
+    text = utf8.read_text(encoding="utf-8")
+    gb.write_bytes(text.encode("gb18030"))
+    runner = CliRunner()
+    target = tmp_path / "out.jsonl"
+    refused = runner.invoke(main, ["--lang", "en", "batch", str(gb), "-o", str(target)])
+    before = text[:min(n for n, char in enumerate(text) if not char.isascii())]
+    where = f"line {before.count(chr(10)) + 1} is not valid utf-8 (first bad byte at offset {len(before)} of the file)"
+    assert refused.exit_code == 2 and where in refused.stderr
+    assert not target.exists()
+    read = runner.invoke(main, ["batch", str(gb), "--encoding", "gb18030"])
+    assert (read.exit_code, read.stdout_bytes) == (0, runner.invoke(main, ["batch", str(utf8)]).stdout_bytes)
+
+
+def _parquet_with_amounts(path: Path, amounts: pa.Array) -> None:
+    """``good("A")`` as Parquet, its amount column replaced by ``amounts`` (of any type)."""
+    table = records_table([good("A")])
+    lines = table.column("lines").combine_chunks()
+    line = lines.values
+    fields = [amounts if f.name == "amount" else line.field(f.name) for f in line.type]
+    values = pa.StructArray.from_arrays(fields, names=[f.name for f in line.type])
+    pq.write_table(table.set_column(5, "lines", pa.ListArray.from_arrays(lines.offsets, values)), path)
+
+
+def test_parquet_float_amounts_are_refused_naming_column_and_file(tmp_path: Path) -> None:
+    source = tmp_path / "visits.parquet"
+    _parquet_with_amounts(source, pa.array([12.0, 80.25, 37.85], pa.float64()))
+    target = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(main, ["--lang", "en", "batch", str(source), "-o", str(target)])
+    assert result.exit_code == 2
+    assert f"record {source}, field lines.amount: column lines.amount holds floating-point numbers" in result.stderr
+    assert not target.exists()
+
+
+def test_parquet_decimals_are_read_exactly_and_huge_ones_go_to_the_row_engine(tmp_path: Path) -> None:
+    """decimal128 amounts: exact ones answered over columns; one past ``MAX_AMOUNT`` (which int64
+    fen would still hold) is left to the row engine, never summed over columns."""
+    from decimal import Decimal
+
+    source = tmp_path / "visits.parquet"
+    amounts = [Decimal("12.00"), Decimal("99999999999999999.99"), Decimal("37.85")]
+    _parquet_with_amounts(source, pa.array(amounts, pa.decimal128(38, 2)))
+    result = BatchEngine(SEED).evaluate_chunk(next(read_chunks(source)))
+    assert sorted(result.rows) == [0] and result.lines is None
+    out = io.BytesIO()
+    write_decisions(BatchEngine(SEED), source, out)
+    record = good("A")
+    for line, amount in zip(record["lines"], amounts, strict=True):
+        line["amount"] = str(amount)
+    assert out.getvalue() == row_output(SEED, jsonl([record]))
+
+
+@pytest.mark.parametrize("amount", [" 12.00", "+12.00", "1e3", ".5", "12.", "12.345", "10000000000.00"])
+def test_csv_amounts_the_contract_refuses_are_left_to_the_row_engine(tmp_path: Path, amount: str) -> None:
+    path = tmp_path / "visits.csv"
+    write_table(records_table([good("A"), good("B"), good("C")]), path, "csv")
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('"80.25"', f'"{amount}"', 1), encoding="utf-8")
+    engine = BatchEngine(SEED)
+    assert sorted(engine.evaluate_chunk(next(read_chunks(path))).rows) == [0]
+    out = io.BytesIO()
+    write_decisions(engine, path, out)
+    odd = good("A")
+    odd["lines"][1]["amount"] = amount
+    assert out.getvalue() == row_output(SEED, jsonl([odd, good("B"), good("C")]))
+
+
+def test_the_columns_take_no_amount_above_the_maximum() -> None:
+    """The columns' amount pattern bounds amounts by their digits: that bound must be MAX_AMOUNT."""
+    import re
+
+    from shuangyong.batch.columns import _AMOUNT
+    from shuangyong.limits import MAX_AMOUNT
+
+    largest = f"{int(MAX_AMOUNT)}.99"
+    assert re.match(_AMOUNT, largest) and Decimal(largest) == MAX_AMOUNT
+    assert not re.match(_AMOUNT, str(MAX_AMOUNT + Decimal("0.01")))
+
+
+@pytest.mark.xfail(reason="the row engine's depth bound (shuangyong.interchange, branch i14-contract) refuses "
+                          "the record; until then json.loads recurses", raises=RecursionError, strict=False)
+def test_a_record_nested_too_deeply_is_refused_and_the_rest_decided(tmp_path: Path) -> None:
+    source = tmp_path / "visits.jsonl"
+    deep = '{"visit_id": "D", "lines": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    source.write_bytes(jsonl([good("A"), deep, good("C")]))
+    ours = CliRunner().invoke(main, ["--lang", "en", "batch", str(source)])
+    if isinstance(ours.exception, RecursionError):
+        raise ours.exception
+    theirs = CliRunner().invoke(main, ["--lang", "en", "evaluate", str(source)])
+    assert (ours.exit_code, ours.stdout_bytes) == (theirs.exit_code, theirs.stdout_bytes) == (2, ours.stdout_bytes)
+    assert [json.loads(line).get("visit_id") for line in ours.stdout_bytes.splitlines()] == ["A", None, "C"]
+
+
+@pytest.mark.parametrize("block", [5, 64, 1 << 20])
+def test_decoded_reads_any_block_size_and_numbers_bad_lines_in_the_file(block: int) -> None:
+    """Lines longer than a block, a BOM, GB 18030 and a bad line: the same UTF-8 and the same
+    line numbers and offsets whatever the block size."""
+    from shuangyong.batch.sources import Decoded
+
+    lines = ["{\"a\": \"韦建国\"}\n", "plain\n", "再见\n", "end"]
+    gb = "".join(lines).encode("gb18030")
+    decoded = Decoded(io.BytesIO(b"\x84\x31\x95\x33" + gb), "gb18030", block=block)  # GB 18030's own BOM
+    assert b"".join(iter(decoded.read, b"")) == "".join(lines).encode("utf-8") and not decoded.problems
+    mixed = codecs.BOM_UTF8 + lines[0].encode("utf-8") + lines[1].encode() + lines[2].encode("gb18030") + b"end"
+    decoded = Decoded(io.BytesIO(mixed), "gb18030", block=block)  # a UTF-8 BOM means UTF-8
+    text = b"".join(iter(lambda: decoded.read(3), b""))
+    assert text.startswith((lines[0] + lines[1]).encode("utf-8")) and text.endswith(b"\nend")
+    offset = len(codecs.BOM_UTF8 + lines[0].encode("utf-8") + lines[1].encode())
+    assert list(decoded.problems) == [3] and decoded.problems[3].value == offset
+
+
+@pytest.mark.xfail(reason="evaluate reads --encoding and refuses undecodable lines one by one on the contract's "
+                          "branch (i14-contract); until both are merged it has no --encoding", strict=False)
+def test_cli_batch_and_evaluate_agree_on_encodings(tmp_path: Path) -> None:
+    """GB 18030 with and without --encoding, a BOM, and GB 18030 lines inside a UTF-8 file."""
+    records = [good("甲"), good("B", patient={"id": "桂P1", "name": "韦建国"})]
+    with_bom, gb = _gb18030(tmp_path, records, bom=True)
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_bytes(jsonl([good("A")]) + gb.read_bytes() + jsonl([good("C")]))
+    runner = CliRunner()
+    for args in ([str(gb)], [str(gb), "--encoding", "gb18030"], [str(with_bom)], [str(mixed)]):
+        ours = runner.invoke(main, ["--lang", "en", "batch", *args])
+        theirs = runner.invoke(main, ["--lang", "en", "evaluate", *args])
+        assert (ours.exit_code, ours.stdout_bytes) == (theirs.exit_code, theirs.stdout_bytes), args

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from shuangyong.batch import BatchEngine
+from shuangyong.batch.sources import FLAT_COLUMNS
 from shuangyong.cli import main
 from shuangyong.engine import Engine
 from shuangyong.generate import visits, write_json_lines
@@ -167,3 +168,59 @@ def test_the_tutorials_output_is_what_the_command_prints(tmp_path: Path, monkeyp
     page = (ROOT / "docs" / "whatif.md").read_text(encoding="utf-8")
     shown = page.split("The output, as it printed:\n\n```text\n", 1)[1].split("```", 1)[0]
     assert shown == result.stdout
+
+
+@pytest.mark.parametrize("name,text", [("visits.jsonl", ""), ("visits.jsonl", "\n\n"),
+                                       ("visits.csv", ",".join(FLAT_COLUMNS) + "\n")],
+                         ids=["empty", "blank", "header-only csv"])
+def test_cli_an_empty_input_exits_2_and_writes_nothing(tmp_path: Path, name: str, text: str) -> None:
+    """Issue 14: no visits is not a comparison of nothing (exit 0): it is refused like evaluate's."""
+    source = tmp_path / name
+    source.write_text(text, encoding="utf-8")
+    target = tmp_path / "out.json"
+    result = run("--base", "seed-example", "--reform", REFORM, str(source), "-o", str(target))
+    assert result.exit_code == 2 and "empty input: no visit records" in result.stderr
+    assert "Traceback" not in result.output and not target.exists()
+
+
+def test_cli_a_record_evaluate_refuses_is_left_out_not_answered(tmp_path: Path) -> None:
+    """A line whose item is empty: evaluate refuses it, so whatif counts it as an error (exit 2)
+    instead of totalling it as a line no rule applies to."""
+    lines = (ROOT / "examples" / "visits.jsonl").read_text(encoding="utf-8").splitlines()
+    odd = json.loads(lines[1])
+    odd["lines"][0]["item"] = ""
+    source = tmp_path / "visits.jsonl"
+    source.write_text("\n".join([lines[0], json.dumps(odd, ensure_ascii=False), lines[2]]) + "\n", encoding="utf-8")
+    result = run("--base", "seed-example", "--reform", REFORM, str(source), "--format", "json")
+    assert result.exit_code == 2 and "1 record(s) had errors and were left out" in result.stderr
+    payload = json.loads(result.stdout)
+    assert (payload["visits"], payload["errors"]) == (2, 1)
+    evaluated = CliRunner().invoke(main, ["evaluate", str(source)])
+    assert evaluated.exit_code == 2 and evaluated.stdout.count('"error"') == 1
+
+
+def test_cli_gb18030_needs_its_encoding_and_then_gives_the_utf8_figures(tmp_path: Path) -> None:
+    text = (ROOT / "examples" / "visits.jsonl").read_text(encoding="utf-8")  # names in Chinese characters
+    utf8, gb = tmp_path / "utf8.jsonl", tmp_path / "gb.jsonl"
+    utf8.write_text(text, encoding="utf-8")
+    gb.write_bytes(text.encode("gb18030"))
+    expected = run("--base", "seed-example", "--reform", REFORM, str(utf8), "--format", "json")
+    assert expected.exit_code == 0, expected.output
+    read = run("--base", "seed-example", "--reform", REFORM, str(gb), "--format", "json", "--encoding", "gb18030")
+    assert (read.exit_code, read.stdout) == (0, expected.stdout)
+    misread = run("--base", "seed-example", "--reform", REFORM, str(gb), "--format", "json")
+    assert misread.exit_code == 2 and "record(s) had errors and were left out" in misread.stderr
+    assert json.loads(misread.stdout)["visits"] < json.loads(expected.stdout)["visits"]
+
+
+def test_cli_a_json_array_is_read_as_evaluate_reads_it(tmp_path: Path) -> None:
+    """A pretty-printed JSON array is three visits, not one bad record per line of text."""
+    records = [json.loads(line) for line in (ROOT / "examples" / "visits.jsonl").read_text(encoding="utf-8")
+               .splitlines()[:3]]
+    lines, array = tmp_path / "visits.jsonl", tmp_path / "visits.json"
+    lines.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    array.write_text(json.dumps(records, ensure_ascii=False, indent=2), encoding="utf-8")
+    expected = run("--base", "seed-example", "--reform", REFORM, str(lines), "--format", "json")
+    result = run("--base", "seed-example", "--reform", REFORM, str(array), "--format", "json")
+    assert (result.exit_code, result.stdout) == (0, expected.stdout)
+    assert json.loads(result.stdout)["visits"] == 3

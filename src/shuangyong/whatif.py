@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 
 from shuangyong.batch import BatchEngine, ChunkResult
 from shuangyong.batch.run import chunks
+from shuangyong.limits import ENCODINGS
 from shuangyong.model.registry import Registry
 from shuangyong.money import from_fen, to_fen
 
@@ -182,12 +183,13 @@ def _visits(result: ChunkResult, rule_ids: list[str], registry: Registry,
     return _Visits(ok, amount, reduction, visit_id, patient, month, category)
 
 
-def compare(base: BatchEngine, reform: BatchEngine, path: str | Path, fmt: str | None = None, *,
-            top: int = 10, show_progress: bool = False) -> Comparison:
-    """Evaluate every visit under both sets and total the differences."""
+def compare(base: BatchEngine, reform: BatchEngine, path: str | Path, fmt: str | None = None,
+            encoding: str = ENCODINGS[0], *, top: int = 10, show_progress: bool = False) -> Comparison:
+    """Evaluate every visit under both sets and total the differences (an unreadable or empty
+    input raises ``InputError``, as ``shuangyong evaluate`` refuses it)."""
     out = Comparison(top=top)
     registry = base.engine.registry
-    for chunk in chunks(path, fmt, show_progress=show_progress):
+    for chunk in chunks(path, fmt, encoding, show_progress=show_progress):
         sides = []
         for engine in (base, reform):
             sums: dict[str, Counter[str]] = {"rule": Counter(), "item": Counter()}

@@ -4,7 +4,10 @@
 members, dates, regions, visit kinds, known categories and credential kinds, disability levels,
 amounts with at most two decimals, line ids once per visit…). A visit failing any check is not
 evaluated here: the row engine reads it again and gives its decision or its error, so the batch
-output never differs from ``shuangyong evaluate``'s, and the checks here may be conservative.
+output never differs from ``shuangyong evaluate``'s, and the checks here may be conservative:
+they take only what the contract surely accepts (amounts written ``yuan.fen`` up to
+``limits.MAX_AMOUNT``, non-empty ids of at most ``limits.MAX_ID_LENGTH`` characters), and leave
+every other spelling, accepted or refused, to the row engine's own reading.
 """
 
 from __future__ import annotations
@@ -16,12 +19,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from shuangyong.limits import MAX_AMOUNT, MAX_ID_LENGTH
 from shuangyong.model.registry import Registry
 from shuangyong.model.visit import VISIT_KINDS, line_order
 
 _ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-#: amounts the columns take as they are: up to 10^13 yuan, at most two decimals, no sign
-_AMOUNT = r"^[0-9]{1,13}(\.[0-9]{0,2})?$"
+#: amounts the columns take as they are: ``yuan.fen`` exactly, no sign, no more whole digits than
+#: ``MAX_AMOUNT`` has (so none exceeds it, and sums of fen stay far inside int64)
+_WHOLE_DIGITS = len(str(int(MAX_AMOUNT)))
+_AMOUNT = rf"^[0-9]{{1,{_WHOLE_DIGITS}}}\.[0-9]{{2}}$"
 _DIGITS = r"^[0-9]{1,18}$"
 NO_DAY_LOW, NO_DAY_HIGH = np.iinfo(np.int32).min, np.iinfo(np.int32).max
 
@@ -64,17 +70,27 @@ def _codes(column: pa.Array, ids: Iterable[str]) -> np.ndarray:
     return _np(pc.fill_null(pc.index_in(column, pa.array(list(ids), pa.string())), -1)).astype(np.int32)
 
 
+def _odd_text(column: pa.Array | pa.ChunkedArray, *, required: bool) -> np.ndarray:
+    """Per value: a text the columns leave to the row engine: empty, longer than an id may be
+    (``MAX_ID_LENGTH``), or (``required``) absent."""
+    length = pc.utf8_length(column)
+    odd = pc.or_(pc.equal(length, 0), pc.greater(length, MAX_ID_LENGTH))
+    return _truth(odd) if required else _np(pc.fill_null(odd, False)).astype(bool)
+
+
 def row_only(table: pa.Table, registry: Registry, *, strict: bool, resolves: bool) -> np.ndarray:
     """Per visit: must it go to the row engine? ``resolves``: a plugin looks patients up by id."""
     n = table.num_rows
     bad = np.zeros(n, dtype=bool)
     for name in ("visit_id", "date", "kind", "region", "patient", "lines"):
         bad |= _truth(pc.is_null(table.column(name)))
+    bad |= _odd_text(table.column("visit_id"), required=True)
     bad |= _truth(pc.is_null(_dates(table.column("date").combine_chunks())[0]))
     bad |= _truth(pc.invert(pc.is_in(table.column("kind"), pa.array(VISIT_KINDS))))
     bad |= _truth(pc.invert(pc.match_substring_regex(table.column("region"), r"^[0-9]{6}$")))
     patient = table.column("patient").combine_chunks()
-    bad |= _truth(pc.is_null(pc.struct_field(patient, "id")))
+    bad |= _odd_text(pc.struct_field(patient, "id"), required=True)
+    bad |= _odd_text(pc.struct_field(patient, "name"), required=False)
     bad |= _np(_dates(pc.struct_field(patient, "birth_date"))[1]).astype(bool)
     level = pc.struct_field(patient, "disability_level")
     bad |= _np(pc.fill_null(pc.or_(pc.less(level, 1), pc.greater(level, 10)), False)).astype(bool)
@@ -94,7 +110,7 @@ def row_only(table: pa.Table, registry: Registry, *, strict: bool, resolves: boo
     ends, end_bad = _dates(pc.struct_field(card, "valid_to"))
     card_bad = (_truth(pc.invert(pc.is_in(pc.struct_field(card, "kind"),
                                           pa.array([t.id for t in registry.credentials]))))
-                | _truth(pc.is_null(pc.struct_field(card, "number"))) | _truth(start_bad) | _truth(end_bad)
+                | _odd_text(pc.struct_field(card, "number"), required=True) | _truth(start_bad) | _truth(end_bad)
                 | (_days(ends, NO_DAY_HIGH) < _days(starts, NO_DAY_LOW)))
     bad |= _any_by(card_parents, card_bad, n)
     if resolves:  # a patient named only by id is looked up by a plugin, one by one
@@ -107,12 +123,14 @@ def row_only(table: pa.Table, registry: Registry, *, strict: bool, resolves: boo
     line = pc.list_flatten(lines)
     line_parents = _np(pc.list_parent_indices(lines))
     item = pc.struct_field(line, "item")
-    line_bad = (_truth(pc.is_null(pc.struct_field(line, "line_id"))) | _truth(pc.is_null(item))
+    line_bad = (_odd_text(pc.struct_field(line, "line_id"), required=True) | _odd_text(item, required=True)
+                | _odd_text(pc.struct_field(line, "code"), required=False)
+                | _odd_text(pc.struct_field(line, "description"), required=False)
                 | _truth(pc.invert(pc.match_substring_regex(pc.struct_field(line, "amount"), _AMOUNT))))
     if strict:
         line_bad |= _truth(pc.invert(pc.is_in(item, pa.array([t.id for t in registry.items]))))
     tags = pc.struct_field(line, "tags")
-    line_bad |= _any_by(_np(pc.list_parent_indices(tags)), _truth(pc.is_null(pc.list_flatten(tags))), len(line))
+    line_bad |= _any_by(_np(pc.list_parent_indices(tags)), _odd_text(pc.list_flatten(tags), required=True), len(line))
     bad |= _any_by(line_parents, line_bad, n)
     return bad
 

@@ -107,7 +107,8 @@ class BatchEngine:
             if columns is not None:
                 lines = self._decide(columns)
         kept = set(keep.tolist())
-        rows = {n: self.row(chunk.record(n)) for n in range(chunk.count) if n not in kept}
+        rows = {n: (False, chunk.problems[n], chunk.record(n)) if n in chunk.problems else self.row(chunk.record(n))
+                for n in range(chunk.count) if n not in kept}
         return ChunkResult(chunk, keep, lines, rows)
 
     def row(self, record: RawRecord) -> RowResult:

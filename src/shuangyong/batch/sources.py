@@ -9,10 +9,16 @@ which then gives the very answer, or error, that ``shuangyong evaluate`` would.
 
 Memory stays flat: JSON Lines are read a block of whole lines at a time, Parquet a batch of rows
 at a time, CSV a block at a time (a visit whose rows straddle two blocks is carried over).
+
+JSON Lines and CSV are text in one of ``limits.ENCODINGS`` (UTF-8 by default, with or without a
+BOM); :class:`Decoded` hands the readers UTF-8, and a line that is not text in the file's encoding
+is that record's error, naming its line and byte offset. Parquet's strings are UTF-8 by the
+format, and a floating-point column is refused: floats are never money.
 """
 
 from __future__ import annotations
 
+import codecs
 import io
 import json
 import re
@@ -21,6 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import attrs
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
@@ -29,6 +36,7 @@ import pyarrow.parquet as pq
 
 from shuangyong.errors import InputError
 from shuangyong.interchange import RawRecord
+from shuangyong.limits import ENCODINGS
 from shuangyong.text import Text
 
 CREDENTIAL = pa.struct([("kind", pa.string()), ("number", pa.string()), ("valid_from", pa.string()),
@@ -64,6 +72,8 @@ class Chunk:
     record: Callable[[int], RawRecord]
     forced: frozenset[int] = frozenset()
     size: int = 0  #: bytes (JSON Lines) or rows (Parquet) consumed, for progress
+    #: records refused while reading (a line not in the file's encoding), by position
+    problems: dict[int, InputError] = attrs.field(factory=dict)
 
 
 def detect_format(path: str | Path) -> str:
@@ -83,25 +93,154 @@ def total_size(path: str | Path, fmt: str) -> int | None:
         return None
 
 
-def read_chunks(path: str | Path, fmt: str | None = None) -> Iterator[Chunk]:
-    """The visits of a file in chunks; ``fmt`` is one of :data:`FORMATS` (default: by suffix)."""
+def read_chunks(path: str | Path, fmt: str | None = None, encoding: str = ENCODINGS[0]) -> Iterator[Chunk]:
+    """The visits of a file in chunks; ``fmt`` is one of :data:`FORMATS` (default: by suffix),
+    ``encoding`` one of ``limits.ENCODINGS`` (JSON Lines and CSV). A file without a single
+    record is refused, as ``shuangyong evaluate`` refuses an empty input."""
     fmt = fmt or detect_format(path)
+    records = 0
     try:
-        if fmt == "parquet":
-            yield from _parquet_chunks(pq.ParquetFile(path))
-        elif fmt == "csv":
-            yield from _csv_chunks(path)
-        else:
-            with open(path, "rb") as handle:
-                yield from json_line_chunks(handle)
+        for chunk in _chunks(path, fmt, encoding):
+            records += chunk.count
+            yield chunk
     except (OSError, pa.ArrowException) as error:
         raise InputError(Text(f"无法读取 {path}（{fmt}）：{error}", f"cannot read {path} as {fmt}: {error}"),
                          record=str(path)) from None
+    if not records:
+        raise InputError(Text("输入为空：没有任何就诊记录", "empty input: no visit records"), record=str(path))
 
 
-def json_line_chunks(handle: IO[bytes], chunk_bytes: int = CHUNK_BYTES) -> Iterator[Chunk]:
-    """JSON Lines a block of whole lines at a time; a block Arrow refuses goes to the row engine
-    whole (it then names the bad record exactly as ``shuangyong evaluate`` does)."""
+def _chunks(path: str | Path, fmt: str, encoding: str) -> Iterator[Chunk]:
+    if fmt == "parquet":
+        yield from _parquet_chunks(pq.ParquetFile(path), path)
+    elif fmt == "csv":
+        yield from _csv_chunks(path, encoding)
+    else:
+        with open(path, "rb") as raw:
+            yield from json_line_chunks(Decoded(raw, encoding))
+
+
+class Decoded(io.RawIOBase):
+    """A text file's bytes as UTF-8, whole lines at a time: a leading byte order mark dropped (a
+    UTF-8 one means UTF-8, whatever ``encoding`` says), GB 18030 transcoded.
+
+    A line that is not text in ``encoding`` is read with replacement characters and its error
+    kept in ``problems`` (by line number) for the reader to refuse that record alone, as
+    ``shuangyong evaluate`` does; with ``refuse``, it is raised instead, once the lines before it
+    have been read (CSV, whose rows need not be lines). Neither encoding has a ``\\n`` byte inside
+    a character, so a block cut after one never splits a character.
+    """
+
+    def __init__(self, raw: IO[bytes], encoding: str, *, refuse: bool = False, block: int = CHUNK_BYTES) -> None:
+        super().__init__()
+        if encoding not in ENCODINGS:
+            raise InputError(Text(f"不支持的编码 {encoding!r}（可用：{', '.join(ENCODINGS)}）",
+                                  f"unsupported encoding {encoding!r} (available: {', '.join(ENCODINGS)})"),
+                             field="encoding", value=encoding)
+        self._raw, self._encoding, self._refuse, self._block = raw, encoding, refuse, block
+        self._pending = b""  #: bytes read but not decoded yet: the start of an unfinished line
+        self._out, self._at = b"", 0  #: decoded UTF-8, and how much of it is handed out
+        self._offset, self._line = 0, 1  #: where in the file the next byte to decode lies
+        self.problems: dict[int, InputError] = {}
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        """The next decoded bytes (at most ``size``): a whole block without copying it, if asked."""
+        while self._at == len(self._out):
+            if self._refuse and self.problems:
+                raise next(iter(self.problems.values()))
+            if not self._decode_block():
+                return b""
+        start = self._at
+        self._at = len(self._out) if size < 0 else min(len(self._out), start + size)
+        return self._out if not start and self._at == len(self._out) else self._out[start:self._at]
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def _decode_block(self) -> bool:
+        """Decode the next block of whole lines (the rest, at the end); ``False`` at the end."""
+        while True:
+            block = self._raw.read(self._block)
+            data = self._pending + block
+            cut = data.rfind(b"\n") + 1 if block else len(data)
+            if cut or not block:
+                break
+            self._pending = data  # a line longer than a block: read on
+        data, self._pending = data[:cut], data[cut:]
+        if not data:
+            return False
+        first, offset = not self._offset, self._offset
+        if first and data.startswith(codecs.BOM_UTF8):
+            data, self._encoding = data[len(codecs.BOM_UTF8):], "utf-8"
+            offset += len(codecs.BOM_UTF8)
+        if self._encoding == "utf-8" and _utf8(data):  # valid as it is: handed on, not copied
+            self._out = data
+        else:
+            try:
+                text = data.decode(self._encoding)
+            except UnicodeDecodeError:
+                text = self._line_by_line(data, offset)
+            self._out = (text.removeprefix("\ufeff") if first else text).encode("utf-8")
+        self._at = 0
+        self._line += data.count(b"\n")
+        self._offset = offset + len(data)
+        return True
+
+    def _line_by_line(self, data: bytes, offset: int) -> str:
+        """A block with a bad byte, a line at a time: each bad line noted in ``problems`` (and
+        read with replacement characters), or, with ``refuse``, the lines before the first."""
+        decoded = []
+        for number, line in enumerate(_lines_of(data), start=self._line):
+            try:
+                decoded.append(line.decode(self._encoding))
+            except UnicodeDecodeError as error:
+                self.problems[number] = _undecodable(number, offset + error.start, self._encoding)
+                if self._refuse:
+                    break
+                decoded.append(line.decode(self._encoding, "replace"))
+            offset += len(line)
+        return "".join(decoded)
+
+
+def _utf8(data: bytes) -> bool:
+    """Whether ``data`` is valid UTF-8, checked by Arrow (20 times faster than decoding CJK)."""
+    if data.isascii():
+        return True
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int32))
+    try:
+        pa.Array.from_buffers(pa.binary(), 1, [None, offsets, pa.py_buffer(data)]).cast(pa.string())
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _lines_of(data: bytes) -> list[bytes]:
+    """``data`` cut after each ``\\n`` only (``splitlines`` also cuts at a lone ``\\r``)."""
+    lines = [line + b"\n" for line in data.split(b"\n")]
+    lines[-1] = lines[-1][:-1]
+    return [line for line in lines if line]
+
+
+def _undecodable(line: int, offset: int, encoding: str) -> InputError:
+    """A line that is not text in ``encoding``, named with the file offset of its first bad byte."""
+    other = " / ".join(f"--encoding {name}" for name in ENCODINGS if name != encoding)
+    return InputError(Text(f"第 {line} 行不是有效的 {encoding} 编码（第一个错误字节在文件偏移 {offset} 处）；"
+                           f"若文件是其他编码，请用 {other}",
+                           f"line {line} is not valid {encoding} (first bad byte at offset {offset} of the "
+                           f"file); if the file is in another encoding, use {other}"),
+                      record=f"line {line}", value=offset)
+
+
+def json_line_chunks(handle: Decoded | IO[bytes], chunk_bytes: int = CHUNK_BYTES) -> Iterator[Chunk]:
+    """JSON Lines (UTF-8) a block of whole lines at a time; the lines Arrow refuses go to the row
+    engine (it then names the bad record exactly as ``shuangyong evaluate`` does), and so does a
+    line :class:`Decoded` could not decode, as its error."""
+    problems = handle.problems if isinstance(handle, Decoded) else {}
     line_number, buffer = 0, b""
     while True:
         block = handle.read(chunk_bytes)
@@ -121,26 +260,60 @@ def json_line_chunks(handle: IO[bytes], chunk_bytes: int = CHUNK_BYTES) -> Itera
                 positions.append(line_number + offset + 1)
         line_number += data.count(b"\n")
         if texts:
-            yield _json_chunk(data, texts, positions)
+            yield _json_chunk(data, texts, positions, {n: problems.pop(line) for n, line in enumerate(positions)
+                                                      if line in problems})
         if not block:
             return
 
 
-def _json_chunk(data: bytes, texts: list[bytes], positions: list[int]) -> Chunk:
+def _json_chunk(data: bytes, texts: list[bytes], positions: list[int], problems: dict[int, InputError]) -> Chunk:
     def record(index: int) -> RawRecord:
-        return RawRecord(positions[index], text=texts[index].decode("utf-8"))
+        return RawRecord(positions[index], text="" if index in problems else texts[index].decode("utf-8"))
 
-    forced = frozenset()
+    forced = frozenset(problems)
     if _NULL_LIST.search(data):
-        forced = frozenset(n for n, text in enumerate(texts) if _NULL_LIST.search(text))
+        forced |= frozenset(n for n, text in enumerate(texts) if _NULL_LIST.search(text))
+    table = _json_table(data, len(texts))
+    if table is None:  # some lines Arrow refuses: find them, and read the others as columns
+        refused = _refused(texts, 0, len(texts), [REFUSED_LINES]) if len(texts) > 1 else None
+        if refused is not None:
+            forced |= refused
+            table = _json_table(b"".join(_EMPTY_RECORD if n in refused else text for n, text in enumerate(texts)),
+                                len(texts))
+    return Chunk(table, len(texts), record, forced, len(data), problems)
+
+
+REFUSED_LINES = 64  #: refused lines looked for in a block before the whole block goes to the row engine
+_EMPTY_RECORD = b"{}\n"  #: stands in for a refused line: a row of nulls, which the row engine answers
+
+
+def _json_table(data: bytes, lines: int) -> pa.Table | None:
+    """Lines of JSON as the visit table, or ``None`` if Arrow refuses them (or reads another
+    number of records than lines: two objects on one line)."""
     try:
         table = pa_json.read_json(io.BytesIO(data), parse_options=pa_json.ParseOptions(
             explicit_schema=VISITS, unexpected_field_behavior="error"))
     except pa.ArrowInvalid:
-        table = None
-    if table is not None and table.num_rows != len(texts):
-        table = None
-    return Chunk(table, len(texts), record, forced, len(data))
+        return None
+    return table if table.num_rows == lines else None
+
+
+def _refused(texts: list[bytes], low: int, high: int, budget: list[int]) -> frozenset[int] | None:
+    """The lines of ``texts[low:high]`` (which Arrow refuses as a whole) that it refuses, found
+    by halving: one refused line costs about two readings of the block. ``None`` once more than
+    ``budget`` are found: then the whole block goes to the row engine."""
+    if high - low == 1:
+        budget[0] -= 1
+        return frozenset([low]) if budget[0] >= 0 else None
+    found: frozenset[int] = frozenset()
+    middle = (low + high) // 2
+    for start, end in ((low, middle), (middle, high)):
+        if _json_table(b"".join(texts[start:end]), end - start) is None:
+            part = _refused(texts, start, end, budget)
+            if part is None:
+                return None
+            found |= part
+    return found
 
 
 def _without_nulls(value: Any) -> Any:
@@ -161,11 +334,28 @@ def _table_chunk(table: pa.Table, first: int, size: int) -> Chunk:
     return Chunk(table, table.num_rows, record, size=size)
 
 
-def _parquet_chunks(source: pq.ParquetFile) -> Iterator[Chunk]:
-    missing = set(VISITS.names) - set(source.schema_arrow.names)
+def _floating(name: str, kind: pa.DataType) -> Iterator[str]:
+    """The columns (dotted paths) of a Parquet schema that hold floating-point numbers."""
+    if pa.types.is_floating(kind):
+        yield name
+    elif pa.types.is_struct(kind):
+        for field in kind:
+            yield from _floating(f"{name}.{field.name}", field.type)
+    elif pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        yield from _floating(name, kind.value_type)
+
+
+def _parquet_chunks(source: pq.ParquetFile, path: str | Path) -> Iterator[Chunk]:
+    schema = source.schema_arrow
+    missing = set(VISITS.names) - set(schema.names)
     if missing:
         raise InputError(Text(f"Parquet 文件缺少列：{', '.join(sorted(missing))}",
                               f"the Parquet file lacks the columns {', '.join(sorted(missing))}"))
+    floats = [column for field in schema if field.name in VISITS.names for column in _floating(field.name, field.type)]
+    if floats:  # a float amount has lost its fen already; a float level or id is no better
+        raise InputError(Text(f"列 {', '.join(floats)} 是浮点数：浮点数不能表示金额，请写成字符串或 decimal",
+                              f"column {', '.join(floats)} holds floating-point numbers, which are never money: "
+                              "write amounts as strings or decimals"), record=str(path), field=floats[0])
     first = 0
     for batch in source.iter_batches(batch_size=PARQUET_BATCH, columns=VISITS.names):
         table = pa.Table.from_batches([batch]).cast(VISITS)
@@ -173,31 +363,32 @@ def _parquet_chunks(source: pq.ParquetFile) -> Iterator[Chunk]:
         first += table.num_rows
 
 
-def _csv_chunks(path: str | Path) -> Iterator[Chunk]:
+def _csv_chunks(path: str | Path, encoding: str) -> Iterator[Chunk]:
     """CSV rows (one per charge line) grouped into visits: consecutive rows with one visit_id."""
     types = {name: pa.string() for name in FLAT_COLUMNS}
     types["disability_level"] = pa.int64()
-    reader = pa_csv.open_csv(path, read_options=pa_csv.ReadOptions(block_size=CSV_BLOCK),
-                             convert_options=pa_csv.ConvertOptions(
-                                 column_types=types, strings_can_be_null=False,
-                                 include_columns=list(FLAT_COLUMNS)))
-    first, pending = 0, None
-    for batch in reader:
-        rows = pa.Table.from_batches([batch])
-        if pending is not None:
-            rows = pa.concat_tables([pending, rows])
-        ids = rows.column("visit_id").to_numpy(zero_copy_only=False)
-        last_start = len(ids) - 1
-        while last_start > 0 and ids[last_start - 1] == ids[-1]:
-            last_start -= 1
-        pending = rows.slice(last_start)
-        if last_start:
-            table = nest(rows.slice(0, last_start))
-            yield _table_chunk(table, first, 0)
-            first += table.num_rows
-    if pending is not None and pending.num_rows:
-        table = nest(pending)
-        yield _table_chunk(table, first, 0)
+    with open(path, "rb") as raw:
+        reader = pa_csv.open_csv(Decoded(raw, encoding, refuse=True),
+                                 read_options=pa_csv.ReadOptions(block_size=CSV_BLOCK),
+                                 convert_options=pa_csv.ConvertOptions(
+                                     column_types=types, strings_can_be_null=False,
+                                     include_columns=list(FLAT_COLUMNS)))
+        first, pending = 0, None
+        for batch in reader:
+            rows = pa.Table.from_batches([batch])
+            if pending is not None:
+                rows = pa.concat_tables([pending, rows])
+            ids = rows.column("visit_id").to_numpy(zero_copy_only=False)
+            last_start = len(ids) - 1
+            while last_start > 0 and ids[last_start - 1] == ids[-1]:
+                last_start -= 1
+            pending = rows.slice(last_start)
+            if last_start:
+                table = nest(rows.slice(0, last_start))
+                yield _table_chunk(table, first, 0)
+                first += table.num_rows
+        if pending is not None and pending.num_rows:
+            yield _table_chunk(nest(pending), first, 0)
 
 
 def _split(column: pa.ChunkedArray | pa.Array, separator: str) -> pa.Array:

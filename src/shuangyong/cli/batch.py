@@ -21,6 +21,7 @@ from shuangyong.cli.base import (
 )
 from shuangyong.engine import Engine
 from shuangyong.errors import InputError
+from shuangyong.limits import ENCODINGS
 from shuangyong.model.charge_codes import ChargeCodeMap
 from shuangyong.text import Text
 
@@ -45,6 +46,13 @@ def batch_engine(policies: tuple[str, ...], strict: bool, codes: str | None) -> 
 
 progress_option = click.option("--progress/--no-progress", "show", default=None,
                                help="Progress bar on standard error. Default: only on a terminal.")
+#: ``--encoding`` of JSON Lines and CSV (Parquet's strings are UTF-8 by the format). The same
+#: option as ``evaluate``'s (``encoding_option`` in ``cli/base.py`` on the contract's branch),
+#: which replaces this one once both are merged.
+encoding_option = click.option(
+    "--encoding", type=click.Choice(ENCODINGS), default="utf-8", show_default=True,
+    help="Character encoding of SOURCE (GB 18030 for many HIS exports). A UTF-8 byte-order mark "
+         "is accepted, and means UTF-8.")
 input_format_option = click.option(
     "--input-format", "input_fmt", type=click.Choice(["auto", *FORMATS]), default="auto",
     help="auto: by suffix (.parquet, .csv; anything else JSON Lines).")
@@ -54,11 +62,12 @@ input_format_option = click.option(
 @click.argument("source", type=click.Path(exists=True, dir_okay=False))
 @policy_option
 @input_format_option
+@encoding_option
 @strict_option
 @codes_option
 @click.option("--output", "-o", metavar="FILE", help="Write here instead of standard output.")
 @progress_option
-def batch(source: str, policies: tuple[str, ...], input_fmt: str, strict: bool, codes: str | None,
+def batch(source: str, policies: tuple[str, ...], input_fmt: str, encoding: str, strict: bool, codes: str | None,
           output: str | None, show: bool | None) -> None:
     """Decide every visit in SOURCE over columns; JSON Lines out, as `evaluate` writes them.
 
@@ -71,7 +80,7 @@ def batch(source: str, policies: tuple[str, ...], input_fmt: str, strict: bool, 
     engine = batch_engine(policies, strict, codes)
     with exit_on_error(), writing_to(output, binary=True) as out:
         failures = write_decisions(engine, source, out, None if input_fmt == "auto" else input_fmt,  # type: ignore[arg-type]
-                                   show_progress=wanted(show))
+                                   encoding, show_progress=wanted(show))
     if failures:
         say(Text(f"{failures} 条记录有误，已逐条输出错误", f"{failures} record(s) had errors; each is reported in the output"),
             err=True)

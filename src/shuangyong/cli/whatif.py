@@ -8,7 +8,7 @@ import sys
 import click
 
 from shuangyong.cli.base import BAD_INPUT, exit_on_error, lang, main, say, writing_to
-from shuangyong.cli.batch import batch_engine, input_format_option, progress_option
+from shuangyong.cli.batch import batch_engine, encoding_option, input_format_option, progress_option
 from shuangyong.text import Text
 
 
@@ -22,10 +22,11 @@ from shuangyong.text import Text
 @click.option("--top", type=click.IntRange(min=0), default=10, show_default=True,
               help="How many of the largest individual changes to list.")
 @input_format_option
+@encoding_option
 @click.option("--output", "-o", metavar="FILE", help="Write here instead of standard output.")
 @progress_option
 def whatif(source: str, base: tuple[str, ...], reform: tuple[str, ...], fmt: str, top: int,
-           input_fmt: str, output: str | None, show: bool | None) -> None:
+           input_fmt: str, encoding: str, output: str | None, show: bool | None) -> None:
     """Compare two pack sets over the visits in SOURCE (JSON Lines, Parquet or CSV).
 
     Totals under each, the difference by rule, category, item kind and month, the visits and
@@ -39,7 +40,8 @@ def whatif(source: str, base: tuple[str, ...], reform: tuple[str, ...], fmt: str
     base_engine, reform_engine = batch_engine(base, False, None), batch_engine(reform, False, None)
     with exit_on_error():
         comparison = compare(base_engine, reform_engine, source,  # type: ignore[arg-type]
-                             None if input_fmt == "auto" else input_fmt, top=top, show_progress=wanted(show))
+                             None if input_fmt == "auto" else input_fmt, encoding, top=top,
+                             show_progress=wanted(show))
     registry = base_engine.engine.registry  # type: ignore[attr-defined]
     with writing_to(output) as out:
         if fmt == "json":
