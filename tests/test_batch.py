@@ -522,8 +522,6 @@ def test_the_columns_take_no_amount_above_the_maximum() -> None:
     assert not re.match(_AMOUNT, str(MAX_AMOUNT + Decimal("0.01")))
 
 
-@pytest.mark.xfail(reason="the row engine's depth bound (shuangyong.interchange, branch i14-contract) refuses "
-                          "the record; until then json.loads recurses", raises=RecursionError, strict=False)
 def test_a_record_nested_too_deeply_is_refused_and_the_rest_decided(tmp_path: Path) -> None:
     source = tmp_path / "visits.jsonl"
     deep = '{"visit_id": "D", "lines": ' + "[" * 100_000 + "]" * 100_000 + "}"
@@ -554,8 +552,6 @@ def test_decoded_reads_any_block_size_and_numbers_bad_lines_in_the_file(block: i
     assert list(decoded.problems) == [3] and decoded.problems[3].value == offset
 
 
-@pytest.mark.xfail(reason="evaluate reads --encoding and refuses undecodable lines one by one on the contract's "
-                          "branch (i14-contract); until both are merged it has no --encoding", strict=False)
 def test_cli_batch_and_evaluate_agree_on_encodings(tmp_path: Path) -> None:
     """GB 18030 with and without --encoding, a BOM, and GB 18030 lines inside a UTF-8 file."""
     records = [good("甲"), good("B", patient={"id": "桂P1", "name": "韦建国"})]

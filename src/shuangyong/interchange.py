@@ -442,13 +442,15 @@ def decoded_lines(stream: IO[bytes] | IO[str], encoding: str = "utf-8") -> Itera
                 text = raw[skipped:].decode(encoding)
             except UnicodeDecodeError as error:
                 yield (position, raw[skipped:].decode(encoding, "replace"),
-                       _undecodable(position, offset + skipped + error.start, encoding))
+                       undecodable(position, offset + skipped + error.start, encoding))
             else:
                 yield position, text.removeprefix("\ufeff") if position == 1 else text, None
         offset += size
 
 
-def _undecodable(position: int, offset: int, encoding: str) -> InputError:
+def undecodable(position: int, offset: int, encoding: str) -> InputError:
+    """A line that is not text in ``encoding``, named with the file offset of its first bad byte
+    (the same words from evaluate and batch)."""
     other = " / ".join(f"--encoding {name}" for name in ENCODINGS if name != encoding)
     return InputError(Text(f"第 {position} 行不是有效的 {encoding} 编码（第一个错误字节在文件偏移 {offset} 处）；"
                            f"若文件是其他编码，请用 {other}",

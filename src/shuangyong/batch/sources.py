@@ -35,7 +35,7 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from shuangyong.errors import InputError
-from shuangyong.interchange import RawRecord
+from shuangyong.interchange import RawRecord, undecodable
 from shuangyong.limits import ENCODINGS
 from shuangyong.text import Text
 
@@ -199,7 +199,7 @@ class Decoded(io.RawIOBase):
             try:
                 decoded.append(line.decode(self._encoding))
             except UnicodeDecodeError as error:
-                self.problems[number] = _undecodable(number, offset + error.start, self._encoding)
+                self.problems[number] = undecodable(number, offset + error.start, self._encoding)
                 if self._refuse:
                     break
                 decoded.append(line.decode(self._encoding, "replace"))
@@ -224,16 +224,6 @@ def _lines_of(data: bytes) -> list[bytes]:
     lines = [line + b"\n" for line in data.split(b"\n")]
     lines[-1] = lines[-1][:-1]
     return [line for line in lines if line]
-
-
-def _undecodable(line: int, offset: int, encoding: str) -> InputError:
-    """A line that is not text in ``encoding``, named with the file offset of its first bad byte."""
-    other = " / ".join(f"--encoding {name}" for name in ENCODINGS if name != encoding)
-    return InputError(Text(f"第 {line} 行不是有效的 {encoding} 编码（第一个错误字节在文件偏移 {offset} 处）；"
-                           f"若文件是其他编码，请用 {other}",
-                           f"line {line} is not valid {encoding} (first bad byte at offset {offset} of the "
-                           f"file); if the file is in another encoding, use {other}"),
-                      record=f"line {line}", value=offset)
 
 
 def json_line_chunks(handle: Decoded | IO[bytes], chunk_bytes: int = CHUNK_BYTES) -> Iterator[Chunk]:

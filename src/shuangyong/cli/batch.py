@@ -11,6 +11,7 @@ from shuangyong import plugins
 from shuangyong.cli.base import (
     BAD_INPUT,
     codes_option,
+    encoding_option,
     exit_on_error,
     fail,
     main,
@@ -21,7 +22,6 @@ from shuangyong.cli.base import (
 )
 from shuangyong.engine import Engine
 from shuangyong.errors import InputError
-from shuangyong.limits import ENCODINGS
 from shuangyong.model.charge_codes import ChargeCodeMap
 from shuangyong.text import Text
 
@@ -46,13 +46,6 @@ def batch_engine(policies: tuple[str, ...], strict: bool, codes: str | None) -> 
 
 progress_option = click.option("--progress/--no-progress", "show", default=None,
                                help="Progress bar on standard error. Default: only on a terminal.")
-#: ``--encoding`` of JSON Lines and CSV (Parquet's strings are UTF-8 by the format). The same
-#: option as ``evaluate``'s (``encoding_option`` in ``cli/base.py`` on the contract's branch),
-#: which replaces this one once both are merged.
-encoding_option = click.option(
-    "--encoding", type=click.Choice(ENCODINGS), default="utf-8", show_default=True,
-    help="Character encoding of SOURCE (GB 18030 for many HIS exports). A UTF-8 byte-order mark "
-         "is accepted, and means UTF-8.")
 input_format_option = click.option(
     "--input-format", "input_fmt", type=click.Choice(["auto", *FORMATS]), default="auto",
     help="auto: by suffix (.parquet, .csv; anything else JSON Lines).")
