@@ -254,3 +254,12 @@ class TestMarkdownReport:
         assert ([], [True, True, True]) == ([s for s in ("<script>", "<img", "\nnew row") if s in page], [
             s in page for s in ("&lt;script&gt;alert(1)&lt;/script&gt;", "!\\[x\\](http://tracker.example/p.png)",
                                 "cell \\| break new row &lt;img src=x onerror=alert(1)&gt;")])
+
+
+def test_a_bad_records_error_line_shows_control_characters_escaped(tmp_path: Path) -> None:
+    """The per-record error on standard error (table format) escapes what came from input."""
+    source = tmp_path / "v.jsonl"
+    source.write_text('{"visit_id": "V\\u001b[31m", "date": "2026-13-01"}\n', encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "shuangyong", "--lang", "en", "evaluate", "--format", "table",
+                             str(source)], capture_output=True, text=True, check=False)
+    assert (2, False, True) == (result.returncode, "\x1b" in result.stderr, "\\x1b[31m" in result.stderr)

@@ -32,9 +32,10 @@ from shuangyong.cli.base import (
     writing_to,
 )
 from shuangyong.engine import Decision, Engine
-from shuangyong.errors import LedgerError
+from shuangyong.errors import LedgerError, ShuangyongError
 from shuangyong.interchange import (
     Input,
+    RawRecord,
     decision_to_dict,
     error_to_dict,
     explanation_to_dict,
@@ -43,7 +44,7 @@ from shuangyong.interchange import (
 from shuangyong.ledger.posting import as_granted, requests_for
 from shuangyong.model.charge_codes import ChargeCodeMap
 from shuangyong.model.visit import Visit
-from shuangyong.render import decision_table, explanation_text
+from shuangyong.render import decision_table, explanation_text, visible
 from shuangyong.text import Text
 
 
@@ -105,7 +106,7 @@ def _export_decisions(code_map: ChargeCodeMap | None, records: Input, fmt: str, 
             decisions.append(decision_to_dict(result))
         else:
             failures += 1
-            click.echo(f"{record.label} {result.render(lang())}", err=True)
+            click.echo(_error_line(record, result), err=True)
     with exit_on_error(), writing_to(output, binary=True) as out:
         exporter_for("decisions", fmt).write("decisions", decisions, out)
     return failures
@@ -130,7 +131,7 @@ def _write_decisions(engine: Engine, code_map: ChargeCodeMap | None, records: In
                 if ok:
                     out.write(decision_table(engine, *result, lang()) + "\n\n")
                 else:
-                    click.echo(f"{record.label} {result.render(lang())}", err=True)
+                    click.echo(_error_line(record, result), err=True)
             elif fmt == "jsonl":
                 out.write(result_json(ok, result[1] if ok else result, record) + "\n")
             else:
@@ -139,6 +140,11 @@ def _write_decisions(engine: Engine, code_map: ChargeCodeMap | None, records: In
                 out.write((",\n" if count else "") + text if as_array else text + "\n")
         out.write("\n]\n" if as_array else "")
     _report(failures)
+
+
+def _error_line(record: RawRecord, error: ShuangyongError) -> str:
+    """A bad record's line on standard error, its control characters shown, not obeyed."""
+    return visible(f"{record.label} {error.render(lang())}")
 
 
 def _report(failures: int) -> None:
@@ -168,7 +174,7 @@ def explain(source: IO[bytes], policies: tuple[str, ...], fmt: str, strict: bool
         if not ok:
             failures += 1
             click.echo(json.dumps(error_to_dict(result, record.visit_id()), ensure_ascii=False)
-                       if fmt == "json" else f"{record.label} {result.render(lang())}", err=fmt == "text")
+                       if fmt == "json" else _error_line(record, result), err=fmt == "text")
             continue
         visit, explanation = result
         click.echo(json.dumps(explanation_to_dict(explanation), ensure_ascii=False)
