@@ -563,3 +563,19 @@ def test_cli_batch_and_evaluate_agree_on_encodings(tmp_path: Path) -> None:
         ours = runner.invoke(main, ["--lang", "en", "batch", *args])
         theirs = runner.invoke(main, ["--lang", "en", "evaluate", *args])
         assert (ours.exit_code, ours.stdout_bytes) == (theirs.exit_code, theirs.stdout_bytes), args
+
+
+@pytest.mark.parametrize("command", [["batch"], ["whatif", "--base", "seed-example", "--reform", "seed-example"]])
+def test_without_the_batch_extra_the_command_names_it(command: list[str]) -> None:
+    """Issue 15 §5: with the core alone installed (numpy hidden here), batch and whatif exit 2
+    with the pip command, not 1 with a ModuleNotFoundError."""
+    import subprocess
+    import sys
+
+    script = ("import sys; sys.modules['numpy'] = None\n"
+              "from shuangyong.cli import main\n"
+              f"main(['--lang', 'en', '{command[0]}', 'examples/visits.jsonl', *{command[1:]!r}])")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False,
+                            cwd=Path(__file__).resolve().parents[1])
+    assert (2, "error: record shuangyong.batch, field numpy: the batch path needs numpy: "
+               "pip install 'shuangyong[batch]'\n") == (result.returncode, result.stderr)

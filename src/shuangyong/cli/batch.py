@@ -13,7 +13,6 @@ from shuangyong.cli.base import (
     codes_option,
     encoding_option,
     exit_on_error,
-    fail,
     main,
     policy_option,
     say,
@@ -21,7 +20,6 @@ from shuangyong.cli.base import (
     writing_to,
 )
 from shuangyong.engine import Engine
-from shuangyong.errors import InputError
 from shuangyong.model.charge_codes import ChargeCodeMap
 from shuangyong.text import Text
 
@@ -32,13 +30,9 @@ FORMATS = ("jsonl", "parquet", "csv")  # shuangyong.batch.FORMATS, without impor
 
 
 def batch_engine(policies: tuple[str, ...], strict: bool, codes: str | None) -> BatchEngine:
-    """The compiled packs in column form, or exit 2 (a bad pack, or pyarrow not installed)."""
-    try:
-        from shuangyong.batch import BatchEngine  # noqa: F811  (pyarrow is imported only now)
-    except ImportError as error:
-        fail(InputError(Text(f"批处理需要安装 shuangyong[batch]（{error.name} 未安装）",
-                             f"the batch path needs shuangyong[batch] ({error.name} is not installed)")))
+    """The compiled packs in column form, or exit 2 (a bad pack, or the batch extra not installed)."""
     with exit_on_error():
+        from shuangyong.batch import BatchEngine  # noqa: F811  (pyarrow is imported only now)
         engine = Engine.from_packs(*policies, strict=strict, registry=plugins.registry())
         code_map = ChargeCodeMap.load(codes, engine.registry.items) if codes else None
         return BatchEngine(engine, code_map)
@@ -67,10 +61,10 @@ def batch(source: str, policies: tuple[str, ...], input_fmt: str, encoding: str,
     SOURCE is JSON Lines, Parquet (the contract's nested schema) or CSV (a row per charge line);
     see docs/batch.md. Visits the columns cannot take exactly go through the row engine.
     """
-    from shuangyong.batch.progress import wanted
+    engine = batch_engine(policies, strict, codes)
+    from shuangyong.batch.progress import wanted  # the batch extra is known to be there only now
     from shuangyong.batch.run import write_decisions
 
-    engine = batch_engine(policies, strict, codes)
     with exit_on_error(), writing_to(output, binary=True) as out:
         failures = write_decisions(engine, source, out, None if input_fmt == "auto" else input_fmt,  # type: ignore[arg-type]
                                    encoding, show_progress=wanted(show))

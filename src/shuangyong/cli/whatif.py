@@ -34,11 +34,11 @@ def whatif(source: str, base: tuple[str, ...], reform: tuple[str, ...], fmt: str
     beneficiaries affected, and the largest individual changes. Records either set cannot
     evaluate are counted and left out; then the exit status is 2.
     """
-    from shuangyong.batch.progress import wanted
+    base_engine, reform_engine = batch_engine(base, False, None), batch_engine(reform, False, None)
+    from shuangyong.batch.progress import wanted  # the batch extra is known to be there only now
     from shuangyong.whatif import compare
     from shuangyong.whatif_render import as_html, as_table
 
-    base_engine, reform_engine = batch_engine(base, False, None), batch_engine(reform, False, None)
     with exit_on_error():
         comparison = compare(base_engine, reform_engine, source,  # type: ignore[arg-type]
                              None if input_fmt == "auto" else input_fmt, encoding, top=top,
