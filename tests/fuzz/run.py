@@ -12,7 +12,6 @@ import argparse
 import hashlib
 import multiprocessing
 import os
-import queue
 import re
 import resource
 import shutil
@@ -21,6 +20,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +74,7 @@ class Job:
     seed: int
     replay: bool = False
     derandomize: bool = False
+    done: int = 0  #: inputs of it already run (counted by the parent, for a replaced worker)
 
 
 def fast_builtin_packs() -> None:
@@ -94,13 +95,15 @@ def fast_builtin_packs() -> None:
 
 
 def run_job(ws: Workspace, job: Job, before: Callable[[Target, bytes], None],
-            report: Callable[[str, Problem, bytes, str], None]) -> None:
-    """Run one job's inputs; ``before`` marks the input in flight, ``report`` records problems."""
+            report: Callable[[str, Problem, bytes, str], None], after: Callable[[str, float], None]) -> None:
+    """Run one job's inputs; ``before`` marks the input in flight, ``report`` records problems,
+    ``after`` counts the input and its seconds."""
     target = BY_NAME[job.target]
     pool = seeds(target.corpus)
 
     def one(seed: Seed, data: bytes, choice: int) -> None:
         before(target, data)
+        started = time.monotonic()
         try:
             problems = target.run(ws, data, choice, seed.fmt)
         except Exception as error:  # the fuzzer's own fault: shown, and the run goes on
@@ -108,6 +111,7 @@ def run_job(ws: Workspace, job: Job, before: Callable[[Target, bytes], None],
                 error.__traceback__), str(error)[:300], ())]
         for problem in problems:
             report(target.name, problem, data, seed.fmt)
+        after(target.name, time.monotonic() - started)
 
     if job.replay:
         for n, seed in enumerate(pool[job.seed:job.seed + job.count]):
@@ -124,33 +128,34 @@ def run_job(ws: Workspace, job: Job, before: Callable[[Target, bytes], None],
 
 
 def _limit_memory() -> None:
+    """RLIMIT_DATA, not RLIMIT_AS: the address space pyarrow and each thread's malloc arena
+    reserve (unwritable until used) would count against RLIMIT_AS and end runs early."""
     with open("/proc/self/status") as status:
-        mapped = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize"))
-    resource.setrlimit(resource.RLIMIT_AS, (mapped + MEMORY_HEADROOM, resource.getrlimit(resource.RLIMIT_AS)[1]))
+        used = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmData"))
+    resource.setrlimit(resource.RLIMIT_DATA, (used + MEMORY_HEADROOM, resource.getrlimit(resource.RLIMIT_DATA)[1]))
 
 
-def _worker(jobs: list[Job], results: Any, beat: Any, inflight: Path, timeout: float) -> None:
+def _worker(jobs: list[Job], results: Connection, beat: Any, inflight: Path, timeout: float) -> None:
     """A worker process: its jobs in order, every input's bytes written to ``inflight`` first."""
     fast_builtin_packs()
     _limit_memory()
     ws = Workspace(Path(tempfile.mkdtemp(prefix="fuzz-", dir=inflight.parent)), timeout)
-    tried: dict[str, int] = {}
 
     def before(target: Target, data: bytes) -> None:
         inflight.write_bytes(target.name.encode() + b"\n" + data)
         beat.value = time.monotonic()
-        tried[target.name] = tried.get(target.name, 0) + 1
 
     def report(target: str, problem: Problem, data: bytes, fmt: str) -> None:
-        results.put(("problem", problem, data, fmt))
+        results.send(("problem", problem, data, fmt))
+
+    def after(target: str, seconds: float) -> None:
+        results.send(("tried", target, seconds))
 
     for index, job in enumerate(jobs):
-        results.put(("job", index, os.getpid()))
-        started, tried = time.monotonic(), {}
-        run_job(ws, job, before, report)
-        results.put(("tried", job.target, tried.get(job.target, 0), time.monotonic() - started))
-    results.put(("done", os.getpid()))
+        results.send(("job", index))
+        run_job(ws, job, before, report, after)
     shutil.rmtree(ws.root, ignore_errors=True)
+    results.send(("done",))
 
 
 @dataclass
@@ -217,7 +222,7 @@ def plan(budget: int, seed: int, targets: Sequence[Target], replay: bool, derand
             for start in range(0, len(seeds(t.corpus)), JOB_SIZE)]
     total = sum(t.weight for t in targets)
     for t in targets:
-        count = max(1, round(budget * t.weight / total))
+        count = max(3, round(budget * t.weight / total))
         jobs += [Job(t.name, min(JOB_SIZE, count - start), seed + start * 7919 + len(jobs), derandomize=derandomize)
                  for start in range(0, count, JOB_SIZE)]
     return jobs
@@ -226,84 +231,98 @@ def plan(budget: int, seed: int, targets: Sequence[Target], replay: bool, derand
 def fuzz(budget: int, *, seed: int = 14, workers: int = 2, targets: Sequence[Target] = TARGETS,
          replay: bool = True, derandomize: bool = False, crash_dir: Path | None = CRASH_DIR,
          timeout: float = TIMEOUT) -> Summary:
-    """Run the corpus and ``budget`` mutants over ``targets`` in ``workers`` processes."""
-    jobs = plan(budget, seed, targets, replay, derandomize)
+    """Run the corpus and ``budget`` mutants over ``targets`` in ``workers`` processes.
+
+    Each worker reports through its own pipe (no lock shared with a process that may die
+    mid-write); a worker that dies or stops beating is replaced, and goes on after the input
+    that stopped it.
+    """
     summary = Summary()
     context = multiprocessing.get_context("fork")
-    results = context.Queue()
     scratch = Path(tempfile.mkdtemp(prefix="shuangyong-fuzz-"))
-    pending = [jobs[n::workers] for n in range(workers)]
-    running: dict[int, tuple[Any, Any, list[Job], list[int]]] = {}
+    jobs = plan(budget, seed, targets, replay, derandomize)
+    running: dict[Any, Worker] = {}
 
     def start(slot: int, own: list[Job]) -> None:
+        reader, writer = context.Pipe(duplex=False)
         beat = context.Value("d", time.monotonic())
-        process = context.Process(target=_worker, args=(own, results, beat, scratch / f"inflight-{slot}", timeout),
-                                  daemon=True)
+        inflight = scratch / f"inflight-{slot}"
+        process = context.Process(target=_worker, args=(own, writer, beat, inflight, timeout), daemon=True)
         process.start()
-        running[slot] = (process, beat, own, [0])
+        writer.close()
+        running[reader] = Worker(slot, process, beat, inflight, own)
 
-    for slot, own in enumerate(pending):
-        if own:
-            start(slot, own)
-    done: set[int] = set()
+    for slot in range(workers):
+        if jobs[slot::workers]:
+            start(slot, jobs[slot::workers])
     try:
-        while len(done) < len(running):
-            try:
-                message = results.get(timeout=1)
-            except queue.Empty:
-                message = None
-            if message:
-                _record(message, summary, running, done, crash_dir)
-            for slot, (process, beat, own, at) in list(running.items()):
-                stale = time.monotonic() - beat.value > 3 * timeout
-                if slot in done or (process.is_alive() and not stale):
-                    continue
-                while (message := _drain(results)) is not None:
-                    _record(message, summary, running, done, crash_dir)
-                if slot in done:
-                    continue
-                process.kill()
-                process.join()
-                _lost_worker(summary, scratch / f"inflight-{slot}", process.exitcode, stale, crash_dir)
-                job = own[at[0]]
-                rest = [replace(job, count=job.count - 1, seed=job.seed + 1 if job.replay else job.seed + 104729)]
-                start(slot, [j for j in rest if j.count > 0] + own[at[0] + 1:])
+        while running:
+            for reader in wait(list(running), timeout=1):
+                worker = running[reader]
+                try:
+                    message = reader.recv()
+                except (EOFError, OSError):
+                    message = ("died",)
+                if message[0] in ("died", "done"):
+                    del running[reader]
+                    reader.close()
+                    worker.process.join()
+                    if message[0] == "died":
+                        _lost_worker(summary, worker, stale=False, crash_dir=crash_dir)
+                        start(worker.slot, worker.rest())
+                else:
+                    worker.record(message, summary, crash_dir)
+            for reader, worker in list(running.items()):
+                if time.monotonic() - worker.beat.value > 3 * timeout:
+                    worker.process.kill()
+                    worker.process.join()
+                    del running[reader]
+                    _lost_worker(summary, worker, stale=True, crash_dir=crash_dir)
+                    start(worker.slot, worker.rest())
     finally:
-        for process, *_ in running.values():
-            process.kill()
+        for worker in running.values():
+            worker.process.kill()
         shutil.rmtree(scratch, ignore_errors=True)
     return summary
 
 
-def _drain(results: Any) -> Any:
-    try:
-        return results.get(timeout=0.2)
-    except queue.Empty:
-        return None
+@dataclass
+class Worker:
+    """A worker process, its jobs, and the job it is on."""
+
+    slot: int
+    process: Any
+    beat: Any
+    inflight: Path
+    jobs: list[Job]
+    at: int = 0
+
+    def record(self, message: tuple[Any, ...], summary: Summary, crash_dir: Path | None) -> None:
+        kind = message[0]
+        if kind == "job":
+            self.at = message[1]
+        elif kind == "problem":
+            summary.add(*message[1:], crash_dir)
+        else:  # ("tried", target, seconds)
+            summary.tried[message[1]] = summary.tried.get(message[1], 0) + 1
+            summary.seconds[message[1]] = summary.seconds.get(message[1], 0.0) + message[2]
+            if self.jobs[self.at].target == message[1]:
+                self.jobs[self.at] = replace(self.jobs[self.at], done=self.jobs[self.at].done + 1)
+
+    def rest(self) -> list[Job]:
+        """The jobs left after the input in flight: a replay skips past it; mutants go on with
+        another hypothesis seed."""
+        job = self.jobs[self.at]
+        left = replace(job, count=job.count - job.done - 1, done=0,
+                       seed=job.seed + job.done + 1 if job.replay else job.seed + 104729)
+        return ([left] if left.count > 0 else []) + self.jobs[self.at + 1:]
 
 
-def _record(message: tuple[Any, ...], summary: Summary, running: dict[int, Any], done: set[int],
-            crash_dir: Path | None) -> None:
-    kind = message[0]
-    if kind == "problem":
-        summary.add(*message[1:], crash_dir)
-    elif kind == "tried":
-        _, target, count, seconds = message
-        summary.tried[target] = summary.tried.get(target, 0) + count
-        summary.seconds[target] = summary.seconds.get(target, 0.0) + seconds
-    else:  # ("job", index, pid) and ("done", pid): the sender is found by its process id
-        for slot, (process, _, _, at) in running.items():
-            if process.pid == message[-1]:
-                if kind == "job":
-                    at[0] = message[1]
-                else:
-                    done.add(slot)
-
-
-def _lost_worker(summary: Summary, inflight: Path, exitcode: int | None, stale: bool, crash_dir: Path | None) -> None:
+def _lost_worker(summary: Summary, worker: Worker, stale: bool, crash_dir: Path | None) -> None:
     """A worker that died or stopped beating: its input in flight is the reproducer."""
+    inflight = worker.inflight
     target, _, data = inflight.read_bytes().partition(b"\n") if inflight.exists() else (b"?", b"", b"")
-    kind = "hang (watchdog)" if stale else f"worker died (exit {exitcode})"
+    kind = "hang (watchdog)" if stale else f"worker died (exit {worker.process.exitcode})"
     summary.add(Problem(target.decode(), kind, "process", f"{len(data)} bytes in flight", ()), data, "bytes", crash_dir)
 
 
