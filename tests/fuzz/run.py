@@ -69,7 +69,7 @@ def seeds(kinds: Sequence[str]) -> list[Seed]:
 class Job:
     """``count`` inputs of one target: the corpus as it is (``replay``) or hypothesis mutants."""
 
-    target: str
+    target: Target
     count: int
     seed: int
     replay: bool = False
@@ -98,7 +98,7 @@ def run_job(ws: Workspace, job: Job, before: Callable[[Target, bytes], None],
             report: Callable[[str, Problem, bytes, str], None], after: Callable[[str, float], None]) -> None:
     """Run one job's inputs; ``before`` marks the input in flight, ``report`` records problems,
     ``after`` counts the input and its seconds."""
-    target = BY_NAME[job.target]
+    target = job.target
     pool = seeds(target.corpus)
 
     def one(seed: Seed, data: bytes, choice: int) -> None:
@@ -166,6 +166,7 @@ class Found:
     count: int = 0
     targets: set[str] = field(default_factory=set)
     reproducer: Path | None = None
+    size: int = 0
 
 
 @dataclass
@@ -181,13 +182,14 @@ class Summary:
         found = self.problems.setdefault(problem.signature, Found(problem))
         found.count += 1
         found.targets.add(problem.target)
-        if crash_dir is not None and (found.reproducer is None or len(data) < found.reproducer.stat().st_size):
+        if crash_dir is not None and (found.reproducer is None or len(data) < found.size):
             slug = re.sub(r"[^A-Za-z0-9]+", "-", problem.signature)[:60].strip("-")
             digest = hashlib.sha1(problem.signature.encode()).hexdigest()[:8]
             folder = crash_dir / f"{slug}-{digest}"
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir(parents=True)
-            found.problem, found.reproducer = problem, folder / f"input{_suffix(problem, fmt)}"
+            found.problem, found.size = problem, len(data)
+            found.reproducer = folder / f"input{_suffix(problem, fmt)}"
             found.reproducer.write_bytes(data)
             (folder / "problem.txt").write_text(
                 f"signature: {problem.signature}\nentry point: {problem.target}\ncommand: shuangyong "
@@ -218,12 +220,12 @@ def _suffix(problem: Problem, fmt: str) -> str:
 
 def plan(budget: int, seed: int, targets: Sequence[Target], replay: bool, derandomize: bool) -> list[Job]:
     """The corpus of every target as it is, then ``budget`` mutants split by the targets' weights."""
-    jobs = [Job(t.name, JOB_SIZE, start, replay=True) for t in targets if replay
+    jobs = [Job(t, JOB_SIZE, start, replay=True) for t in targets if replay
             for start in range(0, len(seeds(t.corpus)), JOB_SIZE)]
     total = sum(t.weight for t in targets)
     for t in targets:
         count = max(3, round(budget * t.weight / total))
-        jobs += [Job(t.name, min(JOB_SIZE, count - start), seed + start * 7919 + len(jobs), derandomize=derandomize)
+        jobs += [Job(t, min(JOB_SIZE, count - start), seed + start * 7919 + len(jobs), derandomize=derandomize)
                  for start in range(0, count, JOB_SIZE)]
     return jobs
 
@@ -306,7 +308,7 @@ class Worker:
         else:  # ("tried", target, seconds)
             summary.tried[message[1]] = summary.tried.get(message[1], 0) + 1
             summary.seconds[message[1]] = summary.seconds.get(message[1], 0.0) + message[2]
-            if self.jobs[self.at].target == message[1]:
+            if self.jobs[self.at].target.name == message[1]:
                 self.jobs[self.at] = replace(self.jobs[self.at], done=self.jobs[self.at].done + 1)
 
     def rest(self) -> list[Job]:
