@@ -232,8 +232,9 @@ def plan(budget: int, seed: int, targets: Sequence[Target], replay: bool, derand
 
 def fuzz(budget: int, *, seed: int = 14, workers: int = 2, targets: Sequence[Target] = TARGETS,
          replay: bool = True, derandomize: bool = False, crash_dir: Path | None = CRASH_DIR,
-         timeout: float = TIMEOUT) -> Summary:
-    """Run the corpus and ``budget`` mutants over ``targets`` in ``workers`` processes.
+         timeout: float = TIMEOUT, seconds: float | None = None) -> Summary:
+    """Run the corpus and ``budget`` mutants over ``targets`` in ``workers`` processes (for at
+    most ``seconds`` when given: then the summary counts what ran).
 
     Each worker reports through its own pipe (no lock shared with a process that may die
     mid-write); a worker that dies or stops beating is replaced, and goes on after the input
@@ -257,8 +258,9 @@ def fuzz(budget: int, *, seed: int = 14, workers: int = 2, targets: Sequence[Tar
     for slot in range(workers):
         if jobs[slot::workers]:
             start(slot, jobs[slot::workers])
+    stop = time.monotonic() + seconds if seconds else float("inf")
     try:
-        while running:
+        while running and time.monotonic() < stop:
             for reader in wait(list(running), timeout=1):
                 worker = running[reader]
                 try:
@@ -337,6 +339,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--target", action="append", choices=sorted(BY_NAME), help="only these entry points")
     parser.add_argument("--crash-dir", type=Path, default=CRASH_DIR)
     parser.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds per input before it is a hang")
+    parser.add_argument("--seconds", type=float, help="stop after this long and summarise what ran")
     parser.add_argument("--no-replay", dest="replay", action="store_false", help="mutants only, not the corpus as it is")
     options = parser.parse_args(argv)
     targets = [BY_NAME[name] for name in options.target] if options.target else TARGETS
@@ -344,7 +347,8 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"{options.workers} workers; reproducers in {options.crash_dir}", flush=True)
     started = time.monotonic()
     summary = fuzz(options.budget, seed=options.seed, workers=options.workers, targets=targets,
-                   crash_dir=options.crash_dir, timeout=options.timeout, replay=options.replay)
+                   crash_dir=options.crash_dir, timeout=options.timeout, replay=options.replay,
+                   seconds=options.seconds)
     print(summary.render())
     print(f"\n{time.monotonic() - started:.0f} s wall clock")
     return 1 if summary.problems else 0
