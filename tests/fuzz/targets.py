@@ -230,7 +230,7 @@ def run_batch(ws: Workspace, data: bytes, choice: int, fmt: str) -> list[Problem
     return []
 
 
-def _columnar(data: bytes, fmt: str, path: Path) -> None:
+def _columnar(data: bytes, path: Path) -> None:
     """The mutant as a Parquet file: through the contract's schema when the records fit it,
     else with the types pyarrow infers (float amounts, int ids), else the bytes themselves."""
     import pyarrow as pa
@@ -261,7 +261,7 @@ def run_batch_parquet(ws: Workspace, data: bytes, choice: int, fmt: str) -> list
     if fmt == "bytes":
         source.write_bytes(data)
     else:
-        _columnar(data, fmt, source)
+        _columnar(data, source)
     return ws.invoke("batch-parquet", [*_lang(choice), "batch", str(source), "--input-format", "parquet",
                                        "--no-progress", *ws.output(choice)])[1]
 
