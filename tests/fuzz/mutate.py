@@ -147,8 +147,8 @@ def tree_mutation(draw: st.DrawFn, tree: Any) -> Any:
     if how == "grow" and isinstance(node, list) and node:
         node.extend([node[-1]] * draw(st.sampled_from((10, 300, 3000))))
         return tree
-    if how == "long" and isinstance(node, str):
-        return _set(tree, path, node * draw(st.sampled_from((10, 100, 5000))))
+    if how == "long" and isinstance(node, str) and node:
+        return _set(tree, path, node * (draw(st.sampled_from((10, 100, 5000))) * 16 // (len(node) + 15)))
     return _set(tree, path, draw(st.sampled_from(SCALARS)))
 
 

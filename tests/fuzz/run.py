@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import multiprocessing
 import os
 import re
@@ -124,7 +125,11 @@ def run_job(ws: Workspace, job: Job, before: Callable[[Target, bytes], None],
     def mutated(pair: tuple[Seed, bytes], choice: int) -> None:
         one(*pair, choice)
 
-    (mutated if job.derandomize else hypothesis_seed(job.seed)(mutated))()
+    try:
+        (mutated if job.derandomize else hypothesis_seed(job.seed)(mutated))()
+    except Exception as error:  # hypothesis gave up on the strategy: shown, and the next job runs
+        report(target.name, Problem(target.name, f"fuzzer error {type(error).__name__}", innermost_frame(
+            error.__traceback__), str(error)[:300], ()), b"", "bytes")
 
 
 def _limit_memory() -> None:
@@ -219,15 +224,17 @@ def _suffix(problem: Problem, fmt: str) -> str:
 
 
 def plan(budget: int, seed: int, targets: Sequence[Target], replay: bool, derandomize: bool) -> list[Job]:
-    """The corpus of every target as it is, then ``budget`` mutants split by the targets' weights."""
+    """The corpus of every target as it is, then ``budget`` mutants split by the targets' weights,
+    the targets' jobs taken in turn (so that a run cut short by ``--seconds`` reached them all)."""
     jobs = [Job(t, JOB_SIZE, start, replay=True) for t in targets if replay
             for start in range(0, len(seeds(t.corpus)), JOB_SIZE)]
     total = sum(t.weight for t in targets)
-    for t in targets:
+    per_target = []
+    for n, t in enumerate(targets):
         count = max(3, round(budget * t.weight / total))
-        jobs += [Job(t, min(JOB_SIZE, count - start), seed + start * 7919 + len(jobs), derandomize=derandomize)
-                 for start in range(0, count, JOB_SIZE)]
-    return jobs
+        per_target.append([Job(t, min(JOB_SIZE, count - start), seed + n * 1_000_003 + start, derandomize=derandomize)
+                           for start in range(0, count, JOB_SIZE)])
+    return jobs + [job for turn in itertools.zip_longest(*per_target) for job in turn if job is not None]
 
 
 def fuzz(budget: int, *, seed: int = 14, workers: int = 2, targets: Sequence[Target] = TARGETS,
