@@ -10,7 +10,7 @@ PLUGINS := $(wildcard plugins/*/pyproject.toml)
 export SHUANGYONG_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export SHUANGYONG_TEST_MARIADB_URL ?= mysql+pymysql://root@127.0.0.1:3306/test
 
-.PHONY: demo test bench docs clean setup
+.PHONY: demo test bench docs clean setup fuzz
 
 $(STAMP): pyproject.toml $(PLUGINS)
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ setup:
 
 test: setup $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# The fuzzer at a large budget (docs/testing.md): FUZZ_BUDGET inputs, FUZZ_SEED to repeat a run;
+# reproducers of what it finds go to .fuzz-crashes/.
+FUZZ_BUDGET ?= 100000
+fuzz: $(STAMP)
+	FUZZ_BUDGET=$(FUZZ_BUDGET) $(BIN)/python -m tests.fuzz
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -1,0 +1,414 @@
+"""The entry points the fuzzer drives, in process, and the oracle every input is judged by.
+
+Each :class:`Target` writes a mutant where its command reads it, runs the command through
+click's :class:`~click.testing.CliRunner` (or the HL7 service and MLLP listener directly) and
+returns the :class:`Problem` s it saw: an exception other than ``SystemExit(0|2)`` (``test`` may
+also exit 1: a case failed), a timeout, a temporary file left beside an ``-o`` target, a reply
+that is not an HL7 ACK, or evaluate and batch disagreeing on the same JSON Lines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import signal
+import threading
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from click.testing import CliRunner, Result
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples"
+#: Seconds one command may run on one input before it counts as a hang (``make fuzz``; the
+#: small run of ``make test`` gives each input less).
+TIMEOUT = 20.0
+#: A dossier's reports are read as of this day, so that a run does not depend on today's date.
+AS_OF = "2026-12-31"
+
+
+class Timeout(BaseException):
+    """Raised by the alarm in the middle of a command that ran past :data:`TIMEOUT`; a
+    BaseException so that no ``except Exception`` of the code under test swallows it."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken promise: ``kind`` (an exception's type, or what else went wrong) and
+    ``where`` (the innermost frame in the repository's code) make its signature."""
+
+    target: str
+    kind: str
+    where: str
+    detail: str
+    args: tuple[str, ...]
+
+    @property
+    def signature(self) -> str:
+        return f"{self.kind} @ {self.where}"
+
+
+def innermost_frame(tb: TracebackType | None) -> str:
+    """``file:line function`` of the deepest frame in src/ or plugins/ (else the deepest)."""
+    frames = traceback.extract_tb(tb)
+    ours = [f for f in frames if f.filename.startswith((str(REPO / "src"), str(REPO / "plugins")))]
+    frame = (ours or frames or [None])[-1]
+    if frame is None:
+        return "?"
+    return f"{Path(frame.filename).relative_to(REPO) if frame.filename.startswith(str(REPO)) else Path(frame.filename).name}" \
+           f":{frame.lineno} {frame.name}"
+
+
+def release(tb: TracebackType | None, error: BaseException | None = None) -> None:
+    """Free what a failed command's frames hold (an alias bomb's expansion) now, not at the next
+    garbage collection: under the worker's memory limit the next input would pay for it. A full
+    collection (a third of a second) only after running out of memory or time."""
+    if tb is not None:
+        traceback.clear_frames(tb)
+    if isinstance(error, (MemoryError, Timeout)):
+        gc.collect()
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise :class:`Timeout` in this (main) thread after ``seconds``."""
+    def alarm(signum: int, frame: Any) -> None:
+        raise Timeout(f"no answer after {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+class Workspace:
+    """A worker's folder for inputs and outputs, its CliRunner, and the compiled pieces that
+    stay the same from input to input (the HL7 engine, the MLLP listener)."""
+
+    def __init__(self, root: Path, timeout: float = TIMEOUT) -> None:
+        from shuangyong.cli import main
+
+        self.root, self.main, self.timeout = root, main, timeout
+        self.out_dir = root / "out"
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.runner = CliRunner()
+        self._hl7_engine: Any = None
+        self._listener: tuple[Any, asyncio.AbstractEventLoop, list[str]] | None = None
+
+    def write(self, data: bytes, suffix: str) -> Path:
+        path = self.root / f"input{suffix}"
+        path.write_bytes(data)
+        return path
+
+    def invoke(self, target: str, args: list[str], allowed: tuple[int, ...] = (0, 2)) -> tuple[Result | None, list[Problem]]:
+        """Run ``shuangyong ARGS`` and judge how it ended."""
+        for stale in self.out_dir.iterdir():
+            stale.unlink()
+        try:
+            with time_limit(self.timeout):
+                result = self.runner.invoke(self.main, args, catch_exceptions=True)
+        except Timeout as timeout:
+            problem = Problem(target, "Timeout", innermost_frame(timeout.__traceback__), str(timeout), tuple(args))
+            release(timeout.__traceback__, timeout)
+            return None, [problem]
+        problems = []
+        error = result.exception
+        if error is not None and not (isinstance(error, SystemExit) and result.exit_code in allowed):
+            kind = type(error).__name__ if not isinstance(error, SystemExit) else f"SystemExit({result.exit_code})"
+            tb = result.exc_info[2] if result.exc_info else None
+            detail = "".join(traceback.format_exception_only(type(error), error)).strip()[:500]
+            problems.append(Problem(target, kind, innermost_frame(tb), detail, tuple(args)))
+            release(tb, error)
+        leftovers = sorted(p.name for p in self.out_dir.iterdir() if p.name != "out")
+        if leftovers:
+            problems.append(Problem(target, "partial output left", f"-o of {target}", ", ".join(leftovers)[:200], tuple(args)))
+        return result, problems
+
+    def output(self, choice: int) -> list[str]:
+        """``-o out`` for half the choices (so that the atomic writer is fuzzed too)."""
+        return ["-o", str(self.out_dir / "out")] if choice & 1 else []
+
+    def written(self, result: Result, args: list[str]) -> bytes:
+        """What the command wrote: its ``-o`` file if it made one, else standard output."""
+        if "-o" in args:
+            out = Path(args[args.index("-o") + 1])
+            return out.read_bytes() if out.exists() else b""
+        return result.stdout_bytes
+
+    # -- the HL7 service and the MLLP listener ------------------------------------------------
+
+    def hl7_service(self) -> Any:
+        from shuangyong import plugins
+        from shuangyong.engine import Engine
+        from shuangyong_hl7 import Hl7Service
+
+        if self._hl7_engine is None:
+            self._hl7_engine = Engine.from_packs("seed-example", registry=plugins.registry())
+        return Hl7Service(self._hl7_engine, region="450100")
+
+    def listener(self) -> tuple[Any, asyncio.AbstractEventLoop, list[str]]:
+        """A listener on a free port, served by an event loop in a daemon thread; the list
+        collects what the loop's exception handler saw (a connection that died raising)."""
+        if self._listener is None:
+            from shuangyong_hl7 import MllpListener
+
+            loop = asyncio.new_event_loop()
+            errors: list[str] = []
+            loop.set_exception_handler(lambda _, context: errors.append(
+                f"{context.get('message')}: {context.get('exception')!r}"))
+            listener = MllpListener(self.hl7_service(), port=0)
+            threading.Thread(target=loop.run_forever, daemon=True).start()
+            asyncio.run_coroutine_threadsafe(listener.start(), loop).result(10)
+            self._listener = listener, loop, errors
+        return self._listener
+
+
+Runner = Callable[[Workspace, bytes, int, str], list[Problem]]
+
+
+@dataclass(frozen=True)
+class Target:
+    """An entry point: the corpus folders its seeds come from, and how one input is run."""
+
+    name: str
+    corpus: tuple[str, ...]
+    run: Runner
+    #: Share of the large budget (the socket runs are few: each opens connections).
+    weight: float = 1.0
+
+
+def _lang(choice: int) -> list[str]:
+    return ["--lang", "zh" if choice & 2 else "en"]
+
+
+def _suffix(fmt: str) -> str:
+    return {"yaml": ".yaml", "csv": ".csv", "hl7": ".hl7", "jsonl": ".jsonl", "bytes": ".bin"}.get(fmt, ".json")
+
+
+def run_evaluate(ws: Workspace, data: bytes, choice: int, fmt: str) -> list[Problem]:
+    source = ws.write(data, _suffix(fmt))
+    out_format = ("auto", "json", "jsonl", "table", "xlsx", "html")[(choice >> 2) % 6]
+    strict = ["--strict"] if choice & 64 else []
+    args = [*_lang(choice), "evaluate", str(source), "--format", out_format, *strict, *ws.output(choice)]
+    return ws.invoke("evaluate", args)[1]
+
+
+def run_explain(ws: Workspace, data: bytes, choice: int, fmt: str) -> list[Problem]:
+    source = ws.write(data, _suffix(fmt))
+    return ws.invoke("explain", [*_lang(choice), "explain", str(source), "--format",
+                                 "json" if choice & 4 else "text"])[1]
+
+
+def run_batch(ws: Workspace, data: bytes, choice: int, fmt: str) -> list[Problem]:
+    """batch on JSON Lines, and evaluate --format jsonl on the same file: same bytes, same exit."""
+    source = ws.write(data, ".jsonl")
+    lang = _lang(choice)
+    batch_args = [*lang, "batch", str(source), "--input-format", "jsonl", "--no-progress", *ws.output(choice)]
+    batch, problems = ws.invoke("batch", batch_args)
+    if problems or batch is None:
+        return problems
+    batch_bytes = ws.written(batch, batch_args)
+    evaluate, problems = ws.invoke("batch", [*lang, "evaluate", str(source), "--format", "jsonl"])
+    if problems or evaluate is None:
+        return problems
+    if (batch.exit_code, batch_bytes) != (evaluate.exit_code, evaluate.stdout_bytes):
+        first = next((i for i, (a, b) in enumerate(zip(batch_bytes, evaluate.stdout_bytes)) if a != b),
+                     min(len(batch_bytes), len(evaluate.stdout_bytes)))
+        same = "same output" if batch_bytes == evaluate.stdout_bytes else f"output differs at byte {first}"
+        kind = f"batch≠evaluate (exit {batch.exit_code} vs {evaluate.exit_code}, {same.split(' at ')[0]})"
+        detail = f"{same}: batch {batch_bytes[first:first + 120]!r} evaluate {evaluate.stdout_bytes[first:first + 120]!r}"
+        return [Problem("batch", kind, "batch vs evaluate", detail, tuple(batch_args))]
+    return []
+
+
+def _columnar(data: bytes, path: Path) -> None:
+    """The mutant as a Parquet file: through the contract's schema when the records fit it,
+    else with the types pyarrow infers (float amounts, int ids), else the bytes themselves."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from shuangyong.batch.sources import records_table, write_table
+
+    try:
+        records = [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]
+        if not all(isinstance(r, dict) for r in records) or not records:
+            raise ValueError("not records")
+    except (ValueError, RecursionError):
+        path.write_bytes(data)
+        return
+    try:
+        write_table(records_table(records), path, "parquet")
+        return
+    except (pa.ArrowException, ValueError, TypeError, OverflowError, RecursionError):
+        pass
+    try:
+        pq.write_table(pa.Table.from_pylist(records), path)
+    except (pa.ArrowException, ValueError, TypeError, OverflowError, RecursionError):
+        path.write_bytes(data)
+
+
+def run_batch_parquet(ws: Workspace, data: bytes, choice: int, fmt: str) -> list[Problem]:
+    source = ws.root / "input.parquet"
+    if fmt == "bytes":
+        source.write_bytes(data)
+    else:
+        _columnar(data, source)
+    return ws.invoke("batch-parquet", [*_lang(choice), "batch", str(source), "--input-format", "parquet",
+                                       "--no-progress", *ws.output(choice)])[1]
+
+
+def run_batch_csv(ws: Workspace, data: bytes, choice: int, fmt: str) -> list[Problem]:
+    source = ws.write(data, ".csv")
+    return ws.invoke("batch-csv", [*_lang(choice), "batch", str(source), "--input-format", "csv", "--no-progress",
+                                   *ws.output(choice)])[1]
+
+
+def run_whatif(ws: Workspace, data: bytes, choice: int, fmt: str) -> list[Problem]:
+    source = ws.write(data, ".csv" if fmt == "csv" else ".jsonl")
+    return ws.invoke("whatif", [*_lang(choice), "whatif", str(source), "--base", "seed-example", "--reform",
+                                str(EXAMPLES / "reform-bed-waiver.yaml"), "--format",
+                                ("table", "json", "html")[(choice >> 2) % 3], "--no-progress", *ws.output(choice)])[1]
+
+
+def run_policy(ws: Workspace, data: bytes, choice: int, fmt: str) -> list[Problem]:
+    """policy check on the pack, then (when it passes) evaluate the example visits under it."""
+    pack = ws.write(data, ".yaml")
+    checked, problems = ws.invoke("policy", [*_lang(choice), "policy", "check", str(pack)])
+    if problems or checked is None or checked.exit_code:
+        return problems
+    return ws.invoke("policy", [*_lang(choice), "evaluate", str(EXAMPLES / "visits.jsonl"), "-p", str(pack)])[1]
+
+
+def run_compliance(ws: Workspace, data: bytes, choice: int, fmt: str) -> list[Problem]:
+    dossier = ws.write(data, ".json" if fmt == "json" else ".yaml")
+    return ws.invoke("compliance", [*_lang(choice), "compliance", "report", str(dossier), "--as-of", AS_OF,
+                                    "--format", ("md", "json", "html")[(choice >> 2) % 3], *ws.output(choice)])[1]
+
+
+def run_standards(ws: Workspace, data: bytes, choice: int, fmt: str) -> list[Problem]:
+    pack = ws.write(data, ".yaml")
+    return ws.invoke("standards", [*_lang(choice), "compliance", "report", str(EXAMPLES / "dossier.yaml"),
+                                   "-s", str(pack), "--as-of", AS_OF, "--format", "json"])[1]
+
+
+def run_test(ws: Workspace, data: bytes, choice: int, fmt: str) -> list[Problem]:
+    cases = ws.write(data, ".case.yaml")
+    return ws.invoke("test", [*_lang(choice), "test", str(cases)], allowed=(0, 1, 2))[1]  # 1: a case failed
+
+
+def run_codes(ws: Workspace, data: bytes, choice: int, fmt: str) -> list[Problem]:
+    table = ws.write(data, ".yaml" if fmt == "yaml" else ".csv")
+    return ws.invoke("codes", [*_lang(choice), "evaluate", str(EXAMPLES / "visits.jsonl"), "--codes", str(table)])[1]
+
+
+def run_his(name: str) -> Runner:
+    def run(ws: Workspace, data: bytes, choice: int, fmt: str) -> list[Problem]:
+        source = ws.write(data, ".json" if name == "fhir" else ".hl7")
+        command = "explain" if choice & 4 else "evaluate"
+        out_format = [] if command == "explain" else ["--format", ("auto", "json", "jsonl", name)[(choice >> 3) % 4]]
+        return ws.invoke(f"his-{name}", [*_lang(choice), command, str(source), "--his", name, *out_format])[1]
+
+    return run
+
+
+def _messages(data: bytes) -> list[bytes]:
+    from shuangyong_hl7.codec import split_batch
+
+    try:
+        return split_batch(data) or [data]
+    except Exception:  # the splitter is fuzzed through --his hl7; here the service is
+        return [data]
+
+
+def _reply_problem(target: str, reply: Any) -> Problem | None:
+    """A reply the sender cannot read as an ACK (no MSH, no MSA) is a broken promise."""
+    if isinstance(reply, bytes) and reply.startswith(b"MSH") and b"\rMSA|" in reply:
+        return None
+    return Problem(target, "not an ACK", "shuangyong_hl7.service", repr(reply)[:200], ())
+
+
+def run_hl7_service(ws: Workspace, data: bytes, choice: int, fmt: str) -> list[Problem]:
+    """Every message of the mutant through one service (A04 registrations then charges)."""
+    service = ws.hl7_service()
+    for message in _messages(data):
+        try:
+            with time_limit(ws.timeout):
+                reply = service.handle(message)
+        except (Exception, Timeout) as error:  # the service promises never to raise
+            problem = Problem("hl7-service", type(error).__name__, innermost_frame(error.__traceback__),
+                              str(error)[:300], ())
+            release(error.__traceback__, error)
+            return [problem]
+        problem = _reply_problem("hl7-service", reply)
+        if problem:
+            return [problem]
+    return []
+
+
+def run_mllp(ws: Workspace, data: bytes, choice: int, fmt: str) -> list[Problem]:
+    """The mutant's bytes over a real socket (framed, or raw when ``choice`` says), then a good
+    message on a fresh connection: every frame answered, and the listener still answers."""
+    from shuangyong_hl7 import send
+    from shuangyong_hl7.codec import END, START, frame
+
+    listener, loop, errors = ws.listener()
+    port = listener.port
+    good = (REPO / "tests/fuzz/corpus/hl7/seed-a04.hl7").read_bytes()
+
+    async def exchange() -> list[bytes]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 24)
+        try:
+            payload = b"".join(frame(m) for m in _messages(data)) if choice & 4 else data + END
+            writer.write(payload)
+            await writer.drain()
+            expected = payload.count(END)
+            replies = [await reader.readuntil(END) for _ in range(expected)]
+        finally:
+            writer.close()
+        return replies
+
+    problems = []
+    try:
+        replies = asyncio.run_coroutine_threadsafe(exchange(), loop).result(ws.timeout)
+        problems += [p for r in replies if (p := _reply_problem("mllp", r.strip(START + END)))]
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+        pass  # the listener may close a connection that sent an oversized frame
+    except TimeoutError:
+        problems.append(Problem("mllp", "Timeout", "shuangyong_hl7.listener", "a frame was not answered", ()))
+    try:
+        answer = asyncio.run_coroutine_threadsafe(send("127.0.0.1", port, [good]), loop).result(ws.timeout)
+        problems += [p for r in answer if (p := _reply_problem("mllp", r))]
+    except (TimeoutError, ConnectionError, asyncio.IncompleteReadError) as error:
+        problems.append(Problem("mllp", "listener stopped answering", "shuangyong_hl7.listener", repr(error), ()))
+    problems += [Problem("mllp", "exception in listener", "shuangyong_hl7.listener", e[:300], ()) for e in errors]
+    errors.clear()
+    return problems
+
+
+TARGETS = (
+    Target("evaluate", ("visits",), run_evaluate, 2),
+    Target("explain", ("visits",), run_explain),
+    Target("batch", ("visits",), run_batch, 2),
+    Target("batch-parquet", ("visits", "parquet"), run_batch_parquet),
+    Target("batch-csv", ("csv",), run_batch_csv),
+    Target("whatif", ("visits", "csv"), run_whatif),
+    Target("policy", ("packs",), run_policy),
+    Target("compliance", ("dossiers",), run_compliance),
+    Target("standards", ("standards",), run_standards),
+    Target("test", ("cases",), run_test),
+    Target("codes", ("codes",), run_codes),
+    Target("his-fhir", ("fhir",), run_his("fhir")),
+    Target("his-hl7", ("hl7",), run_his("hl7")),
+    Target("hl7-service", ("hl7",), run_hl7_service, 2),
+    Target("mllp", ("hl7",), run_mllp, 0.05),
+)
+BY_NAME = {target.name: target for target in TARGETS}
