@@ -224,3 +224,14 @@ def test_cli_a_json_array_is_read_as_evaluate_reads_it(tmp_path: Path) -> None:
     result = run("--base", "seed-example", "--reform", REFORM, str(array), "--format", "json")
     assert (result.exit_code, result.stdout) == (0, expected.stdout)
     assert json.loads(result.stdout)["visits"] == 3
+
+
+def test_cli_table_orders_a_combination_of_categories_after_its_first_part() -> None:
+    """The sample visits have a patient in two categories: the table sorted "a+b" against "b"
+    by comparing a rank with a key and crashed (found by the fuzzer)."""
+    root = Path(__file__).resolve().parents[1]
+    result = run(str(root / "examples" / "visits.jsonl"), "--base", "seed-example",
+                 "--reform", str(root / "examples" / "reform-bed-waiver.yaml"))
+    rows = [line.split("  ")[1].strip() for line in result.stdout.split("by category\n")[1].split("\n\n")[0].splitlines()[1:]]
+    assert (0, "Disabled serviceman or veteran + Veteran of combat or weapons tests") == (
+        result.exit_code, rows[rows.index("Disabled serviceman or veteran") + 1])

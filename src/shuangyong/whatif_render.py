@@ -46,8 +46,9 @@ def _rows(comparison: Comparison, kind: str, registry: Registry) -> list[tuple[s
     vocabulary = {"item": registry.items, "category": registry.categories}.get(kind)
     rank = {term.id: n for n, term in enumerate(vocabulary)} if vocabulary is not None else {}
 
-    def order(key: str) -> tuple[object, ...]:
-        return tuple(rank.get(part, len(rank)) for part in key.split("+")) + (key,) if rank else (key,)
+    def order(key: str) -> tuple[tuple[int, ...], str]:
+        """Ranks first, then the key: a combination ("a+b") sorts after its first part alone."""
+        return tuple(rank.get(part, len(rank)) for part in key.split("+")) if rank else (), key
 
     return [(key, b, r) for key, (b, r) in sorted(found.items(), key=lambda kv: order(kv[0])) if b or r]
 
