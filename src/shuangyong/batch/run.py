@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
@@ -13,7 +12,7 @@ import pyarrow as pa
 from shuangyong.batch.evaluate import BatchEngine, ChunkResult
 from shuangyong.batch.output import chunk_bytes
 from shuangyong.batch.progress import progress
-from shuangyong.batch.sources import Chunk, Decoded, detect_format, read_chunks, total_size
+from shuangyong.batch.sources import Chunk, detect_format, read_chunks, total_size
 from shuangyong.interchange import read_records
 from shuangyong.limits import ENCODINGS
 
@@ -30,8 +29,8 @@ def chunks(path: str | Path, fmt: str | None = None, encoding: str = ENCODINGS[0
     """
     fmt = fmt or detect_format(path)
     if fmt == "jsonl":
-        with open(path, "rb") as raw, io.TextIOWrapper(Decoded(raw, encoding), encoding="utf-8") as text:
-            found = read_records(text)
+        with open(path, "rb") as raw:
+            found = read_records(raw, encoding)
             if found.shape != "lines":
                 while records := tuple(islice(found.records, DOCUMENT_CHUNK)):
                     yield Chunk(None, len(records), records.__getitem__)
