@@ -468,7 +468,7 @@ def read_records(stream: IO[bytes] | IO[str], encoding: str = "utf-8") -> Input:
     """
     lines = decoded_lines(stream, encoding)
     first = next(lines, None)
-    while first is not None and first[2] is None and not first[1].strip():
+    while first is not None and first[2] is None and not first[1].strip(JSON_SPACE):
         first = next(lines, None)
     if first is None:
         raise InputError(Text("输入为空：没有任何就诊记录", "empty input: no visit records"))
@@ -490,7 +490,7 @@ def read_records(stream: IO[bytes] | IO[str], encoding: str = "utf-8") -> Input:
 def _one_object(line: str) -> bool:
     """Whether a line is a JSON object of its own (the mark of JSON Lines); one nested too
     deeply to read counts as one, to be refused as a record."""
-    if not line.lstrip().startswith("{"):
+    if not line.lstrip(JSON_SPACE).startswith("{"):
         return False
     if json_depth(line) > MAX_DEPTH:
         return True
@@ -509,7 +509,7 @@ def _records(first: Line, lines: Iterator[Line]) -> Iterator[RawRecord]:
 def _record(position: int, text: str, problem: InputError | None) -> Iterator[RawRecord]:
     if problem is not None:
         yield RawRecord(position, text="", problem=problem)
-    elif text.strip():
+    elif text.strip(JSON_SPACE):
         yield RawRecord(position, text=text)
 
 
@@ -537,13 +537,16 @@ def _value_record(position: int, value: object, seen: list[bool]) -> RawRecord:
     return RawRecord(position, value=value, problem=_duplicate_in(value, f"#{position}") if seen else None)
 
 
+#: what JSON counts as white space; Python's ``str.strip`` also strips ``\x1c``–``\x1f`` and more,
+#: which would make a line of them "blank" here and a bad record on the batch path
+JSON_SPACE = " \t\n\r"
 _TOKEN = re.compile(_STRING.pattern + r"|[\[\]{},]")
 
 
 def _deep_document(document: str) -> Input:
     """A document ``json`` cannot read for its depth: each element of its top-level array is
     read on its own, so that only those nested deeper than ``MAX_DEPTH`` are refused."""
-    start = len(document) - len(document.lstrip())
+    start = len(document) - len(document.lstrip(JSON_SPACE))
     if not document.startswith("[", start):
         return Input("object", iter([RawRecord(1, problem=too_deep("#1"))]))
     records: list[RawRecord] = []
@@ -565,7 +568,7 @@ def _deep_document(document: str) -> Input:
         records.append(_element(len(records) + 1, document[begin:token.start()], deepest - 1))
         begin, deepest = token.end(), 1
         if not depth:
-            if document[token.end():].strip():
+            if document[token.end():].strip(JSON_SPACE):
                 raise _invalid_document(ValueError("extra data after the array"))
             return Input("array", iter(records))
     raise _invalid_document(ValueError("the array is not closed"))

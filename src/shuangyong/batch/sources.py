@@ -245,7 +245,7 @@ def json_line_chunks(handle: Decoded | IO[bytes], chunk_bytes: int = CHUNK_BYTES
         texts, positions = [], []
         pieces = data.split(b"\n")
         for offset, raw in enumerate(pieces):
-            if raw.strip():  # the row engine reads text lines: with their end, as "\n"
+            if raw.strip(b" \t\n\r"):  # JSON's white space only, as evaluate; lines end as "\n"
                 texts.append(raw.removesuffix(b"\r") + b"\n" if offset < len(pieces) - 1 else raw)
                 positions.append(line_number + offset + 1)
         line_number += data.count(b"\n")
