@@ -209,7 +209,8 @@ def birth_dates(draw: st.DrawFn, day: dt.date, placement: str | None = None, *,
             year -= 1
         return dt.date(year, 2, 29)
     shift = {"birthday": 0, "day_after": 1, "day_before": -1}[where]
-    return _years_before(day + dt.timedelta(days=shift), age)
+    # a birthday tomorrow is at least the first: a baby is not born after the visit
+    return _years_before(day + dt.timedelta(days=shift), max(age, shift))
 
 
 @st.composite
