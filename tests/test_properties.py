@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import attrs
 import pytest
-from hypothesis import given, settings
+from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 from shuangyong.dates import DateWindow
@@ -30,11 +31,18 @@ from shuangyong.testing.properties import (
     more_eligible,
 )
 from shuangyong.testing.strategies import (
+    BIRTHDAYS,
+    TIE_RATES,
+    birth_dates,
     categories,
     credential_kinds,
     credentials,
     default_registry,
+    effective_windows,
+    money,
     pack_sets,
+    policy_packs,
+    tie_amounts,
     visits,
 )
 
@@ -73,6 +81,13 @@ def test_random_pack_invariants(policy: PolicySet, visit: Visit) -> None:
     check_visit(Engine(policy, REGISTRY), visit)
 
 
+@settings(max_examples=60)
+@given(visits(amounts=money(ties=TIE_RATES)), st.data())
+def test_random_pack_invariants_on_the_edges(visit: Visit, data: st.DataObject) -> None:
+    """The invariants with rules starting, ending or lapsing on the visit day and half-fen amounts."""
+    check_visit(Engine(data.draw(pack_sets(around=visit.date)), REGISTRY), visit)
+
+
 @given(pack_sets(), visits(), st.data())
 def test_random_pack_any_line_order(policy: PolicySet, visit: Visit, data: st.DataObject) -> None:
     """Any permutation of the lines, not only the reversed one, gives the same output."""
@@ -108,6 +123,58 @@ def test_output_amounts_have_two_decimals(policy: PolicySet, visit: Visit) -> No
     for text in amounts:
         whole, _, fen = text.partition(".")
         assert whole.isdigit() and len(fen) == 2 and fen.isdigit(), text
+
+
+# --- the strategies reach the edges --------------------------------------------------------
+
+@settings(max_examples=40)
+@given(st.sampled_from(TIE_RATES), st.data())
+def test_tie_amounts_fall_on_half_a_fen(rate: str, data: st.DataObject) -> None:
+    """Worked out with Decimal here: the amount times the rate, in fen, ends in exactly .5."""
+    amount = data.draw(tie_amounts(rate, max_value="500.00"))
+    assert Decimal(0) <= amount <= Decimal("500.00")
+    assert Decimal("0.5") == (amount * 100 * Decimal(rate[:-1]) / 100) % 1
+
+
+@pytest.mark.parametrize("rate", ["0%", "20%", "40%", "100%"])
+def test_rates_without_a_tie_are_refused(rate: str) -> None:
+    """Whole fifths of a fen never end in a half: ``tie_amounts`` says so, ``money`` skips them."""
+    with pytest.raises(ValueError, match=f"no amount up to 99999999.99 times {rate} ends in half a fen"):
+        tie_amounts(rate)
+    assert find(money(ties=[rate]), lambda amount: True) == Decimal("0.00")
+
+
+@pytest.mark.parametrize(("day", "placement"), [
+    (dt.date(2025, 3, 1), "birthday"), (dt.date(2025, 3, 1), "day_after"), (dt.date(2025, 3, 1), "day_before"),
+    (dt.date(2024, 2, 29), "birthday"), (dt.date(2025, 2, 28), "leap_day"), (dt.date(2024, 2, 29), "leap_day")])
+@settings(max_examples=20)
+@given(data=st.data())
+def test_birth_dates_sit_on_the_birthday_edges(day: dt.date, placement: str, data: st.DataObject) -> None:
+    """The birthday falls on the day, the day after or before it, or on 29 February."""
+    born = data.draw(birth_dates(day, placement, ages=st.integers(0, 90)))
+    shift = {"birthday": 0, "day_after": 1, "day_before": -1, "leap_day": None}[placement]
+    on = day + dt.timedelta(days=shift) if shift is not None else dt.date(2024, 2, 29)
+    assert born <= day and (born.month, born.day) == (on.month, on.day)
+    with pytest.raises(ValueError, match="placement must be one of birthday, day_after"):
+        data.draw(birth_dates(day, "tomorrow"))
+    assert "any" in BIRTHDAYS
+
+
+@pytest.mark.parametrize(("placement", "edge"), [("starts_on", "from"), ("ends_on", "to")])
+@settings(max_examples=20)
+@given(data=st.data())
+def test_effective_windows_start_or_end_on_the_day(placement: str, edge: str, data: st.DataObject) -> None:
+    day = dt.date(2025, 6, 15)
+    assert day.isoformat() == data.draw(effective_windows(day, placement))[edge]
+
+
+@settings(max_examples=30)
+@given(policy_packs(around=dt.date(2030, 6, 15)))
+def test_packs_around_a_day_place_their_windows_there(pack: dict[str, Any]) -> None:
+    """Rules' windows are placed around the day given (random ones would lie in 2024–2026)."""
+    for rule in pack["rules"]:
+        for day in rule.get("effective", {}).values():
+            assert abs(dt.date.fromisoformat(day) - dt.date(2030, 6, 15)) <= dt.timedelta(days=1460), rule
 
 
 # --- each check catches what it is for -------------------------------------------------------

@@ -54,4 +54,6 @@ class VisitContext:
             if credential.valid_on(visit.date):
                 valid.add(credential.kind)
         tokens = frozenset(map(category_token, categories)) | frozenset(map(credential_token, valid))
-        return cls(visit, categories, frozenset(valid), patient.age_on(visit.date), tokens)
+        # born after the visit (a typing error): no age, so no age condition holds, as in batch
+        age = patient.age_on(visit.date) if patient.birth_date is None or patient.birth_date <= visit.date else None
+        return cls(visit, categories, frozenset(valid), age, tokens)

@@ -13,6 +13,7 @@ Needs the ``testing`` extra (``pip install 'shuangyong[testing]'``), which bring
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import functools
 from collections.abc import Callable, Sequence
@@ -35,21 +36,28 @@ except ImportError:  # tested in a subprocess without hypothesis: tests/test_tes
 from shuangyong import plugins
 from shuangyong.dates import DateWindow
 from shuangyong.model import Beneficiary, ChargeCodeMap, ChargeLine, Credential, Registry, Visit
-from shuangyong.money import from_fen, parse_amount, to_fen
+from shuangyong.money import from_fen, parse_amount, parse_rate, to_fen
 from shuangyong.policy import PolicySet, merge, parse_pack
 
 __all__ = [
-    "EDGE_AMOUNTS", "PLACEMENTS", "REGIONS", "beneficiaries", "categories", "charge_lines", "conditions",
-    "credential_kinds", "credentials", "default_registry", "item_kinds", "money", "pack_sets",
-    "policy_packs", "rates", "validity_windows", "visits",
+    "BIRTHDAYS", "EDGE_AMOUNTS", "PLACEMENTS", "REGIONS", "TIE_RATES", "beneficiaries", "birth_dates",
+    "categories", "charge_lines", "conditions", "credential_kinds", "credentials", "default_registry",
+    "effective_windows", "item_kinds", "money", "pack_sets", "policy_packs", "rates", "tie_amounts",
+    "validity_windows", "visits",
 ]
 
 #: Amounts where rounding and bounds go wrong: zero, one fen, the half-fen of a 50 % cut, the
 #: yuan boundary, 12.35 (DESIGN §3's example) and the largest amount an HIS is likely to send.
 EDGE_AMOUNTS = ("0.00", "0.01", "0.05", "0.49", "0.50", "0.51", "0.99", "1.00", "1.01", "12.35",
                 "99999999.99")
+#: Percentages whose product with some amounts lands on exactly half a fen: where half-up and
+#: half-even (banker's) rounding part ways.
+TIE_RATES = ("50%", "5%", "15%", "25%", "35%", "2.5%", "12.5%", "0.5%", "33.33%")
 #: Where a credential's validity window lies relative to the visit day (first = simplest).
 PLACEMENTS = ("covers", "open", "starts_on", "ends_on", "ended", "not_yet")
+#: Where a birth date lies relative to the visit day: the birthday is that day (the age turns
+#: over), was the day before, is the day after; born on 29 February; anywhere.
+BIRTHDAYS = ("birthday", "day_after", "day_before", "leap_day", "any")
 #: GB/T 2260 city codes in two provinces, so that region prefixes both match and miss.
 REGIONS = ("450100", "450200", "450300", "370100", "320100")
 #: Region scopes a random rule may be limited to: a province, a city, a district-level code.
@@ -69,23 +77,53 @@ def _registry(registry: Registry | None) -> Registry:
 
 
 def money(*, min_value: object = "0.00", max_value: object = "99999999.99",
-          typical_max: object = "5000.00") -> st.SearchStrategy[Decimal]:
+          typical_max: object = "5000.00", ties: Sequence[str] = ()) -> st.SearchStrategy[Decimal]:
     """Decimal yuan with exactly two places: realistic amounts up to ``typical_max`` and the
-    :data:`EDGE_AMOUNTS` within bounds. Bounds are amounts as the library reads them (``"12.35"``)."""
+    :data:`EDGE_AMOUNTS` within bounds. Bounds are amounts as the library reads them (``"12.35"``).
+
+    ``ties``: percentages (``"50%"``) whose half-fen amounts (:func:`tie_amounts`) are mixed in,
+    so that rounding is exercised and not only reached by luck; a rate without any is skipped."""
     low, high = to_fen(parse_amount(min_value)), to_fen(parse_amount(max_value))
     typical = max(low, min(high, to_fen(parse_amount(typical_max))))
     edges = [fen for fen in (to_fen(Decimal(a)) for a in EDGE_AMOUNTS) if low <= fen <= high]
-    fen = st.integers(low, typical)
+    options = [st.integers(low, typical)]
     if edges:
-        fen = st.one_of(fen, st.sampled_from(edges))
-    return fen.map(lambda n: parse_amount(from_fen(n)))
+        options.append(st.sampled_from(edges))
+    for rate in ties:
+        tied = _tied_fen(rate, low, max(low, min(high, typical)))
+        if tied is not None:
+            options.append(tied)
+    return st.one_of(options).map(lambda n: parse_amount(from_fen(n)))
+
+
+def _tied_fen(rate: str, low: int, high: int) -> st.SearchStrategy[int] | None:
+    """Amounts in fen from ``low`` to ``high`` whose product with ``rate`` ends in exactly half a
+    fen; ``None`` when there are none (for ``"20%"``: fifths of a fen never are halves)."""
+    numerator, denominator = parse_rate(rate).as_integer_ratio()
+    if denominator % 2:  # fen × p / q is k + ½ only if 2q divides 2·fen·p − q: q must be even
+        return None
+    least = denominator // 2 * pow(numerator, -1, denominator) % denominator  # then every q fen
+    first = least + max(0, -(-(low - least) // denominator)) * denominator
+    if first > high:
+        return None
+    return st.integers(0, (high - first) // denominator).map(lambda k: first + k * denominator)
+
+
+def tie_amounts(rate: str, *, max_value: object = "99999999.99") -> st.SearchStrategy[Decimal]:
+    """Amounts whose product with ``rate`` is exactly half a fen (for ``"50%"`` an odd number of
+    fen, for ``"15%"`` 0.10, 0.30, …): the reductions a half-up engine rounds up and a half-even
+    one may round down. Refuses a rate that has none, such as ``"20%"`` (``ValueError``)."""
+    tied = _tied_fen(rate, 0, to_fen(parse_amount(max_value)))
+    if tied is None:
+        raise ValueError(f"no amount up to {max_value} times {rate} ends in half a fen")
+    return tied.map(lambda n: parse_amount(from_fen(n)))
 
 
 def rates() -> st.SearchStrategy[str]:
     """Percentages as packs write them (``"50%"``), with the edges 0 %, 1 %, 50 %, 99 %, 100 %
-    and rates with decimals (``"12.5%"``) whose reductions need rounding."""
+    and the :data:`TIE_RATES` (``"12.5%"``, ``"15%"``) whose reductions can fall on half a fen."""
     return st.one_of(st.integers(0, 100).map(lambda n: f"{n}%"),
-                     st.sampled_from(["0%", "1%", "50%", "99%", "100%", "12.5%", "33.33%"]))
+                     st.sampled_from(["0%", "1%", "50%", "99%", "100%", *TIE_RATES]))
 
 
 def categories(registry: Registry | None = None) -> st.SearchStrategy[str]:
@@ -108,11 +146,12 @@ def item_kinds(registry: Registry | None = None, *, deposits: bool = True,
 def validity_windows(draw: st.DrawFn, day: dt.date, placement: str | None = None) -> DateWindow:
     """An inclusive window placed relative to ``day`` (one of :data:`PLACEMENTS`): covering it,
     open-ended, starting or ending on it (the inclusive edges), ended the day before or earlier,
-    or starting the day after or later."""
+    or starting the day after or later (the day before and the day after are drawn often)."""
     where = placement or draw(st.sampled_from(PLACEMENTS))
     if where not in PLACEMENTS:
         raise ValueError(f"placement must be one of {', '.join(PLACEMENTS)}, got {where!r}")
-    days = st.integers(1, 730).map(lambda n: dt.timedelta(days=n))
+    # one day off is where an exclusive comparison hides: drawn often, not only when shrinking
+    days = st.one_of(st.just(1), st.integers(1, 730)).map(lambda n: dt.timedelta(days=n))
     maybe_open = st.one_of(st.none(), days)
     if where == "covers":
         return DateWindow(day - draw(days), day + draw(days))
@@ -134,6 +173,46 @@ def validity_windows(draw: st.DrawFn, day: dt.date, placement: str | None = None
     return DateWindow(start, None if after is None else start + after)
 
 
+def effective_windows(day: dt.date, placement: str | None = None) -> st.SearchStrategy[dict[str, str]]:
+    """A rule's ``effective`` as YAML data, placed around ``day`` as :func:`validity_windows`
+    places a credential: in force from or until that very day, ended the day before, starting
+    the day after… An open window on both sides is ``{}`` (leave ``effective`` out)."""
+    return validity_windows(day, placement).map(lambda window: {
+        key: value.isoformat() for key, value in (("from", window.start), ("to", window.end)) if value})
+
+
+def _years_before(day: dt.date, years: int) -> dt.date:
+    """The same month and day ``years`` earlier, or further back until that day exists (29 Feb)."""
+    while True:
+        try:
+            return day.replace(year=day.year - years)
+        except ValueError:
+            years += 1
+
+
+@st.composite
+def birth_dates(draw: st.DrawFn, day: dt.date, placement: str | None = None, *,
+                ages: st.SearchStrategy[int] | None = None) -> dt.date:
+    """A birth date placed relative to ``day`` (one of :data:`BIRTHDAYS`): the birthday falls on
+    ``day`` itself (the age turns over that day), on the day after (not yet), on the day before;
+    29 February of a leap year (a year older on 1 March in common years); or any day since 1925.
+    ``ages`` draws the age reached (0–100 by default)."""
+    where = placement or draw(st.sampled_from(BIRTHDAYS))
+    if where not in BIRTHDAYS:
+        raise ValueError(f"placement must be one of {', '.join(BIRTHDAYS)}, got {where!r}")
+    if where == "any":
+        return draw(st.dates(dt.date(1925, 1, 1), day))
+    age = draw(ages if ages is not None else st.integers(0, 100))
+    if where == "leap_day":
+        year = day.year - age - ((day.month, day.day) < (2, 29))
+        while not calendar.isleap(year):
+            year -= 1
+        return dt.date(year, 2, 29)
+    shift = {"birthday": 0, "day_after": 1, "day_before": -1}[where]
+    # a birthday tomorrow is at least the first: a baby is not born after the visit
+    return _years_before(day + dt.timedelta(days=shift), max(age, shift))
+
+
 @st.composite
 def credentials(draw: st.DrawFn, day: dt.date, *, kinds: Sequence[str] | None = None,
                 registry: Registry | None = None, placement: str | None = None) -> Credential:
@@ -147,7 +226,8 @@ def credentials(draw: st.DrawFn, day: dt.date, *, kinds: Sequence[str] | None = 
 def beneficiaries(draw: st.DrawFn, day: dt.date, *, registry: Registry | None = None,
                   max_categories: int = 3, max_credentials: int = 3) -> Beneficiary:
     """A patient on ``day``: some categories, some credentials around the day, a disability
-    level and cause when a category is (or descends from) ``disabled_veteran``, maybe a birth date."""
+    level and cause when a category is (or descends from) ``disabled_veteran``, maybe a birth
+    date (often a birthday on or next to ``day``: see :func:`birth_dates`)."""
     registry = _registry(registry)
     held = frozenset(draw(st.lists(categories(registry), max_size=max_categories)))
     disabled = any("disabled_veteran" in registry.categories.with_ancestors(c) for c in held)
@@ -156,7 +236,7 @@ def beneficiaries(draw: st.DrawFn, day: dt.date, *, registry: Registry | None = 
         tuple(draw(st.lists(credentials(day, registry=registry), max_size=max_credentials))),
         draw(st.integers(1, 10)) if disabled else None,
         draw(st.sampled_from([t.id for t in registry.disability_causes])) if disabled else None,
-        draw(st.one_of(st.none(), st.dates(dt.date(1925, 1, 1), day))))
+        draw(st.one_of(st.none(), birth_dates(day))))
 
 
 def line_ids() -> st.SearchStrategy[str]:
@@ -234,7 +314,7 @@ def conditions(registry: Registry | None = None, *, negation: bool = True, tags:
 
 @st.composite
 def _rule(draw: st.DrawFn, number: int, registry: Registry, negation: bool, per_visit_caps: bool,
-          effective_dates: bool, regions: bool) -> dict[str, Any]:
+          effective_dates: bool, regions: bool, around: dt.date | None) -> dict[str, Any]:
     rule: dict[str, Any] = {"id": f"r{number}", "title": {"zh": f"规则{number}", "en": f"rule {number}"},
                             "clause": "测试条款", "source": "hypothesis"}
     grants = draw(st.sampled_from(["fee", "deposit", "visit"]))
@@ -258,7 +338,11 @@ def _rule(draw: st.DrawFn, number: int, registry: Registry, negation: bool, per_
             caps["per_visit"] = str(draw(money(typical_max="200.00")))
         if caps:
             rule["caps"] = caps
-    if effective_dates and draw(st.booleans()):
+    if effective_dates and around is not None:
+        effective = draw(effective_windows(around))
+        if effective:
+            rule["effective"] = effective
+    elif effective_dates and draw(st.booleans()):
         start = draw(st.dates(dt.date(2024, 1, 1), dt.date(2026, 12, 31)))
         end = draw(st.one_of(st.none(), st.integers(0, 400).map(lambda n: start + dt.timedelta(days=n))))
         rule["effective"] = {"from": start.isoformat(), **({"to": end.isoformat()} if end else {})}
@@ -270,13 +354,18 @@ def _rule(draw: st.DrawFn, number: int, registry: Registry, negation: bool, per_
 @st.composite
 def policy_packs(draw: st.DrawFn, *, registry: Registry | None = None, name: str = "random",
                  max_rules: int = 8, negation: bool = True, per_visit_caps: bool = True,
-                 effective_dates: bool = True, regions: bool = True) -> dict[str, Any]:
+                 effective_dates: bool = True, regions: bool = True,
+                 around: dt.date | None = None) -> dict[str, Any]:
     """A valid pack as YAML data (dump it with ``yaml.safe_dump`` to get a file): rules with
     conditions, benefits (reduce, fixed, waive, waive_deposit), stacking groups in a drawn order,
-    per-line and per-visit caps, effective dates, rule regions, and visit-level grants."""
+    per-line and per-visit caps, effective dates, rule regions, and visit-level grants.
+
+    ``around``: a visit day that the rules' effective windows start on, end on, end the day
+    before or start the day after (:func:`effective_windows`), so that a one-day error shows."""
     registry = _registry(registry)
     count = draw(st.integers(1, max_rules))
-    rules = [draw(_rule(n, registry, negation, per_visit_caps, effective_dates, regions)) for n in range(count)]
+    rules = [draw(_rule(n, registry, negation, per_visit_caps, effective_dates, regions, around))
+             for n in range(count)]
     document: dict[str, Any] = {"schema_version": 1, "pack": name, "title": {"zh": "随机", "en": name},
                                 "region": "*", "rules": rules}
     used = sorted({rule["group"] for rule in rules if "group" in rule})
