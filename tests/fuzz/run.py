@@ -103,6 +103,7 @@ def run_job(ws: Workspace, job: Job, before: Callable[[Target, bytes], None],
     pool = seeds(target.corpus)
 
     def one(seed: Seed, data: bytes, choice: int) -> None:
+        data = data[:target.max_bytes]
         before(target, data)
         started = time.monotonic()
         try:
