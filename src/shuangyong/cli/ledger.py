@@ -86,8 +86,8 @@ def head(ledger_url: str | None, fmt: str) -> None:
         click.echo(json.dumps({"seq": seq, "hash": last, "head": f"{seq}:{last}"}))
     else:
         say(Text(f"末条记账为第 {seq} 条；链头（请在账本之外保存）：",
-                 f"last posting {seq}; head (keep it outside the ledger):"))
-        click.echo(f"{seq}:{last}")
+                 f"last posting {seq}; head (keep it outside the ledger):"), err=True)
+        click.echo(f"{seq}:{last}")  # alone on standard output: H=$(shuangyong ledger head …)
 
 
 @ledger.command("verify")
