@@ -521,6 +521,15 @@ def _gb18030_visit(visit_id: str) -> bytes:
 class TestEncoding:
     """Issue 14 (2): GB 18030 input, byte-order marks, and bytes that are not the input's encoding."""
 
+    def test_only_one_byte_order_mark_is_dropped(self) -> None:
+        """A second UTF-8 BOM is a U+FEFF before the record, not JSON: batch said so, evaluate
+        dropped both (found by the fuzzer)."""
+        bom = "\ufeff".encode("utf-8")
+        once, twice = run("evaluate", "-", stdin=bom + jsonl(good_visit("A")).encode("utf-8")), run(
+            "evaluate", "-", stdin=bom + bom + jsonl(good_visit("A")).encode("utf-8"))
+        assert (0, 2, "", True) == (once.exit_code, twice.exit_code, twice.stdout,
+                                    "record #1: invalid JSON" in twice.stderr)
+
     def test_gb18030_line_is_an_error_naming_line_and_offset(self) -> None:
         """Without --encoding a GB 18030 line is an error naming its line, the file offset of its
         first bad byte and --encoding gb18030; the UTF-8 lines around it are decided."""

@@ -180,6 +180,9 @@ def read_document(path: Path, noun: Text, error: type[ShuangyongError] = PolicyE
     """The text of a YAML or JSON file (pack, dossier, case file), read within the limits: a
     regular file only (``/dev/zero`` or a FIFO would be read until killed), at most
     ``MAX_YAML_BYTES``, and UTF-8 (a BOM is allowed and dropped)."""
+    if "\0" in str(path):  # no file system has such a name; os.open would raise ValueError
+        raise error(Text(f"无法读取{noun.zh}：路径含有空字符", f"cannot read the {noun.en}: the path holds a NUL character"),
+                    record=repr(str(path)))
     try:  # O_NONBLOCK: opening a FIFO must not wait for a writer before we can refuse it
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as failure:

@@ -443,8 +443,8 @@ def decoded_lines(stream: IO[bytes] | IO[str], encoding: str = "utf-8") -> Itera
             except UnicodeDecodeError as error:
                 yield (position, raw[skipped:].decode(encoding, "replace"),
                        undecodable(position, offset + skipped + error.start, encoding))
-            else:
-                yield position, text.removeprefix("\ufeff") if position == 1 else text, None
+            else:  # one byte-order mark: the UTF-8 one skipped above, or GB 18030's, decoded as U+FEFF
+                yield position, text.removeprefix("\ufeff") if position == 1 and not skipped else text, None
         offset += size
 
 
