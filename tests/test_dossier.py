@@ -169,3 +169,14 @@ def test_compliance_cli_exits_2_and_writes_nothing(tmp_path: Path, name: str) ->
     named = "/dev/zero" if name == "dev" else f"{path}:"
     assert (2, True, False, False) == (result.exit_code, f"record {named}" in result.stderr, out.exists(),
                                        "Traceback" in result.output), result.output
+
+
+def test_an_unknown_key_with_a_bracket_is_named_not_a_crash(tmp_path: Path) -> None:
+    """A key such as ``rec[ords`` was dropped from the error's path with pydantic's own "[…]"
+    tags, leaving nothing to name: an IndexError (found by the fuzzer)."""
+    path = tmp_path / "d.yaml"
+    path.write_text("schema_version: 1\nunit: {id: U, name: {zh: 单位, en: Unit}, kind: hospital}\nyear: 2026\n"
+                    "rec[ords: []\n", encoding="utf-8")
+    with pytest.raises(DossierError) as caught:
+        load_dossier(path)
+    assert (None, "unknown key 'rec[ords'") == (caught.value.field, caught.value.message.en)

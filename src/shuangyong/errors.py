@@ -23,7 +23,7 @@ class ShuangyongError(Exception):
                  value: Any = None) -> None:
         self.message = message
         self.record = record
-        self.field = field
+        self.field = field or None  # an empty path (the whole document) is no field
         self.value = value
         super().__init__(self.render("en"))
 

@@ -85,10 +85,13 @@ def validation_message(first: Mapping[str, Any], loc: Loc) -> Text:
     """One pydantic error (an item of ``errors()``) as a bilingual message; errors our own
     validators raise already speak both languages and keep their wording."""
     problem = first["type"]
+    # the key as pydantic saw it: ``loc`` may have lost it, when it was filtered of pydantic's
+    # own "[…]" tags and the key itself holds a bracket
+    key = first["loc"][-1] if first["loc"] else loc[-1] if loc else "?"
     if problem == "extra_forbidden":
-        return Text(f"未知的键 {loc[-1]!r}", f"unknown key {loc[-1]!r}")
+        return Text(f"未知的键 {key!r}", f"unknown key {key!r}")
     if problem == "missing":
-        return Text(f"缺少必填项 {loc[-1]!r}", f"missing required key {loc[-1]!r}")
+        return Text(f"缺少必填项 {key!r}", f"missing required key {key!r}")
     cause = first.get("ctx", {}).get("error")
     if isinstance(cause, ShuangyongError):
         detail = cause.message

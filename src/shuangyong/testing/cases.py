@@ -27,7 +27,7 @@ from shuangyong.errors import CaseError, ShuangyongError, field_path
 from shuangyong.interchange import visit_from_dict
 from shuangyong.model import ChargeCodeMap, Registry, Visit
 from shuangyong.documents import Loc, loader_without, read_document, read_yaml
-from shuangyong.policy.loader import looks_like_path
+from shuangyong.policy.loader import looks_like_path, validation_message
 from shuangyong.policy.schema import Names, Yuan
 from shuangyong.render import OUTCOMES
 from shuangyong.text import Lang, Text
@@ -235,15 +235,7 @@ def _case_error(error: ValidationError, path: Path, lines: dict[Loc, int]) -> Ca
     # a misspelt key is also a missing one: name the misspelling, which is what the reader typed
     first = min(error.errors(include_url=False), key=lambda e: e["type"] != "extra_forbidden")
     loc = tuple(part for part in first["loc"] if not (isinstance(part, str) and "[" in part))
-    if first["type"] == "extra_forbidden":
-        message = Text(f"未知的键 {loc[-1]!r}", f"unknown key {loc[-1]!r}")
-    elif first["type"] == "missing":
-        message = Text(f"缺少必填项 {loc[-1]!r}", f"missing required key {loc[-1]!r}")
-    else:
-        cause = first.get("ctx", {}).get("error")
-        english = first["msg"].removeprefix("Value error, ")
-        detail = cause.message if isinstance(cause, ShuangyongError) else Text(english, english)
-        message = Text(f"取值无效：{detail.zh}", f"invalid value: {detail.en}")
+    message = validation_message(first, loc)
     return CaseError(message, record=_where(path, lines, loc), field=field_path(loc), value=first.get("input"))
 
 
