@@ -309,6 +309,17 @@ class TestBadMessagesInAFile:
                                 "2 record(s) had errors" in result.stderr)
         assert "字节" in out[1]["error"]["message"]["zh"]
 
+    def test_a_field_past_the_bound_is_refused_before_hl7apy(self, tmp_path: Path) -> None:
+        """hl7apy's validation is quadratic in a field's length (a 38 KB timestamp took a minute):
+        a field past MAX_TEXT_LENGTH is refused at once, naming segment and field (fuzzer)."""
+        source = tmp_path / "long.hl7"
+        long_event = dft("D1", visit="V1").replace("EVN|P03|", "EVN|P03|" + "2" * 38_000, 1)
+        source.write_bytes(START + long_event.encode() + END + START + dft("D2", visit="V2").encode() + END)
+        result = CliRunner().invoke(main, ["--lang", "en", "evaluate", str(source), "--his", "hl7", "--format", "jsonl"])
+        out = [json.loads(line) for line in result.stdout.splitlines()]
+        assert (2, ("D1", "EVN-2"), "V2") == (result.exit_code, (out[0]["error"]["record"], out[0]["error"]["field"]),
+                                             out[1]["visit_id"])
+
     def test_random_bytes_are_an_error_not_a_traceback(self, tmp_path: Path) -> None:
         """Random bytes: exit 2 with a message, whether or not they happen to hold a frame."""
         for seed in range(20):

@@ -77,6 +77,9 @@ def load_bundle(source: Source) -> Bundle:
         element = field_path(loc) or None
         raise FhirError(Text(f"不是有效的 FHIR R4B 数据：{first['msg']}", f"not valid FHIR R4B: {first['msg']}"),
                         record=record, field=element, value=first.get("input")) from None
+    except (KeyError, TypeError) as error:  # fhir.resources looking up an unknown resourceType by name
+        raise FhirError(Text(f"不是有效的 FHIR R4B 数据：{type(error).__name__} {error}",
+                             f"not valid FHIR R4B: {type(error).__name__} {error}"), record="Bundle", field=None) from None
 
 
 def key(resource: Resource) -> str:
