@@ -9,6 +9,7 @@ the run: the watchdog records the input the worker was on and starts a new worke
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import itertools
 import multiprocessing
@@ -54,8 +55,11 @@ JOB_SIZE = 250
 CRASH_DIR = REPO / ".fuzz-crashes"
 
 
-def seeds(kinds: Sequence[str]) -> list[Seed]:
-    """Every seed of the corpus folders ``kinds``, fixtures first."""
+@functools.cache
+def seeds(kinds: tuple[str, ...]) -> tuple[Seed, ...]:
+    """Every seed of the corpus folders ``kinds``, fixtures first; read once per process, and
+    by a worker before its memory limit (a job starting after a large input must not fail to
+    read its seeds)."""
     found = []
     for kind in kinds:
         for name in FIXTURES.get(kind, ()):
@@ -63,7 +67,7 @@ def seeds(kinds: Sequence[str]) -> list[Seed]:
         for path in sorted((CORPUS / kind).iterdir()):
             found.append(Seed(str(path.relative_to(REPO)), path.read_bytes(), FORMATS.get(path.suffix, "bytes"),
                               hostile=not path.name.startswith("seed-")))
-    return found
+    return tuple(found)
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,8 @@ def _limit_memory() -> None:
 def _worker(jobs: list[Job], results: Connection, beat: Any, inflight: Path, timeout: float) -> None:
     """A worker process: its jobs in order, every input's bytes written to ``inflight`` first."""
     fast_builtin_packs()
+    for job in jobs:
+        seeds(job.target.corpus)
     _limit_memory()
     ws = Workspace(Path(tempfile.mkdtemp(prefix="fuzz-", dir=inflight.parent)), timeout)
 
