@@ -130,10 +130,19 @@ def compact_visit(data: Mapping[str, Any], *, visit_id: str = "V1") -> dict[str,
     for key in ("name", "birth_date", "categories", "disability_level", "disability_cause"):
         if key in data:
             patient[key] = data[key]
-    patient["credentials"] = [_card(card, n) for n, card in enumerate(data.get("cards") or ())]
+    patient["credentials"] = [_card(card, n) for n, card in enumerate(_listed(data, "cards"))]
     return {"visit_id": str(data.get("visit_id", visit_id)), "date": data.get("date"),
             "kind": data.get("kind", "outpatient"), "region": data.get("region"), "patient": patient,
-            "lines": [_line(line, n) for n, line in enumerate(data.get("lines") or ())]}
+            "lines": [_line(line, n) for n, line in enumerate(_listed(data, "lines"))]}
+
+
+def _listed(data: Mapping[str, Any], key: str) -> list[Any]:
+    """``data[key]`` as a list (absent or empty: none); anything else is the case's error."""
+    value = data.get(key) or []
+    if not isinstance(value, list):
+        raise CaseError(Text(f"简写就诊的 {key} 应为列表", f"{key} in a compact visit is a list"),
+                        field=f"visit.{key}", value=value)
+    return value
 
 
 def _card(card: object, index: int) -> dict[str, Any]:
