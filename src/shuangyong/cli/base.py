@@ -23,11 +23,7 @@ import click
 from shuangyong import plugins
 from shuangyong.engine import Engine
 from shuangyong.errors import InputError, LedgerError, OutputError, ShuangyongError
-from shuangyong.interchange import (
-    Input,
-    RawRecord,
-    read_records,
-)
+from shuangyong.interchange.framing import Input, RawRecord, read_records
 from shuangyong.ledger import Ledger
 from shuangyong.limits import ENCODINGS
 from shuangyong.model.charge_codes import ChargeCodeMap

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from shuangyong.engine import DEFAULT_PACKS, Decision, Engine, Explanation, RuleTrace
 from shuangyong.errors import CaseError, ShuangyongError, field_path
-from shuangyong.interchange import visit_from_dict
+from shuangyong.interchange.visits import visit_from_dict
 from shuangyong.model import ChargeCodeMap, Registry, Visit
 from shuangyong.documents import Loc, loader_without, read_document, read_yaml
 from shuangyong.policy.loader import looks_like_path, validation_message

@@ -25,7 +25,7 @@ import pytest
 from shuangyong.dates import DateWindow
 from shuangyong.engine import DEFAULT_PACKS, Engine
 from shuangyong.errors import CaseError
-from shuangyong.interchange import visit_from_dict
+from shuangyong.interchange.visits import visit_from_dict
 from shuangyong.ledger import MemoryLedger
 from shuangyong.model import Beneficiary, Credential, Visit
 from shuangyong.testing.cases import (
