@@ -22,6 +22,7 @@ from typing import Any
 import attrs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from shuangyong import plugins
 from shuangyong.engine import DEFAULT_PACKS, Decision, Engine, Explanation, RuleTrace
 from shuangyong.errors import CaseError, ShuangyongError, field_path
 from shuangyong.interchange.visits import visit_from_dict
@@ -415,9 +416,7 @@ class CaseRunner:
 
     def __init__(self, registry: Registry | None = None) -> None:
         if registry is None:
-            from shuangyong import plugins  # the installed plugins' categories and packs
-
-            registry = plugins.registry()
+            registry = plugins.registry()  # the installed plugins' categories and packs
         self.registry = registry
         self._engines: dict[tuple[str, ...], Engine] = {}
         self._codes: dict[Path, ChargeCodeMap] = {}
