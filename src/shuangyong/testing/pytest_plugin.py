@@ -28,14 +28,10 @@ from shuangyong.errors import CaseError
 from shuangyong.interchange.visits import visit_from_dict
 from shuangyong.ledger import MemoryLedger
 from shuangyong.model import Beneficiary, Credential, Visit
-from shuangyong.testing.cases import (
-    CASE_SUFFIX,
-    Case,
-    CaseRunner,
-    Outcome,
-    compact_visit,
-    load_cases,
-)
+from shuangyong.testing.cases.loader import CASE_SUFFIX, compact_visit, load_cases
+from shuangyong.testing.cases.report import Outcome
+from shuangyong.testing.cases.runner import CaseRunner
+from shuangyong.testing.cases.schema import Case
 from shuangyong.text import Text, default_lang
 
 _RUNNER = pytest.StashKey[CaseRunner]()
