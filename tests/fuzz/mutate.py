@@ -100,23 +100,35 @@ def _nodes(tree: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return found
 
 
-def _depth(tree: Any) -> int:
-    """How deep ``tree`` nests (iterative, like :func:`_nodes`)."""
-    deepest, stack = 0, [(tree, 1)]
+def _writable(tree: Any) -> bool:
+    """Whether ``tree`` can be written back: at most :data:`MAX_WRITTEN_DEPTH` deep and about
+    :data:`MAX_WRITTEN_SIZE` characters (iterative, and stopping early: "grow" repeats a node
+    by reference, so a tree of a few nodes can stand for a document of gigabytes)."""
+    size, stack = 0, [(tree, 1)]
     while stack:
         node, depth = stack.pop()
-        deepest = max(deepest, depth)
+        if depth > MAX_WRITTEN_DEPTH:
+            return False
         children = [v for _, v in node] if isinstance(node, Pairs) else (
-            node.values() if isinstance(node, dict) else node if isinstance(node, list) else ())
-        stack.extend((child, depth + 1) for child in children)
-    return deepest
+            list(node.items()) if isinstance(node, dict) else node if isinstance(node, list) else ())
+        size += len(node) if isinstance(node, (str, bytes)) else 8
+        if size > MAX_WRITTEN_SIZE:
+            return False
+        for child in children:
+            if isinstance(child, tuple):  # a dict's (key, value)
+                size += len(str(child[0]))
+                child = child[1]
+            stack.append((child, depth + 1))
+    return True
 
 
-#: The deepest tree written back: the writers recurse, and whether they hit Python's recursion
-#: limit would depend on the stack depth hypothesis calls them at, which differs when it replays
-#: an example (its FlakyStrategyDefinition). Deeper input comes from the byte-level "nest" and
-#: the corpus.
+#: What is written back at most. The writers recurse, and building a document past the worker's
+#: memory limit raises MemoryError: either would depend on state outside the drawn choices (the
+#: stack depth hypothesis calls them at, which differs when it replays an example; the memory
+#: the worker holds), which hypothesis reports as FlakyStrategyDefinition. Deeper and larger
+#: inputs come from the byte-level "nest" and "repeat" and from the corpus.
 MAX_WRITTEN_DEPTH = 120
+MAX_WRITTEN_SIZE = 4 * MAX_INPUT_BYTES
 
 
 def _get(tree: Any, path: tuple[Any, ...]) -> Any:
@@ -269,7 +281,7 @@ def mutant(draw: st.DrawFn, seeds: Sequence[Seed]) -> tuple[Seed, bytes]:
             for _ in range(tree_steps):
                 tree = draw(tree_mutation(tree))
             block_yaml, ascii_only = draw(st.booleans()), draw(st.booleans())
-            if _depth(tree) <= MAX_WRITTEN_DEPTH:
+            if _writable(tree):
                 data = serialise(tree, seed.fmt, block_yaml, ascii_only)[:MAX_INPUT_BYTES]
     for _ in range(draw(st.integers(0 if tree_steps else 1, 3))):
         data = draw(byte_mutation(data, seeds))[:MAX_INPUT_BYTES]
