@@ -9,6 +9,7 @@ splices of two seeds, truncation, another encoding). Every mutant is at most
 
 from __future__ import annotations
 
+import copy
 import csv
 import datetime
 import io
@@ -85,6 +86,13 @@ NUMBERS = tuple(Raw(n) for n in ("0", "-1", "1e3", "1E400", "-0", "0.1", "12.5",
 SCALARS: tuple[Any, ...] = (None, True, False, 0, 1, -1, 5, 11, 1.5, [], {}, [None], {"": None}, *NUMBERS, *STRINGS)
 
 
+def _scalar(draw: st.DrawFn) -> Any:
+    """A drawn :data:`SCALARS` value, copied: ``[]`` and ``{}`` are shared, and a later mutation
+    growing them in place would change what every later example draws (hypothesis's
+    FlakyStrategyDefinition, found that way)."""
+    return copy.deepcopy(draw(st.sampled_from(SCALARS)))
+
+
 def _nodes(tree: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """The path of every node, the root first (iterative: a seed may be deep)."""
     found, stack = [], [(tree, path)]
@@ -152,7 +160,7 @@ def tree_mutation(draw: st.DrawFn, tree: Any) -> Any:
     node = _get(tree, path)
     how = draw(st.sampled_from(("swap", "swap", "swap", "delete", "duplicate", "nest", "rekey", "long", "grow")))
     if how == "swap":
-        return _set(tree, path, draw(st.sampled_from(SCALARS)) if draw(st.booleans()) else draw(
+        return _set(tree, path, _scalar(draw) if draw(st.booleans()) else draw(
             st.one_of(st.integers(), st.floats(allow_nan=False), st.text(max_size=20), st.booleans(), st.none())))
     if how == "delete" and path:
         parent = _get(tree, path[:-1])
@@ -161,7 +169,7 @@ def tree_mutation(draw: st.DrawFn, tree: Any) -> Any:
     if how == "duplicate" and isinstance(node, dict) and node:
         key = draw(st.sampled_from(sorted(node, key=str)))
         pairs = Pairs(node.items())
-        pairs.insert(draw(st.integers(0, len(pairs))), (key, draw(st.sampled_from(SCALARS))))
+        pairs.insert(draw(st.integers(0, len(pairs))), (key, _scalar(draw)))
         return _set(tree, path, pairs)
     if how == "duplicate" and isinstance(node, list) and node:
         node.append(node[draw(st.integers(0, len(node) - 1))])
@@ -173,14 +181,14 @@ def tree_mutation(draw: st.DrawFn, tree: Any) -> Any:
         return _set(tree, path, node)
     if how == "rekey" and isinstance(node, dict):
         node[draw(st.sampled_from(("extra", "", "\ud800", "visit_id", "line_id", "amount", "<<", "not", "1")))] = \
-            draw(st.sampled_from(SCALARS))
+            _scalar(draw)
         return tree
     if how == "grow" and isinstance(node, list) and node:
         node.extend([node[-1]] * draw(st.sampled_from((10, 300, 3000))))
         return tree
     if how == "long" and isinstance(node, str) and node:
         return _set(tree, path, node * (draw(st.sampled_from((10, 100, 5000))) * 16 // (len(node) + 15)))
-    return _set(tree, path, draw(st.sampled_from(SCALARS)))
+    return _set(tree, path, _scalar(draw))
 
 
 #: Byte strings that break parsers when dropped anywhere.
