@@ -1,7 +1,7 @@
 """Mutation testing of policy packs: would the YAML cases notice if a rule were wrong?
 
 A mutant is one small mistake a pack author could make in one rule: the rule dropped, its
-condition dropped or loosened (one category, card, kind, region or tag of a list left out, one
+condition dropped or changed (one category, card, kind, region or tag of a list left out, one
 branch of ``any``/``all`` left out, an age or disability-level bound moved by one), its rate
 moved a point either way (a waiver made 99 %), a fixed sum or a per-line or per-visit cap moved
 a fen, a date of effect moved a day either way. The packs are loaded as the cases name them —
@@ -14,14 +14,15 @@ the cases would let through. Behind ``shuangyong test --mutate`` (docs/testing.m
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections.abc import Iterator, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
 import attrs
 from pydantic import ValidationError
 
-from shuangyong.engine import Engine
 from shuangyong.documents import Loc
+from shuangyong.engine import Engine
 from shuangyong.errors import CaseError, InputError, ShuangyongError, field_path
 from shuangyong.model import Registry
 from shuangyong.model.beneficiary import DISABILITY_LEVELS
@@ -39,8 +40,8 @@ _DROPPED = Text("删除规则", "rule dropped")
 _NO_CONDITION = Text("删除条件", "condition dropped")
 #: the condition keys holding a list of names, any of which the visit must have
 _NAME_LISTS = ("category", "credential", "disability_cause", "visit_kind", "region", "tags")
-#: the values a bound of a range can take: moving one outside them changes nothing a visit can show
-_BOUNDS = {"disability_level": DISABILITY_LEVELS, "age": range(0, 1000)}
+#: the values a visit can have for each range: a bound moved outside them changes nothing a case can show
+_BOUNDS = {"disability_level": DISABILITY_LEVELS, "age": range(0, sys.maxsize)}
 
 
 @attrs.frozen(slots=True)
@@ -52,10 +53,6 @@ class Mutant:
     change: Text
     where: str  #: origin:line of what was changed, in the pack as written
     loaded: LoadedPack = attrs.field(eq=False, repr=False)  #: the pack with the mistake
-
-    @property
-    def pack(self) -> str:
-        return str(self.loaded.spec.pack)
 
 
 def mutants(pack: LoadedPack) -> Iterator[Mutant]:
@@ -81,11 +78,12 @@ def _rule_mutations(rule: RuleSpec) -> Iterator[tuple[Loc, Text, RuleSpec]]:
     if rule.benefit is not None:
         for key, change, benefit in _benefit_mutations(rule.benefit):
             yield ("benefit", key), change, rule.model_copy(update={"benefit": benefit})
-    caps = rule.caps
-    for key in ("per_line", "per_visit") if caps is not None else ():  # per_year is the ledger's to enforce
-        cap = getattr(caps, key)
-        for moved in _fen_either_way(cap):
-            yield ("caps", key), _moved(cap, moved), rule.model_copy(update={"caps": caps.model_copy(update={key: moved})})
+    if rule.caps is not None:
+        for key in ("per_line", "per_visit"):  # per_year is the ledger's to enforce, not the cases'
+            cap = getattr(rule.caps, key)
+            for moved in _fen_either_way(cap):
+                caps = rule.caps.model_copy(update={key: moved})
+                yield ("caps", key), _moved(cap, moved), rule.model_copy(update={"caps": caps})
     for end, attribute in (("from", "from_"), ("to", "to")):
         day: dt.date | None = getattr(rule.effective, attribute)
         if day is None:
@@ -101,9 +99,9 @@ def _rule_mutations(rule: RuleSpec) -> Iterator[tuple[Loc, Text, RuleSpec]]:
 
 
 def _condition_mutations(when: When, loc: Loc) -> Iterator[tuple[Loc, Text, When]]:
-    """Each way of loosening or shifting one condition, however deep in ``all``/``any``/``not``:
-    a name left out of a list of two or more, a bound moved by one, a branch of two or more left
-    out (custom conditions are the plugin's, their arguments opaque here)."""
+    """Each way of changing one condition, however deep in ``all``/``any``/``not``: a name left
+    out of a list of two or more, a bound moved by one, a branch of two or more left out (custom
+    conditions are left alone: their arguments mean what the plugin says)."""
     for key in _NAME_LISTS:
         names: tuple[str, ...] = getattr(when, key) or ()
         for index, name in enumerate(names if len(names) > 1 else ()):
@@ -111,14 +109,9 @@ def _condition_mutations(when: When, loc: Loc) -> Iterator[tuple[Loc, Text, When
                    when.model_copy(update={key: names[:index] + names[index + 1:]}))
     for key, possible in _BOUNDS.items():
         bounds: Range | None = getattr(when, key)
-        for end in ("min", "max") if bounds is not None else ():
-            value: int | None = getattr(bounds, end)
-            for moved in (value - 1, value + 1) if value is not None else ():
-                try:  # a bound no visit can reach, or a range turned inside out, is no mistake to find
-                    changed = Range.model_validate({**bounds.model_dump(), end: moved})
-                except ValidationError:
-                    continue
-                if moved in possible:
+        if bounds is not None:
+            for end, value, moved, changed in _ranges_moved(bounds):
+                if moved in possible:  # a bound no visit can reach is no mistake to find
                     yield loc + (key, end), _moved(value, moved), when.model_copy(update={key: changed})
     for key in ("all", "any"):
         branches: tuple[When, ...] = getattr(when, key) or ()
@@ -127,10 +120,23 @@ def _condition_mutations(when: When, loc: Loc) -> Iterator[tuple[Loc, Text, When
                 yield (loc + (key, index), _NO_CONDITION,
                        when.model_copy(update={key: branches[:index] + branches[index + 1:]}))
             for where, change, changed_branch in _condition_mutations(branch, loc + (key, index)):
-                yield where, change, when.model_copy(update={key: branches[:index] + (changed_branch,) + branches[index + 1:]})
+                changed_branches = branches[:index] + (changed_branch,) + branches[index + 1:]
+                yield where, change, when.model_copy(update={key: changed_branches})
     if when.not_ is not None:
         for where, change, negated in _condition_mutations(when.not_, loc + ("not",)):
             yield where, change, when.model_copy(update={"not_": negated})
+
+
+def _ranges_moved(bounds: Range) -> Iterator[tuple[str, int, int, Range]]:
+    """(end, old, new, the range changed) for each bound given, one down and one up."""
+    for end in ("min", "max"):
+        value: int | None = getattr(bounds, end)
+        for moved in (value - 1, value + 1) if value is not None else ():
+            try:
+                changed = Range.model_validate({**bounds.model_dump(), end: moved})
+            except ValidationError:  # turned inside out: a pack the loader refuses, not a slip
+                continue
+            yield end, value, moved, changed
 
 
 def _benefit_mutations(benefit: Benefit) -> Iterator[tuple[str, Text, Benefit]]:
@@ -250,9 +256,9 @@ class MutationRun:
                                          f"the case's packs cannot be loaded: {error.render('en')}"),
                                     record=case.where, field="packs") from None
 
-    def failures(self) -> list[Outcome]:
-        """The cases that already fail on the packs as written: mutation testing needs none."""
-        return [outcome for outcome in map(self._unmutated.run, self.cases) if not outcome.passed]
+    def unmutated(self) -> list[Outcome]:
+        """Every case on the packs as written: mutation testing needs them all to pass first."""
+        return [self._unmutated.run(case) for case in self.cases]
 
     def used(self) -> list[LoadedPack]:
         """Every pack the cases evaluate against, each once, in layer order as first met."""
