@@ -21,8 +21,7 @@ from shuangyong.model import (
     Visit,
     Vocabulary,
 )
-from shuangyong import interchange
-from shuangyong.interchange import check_id, json_depth, read_records, visit_from_dict, visit_from_json
+from shuangyong.interchange import check_id, framing, json_depth, read_records, visit_from_dict, visit_from_json
 from shuangyong.text import Text
 
 DAY = dt.date(2025, 3, 1)
@@ -459,7 +458,7 @@ class TestContractReading:
 
     def test_line_longer_than_a_record_is_skipped_not_held(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """A line past MAX_RECORD_BYTES is an error for that line; the next line is still read."""
-        monkeypatch.setattr(interchange, "MAX_RECORD_BYTES", 250)
+        monkeypatch.setattr(framing, "MAX_RECORD_BYTES", 250)
         data = _text("A").encode() + b"\n" + b" " * 700 + b"\n" + _text("B").encode() + b"\n"
         records = list(read_records(io.BytesIO(data)).records)
         assert ["line 1", "line 2", "line 3"] == [r.label for r in records]

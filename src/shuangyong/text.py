@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 
 import attrs
 
 Lang = Literal["zh", "en"]
+
+
+def default_lang() -> Lang:
+    """$SHUANGYONG_LANG, then $LANG: the language of a user who chose none (the command line's
+    ``--lang`` default, and the pytest plugin's)."""
+    chosen = os.environ.get("SHUANGYONG_LANG") or os.environ.get("LANG", "")
+    return "zh" if chosen.lower().startswith("zh") else "en"
 
 
 @attrs.frozen(slots=True)

@@ -26,7 +26,7 @@ from shuangyong.engine import Engine
 from shuangyong.engine.compiler import VisitPlan
 from shuangyong.engine.evaluate import CachedPlan
 from shuangyong.errors import ShuangyongError
-from shuangyong.interchange import RawRecord
+from shuangyong.interchange.framing import RawRecord
 from shuangyong.model.charge_codes import ChargeCodeMap
 
 #: what the row engine answered for one record: (True, (visit, decision)) or (False, error)

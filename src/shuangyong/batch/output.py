@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from shuangyong.batch.evaluate import ChunkResult, LineResults
 from shuangyong.batch.vector import VectorPolicy
-from shuangyong.interchange import grants_json, quote, result_json, rule_json
+from shuangyong.interchange.output import grants_json, quote, result_json, rule_json
 
 _NEEDS_ESCAPE = re.compile(rb'["\\\x00-\x1f]')  #: what ``json`` escapes when it keeps non-ASCII as is
 

@@ -13,7 +13,7 @@ from shuangyong.batch.evaluate import BatchEngine, ChunkResult
 from shuangyong.batch.output import chunk_bytes
 from shuangyong.batch.progress import progress
 from shuangyong.batch.sources import Chunk, detect_format, read_chunks, total_size
-from shuangyong.interchange import read_records
+from shuangyong.interchange.framing import read_records
 from shuangyong.limits import ENCODINGS
 
 DOCUMENT_CHUNK = 4096  #: records of a JSON document (or array) per chunk

@@ -33,14 +33,8 @@ from shuangyong.cli.base import (
 )
 from shuangyong.engine import Decision, Engine
 from shuangyong.errors import LedgerError, ShuangyongError
-from shuangyong.interchange import (
-    Input,
-    RawRecord,
-    decision_to_dict,
-    error_to_dict,
-    explanation_to_dict,
-    result_json,
-)
+from shuangyong.interchange.framing import Input, RawRecord
+from shuangyong.interchange.output import decision_to_dict, error_to_dict, explanation_to_dict, result_json
 from shuangyong.ledger.posting import as_granted, requests_for
 from shuangyong.model.charge_codes import ChargeCodeMap
 from shuangyong.model.visit import Visit

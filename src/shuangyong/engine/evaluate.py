@@ -23,6 +23,7 @@ from shuangyong.engine.decision import (
     LineDecision,
     Totals,
 )
+from shuangyong.engine.explain import explain
 from shuangyong.errors import UnknownItemError
 from shuangyong.model.registry import Registry
 from shuangyong.model.visit import ChargeLine, Visit
@@ -134,8 +135,6 @@ class Engine:
 
     def explain(self, visit: Visit) -> Explanation:
         """The decision with every rule considered and why it applied or not (the slow path)."""
-        from shuangyong.engine.explain import explain  # the tracing path builds on this module
-
         return explain(self, visit)
 
     def _plan(self, ctx: VisitContext) -> CachedPlan:

@@ -11,6 +11,7 @@ from typing import IO, Any
 import click
 
 from shuangyong import hookimpl, plugins
+from shuangyong.cli.base import exit_on_error
 from shuangyong.engine import Engine
 from shuangyong.errors import ShuangyongError
 from shuangyong.exporters import AdapterExporter
@@ -111,10 +112,6 @@ def register_commands(cli: click.Group) -> None:
     def listen(host: str, port: int, policies: tuple[str, ...], region: str | None, codes: str | None,
                max_messages: int | None) -> None:
         """Answer ADT^A04 (register) and DFT^P03 (decide) messages over MLLP."""
-        # imported here: this module is loaded while the plugin manager is being built, which
-        # importing shuangyong.cli at the top would start again
-        from shuangyong.cli.base import exit_on_error
-
         with exit_on_error():
             engine = Engine.from_packs(*policies, registry=plugins.registry())
             code_map = ChargeCodeMap.load(Path(codes), engine.registry.items) if codes else None
