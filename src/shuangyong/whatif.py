@@ -7,6 +7,8 @@ summed in integer fen inside; the :class:`Comparison` that :func:`compare` retur
 
 Categories are keyed by the patient's whole set of categories (``disabled_veteran``, or
 ``martyr_family+veteran``), so every visit counts once and the rows add up to the total.
+
+Internal module: ``compare`` and ``Comparison`` are public from :mod:`shuangyong` (docs/api.md).
 """
 
 from __future__ import annotations
