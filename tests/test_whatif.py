@@ -120,6 +120,9 @@ def test_cli_json_and_table(year: Path) -> None:
     payload = json.loads(result.stdout)
     assert payload["packs"] == {"base": ["seed-example"], "reform": [REFORM]} and len(payload["largest_changes"]) == 3
     assert payload["difference"] == [r for r in payload["by_item"] if r["key"] == "bed"][0]["difference"]
+    money = [payload["amount"], payload["difference"], *payload["base"].values(), *payload["reform"].values(),
+             *(row["difference"] for row in payload["by_rule"] + payload["largest_changes"])]
+    assert all(isinstance(text, str) and re.fullmatch(r"-?[0-9]+\.[0-9]{2}", text) for text in money)
     table = run("--base", "seed-example", "--reform", REFORM, str(year))
     for heading in ("by rule", "by category", "by item kind", "by month", "largest changes"):
         assert f"\n{heading}\n" in table.stdout
