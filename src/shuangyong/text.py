@@ -1,4 +1,7 @@
-"""Bilingual text: every label, title and message a user reads carries zh and en."""
+"""Bilingual text: every label, title and message a user reads carries zh and en.
+
+Internal module: ``Text`` is public from :mod:`shuangyong` (docs/api.md).
+"""
 
 from __future__ import annotations
 

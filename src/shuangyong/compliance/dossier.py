@@ -228,6 +228,7 @@ def parse_dossier(text: str, origin: str = "<dossier>") -> Dossier:
 
 
 def load_dossier(path: str | Path) -> Dossier:
+    """A unit's year of records from a YAML or JSON file; a bad one is a ``DossierError`` at file:line."""
     path = Path(path)
     return parse_dossier(read_document(path, _NOUN, DossierError), str(path))
 

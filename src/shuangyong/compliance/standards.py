@@ -104,6 +104,8 @@ class Standard:
 
 @attrs.frozen(slots=True)
 class StandardsSet:
+    """The creation standards of a layered set of standards packs, grouped under their headlines."""
+
     packs: tuple[str, ...]
     headlines: tuple[Headline, ...]
     standards: tuple[Standard, ...]

@@ -13,10 +13,7 @@ import io
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from shuangyong import plugins
-from shuangyong.batch import BatchEngine
-from shuangyong.batch.run import write_decisions
-from shuangyong.engine import Engine
+from shuangyong import BatchEngine, Engine, plugins, write_decisions
 
 
 @functools.lru_cache(maxsize=8)

@@ -8,8 +8,7 @@ from typing import IO, Any
 
 import attrs
 
-from shuangyong import hookimpl
-from shuangyong.text import Text
+from shuangyong import Text, hookimpl
 from shuangyong_export.html import render_html
 from shuangyong_export.pdf import render_pdf
 from shuangyong_export.tables import SUBJECTS, WITH_COMPLIANCE, Table, tables_for

@@ -10,8 +10,8 @@ import datetime as dt
 from decimal import Decimal
 from html import escape
 
-from shuangyong.money import format_amount
-from shuangyong.text import Text
+from shuangyong import Text
+from shuangyong.plugins import format_amount
 from shuangyong_export.tables import Cell, Table
 
 #: Font families for Chinese text; the PDF set-up installs Noto CJK (see docs/export.md).

@@ -16,13 +16,10 @@ from typing import Any, Literal
 
 import attrs
 
+from shuangyong import InputError, Registry, ShuangyongError, Text
 from shuangyong.compliance.report import STATUS_LABELS, Status
-from shuangyong.errors import InputError, ShuangyongError
-from shuangyong.ledger import Posting
 from shuangyong.ledger.export import EXPORT_COLUMNS, export_row
-from shuangyong.model.registry import Registry
-from shuangyong.money import parse_amount
-from shuangyong.text import Text
+from shuangyong.plugins import Posting, parse_amount
 
 Kind = Literal["text", "money", "int", "date"]
 Cell = str | Decimal | int | dt.date | None

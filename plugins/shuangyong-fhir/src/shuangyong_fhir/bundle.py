@@ -22,10 +22,10 @@ from fhir.resources.R4B.reference import Reference
 from fhir.resources.R4B.resource import Resource
 from pydantic import ValidationError
 
-from shuangyong.errors import InputError, field_path
+from shuangyong import InputError, Text
 from shuangyong.interchange import json_depth
 from shuangyong.limits import MAX_DEPTH
-from shuangyong.text import Text
+from shuangyong.plugins import field_path
 
 Source = str | bytes | Path | IO[str] | IO[bytes]
 

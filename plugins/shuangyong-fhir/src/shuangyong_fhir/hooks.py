@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from shuangyong import hookimpl
-from shuangyong.exporters import AdapterExporter
+from shuangyong.plugins import AdapterExporter
 from shuangyong_fhir import exact_json
 from shuangyong_fhir.bundle import Source
 from shuangyong_fhir.reader import read_bundle

@@ -17,11 +17,12 @@ from typing import Any
 from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
 
-from shuangyong.errors import InputError
-from shuangyong.money import ZERO, format_amount, parse_amount
-from shuangyong.text import Text
+from shuangyong import InputError, Text
+from shuangyong.plugins import format_amount, parse_amount
 from shuangyong_fhir import systems
 from shuangyong_fhir.bundle import FhirError, Source, key, load_bundle
+
+ZERO = parse_amount("0.00")  #: where a sum of amounts starts, so that an empty one still reads "0.00"
 
 
 def _money(value: Decimal) -> dict[str, Any]:

@@ -12,9 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from shuangyong import hookimpl
-from shuangyong.model.vocabulary import Term
-from shuangyong.text import Text
+from shuangyong import Term, Text, hookimpl
 
 #: The id ``shuangyong.model.registry`` reserves for region plugins.
 MERITORIOUS_ELDER = Term("meritorious_elder", Text("“三老”功臣", "“Three elders” meritorious veteran"))

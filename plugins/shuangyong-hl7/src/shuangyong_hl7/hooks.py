@@ -10,13 +10,9 @@ from typing import IO, Any
 
 import click
 
-from shuangyong import hookimpl, plugins
+from shuangyong import ChargeCodeMap, Engine, ShuangyongError, Text, hookimpl, plugins
 from shuangyong.cli.base import exit_on_error
-from shuangyong.engine import Engine
-from shuangyong.errors import ShuangyongError
-from shuangyong.exporters import AdapterExporter
-from shuangyong.model.charge_codes import ChargeCodeMap
-from shuangyong.text import Text
+from shuangyong.plugins import AdapterExporter
 from shuangyong_hl7 import codec, messages, replies
 from shuangyong_hl7.listener import MllpListener
 from shuangyong_hl7.service import Hl7Service

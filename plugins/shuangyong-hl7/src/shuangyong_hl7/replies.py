@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from shuangyong.money import format_amount, parse_amount
+from shuangyong.plugins import format_amount, parse_amount
 
 _ESCAPES = str.maketrans({"\\": "\\E\\", "|": "\\F\\", "^": "\\S\\", "~": "\\R\\", "&": "\\T\\",
                           "\r": "\\X0D\\", "\n": "\\X0A\\"})

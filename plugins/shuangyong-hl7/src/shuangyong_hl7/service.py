@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from shuangyong import plugins
-from shuangyong.engine import Engine
-from shuangyong.errors import ShuangyongError
-from shuangyong.interchange import decision_to_dict, visit_from_dict
-from shuangyong.model.charge_codes import ChargeCodeMap
+from shuangyong import (
+    ChargeCodeMap,
+    Engine,
+    ShuangyongError,
+    decision_to_dict,
+    plugins,
+    visit_from_dict,
+)
 from shuangyong_hl7 import codec, messages, replies
 from shuangyong_hl7.messages import Hl7Error
 

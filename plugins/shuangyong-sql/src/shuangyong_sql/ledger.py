@@ -19,10 +19,9 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from shuangyong.errors import LedgerError
-from shuangyong.ledger.base import Ledger, first_head
-from shuangyong.ledger.posting import CapKey, Posting
-from shuangyong.text import Text
+from shuangyong import LedgerError, Text
+from shuangyong.ledger.posting import CapKey
+from shuangyong.plugins import Ledger, Posting, first_head
 from shuangyong_sql.schema import MAX_TEXT, MIGRATIONS, VERSION_TABLE, postings_table, settings_table
 
 _KEY_BATCH = 500  #: keys per ``IN (…)`` list, well under every server's parameter limit

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from shuangyong.testing.prerequisites import missing
+from shuangyong.testing import missing
 
 SERVER_VARIABLES = {"postgresql": "SHUANGYONG_TEST_POSTGRES_URL", "mariadb": "SHUANGYONG_TEST_MARIADB_URL"}
 KINDS = ("sqlite", "postgresql", "mariadb")

@@ -4,8 +4,8 @@ A case file names the packs, then lists cases: a visit (the JSON contract, a JSO
 the case file, or a compact form) and what the engine must answer — lines, totals, priorities,
 services, the rules applied, or an input error. A failing case reports a readable diff and the
 engine's own explanation of each failing line, in zh or en. The format is documented in
-``docs/testing.md``; the mutation script (``scripts/mutate_packs.py``) measures how many
-wrong packs a set of cases catches.
+``docs/testing.md``; ``shuangyong test --mutate`` (:mod:`shuangyong.testing.mutation`) measures
+how many wrong packs a set of cases catches.
 
 Five modules, each importing only those before it: ``schema`` (what a case file may say, and a
 case ready to run), ``loader`` (case files read into cases), ``compare`` (a decision against what

@@ -19,8 +19,8 @@ from shuangyong.testing.cases.schema import Case
 class CaseRunner:
     """Runs cases, compiling each pack set and reading each code table once.
 
-    ``registry`` decides what pack names mean: the mutation script passes one whose ``packs``
-    point the built-in names at mutated files.
+    ``registry`` decides what pack names mean (built-in, plugins' packs); mutation testing
+    (:mod:`shuangyong.testing.mutation`) overrides :meth:`engine` to put a mutated pack in.
     """
 
     def __init__(self, registry: Registry | None = None) -> None:
