@@ -75,7 +75,8 @@ class ChargeCodeMap:
                         f"{row.item} ({_period(window).en}, line {row.line}): the periods overlap"),
                         record=where, field="code", value=row.code)
             earlier.append((window, row.item, row.line))
-        undated, dated = {}, {}
+        undated: dict[str, str] = {}
+        dated: dict[str, tuple[tuple[DateWindow, str], ...]] = {}
         for code, found in table.items():
             if found[0][0] == DateWindow():  # then it is the code's only row: any other would overlap it
                 undated[code] = found[0][1]
