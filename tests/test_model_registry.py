@@ -169,10 +169,10 @@ class TestChargeCodes:
         assert f"{table}:line 3" == caught.value.record
 
     def test_conflicting_code(self, tmp_path: Path) -> None:
-        """One code mapped to two item kinds is an error."""
+        """One code mapped to two item kinds is an error naming both rows."""
         table = tmp_path / "codes.csv"
         table.write_text("code,item\nA,drug\nA,bed\n", encoding="utf-8")
-        with pytest.raises(InputError, match="maps to two items"):
+        with pytest.raises(InputError, match=r"code A maps to drug \(any date, line 2\) and to bed \(any date, line 3\)"):
             ChargeCodeMap.load(table, REGISTRY.items)
 
     def test_missing_columns(self, tmp_path: Path) -> None:
