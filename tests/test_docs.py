@@ -82,16 +82,20 @@ def test_no_table_is_left_unrendered(sphinx_build: tuple[subprocess.CompletedPro
 
 # -- running the pages ---------------------------------------------------------------------------
 
+def runnable(page: Path) -> list[Block]:
+    """The blocks that run: every Python block not skipped or written as a file, every one marked run."""
+    return [block for block in blocks(page) if block.marker not in ("skip", "file")
+            and (block.language == "python" or block.marker == "run")]
+
+
 def steps(page: Path) -> Iterator[dict[str, object]]:
     """What the runner does for the page, block by block, in page order."""
-    for block in blocks(page):
-        if block.marker in ("skip", "file"):
-            continue
+    for block in runnable(page):
         if block.language == "python":
             yield {"kind": "python", "page": str(page), "line": block.line, "code": block.text}
-        elif block.marker == "run" and block.is_transcript:
+        elif block.is_transcript:
             yield {"kind": "transcript", "commands": [command.command for command in transcript(block)]}
-        elif block.marker == "run":
+        else:
             yield {"kind": "shell", "code": block.text}
 
 
@@ -138,11 +142,6 @@ def page_runs(request: pytest.FixtureRequest,
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
         yield {page: pool.submit(run_page, page, tmp_path_factory.mktemp(page.stem))
                for page in sorted(pages, key=lambda page: -len(runnable(page)))}
-
-
-def runnable(page: Path) -> list[Block]:
-    return [block for block in blocks(page) if block.marker not in ("skip", "file")
-            and (block.language == "python" or block.marker == "run")]
 
 
 def problems(page: Path, results: list[dict[str, object]]) -> Iterator[str]:
