@@ -22,6 +22,7 @@ class Term:
     label: Text
     parents: tuple[str, ...] = ()
     deposit: bool = False  #: item kinds only: the line is a deposit, not a fee
+    kind: str | None = None  #: payers only: ``fund`` (an insurance fund) or ``subsidy`` (bears concessions)
 
 
 @attrs.define(slots=True)
