@@ -238,7 +238,8 @@ def _settled() -> Decision:
     second = LineDecision("2", "drug", D("20.00"), D("0.00"), D("20.00"), None, None, (), D("0.00"),
                           (("patient", D("20.00")),))
     return Decision("V1", "sha256:0", (first, second), (), (), (),
-                    Totals(D("120.00"), D("20.00"), D("30.00"), D("70.00"), first.payers[:-1] + (("patient", D("30.00")),)))
+                    Totals(D("120.00"), D("20.00"), D("30.00"), D("70.00"),
+                           (*first.payers[:-1], ("patient", D("30.00")))))
 
 
 class TestOutput:
@@ -282,5 +283,6 @@ class TestOutput:
         """No line with payers: no insurance, payers, payer or base member anywhere."""
         plain = _settled()
         lines = tuple(line._replace(payers=()) for line in plain.lines)
-        text = decision_to_json(Decision("V1", "sha256:0", lines, (), (), (), Totals(D("120.00"), D("20.00"), D("30.00"))))
+        totals = Totals(D("120.00"), D("20.00"), D("30.00"))
+        text = decision_to_json(Decision("V1", "sha256:0", lines, (), (), (), totals))
         assert [] == [key for key in ("insurance", "payers", "payer", "base") if f'"{key}"' in text]

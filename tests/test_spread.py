@@ -62,10 +62,11 @@ def test_spread_is_exact_never_negative_and_order_free(visit: tuple[Insurance, l
 def test_largest_remainder_shares_exactly_within_weights(weights: list[int], data: st.DataObject) -> None:
     total = data.draw(st.integers(0, sum(weights)))
     shares = largest_remainder(total, weights)
-    assert (total, True) == (sum(shares), all(0 <= share <= weight for share, weight in zip(shares, weights, strict=True)))
+    pairs = list(zip(shares, weights, strict=True))
+    assert (total, True) == (sum(shares), all(0 <= share <= weight for share, weight in pairs))
     # each share is within one fen of its exact proportional part
     assert all(abs(share * sum(weights) - total * weight) < sum(weights) or not sum(weights)
-               for share, weight in zip(shares, weights, strict=True))
+               for share, weight in pairs)
 
 
 def test_a_worked_example() -> None:

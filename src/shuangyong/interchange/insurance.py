@@ -10,6 +10,7 @@ spread over the lines (``model.spread``) before the engine sees them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import ConfigDict, StringConstraints
@@ -58,10 +59,10 @@ def strict_payers(registry: Registry, *, strict: bool) -> Vocabulary | None:
     return registry.payers if strict else None
 
 
-def _fund(fund_id: str, value: object, payers: Vocabulary | None) -> Any:
+def _fund(fund_id: str, value: object, payers: Vocabulary | None) -> tuple[str, Decimal]:
     field = f"insurance.funds.{fund_id}"
-    known = payers is not None and fund_id in payers and payers.get(fund_id).kind == "fund"
-    if not fund_id or fund_id in NOT_FUNDS or (payers is not None and not known):
+    if fund_id in NOT_FUNDS or not fund_id or (payers is not None and (
+            fund_id not in payers or payers.get(fund_id).kind != "fund")):
         funds = ", ".join(t.id for t in payers if t.kind == "fund") if payers is not None else ", ".join(BUILTIN_FUNDS)
         raise InputError(Text(f"{fund_id!r} 不是已知的医保基金（可用：{funds}）",
                               f"{fund_id!r} is not a known insurance fund (known: {funds})"),
@@ -73,10 +74,13 @@ def insurance_from(data: InsuranceIn, payers: Vocabulary | None = None) -> Insur
     """The figures of a shape-checked ``insurance`` object, each a checked amount; fields are
     named from the line or visit it is on (``insurance.funds.basic_pool``). ``payers`` (strict mode):
     a fund id the registry does not know as a fund is refused, instead of reported as given."""
-    funds = ordered_funds(_fund(fund_id, value, payers) for fund_id, value in data.get("funds", {}).items())
-    self_pay = data.get("self_pay", {})
-    return Insurance(funds, **{part: parse_amount(self_pay[part], field=f"insurance.self_pay.{part}") if part in self_pay
-                               else ZERO for part in SELF_PAY_PARTS})
+    given = data.get("funds")
+    funds = ordered_funds([_fund(fund_id, value, payers) for fund_id, value in given.items()]) if given else ()
+    self_pay = data.get("self_pay")
+    if not self_pay:
+        return Insurance(funds)
+    return Insurance(funds, *[parse_amount(self_pay[part], field=f"insurance.self_pay.{part}")
+                              if part in self_pay else ZERO for part in SELF_PAY_PARTS])
 
 
 def parts_differ(insurance: Insurance, amount: object, whose: Text) -> InputError:

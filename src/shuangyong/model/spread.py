@@ -33,8 +33,9 @@ def fund_order(fund_id: str) -> tuple[int, str]:
     return (_RANK.get(fund_id, len(_RANK)), fund_id)
 
 
-def ordered_funds(funds: Iterable[tuple[str, Decimal]]) -> tuple[tuple[str, Decimal], ...]:
-    return tuple(sorted(funds, key=lambda pair: fund_order(pair[0])))
+def ordered_funds(funds: Sequence[tuple[str, Decimal]]) -> tuple[tuple[str, Decimal], ...]:
+    """``(fund id, amount)`` pairs in :func:`fund_order`."""
+    return tuple(funds) if len(funds) < 2 else tuple(sorted(funds, key=lambda pair: fund_order(pair[0])))
 
 
 def largest_remainder(total: int, weights: Sequence[int]) -> list[int]:
