@@ -6,7 +6,8 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from shuangyong.compliance.checks import BUILTIN_CHECK_KINDS, CheckKind
+from shuangyong.compliance.checks.base import CheckKind
+from shuangyong.compliance.checks.kinds import BUILTIN_CHECK_KINDS
 from shuangyong.compliance.render import to_html, to_markdown
 from shuangyong.exporters import LedgerExporter, ReportExporter
 from shuangyong.hookspecs import hookimpl

@@ -20,7 +20,8 @@ import pyarrow as pa
 
 from shuangyong import plugins
 from shuangyong.batch.columns import Columns, row_only
-from shuangyong.batch.sources import Chunk, read_chunks
+from shuangyong.batch.sources import read_chunks
+from shuangyong.batch.sources.table import Chunk
 from shuangyong.batch.vector import Facts, VectorPolicy, VectorRule
 from shuangyong.engine import Engine
 from shuangyong.engine.compiler import VisitPlan

@@ -176,7 +176,8 @@ def dossier_from_dict(data: Any, origin: str = "<dossier>") -> Dossier:
         raise DossierError(Text("档案应为对象（unit:, year:, records: …）",
                                 "a dossier must be an object (unit:, year:, records: …)"), record=origin)
     kinds = ", ".join(RECORD_CLASSES)
-    for index, item in enumerate(data.get("records") or ()):
+    records = data.get("records")
+    for index, item in enumerate(records if isinstance(records, list) else ()):  # not a list: pydantic says so
         if isinstance(item, dict) and item.get("kind") not in RECORD_CLASSES:
             raise DossierError(Text(f"未知的记录类型 {item.get('kind')!r}（可用：{kinds}）",
                                     f"unknown record kind {item.get('kind')!r} (known: {kinds})"),

@@ -25,7 +25,7 @@ from typing import Any
 
 import attrs
 
-from shuangyong.compliance.checks import Context, Requirement
+from shuangyong.compliance.checks.base import Context, Requirement
 from shuangyong.compliance.records import Dossier
 from shuangyong.compliance.standards import Headline, Standard, StandardsSet
 from shuangyong.text import Text

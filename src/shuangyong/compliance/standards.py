@@ -16,7 +16,8 @@ from typing import Annotated, Any
 import attrs
 from pydantic import BeforeValidator, Field, ValidationError, field_validator
 
-from shuangyong.compliance.checks import BUILTIN_CHECK_KINDS, CheckKind, Options
+from shuangyong.compliance.checks.base import CheckKind, Options
+from shuangyong.compliance.checks.kinds import BUILTIN_CHECK_KINDS
 from shuangyong.compliance.records import UNIT_KINDS
 from shuangyong.errors import PolicyError, field_path
 from shuangyong.policy.loader import LoadedPack, PackKind, PackReference, resolve_layers, validation_message

@@ -13,12 +13,16 @@ from shuangyong.errors import InputError
 from shuangyong.limits import MAX_ID_LENGTH
 from shuangyong.model.beneficiary import Beneficiary
 from shuangyong.model.insurance import Insurance
+from shuangyong.model.registry import FEE_CATEGORIES as _FEE_CATEGORY_ROWS
 from shuangyong.model.registry import VISIT_KINDS as _VISIT_KIND_ROWS
 from shuangyong.model.vocabulary import one_of
 from shuangyong.money import parse_amount
 from shuangyong.text import Text
 
 VISIT_KINDS = tuple(row[0] for row in _VISIT_KIND_ROWS)
+FEE_CATEGORIES = tuple(row[0] for row in _FEE_CATEGORY_ROWS)
+#: a line's fee category must be one of the national ones (01–14)
+check_fee_category = one_of("fee_category", Text("医疗收费项目类别", "fee category"), FEE_CATEGORIES)
 _REGION = re.compile(r"[0-9]{6}")
 _DIGITS = re.compile(r"([0-9]+)")
 
@@ -72,8 +76,8 @@ class ChargeLine(_ChargeLineFields):
     def __new__(cls, line_id: str, item: str, amount: object, tags: frozenset[str] = frozenset(),
                 code: str | None = None, description: str | None = None, fee_category: str | None = None,
                 insurance: Insurance | None = None) -> ChargeLine:
-        return _new_fields(cls, line_id, item, parse_amount(amount), tags, code, description,
-                           line_order(line_id), fee_category, insurance)
+        return _new_fields(cls, line_id, item, parse_amount(amount), tags, code, description, line_order(line_id),
+                           fee_category if fee_category is None else check_fee_category(fee_category), insurance)
 
     def _replace(self, **changes: object) -> ChargeLine:  # type: ignore[override]
         fields = {name: getattr(self, name) for name in _ChargeLineFields._fields if name != "order"}

@@ -22,6 +22,7 @@ class Term:
     label: Text
     parents: tuple[str, ...] = ()
     deposit: bool = False  #: item kinds only: the line is a deposit, not a fee
+    item: str | None = None  #: fee categories only: the item kind every line of the category is, if one is
     kind: str | None = None  #: payers only: ``fund`` (an insurance fund) or ``subsidy`` (bears concessions)
 
 
