@@ -73,6 +73,12 @@ def register_categories() -> Iterable[Term]:
 
 
 @hookimpl
+def register_payers() -> Iterable[Term]:
+    return [Term("sample_charity", Text("示例慈善基金", "sample charity"), kind="subsidy"),
+            Term("sample_fund", Text("示例补充保险", "sample supplementary insurance"), kind="fund")]
+
+
+@hookimpl
 def register_predicates() -> Mapping[str, Any]:
     return {"weekday": lambda days: Weekday(frozenset(days))}
 

@@ -43,7 +43,7 @@ def sample(monkeypatch: pytest.MonkeyPatch) -> plugins.PluginManager:
 def test_every_hook_is_documented() -> None:
     """docs/hooks.md has a section for every hookspec (a new hook without docs fails here)."""
     documented = set(re.findall(r"^## `(\w+)`", (ROOT / "docs" / "hooks.md").read_text(encoding="utf-8"), re.M))
-    assert (set(HOOKS), 11) == (documented, len(HOOKS))
+    assert (set(HOOKS), 12) == (documented, len(HOOKS))
 
 
 def test_sample_plugin_implements_every_hook() -> None:
@@ -161,6 +161,33 @@ class TestHooks:
         trace = engine.explain(sunday).lines[0].considered
         assert "weekday 6" in next(t for t in trace if t.rule == "sample.weekday-registration").reason.en
 
+    def test_payers(self, sample: plugins.PluginManager) -> None:
+        """A plugin's fund and subsidy join the built-in ones, each listed under its kind, after them."""
+        built = plugins.registry()
+        assert (("basic_pool", "critical_illness", "large_amount", "medical_assistance", "disabled_servicemen",
+                 "other_fund", "sample_fund"), ("hospital", "youfu_medical_subsidy", "sample_charity")) == (
+            built.payer_ids("fund"), built.payer_ids("subsidy"))
+
+    @pytest.mark.parametrize(("term", "says"), [
+        (sample_plugin.Term("hospital", sample_plugin.Text("医院", "hospital"), kind="subsidy"),
+         "payer 'hospital' is registered twice"),
+        (sample_plugin.Term("patient", sample_plugin.Text("患者", "patient"), kind="subsidy"),
+         "payer 'patient' is reserved: it names what the patient still owes"),
+        (sample_plugin.Term("lottery", sample_plugin.Text("彩票", "lottery"), kind="windfall"),
+         "payer 'lottery': kind must be one of fund, subsidy, got 'windfall'"),
+        (sample_plugin.Term("lottery", sample_plugin.Text("彩票", "lottery")),
+         "payer 'lottery': kind must be one of fund, subsidy, got None"),
+        (sample_plugin.Term("lottery", sample_plugin.Text("彩票", "lottery"), ("hospital",), kind="subsidy"),
+         "payer 'lottery': payers have no parents"),
+    ])
+    def test_a_bad_payer_is_refused_naming_the_plugin(self, term: sample_plugin.Term, says: str) -> None:
+        built = manager(SHUANGYONG_LOAD_PLUGINS="")
+        built.register(_plugin(register_payers=[term]), name="odd")
+        with pytest.raises(PluginError) as caught:
+            plugins.registry(built)
+        assert ("odd", "register_payers", term.id, f"plugin odd could not register a payer: {says}") == (
+            caught.value.record, caught.value.field, caught.value.value, caught.value.message.en)
+
     def test_unknown_custom_condition(self, tmp_path: Path) -> None:
         """A pack naming a custom condition no plugin registered fails when merged, at its field."""
         pack = (ROOT / "tests" / "plugin_data" / "sample-pack.yaml").read_text(encoding="utf-8")
@@ -274,6 +301,10 @@ class TestBadAnswers:
          "register_policy_packs: expected a mapping of names (a dict), got list"),
         ({"register_categories": ["sample_elder"]}, lambda m: plugins.registry(m),
          "register_categories: expected a Term, got 'sample_elder'"),
+        ({"register_payers": {"sample_fund": "fund"}}, lambda m: plugins.registry(m),
+         "register_payers: expected a list of Terms, got dict"),
+        ({"register_payers": ["sample_fund"]}, lambda m: plugins.registry(m),
+         "register_payers: expected a Term, got 'sample_fund'"),
         ({"register_storage": {"odd": "not a class"}}, lambda m: plugins.open_ledger("odd:", m),
          "register_storage: odd: expected a ledger factory (a callable), got str"),
         ({"register_his_adapters": {"odd": object()}}, lambda m: plugins.collect("register_his_adapters", m),

@@ -62,6 +62,13 @@ def register_categories() -> Iterable[Term]:
 
 
 @hookspec
+def register_payers() -> Iterable[Term]:
+    """Insurance funds and concession payers to add (``Term(id, Text(zh, en), kind=...)``, kind
+    ``fund`` or ``subsidy``): a fund a line's ``insurance.funds`` may name, or a payer a pack rule
+    may name in ``payer:``."""
+
+
+@hookspec
 def register_predicates() -> Mapping[str, Any]:
     """Conditions for ``when: {custom: {NAME: ARGUMENT}}``: NAME → a factory taking ARGUMENT and
     returning a predicate (``__call__(ctx, line) -> bool``, ``explain(ctx, line, registry)``,

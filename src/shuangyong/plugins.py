@@ -308,23 +308,30 @@ def exporters(subject: str, manager: PluginManager | None = None) -> dict[str, A
     return _merge("register_exporters", manager, lambda exporter: subject in exporter.subjects, f" ({subject})")
 
 
-def registry(manager: PluginManager | None = None) -> Registry:
-    """The built-in registry plus every plugin's categories, predicates and policy packs."""
-    built = Registry.builtin()
-    for plugin_name, terms in call_each("register_categories", manager):
+def _register_terms(hook: str, register: Callable[[Term], None], what: Text,
+                    manager: PluginManager | None) -> None:
+    """Register every plugin's Terms from a vocabulary hook, naming the plugin in any refusal."""
+    for plugin_name, terms in call_each(hook, manager):
         if isinstance(terms, (str, bytes, Mapping)) or not isinstance(terms, Iterable):
-            raise _bad_answer(plugin_name, "register_categories", Text(
+            raise _bad_answer(plugin_name, hook, Text(
                 f"应返回 Term 的列表，却返回了 {type(terms).__name__}", f"expected a list of Terms, got {type(terms).__name__}"))
         for term in terms:
             if not isinstance(term, Term):
-                raise _bad_answer(plugin_name, "register_categories", Text(
+                raise _bad_answer(plugin_name, hook, Text(
                     f"应为 Term，收到 {term!r}", f"expected a Term, got {term!r}"), term)
             try:
-                built.categories.register(term)
+                register(term)
             except ValueError as error:
-                raise PluginError(Text(f"插件 {plugin_name} 注册类别失败：{error}",
-                                       f"plugin {plugin_name} could not register a category: {error}"),
-                                  record=plugin_name, field="register_categories", value=term.id) from None
+                raise PluginError(Text(f"插件 {plugin_name} 注册{what.zh}失败：{error}",
+                                       f"plugin {plugin_name} could not register {what.en}: {error}"),
+                                  record=plugin_name, field=hook, value=term.id) from None
+
+
+def registry(manager: PluginManager | None = None) -> Registry:
+    """The built-in registry plus every plugin's categories, payers, predicates and policy packs."""
+    built = Registry.builtin()
+    _register_terms("register_categories", built.categories.register, Text("类别", "a category"), manager)
+    _register_terms("register_payers", built.register_payer, Text("支付方", "a payer"), manager)
     built.predicates.update(collect("register_predicates", manager))
     built.packs.update(collect("register_policy_packs", manager))
     return built

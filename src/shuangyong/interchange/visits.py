@@ -19,12 +19,14 @@ from typing_extensions import NotRequired, TypedDict
 
 from shuangyong.dates import DateWindow, parse_date
 from shuangyong.errors import InputError, ShuangyongError, field_path
+from shuangyong.interchange.insurance import InsuranceIn, checked_line, insurance_from, key_count, settle_visit
 from shuangyong.interchange.json_text import decoded, encodable, printable, too_deep
 from shuangyong.limits import MAX_DEPTH, MAX_ID_LENGTH, MAX_TEXT_LENGTH
 from shuangyong.model.beneficiary import Beneficiary, Credential
 from shuangyong.model.charge_codes import ChargeCodeMap
 from shuangyong.model.registry import FEE_CATEGORY_ITEMS
 from shuangyong.model.visit import ChargeLine, Visit, check_fee_category
+from shuangyong.model.vocabulary import Vocabulary
 from shuangyong.text import Text
 
 
@@ -67,6 +69,7 @@ class LineIn(TypedDict):
     tags: NotRequired[list[Id]]
     description: NotRequired[Prose | None]
     fee_category: NotRequired[Id | None]
+    insurance: NotRequired[InsuranceIn | None]
 
 
 class VisitIn(TypedDict):
@@ -77,6 +80,7 @@ class VisitIn(TypedDict):
     region: Id
     patient: PatientIn
     lines: list[LineIn]
+    insurance: NotRequired[InsuranceIn | None]
 
 
 VISIT_SHAPE = TypeAdapter(VisitIn)
@@ -160,8 +164,11 @@ def _keys_read(model: VisitIn) -> int:
     """The keys of a shape-checked record: fewer than ``_key_count`` of its text only when a key
     was written twice (or an amount is itself an object, which is refused anyway)."""
     patient = model["patient"]
-    return (len(model) + len(patient) + sum(map(len, patient.get("credentials", ())))
-            + sum(map(len, model["lines"])))
+    lines = model["lines"]
+    keys = len(model) + len(patient) + sum(map(len, patient.get("credentials", ()))) + sum(map(len, lines))
+    if "insurance" in model or any("insurance" in line for line in lines):
+        keys += key_count(model.get("insurance")) + sum(key_count(line.get("insurance")) for line in lines)
+    return keys
 
 
 def _date_or_none(value: str | None, field: str) -> dt.date | None:
@@ -181,7 +188,8 @@ def _beneficiary(data: PatientIn) -> Beneficiary:
         _date_or_none(data.get("birth_date"), "birth_date"), data.get("name"))
 
 
-def _line(data: LineIn, codes: ChargeCodeMap | None, day: dt.date) -> ChargeLine:
+def _line(data: LineIn, codes: ChargeCodeMap | None, day: dt.date,
+          payers: Vocabulary | None = None) -> ChargeLine:
     """A line's item kind is its ``item``, else what the code table maps its ``code`` to on the
     visit's ``day``, else what its ``fee_category`` maps to (docs/fee-categories.md)."""
     code, category = data.get("code"), data.get("fee_category")
@@ -190,8 +198,11 @@ def _line(data: LineIn, codes: ChargeCodeMap | None, day: dt.date) -> ChargeLine
     if item is None:
         raise _no_item(code, category, codes, day)
     tags = data.get("tags")
-    return ChargeLine(data["line_id"], item, data["amount"], frozenset(tags) if tags else _NO_TAGS,
-                      code, data.get("description"), fee_category=category)
+    insurance = data.get("insurance")
+    line = ChargeLine(data["line_id"], item, data["amount"], frozenset(tags) if tags else _NO_TAGS,
+                      code, data.get("description"), fee_category=category,
+                      insurance=None if insurance is None else insurance_from(insurance, payers))
+    return line if insurance is None else checked_line(line)
 
 
 def _no_item(code: str | None, category: str | None, codes: ChargeCodeMap | None, day: dt.date) -> InputError:
@@ -209,7 +220,7 @@ def _no_item(code: str | None, category: str | None, codes: ChargeCodeMap | None
                            "no item, and " + ", and ".join(text.en for text in why)), field="item", value=code or category)
 
 
-def _failing_part(record: VisitIn, codes: ChargeCodeMap | None) -> str | None:
+def _failing_part(record: VisitIn, codes: ChargeCodeMap | None, payers: Vocabulary | None) -> str | None:
     """Where in a record a value error came from, found by re-running the parts one by one.
 
     Runs on the error path only, so the fast path keeps no bookkeeping per line.
@@ -222,7 +233,7 @@ def _failing_part(record: VisitIn, codes: ChargeCodeMap | None) -> str | None:
     parts: list[tuple[str, Callable[[], object]]] = [
         (f"patient.credentials[{n}]", partial(_credential, c)) for n, c in enumerate(patient.get("credentials", ()))]
     parts.append(("patient", partial(_beneficiary, patient)))
-    parts += [(f"lines[{n}]", partial(_line, line, codes, day)) for n, line in enumerate(record["lines"])]
+    parts += [(f"lines[{n}]", partial(_line, line, codes, day, payers)) for n, line in enumerate(record["lines"])]
     for where, build in parts:
         try:
             build()
@@ -231,28 +242,34 @@ def _failing_part(record: VisitIn, codes: ChargeCodeMap | None) -> str | None:
     return None
 
 
-def _build(record: VisitIn, codes: ChargeCodeMap | None) -> Visit:
+def _build(record: VisitIn, codes: ChargeCodeMap | None, payers: Vocabulary | None) -> Visit:
     """attrs objects from a shape-checked record; value errors get the field path they came from."""
     try:
         day = parse_date(record["date"])
-        return Visit(record["visit_id"], day, record["kind"], record["region"],
-                     _beneficiary(record["patient"]), tuple([_line(line, codes, day) for line in record["lines"]]))
+        lines = tuple([_line(line, codes, day, payers) for line in record["lines"]])
+        insurance = record.get("insurance")
+        if insurance is not None or any(line.insurance is not None for line in lines):
+            lines = settle_visit(lines, None if insurance is None else insurance_from(insurance, payers))
+        return Visit(record["visit_id"], day, record["kind"], record["region"], _beneficiary(record["patient"]), lines)
     except ShuangyongError as error:
-        raise error.located(record=record["visit_id"], prefix=_failing_part(record, codes)) from None
+        raise error.located(record=record["visit_id"], prefix=_failing_part(record, codes, payers)) from None
 
 
-def visit_from_dict(data: object, *, record: str = "#1", codes: ChargeCodeMap | None = None) -> Visit:
-    """A ``Visit`` from a decoded JSON object; ``record`` names it in errors until its id is known."""
+def visit_from_dict(data: object, *, record: str = "#1", codes: ChargeCodeMap | None = None,
+                    payers: Vocabulary | None = None) -> Visit:
+    """A ``Visit`` from a decoded JSON object; ``record`` names it in errors until its id is known.
+    ``payers`` (a registry's, in strict mode): an insurance fund it does not know is refused."""
     try:
         model = VISIT_SHAPE.validate_python(data)
     except ValidationError as error:
         if _value_depth(data) > MAX_DEPTH:
             raise too_deep(record) from None
         raise _shape_error(error, visit_id_of(data) or record) from None
-    return _build(model, codes)
+    return _build(model, codes, payers)
 
 
-def visit_from_json(text: str | bytes, *, record: str = "#1", codes: ChargeCodeMap | None = None) -> Visit:
+def visit_from_json(text: str | bytes, *, record: str = "#1", codes: ChargeCodeMap | None = None,
+                    payers: Vocabulary | None = None) -> Visit:
     """A ``Visit`` from one JSON document (one JSON Lines line): the fast path.
 
     pydantic-core reads the text; it takes the last of two equal keys, so the keys written are
@@ -271,7 +288,7 @@ def visit_from_json(text: str | bytes, *, record: str = "#1", codes: ChargeCodeM
             raise
         except ValueError:
             raise _shape_error(error, record) from None
-        return visit_from_dict(data, record=record, codes=codes)
+        return visit_from_dict(data, record=record, codes=codes, payers=payers)
     keys = _keys_read(model)
     if text.count(":" if isinstance(text, str) else b":") != keys and _key_count(text) != keys:  # type: ignore[arg-type]
         try:
@@ -280,7 +297,7 @@ def visit_from_json(text: str | bytes, *, record: str = "#1", codes: ChargeCodeM
             raise
         except ValueError as error:  # what pydantic-core reads and json does not: a 5,000-digit number
             raise InputError(Text(f"不是有效的 JSON：{error}", f"invalid JSON: {error}"), record=record) from None
-    return _build(model, codes)
+    return _build(model, codes, payers)
 
 
 def visit_id_of(data: object) -> str | None:

@@ -110,6 +110,26 @@ DISABILITY_CAUSES: tuple[tuple[str, str, str], ...] = (
 )
 
 
+#: Who pays part of a charge line (docs/settlement.md). ``fund``: an insurance fund, whose amounts
+#: the HIS sends back from 医保 settlement (the national settlement field each one stands for is in
+#: docs/json-contract.md); ``subsidy``: a payer that bears concessions after insurance, the
+#: hospital (医院负担, the default: what a concession meant before settlement) or a subsidy fund.
+#: Funds come first, in this order: the order the contract's output lists them in.
+PAYER_KINDS = ("fund", "subsidy")
+PAYERS: tuple[tuple[str, str, str, str], ...] = (
+    ("basic_pool", "基本医疗保险统筹基金", "Basic medical insurance pooled fund", "fund"),
+    ("critical_illness", "大病保险", "Critical illness insurance", "fund"),
+    ("large_amount", "大额医疗费用补助", "Large medical expenses subsidy", "fund"),
+    ("medical_assistance", "医疗救助基金", "Medical assistance fund", "fund"),
+    ("disabled_servicemen", "伤残人员医疗保障基金", "Medical security fund for disabled servicemen", "fund"),
+    ("other_fund", "其他基金", "Other fund", "fund"),
+    ("hospital", "医院负担", "Borne by the hospital", "subsidy"),
+    ("youfu_medical_subsidy", "优抚医疗补助", "Medical subsidy for entitled groups (优抚)", "subsidy"),
+)
+#: What the patient still owes: named in every payer breakdown, so no payer may take the id.
+PATIENT = "patient"
+
+
 def _vocabulary(name: Text, rows: tuple[tuple[str, str, str], ...]) -> Vocabulary:
     vocabulary = Vocabulary(name)
     for term_id, zh, en in rows:
@@ -130,6 +150,8 @@ class Registry:
     disability_causes: Vocabulary
     #: the national fee categories (01–14); each term's ``item`` is the item kind it maps to, if any
     fee_categories: Vocabulary
+    #: insurance funds and concession payers (``Term.kind``: ``fund`` or ``subsidy``)
+    payers: Vocabulary
     #: policy packs added by plugins: name → YAML file (the built-in ones ship in the package)
     packs: dict[str, Path] = attrs.field(factory=dict)
     #: conditions added by plugins for ``when: {custom: {NAME: ARGUMENT}}``: NAME → factory
@@ -146,7 +168,7 @@ class Registry:
         fee_categories = Vocabulary(Text("医疗收费项目类别", "fee category"))
         for term_id, zh, en, item in FEE_CATEGORIES:
             fee_categories.register(Term(term_id, Text(zh, en), item=item))
-        return cls(
+        built = cls(
             categories=categories,
             credentials=_vocabulary(Text("证件类别", "credential kind"), CREDENTIALS),
             items=items,
@@ -155,4 +177,23 @@ class Registry:
             visit_kinds=_vocabulary(Text("就诊类型", "visit kind"), VISIT_KINDS),
             disability_causes=_vocabulary(Text("致残原因", "disability cause"), DISABILITY_CAUSES),
             fee_categories=fee_categories,
+            payers=Vocabulary(Text("支付方", "payer")),
         )
+        for term_id, zh, en, kind in PAYERS:
+            built.register_payer(Term(term_id, Text(zh, en), kind=kind))
+        return built
+
+    def register_payer(self, term: Term) -> None:
+        """Add a fund or a subsidy; the kind, the reserved id ``patient`` and flatness are checked here
+        so that a plugin's mistake is refused as it registers, not when a visit meets it."""
+        if term.kind not in PAYER_KINDS:
+            raise ValueError(f"payer {term.id!r}: kind must be one of {', '.join(PAYER_KINDS)}, got {term.kind!r}")
+        if term.id == PATIENT:
+            raise ValueError(f"payer {PATIENT!r} is reserved: it names what the patient still owes")
+        if term.parents:
+            raise ValueError(f"payer {term.id!r}: payers have no parents")
+        self.payers.register(term)
+
+    def payer_ids(self, kind: str) -> tuple[str, ...]:
+        """The ids of one kind (``fund`` or ``subsidy``), in registration order."""
+        return tuple(term.id for term in self.payers if term.kind == kind)

@@ -23,6 +23,7 @@ class Term:
     parents: tuple[str, ...] = ()
     deposit: bool = False  #: item kinds only: the line is a deposit, not a fee
     item: str | None = None  #: fee categories only: the item kind every line of the category is, if one is
+    kind: str | None = None  #: payers only: ``fund`` (an insurance fund) or ``subsidy`` (bears concessions)
 
 
 @attrs.define(slots=True)

@@ -22,6 +22,9 @@ PATIENT = pa.struct([("id", pa.string()), ("name", pa.string()), ("birth_date", 
 #: The JSON contract's visit as an Arrow schema: what every reader produces.
 VISITS = pa.schema([("visit_id", pa.string()), ("date", pa.string()), ("kind", pa.string()),
                     ("region", pa.string()), ("patient", PATIENT), ("lines", pa.list_(LINE))])
+#: the member that carries settlement figures (contract 1.1), on a visit and on a line: it has no
+#: column form, so a visit with it anywhere goes to the row engine
+INSURANCE = "insurance"
 
 
 @attrs.frozen(slots=True)
@@ -47,10 +50,14 @@ def _without_nulls(value: Any) -> Any:
     return value
 
 
-def table_chunk(table: pa.Table, first: int, size: int) -> Chunk:
-    """A chunk of an already columnar source; records are numbered ``#n`` from 1 in the file."""
+def table_chunk(table: pa.Table, first: int, size: int, raw: pa.Table | None = None,
+                forced: frozenset[int] = frozenset()) -> Chunk:
+    """A chunk of an already columnar source; records are numbered ``#n`` from 1 in the file.
+    ``raw``: the rows as read, with members ``table`` has no column for (settlement figures),
+    which the row engine then reads the ``forced`` visits from."""
+    rows = table if raw is None else raw
 
     def record(index: int) -> RawRecord:
-        return RawRecord(first + index + 1, value=_without_nulls(table.slice(index, 1).to_pylist()[0]))
+        return RawRecord(first + index + 1, value=_without_nulls(rows.slice(index, 1).to_pylist()[0]))
 
-    return Chunk(table, table.num_rows, record, size=size)
+    return Chunk(table, table.num_rows, record, forced, size=size)
