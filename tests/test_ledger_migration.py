@@ -103,7 +103,7 @@ def _versions(url: str) -> list[int]:
         engine.dispose()
 
 
-def request(visit_id: str, line: str, **changes: Any) -> PostingRequest:
+def ask(visit_id: str, line: str, **changes: Any) -> PostingRequest:
     fields = dict(visit_id=visit_id, line_id=line, rule_id="r1", fingerprint="sha256:0123456789abcdef",
                   patient_key="P1", item="bed", business_date=dt.date(2026, 3, 2), amount_fen=1000,
                   requested_fen=500, year_cap_fen=300)
@@ -139,18 +139,21 @@ def test_posting_goes_on_after_the_migration(old_url: str) -> None:
     rows count against the hospital's yearly cap and not the subsidy's; new rows chain onto the
     old head; the whole ledger verifies, also against the head kept before the migration."""
     with open_ledger(old_url) as ledger:
-        again = ledger.post([request("V1", "2", rule_id="r2", item="换药", amount_fen=2000, requested_fen=1000,
+        again = ledger.post([ask("V1", "2", rule_id="r2", item="换药", amount_fen=2000, requested_fen=1000,
                                      year_cap_fen=None)])
-        posted = ledger.post([request("V2", "1"), request("V2", "2", payer=SUBSIDY), request("V2", "3"),
-                              request("V2", "4", payer=SUBSIDY)])
+        posted = ledger.post([ask("V2", "1"), ask("V2", "2", payer=SUBSIDY), ask("V2", "3"),
+                              ask("V2", "4", payer=SUBSIDY),
+                              ask("V2", "5", rule_id="r2", year_cap_fen=1200),
+                              ask("V2", "6", rule_id="r2", year_cap_fen=1200, payer=SUBSIDY)])
         rows = list(ledger.postings())
     assert ([2], HASH_2) == ([row.seq for row in again], again[0].hash)
-    # the old grant of r1 (300) was reversed: the hospital's cap is whole again; the subsidy's is its own
-    assert [(4, "hospital", 300), (5, SUBSIDY, 300), (6, "hospital", 0), (7, SUBSIDY, 0)] == [
-        (row.seq, row.payer, row.granted_fen) for row in posted]
+    # r1: the old grant (300) was reversed, so the hospital's cap is whole again; the subsidy's is
+    # its own. r2: the old grant of 1000 stands and leaves the hospital 200 of a 1200 cap.
+    assert [(4, "hospital", 300), (5, SUBSIDY, 300), (6, "hospital", 0), (7, SUBSIDY, 0),
+            (8, "hospital", 200), (9, SUBSIDY, 500)] == [(row.seq, row.payer, row.granted_fen) for row in posted]
     assert HEAD == posted[0].prev_hash
     checked = verify(rows, expect=(3, HEAD))
-    assert (True, [("hospital", 1600, 300), (SUBSIDY, 300, 0)]) == (
+    assert (True, [("hospital", 1800, 300), (SUBSIDY, 800, 0)]) == (
         checked.ok, [(t.payer, t.granted_fen, t.reversed_fen) for t in checked.payers])
 
 

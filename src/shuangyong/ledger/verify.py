@@ -2,8 +2,9 @@
 
 It trusts nothing the backend says beyond the rows themselves, so it finds a row edited behind
 the library's back, a gap in the numbering, a grant posted twice, a line granted more than its
-amount, a payer's yearly cap exceeded, or a payer left with more of a visit than was asked of it. What the rows alone cannot show — rows removed from the end, or every
-row rewritten and re-hashed — an anchor kept outside the ledger shows: ``expect`` is a head
+amount, a payer's yearly cap exceeded, or a payer left bearing more of a visit than was asked of
+it. What the rows alone cannot show — rows removed from the end, or every row rewritten and
+re-hashed — an anchor kept outside the ledger shows: ``expect`` is a head
 (seq, hash) read earlier with :meth:`~shuangyong.ledger.Ledger.head`.
 """
 
