@@ -41,7 +41,7 @@ class Transaction(Protocol):
         """Every row (grants and reversals) already posted for these visits, in seq order."""
 
     def used(self, keys: Iterable[CapKey]) -> dict[CapKey, int]:
-        """Net fen granted (grants less reversals) per (patient, rule, year); missing means 0."""
+        """Net fen granted (grants less reversals) per (patient, rule, payer, year); missing means 0."""
 
     def posting(self, seq: int) -> Posting | None:
         """The row with this sequence number."""
@@ -90,9 +90,9 @@ class Ledger(ABC):
         self.close()
 
     def post(self, requests: Sequence[PostingRequest]) -> list[Posting]:
-        """Grant the requests atomically, each within its yearly cap; return the rows, one per
-        request, in order. A request posted before with the same content returns its earlier row
-        and writes nothing; one posted before with other content, a line already granted under
+        """Grant the requests atomically, each within its payer's yearly cap; return the rows, one
+        per request, in order. A request posted before with the same content returns its earlier
+        row and writes nothing; one posted before with other content, a line already granted under
         another policy, or a patient keyed another way than the ledger's is refused (nothing of
         the batch is written)."""
         if not requests:
@@ -132,9 +132,9 @@ class Ledger(ABC):
             seq += 1
             posting = seal(dict(
                 seq=seq, kind="grant", visit_id=request.visit_id, line_id=request.line_id,
-                rule_id=request.rule_id, fingerprint=request.fingerprint, patient_key=request.patient_key,
-                item=request.item, business_date=request.business_date, amount_fen=request.amount_fen,
-                requested_fen=request.requested_fen, granted_fen=granted, year_cap_fen=request.year_cap_fen,
+                rule_id=request.rule_id, payer=request.payer, fingerprint=request.fingerprint,
+                patient_key=request.patient_key, item=request.item, business_date=request.business_date,
+                amount_fen=request.amount_fen, requested_fen=request.requested_fen, granted_fen=granted, year_cap_fen=request.year_cap_fen,
                 reverses=None, reason=None, posted_at=now, prev_hash=prev))
             lines.add(posting)
             prev = posting.hash
@@ -182,9 +182,9 @@ class Ledger(ABC):
                                   record=f"{self.url}#{seq}", field="seq", value=seq)
             reversal = seal(dict(
                 seq=last + 1, kind="reversal", visit_id=grant.visit_id, line_id=grant.line_id,
-                rule_id=grant.rule_id, fingerprint=grant.fingerprint, patient_key=grant.patient_key,
-                item=grant.item, business_date=grant.business_date, amount_fen=grant.amount_fen,
-                requested_fen=grant.requested_fen, granted_fen=grant.granted_fen, year_cap_fen=grant.year_cap_fen,
+                rule_id=grant.rule_id, payer=grant.payer, fingerprint=grant.fingerprint,
+                patient_key=grant.patient_key, item=grant.item, business_date=grant.business_date,
+                amount_fen=grant.amount_fen, requested_fen=grant.requested_fen, granted_fen=grant.granted_fen, year_cap_fen=grant.year_cap_fen,
                 reverses=seq, reason=reason.strip(), posted_at=utc_now(), prev_hash=prev))
             tx.insert([reversal])
         return reversal
@@ -210,7 +210,7 @@ class _Lines:
 
     def earlier(self, request: PostingRequest) -> Posting | None:
         """The grant this request repeats, or None for a new one; a request that contradicts
-        what is posted (another patient, amount, item, reduction or date under the same key;
+        what is posted (another patient, payer, amount, item, reduction or date under the same key;
         another item or amount on the same line; another policy's live grant on the line; more
         than the line's amount in all) is refused."""
         where = f"{request.visit_id}/{request.line_id}"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from shuangyong.errors import LedgerError
 from shuangyong.ledger.base import Ledger, first_head
-from shuangyong.ledger.posting import POSTING_COLUMNS, CapKey, Posting
+from shuangyong.ledger.posting import DEFAULT_PAYER, POSTING_COLUMNS, CapKey, Posting
 from shuangyong.text import Text
 
 #: (version, statements): applied in order, each once; the version is kept in the database
@@ -52,6 +52,9 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
         "CREATE TRIGGER ledger_settings_no_delete BEFORE DELETE ON ledger_settings "
         "BEGIN SELECT RAISE(ABORT, 'shuangyong ledger settings are fixed'); END",
         "CREATE INDEX postings_visit ON postings (visit_id)",
+    )),
+    (3, (  # who bears each share; every row posted before is the hospital's (docs/ledger.md, payers)
+        f"ALTER TABLE postings ADD COLUMN payer TEXT NOT NULL DEFAULT '{DEFAULT_PAYER}' CHECK (payer <> '')",
     )),
 )
 LATEST = MIGRATIONS[-1][0]
@@ -90,7 +93,7 @@ class _SQLiteTransaction:
         for key in set(keys):
             (total,) = self.connection.execute(
                 "SELECT COALESCE(SUM(CASE kind WHEN 'grant' THEN granted_fen ELSE -granted_fen END), 0) "
-                "FROM postings WHERE patient_key = ? AND rule_id = ? AND year = ?", key).fetchone()
+                "FROM postings WHERE patient_key = ? AND rule_id = ? AND payer = ? AND year = ?", key).fetchone()
             totals[key] = total
         return totals
 

@@ -25,7 +25,7 @@ from shuangyong.plugins import Ledger, Posting, first_head
 from shuangyong_sql.schema import MAX_TEXT, MIGRATIONS, VERSION_TABLE, postings_table, settings_table
 
 _KEY_BATCH = 500  #: keys per ``IN (…)`` list, well under every server's parameter limit
-_TEXT_FIELDS = ("visit_id", "line_id", "rule_id", "patient_key", "item")
+_TEXT_FIELDS = ("visit_id", "line_id", "rule_id", "payer", "patient_key", "item")
 _MIGRATION_LOCK = "shuangyong_ledger_migrate"
 _COLUMNS = tuple(field.name for field in attrs.fields(Posting))
 
@@ -67,11 +67,11 @@ class _SQLTransaction:
         signed = sa.case((c.kind == "grant", c.granted_fen), else_=-c.granted_fen)
         totals: dict[CapKey, int] = {}
         for chunk in _chunks(sorted(set(keys))):
-            query = (sa.select(c.patient_key, c.rule_id, c.year, sa.func.sum(signed))
-                     .where(sa.tuple_(c.patient_key, c.rule_id, c.year).in_(chunk))
-                     .group_by(c.patient_key, c.rule_id, c.year))
-            for patient, rule, year, total in self.connection.execute(query):
-                totals[(patient, rule, year)] = int(total)
+            query = (sa.select(c.patient_key, c.rule_id, c.payer, c.year, sa.func.sum(signed))
+                     .where(sa.tuple_(c.patient_key, c.rule_id, c.payer, c.year).in_(chunk))
+                     .group_by(c.patient_key, c.rule_id, c.payer, c.year))
+            for patient, rule, payer, year, total in self.connection.execute(query):
+                totals[(patient, rule, payer, year)] = int(total)
         return totals
 
     def posting(self, seq: int) -> Posting | None:
