@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from shuangyong.engine import Engine
 from shuangyong.errors import LedgerError
 from shuangyong.ledger import Ledger, MemoryLedger, PostingRequest, SQLiteLedger, patient_key, requests_for, verify
 from shuangyong.ledger.posting import as_granted, seal
-from shuangyong.engine import Engine
 from shuangyong.plugins import open_ledger
 from shuangyong.testing.prerequisites import import_or_missing
 

@@ -21,7 +21,6 @@ from shuangyong.ledger.posting import Posting
 
 from .test_ledger import ledger, request  # noqa: F401  (the fixture over every backend)
 
-
 Insert = Callable[[Sequence[Posting]], None]
 
 

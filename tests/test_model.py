@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from shuangyong import interchange
 from shuangyong.dates import DateWindow
 from shuangyong.errors import InputError, MoneyError, UnknownCategoryError
+from shuangyong.interchange import check_id, json_depth, read_records, visit_from_dict, visit_from_json
 from shuangyong.model import (
     Beneficiary,
     ChargeCodeMap,
@@ -21,8 +23,6 @@ from shuangyong.model import (
     Visit,
     Vocabulary,
 )
-from shuangyong import interchange
-from shuangyong.interchange import check_id, json_depth, read_records, visit_from_dict, visit_from_json
 from shuangyong.text import Text
 
 DAY = dt.date(2025, 3, 1)

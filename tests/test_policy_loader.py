@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from shuangyong import documents
 from shuangyong.cli import main
+from shuangyong.documents import read_yaml
 from shuangyong.errors import PolicyError
 from shuangyong.limits import MAX_DEPTH, MAX_YAML_ALIASES, MAX_YAML_NODES
 from shuangyong.model import Registry
-from shuangyong.policy import PolicySet, load_reference, loader, resolve_layers
-from shuangyong import documents
-from shuangyong.documents import read_yaml
+from shuangyong.policy import PolicySet, load_reference, resolve_layers
 from shuangyong.policy.regions import region_prefix
 
 from .conftest import line_of

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shuangyong.compliance.checks import BUILTIN_CHECK_KINDS, CheckKind
 from shuangyong.compliance.render import to_html, to_markdown
@@ -12,7 +11,11 @@ from shuangyong.exporters import LedgerExporter, ReportExporter
 from shuangyong.hookspecs import hookimpl
 from shuangyong.ledger import Ledger, MemoryLedger, Posting, PostingRequest, SQLiteLedger
 from shuangyong.ledger.export import write_csv, write_jsonl
-from shuangyong.text import Lang
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from shuangyong.text import Lang
 
 
 def _json_text(report: dict[str, Any], lang: Lang) -> str:

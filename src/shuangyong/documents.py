@@ -11,14 +11,16 @@ import codecs
 import os
 import re
 import stat
-from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import yaml
 
 from shuangyong.errors import PolicyError, ShuangyongError, field_path
 from shuangyong.limits import MAX_DEPTH, MAX_YAML_ALIASES, MAX_YAML_BYTES, MAX_YAML_NODES
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 Loc = tuple[str | int, ...]
 

@@ -6,10 +6,12 @@ keeps working.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shuangyong.text import Lang, Text
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from shuangyong.text import Lang, Text
 
 
 class ShuangyongError(Exception):

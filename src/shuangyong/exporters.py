@@ -4,13 +4,15 @@ once here, so that the built-ins and plugins do not each restate the exporter pr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import attrs
 
-from shuangyong.ledger import Posting
-from shuangyong.text import Lang
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+
+    from shuangyong.ledger import Posting
+    from shuangyong.text import Lang
 
 
 @attrs.frozen(slots=True)

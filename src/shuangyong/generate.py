@@ -14,8 +14,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
-from collections.abc import Iterator
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 #: Prices in yuan by item kind (typical list prices of a city hospital; synthetic).
 PRICES = {

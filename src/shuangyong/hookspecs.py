@@ -9,15 +9,17 @@ fails if one is not.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Collection, Iterable, Iterator, Mapping
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-import click
 import pluggy
 
 if TYPE_CHECKING:
+    import datetime as dt
+    from collections.abc import Collection, Iterable, Iterator, Mapping
+    from pathlib import Path
+
+    import click
+
     from shuangyong.ledger import Ledger, Posting, PostingRequest
     from shuangyong.model import Beneficiary
     from shuangyong.model.vocabulary import Term

@@ -19,19 +19,22 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-import click
 import pluggy
 
 from shuangyong import hookspecs
 from shuangyong.errors import LedgerError, PluginError, ShuangyongError
-from shuangyong.ledger import Ledger, Posting, PostingRequest
 from shuangyong.model.registry import Registry
 from shuangyong.model.vocabulary import Term
-from shuangyong.model.visit import Visit
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    import click
+
+    from shuangyong.ledger import Ledger, Posting, PostingRequest
+    from shuangyong.model.visit import Visit
 
 DEFAULT_PLUGINS = ("shuangyong.builtin_plugin",)
 ENTRY_POINT_GROUP = "shuangyong"

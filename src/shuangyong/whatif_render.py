@@ -6,14 +6,18 @@ came from input or packs, so it can be mailed or opened offline as it is.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from html import escape
+from typing import TYPE_CHECKING
 
-from shuangyong.model.registry import Registry
 from shuangyong.money import from_fen
 from shuangyong.render import table
 from shuangyong.text import Lang, Text
 from shuangyong.whatif import NO_CATEGORY, Comparison, Pair
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from shuangyong.model.registry import Registry
 
 HEADINGS = {
     "rule": Text("按规则", "by rule"), "category": Text("按类别", "by category"),

@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from fhir.resources.R4B.bundle import Bundle
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from click.testing import CliRunner
 
 from shuangyong import plugins
 from shuangyong.cli import main
@@ -23,7 +22,7 @@ from shuangyong.engine import Engine
 from shuangyong.errors import InputError, MoneyError
 from shuangyong.interchange import decision_to_dict, visit_from_dict
 from shuangyong.model.registry import Registry
-from shuangyong_fhir import FhirAdapter, exact_json, FhirError, invoices_from_bundle, read_bundle, visits_to_bundle
+from shuangyong_fhir import FhirAdapter, FhirError, exact_json, invoices_from_bundle, read_bundle, visits_to_bundle
 
 FIXTURE = Path(__file__).parent / "fixtures" / "nanning-outpatient-inpatient.json"
 ENGINE = Engine.from_packs("seed-example")

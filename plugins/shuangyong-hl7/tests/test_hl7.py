@@ -11,18 +11,16 @@ import random
 import subprocess
 import sys
 import threading
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from decimal import Decimal
-
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from click.testing import CliRunner
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.parser import parse_message
-
-from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shuangyong import plugins
 from shuangyong.cli import main

@@ -10,9 +10,7 @@ engine, still over all visits at once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
@@ -22,12 +20,17 @@ from shuangyong import plugins
 from shuangyong.batch.columns import Columns, row_only
 from shuangyong.batch.sources import Chunk, read_chunks
 from shuangyong.batch.vector import Facts, VectorPolicy, VectorRule
-from shuangyong.engine import Engine
 from shuangyong.engine.compiler import VisitPlan
 from shuangyong.engine.evaluate import CachedPlan
 from shuangyong.errors import ShuangyongError
 from shuangyong.interchange import RawRecord
-from shuangyong.model.charge_codes import ChargeCodeMap
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from shuangyong.engine import Engine
+    from shuangyong.model.charge_codes import ChargeCodeMap
 
 #: what the row engine answered for one record: (True, (visit, decision)) or (False, error)
 RowResult = tuple[bool, Any, RawRecord]

@@ -9,15 +9,19 @@ row engine answered are spliced in at their place, so the output keeps the input
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from shuangyong.batch.evaluate import ChunkResult, LineResults
-from shuangyong.batch.vector import VectorPolicy
 from shuangyong.interchange import grants_json, quote, result_json, rule_json
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from shuangyong.batch.evaluate import ChunkResult, LineResults
+    from shuangyong.batch.vector import VectorPolicy
 
 _NEEDS_ESCAPE = re.compile(rb'["\\\x00-\x1f]')  #: what ``json`` escapes when it keeps non-ASCII as is
 

@@ -12,7 +12,7 @@ rule is in force and in region goes to the row engine instead.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import attrs
 import numpy as np
@@ -20,7 +20,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from shuangyong.batch.columns import NO_DAY_LOW, Columns
-from shuangyong.engine.compiler import CompiledPolicy, CompiledRule
 from shuangyong.engine.predicates import (
     AllOf,
     AnyOf,
@@ -33,9 +32,14 @@ from shuangyong.engine.predicates import (
     RegionIn,
     TagsAny,
 )
-from shuangyong.model.registry import Registry
 from shuangyong.model.visit import VISIT_KINDS
 from shuangyong.money import to_fen
+
+if TYPE_CHECKING:
+    from decimal import Decimal
+
+    from shuangyong.engine.compiler import CompiledPolicy, CompiledRule
+    from shuangyong.model.registry import Registry
 
 MAX_RATE_DIGITS = 9  #: keeps fen × rate within Decimal's 28 digits, as the row engine computes it
 _EPOCH = np.datetime64("1970-01-01", "D")

@@ -32,7 +32,7 @@ FORMATS = ("jsonl", "parquet", "csv")  # shuangyong.batch.FORMATS, without impor
 def batch_engine(policies: tuple[str, ...], strict: bool, codes: str | None) -> BatchEngine:
     """The compiled packs in column form, or exit 2 (a bad pack, or the batch extra not installed)."""
     with exit_on_error():
-        from shuangyong.batch import BatchEngine  # noqa: F811  (pyarrow is imported only now)
+        from shuangyong.batch import BatchEngine
         engine = Engine.from_packs(*policies, strict=strict, registry=plugins.registry())
         code_map = ChargeCodeMap.load(codes, engine.registry.items) if codes else None
         return BatchEngine(engine, code_map)

@@ -8,7 +8,6 @@ from typing import Any
 import click
 
 from shuangyong import plugins
-from shuangyong.exporters import ReportExporter
 from shuangyong.cli.base import exit_on_error, exporter_for, fail, lang, main, writing_to
 from shuangyong.compliance.dossier import load_dossier
 from shuangyong.compliance.report import evaluate, report_to_dict
@@ -16,6 +15,7 @@ from shuangyong.compliance.standards import StandardsSet
 from shuangyong.compliance.template import dossier_template
 from shuangyong.dates import parse_date
 from shuangyong.errors import ShuangyongError
+from shuangyong.exporters import ReportExporter
 
 DEFAULT_STANDARDS = ("seed-standards",)
 

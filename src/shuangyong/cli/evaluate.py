@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import click
 
@@ -16,11 +15,11 @@ from shuangyong.cli.base import (
     check_output_target,
     codes_option,
     encoding_option,
-    exporter_for,
     exit_on_error,
-    his_option,
+    exporter_for,
     fail,
     for_each_record,
+    his_option,
     lang,
     ledger_option,
     main,
@@ -31,7 +30,6 @@ from shuangyong.cli.base import (
     strict_option,
     writing_to,
 )
-from shuangyong.engine import Decision, Engine
 from shuangyong.errors import LedgerError, ShuangyongError
 from shuangyong.interchange import (
     Input,
@@ -42,10 +40,15 @@ from shuangyong.interchange import (
     result_json,
 )
 from shuangyong.ledger.posting import as_granted, requests_for
-from shuangyong.model.charge_codes import ChargeCodeMap
-from shuangyong.model.visit import Visit
 from shuangyong.render import decision_table, explanation_text, visible
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from shuangyong.engine import Decision, Engine
+    from shuangyong.model.charge_codes import ChargeCodeMap
+    from shuangyong.model.visit import Visit
 
 
 @main.command()

@@ -7,8 +7,7 @@ import sys
 
 import click
 
-from shuangyong.cli.base import BAD_INPUT, exit_on_error, lang, main, say, writing_to
-from shuangyong.cli.base import encoding_option
+from shuangyong.cli.base import BAD_INPUT, encoding_option, exit_on_error, lang, main, say, writing_to
 from shuangyong.cli.batch import batch_engine, input_format_option, progress_option
 from shuangyong.text import Text
 

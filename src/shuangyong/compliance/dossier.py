@@ -9,17 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import attrs
 from pydantic import BaseModel, BeforeValidator, Field, ValidationError, model_validator
-
-from shuangyong.dates import DateWindow, parse_date
-from shuangyong.errors import InputError, field_path
-from shuangyong.documents import read_document, read_yaml
-from shuangyong.policy.loader import validation_message
-from shuangyong.policy.schema import Flag, Id, LocalText, StrictModel, Whole
-from shuangyong.text import Text
 
 from shuangyong.compliance.records import (
     LOCATIONS,
@@ -30,6 +23,12 @@ from shuangyong.compliance.records import (
     Record,
     Unit,
 )
+from shuangyong.dates import DateWindow, parse_date
+from shuangyong.documents import read_document, read_yaml
+from shuangyong.errors import InputError, field_path
+from shuangyong.policy.loader import validation_message
+from shuangyong.policy.schema import Flag, Id, LocalText, StrictModel, Whole
+from shuangyong.text import Text
 
 SCHEMA_VERSION = 1
 
@@ -148,7 +147,7 @@ class _LedgerPublication(_Dated):
 
 
 _AnyRecord = Annotated[
-    Union[_Activity, _Document, _Meeting, _Facility, _Pairing, _Coverage, _Placement, _LedgerPublication],
+    _Activity | _Document | _Meeting | _Facility | _Pairing | _Coverage | _Placement | _LedgerPublication,
     Field(discriminator="kind"),
 ]
 

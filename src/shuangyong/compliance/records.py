@@ -9,13 +9,16 @@ silently counts for nothing.
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import attrs
 
-from shuangyong.dates import DateWindow
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from shuangyong.dates import DateWindow
 
 #: kind → type → label. Sources for what the seeds ask of each: DOMAIN.md §3.
 RECORD_TYPES: dict[str, dict[str, Text]] = {

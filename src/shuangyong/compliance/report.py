@@ -17,18 +17,21 @@ property tests check exactly this). Scores are exact fractions; the JSON shows t
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from shuangyong.compliance.checks import Context, Requirement
-from shuangyong.compliance.records import Dossier
-from shuangyong.compliance.standards import Headline, Standard, StandardsSet
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from shuangyong.compliance.records import Dossier
+    from shuangyong.compliance.standards import Headline, Standard, StandardsSet
 
 REPORT_SCHEMA = "shuangyong.compliance/1"
 

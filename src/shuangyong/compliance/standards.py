@@ -8,10 +8,8 @@ with ``disable: [id]``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import attrs
 from pydantic import BeforeValidator, Field, ValidationError, field_validator
@@ -22,6 +20,10 @@ from shuangyong.errors import PolicyError, field_path
 from shuangyong.policy.loader import LoadedPack, PackKind, PackReference, resolve_layers, validation_message
 from shuangyong.policy.schema import Flag, Id, LocalText, StrictModel, Whole, plain_decimal
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from pathlib import Path
 
 SCHEMA_VERSION = 1
 

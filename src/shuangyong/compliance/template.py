@@ -4,10 +4,13 @@ standards read, so that a 双拥 office starts from the right kinds and types.""
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from shuangyong.compliance.records import LOCATIONS, RECORD_TYPES
-from shuangyong.compliance.standards import StandardsSet
-from shuangyong.text import Lang
+
+if TYPE_CHECKING:
+    from shuangyong.compliance.standards import StandardsSet
+    from shuangyong.text import Lang
 
 
 def _example(kind: str, type_: str, year: int, number: int) -> dict[str, object]:

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from shuangyong.dates import DateWindow
-from shuangyong.engine.context import VisitContext
 from shuangyong.engine.predicates import AllOf, Predicate, compile_when, conjuncts, index_tokens
 from shuangyong.errors import PolicyError
 from shuangyong.money import round_yuan
-from shuangyong.policy.layers import PolicySet, Rule
-from shuangyong.policy.schema import Benefit
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from shuangyong.engine.context import VisitContext
+    from shuangyong.policy.layers import PolicySet, Rule
+    from shuangyong.policy.schema import Benefit
 
 Reducer = Callable[[Decimal], Decimal]
 

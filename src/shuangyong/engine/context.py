@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
+from typing import TYPE_CHECKING
 
 import attrs
 
-from shuangyong.model.registry import Registry
-from shuangyong.model.visit import Visit
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from shuangyong.model.registry import Registry
+    from shuangyong.model.visit import Visit
 
 
 def category_token(category: str) -> str:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import attrs
 
-from shuangyong.text import Text
+if TYPE_CHECKING:
+    from decimal import Decimal
+
+    from shuangyong.text import Text
 
 
 # Applied and LineDecision are built once per charge line on the hot path; as named tuples they

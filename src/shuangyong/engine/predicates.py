@@ -7,18 +7,21 @@ marks predicates that look at the charge line; all others are decided once per v
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import attrs
 
 from shuangyong.engine.context import VisitContext, category_token, credential_token
-from shuangyong.model.registry import Registry
-from shuangyong.model.visit import ChargeLine
-from shuangyong.model.vocabulary import Vocabulary
 from shuangyong.policy.regions import region_prefix
-from shuangyong.policy.schema import When
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+
+    from shuangyong.model.registry import Registry
+    from shuangyong.model.visit import ChargeLine
+    from shuangyong.model.vocabulary import Vocabulary
+    from shuangyong.policy.schema import When
 
 
 class Predicate(Protocol):
@@ -207,7 +210,7 @@ class AllOf:
     parts: tuple[Predicate, ...]
 
     @property
-    def LINE_LEVEL(self) -> bool:  # noqa: N802 - mirrors the leaves' class constant
+    def LINE_LEVEL(self) -> bool:
         return any(part.LINE_LEVEL for part in self.parts)
 
     def __call__(self, ctx: VisitContext, line: ChargeLine | None) -> bool:
@@ -232,7 +235,7 @@ class AnyOf:
     parts: tuple[Predicate, ...]
 
     @property
-    def LINE_LEVEL(self) -> bool:  # noqa: N802
+    def LINE_LEVEL(self) -> bool:
         return any(part.LINE_LEVEL for part in self.parts)
 
     def __call__(self, ctx: VisitContext, line: ChargeLine | None) -> bool:
@@ -257,7 +260,7 @@ class NotOf:
     part: Predicate
 
     @property
-    def LINE_LEVEL(self) -> bool:  # noqa: N802
+    def LINE_LEVEL(self) -> bool:
         return self.part.LINE_LEVEL
 
     def __call__(self, ctx: VisitContext, line: ChargeLine | None) -> bool:

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from shuangyong.errors import LedgerError
 from shuangyong.ledger.posting import (
@@ -27,6 +25,10 @@ from shuangyong.ledger.posting import (
     utc_now,
 )
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Sequence
+    from contextlib import AbstractContextManager
 
 PSEUDONYMISATION = "pseudonymisation"  #: the setting that fixes how a ledger keys patients
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from shuangyong.ledger.posting import POSTING_COLUMNS, Posting
 from shuangyong.money import format_amount, from_fen
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 #: fen columns exported as yuan under the same name without ``_fen``
 _MONEY = ("amount_fen", "requested_fen", "granted_fen", "year_cap_fen")

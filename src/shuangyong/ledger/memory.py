@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from shuangyong.errors import LedgerError
 from shuangyong.ledger.base import Ledger, first_head
-from shuangyong.ledger.posting import CapKey, Posting
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Sequence
+
+    from shuangyong.ledger.posting import CapKey, Posting
 
 
 class _MemoryTransaction:

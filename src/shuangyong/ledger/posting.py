@@ -12,18 +12,21 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Iterable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
 from shuangyong.engine.decision import Applied, Decision, Totals
 from shuangyong.errors import LedgerError
 from shuangyong.limits import MAX_AMOUNT
-from shuangyong.model.visit import Visit
 from shuangyong.money import ZERO, from_fen, to_fen
-from shuangyong.policy.layers import PolicySet
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from shuangyong.model.visit import Visit
+    from shuangyong.policy.layers import PolicySet
 
 GENESIS = "0" * 64  #: the ``prev_hash`` of the first row
 FINGERPRINT = re.compile(r"sha256:[0-9a-f]{16}")
@@ -175,7 +178,7 @@ def seal(fields: dict[str, Any]) -> Posting:
 
 def utc_now() -> dt.datetime:
     """Microseconds are kept, so a timestamp survives every backend's round trip unchanged."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def patient_key(patient_id: str, key: bytes | None) -> str:

@@ -13,14 +13,17 @@ never turned into one behind the caller's back.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shuangyong.errors import LedgerError
 from shuangyong.ledger.base import Ledger, first_head
 from shuangyong.ledger.posting import POSTING_COLUMNS, CapKey, Posting
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Sequence
 
 #: (version, statements): applied in order, each once; the version is kept in the database
 MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (

@@ -9,12 +9,15 @@ row rewritten and re-hashed — an anchor kept outside the ledger shows: ``expec
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import attrs
 
 from shuangyong.ledger.posting import GENESIS, CapKey, GrantKey, Posting, row_hash
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 
 @attrs.frozen(slots=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -11,6 +11,9 @@ from shuangyong.errors import InputError
 from shuangyong.model.registry import DISABILITY_CAUSES
 from shuangyong.model.vocabulary import one_of
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    import datetime as dt
 
 DISABILITY_LEVELS = range(1, 11)  #: 1 is the most severe (条例2024 §26)
 _CAUSE = one_of("disability_cause", Text("致残原因", "disability cause"),

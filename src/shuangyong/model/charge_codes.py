@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 import yaml
 
-from shuangyong.errors import InputError
 from shuangyong.documents import BoundedLoader, YamlRefusal, read_document
+from shuangyong.errors import InputError
 from shuangyong.limits import MAX_ID_LENGTH
-from shuangyong.model.vocabulary import Vocabulary
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from shuangyong.model.vocabulary import Vocabulary
 
 
 @attrs.frozen(slots=True)

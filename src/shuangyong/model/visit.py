@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-from decimal import Decimal
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import attrs
 
 from shuangyong.errors import InputError
 from shuangyong.limits import MAX_ID_LENGTH
-from shuangyong.model.beneficiary import Beneficiary
 from shuangyong.model.registry import VISIT_KINDS as _VISIT_KIND_ROWS
 from shuangyong.model.vocabulary import one_of
 from shuangyong.money import parse_amount
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    import datetime as dt
+    from decimal import Decimal
+
+    from shuangyong.model.beneficiary import Beneficiary
 
 VISIT_KINDS = tuple(row[0] for row in _VISIT_KIND_ROWS)
 _REGION = re.compile(r"[0-9]{6}")

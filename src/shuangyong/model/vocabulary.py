@@ -6,12 +6,15 @@ Plugins add entries through the same ``register`` method the built-ins use.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 import attrs
 
 from shuangyong.errors import InputError, UnknownCategoryError
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
 
 
 @attrs.frozen(slots=True)

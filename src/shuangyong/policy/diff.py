@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from shuangyong.policy.layers import PolicySet, Rule
-from shuangyong.text import Lang
+if TYPE_CHECKING:
+    from shuangyong.policy.layers import PolicySet, Rule
+    from shuangyong.text import Lang
 
 _VERBS = {"added": ("新增", "added"), "removed": ("删除", "removed"), "changed": ("修改", "changed")}
 

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import attrs
 
 from shuangyong.errors import PolicyError, field_path
-from shuangyong.model.registry import Registry
-from shuangyong.model.vocabulary import Vocabulary
 from shuangyong.policy.loader import LoadedPack, Loc, PackReference, resolve_layers
 from shuangyong.policy.regions import region_prefix
 from shuangyong.policy.schema import SCHEMA_VERSION, RuleSpec, When
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from shuangyong.model.registry import Registry
+    from shuangyong.model.vocabulary import Vocabulary
 
 
 @attrs.frozen(slots=True)

@@ -7,10 +7,9 @@ and its error location is mapped back to the line of the offending key.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import attrs
 from pydantic import BaseModel, ValidationError
@@ -19,6 +18,9 @@ from shuangyong.documents import Loc, read_document, read_yaml
 from shuangyong.errors import PolicyError, ShuangyongError, field_path
 from shuangyong.policy.schema import PackSpec
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 
 @attrs.frozen(slots=True)

@@ -13,17 +13,21 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Sequence
-from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import attrs
 
 from shuangyong.dates import DateWindow
-from shuangyong.engine import Decision, Engine
 from shuangyong.interchange import decision_to_dict
-from shuangyong.model import Credential, Visit
 from shuangyong.money import ZERO
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from decimal import Decimal
+
+    from shuangyong.engine import Decision, Engine
+    from shuangyong.model import Credential, Visit
 
 __all__ = ["PropertyFailure", "check_bounds", "check_caps", "check_deterministic", "check_in_force",
            "check_monotone", "check_order_independent", "check_sums", "check_visit", "more_eligible"]

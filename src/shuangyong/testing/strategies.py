@@ -16,9 +16,8 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import functools
-from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -38,6 +37,9 @@ from shuangyong.dates import DateWindow
 from shuangyong.model import Beneficiary, ChargeCodeMap, ChargeLine, Credential, Registry, Visit
 from shuangyong.money import from_fen, parse_amount, parse_rate, to_fen
 from shuangyong.policy import PolicySet, merge, parse_pack
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
 
 __all__ = [
     "BIRTHDAYS", "EDGE_AMOUNTS", "PLACEMENTS", "REGIONS", "TIE_RATES", "beneficiaries", "birth_dates",

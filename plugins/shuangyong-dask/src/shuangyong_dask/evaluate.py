@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import functools
 import io
-from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shuangyong import plugins
 from shuangyong.batch import BatchEngine
 from shuangyong.batch.run import write_decisions
 from shuangyong.engine import Engine
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 
 @functools.lru_cache(maxsize=8)

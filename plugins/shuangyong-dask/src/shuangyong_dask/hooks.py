@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import click
+from typing import TYPE_CHECKING
 
 from shuangyong import hookimpl
 from shuangyong_dask.cli import dask_evaluate
+
+if TYPE_CHECKING:
+    import click
 
 
 @hookimpl

@@ -9,10 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from html import escape
+from typing import TYPE_CHECKING
 
 from shuangyong.money import format_amount
-from shuangyong.text import Text
-from shuangyong_export.tables import Cell, Table
+
+if TYPE_CHECKING:
+    from shuangyong.text import Text
+    from shuangyong_export.tables import Cell, Table
 
 #: Font families for Chinese text; the PDF set-up installs Noto CJK (see docs/export.md).
 CJK_FONTS = '"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", sans-serif'

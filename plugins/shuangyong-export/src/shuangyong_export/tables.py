@@ -12,17 +12,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
 from shuangyong.compliance.report import STATUS_LABELS, Status
 from shuangyong.errors import InputError, ShuangyongError
-from shuangyong.ledger import Posting
 from shuangyong.ledger.export import EXPORT_COLUMNS, export_row
 from shuangyong.model.registry import Registry
 from shuangyong.money import parse_amount
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from shuangyong.ledger import Posting
 
 Kind = Literal["text", "money", "int", "date"]
 Cell = str | Decimal | int | dt.date | None

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 import re
-from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
@@ -21,6 +21,9 @@ from openpyxl.utils import get_column_letter
 
 from shuangyong.text import Text
 from shuangyong_export.tables import ExportError, Table
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 MONEY_FORMAT = "#,##0.00"
 DATE_FORMAT = "yyyy-mm-dd"

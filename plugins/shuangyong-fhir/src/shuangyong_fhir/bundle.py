@@ -11,21 +11,24 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import attrs
 from fhir.resources.R4B.bundle import Bundle
-from fhir.resources.R4B.reference import Reference
-from fhir.resources.R4B.resource import Resource
 from pydantic import ValidationError
 
 from shuangyong.errors import InputError, field_path
 from shuangyong.interchange import json_depth
 from shuangyong.limits import MAX_DEPTH
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from fhir.resources.R4B.reference import Reference
+    from fhir.resources.R4B.resource import Resource
 
 Source = str | bytes | Path | IO[str] | IO[bytes]
 

@@ -4,16 +4,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from shuangyong import hookimpl
 from shuangyong.exporters import AdapterExporter
 from shuangyong_fhir import exact_json
-from shuangyong_fhir.bundle import Source
 from shuangyong_fhir.reader import read_bundle
 from shuangyong_fhir.writer import decisions_to_bundle
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping
+
+    from shuangyong_fhir.bundle import Source
 
 
 class FhirAdapter:

@@ -20,13 +20,15 @@ categories, amounts to the fen, dates) are checked again by the JSON contract.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shuangyong.money import format_amount, parse_amount
 from shuangyong_fhir import systems
 from shuangyong_fhir.bundle import BundleIndex, Source, fail, iso_date, key, load_bundle
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 
 def read_bundle(source: Source) -> Iterator[dict[str, Any]]:

@@ -9,12 +9,15 @@ does place them can add the parent here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shuangyong import hookimpl
 from shuangyong.model.vocabulary import Term
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 #: The id ``shuangyong.model.registry`` reserves for region plugins.
 MERITORIOUS_ELDER = Term("meritorious_elder", Text("“三老”功臣", "“Three elders” meritorious veteran"))

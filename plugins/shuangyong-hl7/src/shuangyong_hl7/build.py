@@ -9,11 +9,13 @@ DFT^P03 needs at least one FT1.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shuangyong_hl7.messages import ITEM_SYSTEM, PATIENT_CLASS, VERSION
 from shuangyong_hl7.replies import escape
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 _CLASS_OF_KIND = {kind: code for code, kind in PATIENT_CLASS.items()}
 HOSPITAL_CODES = "HOSP"  #: FT1-7 coding system written for a hospital charge code

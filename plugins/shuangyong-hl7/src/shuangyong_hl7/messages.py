@@ -21,11 +21,9 @@ What is read (docs/hl7.md has the table):
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hl7apy.consts import VALIDATION_LEVEL
-from hl7apy.core import Message
 from hl7apy.exceptions import HL7apyException
 from hl7apy.parser import parse_field, parse_message
 
@@ -34,6 +32,11 @@ from shuangyong.limits import MAX_TEXT_LENGTH
 from shuangyong.money import format_amount, parse_amount
 from shuangyong.text import Text
 from shuangyong_hl7.replies import unescape
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from hl7apy.core import Message
 
 VERSION = "2.5"
 ITEM_SYSTEM = "SYITEM"

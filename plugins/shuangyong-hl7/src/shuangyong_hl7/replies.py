@@ -17,10 +17,12 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
-from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shuangyong.money import format_amount, parse_amount
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 _ESCAPES = str.maketrans({"\\": "\\E\\", "|": "\\F\\", "^": "\\S\\", "~": "\\R\\", "&": "\\T\\",
                           "\r": "\\X0D\\", "\n": "\\X0A\\"})
@@ -46,7 +48,7 @@ def _segment(*fields: str) -> str:
 
 def _header(trigger: str, charset: str, request: Mapping[str, str]) -> str:
     """MSH of a reply: sender and receiver swapped, the request's character set and control id echoed."""
-    now = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d%H%M%S")
+    now = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S")
     control = f"SY{now}{next(_sequence):06d}"
     return _segment("MSH", "^~\\&", "SHUANGYONG", request.get("receiving_facility", ""),
                     request.get("sending_application", ""), request.get("sending_facility", ""), now, "",

@@ -7,15 +7,17 @@ the service raise: every problem becomes an error ACK, so the listener never dro
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shuangyong import plugins
-from shuangyong.engine import Engine
 from shuangyong.errors import ShuangyongError
 from shuangyong.interchange import decision_to_dict, visit_from_dict
-from shuangyong.model.charge_codes import ChargeCodeMap
 from shuangyong_hl7 import codec, messages, replies
 from shuangyong_hl7.messages import Hl7Error
+
+if TYPE_CHECKING:
+    from shuangyong.engine import Engine
+    from shuangyong.model.charge_codes import ChargeCodeMap
 
 CODE_TEXT = {messages.MISSING: "Required field missing", messages.DATA_TYPE: "Data type error",
              messages.TABLE_VALUE: "Table value not found", messages.UNSUPPORTED: "Unsupported message type",

@@ -10,20 +10,23 @@ loses its connection, the server rolls its transaction back and releases the loc
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
 from shuangyong.errors import LedgerError
 from shuangyong.ledger.base import Ledger, first_head
 from shuangyong.ledger.posting import CapKey, Posting
 from shuangyong.text import Text
 from shuangyong_sql.schema import MAX_TEXT, MIGRATIONS, VERSION_TABLE, postings_table, settings_table
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Sequence
+
+    from sqlalchemy.engine import Connection
 
 _KEY_BATCH = 500  #: keys per ``IN (…)`` list, well under every server's parameter limit
 _TEXT_FIELDS = ("visit_id", "line_id", "rule_id", "patient_key", "item")
