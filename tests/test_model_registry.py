@@ -154,7 +154,8 @@ class TestChargeCodes:
         table = tmp_path / "codes.csv"
         table.write_text("\ufeffcode,item,description\n110200001,registration,挂号费\nY1,drug,药\n", encoding="utf-8")
         codes = ChargeCodeMap.load(table, REGISTRY.items)
-        assert ("registration", "drug", None) == (codes.item_for("110200001"), codes.item_for("Y1"), codes.item_for("Z"))
+        assert ("registration", "drug", None) == (codes.item_for("110200001"), codes.item_for("Y1"),
+                                                  codes.item_for("Z"))
 
     def test_yaml(self, tmp_path: Path) -> None:
         """A YAML mapping works the same."""

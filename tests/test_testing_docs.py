@@ -41,8 +41,8 @@ def test_kill_rate_table_is_measured(capsys: pytest.CaptureFixture[str]) -> None
         import mutate_packs
     finally:
         sys.path.pop(0)
-    rows = re.findall(r"^\| (?:`(tests/cases/\S+)` alone|all of `(tests/cases)`) \| \**(\d+ of \d+) \(([\d.]+) %\)\** \|$",
-                      PAGE, re.MULTILINE)
+    rows = re.findall(r"^\| (?:`(tests/cases/\S+)` alone|all of `(tests/cases)`) "
+                      r"\| \**(\d+ of \d+) \(([\d.]+) %\)\** \|$", PAGE, re.MULTILINE)
     assert 3 == len(rows)
     for single, folder, counts, percent in rows:
         mutate_packs.main([str(ROOT / (single or folder))])

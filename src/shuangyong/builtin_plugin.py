@@ -24,16 +24,19 @@ def _json_text(report: dict[str, Any], lang: Lang) -> str:
 
 @hookimpl
 def register_check_kinds() -> Iterable[CheckKind]:
+    """The check kinds of docs/compliance.md."""
     return BUILTIN_CHECK_KINDS
 
 
 @hookimpl
 def register_storage() -> Mapping[str, Any]:
+    """``memory://`` and ``sqlite:///path`` ledgers."""
     return {"memory": MemoryLedger, "sqlite": SQLiteLedger}
 
 
 @hookimpl
 def register_exporters() -> Mapping[str, Any]:
+    """Ledger exports (JSON Lines, CSV) and compliance reports (JSON, Markdown, HTML)."""
     return {"jsonl": LedgerExporter(write_jsonl, ".jsonl"), "csv": LedgerExporter(write_csv, ".csv"),
             "json": ReportExporter(_json_text, ".json"), "md": ReportExporter(to_markdown, ".md"),
             "html": ReportExporter(to_html, ".html")}
@@ -41,4 +44,5 @@ def register_exporters() -> Mapping[str, Any]:
 
 @hookimpl
 def ledger_append(ledger: Ledger, requests: list[PostingRequest]) -> list[Posting]:
+    """Post the requests; a plugin wraps this to audit, mirror or refuse them."""
     return ledger.post(requests)

@@ -14,6 +14,7 @@ import stat
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import yaml
+from typing_extensions import override
 
 from shuangyong.errors import PolicyError, ShuangyongError, field_path
 from shuangyong.limits import MAX_DEPTH, MAX_YAML_ALIASES, MAX_YAML_BYTES, MAX_YAML_NODES
@@ -59,6 +60,7 @@ class BoundedLoader(yaml.SafeLoader):
         self._depth = 0
         self._aliases = 0
 
+    @override
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent):
@@ -80,6 +82,7 @@ class BoundedLoader(yaml.SafeLoader):
         finally:
             self._depth -= 1
 
+    @override
     def construct_yaml_int(self, node: yaml.ScalarNode) -> int | str:
         text = self.construct_scalar(node)
         if len(text.lstrip("+-")) > _INT_DIGITS:
@@ -183,8 +186,8 @@ def read_document(path: Path, noun: Text, error: type[ShuangyongError] = PolicyE
     regular file only (``/dev/zero`` or a FIFO would be read until killed), at most
     ``MAX_YAML_BYTES``, and UTF-8 (a BOM is allowed and dropped)."""
     if "\0" in str(path):  # no file system has such a name; os.open would raise ValueError
-        raise error(Text(f"无法读取{noun.zh}：路径含有空字符", f"cannot read the {noun.en}: the path holds a NUL character"),
-                    record=repr(str(path)))
+        raise error(Text(f"无法读取{noun.zh}：路径含有空字符",
+                         f"cannot read the {noun.en}: the path holds a NUL character"), record=repr(str(path)))
     try:  # O_NONBLOCK: opening a FIFO must not wait for a writer before we can refuse it
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as failure:

@@ -30,6 +30,7 @@ class ShuangyongError(Exception):
         super().__init__(self.render("en"))
 
     def where(self, lang: Lang) -> str:
+        """``record …, field …`` in ``lang``; empty when the error belongs to neither."""
         parts = []
         if self.record is not None:
             parts.append(("记录 " if lang == "zh" else "record ") + str(self.record))
@@ -38,6 +39,7 @@ class ShuangyongError(Exception):
         return ", ".join(parts)
 
     def render(self, lang: Lang) -> str:
+        """The message in ``lang``, after where it belongs."""
         where = self.where(lang)
         text = self.message.in_(lang)
         return f"{where}: {text}" if where else text

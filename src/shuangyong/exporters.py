@@ -24,6 +24,7 @@ class LedgerExporter:
     subjects: frozenset[str] = frozenset({"ledger"})
 
     def write(self, subject: str, data: Iterable[Posting], target: IO[bytes]) -> None:
+        """Write the ledger's rows."""
         self.write_postings(data, target)
 
 
@@ -36,6 +37,7 @@ class ReportExporter:
     subjects: frozenset[str] = frozenset({"compliance"})
 
     def write(self, subject: str, data: dict[str, Any], target: IO[bytes], lang: Lang = "zh") -> None:
+        """Write the compliance report in ``lang``."""
         target.write(self.render(data, lang).encode("utf-8"))
 
 
@@ -49,4 +51,5 @@ class AdapterExporter:
     subjects: frozenset[str] = frozenset({"decisions"})
 
     def write(self, subject: str, data: Iterable[Mapping[str, Any]], target: IO[bytes]) -> None:
+        """Write the decisions in the HIS's own format."""
         self.adapter.write(data, target)

@@ -51,7 +51,8 @@ class HisAdapter(Protocol):
 class StorageFactory(Protocol):
     """What ``register_storage`` maps a URL scheme to: the ledger class, or any factory."""
 
-    def __call__(self, url: str) -> Ledger: ...
+    def __call__(self, url: str) -> Ledger:
+        """Open the ledger at ``url``."""
 
 
 @hookspec

@@ -269,7 +269,8 @@ def registry(manager: PluginManager | None = None) -> Registry:
     for plugin_name, terms in call_each("register_categories", manager):
         if isinstance(terms, (str, bytes, Mapping)) or not isinstance(terms, Iterable):
             raise _bad_answer(plugin_name, "register_categories", Text(
-                f"应返回 Term 的列表，却返回了 {type(terms).__name__}", f"expected a list of Terms, got {type(terms).__name__}"))
+                f"应返回 Term 的列表，却返回了 {type(terms).__name__}",
+                f"expected a list of Terms, got {type(terms).__name__}"))
         for term in terms:
             if not isinstance(term, Term):
                 raise _bad_answer(plugin_name, "register_categories", Text(
@@ -314,10 +315,12 @@ def resolve_beneficiary(visit: Visit, manager: PluginManager | None = None) -> V
 
 
 def add_commands(cli: click.Group, manager: PluginManager | None = None) -> None:
+    """Let each plugin add its commands to the ``shuangyong`` group."""
     call_each("register_commands", manager, cli=cli)
 
 
 def plugin_infos(manager: PluginManager | None = None) -> list[PluginInfo]:
+    """Each plugin's name, version, hooks, and whether it is built in (``shuangyong plugins``)."""
     manager = manager or plugin_manager()
     infos = []
     for name, plugin in manager.list_name_plugin():

@@ -158,7 +158,8 @@ patients = st.fixed_dictionaries(
     {"id": ids}, optional={"name": st.sampled_from(["黄建国", "覃秀兰", "韦志强"]),
                            "categories": st.lists(st.sampled_from([t.id for t in REGISTRY.categories]),
                                                   min_size=1, max_size=2, unique=True),
-                           "disability_level": st.integers(1, 10), "credentials": st.lists(cards, min_size=1, max_size=2)})
+                           "disability_level": st.integers(1, 10),
+                           "credentials": st.lists(cards, min_size=1, max_size=2)})
 lines = st.fixed_dictionaries({"item": st.sampled_from([t.id for t in REGISTRY.items]),
                                "amount": st.decimals(0, Decimal("99999999.99"), places=2).map(str)},
                               optional={"code": ids, "description": st.just("挂号费")})
@@ -279,7 +280,8 @@ class TestCli:
     def test_bundle_in_invoices_out(self, tmp_path: Path) -> None:
         """`evaluate BUNDLE --his fhir --format fhir -o FILE`: the Invoice bundle of the decisions."""
         out = tmp_path / "invoices.json"
-        result = CliRunner().invoke(main, ["evaluate", str(FIXTURE), "--his", "fhir", "--format", "fhir", "-o", str(out)])
+        result = CliRunner().invoke(main, ["evaluate", str(FIXTURE), "--his", "fhir", "--format", "fhir",
+                                           "-o", str(out)])
         invoices = invoices_from_bundle(out)
         assert (0, ["50.35", "86.75"]) == (result.exit_code, [i["totals"]["payable"] for i in invoices])
 

@@ -182,10 +182,12 @@ class Columns:
 
     @property
     def visits(self) -> int:
+        """How many visits the chunk has."""
         return self.table.num_rows
 
     @classmethod
     def of(cls, table: pa.Table, registry: Registry) -> Columns:
+        """Flatten a chunk's nested visits into the arrays the vector rules read."""
         n = table.num_rows
         patient = table.column("patient").combine_chunks()
         categories = pc.struct_field(patient, "categories")

@@ -55,10 +55,12 @@ class LineResults:
 
     @property
     def visit_amount(self) -> np.ndarray:
+        """Each visit's total amount, in fen."""
         return np.add.reduceat(self.columns.amount, self.columns.starts[:-1])
 
     @property
     def visit_reduction(self) -> np.ndarray:
+        """Each visit's total reduction, in fen."""
         return np.add.reduceat(self.reduction, self.columns.starts[:-1])
 
 
@@ -74,6 +76,7 @@ class ChunkResult:
 
     @property
     def failures(self) -> int:
+        """How many records the row engine refused."""
         return sum(not ok for ok, _, _ in self.rows.values())
 
 
@@ -91,10 +94,12 @@ class BatchEngine:
         self._plans: dict[tuple[int, ...], CachedPlan] = {}
 
     def evaluate_path(self, path: str | Path, fmt: str | None = None) -> Iterator[ChunkResult]:
+        """Evaluate a file (JSON Lines, Parquet or CSV) chunk by chunk."""
         for chunk in read_chunks(path, fmt):
             yield self.evaluate_chunk(chunk)
 
     def evaluate_chunk(self, chunk: Chunk) -> ChunkResult:
+        """Decide one chunk: over columns where the vector rules can, by the row engine elsewhere."""
         keep = np.zeros(0, dtype=np.int64)
         lines = None
         if chunk.table is not None:

@@ -77,6 +77,7 @@ class VectorRule:
 
     @classmethod
     def of(cls, rule: CompiledRule, index: int, registry: Registry) -> VectorRule:
+        """``rule``'s window as days, its items as codes, its amounts and caps in fen."""
         spec = rule.rule.spec
         item_ids = [t.id for t in registry.items]
         caps, benefit = spec.caps, spec.benefit
@@ -125,6 +126,7 @@ class VectorPolicy:
 
     @classmethod
     def of(cls, compiled: CompiledPolicy, registry: Registry) -> VectorPolicy:
+        """Every rule of ``compiled`` in column form, benefit rules grouped as they stack."""
         rules = tuple(VectorRule.of(rule, n, registry) for n, rule in enumerate(compiled.rules))
         benefit = [r for r in rules if r.rule.reduce is not None]
         ranks = sorted({r.rule.group for r in benefit})
@@ -134,6 +136,7 @@ class VectorPolicy:
 
     @property
     def row_only_rules(self) -> tuple[VectorRule, ...]:
+        """Rules the columns cannot decide; a visit in their scope goes to the row engine."""
         return tuple(r for r in self.rules if r.row_only)
 
 

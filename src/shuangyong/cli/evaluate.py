@@ -153,8 +153,8 @@ def _error_line(record: RawRecord, error: ShuangyongError) -> str:
 def _report(failures: int) -> None:
     """Exit 2 when any record was bad, saying how many."""
     if failures:
-        say(Text(f"{failures} 条记录有误，已逐条输出错误", f"{failures} record(s) had errors; each is reported in the output"),
-             err=True)
+        say(Text(f"{failures} 条记录有误，已逐条输出错误",
+                 f"{failures} record(s) had errors; each is reported in the output"), err=True)
         sys.exit(BAD_INPUT)
 
 

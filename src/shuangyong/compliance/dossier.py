@@ -227,6 +227,7 @@ def parse_dossier(text: str, origin: str = "<dossier>") -> Dossier:
 
 
 def load_dossier(path: str | Path) -> Dossier:
+    """Read and check a dossier file (YAML or JSON)."""
     path = Path(path)
     return parse_dossier(read_document(path, _NOUN, DossierError), str(path))
 

@@ -47,6 +47,7 @@ def _md(value: object) -> str:
 
 
 def to_markdown(report: dict[str, Any], lang: Lang = "zh") -> str:
+    """The report (``report_to_dict``'s form) as Markdown, in one language."""
     words = _HEADINGS[lang]
     unit = report["unit"]
     lines = [f"# {_md(unit['name'][lang])} · {_md(report['year'])} · {words['title']}", "",

@@ -29,6 +29,7 @@ SCHEMA_VERSION = 1
 
 
 class HeadlineSpec(StrictModel):
+    """A headline standard as a pack writes it."""
     id: Id
     title: LocalText
     clause: str = Field(min_length=1)
@@ -36,6 +37,7 @@ class HeadlineSpec(StrictModel):
 
 
 class StandardSpec(StrictModel):
+    """A checked standard as a pack writes it: the check kind and its options."""
     id: Id
     title: LocalText
     headline: str
@@ -63,6 +65,7 @@ class StandardSpec(StrictModel):
 
 
 class StandardsPackSpec(StrictModel):
+    """A standards pack file."""
     schema_version: Whole = SCHEMA_VERSION
     pack: Id
     title: LocalText
@@ -77,6 +80,7 @@ STANDARDS = PackKind(StandardsPackSpec, "shuangyong.compliance", Text("标准包
 
 @attrs.frozen(slots=True)
 class Headline:
+    """A headline of the merged set, under which standards are grouped and scored."""
     id: str
     title: Text
     clause: str
@@ -100,11 +104,13 @@ class Standard:
     where: str
 
     def applies(self, unit_kind: str) -> bool:
+        """Whether the standard concerns a unit of this kind (all kinds when ``applies_to`` is empty)."""
         return not self.applies_to or unit_kind in self.applies_to
 
 
 @attrs.frozen(slots=True)
 class StandardsSet:
+    """The merged headlines and standards of some packs, in order."""
     packs: tuple[str, ...]
     headlines: tuple[Headline, ...]
     standards: tuple[Standard, ...]
@@ -117,6 +123,7 @@ class StandardsSet:
 
 
 def merge_standards(packs: list[LoadedPack], kinds: Mapping[str, CheckKind]) -> StandardsSet:
+    """Merge packs in order: a later pack overrides or disables an earlier one's standards."""
     headlines: dict[str, Headline] = {}
     standards: dict[str, Standard] = {}
     for pack in packs:
@@ -138,8 +145,9 @@ def merge_standards(packs: list[LoadedPack], kinds: Mapping[str, CheckKind]) -> 
         for index, item in enumerate(spec.standards):
             loc = ("standards", index)
             if item.id in standards and not item.override:
-                raise PolicyError(Text(f"标准 {item.id!r} 已在 {standards[item.id].pack} 中定义；替换须写 override: true",
-                                       f"standard {item.id!r} is already defined in {standards[item.id].pack}; "
+                earlier = standards[item.id].pack
+                raise PolicyError(Text(f"标准 {item.id!r} 已在 {earlier} 中定义；替换须写 override: true",
+                                       f"standard {item.id!r} is already defined in {earlier}; "
                                        "write override: true to replace it"),
                                   record=pack.where(loc + ("id",)), field=field_path(loc + ("id",)))
             if item.headline not in headlines:

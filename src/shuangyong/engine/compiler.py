@@ -58,9 +58,11 @@ class CompiledRule:
     tokens: frozenset[str] | None
 
     def in_force(self, ctx: VisitContext) -> bool:
+        """Whether the visit's date lies in the rule's effective window."""
         return self.effective.contains(ctx.visit.date)
 
     def in_region(self, ctx: VisitContext) -> bool:
+        """Whether the visit's region lies in the rule's pack region."""
         return ctx.visit.region.startswith(self.rule.region)
 
     def __repr__(self) -> str:
@@ -95,6 +97,7 @@ class VisitPlan:
 
     @classmethod
     def of(cls, eligible: tuple[CompiledRule, ...]) -> VisitPlan:
+        """Group ``eligible`` by item kind and stacking group; keep the ones granting to the visit."""
         by_item: dict[str, dict[int, list[CompiledRule]]] = {}
         for rule in eligible:
             for item in rule.rule.spec.items:
@@ -121,6 +124,7 @@ class CompiledPolicy:
     @classmethod
     def compile(cls, policy: PolicySet,
                 custom: Mapping[str, Callable[[Any], Predicate]] | None = None) -> CompiledPolicy:
+        """Compile every rule of ``policy``; ``custom`` holds the conditions plugins registered."""
         group_rank = {group: n for n, group in enumerate(policy.groups)}
         compiled = []
         for order, rule in enumerate(policy.rules):
@@ -138,9 +142,9 @@ class CompiledPolicy:
             reduce = (make_reducer(spec.benefit, caps.per_line if caps else None)
                       if spec.benefit is not None else None)
             compiled.append(CompiledRule(
-                rule, spec.id, spec.clause, order, group_rank[spec.group], DateWindow(spec.effective.from_, spec.effective.to),
-                predicate, visit_test, line_test, reduce, caps.per_visit if caps else None,
-                index_tokens(predicate) if predicate is not None else None))
+                rule, spec.id, spec.clause, order, group_rank[spec.group],
+                DateWindow(spec.effective.from_, spec.effective.to), predicate, visit_test, line_test, reduce,
+                caps.per_visit if caps else None, index_tokens(predicate) if predicate is not None else None))
         index: dict[IndexKey, list[CompiledRule]] = {}
         for rule in compiled:
             for token in rule.tokens or (None,):

@@ -14,10 +14,12 @@ if TYPE_CHECKING:
 
 
 def category_token(category: str) -> str:
+    """The index token of a beneficiary category."""
     return "category:" + category
 
 
 def credential_token(kind: str) -> str:
+    """The index token of a credential kind."""
     return "credential:" + kind
 
 
@@ -37,6 +39,7 @@ class VisitContext:
 
     @property
     def date(self) -> dt.date:
+        """The visit's date."""
         return self.visit.date
 
     @classmethod

@@ -46,6 +46,7 @@ class Entitlement:
 
 @attrs.frozen(slots=True)
 class Totals:
+    """A visit's sums: amount = reduction + payable."""
     amount: Decimal
     reduction: Decimal
     payable: Decimal
@@ -80,6 +81,7 @@ class RuleTrace:
 
 @attrs.frozen(slots=True)
 class LineTrace:
+    """The rules ``explain`` considered for one line."""
     line_id: str
     item: str
     considered: tuple[RuleTrace, ...]

@@ -40,6 +40,8 @@ def _labels(vocabulary: Vocabulary, ids: Iterable[str]) -> Text:
 
 @attrs.frozen(slots=True, repr=False)
 class CategoryIn:
+    """The patient is in one of some beneficiary categories (or a category below one)."""
+
     ids: frozenset[str]
     LINE_LEVEL: ClassVar[bool] = False
 
@@ -60,6 +62,8 @@ class CategoryIn:
 
 @attrs.frozen(slots=True, repr=False)
 class CredentialValid:
+    """The patient holds a credential of one of some kinds, valid on the visit date."""
+
     kinds: frozenset[str]
     LINE_LEVEL: ClassVar[bool] = False
 
@@ -87,6 +91,8 @@ class CredentialValid:
 
 @attrs.frozen(slots=True, repr=False)
 class RegionIn:
+    """The visit's region lies under one of some GB/T 2260 prefixes."""
+
     prefixes: tuple[str, ...]
     LINE_LEVEL: ClassVar[bool] = False
 
@@ -187,6 +193,8 @@ class NumberIn:
 
 @attrs.frozen(slots=True, repr=False)
 class TagsAny:
+    """The charge line carries one of some tags (the only line-level leaf)."""
+
     tags: frozenset[str]
     LINE_LEVEL: ClassVar[bool] = True
 
@@ -207,6 +215,8 @@ class TagsAny:
 
 @attrs.frozen(slots=True, repr=False)
 class AllOf:
+    """Every part holds; the explanation gives the first that does not."""
+
     parts: tuple[Predicate, ...]
 
     @property
@@ -232,6 +242,8 @@ class AllOf:
 
 @attrs.frozen(slots=True, repr=False)
 class AnyOf:
+    """Some part holds; the explanation gives the first that does."""
+
     parts: tuple[Predicate, ...]
 
     @property
@@ -257,6 +269,8 @@ class AnyOf:
 
 @attrs.frozen(slots=True, repr=False)
 class NotOf:
+    """The part does not hold."""
+
     part: Predicate
 
     @property

@@ -22,6 +22,7 @@ EXPORT_COLUMNS = tuple(name.removesuffix("_fen") if name in _MONEY else name for
 
 
 def export_row(posting: Posting) -> dict[str, Any]:
+    """A posting as exported: amounts in yuan (``12.00``), columns in ``EXPORT_COLUMNS`` order."""
     row = posting.as_dict()
     for name in _MONEY:
         value = row.pop(name)
@@ -30,11 +31,13 @@ def export_row(posting: Posting) -> dict[str, Any]:
 
 
 def write_jsonl(postings: Iterable[Posting], target: IO[bytes]) -> None:
+    """One JSON object a posting, a line each."""
     for posting in postings:
         target.write((json.dumps(export_row(posting), ensure_ascii=False) + "\n").encode())
 
 
 def write_csv(postings: Iterable[Posting], target: IO[bytes]) -> None:
+    """CSV with a header, UTF-8 with a BOM so that Excel reads the Chinese."""
     text = io.TextIOWrapper(target, encoding="utf-8-sig", newline="", write_through=True)
     writer = csv.DictWriter(text, fieldnames=EXPORT_COLUMNS)
     writer.writeheader()

@@ -6,6 +6,8 @@ import threading
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from typing_extensions import override
+
 from shuangyong.errors import LedgerError
 from shuangyong.ledger.base import Ledger, first_head
 from shuangyong.text import Text
@@ -68,6 +70,7 @@ class MemoryLedger(Ledger):
         self.settings: dict[str, str] = {}
         self._lock = threading.Lock()
 
+    @override
     @contextmanager
     def transaction(self) -> Iterator[_MemoryTransaction]:
         with self._lock:
@@ -76,5 +79,6 @@ class MemoryLedger(Ledger):
             self.rows.extend(tx.pending)  # reached only if the block did not raise: all or nothing
             self.settings.update(tx.settings)
 
+    @override
     def postings(self) -> Iterator[Posting]:
         return iter(list(self.rows))

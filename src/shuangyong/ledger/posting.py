@@ -135,6 +135,7 @@ class Posting(_Share):
 
     @property
     def signed_fen(self) -> int:
+        """The grant as it counts towards a cap: negative for a reversal."""
         return self.granted_fen if self.kind == "grant" else -self.granted_fen
 
     def as_dict(self) -> dict[str, Any]:

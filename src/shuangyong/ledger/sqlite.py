@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from typing_extensions import override
+
 from shuangyong.errors import LedgerError
 from shuangyong.ledger.base import Ledger, first_head
 from shuangyong.ledger.posting import POSTING_COLUMNS, CapKey, Posting
@@ -116,7 +118,8 @@ class _SQLiteTransaction:
         for posting in postings:
             for name in _FEN_COLUMNS:
                 if (getattr(posting, name) or 0) > INT64:
-                    raise LedgerError(Text(f"{name} 超出 SQLite 能存的整数范围", f"{name} is beyond what SQLite stores"),
+                    raise LedgerError(Text(f"{name} 超出 SQLite 能存的整数范围",
+                                           f"{name} is beyond what SQLite stores"),
                                       record=f"{posting.visit_id}/{posting.line_id}", field=name,
                                       value=getattr(posting, name))
         self.connection.executemany(_INSERT, [dict(p.as_dict(), year=p.business_date.year) for p in postings])
@@ -160,8 +163,9 @@ class SQLiteLedger(Ledger):
         tables = {name for (name,) in self.connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if "shuangyong_schema" not in tables:
             if tables:
-                raise LedgerError(Text(f"文件 {self.path} 是别的 SQLite 数据库（有表 {', '.join(sorted(tables))}），不是账本",
-                                       f"{self.path} is another SQLite database (tables {', '.join(sorted(tables))}), "
+                names = ", ".join(sorted(tables))
+                raise LedgerError(Text(f"文件 {self.path} 是别的 SQLite 数据库（有表 {names}），不是账本",
+                                       f"{self.path} is another SQLite database (tables {names}), "
                                        "not a shuangyong ledger"), record=self.url, field="ledger")
             if not create:
                 raise LedgerError(Text(f"文件 {self.path} 是空的，不是账本", f"{self.path} is empty, not a ledger"),
@@ -191,6 +195,7 @@ class SQLiteLedger(Ledger):
                 self.connection.execute("ROLLBACK")
             raise
 
+    @override
     @contextmanager
     def transaction(self) -> Iterator[_SQLiteTransaction]:
         with self._mapped(Text("账本拒绝了这次写入，未写入任何记录",
@@ -204,10 +209,12 @@ class SQLiteLedger(Ledger):
             last = self.connection.execute(f"{_SELECT} ORDER BY seq DESC LIMIT 1").fetchone()
         return first_head(None if last is None else Posting.from_row(last))
 
+    @override
     def postings(self) -> Iterator[Posting]:
         with self._mapped(Text("无法读取账本", "cannot read the ledger")):
             for row in self.connection.execute(f"{_SELECT} ORDER BY seq"):
                 yield Posting.from_row(row)
 
+    @override
     def close(self) -> None:
         self.connection.close()

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 @attrs.frozen(slots=True)
 class Verification:
+    """What ``verify`` found: the rows, the sums, and each problem."""
     rows: int
     granted_fen: int  #: sum of grants
     reversed_fen: int  #: sum of reversals
@@ -29,10 +30,12 @@ class Verification:
 
     @property
     def ok(self) -> bool:
+        """Whether no problem was found."""
         return not self.problems
 
     @property
     def net_fen(self) -> int:
+        """Grants less reversals, in fen."""
         return self.granted_fen - self.reversed_fen
 
 
@@ -53,7 +56,8 @@ def verify(postings: Iterable[Posting], expect: tuple[int, str] | None = None) -
             problems.append(Text(f"第 {count} 条的序号是 {row.seq}（序号应连续）",
                                  f"row {count} has seq {row.seq} (numbering must have no gaps)"))
         if row.prev_hash != prev:
-            problems.append(Text(f"第 {row.seq} 条的 prev_hash 与上一条不符", f"row {row.seq}: prev_hash breaks the chain"))
+            problems.append(Text(f"第 {row.seq} 条的 prev_hash 与上一条不符",
+                                 f"row {row.seq}: prev_hash breaks the chain"))
         if row_hash(row.as_dict()) != row.hash:
             problems.append(Text(f"第 {row.seq} 条的内容与其哈希不符（被改动过）",
                                  f"row {row.seq}: content does not match its hash (altered)"))

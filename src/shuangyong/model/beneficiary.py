@@ -29,6 +29,7 @@ class Credential:
     validity: DateWindow = DateWindow()
 
     def valid_on(self, day: dt.date) -> bool:
+        """Whether the credential is valid on ``day`` (both ends of its validity included)."""
         return self.validity.contains(day)
 
 

@@ -53,6 +53,7 @@ class ChargeCodeMap:
         return cls(table)
 
     def item_for(self, code: str) -> str | None:
+        """The item kind of an HIS charge code, or ``None`` for a code the table does not map."""
         return self.items.get(code)
 
 

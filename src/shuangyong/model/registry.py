@@ -114,6 +114,8 @@ class Registry:
 
     @classmethod
     def builtin(cls) -> Registry:
+        """The built-in vocabularies (categories, credentials, items, priorities, services, visit kinds,
+        disability causes), without any plugin's."""
         categories = Vocabulary(Text("类别", "category"))
         for term_id, zh, en, parents in CATEGORIES:
             categories.register(Term(term_id, Text(zh, en), parents))

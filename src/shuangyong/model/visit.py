@@ -69,6 +69,7 @@ class ChargeLine(_ChargeLineFields):
 
     def __new__(cls, line_id: str, item: str, amount: object, tags: frozenset[str] = frozenset(),
                 code: str | None = None, description: str | None = None) -> ChargeLine:
+        """Check and build a line; ``amount`` is parsed to ``Decimal`` yuan (floats refused)."""
         return _new_fields(cls, line_id, item, parse_amount(amount), tags, code, description,
                            line_order(line_id))
 

@@ -37,6 +37,7 @@ class Vocabulary:
     _rank: dict[str, int] = attrs.field(factory=dict, init=False)
 
     def register(self, term: Term) -> None:
+        """Add ``term``; its parents must be registered already, and an id registered twice is a ``ValueError``."""
         if term.id in self._terms:
             raise ValueError(f"{self.name.en} {term.id!r} is registered twice")
         for parent in term.parents:
@@ -56,6 +57,7 @@ class Vocabulary:
         return len(self._terms)
 
     def get(self, term_id: str) -> Term:
+        """The term with this id; an unknown id raises ``unknown``'s error."""
         try:
             return self._terms[term_id]
         except KeyError:
@@ -63,6 +65,7 @@ class Vocabulary:
 
     def unknown(self, term_id: str, *, record: str | None = None,
                 field: str | None = None) -> UnknownCategoryError:
+        """The error for an id this vocabulary does not have, listing those it has."""
         known = ", ".join(self._terms)
         return UnknownCategoryError(
             Text(f"未知的{self.name.zh} {term_id!r}（可用：{known}）",
@@ -80,6 +83,7 @@ class Vocabulary:
         return found
 
     def descendants(self, term_id: str) -> frozenset[str]:
+        """The ids of ``term_id`` and of every term below it."""
         return frozenset(t.id for t in self if term_id in self.with_ancestors(t.id))
 
     def order(self, ids: Iterable[str]) -> tuple[str, ...]:

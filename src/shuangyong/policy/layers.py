@@ -46,6 +46,7 @@ class PolicySet:
     fingerprint: str
 
     def rule(self, rule_id: str) -> Rule:
+        """The rule with this id; ``KeyError`` when the set has none."""
         for rule in self.rules:
             if rule.spec.id == rule_id:
                 return rule
@@ -58,6 +59,7 @@ class PolicySet:
 
 
 def merge(packs: list[LoadedPack], registry: Registry) -> PolicySet:
+    """Merge packs in order: a later pack overrides or disables an earlier one's rules."""
     rules: dict[str, Rule] = {}
     groups: list[str] = []
     for pack in packs:

@@ -63,6 +63,7 @@ class LoadedPack:
 
 
 def builtin_pack_names(kind: PackKind = POLICY) -> list[str]:
+    """The built-in packs of this kind, by name."""
     folder = resources.files(kind.package) / "packs"
     return sorted(entry.name.removesuffix(".yaml") for entry in folder.iterdir()
                   if entry.name.endswith(".yaml"))
@@ -119,10 +120,12 @@ def _policy_error(error: ValidationError, pack: LoadedPack, data: dict[str, Any]
 
 
 def load_pack_file(path: Path, kind: PackKind = POLICY) -> LoadedPack:
+    """Read and check a pack file."""
     return parse_pack(read_document(path, kind.noun), str(path), path.parent, kind)
 
 
 def load_builtin(name: str, kind: PackKind = POLICY) -> LoadedPack:
+    """Read and check a built-in pack."""
     resource = resources.files(kind.package) / "packs" / f"{name}.yaml"
     return parse_pack(resource.read_text(encoding="utf-8"), f"builtin:{name}", kind=kind)
 

@@ -13,4 +13,5 @@ if TYPE_CHECKING:
 
 @hookimpl
 def register_commands(cli: click.Group) -> None:
+    """Add ``shuangyong dask-evaluate``."""
     cli.add_command(dask_evaluate)

@@ -35,6 +35,7 @@ class TableExporter:
     subjects: frozenset[str]
 
     def write(self, subject: str, data: Any, target: IO[bytes]) -> None:
+        """Render the tables of ``subject`` and write them in one piece."""
         content = self.render(tables_for(subject, data, self.subjects, self.name), TITLES[subject])
         target.write(content)
 
@@ -48,4 +49,5 @@ EXPORTERS = (
 
 @hookimpl
 def register_exporters() -> Mapping[str, Any]:
+    """The ``xlsx``, ``html`` and ``pdf`` exporters."""
     return {exporter.name: exporter for exporter in EXPORTERS}

@@ -41,6 +41,7 @@ def _format(value: Cell) -> str:
 
 
 def render_html(tables: tuple[Table, ...], title: Text, extra_style: str = "") -> str:
+    """The tables as one HTML page; ``extra_style`` is appended to the page's style (the PDF's print rules)."""
     parts = ['<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8">',
              f"<title>{escape(title.zh)} {escape(title.en)}</title>",
              f"<style>{STYLE}{extra_style}</style></head><body>",

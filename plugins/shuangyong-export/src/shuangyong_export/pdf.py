@@ -28,6 +28,7 @@ def has_cjk_font() -> bool:
 
 
 def render_pdf(tables: tuple[Table, ...], title: Text) -> bytes:
+    """The HTML page printed by WeasyPrint; refused when no font has Chinese glyphs."""
     if not has_cjk_font():
         raise ExportError(Text(f"生成 PDF 需要中文字体：{INSTALL_HINT}",
                                f"a PDF needs a font with Chinese glyphs: {INSTALL_HINT}"),

@@ -39,6 +39,7 @@ class ExportError(ShuangyongError, ValueError):
 
 @attrs.frozen(slots=True)
 class Column:
+    """One column of a table: the key it reads from each row, its bilingual title, how to write it."""
     key: str
     title: Text
     kind: Kind = "text"
@@ -178,6 +179,7 @@ def tables_for(subject: str, data: Any, subjects: frozenset[str], exporter: str)
     """The tables of a subject, or an :class:`ExportError` if this exporter does not take it."""
     if subject not in subjects:
         raise ExportError(Text(f"导出格式 {exporter} 不支持 {subject}（支持：{'、'.join(sorted(subjects))}）",
-                               f"exporter {exporter} cannot write {subject} (it writes: {', '.join(sorted(subjects))})"),
+                               f"exporter {exporter} cannot write {subject} "
+                               f"(it writes: {', '.join(sorted(subjects))})"),
                           record=exporter, field="subject", value=subject)
     return BUILDERS[subject](data)

@@ -43,6 +43,7 @@ def cell_text(value: str) -> str:
 
 
 def header(column_title: Text) -> str:
+    """A header cell: the Chinese title above the English one."""
     return f"{column_title.zh}\n{column_title.en}"
 
 

@@ -23,6 +23,7 @@ class FhirAdapter:
     """A HIS adapter (docs/hooks.md): ``read`` a Bundle into visits, ``write`` decisions as Invoices."""
 
     def read(self, source: Source) -> Iterator[dict[str, Any]]:
+        """The visits of the bundle, as JSON-contract records."""
         return read_bundle(source)
 
     def write(self, decisions: Iterable[Mapping[str, Any]], target: IO[bytes] | Path | str) -> None:
@@ -37,9 +38,11 @@ class FhirAdapter:
 
 @hookimpl
 def register_his_adapters() -> Mapping[str, Any]:
+    """``--his fhir``: Bundles of Patient, Encounter and ChargeItem in."""
     return {"fhir": FhirAdapter()}
 
 
 @hookimpl
 def register_exporters() -> Mapping[str, Any]:
+    """``--format fhir``: decisions out as an Invoice bundle."""
     return {"fhir": AdapterExporter(FhirAdapter(), ".json")}  # an Invoice bundle

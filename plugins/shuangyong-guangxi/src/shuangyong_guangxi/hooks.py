@@ -27,9 +27,11 @@ PACK = ("guangxi", Path(__file__).with_name("guangxi.yaml"))
 
 @hookimpl
 def register_categories() -> Iterable[Term]:
+    """三老功臣, Guangxi's category."""
     return [MERITORIOUS_ELDER]
 
 
 @hookimpl
 def register_policy_packs() -> Mapping[str, Path]:
+    """The Guangxi pack, by name."""
     return dict([PACK])

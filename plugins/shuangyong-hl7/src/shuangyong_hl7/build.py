@@ -33,11 +33,13 @@ def _fields(*values: str, length: int) -> str:
 
 
 def visit_to_dft(visit: Mapping[str, Any], control_id: str, charset: str = "UNICODE UTF-8") -> str:
+    """A DFT^P03 for a JSON-contract visit (the tests' and benchmarks' HIS side)."""
     patient = visit["patient"]
     ids = [f"{escape(patient['id'])}^^^HIS^MR"] + [
         f"{escape(card['number'])}^^^^{escape(card['kind'])}^^{_date(card.get('valid_from'))}^{_date(card.get('valid_to'))}"
         for card in patient.get("credentials", ())]
-    pid = ["PID", "1", "", "~".join(ids), "", escape(patient.get("name") or "") or "\"\"", "", _date(patient.get("birth_date"))]
+    name = escape(patient.get("name") or "") or '""'
+    pid = ["PID", "1", "", "~".join(ids), "", name, "", _date(patient.get("birth_date"))]
     pid += [""] * (27 - len(pid) + 1)
     categories = list(patient.get("categories", ()))
     pid[27] = escape(categories[0]) if categories else ""

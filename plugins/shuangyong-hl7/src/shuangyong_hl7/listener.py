@@ -48,6 +48,7 @@ class MllpListener:
         self._connections: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
+        """Listen; with port 0, ``port`` is the one the system chose once this returns."""
         self._server = await asyncio.start_server(self._connection, self.host, self.port, limit=self.max_frame)
         self.port = self._server.sockets[0].getsockname()[1]
 

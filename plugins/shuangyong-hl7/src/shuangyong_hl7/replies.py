@@ -70,6 +70,7 @@ def _amounts(data: Mapping[str, Any], record: str, at: str) -> list[str]:
 
 
 def decision_ack(request: Mapping[str, str], charset: str, decision: Mapping[str, Any]) -> str:
+    """The AA reply to a DFT: one ZDL segment a line, with the amounts and the rule."""
     record = decision["visit_id"]
     segments = [_header(request.get("trigger") or "P03", charset, request),
                 _segment("MSA", "AA", escape(request.get("control_id")))]
@@ -83,12 +84,14 @@ def decision_ack(request: Mapping[str, str], charset: str, decision: Mapping[str
 
 
 def accept_ack(request: Mapping[str, str], charset: str, note: str = "") -> str:
+    """An AA reply that carries no decision (an A04, say), with an optional note."""
     return "\r".join([_header(request.get("trigger") or "A04", charset, request),
                       _segment("MSA", "AA", escape(request.get("control_id")), escape(note))])
 
 
 def error_ack(request: Mapping[str, str], charset: str, *, reject: bool, segment: str, sequence: int,
               position: int | None, code: str, code_text: str, message: str) -> str:
+    """An AE (or AR with ``reject``) reply whose ERR segment points at the bad segment and field."""
     location = "^".join([segment, str(sequence), str(position or "")]).rstrip("^")
     return "\r".join([
         _header(request.get("trigger") or "", charset, request),

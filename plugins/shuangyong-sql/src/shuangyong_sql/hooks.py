@@ -15,4 +15,5 @@ SCHEMES = ("postgresql+psycopg", "mysql+pymysql", "mariadb+pymysql", "sqlite+pys
 
 @hookimpl
 def register_storage() -> Mapping[str, Any]:
+    """The SQL ledger for each SQLAlchemy URL scheme it supports."""
     return {scheme: SQLLedger for scheme in SCHEMES}

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 import sqlalchemy as sa
+from typing_extensions import override
 
 from shuangyong.errors import LedgerError
 from shuangyong.ledger.base import Ledger, first_head
@@ -63,7 +64,8 @@ class _SQLTransaction:
         return first_head(last[0] if last else None)
 
     def visit_rows(self, visit_ids: Iterable[str]) -> list[Posting]:
-        rows = [row for chunk in _chunks(sorted(set(visit_ids))) for row in self._rows(self.table.c.visit_id.in_(chunk))]
+        rows = [row for chunk in _chunks(sorted(set(visit_ids)))
+                for row in self._rows(self.table.c.visit_id.in_(chunk))]
         return sorted(rows, key=lambda row: row.seq)
 
     def used(self, keys: Iterable[CapKey]) -> dict[CapKey, int]:
@@ -100,7 +102,8 @@ class _SQLTransaction:
             for name in _TEXT_FIELDS:
                 if len(getattr(posting, name)) > MAX_TEXT:
                     raise LedgerError(Text(f"{name} 超过 {MAX_TEXT} 个字符，SQL 账本存不下",
-                                           f"{name} is longer than {MAX_TEXT} characters, more than the SQL ledger holds"),
+                                           f"{name} is longer than {MAX_TEXT} characters, "
+                                           "more than the SQL ledger holds"),
                                       record=f"{posting.visit_id[:40]}/{posting.line_id[:40]}", field=name)
         self.connection.execute(sa.insert(self.table), [_values(p, self.dialect) for p in postings])
 
@@ -179,6 +182,7 @@ class SQLLedger(Ledger):
 
     @property
     def schema_version(self) -> int:
+        """The newest migration applied to the database (0 before the first)."""
         with self.engine.connect() as connection:
             return connection.execute(sa.text(f"SELECT MAX(version) FROM {VERSION_TABLE}")).scalar_one() or 0
 
@@ -225,6 +229,7 @@ class SQLLedger(Ledger):
             with connection.begin():
                 connection.execute(sa.text(unlock), {"name": _MIGRATION_LOCK})
 
+    @override
     @contextmanager
     def transaction(self) -> Iterator[_SQLTransaction]:
         with self._mapped(Text("账本数据库拒绝了这次写入，未写入任何记录",
@@ -240,6 +245,7 @@ class SQLLedger(Ledger):
             last = connection.execute(query).mappings().first()
         return first_head(None if last is None else Posting.from_row(last))
 
+    @override
     def postings(self) -> Iterator[Posting]:
         query = sa.select(*(self.table.c[name] for name in _COLUMNS)).order_by(self.table.c.seq)
         with self._mapped(Text("无法读取账本", "cannot read the ledger")), self.engine.connect() as connection:
@@ -250,5 +256,6 @@ class SQLLedger(Ledger):
             finally:
                 result.close()
 
+    @override
     def close(self) -> None:
         self.engine.dispose()
