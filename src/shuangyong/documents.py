@@ -33,12 +33,13 @@ class LongInteger(str):
 
 class YamlRefusal(yaml.YAMLError):
     """A document the bounded loader will not compose (too deep, too many aliases …), said in
-    both languages at the mark where it happened."""
+    both languages, with the (1-based) line of the event where it happened."""
 
-    def __init__(self, message: Text, mark: yaml.Mark) -> None:
+    def __init__(self, message: Text, event: yaml.Event) -> None:
         super().__init__(message.en)
         self.message = message
-        self.problem_mark = mark
+        assert event.start_mark is not None  # the parser marks every event it makes
+        self.line = event.start_mark.line + 1
 
 
 #: digits of an integer literal read as a number; a longer one stays text (:class:`LongInteger`)
@@ -61,36 +62,36 @@ class BoundedLoader(yaml.SafeLoader):
         self._aliases = 0
 
     @override
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent):
             self._aliases += 1
             if self._aliases > MAX_YAML_ALIASES:
                 raise YamlRefusal(Text(f"别名（*name）超过 {MAX_YAML_ALIASES} 个",
-                                       f"more than {MAX_YAML_ALIASES} aliases (*name)"), event.start_mark)
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+                                       f"more than {MAX_YAML_ALIASES} aliases (*name)"), event)
+            return super().compose_node(parent, index)
         if isinstance(event, yaml.ScalarEvent) and _SURROGATE.search(event.value):
             raise YamlRefusal(Text("字符串含有孤立的代理码位（如 \\ud800），无法输出",
                                    "a string holds a lone surrogate (such as \\ud800), which no output can encode"),
-                              event.start_mark)
+                              event)
         if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)) and self._depth >= MAX_DEPTH:
             raise YamlRefusal(Text(f"嵌套超过 {MAX_DEPTH} 层", f"nested more than {MAX_DEPTH} levels deep"),
-                              event.start_mark)
+                              event)
         self._depth += 1
         try:
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         finally:
             self._depth -= 1
 
-    @override
-    def construct_yaml_int(self, node: yaml.ScalarNode) -> int | str:
+    def construct_bounded_int(self, node: yaml.ScalarNode) -> int | str:
+        """A plain decimal integer; one longer than ``_INT_DIGITS`` stays text (:class:`LongInteger`)."""
         text = self.construct_scalar(node)
         if len(text.lstrip("+-")) > _INT_DIGITS:
             return LongInteger(text)
         return int(text)
 
 
-BoundedLoader.add_constructor("tag:yaml.org,2002:int", BoundedLoader.construct_yaml_int)
+BoundedLoader.add_constructor("tag:yaml.org,2002:int", BoundedLoader.construct_bounded_int)
 BoundedLoader.yaml_implicit_resolvers = {
     first: [(tag, pattern) for tag, pattern in found if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:bool")]
     for first, found in yaml.SafeLoader.yaml_implicit_resolvers.items()}
@@ -252,7 +253,7 @@ def read_yaml(text: str, origin: str, *, loader: type[BoundedLoader] = PlainDate
         finally:
             parser.dispose()
     except YamlRefusal as refusal:
-        raise error(refusal.message, record=f"{origin}:{refusal.problem_mark.line + 1}") from None
+        raise error(refusal.message, record=f"{origin}:{refusal.line}") from None
     except yaml.YAMLError as failure:
         mark = getattr(failure, "problem_mark", None)
         where = f"{origin}:{mark.line + 1}" if mark else origin

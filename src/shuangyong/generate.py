@@ -120,7 +120,7 @@ def visit(seed: int, number: int, patients: int, year: int = 2025) -> dict[str, 
     rng = random.Random(f"{seed}:visit:{number}")
     who = rng.randrange(patients)
     kind = _weighted(rng, VISIT_KINDS)
-    lines = []
+    lines: list[dict[str, Any]] = []
     for item, chance, most in LINE_MIX[kind]:
         if rng.random() < chance:
             for _ in range(rng.randint(1, most)):

@@ -51,8 +51,9 @@ class HisAdapter(Protocol):
 class StorageFactory(Protocol):
     """What ``register_storage`` maps a URL scheme to: the ledger class, or any factory."""
 
-    def __call__(self, url: str) -> Ledger:
-        """Open the ledger at ``url``."""
+    def __call__(self, url: str, *, create: bool = True) -> Ledger:
+        """Open the ledger at ``url``; with ``create=False`` one that does not exist yet is a
+        :class:`~shuangyong.errors.LedgerError`, not made empty (``ledger verify`` on a typo)."""
 
 
 @hookspec

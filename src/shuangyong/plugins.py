@@ -45,7 +45,7 @@ class PluginManager(pluggy.PluginManager):
 
     def __init__(self) -> None:
         super().__init__("shuangyong")
-        self.versions: dict[str, str] = {}
+        self.versions: dict[str, str | None] = {}  #: None: shuangyong itself, never installed
 
 
 @attrs.frozen(slots=True)
@@ -294,7 +294,7 @@ def check_kinds(manager: PluginManager | None = None) -> list[Any]:
 def open_ledger(url: str, manager: PluginManager | None = None, *, create: bool = True) -> Ledger:
     """A ledger by URL; the scheme (``sqlite``, ``memory``, ``postgresql+psycopg``…) picks the backend.
     ``create=False`` refuses a ledger that does not exist yet instead of making an empty one."""
-    backends: dict[str, Callable[[str], Ledger]] = collect("register_storage", manager)
+    backends: dict[str, hookspecs.StorageFactory] = collect("register_storage", manager)
     scheme = url.split(":", 1)[0] if ":" in url else ""
     if scheme not in backends:
         known = ", ".join(sorted(backends))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -122,6 +123,28 @@ class TestWrite:
             FhirAdapter().write(decisions, target)
         assert ("ZY20260225-0007", "lines[0].applied[0].reduction", False) == (
             caught.value.record, caught.value.field, target.exists())
+
+    @pytest.mark.parametrize(("element", "says", "cut"), [
+        ("totalNet.value", "totalNet.value (the amount) is missing", lambda invoice: invoice.pop("totalNet")),
+        ("lineItem[0].priceComponent[0].amount.value", "amount.value (the amount) is missing",
+         lambda invoice: invoice["lineItem"][0]["priceComponent"][0].pop("amount")),
+        ("lineItem[0].priceComponent[1].code.coding", "the discount names no rule",
+         lambda invoice: invoice["lineItem"][0]["priceComponent"][1].pop("code")),
+        ("lineItem[0].chargeItemReference.identifier.value", "the line id",
+         lambda invoice: invoice["lineItem"][0].update(chargeItemReference={"reference": "ChargeItem/1"})),
+    ])
+    def test_reading_back_an_invoice_without_an_element_names_it(
+            self, element: str, says: str, cut: Callable[[dict[str, Any]], object]) -> None:
+        """An Invoice valid R4B but without what a decision needs (these elements are optional in
+        FHIR) is a FhirError naming the invoice and the element, not a crash on None."""
+        target = io.BytesIO()
+        FhirAdapter().write(decide(read(fixture()))[:1], target)
+        bundle = json.loads(target.getvalue(), parse_float=Decimal)
+        cut(bundle["entry"][0]["resource"])
+        with pytest.raises(FhirError) as caught:
+            invoices_from_bundle(exact_json.dumps(bundle))
+        assert ("Invoice/invoice-1", element, True) == (caught.value.record, caught.value.field,
+                                                        says in caught.value.message.en)
 
     def test_any_visit_id(self) -> None:
         """A visit id that is no valid FHIR id (spaces, 汉字, /) still gets its Invoice."""

@@ -36,6 +36,7 @@ from shuangyong.model.visit import VISIT_KINDS
 from shuangyong.money import to_fen
 
 if TYPE_CHECKING:
+    import datetime as dt
     from decimal import Decimal
 
     from shuangyong.engine.compiler import CompiledPolicy, CompiledRule
@@ -56,7 +57,7 @@ def vectorisable(predicate: Predicate | None) -> bool:
     return isinstance(predicate, CategoryIn | CredentialValid | IdIn | NumberIn | RegionIn | TagsAny)
 
 
-def _days(day: object, missing: int) -> int:
+def _days(day: dt.date | None, missing: int) -> int:
     return missing if day is None else int((np.datetime64(day, "D") - _EPOCH).astype(np.int64))
 
 

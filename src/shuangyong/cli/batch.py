@@ -66,7 +66,7 @@ def batch(source: str, policies: tuple[str, ...], input_fmt: str, encoding: str,
     from shuangyong.batch.run import write_decisions
 
     with exit_on_error(), writing_to(output, binary=True) as out:
-        failures = write_decisions(engine, source, out, None if input_fmt == "auto" else input_fmt,  # type: ignore[arg-type]
+        failures = write_decisions(engine, source, out, None if input_fmt == "auto" else input_fmt,
                                    encoding, show_progress=wanted(show))
     if failures:
         say(Text(f"{failures} 条记录有误，已逐条输出错误",

@@ -132,7 +132,8 @@ def _write_decisions(engine: Engine, code_map: ChargeCodeMap | None, records: In
             failures += not ok
             if fmt == "table":
                 if ok:
-                    out.write(decision_table(engine, *result, lang()) + "\n\n")
+                    visit, decision = result
+                    out.write(decision_table(engine, visit, decision, lang()) + "\n\n")
                 else:
                     click.echo(_error_line(record, result), err=True)
             elif fmt == "jsonl":

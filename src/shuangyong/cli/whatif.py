@@ -39,10 +39,10 @@ def whatif(source: str, base: tuple[str, ...], reform: tuple[str, ...], fmt: str
     from shuangyong.whatif_render import as_html, as_table
 
     with exit_on_error():
-        comparison = compare(base_engine, reform_engine, source,  # type: ignore[arg-type]
+        comparison = compare(base_engine, reform_engine, source,
                              None if input_fmt == "auto" else input_fmt, encoding, top=top,
                              show_progress=wanted(show))
-    registry = base_engine.engine.registry  # type: ignore[attr-defined]
+    registry = base_engine.engine.registry
     with writing_to(output) as out:
         if fmt == "json":
             payload = {"packs": {"base": list(base), "reform": list(reform)}, **comparison.as_dict()}

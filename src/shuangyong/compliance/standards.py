@@ -22,7 +22,7 @@ from shuangyong.policy.schema import Flag, Id, LocalText, StrictModel, Whole, pl
 from shuangyong.text import Text
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Mapping, Sequence
     from pathlib import Path
 
 SCHEMA_VERSION = 1
@@ -161,7 +161,7 @@ def merge_standards(packs: list[LoadedPack], kinds: Mapping[str, CheckKind]) -> 
     return StandardsSet(tuple(p.spec.pack for p in packs), tuple(headlines.values()), tuple(standards.values()))
 
 
-def _once(entries: tuple[HeadlineSpec, ...] | tuple[StandardSpec, ...], key: str, pack: LoadedPack,
+def _once(entries: Sequence[HeadlineSpec | StandardSpec], key: str, pack: LoadedPack,
           noun: Text) -> None:
     """Refuse an id defined twice in one pack: the second would silently replace the first."""
     first: dict[str, int] = {}

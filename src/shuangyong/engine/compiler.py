@@ -146,13 +146,13 @@ class CompiledPolicy:
                 DateWindow(spec.effective.from_, spec.effective.to), predicate, visit_test, line_test, reduce,
                 caps.per_visit if caps else None, index_tokens(predicate) if predicate is not None else None))
         index: dict[IndexKey, list[CompiledRule]] = {}
-        for rule in compiled:
-            for token in rule.tokens or (None,):
-                index.setdefault((rule.rule.region, token), []).append(rule)
+        for compiled_rule in compiled:
+            for token in compiled_rule.tokens or (None,):
+                index.setdefault((compiled_rule.rule.region, token), []).append(compiled_rule)
         concerning: dict[str, list[CompiledRule]] = {}
-        for rule in compiled:
-            for item in rule.rule.spec.items:
-                concerning.setdefault(item, []).append(rule)
+        for compiled_rule in compiled:
+            for item in compiled_rule.rule.spec.items:
+                concerning.setdefault(item, []).append(compiled_rule)
         return cls(policy, tuple(compiled), {key: tuple(rules) for key, rules in index.items()},
                    {item: tuple(rules) for item, rules in concerning.items()})
 

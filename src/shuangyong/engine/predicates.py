@@ -25,7 +25,12 @@ if TYPE_CHECKING:
 
 
 class Predicate(Protocol):
-    LINE_LEVEL: ClassVar[bool]
+    """A compiled condition: ``pred(ctx, line)`` answers, ``pred.explain(ctx, line, registry)`` says why."""
+
+    @property
+    def LINE_LEVEL(self) -> bool:
+        """Whether it looks at the charge line: a class constant on a leaf (``TagsAny`` and plugins'
+        conditions), computed from the parts on ``AllOf``, ``AnyOf`` and ``NotOf``."""
 
     def __call__(self, ctx: VisitContext, line: ChargeLine | None) -> bool: ...
 
@@ -173,8 +178,8 @@ class NumberIn:
 
     def __call__(self, ctx: VisitContext, line: ChargeLine | None) -> bool:
         value = FACTS[self.fact].read(ctx)
-        return (value is not None and (self.low is None or value >= self.low)  # type: ignore[operator]
-                and (self.high is None or value <= self.high))  # type: ignore[operator]
+        return (isinstance(value, int) and (self.low is None or value >= self.low)
+                and (self.high is None or value <= self.high))
 
     def explain(self, ctx: VisitContext, line: ChargeLine | None,
                 registry: Registry) -> tuple[bool, Text]:

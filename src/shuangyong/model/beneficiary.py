@@ -16,8 +16,12 @@ if TYPE_CHECKING:
     import datetime as dt
 
 DISABILITY_LEVELS = range(1, 11)  #: 1 is the most severe (条例2024 §26)
-_CAUSE = one_of("disability_cause", Text("致残原因", "disability cause"),
-                tuple(row[0] for row in DISABILITY_CAUSES), optional=True)
+_CAUSES = tuple(row[0] for row in DISABILITY_CAUSES)
+_CAUSE = Text("致残原因", "disability cause")
+
+
+def _cause(value: str | None) -> str | None:
+    return None if value is None else one_of(value, "disability_cause", _CAUSE, _CAUSES)
 
 
 @attrs.frozen(slots=True)
@@ -53,7 +57,7 @@ class Beneficiary:
     categories: frozenset[str] = frozenset()
     credentials: tuple[Credential, ...] = ()
     disability_level: int | None = attrs.field(default=None, converter=_level)
-    disability_cause: str | None = attrs.field(default=None, converter=_CAUSE)
+    disability_cause: str | None = attrs.field(default=None, converter=_cause)
     birth_date: dt.date | None = None
     name: str | None = None
 

@@ -81,7 +81,7 @@ def _yaml_rows(path: Path) -> list[_Row]:
         finally:
             loader.dispose()
     except YamlRefusal as refusal:
-        raise InputError(refusal.message, record=f"{path}:line {refusal.problem_mark.line + 1}") from None
+        raise InputError(refusal.message, record=f"{path}:line {refusal.line}") from None
     if node is None:
         return []
     if not isinstance(node, yaml.MappingNode):

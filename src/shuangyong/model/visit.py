@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from shuangyong.model.beneficiary import Beneficiary
 
 VISIT_KINDS = tuple(row[0] for row in _VISIT_KIND_ROWS)
+_KIND = Text("就诊类型", "visit kind")
 _REGION = re.compile(r"[0-9]{6}")
 _DIGITS = re.compile(r"([0-9]+)")
 
@@ -73,9 +74,13 @@ class ChargeLine(_ChargeLineFields):
         return _new_fields(cls, line_id, item, parse_amount(amount), tags, code, description,
                            line_order(line_id))
 
-    def _replace(self, **changes: object) -> ChargeLine:  # type: ignore[override]
+    def _replace(self, **changes: object) -> ChargeLine:
         fields = {name: getattr(self, name) for name in _ChargeLineFields._fields if name != "order"}
-        return ChargeLine(**{**fields, **changes})  # type: ignore[arg-type]
+        return ChargeLine(**{**fields, **changes})
+
+
+def _kind(value: str) -> str:
+    return one_of(value, "kind", _KIND, VISIT_KINDS)
 
 
 def _region(value: str) -> str:
@@ -92,7 +97,7 @@ class Visit:
 
     visit_id: str
     date: dt.date
-    kind: str = attrs.field(converter=one_of("kind", Text("就诊类型", "visit kind"), VISIT_KINDS))
+    kind: str = attrs.field(converter=_kind)
     region: str = attrs.field(converter=_region)
     patient: Beneficiary
     lines: tuple[ChargeLine, ...] = ()

@@ -14,7 +14,7 @@ from shuangyong.errors import InputError, UnknownCategoryError
 from shuangyong.text import Text
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Iterable, Iterator
 
 
 @attrs.frozen(slots=True)
@@ -91,15 +91,11 @@ class Vocabulary:
         return tuple(sorted(set(ids), key=self._rank.__getitem__))
 
 
-def one_of(field: str, name: Text, allowed: tuple[str, ...], *,
-           optional: bool = False) -> Callable[[str | None], str | None]:
-    """An attrs converter accepting one of ``allowed`` (or ``None`` if optional); errors name ``field``."""
-
-    def check(value: str | None) -> str | None:
-        if not (value in allowed or (optional and value is None)):
-            raise InputError(Text(f"{name.zh}应为 {'/'.join(allowed)}，收到 {value!r}",
-                                  f"{name.en} must be one of {', '.join(allowed)}, got {value!r}"),
-                             field=field, value=value)
-        return value
-
-    return check
+def one_of(value: str, field: str, name: Text, allowed: tuple[str, ...]) -> str:
+    """``value`` if it is one of ``allowed``, else an :class:`InputError` naming ``field``: the body of
+    the attrs converters of fixed-vocabulary fields (visit kind, disability cause)."""
+    if value not in allowed:
+        raise InputError(Text(f"{name.zh}应为 {'/'.join(allowed)}，收到 {value!r}",
+                              f"{name.en} must be one of {', '.join(allowed)}, got {value!r}"),
+                         field=field, value=value)
+    return value

@@ -39,4 +39,4 @@ def render_pdf(tables: tuple[Table, ...], title: Text) -> bytes:
         raise ExportError(Text(f"无法加载 WeasyPrint（{error}）：{INSTALL_HINT}",
                                f"WeasyPrint cannot load ({error}): {INSTALL_HINT}"),
                           record="pdf", field="pango") from None
-    return HTML(string=render_html(tables, title, PRINT_STYLE)).write_pdf()  # type: ignore[no-any-return]
+    return HTML(string=render_html(tables, title, PRINT_STYLE)).write_pdf()

@@ -114,7 +114,7 @@ def decision_tables(decisions: Iterable[Mapping[str, Any]]) -> tuple[Table, Tabl
             if rule is not None:
                 clauses.setdefault(rule, _text(line.get("clause"), record, f"{at}.clause"))
             lines.append((visit_id, _text(_member(line, "line_id", record, f"{at}.line_id"), record, f"{at}.line_id"),
-                          item, items.get(item).label.zh if item in items else None, *money, rule))
+                          item, items.get(item).label.zh if item is not None and item in items else None, *money, rule))
         totals = _member(decision, "totals", record, "totals")
         visits.append((visit_id, _text(_member(decision, "policy", record, "policy"), record, "policy"),
                        *[parse_amount(_member(totals, key, record, f"totals.{key}"), record=record,

@@ -58,7 +58,7 @@ def _money(value: Decimal, table: Table, row: int, key: str) -> Decimal:
 def render_xlsx(tables: tuple[Table, ...], title: Text) -> bytes:
     """The whole workbook, built in memory: a failure leaves the caller's stream untouched."""
     book = Workbook()
-    book.remove(book.active)
+    book.remove(book.worksheets[0])  # the empty sheet a new workbook has
     book.properties.title = f"{title.zh} {title.en}"
     for table in tables:
         sheet = book.create_sheet(table.name)
@@ -72,7 +72,7 @@ def render_xlsx(tables: tuple[Table, ...], title: Text) -> bytes:
                 if value is None:
                     continue
                 if column.kind == "money":
-                    cell.value = _money(value, table, number, column.key)  # type: ignore[arg-type]
+                    cell.value = _money(value, table, number, column.key)  # type: ignore[arg-type]  # money cells are Decimal
                     cell.number_format = MONEY_FORMAT
                 elif column.kind == "date":
                     cell.value = value

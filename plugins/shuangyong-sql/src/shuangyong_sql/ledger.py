@@ -213,14 +213,15 @@ class SQLLedger(Ledger):
 
     @contextmanager
     def _migration_lock(self, connection: Connection) -> Iterator[None]:
-        lock, unlock = {
+        locks = {
             "postgresql": ("SELECT pg_advisory_lock(hashtext(:name))", "SELECT pg_advisory_unlock(hashtext(:name))"),
             "mysql": ("SELECT GET_LOCK(:name, 600)", "SELECT RELEASE_LOCK(:name)"),
             "mariadb": ("SELECT GET_LOCK(:name, 600)", "SELECT RELEASE_LOCK(:name)"),
-        }.get(self.dialect, (None, None))
-        if lock is None:  # SQLite: BEGIN IMMEDIATE is the lock
+        }
+        if self.dialect not in locks:  # SQLite: BEGIN IMMEDIATE is the lock
             yield
             return
+        lock, unlock = locks[self.dialect]
         with connection.begin():
             connection.execute(sa.text(lock), {"name": _MIGRATION_LOCK})
         try:
