@@ -38,7 +38,7 @@ test: setup $(STAMP) lint
 # The gates `make test` passes first: ruff (rules in pyproject.toml's [tool.ruff]) over the whole tree, and
 # mypy over src/ and each plugin's src/ ([tool.mypy]); mypy's cache keeps a second run to seconds.
 lint: $(STAMP)
-	$(BIN)/ruff check --quiet
+	$(BIN)/ruff check
 	$(BIN)/mypy
 
 # The fuzzer at a large budget (docs/testing.md): FUZZ_BUDGET inputs, FUZZ_SEED to repeat a run;
