@@ -10,7 +10,8 @@ from typing import Any
 from shuangyong.batch import BatchEngine, chunk_bytes
 from shuangyong.batch.sources import json_line_chunks
 from shuangyong.engine import Engine
-from shuangyong.interchange import read_records, result_json
+from shuangyong.interchange import read_records
+from shuangyong.interchange.output import result_json
 from shuangyong.model import Visit
 
 

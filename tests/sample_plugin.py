@@ -10,15 +10,18 @@ from typing import IO, Any, ClassVar
 import attrs
 import click
 
-from shuangyong import hookimpl
-from shuangyong.compliance.checks import Context, Options, Requirement, Selector
-from shuangyong.engine.context import VisitContext
-from shuangyong.ledger import Ledger, MemoryLedger, Posting, PostingRequest
-from shuangyong.model import Beneficiary
-from shuangyong.model.registry import Registry
-from shuangyong.model.visit import ChargeLine
-from shuangyong.model.vocabulary import Term
-from shuangyong.text import Text
+from shuangyong import Beneficiary, ChargeLine, Registry, Term, Text, hookimpl
+from shuangyong.plugins import (
+    Context,
+    Ledger,
+    MemoryLedger,
+    Options,
+    Posting,
+    PostingRequest,
+    Requirement,
+    Selector,
+    VisitContext,
+)
 
 HERE = Path(__file__).parent
 AUDIT: list[tuple[str, int]] = []  #: (ledger url, postings written) seen by the ledger_append wrapper

@@ -180,3 +180,11 @@ def test_an_unknown_key_with_a_bracket_is_named_not_a_crash(tmp_path: Path) -> N
     with pytest.raises(DossierError) as caught:
         load_dossier(path)
     assert (None, "unknown key 'rec[ords'") == (caught.value.field, caught.value.message.en)
+
+
+@pytest.mark.parametrize("records", [5, True, 2.5])
+def test_records_that_are_not_a_list_are_named_not_a_crash(records: object) -> None:
+    """``records: 5`` was a TypeError while looking for unknown record kinds (found by the fuzzer)."""
+    error = refused({"schema_version": 1, "unit": {"id": "U", "name": {"zh": "单位", "en": "Unit"}, "kind": "hospital"},
+                     "year": 2026, "records": records})
+    assert ("records", True) == (error.field, error.message.en.startswith("invalid value"))

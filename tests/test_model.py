@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from shuangyong import interchange
 from shuangyong.dates import DateWindow
 from shuangyong.errors import InputError, MoneyError, UnknownCategoryError
-from shuangyong.interchange import check_id, json_depth, read_records, visit_from_dict, visit_from_json
+from shuangyong.interchange import check_id, framing, json_depth, read_records, visit_from_dict, visit_from_json
 from shuangyong.model import (
     Beneficiary,
     ChargeCodeMap,
@@ -460,7 +459,7 @@ class TestContractReading:
 
     def test_line_longer_than_a_record_is_skipped_not_held(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """A line past MAX_RECORD_BYTES is an error for that line; the next line is still read."""
-        monkeypatch.setattr(interchange, "MAX_RECORD_BYTES", 250)
+        monkeypatch.setattr(framing, "MAX_RECORD_BYTES", 250)
         data = _text("A").encode() + b"\n" + b" " * 700 + b"\n" + _text("B").encode() + b"\n"
         records = list(read_records(io.BytesIO(data)).records)
         assert ["line 1", "line 2", "line 3"] == [r.label for r in records]

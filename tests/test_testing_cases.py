@@ -238,6 +238,14 @@ def test_compact_visit_to_contract() -> None:
                       {"line_id": "2", "code": "110200001", "amount": "9.00"}]} == record
 
 
+@pytest.mark.parametrize("key, value", [("cards", True), ("lines", True), ("lines", "bed 12.00"), ("cards", {"a": 1})])
+def test_compact_visit_refuses_cards_or_lines_that_are_not_a_list(key: str, value: object) -> None:
+    """Found by the fuzzer: ``cards: true`` was a TypeError (enumerating a bool)."""
+    with pytest.raises(CaseError) as raised:
+        compact_visit({"date": "2025-03-01", key: value})
+    assert f"visit.{key}" == raised.value.field and f"{key} in a compact visit is a list" in str(raised.value)
+
+
 def test_load_cases_reads_amounts_as_written(tmp_path: Path) -> None:
     """12.30 stays the text "12.30" (not the float 12.3), dates stay text for the contract."""
     case = load_cases(write(tmp_path, PASSING.replace("12.00", "12.30")))[0]

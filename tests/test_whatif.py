@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter, defaultdict
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -16,9 +17,8 @@ from shuangyong.cli import main
 from shuangyong.engine import Engine
 from shuangyong.generate import visits, write_json_lines
 from shuangyong.interchange import visit_from_json
-from shuangyong.money import to_fen
 from shuangyong.testing.prerequisites import missing
-from shuangyong.whatif import compare
+from shuangyong.whatif import Reductions, compare
 
 ROOT = Path(__file__).resolve().parents[1]
 REFORM = str(ROOT / "examples" / "reform-bed-waiver.yaml")
@@ -33,31 +33,31 @@ def year(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def by_hand(path: Path, base: Engine, reform: Engine) -> dict[str, object]:
-    """The same comparison from the row engine, one visit at a time."""
-    totals = Counter()
-    rules, items, months, categories = (defaultdict(lambda: [0, 0]) for _ in range(4))
+    """The same comparison from the row engine, one visit at a time, in Decimal yuan."""
+    totals: Counter[str] = Counter()
+    rules, items, months, categories = (defaultdict(lambda: [Decimal("0.00")] * 2) for _ in range(4))
     changes, patients = [], set()
     for text in path.read_text(encoding="utf-8").splitlines():
         visit = visit_from_json(text)
         sides = [engine.evaluate(visit) for engine in (base, reform)]
-        fen = [to_fen(d.totals.reduction) for d in sides]
-        totals["amount"] += to_fen(sides[0].totals.amount)
+        reduction = [d.totals.reduction for d in sides]
+        totals["amount"] += sides[0].totals.amount
         for side, decision in enumerate(sides):
             for line in decision.lines:
-                items[line.item][side] += to_fen(line.reduction)
+                items[line.item][side] += line.reduction
                 for applied in line.applied:
-                    rules[applied.rule][side] += to_fen(applied.reduction)
-            months[str(visit.date)[:7]][side] += fen[side]
+                    rules[applied.rule][side] += applied.reduction
+            months[str(visit.date)[:7]][side] += reduction[side]
             key = "+".join(base.registry.categories.order(visit.patient.categories)) or "-"
-            categories[key][side] += fen[side]
-        totals["base"] += fen[0]
-        totals["reform"] += fen[1]
-        if fen[0] != fen[1]:
-            changes.append((-abs(fen[1] - fen[0]), visit.visit_id))
+            categories[key][side] += reduction[side]
+        totals["base"] += reduction[0]
+        totals["reform"] += reduction[1]
+        if reduction[0] != reduction[1]:
+            changes.append((-abs(reduction[1] - reduction[0]), visit.visit_id))
             patients.add(visit.patient.id)
 
     def clean(table):  # type: ignore[no-untyped-def]
-        return {k: v for k, v in table.items() if v[0] or v[1]}
+        return {k: Reductions(*v) for k, v in sorted(table.items()) if v[0] or v[1]}
 
     return {"totals": dict(totals), "rules": clean(rules), "items": clean(items), "months": clean(months),
             "categories": clean(categories), "changes": sorted(changes)[:10], "patients": patients}
@@ -69,23 +69,45 @@ def test_every_figure_agrees_with_the_row_engine(year: Path) -> None:
     theirs = by_hand(year, base, reform)
     assert (ours.amount, ours.base, ours.reform) == (theirs["totals"]["amount"], theirs["totals"]["base"],
                                                       theirs["totals"]["reform"])
-    assert {k: v for k, v in ours.by_rule.items() if v[0] or v[1]} == theirs["rules"]
-    assert {k: v for k, v in ours.by_item.items() if v[0] or v[1]} == theirs["items"]
-    assert {k: v for k, v in ours.by_month.items() if v[0] or v[1]} == theirs["months"]
-    assert {k: v for k, v in ours.by_category.items() if v[0] or v[1]} == theirs["categories"]
+    assert (list(ours.by_rule.items()), list(ours.by_item.items())) == (list(theirs["rules"].items()),
+                                                                        list(theirs["items"].items()))
+    assert (list(ours.by_month.items()), list(ours.by_category.items())) == (list(theirs["months"].items()),
+                                                                             list(theirs["categories"].items()))
     assert ours.beneficiaries == theirs["patients"] and ours.visits_affected >= len(theirs["patients"]) > 0
     assert [(-abs(c.difference), c.visit_id) for c in ours.largest_changes] == theirs["changes"]
     # the reform only touches the bed fee: every other rule and item is unchanged
-    assert {k for k, (b, r) in ours.by_rule.items() if b != r} == {"three-halves.bed"}
-    assert {k for k, (b, r) in ours.by_item.items() if b != r} == {"bed"}
-    assert ours.by_item["bed"][1] > ours.by_item["bed"][0] > 0
+    assert {k for k, row in ours.by_rule.items() if row.difference} == {"three-halves.bed"}
+    assert {k for k, row in ours.by_item.items() if row.difference} == {"bed"}
+    assert ours.by_item["bed"].reform > ours.by_item["bed"].base > 0
+
+
+def test_the_result_speaks_decimal_yuan_and_its_json_strings(year: Path) -> None:
+    """Issue 15 §8: every amount of the result is Decimal yuan to the fen, as the rest of the API
+    answers; the JSON form writes each as a string, as the contract does."""
+    ours = compare(BatchEngine(Engine.from_packs("seed-example")), BatchEngine(Engine.from_packs(REFORM)), year,
+                   top=3)
+    amounts = [ours.amount, ours.base, ours.reform, ours.difference,
+               *(value for table in (ours.by_rule, ours.by_category, ours.by_item, ours.by_month)
+                 for row in table.values() for value in (row.base, row.reform, row.difference)),
+               *(value for c in ours.largest_changes for value in (c.base, c.reform, c.difference))]
+    assert {type(value) for value in amounts} == {Decimal}
+    assert all(value.as_tuple().exponent == -2 for value in amounts)
+    assert ours.difference == ours.by_item["bed"].difference > 0
+    payload = ours.as_dict()
+    assert payload["difference"] == str(ours.difference) and payload["base"]["payable"] == str(ours.amount - ours.base)
+    assert payload["largest_changes"][0]["difference"] == str(ours.largest_changes[0].difference)
+    strings = [payload["amount"], payload["difference"], *payload["base"].values(), *payload["reform"].values(),
+               *(row[name] for key in ("by_rule", "by_category", "by_item", "by_month", "largest_changes")
+                 for row in payload[key] for name in ("base", "reform", "difference"))]
+    assert all(isinstance(text, str) and re.fullmatch(r"-?[0-9]+\.[0-9]{2}", text) for text in strings)
 
 
 def test_the_same_set_on_both_sides_changes_nothing(year: Path) -> None:
     engine = Engine.from_packs()
     ours = compare(BatchEngine(engine), BatchEngine(engine), year)
-    assert ours.base == ours.reform > 0
-    assert (ours.visits_affected, ours.beneficiaries, ours.largest_changes) == (0, set(), [])
+    assert ours.base == ours.reform > 0 and ours.difference == Decimal("0.00")
+    assert (ours.visits_affected, ours.beneficiaries, ours.largest_changes) == (0, frozenset(), ())
+    assert all(row.difference == 0 for row in ours.by_rule.values())
 
 
 def run(*args: str) -> object:
@@ -98,6 +120,9 @@ def test_cli_json_and_table(year: Path) -> None:
     payload = json.loads(result.stdout)
     assert payload["packs"] == {"base": ["seed-example"], "reform": [REFORM]} and len(payload["largest_changes"]) == 3
     assert payload["difference"] == [r for r in payload["by_item"] if r["key"] == "bed"][0]["difference"]
+    money = [payload["amount"], payload["difference"], *payload["base"].values(), *payload["reform"].values(),
+             *(row["difference"] for row in payload["by_rule"] + payload["largest_changes"])]
+    assert all(isinstance(text, str) and re.fullmatch(r"-?[0-9]+\.[0-9]{2}", text) for text in money)
     table = run("--base", "seed-example", "--reform", REFORM, str(year))
     for heading in ("by rule", "by category", "by item kind", "by month", "largest changes"):
         assert f"\n{heading}\n" in table.stdout

@@ -4,17 +4,26 @@ The public surface, for embedding in a hospital information system::
 
     from shuangyong import Engine, visit_from_json
     decision = Engine.from_packs("seed-example").evaluate(visit_from_json(text))
+
+The names in ``__all__`` here, in :mod:`shuangyong.testing` and in :mod:`shuangyong.plugins` are
+the public API (``docs/api.md``); every other module is internal and may change. The batch,
+what-if and compliance names are imported when first used: the batch ones need the ``batch``
+extra, and an embedding HIS that only evaluates visits does not pay for the others.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
+from shuangyong.dates import DateWindow
 from shuangyong.engine import Decision, Engine, Explanation, LineDecision
 from shuangyong.errors import (
+    CaseError,
     DateError,
     InputError,
     LedgerError,
+    MissingExtraError,
     MoneyError,
     PluginError,
     PolicyError,
@@ -29,42 +38,91 @@ from shuangyong.interchange import (
     visit_from_dict,
     visit_from_json,
 )
-from shuangyong.model import Beneficiary, ChargeCodeMap, ChargeLine, Credential, Registry, Visit
+from shuangyong.ledger import requests_for
+from shuangyong.ledger.posting import as_granted
+from shuangyong.model import Beneficiary, ChargeCodeMap, ChargeLine, Credential, Registry, Term, Visit
 from shuangyong.policy import PolicySet
+from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from shuangyong.batch import BatchEngine
+    from shuangyong.batch.run import write_decisions
+    from shuangyong.compliance.dossier import load_dossier
+    from shuangyong.compliance.report import evaluate as evaluate_compliance
+    from shuangyong.compliance.report import report_to_dict
+    from shuangyong.compliance.standards import StandardsSet
+    from shuangyong.whatif import Comparison, compare
+
+#: public name → (module, name there), imported on first use
+_LAZY = {
+    "BatchEngine": ("shuangyong.batch", "BatchEngine"),
+    "Comparison": ("shuangyong.whatif", "Comparison"),
+    "StandardsSet": ("shuangyong.compliance.standards", "StandardsSet"),
+    "compare": ("shuangyong.whatif", "compare"),
+    "evaluate_compliance": ("shuangyong.compliance.report", "evaluate"),
+    "load_dossier": ("shuangyong.compliance.dossier", "load_dossier"),
+    "report_to_dict": ("shuangyong.compliance.report", "report_to_dict"),
+    "write_decisions": ("shuangyong.batch.run", "write_decisions"),
+}
 
 __all__ = [
+    "BatchEngine",
     "Beneficiary",
+    "CaseError",
     "ChargeCodeMap",
     "ChargeLine",
+    "Comparison",
     "Credential",
     "DateError",
+    "DateWindow",
     "Decision",
     "Engine",
     "Explanation",
     "InputError",
     "LedgerError",
     "LineDecision",
+    "MissingExtraError",
     "MoneyError",
     "PluginError",
     "PolicyError",
     "PolicySet",
     "Registry",
     "ShuangyongError",
+    "StandardsSet",
+    "Term",
+    "Text",
     "UnknownCategoryError",
     "UnknownItemError",
     "Visit",
+    "as_granted",
+    "compare",
     "decision_to_dict",
     "decision_to_json",
+    "evaluate_compliance",
     "hookimpl",
+    "load_dossier",
+    "report_to_dict",
+    "requests_for",
     "visit_from_dict",
     "visit_from_json",
+    "write_decisions",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    """``__version__`` comes from the installed metadata, read only when asked for."""
+    """The lazy names, imported on first use (a missing ``batch`` extra is a
+    :class:`MissingExtraError` naming it); ``__version__`` from the installed metadata."""
+    if name in _LAZY:
+        module, attribute = _LAZY[name]
+        value = getattr(importlib.import_module(module), attribute)
+        globals()[name] = value
+        return value
     if name == "__version__":
         from importlib.metadata import version
 
         return version("shuangyong")
     raise AttributeError(f"module 'shuangyong' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

@@ -1,4 +1,7 @@
-"""Business dates and inclusive date windows."""
+"""Business dates and inclusive date windows.
+
+Internal module: ``DateWindow`` is public from :mod:`shuangyong` (docs/api.md).
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,8 @@
 
 Each subclass also inherits the matching builtin so that callers' existing ``except ValueError``
 keeps working.
+
+Internal module: the error classes are public from :mod:`shuangyong` (docs/api.md).
 """
 
 from __future__ import annotations

@@ -1,6 +1,9 @@
 """Ready-made exporters (the objects ``register_exporters`` returns): wrap a writing function
 once here, so that the built-ins and plugins do not each restate the exporter protocol
-(``subjects``, ``suffix``, ``write(subject, data, target)``; docs/hooks.md)."""
+(``subjects``, ``suffix``, ``write(subject, data, target)``; docs/hooks.md).
+
+Internal module: the exporters are public from :mod:`shuangyong.plugins` (docs/api.md).
+"""
 
 from __future__ import annotations
 

@@ -5,6 +5,9 @@ specs, registered through the ``shuangyong`` entry-point group. Registration hoo
 they add, so the library knows which plugin added what and can name it in an error (two plugins
 registering one id, a hook that raises). Every hook is documented in ``docs/hooks.md``; a test
 fails if one is not.
+
+Internal module: ``hookimpl`` is public from :mod:`shuangyong`, the protocols from
+:mod:`shuangyong.plugins` (docs/api.md).
 """
 
 from __future__ import annotations

@@ -2,6 +2,9 @@
 
 Floats are refused everywhere: by the time a float reaches us the cents are already lost
 (``0.1 + 0.2``), so accepting one would make "correct to the cent" a coincidence.
+
+Internal module: ``parse_amount`` and ``format_amount`` are public from
+:mod:`shuangyong.plugins` (docs/api.md), for adapters that read or write amounts.
 """
 
 from __future__ import annotations

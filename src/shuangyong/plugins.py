@@ -8,6 +8,12 @@ entry-point group. Two environment variables, read when the manager is built:
     comma-separated entry-point or distribution names: load only these (empty: none).
 ``SHUANGYONG_DISABLE_PLUGINS``
     comma-separated names (entry points, distributions or default-plugin modules) to skip.
+
+This module is also a plugin author's toolkit (``docs/api.md``): besides the manager and what it
+collects, ``__all__`` re-exports the types a hook returns or receives (the exporter, HIS-adapter
+and storage protocols, the ledger's base class and rows, the compliance check-kind types, the
+predicate context) and the money and field-path helpers an adapter needs to answer as the core
+does. ``hookimpl``, ``Term``, ``Text`` and the errors come from :mod:`shuangyong` itself.
 """
 
 from __future__ import annotations
@@ -25,16 +31,58 @@ import attrs
 import pluggy
 
 from shuangyong import hookspecs
-from shuangyong.errors import LedgerError, PluginError, ShuangyongError
+from shuangyong.compliance.checks import CheckKind, Context, Options, Requirement, Selector
+from shuangyong.engine.context import VisitContext
+from shuangyong.errors import LedgerError, PluginError, ShuangyongError, field_path
+from shuangyong.exporters import AdapterExporter, LedgerExporter, ReportExporter
+from shuangyong.hookspecs import Exporter, HisAdapter, StorageFactory
+from shuangyong.ledger import Ledger, MemoryLedger, Posting, PostingRequest, Transaction
+from shuangyong.ledger.base import first_head
 from shuangyong.model.registry import Registry
 from shuangyong.model.vocabulary import Term
+from shuangyong.money import format_amount, parse_amount
 from shuangyong.text import Text
 
 if TYPE_CHECKING:
     import click
 
-    from shuangyong.ledger import Ledger, Posting, PostingRequest
     from shuangyong.model.visit import Visit
+
+__all__ = [
+    "AdapterExporter",
+    "CheckKind",
+    "Context",
+    "Exporter",
+    "HisAdapter",
+    "Ledger",
+    "LedgerExporter",
+    "MemoryLedger",
+    "Options",
+    "PluginInfo",
+    "PluginManager",
+    "Posting",
+    "PostingRequest",
+    "ReportExporter",
+    "Requirement",
+    "Selector",
+    "StorageFactory",
+    "Transaction",
+    "VisitContext",
+    "build_plugin_manager",
+    "check_kinds",
+    "collect",
+    "exporters",
+    "field_path",
+    "first_head",
+    "format_amount",
+    "open_ledger",
+    "parse_amount",
+    "plugin_infos",
+    "plugin_manager",
+    "post",
+    "registry",
+    "resolve_beneficiary",
+]
 
 DEFAULT_PLUGINS = ("shuangyong.builtin_plugin",)
 ENTRY_POINT_GROUP = "shuangyong"
@@ -320,7 +368,7 @@ def add_commands(cli: click.Group, manager: PluginManager | None = None) -> None
 
 
 def plugin_infos(manager: PluginManager | None = None) -> list[PluginInfo]:
-    """Each plugin's name, version, hooks, and whether it is built in (``shuangyong plugins``)."""
+    """What loaded, default plugins first: name, version and hooks (``shuangyong plugins``)."""
     manager = manager or plugin_manager()
     infos = []
     for name, plugin in manager.list_name_plugin():

@@ -2,36 +2,118 @@
 
 Both sets run on the batch path (:mod:`shuangyong.batch`), chunk by chunk over one reading of
 the visits, so a year of a city's visits is compared in one pass and in flat memory. Amounts are
-summed in integer fen. A record either set cannot evaluate is counted and left out of both.
+summed in integer fen inside; the :class:`Comparison` that :func:`compare` returns speaks
+``Decimal`` yuan. A record either set cannot evaluate is counted and left out of both.
 
 Categories are keyed by the patient's whole set of categories (``disabled_veteran``, or
 ``martyr_family+veteran``), so every visit counts once and the rows add up to the total.
+
+Internal module: ``compare`` and ``Comparison`` are public from :mod:`shuangyong` (docs/api.md).
 """
 
 from __future__ import annotations
 
 import heapq
 from collections import Counter, defaultdict
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
 import pyarrow.compute as pc
 
-from shuangyong.batch import BatchEngine, ChunkResult
 from shuangyong.batch.run import chunks
 from shuangyong.limits import ENCODINGS
-from shuangyong.model.registry import Registry
-from shuangyong.money import from_fen, to_fen
+from shuangyong.money import format_amount, from_fen, to_fen
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from decimal import Decimal
+    from pathlib import Path
+
+    from shuangyong.batch import BatchEngine, ChunkResult
+    from shuangyong.model.registry import Registry
 
 NO_CATEGORY = "-"
-Pair = list[int]  #: [base fen, reform fen]
+_Pair = list[int]  #: [base fen, reform fen], while summing
+
+
+@attrs.frozen(slots=True)
+class Reductions:
+    """The reductions of one breakdown row (a rule, a category, an item kind, a month), in yuan."""
+
+    base: Decimal
+    reform: Decimal
+
+    @property
+    def difference(self) -> Decimal:
+        return self.reform - self.base
 
 
 @attrs.frozen(slots=True)
 class Change:
-    """One visit whose reduction differs between the two sets."""
+    """One visit whose reduction differs between the two sets, in yuan."""
+
+    visit_id: str
+    patient: str
+    month: str  #: "2025-06"
+    base: Decimal
+    reform: Decimal
+
+    @property
+    def difference(self) -> Decimal:
+        return self.reform - self.base
+
+
+@attrs.frozen(slots=True)
+class Comparison:
+    """What :func:`compare` found, in ``Decimal`` yuan like the rest of the API.
+
+    ``amount`` is what the visits both sets evaluated billed, ``base`` and ``reform`` the
+    reductions under each set. Each breakdown maps a key to its :class:`Reductions`, rows where
+    both sides are zero left out, sorted by key.
+    """
+
+    visits: int
+    errors: int  #: records either set could not evaluate, left out of both sides
+    amount: Decimal
+    base: Decimal
+    reform: Decimal
+    by_rule: Mapping[str, Reductions]
+    by_category: Mapping[str, Reductions]  #: keyed by the patient's categories, ``a+b`` (``-``: none)
+    by_item: Mapping[str, Reductions]
+    by_month: Mapping[str, Reductions]
+    visits_affected: int
+    beneficiaries: frozenset[str]  #: the patients of the visits affected
+    largest_changes: tuple[Change, ...]  #: the largest first; on equal changes, by visit id
+
+    @property
+    def difference(self) -> Decimal:
+        return self.reform - self.base
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form: amounts as yuan strings, rows sorted by key, largest changes first."""
+        def rows(table: Mapping[str, Reductions]) -> list[dict[str, str]]:
+            return [{"key": key, "base": format_amount(row.base), "reform": format_amount(row.reform),
+                     "difference": format_amount(row.difference)} for key, row in table.items()]
+
+        return {
+            "visits": self.visits, "errors": self.errors, "amount": format_amount(self.amount),
+            "base": {"reduction": format_amount(self.base), "payable": format_amount(self.amount - self.base)},
+            "reform": {"reduction": format_amount(self.reform),
+                       "payable": format_amount(self.amount - self.reform)},
+            "difference": format_amount(self.difference),
+            "visits_affected": self.visits_affected, "beneficiaries_affected": len(self.beneficiaries),
+            "by_rule": rows(self.by_rule), "by_category": rows(self.by_category),
+            "by_item": rows(self.by_item), "by_month": rows(self.by_month),
+            "largest_changes": [{"visit_id": c.visit_id, "patient": c.patient, "month": c.month,
+                                 "base": format_amount(c.base), "reform": format_amount(c.reform),
+                                 "difference": format_amount(c.difference)} for c in self.largest_changes],
+        }
+
+
+@attrs.frozen(slots=True)
+class _Change:
+    """A changed visit while summing, in fen."""
 
     visit_id: str
     patient: str
@@ -39,64 +121,50 @@ class Change:
     base: int
     reform: int
 
-    @property
-    def difference(self) -> int:
-        return self.reform - self.base
+
+def _breakdown() -> dict[str, _Pair]:
+    return defaultdict(lambda: [0, 0])
 
 
 @attrs.define(slots=True)
-class Comparison:
-    """Totals in fen under each set, and the difference broken down five ways."""
+class _Tally:
+    """The sums in integer fen, chunk by chunk; :meth:`result` turns them into yuan once."""
 
+    top: int
     visits: int = 0
     errors: int = 0
     amount: int = 0
     base: int = 0
     reform: int = 0
-    by_rule: dict[str, Pair] = attrs.field(factory=lambda: defaultdict(lambda: [0, 0]))
-    by_category: dict[str, Pair] = attrs.field(factory=lambda: defaultdict(lambda: [0, 0]))
-    by_item: dict[str, Pair] = attrs.field(factory=lambda: defaultdict(lambda: [0, 0]))
-    by_month: dict[str, Pair] = attrs.field(factory=lambda: defaultdict(lambda: [0, 0]))
+    by_rule: dict[str, _Pair] = attrs.field(factory=_breakdown)
+    by_category: dict[str, _Pair] = attrs.field(factory=_breakdown)
+    by_item: dict[str, _Pair] = attrs.field(factory=_breakdown)
+    by_month: dict[str, _Pair] = attrs.field(factory=_breakdown)
     visits_affected: int = 0
     beneficiaries: set[str] = attrs.field(factory=set)
     #: a heap of (|Δ|, id ordered backwards, arrival, change): the ``top`` largest changes
-    largest: list[tuple[int, str, int, Change]] = attrs.field(factory=list)
-    top: int = 10
+    largest: list[tuple[int, str, int, _Change]] = attrs.field(factory=list)
     _arrivals: int = 0
 
-    def as_dict(self) -> dict[str, Any]:
-        """The JSON form: amounts as yuan strings, rows sorted by key, largest changes first."""
-        def yuan(fen: int) -> str:
-            return str(from_fen(fen))
-
-        def rows(table: dict[str, Pair]) -> list[dict[str, str]]:
-            return [{"key": key, "base": yuan(b), "reform": yuan(r), "difference": yuan(r - b)}
-                    for key, (b, r) in sorted(table.items()) if b or r]
-
-        return {
-            "visits": self.visits, "errors": self.errors, "amount": yuan(self.amount),
-            "base": {"reduction": yuan(self.base), "payable": yuan(self.amount - self.base)},
-            "reform": {"reduction": yuan(self.reform), "payable": yuan(self.amount - self.reform)},
-            "difference": yuan(self.reform - self.base),
-            "visits_affected": self.visits_affected, "beneficiaries_affected": len(self.beneficiaries),
-            "by_rule": rows(self.by_rule), "by_category": rows(self.by_category),
-            "by_item": rows(self.by_item), "by_month": rows(self.by_month),
-            "largest_changes": [{"visit_id": c.visit_id, "patient": c.patient, "month": c.month,
-                                 "base": yuan(c.base), "reform": yuan(c.reform), "difference": yuan(c.difference)}
-                                for c in self.largest_changes],
-        }
-
-    @property
-    def largest_changes(self) -> list[Change]:
-        return [entry[-1] for entry in sorted(self.largest, key=lambda e: (-e[0], e[-1].visit_id, e[2]))]
-
-    def note_change(self, change: Change) -> None:
+    def note_change(self, change: _Change) -> None:
         self._arrivals += 1
-        entry = (abs(change.difference), _Desc(change.visit_id), -self._arrivals, change)
+        entry = (abs(change.reform - change.base), _Desc(change.visit_id), -self._arrivals, change)
         if len(self.largest) < self.top:
             heapq.heappush(self.largest, entry)
         elif entry[:3] > self.largest[0][:3]:
             heapq.heapreplace(self.largest, entry)
+
+    def result(self) -> Comparison:
+        def rows(table: dict[str, _Pair]) -> dict[str, Reductions]:
+            return {key: Reductions(from_fen(b), from_fen(r)) for key, (b, r) in sorted(table.items()) if b or r}
+
+        ordered = sorted(self.largest, key=lambda e: (-e[0], e[-1].visit_id, e[2]))
+        return Comparison(
+            self.visits, self.errors, from_fen(self.amount), from_fen(self.base), from_fen(self.reform),
+            rows(self.by_rule), rows(self.by_category), rows(self.by_item), rows(self.by_month),
+            self.visits_affected, frozenset(self.beneficiaries),
+            tuple(Change(c.visit_id, c.patient, c.month, from_fen(c.base), from_fen(c.reform))
+                  for *_, c in ordered))
 
 
 class _Desc(str):
@@ -185,9 +253,10 @@ def _visits(result: ChunkResult, rule_ids: list[str], registry: Registry,
 
 def compare(base: BatchEngine, reform: BatchEngine, path: str | Path, fmt: str | None = None,
             encoding: str = ENCODINGS[0], *, top: int = 10, show_progress: bool = False) -> Comparison:
-    """Evaluate every visit under both sets and total the differences (an unreadable or empty
-    input raises ``InputError``, as ``shuangyong evaluate`` refuses it)."""
-    out = Comparison(top=top)
+    """Evaluate every visit under both sets and total the differences, in yuan (an unreadable or
+    empty input raises ``InputError``, as ``shuangyong evaluate`` refuses it). ``top``: how many
+    of the largest individual changes to keep."""
+    out = _Tally(top)
     registry = base.engine.registry
     for chunk in chunks(path, fmt, encoding, show_progress=show_progress):
         sides = []
@@ -196,10 +265,10 @@ def compare(base: BatchEngine, reform: BatchEngine, path: str | Path, fmt: str |
             rule_ids = [r.rule.rule_id for r in engine.policy.rules]
             sides.append((_visits(engine.evaluate_chunk(chunk), rule_ids, registry, sums), sums))
         _add(out, sides)
-    return out
+    return out.result()
 
 
-def _add(out: Comparison, sides: list[tuple[_Visits, dict[str, dict[str, int]]]]) -> None:
+def _add(out: _Tally, sides: list[tuple[_Visits, dict[str, dict[str, int]]]]) -> None:
     (b, b_sums), (r, r_sums) = sides
     ok = b.ok & r.ok
     out.errors += int((~ok).sum())
@@ -223,4 +292,4 @@ def _add(out: Comparison, sides: list[tuple[_Visits, dict[str, dict[str, int]]]]
     out.visits_affected += len(changed)
     for n in changed.tolist():
         out.beneficiaries.add(b.patient[n])
-        out.note_change(Change(b.visit_id[n], b.patient[n], b.month[n], int(b.reduction[n]), int(r.reduction[n])))
+        out.note_change(_Change(b.visit_id[n], b.patient[n], b.month[n], int(b.reduction[n]), int(r.reduction[n])))

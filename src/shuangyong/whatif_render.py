@@ -6,16 +6,19 @@ came from input or packs, so it can be mailed or opened offline as it is.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 from typing import TYPE_CHECKING
 
-from shuangyong.money import from_fen
+from shuangyong.model.registry import Registry
+from shuangyong.money import format_amount
 from shuangyong.render import table
 from shuangyong.text import Lang, Text
-from shuangyong.whatif import NO_CATEGORY, Comparison, Pair
+from shuangyong.whatif import NO_CATEGORY, Comparison, Reductions
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
+    from decimal import Decimal
 
     from shuangyong.model.registry import Registry
 
@@ -27,9 +30,9 @@ HEADINGS = {
 COLUMNS = Text("基线|改革|差额", "base|reform|difference")
 
 
-def _yuan(fen: int, signed: bool = False) -> str:
-    text = str(from_fen(abs(fen)))
-    return ("+" if fen > 0 else "−" if fen < 0 else "±") + text if signed else text
+def _yuan(value: Decimal, signed: bool = False) -> str:
+    text = format_amount(abs(value))
+    return ("+" if value > 0 else "−" if value < 0 else "±") + text if signed else text
 
 
 def _label(kind: str, key: str, registry: Registry, lang: Lang) -> str:
@@ -44,9 +47,9 @@ def _label(kind: str, key: str, registry: Registry, lang: Lang) -> str:
     return key
 
 
-def _rows(comparison: Comparison, kind: str, registry: Registry) -> list[tuple[str, int, int]]:
-    """A breakdown's non-zero rows: items and categories in registry order, the rest by key."""
-    found: dict[str, Pair] = getattr(comparison, f"by_{kind}")
+def _rows(comparison: Comparison, kind: str, registry: Registry) -> list[tuple[str, Decimal, Decimal]]:
+    """A breakdown's rows: items and categories in registry order, the rest by key."""
+    found: Mapping[str, Reductions] = getattr(comparison, f"by_{kind}")
     vocabulary = {"item": registry.items, "category": registry.categories}.get(kind)
     rank = {term.id: n for n, term in enumerate(vocabulary)} if vocabulary is not None else {}
 
@@ -54,7 +57,7 @@ def _rows(comparison: Comparison, kind: str, registry: Registry) -> list[tuple[s
         """Ranks first, then the key: a combination ("a+b") sorts after its first part alone."""
         return tuple(rank.get(part, len(rank)) for part in key.split("+")) if rank else (), key
 
-    return [(key, b, r) for key, (b, r) in sorted(found.items(), key=lambda kv: order(kv[0])) if b or r]
+    return [(key, row.base, row.reform) for key, row in sorted(found.items(), key=lambda kv: order(kv[0]))]
 
 
 def _sections(comparison: Comparison, registry: Registry,
@@ -78,7 +81,7 @@ def _summary(comparison: Comparison, lang: Lang) -> list[list[str]]:
     zh = lang == "zh"
     return [
         ["", *COLUMNS.in_(lang).split("|")],
-        ["减免合计" if zh else "reduction", _yuan(c.base), _yuan(c.reform), _yuan(c.reform - c.base, signed=True)],
+        ["减免合计" if zh else "reduction", _yuan(c.base), _yuan(c.reform), _yuan(c.difference, signed=True)],
         ["应付合计" if zh else "payable", _yuan(c.amount - c.base), _yuan(c.amount - c.reform),
          _yuan(c.base - c.reform, signed=True)],
     ]
@@ -109,7 +112,7 @@ def as_table(comparison: Comparison, base: Sequence[str], reform: Sequence[str],
     return "\n".join(out) + "\n"
 
 
-def bar_chart(rows: list[tuple[str, int, int]], title: str, legend: tuple[str, str]) -> str:
+def bar_chart(rows: list[tuple[str, Decimal, Decimal]], title: str, legend: tuple[str, str]) -> str:
     """Horizontal bars, base beside reform, one pair per row: an inline SVG (labels escaped)."""
     label_width, bar_width, pair_height = 160, 420, 30
     height = 40 + pair_height * len(rows) + 10

@@ -9,6 +9,7 @@ splices of two seeds, truncation, another encoding). Every mutant is at most
 
 from __future__ import annotations
 
+import copy
 import csv
 import datetime
 import io
@@ -85,6 +86,13 @@ NUMBERS = tuple(Raw(n) for n in ("0", "-1", "1e3", "1E400", "-0", "0.1", "12.5",
 SCALARS: tuple[Any, ...] = (None, True, False, 0, 1, -1, 5, 11, 1.5, [], {}, [None], {"": None}, *NUMBERS, *STRINGS)
 
 
+def _scalar(draw: st.DrawFn) -> Any:
+    """A drawn :data:`SCALARS` value, copied: ``[]`` and ``{}`` are shared, and a later mutation
+    growing them in place would change what every later example draws (hypothesis's
+    FlakyStrategyDefinition, found that way)."""
+    return copy.deepcopy(draw(st.sampled_from(SCALARS)))
+
+
 def _nodes(tree: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """The path of every node, the root first (iterative: a seed may be deep)."""
     found, stack = [], [(tree, path)]
@@ -100,23 +108,35 @@ def _nodes(tree: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return found
 
 
-def _depth(tree: Any) -> int:
-    """How deep ``tree`` nests (iterative, like :func:`_nodes`)."""
-    deepest, stack = 0, [(tree, 1)]
+def _writable(tree: Any) -> bool:
+    """Whether ``tree`` can be written back: at most :data:`MAX_WRITTEN_DEPTH` deep and about
+    :data:`MAX_WRITTEN_SIZE` characters (iterative, and stopping early: "grow" repeats a node
+    by reference, so a tree of a few nodes can stand for a document of gigabytes)."""
+    size, stack = 0, [(tree, 1)]
     while stack:
         node, depth = stack.pop()
-        deepest = max(deepest, depth)
+        if depth > MAX_WRITTEN_DEPTH:
+            return False
         children = [v for _, v in node] if isinstance(node, Pairs) else (
-            node.values() if isinstance(node, dict) else node if isinstance(node, list) else ())
-        stack.extend((child, depth + 1) for child in children)
-    return deepest
+            list(node.items()) if isinstance(node, dict) else node if isinstance(node, list) else ())
+        size += len(node) if isinstance(node, (str, bytes)) else 8
+        if size > MAX_WRITTEN_SIZE:
+            return False
+        for child in children:
+            if isinstance(child, tuple):  # a dict's (key, value)
+                size += len(str(child[0]))
+                child = child[1]
+            stack.append((child, depth + 1))
+    return True
 
 
-#: The deepest tree written back: the writers recurse, and whether they hit Python's recursion
-#: limit would depend on the stack depth hypothesis calls them at, which differs when it replays
-#: an example (its FlakyStrategyDefinition). Deeper input comes from the byte-level "nest" and
-#: the corpus.
+#: What is written back at most. The writers recurse, and building a document past the worker's
+#: memory limit raises MemoryError: either would depend on state outside the drawn choices (the
+#: stack depth hypothesis calls them at, which differs when it replays an example; the memory
+#: the worker holds), which hypothesis reports as FlakyStrategyDefinition. Deeper and larger
+#: inputs come from the byte-level "nest" and "repeat" and from the corpus.
 MAX_WRITTEN_DEPTH = 120
+MAX_WRITTEN_SIZE = 4 * MAX_INPUT_BYTES
 
 
 def _get(tree: Any, path: tuple[Any, ...]) -> Any:
@@ -140,7 +160,7 @@ def tree_mutation(draw: st.DrawFn, tree: Any) -> Any:
     node = _get(tree, path)
     how = draw(st.sampled_from(("swap", "swap", "swap", "delete", "duplicate", "nest", "rekey", "long", "grow")))
     if how == "swap":
-        return _set(tree, path, draw(st.sampled_from(SCALARS)) if draw(st.booleans()) else draw(
+        return _set(tree, path, _scalar(draw) if draw(st.booleans()) else draw(
             st.one_of(st.integers(), st.floats(allow_nan=False), st.text(max_size=20), st.booleans(), st.none())))
     if how == "delete" and path:
         parent = _get(tree, path[:-1])
@@ -149,7 +169,7 @@ def tree_mutation(draw: st.DrawFn, tree: Any) -> Any:
     if how == "duplicate" and isinstance(node, dict) and node:
         key = draw(st.sampled_from(sorted(node, key=str)))
         pairs = Pairs(node.items())
-        pairs.insert(draw(st.integers(0, len(pairs))), (key, draw(st.sampled_from(SCALARS))))
+        pairs.insert(draw(st.integers(0, len(pairs))), (key, _scalar(draw)))
         return _set(tree, path, pairs)
     if how == "duplicate" and isinstance(node, list) and node:
         node.append(node[draw(st.integers(0, len(node) - 1))])
@@ -161,14 +181,14 @@ def tree_mutation(draw: st.DrawFn, tree: Any) -> Any:
         return _set(tree, path, node)
     if how == "rekey" and isinstance(node, dict):
         node[draw(st.sampled_from(("extra", "", "\ud800", "visit_id", "line_id", "amount", "<<", "not", "1")))] = \
-            draw(st.sampled_from(SCALARS))
+            _scalar(draw)
         return tree
     if how == "grow" and isinstance(node, list) and node:
         node.extend([node[-1]] * draw(st.sampled_from((10, 300, 3000))))
         return tree
     if how == "long" and isinstance(node, str) and node:
         return _set(tree, path, node * (draw(st.sampled_from((10, 100, 5000))) * 16 // (len(node) + 15)))
-    return _set(tree, path, draw(st.sampled_from(SCALARS)))
+    return _set(tree, path, _scalar(draw))
 
 
 #: Byte strings that break parsers when dropped anywhere.
@@ -269,7 +289,7 @@ def mutant(draw: st.DrawFn, seeds: Sequence[Seed]) -> tuple[Seed, bytes]:
             for _ in range(tree_steps):
                 tree = draw(tree_mutation(tree))
             block_yaml, ascii_only = draw(st.booleans()), draw(st.booleans())
-            if _depth(tree) <= MAX_WRITTEN_DEPTH:
+            if _writable(tree):
                 data = serialise(tree, seed.fmt, block_yaml, ascii_only)[:MAX_INPUT_BYTES]
     for _ in range(draw(st.integers(0 if tree_steps else 1, 3))):
         data = draw(byte_mutation(data, seeds))[:MAX_INPUT_BYTES]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import functools
 import hashlib
+import io
 import itertools
 import multiprocessing
 import os
@@ -137,6 +138,20 @@ def run_job(ws: Workspace, job: Job, before: Callable[[Target, bytes], None],
             error.__traceback__), str(error)[:300], ()), b"", "bytes")
 
 
+def start_arrow() -> None:
+    """Start pyarrow's thread pools: their stacks and malloc arenas are reserved on first use
+    (about 1 GiB of VmData here), which would otherwise count against the memory limit set after
+    it, leave a worker a third of its headroom, and end it with a MemoryError on a later input."""
+    import pyarrow as pa
+    import pyarrow.csv
+    import pyarrow.parquet as pq
+
+    parquet = io.BytesIO()
+    pq.write_table(pa.table({"a": [1]}), parquet)
+    pq.read_table(io.BytesIO(parquet.getvalue()))
+    pyarrow.csv.read_csv(io.BytesIO(b"a\n1\n"))
+
+
 def _limit_memory() -> None:
     """RLIMIT_DATA, not RLIMIT_AS: the address space pyarrow and each thread's malloc arena
     reserve (unwritable until used) would count against RLIMIT_AS and end runs early."""
@@ -150,6 +165,7 @@ def _worker(jobs: list[Job], results: Connection, beat: Any, inflight: Path, tim
     fast_builtin_packs()
     for job in jobs:
         seeds(job.target.corpus)
+    start_arrow()
     _limit_memory()
     ws = Workspace(Path(tempfile.mkdtemp(prefix="fuzz-", dir=inflight.parent)), timeout)
 

@@ -1,5 +1,9 @@
 """The columnar batch path (``pip install shuangyong[batch]``): the engine's compiled rules over
-Arrow columns of integer fen, for files of millions of charge lines. See ``docs/batch.md``."""
+Arrow columns of integer fen, for files of millions of charge lines. See ``docs/batch.md``.
+
+Internal: ``BatchEngine`` and ``write_decisions`` are public from :mod:`shuangyong`
+(docs/api.md); import them from there.
+"""
 
 from shuangyong.errors import MissingExtraError
 from shuangyong.text import Text

@@ -23,7 +23,7 @@ from shuangyong.batch.vector import Facts, VectorPolicy, VectorRule
 from shuangyong.engine.compiler import VisitPlan
 from shuangyong.engine.evaluate import CachedPlan
 from shuangyong.errors import ShuangyongError
-from shuangyong.interchange import RawRecord
+from shuangyong.interchange.framing import RawRecord
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -15,7 +15,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from shuangyong.interchange import grants_json, quote, result_json, rule_json
+from shuangyong.batch.evaluate import ChunkResult, LineResults
+from shuangyong.batch.vector import VectorPolicy
+from shuangyong.interchange.output import grants_json, quote, result_json, rule_json
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -11,7 +11,7 @@ import pyarrow as pa
 from shuangyong.batch.output import chunk_bytes
 from shuangyong.batch.progress import progress
 from shuangyong.batch.sources import Chunk, detect_format, read_chunks, total_size
-from shuangyong.interchange import read_records
+from shuangyong.interchange.framing import read_records
 from shuangyong.limits import ENCODINGS
 
 if TYPE_CHECKING:

@@ -3,7 +3,7 @@
 Every format becomes the same Arrow table, whose schema mirrors the JSON contract (a row per
 visit, its patient a struct, its lines a list of structs), so the evaluation has one input.
 A chunk also keeps a way back to each visit as a record the row engine reads
-(:class:`~shuangyong.interchange.RawRecord`): whatever the columns cannot take exactly (a record
+(:class:`~shuangyong.interchange.framing.RawRecord`): whatever the columns cannot take exactly (a record
 pyarrow refuses, a value it reads more leniently than the contract) goes to the row engine,
 which then gives the very answer, or error, that ``shuangyong evaluate`` would.
 
@@ -22,9 +22,8 @@ import codecs
 import io
 import json
 import re
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
@@ -35,9 +34,12 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from shuangyong.errors import InputError
-from shuangyong.interchange import RawRecord, undecodable
+from shuangyong.interchange.framing import RawRecord, undecodable
 from shuangyong.limits import ENCODINGS
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 CREDENTIAL = pa.struct([("kind", pa.string()), ("number", pa.string()), ("valid_from", pa.string()),
                         ("valid_to", pa.string())])

@@ -7,15 +7,15 @@ a decision or an error object for every record, in input order), 1 only for a bu
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import attrs
 import click
@@ -23,24 +23,19 @@ import click
 from shuangyong import plugins
 from shuangyong.engine import Engine
 from shuangyong.errors import InputError, LedgerError, OutputError, ShuangyongError
-from shuangyong.interchange import (
-    Input,
-    RawRecord,
-    read_records,
-)
-from shuangyong.ledger import Ledger
+from shuangyong.interchange.framing import Input, RawRecord, read_records
 from shuangyong.limits import ENCODINGS
 from shuangyong.model.charge_codes import ChargeCodeMap
-from shuangyong.model.visit import Visit
 from shuangyong.render import visible
-from shuangyong.text import Lang, Text
+from shuangyong.text import Lang, Text, default_lang
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from shuangyong.ledger import Ledger
+    from shuangyong.model.visit import Visit
 
 BAD_INPUT = 2
-
-
-def default_lang() -> str:
-    chosen = os.environ.get("SHUANGYONG_LANG") or os.environ.get("LANG", "")
-    return "zh" if chosen.lower().startswith("zh") else "en"
 
 
 def lang() -> Lang:
@@ -319,7 +314,27 @@ class Command(click.Group):
     error instead of click's "Aborted!" and status 1, after the same clean-up as any error; a
     closed standard output (``| head``) exits 141 without a word, as a shell's own tools do."""
 
+    def add_plugin_commands(self) -> None:
+        """Hang the installed plugins' subcommands on the group, at each run (a command added again
+        is replaced) rather than when ``shuangyong.cli`` is imported: building the plugin manager
+        imports the plugins, whose commands import ``shuangyong.cli``. A plugin that cannot be
+        loaded makes every command exit 2 naming it: raised here, it would be a bare traceback."""
+        options = self.callback = getattr(self.callback, "__wrapped__", self.callback)  # not refusing
+        try:
+            plugins.add_commands(self)
+        except ShuangyongError as error:
+            failure = error
+            assert options is not None
+
+            @functools.wraps(options)
+            def refuse(**params: Any) -> None:
+                options(**params)
+                fail(failure)
+
+            self.callback = refuse
+
     def main(self, *args: Any, **kwargs: Any) -> Any:
+        self.add_plugin_commands()
         _escaping_unencodable()
         in_main_thread = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None

@@ -31,14 +31,7 @@ from shuangyong.cli.base import (
     writing_to,
 )
 from shuangyong.errors import LedgerError, ShuangyongError
-from shuangyong.interchange import (
-    Input,
-    RawRecord,
-    decision_to_dict,
-    error_to_dict,
-    explanation_to_dict,
-    result_json,
-)
+from shuangyong.interchange.output import decision_to_dict, error_to_dict, explanation_to_dict, result_json
 from shuangyong.ledger.posting import as_granted, requests_for
 from shuangyong.render import decision_table, explanation_text, visible
 from shuangyong.text import Text
@@ -47,6 +40,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from shuangyong.engine import Decision, Engine
+    from shuangyong.interchange.framing import Input, RawRecord
     from shuangyong.model.charge_codes import ChargeCodeMap
     from shuangyong.model.visit import Visit
 

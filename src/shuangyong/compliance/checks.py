@@ -13,10 +13,9 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from fractions import Fraction
-from typing import Annotated, Any, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol
 
 import attrs
 from pydantic import BeforeValidator, Field, model_validator
@@ -26,6 +25,9 @@ from shuangyong.compliance.records import LOCATIONS, RECORD_TYPES, Coverage, Dos
 from shuangyong.dates import DateWindow
 from shuangyong.policy.schema import Flag, LocalText, StrictModel, Whole, percentage
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
 
 _MONTH_DAY = re.compile(r"(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])")
 

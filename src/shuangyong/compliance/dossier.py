@@ -176,7 +176,8 @@ def dossier_from_dict(data: Any, origin: str = "<dossier>") -> Dossier:
         raise DossierError(Text("档案应为对象（unit:, year:, records: …）",
                                 "a dossier must be an object (unit:, year:, records: …)"), record=origin)
     kinds = ", ".join(RECORD_CLASSES)
-    for index, item in enumerate(data.get("records") or ()):
+    records = data.get("records")
+    for index, item in enumerate(records if isinstance(records, list) else ()):  # not a list: pydantic says so
         if isinstance(item, dict) and item.get("kind") not in RECORD_CLASSES:
             raise DossierError(Text(f"未知的记录类型 {item.get('kind')!r}（可用：{kinds}）",
                                     f"unknown record kind {item.get('kind')!r} (known: {kinds})"),
@@ -228,7 +229,7 @@ def parse_dossier(text: str, origin: str = "<dossier>") -> Dossier:
 
 
 def load_dossier(path: str | Path) -> Dossier:
-    """Read and check a dossier file (YAML or JSON)."""
+    """A unit's year of records from a YAML or JSON file; a bad one is a ``DossierError`` at file:line."""
     path = Path(path)
     return parse_dossier(read_document(path, _NOUN, DossierError), str(path))
 

@@ -110,7 +110,8 @@ class Standard:
 
 @attrs.frozen(slots=True)
 class StandardsSet:
-    """The merged headlines and standards of some packs, in order."""
+    """The creation standards of a layered set of standards packs, grouped under their headlines."""
+
     packs: tuple[str, ...]
     headlines: tuple[Headline, ...]
     standards: tuple[Standard, ...]

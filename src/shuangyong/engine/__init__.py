@@ -1,4 +1,8 @@
-"""The concession engine: compile a policy set once, then evaluate and explain visits."""
+"""The concession engine: compile a policy set once, then evaluate and explain visits.
+
+Internal: ``Engine``, ``Decision``, ``LineDecision`` and ``Explanation`` are public from
+:mod:`shuangyong` (docs/api.md); import them from there.
+"""
 
 from shuangyong.engine.decision import (
     Applied,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING, NamedTuple
 
 import attrs
 
 if TYPE_CHECKING:
-    from decimal import Decimal
 
     from shuangyong.text import Text
 
@@ -15,14 +15,20 @@ if TYPE_CHECKING:
 # Applied and LineDecision are built once per charge line on the hot path; as named tuples they
 # cost a quarter of a frozen attrs class (measured: benchmarks/RESULTS.md), and are as immutable.
 class Applied(NamedTuple):
-    """One rule's share of a line's reduction (several groups can stack on one line)."""
+    """One rule's share of a line's reduction (several groups can stack on one line), who bears
+    it (``payer``) and what it was computed on (``base``; docs/settlement.md)."""
 
     rule: str
     reduction: Decimal
+    payer: str = "hospital"
+    base: str = "gross"
 
 
 class LineDecision(NamedTuple):
-    """``reduction + payable == amount``. ``rule`` is the first rule applied, or ``None``."""
+    """``insurance + reduction + payable == amount``: what the insurance funds paid (as the HIS
+    sent it; 0 without insurance data), what the concessions take off, and what the patient
+    pays. ``rule`` is the first rule applied, or ``None``. ``payers`` is every payer's part in
+    output order when settlement is in play (docs/settlement.md), else empty."""
 
     line_id: str
     item: str
@@ -32,6 +38,8 @@ class LineDecision(NamedTuple):
     rule: str | None
     clause: str | None
     applied: tuple[Applied, ...]
+    insurance: Decimal = Decimal(0)
+    payers: tuple[tuple[str, Decimal], ...] = ()
 
 
 @attrs.frozen(slots=True)
@@ -46,10 +54,13 @@ class Entitlement:
 
 @attrs.frozen(slots=True)
 class Totals:
-    """A visit's sums: amount = reduction + payable."""
+    """The visit's sums of its lines' figures (``payers`` per payer, when settlement is in play)."""
+
     amount: Decimal
     reduction: Decimal
     payable: Decimal
+    insurance: Decimal = Decimal(0)
+    payers: tuple[tuple[str, Decimal], ...] = ()
 
 
 @attrs.frozen(slots=True)

@@ -8,8 +8,8 @@ output, do not depend on the order the HIS sent the lines in.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from operator import attrgetter
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -23,13 +23,18 @@ from shuangyong.engine.decision import (
     LineDecision,
     Totals,
 )
+from shuangyong.engine.explain import explain
 from shuangyong.errors import UnknownItemError
 from shuangyong.model.registry import Registry
-from shuangyong.model.visit import ChargeLine, Visit
 from shuangyong.money import ZERO
 from shuangyong.policy.layers import PolicySet
-from shuangyong.policy.loader import PackReference
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from decimal import Decimal
+
+    from shuangyong.model.visit import ChargeLine, Visit
+    from shuangyong.policy.loader import PackReference
 
 DEFAULT_PACKS = ("seed-example",)
 
@@ -134,8 +139,6 @@ class Engine:
 
     def explain(self, visit: Visit) -> Explanation:
         """The decision with every rule considered and why it applied or not (the slow path)."""
-        from shuangyong.engine.explain import explain  # the tracing path builds on this module
-
         return explain(self, visit)
 
     def _plan(self, ctx: VisitContext) -> CachedPlan:

@@ -7,17 +7,31 @@ ones the index would hand to the fast path.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from typing import TYPE_CHECKING, Protocol
 
-from shuangyong.engine.compiler import CompiledRule
 from shuangyong.engine.context import VisitContext
-from shuangyong.engine.decision import Explanation, LineDecision, LineTrace, RuleTrace
-from shuangyong.engine.evaluate import Engine
-from shuangyong.model.visit import ChargeLine, Visit
+from shuangyong.engine.decision import Decision, Explanation, LineDecision, LineTrace, RuleTrace
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from decimal import Decimal
+
+    from shuangyong.engine.compiler import CompiledPolicy, CompiledRule
+    from shuangyong.model.registry import Registry
+    from shuangyong.model.visit import ChargeLine, Visit
 
 NO_CONDITION = Text("无附加条件", "no condition")
 Gate = tuple[bool, str, Text]  #: holds, outcome if not, reason
+
+
+class Evaluator(Protocol):
+    """What tracing needs of ``evaluate.Engine``, which calls this module (so it cannot be imported
+    here without an import cycle)."""
+
+    registry: Registry
+    compiled: CompiledPolicy
+
+    def evaluate(self, visit: Visit) -> Decision: ...
 
 
 def _trace(rule: CompiledRule, outcome: str, reason: Text,
@@ -27,7 +41,7 @@ def _trace(rule: CompiledRule, outcome: str, reason: Text,
                      outcome, reason, reduction)
 
 
-def _gate(engine: Engine, rule: CompiledRule, ctx: VisitContext,
+def _gate(engine: Evaluator, rule: CompiledRule, ctx: VisitContext,
           line: ChargeLine | None) -> Gate:
     """Dates, region, condition: the first that fails, or the reasons it all holds."""
     if not rule.in_force(ctx):
@@ -44,7 +58,7 @@ def _gate(engine: Engine, rule: CompiledRule, ctx: VisitContext,
     return holds, ("" if holds else "not_eligible"), reason
 
 
-def _line_trace(engine: Engine, ctx: VisitContext, line: ChargeLine, decision: LineDecision,
+def _line_trace(engine: Evaluator, ctx: VisitContext, line: ChargeLine, decision: LineDecision,
                 visit_gates: dict[int, Gate]) -> LineTrace:
     applied = {a.rule: a.reduction for a in decision.applied}
     concerning = engine.compiled.concerning.get(line.item, ())
@@ -73,7 +87,7 @@ def _line_trace(engine: Engine, ctx: VisitContext, line: ChargeLine, decision: L
     return LineTrace(line.line_id, line.item, tuple(considered))
 
 
-def explain(engine: Engine, visit: Visit) -> Explanation:
+def explain(engine: Evaluator, visit: Visit) -> Explanation:
     """``evaluate`` plus the reasons for every rule that could concern this visit."""
     decision = engine.evaluate(visit)
     ctx = VisitContext.of(visit, engine.registry)

@@ -2,6 +2,9 @@
 
 :class:`Ledger` holds the rules (idempotent grants, yearly caps, reversals, hash chain);
 backends only store rows: :class:`MemoryLedger`, :class:`SQLiteLedger`, and the SQL plugin's.
+
+Internal: ``requests_for`` and ``as_granted`` are public from :mod:`shuangyong`, and what a
+storage backend needs from :mod:`shuangyong.plugins` (docs/api.md); import them from there.
 """
 
 from shuangyong.ledger.base import Ledger, Transaction

@@ -1,4 +1,7 @@
-"""The domain model: who a beneficiary is, what a visit charged, which units are paired."""
+"""The domain model: who a beneficiary is, what a visit charged, which units are paired.
+
+Internal: the model types are public from :mod:`shuangyong` (docs/api.md); import them from there.
+"""
 
 from shuangyong.model.beneficiary import Beneficiary, Credential
 from shuangyong.model.charge_codes import ChargeCodeMap

@@ -9,6 +9,7 @@ import attrs
 
 from shuangyong.errors import InputError
 from shuangyong.limits import MAX_ID_LENGTH
+from shuangyong.model.beneficiary import Beneficiary
 from shuangyong.model.registry import VISIT_KINDS as _VISIT_KIND_ROWS
 from shuangyong.model.vocabulary import one_of
 from shuangyong.money import parse_amount
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from decimal import Decimal
 
     from shuangyong.model.beneficiary import Beneficiary
+    from shuangyong.model.insurance import Insurance
 
 VISIT_KINDS = tuple(row[0] for row in _VISIT_KIND_ROWS)
 _KIND = Text("就诊类型", "visit kind")
@@ -53,6 +55,10 @@ class _ChargeLineFields(NamedTuple):
     description: str | None = None
     #: ``line_order(line_id)``, kept so that sorting a visit's lines costs no more than a sort
     order: tuple[int, object, str] = (0, 0, "")
+    #: the national fee category (医保 收费项目类别, ``"01"``…``"14"``), when the HIS sends it
+    fee_category: str | None = None
+    #: what 医保 settled on this line (docs/settlement.md), when the HIS sends it
+    insurance: Insurance | None = None
 
 
 _new_fields = _ChargeLineFields.__new__
@@ -69,10 +75,11 @@ class ChargeLine(_ChargeLineFields):
     __slots__ = ()
 
     def __new__(cls, line_id: str, item: str, amount: object, tags: frozenset[str] = frozenset(),
-                code: str | None = None, description: str | None = None) -> ChargeLine:
+                code: str | None = None, description: str | None = None, fee_category: str | None = None,
+                insurance: Insurance | None = None) -> ChargeLine:
         """Check and build a line; ``amount`` is parsed to ``Decimal`` yuan (floats refused)."""
         return _new_fields(cls, line_id, item, parse_amount(amount), tags, code, description,
-                           line_order(line_id))
+                           line_order(line_id), fee_category, insurance)
 
     def _replace(self, **changes: object) -> ChargeLine:
         fields = {name: getattr(self, name) for name in _ChargeLineFields._fields if name != "order"}

@@ -1,4 +1,7 @@
-"""Policy packs: YAML files validated, layered and fingerprinted into a ``PolicySet``."""
+"""Policy packs: YAML files validated, layered and fingerprinted into a ``PolicySet``.
+
+Internal: ``PolicySet`` is public from :mod:`shuangyong` (docs/api.md); import it from there.
+"""
 
 from shuangyong.policy.layers import PolicySet, Rule, merge
 from shuangyong.policy.loader import (

@@ -16,37 +16,28 @@ Nothing here imports hypothesis, so the plugin loads wherever the library is ins
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from shuangyong.dates import DateWindow
 from shuangyong.engine import DEFAULT_PACKS, Engine
 from shuangyong.errors import CaseError
-from shuangyong.interchange import visit_from_dict
+from shuangyong.interchange.visits import visit_from_dict
 from shuangyong.ledger import MemoryLedger
 from shuangyong.model import Beneficiary, Credential, Visit
-from shuangyong.testing.cases import (
-    CASE_SUFFIX,
-    Case,
-    CaseRunner,
-    Outcome,
-    compact_visit,
-    load_cases,
-)
-from shuangyong.text import Lang, Text
+from shuangyong.testing.cases.loader import CASE_SUFFIX, compact_visit, load_cases
+from shuangyong.testing.cases.runner import CaseRunner
+from shuangyong.text import Text, default_lang
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+
+    from shuangyong.testing.cases.report import Outcome
+    from shuangyong.testing.cases.schema import Case
 
 _RUNNER = pytest.StashKey[CaseRunner]()
-
-
-def _lang() -> Lang:
-    """$SHUANGYONG_LANG, then $LANG, as the command line reads them. Imported when needed:
-    importing the CLI loads every plugin, which pytest's start-up need not wait for."""
-    from shuangyong.cli.base import default_lang
-
-    return "zh" if default_lang() == "zh" else "en"
 
 
 class CaseFailed(AssertionError):
@@ -54,7 +45,7 @@ class CaseFailed(AssertionError):
 
     def __init__(self, outcome: Outcome) -> None:
         self.outcome = outcome
-        super().__init__(outcome.report(_lang()))
+        super().__init__(outcome.report(default_lang()))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -89,7 +80,7 @@ class CaseFile(pytest.File):
         try:
             cases = load_cases(self.path)
         except CaseError as error:
-            raise self.CollectError(error.render(_lang())) from None
+            raise self.CollectError(error.render(default_lang())) from None
         for case in cases:
             yield CaseItem.from_parent(self, name=case.name, case=case)
 
@@ -122,12 +113,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "shuangyong_case" not in metafunc.fixturenames:
         needs = Text("@pytest.mark.shuangyong_cases 需要测试函数带 shuangyong_case 参数",
                      "@pytest.mark.shuangyong_cases needs a shuangyong_case argument")
-        pytest.fail(f"{metafunc.definition.nodeid}: {needs.in_(_lang())}", pytrace=False)
+        pytest.fail(f"{metafunc.definition.nodeid}: {needs.in_(default_lang())}", pytrace=False)
     here = metafunc.definition.path.parent
     try:
         cases = [case for name in marker.args for case in load_cases(here / name)]
     except CaseError as error:
-        pytest.fail(error.render(_lang()), pytrace=False)
+        pytest.fail(error.render(default_lang()), pytrace=False)
     metafunc.parametrize("shuangyong_case", cases, ids=[case.name for case in cases])
 
 

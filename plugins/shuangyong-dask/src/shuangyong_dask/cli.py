@@ -8,10 +8,9 @@ from pathlib import Path
 
 import click
 
+from shuangyong import InputError, Text
 from shuangyong.cli.base import BAD_INPUT, exit_on_error, fail, policy_option, say, strict_option, writing_to
 from shuangyong.cli.batch import batch_engine, input_format_option, progress_option
-from shuangyong.errors import InputError
-from shuangyong.text import Text
 
 
 @click.command("dask-evaluate")

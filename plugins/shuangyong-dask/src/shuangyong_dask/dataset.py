@@ -5,9 +5,8 @@ from __future__ import annotations
 import glob
 from pathlib import Path
 
+from shuangyong import InputError, Text
 from shuangyong.batch.sources import detect_format
-from shuangyong.errors import InputError
-from shuangyong.text import Text
 
 SUFFIXES = (".parquet", ".pq", ".csv", ".jsonl", ".ndjson")
 

@@ -13,10 +13,7 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shuangyong import plugins
-from shuangyong.batch import BatchEngine
-from shuangyong.batch.run import write_decisions
-from shuangyong.engine import Engine
+from shuangyong import BatchEngine, Engine, plugins, write_decisions
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

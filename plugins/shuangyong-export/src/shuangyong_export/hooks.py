@@ -7,8 +7,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import attrs
 
-from shuangyong import hookimpl
-from shuangyong.text import Text
+from shuangyong import Text, hookimpl
 from shuangyong_export.html import render_html
 from shuangyong_export.pdf import render_pdf
 from shuangyong_export.tables import SUBJECTS, WITH_COMPLIANCE, Table, tables_for

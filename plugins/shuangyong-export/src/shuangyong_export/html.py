@@ -11,10 +11,10 @@ from decimal import Decimal
 from html import escape
 from typing import TYPE_CHECKING
 
-from shuangyong.money import format_amount
+from shuangyong.plugins import format_amount
 
 if TYPE_CHECKING:
-    from shuangyong.text import Text
+    from shuangyong import Text
     from shuangyong_export.tables import Cell, Table
 
 #: Font families for Chinese text; the PDF set-up installs Noto CJK (see docs/export.md).

@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-from shuangyong.text import Text
+from shuangyong import Text
 from shuangyong_export.html import render_html
 from shuangyong_export.tables import ExportError, Table
 

@@ -16,12 +16,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
+from shuangyong import InputError, Registry, ShuangyongError, Text
 from shuangyong.compliance.report import STATUS_LABELS, Status
-from shuangyong.errors import InputError, ShuangyongError
 from shuangyong.ledger.export import EXPORT_COLUMNS, export_row
-from shuangyong.model.registry import Registry
-from shuangyong.money import parse_amount
-from shuangyong.text import Text
+from shuangyong.plugins import Posting, parse_amount
 
 if TYPE_CHECKING:
     from shuangyong.ledger import Posting

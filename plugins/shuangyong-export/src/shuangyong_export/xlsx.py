@@ -19,7 +19,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from shuangyong.text import Text
+from shuangyong import Text
 from shuangyong_export.tables import ExportError, Table
 
 if TYPE_CHECKING:

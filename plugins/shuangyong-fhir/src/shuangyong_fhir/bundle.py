@@ -19,10 +19,10 @@ import attrs
 from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
 
-from shuangyong.errors import InputError, field_path
+from shuangyong import InputError, Text
 from shuangyong.interchange import json_depth
 from shuangyong.limits import MAX_DEPTH
-from shuangyong.text import Text
+from shuangyong.plugins import field_path
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from shuangyong import hookimpl
-from shuangyong.exporters import AdapterExporter
+from shuangyong.plugins import AdapterExporter
 from shuangyong_fhir import exact_json
 from shuangyong_fhir.reader import read_bundle
 from shuangyong_fhir.writer import decisions_to_bundle

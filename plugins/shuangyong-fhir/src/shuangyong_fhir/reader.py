@@ -23,7 +23,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from shuangyong.money import format_amount, parse_amount
+from shuangyong.plugins import format_amount, parse_amount
 from shuangyong_fhir import systems
 from shuangyong_fhir.bundle import BundleIndex, Source, fail, iso_date, key, load_bundle
 

@@ -17,9 +17,8 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.invoice import Invoice
 from pydantic import ValidationError
 
-from shuangyong.errors import InputError
-from shuangyong.money import ZERO, format_amount, parse_amount
-from shuangyong.text import Text
+from shuangyong import InputError, Text
+from shuangyong.plugins import format_amount, parse_amount
 from shuangyong_fhir import systems
 from shuangyong_fhir.bundle import FhirError, Source, fail, key, load_bundle
 
@@ -28,6 +27,8 @@ if TYPE_CHECKING:
 
     from fhir.resources.R4B.codeableconcept import CodeableConcept
     from fhir.resources.R4B.money import Money
+
+ZERO = parse_amount("0.00")  #: where a sum of amounts starts, so that an empty one still reads "0.00"
 
 
 def _money(value: Decimal) -> dict[str, Any]:

@@ -12,9 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shuangyong import hookimpl
-from shuangyong.model.vocabulary import Term
-from shuangyong.text import Text
+from shuangyong import Term, Text, hookimpl
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from shuangyong.text import Text
+from shuangyong import Text
 
 START, END = b"\x0b", b"\x1c\x0d"
 #: MSH-18 values (HL7 table 0211) → Python codecs.

@@ -9,12 +9,9 @@ from typing import IO, TYPE_CHECKING, Any
 
 import click
 
-from shuangyong import hookimpl, plugins
-from shuangyong.engine import Engine
-from shuangyong.errors import ShuangyongError
-from shuangyong.exporters import AdapterExporter
-from shuangyong.model.charge_codes import ChargeCodeMap
-from shuangyong.text import Text
+from shuangyong import ChargeCodeMap, Engine, ShuangyongError, Text, hookimpl, plugins
+from shuangyong.cli.base import exit_on_error
+from shuangyong.plugins import AdapterExporter
 from shuangyong_hl7 import codec, messages, replies
 from shuangyong_hl7.listener import MllpListener
 from shuangyong_hl7.service import Hl7Service
@@ -118,10 +115,6 @@ def register_commands(cli: click.Group) -> None:
     def listen(host: str, port: int, policies: tuple[str, ...], region: str | None, codes: str | None,
                max_messages: int | None) -> None:
         """Answer ADT^A04 (register) and DFT^P03 (decide) messages over MLLP."""
-        # imported here: this module is loaded while the plugin manager is being built, which
-        # importing shuangyong.cli at the top would start again
-        from shuangyong.cli.base import exit_on_error
-
         with exit_on_error():
             engine = Engine.from_packs(*policies, registry=plugins.registry())
             code_map = ChargeCodeMap.load(Path(codes), engine.registry.items) if codes else None

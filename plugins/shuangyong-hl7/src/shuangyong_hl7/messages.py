@@ -27,10 +27,9 @@ from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.exceptions import HL7apyException
 from hl7apy.parser import parse_field, parse_message
 
-from shuangyong.errors import InputError
+from shuangyong import InputError, Text
 from shuangyong.limits import MAX_TEXT_LENGTH
-from shuangyong.money import format_amount, parse_amount
-from shuangyong.text import Text
+from shuangyong.plugins import format_amount, parse_amount
 from shuangyong_hl7.replies import unescape
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ import itertools
 import re
 from typing import TYPE_CHECKING, Any
 
-from shuangyong.money import format_amount, parse_amount
+from shuangyong.plugins import format_amount, parse_amount
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from shuangyong import plugins
-from shuangyong.errors import ShuangyongError
-from shuangyong.interchange import decision_to_dict, visit_from_dict
+from shuangyong import (
+    ChargeCodeMap,
+    Engine,
+    ShuangyongError,
+    decision_to_dict,
+    plugins,
+    visit_from_dict,
+)
 from shuangyong_hl7 import codec, messages, replies
 from shuangyong_hl7.messages import Hl7Error
 

@@ -18,16 +18,16 @@ import attrs
 import sqlalchemy as sa
 from typing_extensions import override
 
-from shuangyong.errors import LedgerError
-from shuangyong.ledger.base import Ledger, first_head
-from shuangyong.ledger.posting import CapKey, Posting
-from shuangyong.text import Text
+from shuangyong import LedgerError, Text
+from shuangyong.plugins import Ledger, Posting, first_head
 from shuangyong_sql.schema import MAX_TEXT, MIGRATIONS, VERSION_TABLE, postings_table, settings_table
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
 
     from sqlalchemy.engine import Connection
+
+    from shuangyong.ledger.posting import CapKey
 
 _KEY_BATCH = 500  #: keys per ``IN (…)`` list, well under every server's parameter limit
 _TEXT_FIELDS = ("visit_id", "line_id", "rule_id", "patient_key", "item")

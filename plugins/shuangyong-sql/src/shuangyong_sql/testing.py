@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from shuangyong.testing.prerequisites import missing
+from shuangyong.testing import missing
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

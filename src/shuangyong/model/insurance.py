@@ -1,0 +1,54 @@
+"""What basic medical insurance (医保) settled on a charge line, as the HIS sends it back.
+
+A hospital settles 医保 first; the 优抚 concessions then apply to what the patient still owes
+(docs/settlement.md). This module only holds the figures and the bases derived from them; the
+contract (``shuangyong.interchange``) checks that the parts add up to the line's amount, and the
+engine decides who pays the rest.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import attrs
+
+from shuangyong.money import ZERO
+
+if TYPE_CHECKING:
+    from decimal import Decimal
+
+#: The bases a benefit may be computed on (a pack rule's ``base``); ``gross`` is the amount itself,
+#: today's meaning and the default.
+BASES = ("gross", "patient_share", "in_scope_self_pay", "out_of_scope_self_pay")
+#: The self-pay parts, in the order the contract lists (and per-visit figures are spread in).
+SELF_PAY_PARTS = ("preliminary", "in_scope", "full", "over_limit")
+
+
+@attrs.frozen(slots=True)
+class Insurance:
+    """One line's settlement: what each fund paid (``(fund id, yuan)`` pairs in the order the
+    HIS sent them) and the four self-pay parts. Every figure is a Decimal of yuan, at least 0."""
+
+    funds: tuple[tuple[str, Decimal], ...] = ()
+    preliminary: Decimal = ZERO  #: 先行自付: the patient's part of an item the fund covers in part
+    in_scope: Decimal = ZERO  #: 符合范围个人自付: within the fund's scope, below its threshold or ratio
+    full: Decimal = ZERO  #: 全自费: outside the fund's scope entirely
+    over_limit: Decimal = ZERO  #: 超限价: above the fund's price limit
+
+    @property
+    def fund_total(self) -> Decimal:
+        """What the insurance funds paid together."""
+        return sum((amount for _, amount in self.funds), ZERO)
+
+    @property
+    def in_scope_self_pay(self) -> Decimal:
+        return self.preliminary + self.in_scope
+
+    @property
+    def out_of_scope_self_pay(self) -> Decimal:
+        return self.full + self.over_limit
+
+    @property
+    def total(self) -> Decimal:
+        """Every part together: equal to the line's amount in a valid record."""
+        return self.fund_total + self.in_scope_self_pay + self.out_of_scope_self_pay
