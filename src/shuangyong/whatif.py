@@ -46,6 +46,7 @@ class Reductions:
 
     @property
     def difference(self) -> Decimal:
+        """Reform less base."""
         return self.reform - self.base
 
 
@@ -61,6 +62,7 @@ class Change:
 
     @property
     def difference(self) -> Decimal:
+        """Reform less base."""
         return self.reform - self.base
 
 
@@ -88,6 +90,7 @@ class Comparison:
 
     @property
     def difference(self) -> Decimal:
+        """Reform less base."""
         return self.reform - self.base
 
     def as_dict(self) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import attrs
 import click
+from typing_extensions import override
 
 from shuangyong import plugins
 from shuangyong.engine import Engine
@@ -39,14 +40,17 @@ BAD_INPUT = 2
 
 
 def lang() -> Lang:
+    """The language of messages: ``--lang``, else English."""
     return click.get_current_context().find_root().params.get("lang") or "en"  # type: ignore[return-value]
 
 
 def say(text: Text, *, err: bool = False) -> None:
+    """Print ``text`` in the chosen language."""
     click.echo(text.in_(lang()), err=err)
 
 
 def fail(error: ShuangyongError) -> NoReturn:
+    """Print the error (its control characters shown, not obeyed) and exit 2."""
     message = "\n".join(visible(line) for line in error.render(lang()).split("\n"))  # an id's ESC does not act
     click.echo(("错误：" if lang() == "zh" else "error: ") + message, err=True)
     sys.exit(BAD_INPUT)
@@ -233,10 +237,12 @@ class RefusedRecord(RawRecord):
 
     error: ShuangyongError | None = None
 
+    @override
     def visit(self, codes: ChargeCodeMap | None = None) -> Visit:
         assert self.error is not None
         raise self.error
 
+    @override
     def visit_id(self) -> str | None:
         return None
 
@@ -333,6 +339,7 @@ class Command(click.Group):
 
             self.callback = refuse
 
+    @override
     def main(self, *args: Any, **kwargs: Any) -> Any:
         self.add_plugin_commands()
         _escaping_unencodable()
@@ -344,6 +351,7 @@ class Command(click.Group):
             if in_main_thread:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
+    @override
     def invoke(self, ctx: click.Context) -> Any:
         try:
             result = super().invoke(ctx)

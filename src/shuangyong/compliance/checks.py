@@ -197,6 +197,8 @@ def _window_label(window: DateWindow) -> Text:
 
 
 class CountOptions(Options):
+    """``count_in_window`` and ``led_by_head``: which records, how many, in which part of the year."""
+
     records: Selector
     at_least: Whole = Field(default=1, ge=1)
     window: Window | None = None
@@ -240,6 +242,8 @@ _QUARTERS = ("一", "二", "三", "四")
 
 
 class PeriodOptions(Options):
+    """``every_period``: which records, one in every quarter, half-year or month."""
+
     records: Selector
     period: Literal["quarter", "half", "month"]
     at_least: Whole = Field(default=1, ge=1)
@@ -272,6 +276,8 @@ def _periods(year: int, period: str) -> Iterable[tuple[Text, DateWindow]]:
 
 
 class DocumentOptions(Options):
+    """``document_by``: the document type, dated from ``from`` to ``by``."""
+
     type: str
     start: MonthDay = Field(default="01-01", alias="from")
     by: MonthDay
@@ -301,6 +307,7 @@ class DocumentBy:
 
 
 def army_day(year: int) -> dt.date:
+    """建军节, 1 August."""
     return dt.date(year, 8, 1)
 
 
@@ -312,6 +319,8 @@ HOLIDAYS: dict[str, tuple[Text, Any]] = {
 
 
 class HolidayOptions(Options):
+    """``holiday_visits``: which holidays, and the days before and after each that count."""
+
     records: Selector = Selector(kind="activity", type=("holiday_visit",))
     holidays: tuple[Literal["new_year", "spring_festival", "army_day"], ...] = Field(min_length=1)
     days_before: Whole = Field(ge=0, le=60)
@@ -330,12 +339,15 @@ class HolidayVisits(_SelectsRecords):
         for holiday in options.holidays:
             label, date_of = HOLIDAYS[holiday]
             day = date_of(context.year)
-            window = DateWindow(day - dt.timedelta(days=options.days_before), day + dt.timedelta(days=options.days_after))
+            window = DateWindow(day - dt.timedelta(days=options.days_before),
+                                day + dt.timedelta(days=options.days_after))
             requirements.append(_requirement(label, options.records, window, context))
         return requirements
 
 
 class SeasonsOptions(Options):
+    """``twice_yearly``: which records, and the spring and autumn windows."""
+
     records: Selector
     spring: Window
     autumn: Window
@@ -355,6 +367,8 @@ class TwiceYearly(_SelectsRecords):
 
 
 class FacilityOptions(Options):
+    """``facility_present``: the facility type and the locations it must be at."""
+
     type: str
     locations: tuple[str, ...] = ()
 
@@ -397,6 +411,8 @@ class FacilityPresent:
 
 
 class RatioOptions(Options):
+    """``ratio_at_least``: the least coverage of each group, as a percentage, by a day."""
+
     at_least: dict[str, Annotated[Decimal, BeforeValidator(percentage)]] = Field(min_length=1)
     by: MonthDay = "12-31"
 
@@ -433,6 +449,8 @@ class RatioAtLeast:
 
 
 class NoOptions(Options):
+    """For kinds that take no options."""
+
     pass
 
 
@@ -452,6 +470,8 @@ class PairingPresent:
 
 
 class LedgerOptions(Options):
+    """``ledger_published``: the days between which the ledger must be published."""
+
     start: MonthDay = Field(default="01-01", alias="from")
     by: MonthDay = "12-31"
 

@@ -110,6 +110,7 @@ class Record:
 @attrs.frozen(slots=True)
 class Activity(Record):
     """Something the unit did on a day: a holiday visit to the troops, a checkup, a free clinic, a training."""
+
     kind: ClassVar[str] = "activity"
     units: tuple[str, ...] = ()
     participants: int | None = None
@@ -119,12 +120,14 @@ class Activity(Record):
 @attrs.frozen(slots=True)
 class Document(Record):
     """A written document: the annual plan or summary, the leading group's roster, minutes."""
+
     kind: ClassVar[str] = "document"
 
 
 @attrs.frozen(slots=True)
 class Meeting(Record):
     """A leading-group meeting or a forum, with how many attended."""
+
     kind: ClassVar[str] = "meeting"
     attendees: int | None = None
 
@@ -140,6 +143,7 @@ class Facility(Record):
 @attrs.frozen(slots=True)
 class Pairing(Record):
     """A standing pairing with a military unit (``partner``), from ``window.start``."""
+
     kind: ClassVar[str] = "pairing"
     partner: str = ""
     partner_name: str | None = None
@@ -157,6 +161,7 @@ class Coverage(Record):
 @attrs.frozen(slots=True)
 class Placement(Record):
     """Demobilised officers, retired soldiers or military spouses the unit placed (``count`` people)."""
+
     kind: ClassVar[str] = "placement"
     count: int = 0
 

@@ -38,6 +38,7 @@ REPORT_SCHEMA = "shuangyong.compliance/1"
 
 class Status(StrEnum):
     """Where a standard stands on the report's date."""
+
     MET = "met"
     PARTIAL = "partial"
     MISSING = "missing"
@@ -62,6 +63,7 @@ STATUS_LABELS = {
 @attrs.frozen(slots=True)
 class StandardResult:
     """One standard checked: its status, its requirements, and the share of the due ones met."""
+
     standard: Standard
     status: Status
     requirements: tuple[Requirement, ...]
@@ -81,6 +83,7 @@ class StandardResult:
 @attrs.frozen(slots=True)
 class HeadlineResult:
     """The standards of one headline, and their weighted score."""
+
     headline: Headline
     results: tuple[StandardResult, ...]
     score: Fraction | None
@@ -89,6 +92,7 @@ class HeadlineResult:
 @attrs.frozen(slots=True)
 class Report:
     """A dossier checked against a standards set on ``as_of``."""
+
     dossier: Dossier
     standards: StandardsSet
     as_of: dt.date

@@ -30,6 +30,7 @@ SCHEMA_VERSION = 1
 
 class HeadlineSpec(StrictModel):
     """A headline standard as a pack writes it."""
+
     id: Id
     title: LocalText
     clause: str = Field(min_length=1)
@@ -38,6 +39,7 @@ class HeadlineSpec(StrictModel):
 
 class StandardSpec(StrictModel):
     """A checked standard as a pack writes it: the check kind and its options."""
+
     id: Id
     title: LocalText
     headline: str
@@ -66,6 +68,7 @@ class StandardSpec(StrictModel):
 
 class StandardsPackSpec(StrictModel):
     """A standards pack file."""
+
     schema_version: Whole = SCHEMA_VERSION
     pack: Id
     title: LocalText
@@ -81,6 +84,7 @@ STANDARDS = PackKind(StandardsPackSpec, "shuangyong.compliance", Text("标准包
 @attrs.frozen(slots=True)
 class Headline:
     """A headline of the merged set, under which standards are grouped and scored."""
+
     id: str
     title: Text
     clause: str

@@ -93,6 +93,7 @@ class RuleTrace:
 @attrs.frozen(slots=True)
 class LineTrace:
     """The rules ``explain`` considered for one line."""
+
     line_id: str
     item: str
     considered: tuple[RuleTrace, ...]

@@ -53,6 +53,7 @@ class CachedPlan:
 
     @classmethod
     def of(cls, plan: VisitPlan, registry: Registry) -> CachedPlan:
+        """What ``plan`` grants a visit: its entitlements, and their priorities and services in registry order."""
         entitlements = tuple(Entitlement(r.rule_id, r.clause, r.rule.spec.priorities, r.rule.spec.services)
                              for r in plan.grants)
         return cls(plan.by_item, entitlements,
@@ -81,6 +82,7 @@ class Engine:
 
     @property
     def fingerprint(self) -> str:
+        """The fingerprint of the packs this engine compiled (each decision's ``policy``)."""
         return self.policy.fingerprint
 
     def evaluate(self, visit: Visit) -> Decision:

@@ -54,6 +54,7 @@ class RawRecord:
         return f"line {self.position}" if self.text is not None else f"#{self.position}"
 
     def visit(self, codes: ChargeCodeMap | None = None) -> Visit:
+        """The record as a checked visit; a record the input already refused raises that error."""
         if self.problem is not None:
             raise self.problem
         if self.text is not None:
@@ -61,6 +62,7 @@ class RawRecord:
         return visit_from_dict(self.value, record=self.label, codes=codes)
 
     def visit_id(self) -> str | None:
+        """The record's visit_id for its error object, when it can be read; else None."""
         if self.problem is not None:
             return None
         if self.text is not None:

@@ -83,6 +83,7 @@ def decision_to_dict(decision: Decision) -> dict[str, Any]:
 
 
 def error_to_dict(error: ShuangyongError, visit_id: str | None) -> dict[str, Any]:
+    """The error object the output carries in a bad record's place."""
     return {"visit_id": visit_id, "error": error.as_dict()}
 
 
@@ -99,6 +100,7 @@ def _trace_dict(trace: RuleTrace) -> dict[str, Any]:
 
 
 def explanation_to_dict(explanation: Explanation) -> dict[str, Any]:
+    """``explain``'s JSON: the decision, and every rule considered for each line."""
     return {
         "decision": decision_to_dict(explanation.decision),
         "lines": [{"line_id": t.line_id, "item": t.item,

@@ -41,6 +41,8 @@ Level = Annotated[int, Strict()]
 
 
 class CredentialIn(TypedDict):
+    """A credential as the contract writes it."""
+
     __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
     kind: Id
     number: Id
@@ -49,6 +51,8 @@ class CredentialIn(TypedDict):
 
 
 class PatientIn(TypedDict):
+    """A patient as the contract writes it."""
+
     __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
     id: Id
     name: NotRequired[Prose | None]
@@ -60,6 +64,8 @@ class PatientIn(TypedDict):
 
 
 class LineIn(TypedDict):
+    """A charge line as the contract writes it."""
+
     __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
     line_id: Id
     item: NotRequired[Id | None]
@@ -70,6 +76,8 @@ class LineIn(TypedDict):
 
 
 class VisitIn(TypedDict):
+    """A visit as the contract writes it (docs/contract.md)."""
+
     __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
     visit_id: Id
     date: Id

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 @attrs.frozen(slots=True)
 class Verification:
     """What ``verify`` found: the rows, the sums, and each problem."""
+
     rows: int
     granted_fen: int  #: sum of grants
     reversed_fen: int  #: sum of reversals

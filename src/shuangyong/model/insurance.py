@@ -42,10 +42,12 @@ class Insurance:
 
     @property
     def in_scope_self_pay(self) -> Decimal:
+        """先行自付 plus 符合范围个人自付: what the patient pays within the fund's scope."""
         return self.preliminary + self.in_scope
 
     @property
     def out_of_scope_self_pay(self) -> Decimal:
+        """全自费 plus 超限价: what the patient pays outside the fund's scope or price limit."""
         return self.full + self.over_limit
 
     @property

@@ -119,6 +119,7 @@ PackDate = Annotated[dt.date, BeforeValidator(parse_date)]
 
 class LocalText(StrictModel):
     """A text as a pack writes it, in zh and en."""
+
     zh: str = Field(min_length=1)
     en: str = Field(min_length=1)
 
@@ -207,6 +208,7 @@ class Caps(StrictModel):
 
 class Effective(StrictModel):
     """The days a rule is in force, both included; either end may be open."""
+
     from_: PackDate | None = Field(default=None, alias="from")
     to: PackDate | None = None
 

@@ -188,11 +188,14 @@ class _LayeredRunner(CaseRunner):
 
 @attrs.frozen(slots=True)
 class MutantResult:
+    """One mutant and the first case that failed against it."""
+
     mutant: Mutant
     killed_by: Outcome | None  #: the first case that failed against the mutant; None: it survived
 
     @property
     def survived(self) -> bool:
+        """Whether no case failed against the mutant."""
         return self.killed_by is None
 
 
@@ -205,6 +208,7 @@ class MutationReport:
 
     @property
     def survivors(self) -> tuple[MutantResult, ...]:
+        """The mutants no case killed."""
         return tuple(result for result in self.results if result.survived)
 
     @property
@@ -216,10 +220,12 @@ class MutationReport:
         return (Decimal(100 * killed) / len(self.results)).quantize(Decimal("0.1"), ROUND_HALF_UP)
 
     def summary(self) -> Text:
+        """One line: mutants, killed, survived and the score, in zh and en."""
         total, survived = len(self.results), len(self.survivors)
         killed, packs = total - survived, self.packs
         score = "—" if self.score is None else f"{self.score}%"
-        return Text(f"变异测试：{'、'.join(packs)} 共 {total} 个变异体，杀死 {killed}，存活 {survived}；变异得分 {score}",
+        return Text(f"变异测试：{'、'.join(packs)} 共 {total} 个变异体，杀死 {killed}，"
+                    f"存活 {survived}；变异得分 {score}",
                     f"mutation testing: {total} mutant(s) of {', '.join(packs)}: {killed} killed, "
                     f"{survived} survived; mutation score {score}")
 

@@ -38,6 +38,7 @@ class ExportError(ShuangyongError, ValueError):
 @attrs.frozen(slots=True)
 class Column:
     """One column of a table: the key it reads from each row, its bilingual title, how to write it."""
+
     key: str
     title: Text
     kind: Kind = "text"

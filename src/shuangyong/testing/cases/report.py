@@ -30,6 +30,7 @@ class Outcome:
 
     @property
     def passed(self) -> bool:
+        """Whether every expectation held and no unexpected error came."""
         return not self.mismatches and self.error is None
 
     @property

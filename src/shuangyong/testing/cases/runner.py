@@ -35,12 +35,14 @@ class CaseRunner:
         self._codes: dict[Path, ChargeCodeMap] = {}
 
     def engine(self, packs: tuple[str, ...]) -> Engine:
+        """The engine of these packs, compiled once per run."""
         engine = self._engines.get(packs)
         if engine is None:
             engine = self._engines[packs] = Engine.from_packs(*packs, registry=self.registry)
         return engine
 
     def run(self, case: Case) -> Outcome:
+        """Run one case: its visit through its packs' engine, compared with what it expects."""
         try:
             engine = self.engine(case.packs)
             codes = self._table(case.codes) if case.codes is not None else None
