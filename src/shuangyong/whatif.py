@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow.compute as pc
 
 from shuangyong.batch.run import chunks
+from shuangyong.interchange.framing import Refused
 from shuangyong.limits import ENCODINGS
 from shuangyong.money import format_amount, from_fen, to_fen
 
@@ -238,10 +239,10 @@ def _visits(result: ChunkResult, rule_ids: list[str], registry: Registry,
             np.add.at(by_rule, lines.winners[g][won], lines.taken[g][won])
             for index in np.flatnonzero(by_rule):
                 sums["rule"][rule_ids[index]] += int(by_rule[index])
-    for position, (good, value, _record) in result.rows.items():
-        if not good:
+    for position, row in result.rows.items():
+        if isinstance(row, Refused):
             continue
-        visit, decision = value
+        visit, decision = row.value
         ok[position] = True
         amount[position], reduction[position] = to_fen(decision.totals.amount), to_fen(decision.totals.reduction)
         visit_id[position], patient[position] = visit.visit_id, visit.patient.id
@@ -271,7 +272,7 @@ def compare(base: BatchEngine, reform: BatchEngine, path: str | Path, fmt: str |
     return out.result()
 
 
-def _add(out: _Tally, sides: list[tuple[_Visits, dict[str, dict[str, int]]]]) -> None:
+def _add(out: _Tally, sides: list[tuple[_Visits, dict[str, Counter[str]]]]) -> None:
     (b, b_sums), (r, r_sums) = sides
     ok = b.ok & r.ok
     out.errors += int((~ok).sum())
@@ -287,9 +288,9 @@ def _add(out: _Tally, sides: list[tuple[_Visits, dict[str, dict[str, int]]]]) ->
     for table, keys in ((out.by_category, b.category), (out.by_month, b.month)):
         distinct, where = np.unique(keys[ok].astype(str), return_inverse=True)
         for side, reductions in ((0, b.reduction[ok]), (1, r.reduction[ok])):
-            sums = np.zeros(len(distinct), dtype=np.int64)
-            np.add.at(sums, where, reductions)
-            for key, fen in zip(distinct.tolist(), sums.tolist(), strict=True):
+            totals = np.zeros(len(distinct), dtype=np.int64)
+            np.add.at(totals, where, reductions)
+            for key, fen in zip(distinct.tolist(), totals.tolist(), strict=True):
                 table[key][side] += fen
     changed = np.flatnonzero(ok & (b.reduction != r.reduction))
     out.visits_affected += len(changed)

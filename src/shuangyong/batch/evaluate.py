@@ -10,7 +10,7 @@ engine, still over all visits at once.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
 import numpy as np
@@ -23,17 +23,19 @@ from shuangyong.batch.vector import Facts, VectorPolicy, VectorRule
 from shuangyong.engine.compiler import VisitPlan
 from shuangyong.engine.evaluate import CachedPlan
 from shuangyong.errors import ShuangyongError
-from shuangyong.interchange.framing import RawRecord
+from shuangyong.interchange.framing import Handled, Outcome, RawRecord, Refused
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
     from shuangyong.engine import Engine
+    from shuangyong.engine.decision import Decision
     from shuangyong.model.charge_codes import ChargeCodeMap
+    from shuangyong.model.visit import Visit
 
-#: what the row engine answered for one record: (True, (visit, decision)) or (False, error)
-RowResult = tuple[bool, Any, RawRecord]
+    #: what the row engine answered for one record: its visit and decision, or the error refusing it
+    RowResult = Outcome[tuple[Visit, Decision]]
 
 
 @attrs.frozen(slots=True)
@@ -77,7 +79,7 @@ class ChunkResult:
     @property
     def failures(self) -> int:
         """How many records the row engine refused."""
-        return sum(not ok for ok, _, _ in self.rows.values())
+        return sum(isinstance(row, Refused) for row in self.rows.values())
 
 
 class BatchEngine:
@@ -115,7 +117,7 @@ class BatchEngine:
             if columns is not None:
                 lines = self._decide(columns)
         kept = set(keep.tolist())
-        rows = {n: (False, chunk.problems[n], chunk.record(n)) if n in chunk.problems else self.row(chunk.record(n))
+        rows = {n: Refused(chunk.record(n), chunk.problems[n]) if n in chunk.problems else self.row(chunk.record(n))
                 for n in range(chunk.count) if n not in kept}
         return ChunkResult(chunk, keep, lines, rows)
 
@@ -123,9 +125,9 @@ class BatchEngine:
         """One record through the row engine, as ``shuangyong evaluate`` handles it."""
         try:
             visit = plugins.resolve_beneficiary(record.visit(self.codes))
-            return True, (visit, self.engine.evaluate(visit)), record
+            return Handled(record, (visit, self.engine.evaluate(visit)))
         except ShuangyongError as error:
-            return False, error, record
+            return Refused(record, error)
 
     def _row_only_rules_apply(self, columns: Columns) -> np.ndarray:
         hit = np.zeros(columns.visits, dtype=bool)

@@ -15,7 +15,7 @@ import tempfile
 import threading
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import attrs
 import click
@@ -24,7 +24,7 @@ from typing_extensions import override
 from shuangyong import plugins
 from shuangyong.engine import Engine
 from shuangyong.errors import InputError, LedgerError, OutputError, ShuangyongError
-from shuangyong.interchange.framing import Input, RawRecord, read_records
+from shuangyong.interchange.framing import Handled, Input, RawRecord, Refused, read_records
 from shuangyong.limits import ENCODINGS
 from shuangyong.model.charge_codes import ChargeCodeMap
 from shuangyong.render import visible
@@ -33,6 +33,7 @@ from shuangyong.text import Lang, Text, default_lang
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+    from shuangyong.interchange.framing import Outcome
     from shuangyong.ledger import Ledger
     from shuangyong.model.visit import Visit
 
@@ -41,7 +42,7 @@ BAD_INPUT = 2
 
 def lang() -> Lang:
     """The language of messages: ``--lang``, else English."""
-    return click.get_current_context().find_root().params.get("lang") or "en"  # type: ignore[return-value]
+    return click.get_current_context().find_root().params.get("lang") or "en"
 
 
 def say(text: Text, *, err: bool = False) -> None:
@@ -247,14 +248,17 @@ class RefusedRecord(RawRecord):
         return None
 
 
+T = TypeVar("T")
+
+
 def for_each_record(records: Iterator[RawRecord], codes: ChargeCodeMap | None,
-                     handle: Callable[[Visit], Any]) -> Iterator[tuple[bool, Any, RawRecord]]:
+                    handle: Callable[[Visit], T]) -> Iterator[Outcome[T]]:
     """Parse and handle every record; a bad record yields its error instead of stopping the run."""
     for record in records:
         try:
-            yield True, handle(plugins.resolve_beneficiary(record.visit(codes))), record
+            yield Handled(record, handle(plugins.resolve_beneficiary(record.visit(codes))))
         except ShuangyongError as error:
-            yield False, error, record
+            yield Refused(record, error)
 
 
 policy_option = click.option(

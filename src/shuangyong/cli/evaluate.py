@@ -31,6 +31,7 @@ from shuangyong.cli.base import (
     writing_to,
 )
 from shuangyong.errors import LedgerError, ShuangyongError
+from shuangyong.interchange.framing import Refused
 from shuangyong.interchange.output import decision_to_dict, error_to_dict, explanation_to_dict, result_json
 from shuangyong.ledger.posting import as_granted, requests_for
 from shuangyong.render import decision_table, explanation_text, visible
@@ -98,12 +99,12 @@ def _export_decisions(code_map: ChargeCodeMap | None, records: Input, fmt: str, 
     """Decisions through a plugin's exporter (a whole file: xlsx, pdf); bad records on standard error."""
     decisions = []
     failures = 0
-    for ok, result, record in for_each_record(records.records, code_map, decide):
-        if ok:
-            decisions.append(decision_to_dict(result))
-        else:
+    for outcome in for_each_record(records.records, code_map, decide):
+        if isinstance(outcome, Refused):
             failures += 1
-            click.echo(_error_line(record, result), err=True)
+            click.echo(_error_line(outcome.record, outcome.error), err=True)
+        else:
+            decisions.append(decision_to_dict(outcome.value))
     with exit_on_error(), writing_to(output, binary=True) as out:
         exporter_for("decisions", fmt).write("decisions", decisions, out)
     return failures
@@ -121,19 +122,19 @@ def _write_decisions(engine: Engine, code_map: ChargeCodeMap | None, records: In
     failures = 0
     with writing_to(output) as out:
         out.write("[\n" if as_array else "")
-        results = for_each_record(records.records, code_map, lambda v: (v, decide(v)))
-        for count, (ok, result, record) in enumerate(results):
-            failures += not ok
+        outcomes = for_each_record(records.records, code_map, lambda v: (v, decide(v)))
+        for count, outcome in enumerate(outcomes):
+            failures += isinstance(outcome, Refused)
             if fmt == "table":
-                if ok:
-                    visit, decision = result
-                    out.write(decision_table(engine, visit, decision, lang()) + "\n\n")
+                if isinstance(outcome, Refused):
+                    click.echo(_error_line(outcome.record, outcome.error), err=True)
                 else:
-                    click.echo(_error_line(record, result), err=True)
+                    out.write(decision_table(engine, *outcome.value, lang()) + "\n\n")
             elif fmt == "jsonl":
-                out.write(result_json(ok, result[1] if ok else result, record) + "\n")
+                out.write(result_json(outcome) + "\n")
             else:
-                payload = decision_to_dict(result[1]) if ok else error_to_dict(result, record.visit_id())
+                payload = (error_to_dict(outcome.error, outcome.record.visit_id()) if isinstance(outcome, Refused)
+                           else decision_to_dict(outcome.value[1]))
                 text = json.dumps(payload, ensure_ascii=False, indent=2)
                 out.write((",\n" if count else "") + text if as_array else text + "\n")
         out.write("\n]\n" if as_array else "")
@@ -167,14 +168,13 @@ def explain(source: IO[bytes], policies: tuple[str, ...], fmt: str, strict: bool
     """Explain each visit: every rule considered, why it applied or not, and its clause."""
     engine, code_map, records = open_input(source, policies, strict, codes, his, encoding)
     failures = 0
-    results = for_each_record(records.records, code_map, lambda v: (v, engine.explain(v)))
-    for ok, result, record in results:
-        if not ok:
+    for outcome in for_each_record(records.records, code_map, lambda v: (v, engine.explain(v))):
+        if isinstance(outcome, Refused):
             failures += 1
-            click.echo(json.dumps(error_to_dict(result, record.visit_id()), ensure_ascii=False)
-                       if fmt == "json" else _error_line(record, result), err=fmt == "text")
+            click.echo(json.dumps(error_to_dict(outcome.error, outcome.record.visit_id()), ensure_ascii=False)
+                       if fmt == "json" else _error_line(outcome.record, outcome.error), err=fmt == "text")
             continue
-        visit, explanation = result
+        visit, explanation = outcome.value
         click.echo(json.dumps(explanation_to_dict(explanation), ensure_ascii=False)
                    if fmt == "json" else explanation_text(engine, visit, explanation, lang()) + "\n")
     if failures:

@@ -169,11 +169,20 @@ class Context:
 
 
 class CheckKind(Protocol):
-    """What the standards engine needs of a check kind (built-in or from a plugin)."""
+    """What the standards engine needs of a check kind (built-in or from a plugin). ``name``,
+    ``title`` and ``options`` are read only: class constants on the built-in kinds."""
 
-    name: str
-    title: Text
-    options: type[Options]
+    @property
+    def name(self) -> str:
+        """The id a standard's ``check: {kind: ...}`` names."""
+
+    @property
+    def title(self) -> Text:
+        """What the kind checks, in zh and en."""
+
+    @property
+    def options(self) -> type[Options]:
+        """The model a standard's other ``check`` keys are validated against."""
 
     def requirements(self, options: Any, context: Context) -> list[Requirement]: ...
 

@@ -10,11 +10,11 @@ import json
 import re
 from functools import partial
 from itertools import chain
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Generic, TypeVar
 
 import attrs
 
-from shuangyong.errors import InputError
+from shuangyong.errors import InputError, ShuangyongError
 from shuangyong.interchange.json_text import (
     JSON_STRING,
     decoded,
@@ -71,6 +71,29 @@ class RawRecord:
             except ValueError:
                 return None
         return visit_id_of(self.value)
+
+
+T = TypeVar("T")
+
+
+@attrs.frozen(slots=True)
+class Handled(Generic[T]):
+    """A record that was handled, and what came of it (a decision, an explanation …)."""
+
+    record: RawRecord
+    value: T
+
+
+@attrs.frozen(slots=True)
+class Refused:
+    """A record that was refused, and the error that names it: reported in its place, the run goes on."""
+
+    record: RawRecord
+    error: ShuangyongError
+
+
+#: what came of one record of a run: ``Handled`` or ``Refused``, never a flag beside a value
+Outcome = Handled[T] | Refused
 
 
 @attrs.frozen(slots=True)

@@ -9,7 +9,6 @@ import attrs
 
 from shuangyong.errors import InputError
 from shuangyong.limits import MAX_ID_LENGTH
-from shuangyong.model.beneficiary import Beneficiary
 from shuangyong.model.registry import VISIT_KINDS as _VISIT_KIND_ROWS
 from shuangyong.model.vocabulary import one_of
 from shuangyong.money import parse_amount

@@ -135,7 +135,9 @@ def _ranges_moved(bounds: Range) -> Iterator[tuple[str, int, int, Range]]:
     """(end, old, new, the range changed) for each bound given, one down and one up."""
     for end in ("min", "max"):
         value: int | None = getattr(bounds, end)
-        for moved in (value - 1, value + 1) if value is not None else ():
+        if value is None:
+            continue
+        for moved in (value - 1, value + 1):
             try:
                 changed = Range.model_validate({**bounds.model_dump(), end: moved})
             except ValidationError:  # turned inside out: a pack the loader refuses, not a slip

@@ -18,9 +18,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from shuangyong.dates import DateWindow
-from shuangyong.engine import Decision, Engine
 from shuangyong.interchange.output import decision_to_dict
-from shuangyong.model import Credential, Visit
 from shuangyong.money import ZERO
 from shuangyong.text import Text
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import attrs
 
@@ -20,9 +20,6 @@ from shuangyong import InputError, Registry, ShuangyongError, Text
 from shuangyong.compliance.report import STATUS_LABELS, Status
 from shuangyong.ledger.export import EXPORT_COLUMNS, export_row
 from shuangyong.plugins import Posting, parse_amount
-
-if TYPE_CHECKING:
-    from shuangyong.ledger import Posting
 
 Kind = Literal["text", "money", "int", "date"]
 Cell = str | Decimal | int | dt.date | None

@@ -7,7 +7,7 @@ the service raise: every problem becomes an error ACK, so the listener never dro
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from shuangyong import (
     ChargeCodeMap,
@@ -19,10 +19,6 @@ from shuangyong import (
 )
 from shuangyong_hl7 import codec, messages, replies
 from shuangyong_hl7.messages import Hl7Error
-
-if TYPE_CHECKING:
-    from shuangyong.engine import Engine
-    from shuangyong.model.charge_codes import ChargeCodeMap
 
 CODE_TEXT = {messages.MISSING: "Required field missing", messages.DATA_TYPE: "Data type error",
              messages.TABLE_VALUE: "Table value not found", messages.UNSUPPORTED: "Unsupported message type",

@@ -118,7 +118,7 @@ def _record(visit: dict[str, Any] | str, defaults: dict[str, Any], path: Path, v
         except CaseError as error:
             raise error.located(prefix="visit") from None
         try:
-            return json.loads(text, object_pairs_hook=_unique_keys)  # type: ignore[no-any-return]
+            return json.loads(text, object_pairs_hook=_unique_keys)
         except RecursionError:
             raise CaseError(Text(f"就诊文件 {visit} 嵌套过深", f"the visit file {visit} is nested too deep"),
                             record=str(source), field="visit") from None
