@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from shuangyong.batch import BatchEngine, chunk_bytes
-from shuangyong.batch.sources import json_line_chunks
+from shuangyong.batch.sources.jsonl import json_line_chunks
 from shuangyong.engine import Engine
 from shuangyong.interchange import read_records
 from shuangyong.interchange.output import result_json

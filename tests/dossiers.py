@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from shuangyong.compliance.checks import BUILTIN_CHECK_KINDS
+from shuangyong.compliance.checks.kinds import BUILTIN_CHECK_KINDS
 from shuangyong.compliance.dossier import dossier_from_dict
 from shuangyong.compliance.records import Dossier
 from shuangyong.compliance.report import StandardResult, evaluate

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from shuangyong.compliance.checks import BUILTIN_CHECK_KINDS
+from shuangyong.compliance.checks.kinds import BUILTIN_CHECK_KINDS
 from shuangyong.compliance.report import evaluate
 from shuangyong.compliance.standards import StandardsSet
 from shuangyong.errors import PolicyError

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from shuangyong.batch import BatchEngine
-from shuangyong.batch.sources import FLAT_COLUMNS
+from shuangyong.batch.sources.csv import FLAT_COLUMNS
 from shuangyong.cli import main
 from shuangyong.engine import Engine
 from shuangyong.generate import visits, write_json_lines

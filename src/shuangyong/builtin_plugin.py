@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from shuangyong.compliance.checks import BUILTIN_CHECK_KINDS, CheckKind
+from shuangyong.compliance.checks.kinds import BUILTIN_CHECK_KINDS
 from shuangyong.compliance.render import to_html, to_markdown
 from shuangyong.exporters import LedgerExporter, ReportExporter
 from shuangyong.hookspecs import hookimpl
@@ -15,6 +15,7 @@ from shuangyong.ledger.export import write_csv, write_jsonl
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
+    from shuangyong.compliance.checks.base import CheckKind
     from shuangyong.text import Lang
 
 

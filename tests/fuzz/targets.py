@@ -249,7 +249,7 @@ def _columnar(data: bytes, path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from shuangyong.batch.sources import records_table, write_table
+    from shuangyong.batch.sources.writers import records_table, write_table
 
     try:
         records = [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from shuangyong import plugins
 from shuangyong.batch.columns import Columns, row_only
-from shuangyong.batch.sources import Chunk, read_chunks
+from shuangyong.batch.sources import read_chunks
 from shuangyong.batch.vector import Facts, VectorPolicy, VectorRule
 from shuangyong.engine.compiler import VisitPlan
 from shuangyong.engine.evaluate import CachedPlan
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
+    from shuangyong.batch.sources.table import Chunk
     from shuangyong.engine import Engine
     from shuangyong.engine.decision import Decision
     from shuangyong.model.charge_codes import ChargeCodeMap

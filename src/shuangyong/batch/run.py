@@ -10,7 +10,8 @@ import pyarrow as pa
 
 from shuangyong.batch.output import chunk_bytes
 from shuangyong.batch.progress import progress
-from shuangyong.batch.sources import Chunk, detect_format, read_chunks, total_size
+from shuangyong.batch.sources import detect_format, read_chunks, total_size
+from shuangyong.batch.sources.table import Chunk
 from shuangyong.interchange.framing import read_records
 from shuangyong.limits import ENCODINGS
 

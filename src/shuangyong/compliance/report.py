@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from shuangyong.compliance.checks import Context, Requirement
+from shuangyong.compliance.checks.base import Context, Requirement
 from shuangyong.text import Text
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import attrs
 from pydantic import BeforeValidator, Field, ValidationError, field_validator
 
-from shuangyong.compliance.checks import BUILTIN_CHECK_KINDS, CheckKind, Options
+from shuangyong.compliance.checks.kinds import BUILTIN_CHECK_KINDS
 from shuangyong.compliance.records import UNIT_KINDS
 from shuangyong.errors import PolicyError, field_path
 from shuangyong.policy.loader import LoadedPack, PackKind, PackReference, resolve_layers, validation_message
@@ -24,6 +24,8 @@ from shuangyong.text import Text
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
     from pathlib import Path
+
+    from shuangyong.compliance.checks.base import CheckKind, Options
 
 SCHEMA_VERSION = 1
 

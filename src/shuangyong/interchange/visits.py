@@ -20,7 +20,8 @@ from shuangyong.errors import InputError, ShuangyongError, field_path
 from shuangyong.interchange.json_text import decoded, encodable, printable, too_deep
 from shuangyong.limits import MAX_DEPTH, MAX_ID_LENGTH, MAX_TEXT_LENGTH
 from shuangyong.model.beneficiary import Beneficiary, Credential
-from shuangyong.model.visit import ChargeLine, Visit
+from shuangyong.model.registry import FEE_CATEGORY_ITEMS
+from shuangyong.model.visit import ChargeLine, Visit, check_fee_category
 from shuangyong.text import Text
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ class LineIn(TypedDict):
     amount: Any  # parse_amount refuses all but strings, ints and Decimals, so nesting stops here too
     tags: NotRequired[list[Id]]
     description: NotRequired[Prose | None]
+    fee_category: NotRequired[Id | None]
 
 
 class VisitIn(TypedDict):
@@ -189,17 +191,35 @@ def _beneficiary(data: PatientIn) -> Beneficiary:
         _date_or_none(data.get("birth_date"), "birth_date"), data.get("name"))
 
 
-def _line(data: LineIn, codes: ChargeCodeMap | None) -> ChargeLine:
-    code = data.get("code")
-    item = data.get("item") or (codes.item_for(code) if codes is not None and code else None)
+def _line(data: LineIn, codes: ChargeCodeMap | None, day: dt.date) -> ChargeLine:
+    """A line's item kind is its ``item``, else what the code table maps its ``code`` to on the
+    visit's ``day``, else what its ``fee_category`` maps to (docs/fee-categories.md)."""
+    code, category = data.get("code"), data.get("fee_category")
+    item = (data.get("item") or (codes.item_for(code, day) if codes is not None and code else None)
+            or (FEE_CATEGORY_ITEMS.get(check_fee_category(category)) if category is not None else None))
     if item is None:
-        raise InputError(Text(
-            "缺少 item，且收费编码无法映射到项目类别" if code else "缺少必填字段 item",
-            f"no item, and charge code {code!r} is not in the mapping table"
-            if code else "missing required field item"), field="item", value=code)
+        raise _no_item(code, category, codes, day)
     tags = data.get("tags")
     return ChargeLine(data["line_id"], item, data["amount"], frozenset(tags) if tags else _NO_TAGS,
-                      code, data.get("description"))
+                      code, data.get("description"), fee_category=category)
+
+
+def _no_item(code: str | None, category: str | None, codes: ChargeCodeMap | None, day: dt.date) -> InputError:
+    """Why a line without ``item`` got none from its code or its fee category."""
+    why = []
+    if code and codes is not None and code in codes:
+        why.append(Text(f"收费编码 {code!r} 在 {day} 没有有效的映射",
+                        f"charge code {code!r} maps to no item kind on {day}"))
+    elif code:
+        why.append(Text("收费编码无法映射到项目类别", f"charge code {code!r} is not in the mapping table"))
+    if category is not None:
+        why.append(Text(f"医疗收费项目类别 {category} 不对应单一的项目类别",
+                        f"fee category {category} maps to no single item kind"))
+    if not why:
+        return InputError(Text("缺少必填字段 item", "missing required field item"), field="item")
+    return InputError(Text("缺少 item，且" + "，且".join(text.zh for text in why),
+                           "no item, and " + ", and ".join(text.en for text in why)),
+                      field="item", value=code or category)
 
 
 def _failing_part(record: VisitIn, codes: ChargeCodeMap | None) -> str | None:
@@ -207,11 +227,15 @@ def _failing_part(record: VisitIn, codes: ChargeCodeMap | None) -> str | None:
 
     Runs on the error path only, so the fast path keeps no bookkeeping per line.
     """
+    try:
+        day = parse_date(record["date"])
+    except ShuangyongError:
+        return None  # the date itself: its error names the field
     patient = record["patient"]
     parts: list[tuple[str, Callable[[], object]]] = [
         (f"patient.credentials[{n}]", partial(_credential, c)) for n, c in enumerate(patient.get("credentials", ()))]
     parts.append(("patient", partial(_beneficiary, patient)))
-    parts += [(f"lines[{n}]", partial(_line, line, codes)) for n, line in enumerate(record["lines"])]
+    parts += [(f"lines[{n}]", partial(_line, line, codes, day)) for n, line in enumerate(record["lines"])]
     for where, build in parts:
         try:
             build()
@@ -223,8 +247,9 @@ def _failing_part(record: VisitIn, codes: ChargeCodeMap | None) -> str | None:
 def _build(record: VisitIn, codes: ChargeCodeMap | None) -> Visit:
     """attrs objects from a shape-checked record; value errors get the field path they came from."""
     try:
-        return Visit(record["visit_id"], parse_date(record["date"]), record["kind"], record["region"],
-                     _beneficiary(record["patient"]), tuple([_line(line, codes) for line in record["lines"]]))
+        day = parse_date(record["date"])
+        return Visit(record["visit_id"], day, record["kind"], record["region"],
+                     _beneficiary(record["patient"]), tuple([_line(line, codes, day) for line in record["lines"]]))
     except ShuangyongError as error:
         raise error.located(record=record["visit_id"], prefix=_failing_part(record, codes)) from None
 

@@ -57,6 +57,29 @@ ITEMS: tuple[tuple[str, str, str, bool], ...] = (
     ("material", "卫生材料费", "Medical materials", False),
 )
 
+#: The national 医保 医疗收费项目类别 (``med_chrgitm_type``, docs/fee-categories.md for the sources):
+#: (id, zh, en, the item kind every line of the category is, or ``None`` where the category holds
+#: several: 04 has the routine tests and other laboratory tests, 05 injections, dressings and other
+#: treatment, 12 is a bundle of registration, consultation and injection, 14 is anything else).
+FEE_CATEGORIES: tuple[tuple[str, str, str, str | None], ...] = (
+    ("01", "床位费", "Bed fee", "bed"),
+    ("02", "诊察费", "Consultation fee", "consultation"),
+    ("03", "检查费", "Examination fee", "exam"),
+    ("04", "化验费", "Laboratory test fee", None),
+    ("05", "治疗费", "Treatment fee", None),
+    ("06", "手术费", "Surgery fee", "surgery"),
+    ("07", "护理费", "Nursing fee", "nursing"),
+    ("08", "卫生材料费", "Medical materials fee", "material"),
+    ("09", "西药费", "Western medicines", "drug"),
+    ("10", "中药饮片费", "Chinese herbal decoction pieces", "drug"),
+    ("11", "中成药费", "Chinese patent medicines", "drug"),
+    ("12", "一般诊疗费", "General medical service fee (primary care)", None),
+    ("13", "挂号费", "Registration fee", "registration"),
+    ("14", "其他费", "Other fees", None),
+)
+#: fee category → item kind, where the category says which (a line's ``item`` or code comes first)
+FEE_CATEGORY_ITEMS: dict[str, str] = {row[0]: row[3] for row in FEE_CATEGORIES if row[3] is not None}
+
 PRIORITIES: tuple[tuple[str, str, str], ...] = (
     ("registration", "优先挂号", "Priority registration"),
     ("consultation", "优先就诊", "Priority consultation"),
@@ -107,6 +130,8 @@ class Registry:
     services: Vocabulary
     visit_kinds: Vocabulary
     disability_causes: Vocabulary
+    #: the national fee categories (01–14); each term's ``item`` is the item kind it maps to, if any
+    fee_categories: Vocabulary
     #: policy packs added by plugins: name → YAML file (the built-in ones ship in the package)
     packs: dict[str, Path] = attrs.field(factory=dict)
     #: conditions added by plugins for ``when: {custom: {NAME: ARGUMENT}}``: NAME → factory
@@ -122,6 +147,9 @@ class Registry:
         items = Vocabulary(Text("收费项目类别", "item kind"))
         for term_id, zh, en, deposit in ITEMS:
             items.register(Term(term_id, Text(zh, en), deposit=deposit))
+        fee_categories = Vocabulary(Text("医疗收费项目类别", "fee category"))
+        for term_id, zh, en, item in FEE_CATEGORIES:
+            fee_categories.register(Term(term_id, Text(zh, en), item=item))
         return cls(
             categories=categories,
             credentials=_vocabulary(Text("证件类别", "credential kind"), CREDENTIALS),
@@ -130,4 +158,5 @@ class Registry:
             services=_vocabulary(Text("服务", "service"), SERVICES),
             visit_kinds=_vocabulary(Text("就诊类型", "visit kind"), VISIT_KINDS),
             disability_causes=_vocabulary(Text("致残原因", "disability cause"), DISABILITY_CAUSES),
+            fee_categories=fee_categories,
         )

@@ -25,6 +25,7 @@ class Term:
     label: Text
     parents: tuple[str, ...] = ()
     deposit: bool = False  #: item kinds only: the line is a deposit, not a fee
+    item: str | None = None  #: fee categories only: the item kind every line of the category is, if one is
 
 
 @attrs.define(slots=True)
