@@ -43,8 +43,7 @@ def row_output(engine: Engine, data: bytes) -> bytes:
     batch = BatchEngine(engine)
     out = []
     for record in read_records(io.StringIO(data.decode("utf-8"))).records:
-        ok, value, _ = batch.row(record)
-        out.append(result_json(ok, value[1] if ok else value, record) + "\n")
+        out.append(result_json(batch.row(record)) + "\n")
     return "".join(out).encode("utf-8")
 
 

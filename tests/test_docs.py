@@ -30,7 +30,8 @@ NOT_RUN = {
     ("docs/plugins.md", "# shuangyong_elders/hooks.py"): "file: shuangyong_elders/hooks.py",
     ("docs/plugins.md", "from shuangyong import Engine, plugins"):
         "skip: needs the plugin installed; section 4 builds the same engine from the entry point",
-    ("docs/plugins.md", 'MERITORIOUS_ELDER = Term("meritorious_elder", Text("“三老”功臣", "“Three elders” meritorious veteran"))'):
+    ("docs/plugins.md",
+     'MERITORIOUS_ELDER = Term("meritorious_elder", Text("“三老”功臣", "“Three elders” meritorious veteran"))'):
         "skip: an excerpt of the plugin's src/shuangyong_guangxi/hooks.py, which its own tests load",
 }
 
@@ -279,7 +280,8 @@ def named_pack(lines: list[str], number: int, start: int, known: dict[str, str])
     """The pack a fingerprint at ``lines[number][:start]`` belongs to: the last pack named before
     it on its line, else on the lines before it in its paragraph or block; else the default set,
     seed-example. In ``a → b → c`` that is ``c``, the pack the chain ends in."""
-    names = re.compile("|".join(rf"(?<![\w.-]){re.escape(name)}(?![\w-])" for name in sorted(known, key=len, reverse=True)))
+    longest_first = sorted(known, key=len, reverse=True)
+    names = re.compile("|".join(rf"(?<![\w.-]){re.escape(name)}(?![\w-])" for name in longest_first))
     text = lines[number][:start]
     while True:
         mentioned = names.findall(text)

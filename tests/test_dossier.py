@@ -160,7 +160,7 @@ def test_compliance_cli_exits_2_and_writes_nothing(tmp_path: Path, name: str) ->
         path.write_text(json.dumps(GOOD)[:-1] + ', "x": ' + "[" * 3000 + "]" * 3000 + "}")
     elif name == "bomb":
         path.write_text("".join(f"{n}: &{n} [{', '.join([f'*{p}'] * 9) if p else 'a, b, c, d, e, f, g, h, i'}]\n"
-                                for p, n in zip([""] + list("abcdefgh"), "abcdefghi")))
+                                for p, n in zip([""] + list("abcdefgh"), "abcdefghi", strict=True)))
     elif name == "dup":
         path.write_text("year: 2026\nyear: 2025\n")
     out = tmp_path / "report.md"

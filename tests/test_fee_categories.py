@@ -81,7 +81,8 @@ class TestContract:
 
     def test_a_line_with_both_keeps_its_item(self) -> None:
         """An item the HIS sends wins over its category: 05 with injection stays an injection."""
-        built = visit_from_dict(visit({"fee_category": "13", "item": "drug"}, {"fee_category": "05", "item": "injection"}))
+        built = visit_from_dict(visit({"fee_category": "13", "item": "drug"},
+                                      {"fee_category": "05", "item": "injection"}))
         assert [("drug", "13"), ("injection", "05")] == [(ln.item, ln.fee_category) for ln in built.lines]
 
     def test_a_code_comes_before_the_category(self, tmp_path: Path) -> None:
@@ -131,7 +132,8 @@ class TestContract:
     def test_batch_gives_the_row_engines_bytes(self) -> None:
         """Lines with a category leave the columns: batch answers exactly as evaluate."""
         data = jsonl([visit({"fee_category": "13"}, visit_id="A"), visit({"fee_category": "15"}, visit_id="B"),
-                      visit({"fee_category": "05", "item": "injection"}, visit_id="C"), visit({"item": "bed"}, visit_id="D")])
+                      visit({"fee_category": "05", "item": "injection"}, visit_id="C"),
+                      visit({"item": "bed"}, visit_id="D")])
         assert row_output(SEED, data) == batch_output(SEED, data)
 
 
@@ -201,8 +203,8 @@ class TestDatedCodeTables:
     def test_adjacent_periods_and_a_repeated_row_are_fine(self, tmp_path: Path) -> None:
         codes = table(tmp_path, "code,item,valid_from,valid_to\nA,drug,,2025-06-29\nA,bed,2025-06-30,\n"
                                 "A,bed,2025-06-30,\n")
-        assert (("drug", "bed"), 2) == ((codes.item_for("A", dt.date(2025, 6, 29)), codes.item_for("A", dt.date(2025, 6, 30))),
-                                        len(codes.dated["A"]))
+        items = (codes.item_for("A", dt.date(2025, 6, 29)), codes.item_for("A", dt.date(2025, 6, 30)))
+        assert (("drug", "bed"), 2) == (items, len(codes.dated["A"]))
 
     @pytest.mark.parametrize(("row", "field", "message"), [
         ("A,drug,2025-1-01,", "valid_from", "must be YYYY-MM-DD"),
@@ -282,7 +284,8 @@ class TestPolicyCheckWarning:
     def test_in_chinese(self) -> None:
         result = run("policy", "check", "seed-example", lang="zh")
         assert 4 == len(result.stderr.splitlines())
-        assert result.stderr.startswith("警告：没有医疗收费项目类别对应项目类别 injection（注射费），也没有给出收费编码映射表")
+        assert result.stderr.startswith("警告：没有医疗收费项目类别对应项目类别 injection（注射费），"
+                                        "也没有给出收费编码映射表")
 
     def test_the_example_table_reaches_every_kind(self) -> None:
         result = run("policy", "check", "seed-example", "--codes", str(EXAMPLE_CODES))

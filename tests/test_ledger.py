@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from shuangyong.engine import Engine
 from shuangyong.errors import LedgerError
 from shuangyong.ledger import Ledger, MemoryLedger, PostingRequest, SQLiteLedger, patient_key, requests_for, verify
 from shuangyong.ledger.posting import as_granted, seal
@@ -38,21 +39,6 @@ def request(line: str = "1", *, visit_id: str = "V1", requested: int = 500, amou
                   item="bed", business_date=day, amount_fen=amount, requested_fen=requested, year_cap_fen=cap)
     fields.update(changes)
     return PostingRequest(**fields)
-
-
-@pytest.fixture(params=["memory", "sqlite", "sql:sqlite", "sql:postgresql", "sql:mariadb"])
-def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
-    """Every backend, the SQL plugin's included: the rules must not depend on where rows are kept."""
-    if request.param == "memory":
-        yield MemoryLedger()
-        return
-    if request.param == "sqlite":
-        with SQLiteLedger(f"sqlite:///{tmp_path / 'l.db'}") as opened:
-            yield opened
-        return
-    sql_testing = import_or_missing("shuangyong_sql.testing")
-    with sql_testing.scratch_url(request.param.removeprefix("sql:"), tmp_path) as url, open_ledger(url) as opened:
-        yield opened
 
 
 def rows(ledger: Ledger) -> list[tuple[int, str, int]]:

@@ -92,7 +92,8 @@ def answers(result: Any) -> list[dict[str, Any]]:
     return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
 
 
-def visit(visit_id: str = "A", *, patient: str = "P1", amount: str = "12.00", item: str = "registration") -> dict[str, Any]:
+def visit(visit_id: str = "A", *, patient: str = "P1", amount: str = "12.00",
+          item: str = "registration") -> dict[str, Any]:
     record = good_visit(visit_id)
     record["patient"]["id"] = patient
     record["lines"] = [{"line_id": "1", "item": item, "amount": amount}]

@@ -16,7 +16,7 @@ from shuangyong.ledger import Ledger, MemoryLedger, SQLiteLedger, verify
 from shuangyong.ledger import base as ledger_base
 from shuangyong.ledger.posting import seal
 
-from .test_ledger import ledger, request  # noqa: F401  (the fixture over every backend)
+from .test_ledger import request
 
 GENESIS = "0" * 64
 POSTED_AT = dt.datetime(2026, 3, 2, 8, 30, 0, 123456)

@@ -152,7 +152,8 @@ class TestChargeCodes:
         table = tmp_path / "codes.csv"
         table.write_text("\ufeffcode,item,description\n110200001,registration,挂号费\nY1,drug,药\n", encoding="utf-8")
         codes = ChargeCodeMap.load(table, REGISTRY.items)
-        assert ("registration", "drug", None) == (codes.item_for("110200001"), codes.item_for("Y1"), codes.item_for("Z"))
+        assert ("registration", "drug", None) == (codes.item_for("110200001"), codes.item_for("Y1"),
+                                                  codes.item_for("Z"))
 
     def test_yaml(self, tmp_path: Path) -> None:
         """A YAML mapping works the same."""
@@ -172,7 +173,8 @@ class TestChargeCodes:
         """One code mapped to two item kinds is an error naming both rows."""
         table = tmp_path / "codes.csv"
         table.write_text("code,item\nA,drug\nA,bed\n", encoding="utf-8")
-        with pytest.raises(InputError, match=r"code A maps to drug \(any date, line 2\) and to bed \(any date, line 3\)"):
+        with pytest.raises(InputError,
+                           match=r"code A maps to drug \(any date, line 2\) and to bed \(any date, line 3\)"):
             ChargeCodeMap.load(table, REGISTRY.items)
 
     def test_missing_columns(self, tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ blocks and its case file's output are run by tests/test_docs.py, as every page's
 from __future__ import annotations
 
 import re
-import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from shuangyong.engine.decision import Decision, Explanation, RuleTrace
-from shuangyong.engine.evaluate import Engine
-from shuangyong.model.visit import Visit
 from shuangyong.money import format_amount
 from shuangyong.text import Lang, Text
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from shuangyong.engine.decision import Decision, Explanation, RuleTrace
+    from shuangyong.engine.evaluate import Engine
+    from shuangyong.model.visit import Visit
 
 OUTCOMES = {
     "applied": Text("适用", "applied"),

@@ -138,7 +138,8 @@ def test_eight_writers_one_killed_then_reposted(url: str, tmp_path: Path) -> Non
         # The victim now holds the head lock with uncommitted rows; the others queue behind it.
         acks = [tmp_path / f"acks-{seed}.jsonl" for seed in range(1, WRITERS)]
         ready = [tmp_path / f"ready-{seed}" for seed in range(1, WRITERS)]
-        others = [_start(url, seed, ack, "--ready", str(flag)) for seed, ack, flag in zip(range(1, WRITERS), acks, ready)]
+        others = [_start(url, seed, ack, "--ready", str(flag))
+                  for seed, ack, flag in zip(range(1, WRITERS), acks, ready, strict=True)]
         with _queued_counter(url, acks, ready) as count:
             _wait_until_queued(count, others)
         victim.send_signal(signal.SIGKILL)

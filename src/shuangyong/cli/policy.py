@@ -37,6 +37,7 @@ def policy_list() -> None:
 
 
 def load_set(references: tuple[str, ...]) -> PolicySet:
+    """The merged policy packs, or exit 2 naming what is wrong."""
     with exit_on_error():
         return PolicySet.load(references or DEFAULT_PACKS, plugins.registry())
 

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from shuangyong.dates import DateWindow
-from shuangyong.engine.context import VisitContext
 from shuangyong.engine.predicates import AllOf, Predicate, compile_when, conjuncts, index_tokens
 from shuangyong.errors import PolicyError
 from shuangyong.money import round_yuan
-from shuangyong.policy.layers import PolicySet, Rule
-from shuangyong.policy.schema import Benefit
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from shuangyong.engine.context import VisitContext
+    from shuangyong.policy.layers import PolicySet, Rule
+    from shuangyong.policy.schema import Benefit
 
 Reducer = Callable[[Decimal], Decimal]
 
@@ -56,9 +58,11 @@ class CompiledRule:
     tokens: frozenset[str] | None
 
     def in_force(self, ctx: VisitContext) -> bool:
+        """Whether the visit's date lies in the rule's effective window."""
         return self.effective.contains(ctx.visit.date)
 
     def in_region(self, ctx: VisitContext) -> bool:
+        """Whether the visit's region lies in the rule's pack region."""
         return ctx.visit.region.startswith(self.rule.region)
 
     def __repr__(self) -> str:
@@ -93,6 +97,7 @@ class VisitPlan:
 
     @classmethod
     def of(cls, eligible: tuple[CompiledRule, ...]) -> VisitPlan:
+        """Group ``eligible`` by item kind and stacking group; keep the ones granting to the visit."""
         by_item: dict[str, dict[int, list[CompiledRule]]] = {}
         for rule in eligible:
             for item in rule.rule.spec.items:
@@ -119,6 +124,7 @@ class CompiledPolicy:
     @classmethod
     def compile(cls, policy: PolicySet,
                 custom: Mapping[str, Callable[[Any], Predicate]] | None = None) -> CompiledPolicy:
+        """Compile every rule of ``policy``; ``custom`` holds the conditions plugins registered."""
         group_rank = {group: n for n, group in enumerate(policy.groups)}
         compiled = []
         for order, rule in enumerate(policy.rules):
@@ -136,17 +142,17 @@ class CompiledPolicy:
             reduce = (make_reducer(spec.benefit, caps.per_line if caps else None)
                       if spec.benefit is not None else None)
             compiled.append(CompiledRule(
-                rule, spec.id, spec.clause, order, group_rank[spec.group], DateWindow(spec.effective.from_, spec.effective.to),
-                predicate, visit_test, line_test, reduce, caps.per_visit if caps else None,
-                index_tokens(predicate) if predicate is not None else None))
+                rule, spec.id, spec.clause, order, group_rank[spec.group],
+                DateWindow(spec.effective.from_, spec.effective.to), predicate, visit_test, line_test, reduce,
+                caps.per_visit if caps else None, index_tokens(predicate) if predicate is not None else None))
         index: dict[IndexKey, list[CompiledRule]] = {}
-        for rule in compiled:
-            for token in rule.tokens or (None,):
-                index.setdefault((rule.rule.region, token), []).append(rule)
+        for compiled_rule in compiled:
+            for token in compiled_rule.tokens or (None,):
+                index.setdefault((compiled_rule.rule.region, token), []).append(compiled_rule)
         concerning: dict[str, list[CompiledRule]] = {}
-        for rule in compiled:
-            for item in rule.rule.spec.items:
-                concerning.setdefault(item, []).append(rule)
+        for compiled_rule in compiled:
+            for item in compiled_rule.rule.spec.items:
+                concerning.setdefault(item, []).append(compiled_rule)
         return cls(policy, tuple(compiled), {key: tuple(rules) for key, rules in index.items()},
                    {item: tuple(rules) for item, rules in concerning.items()})
 

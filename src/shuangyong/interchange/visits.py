@@ -8,14 +8,12 @@ failure becomes an ``InputError`` naming the record and the field.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-from collections.abc import Callable
 from functools import partial
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NotRequired
 
-from pydantic import ConfigDict, StringConstraints, Strict, TypeAdapter, ValidationError
-from typing_extensions import NotRequired, TypedDict
+from pydantic import ConfigDict, Strict, StringConstraints, TypeAdapter, ValidationError
+from typing_extensions import TypedDict
 
 from shuangyong.dates import DateWindow, parse_date
 from shuangyong.errors import InputError, ShuangyongError, field_path
@@ -23,12 +21,16 @@ from shuangyong.interchange.insurance import InsuranceIn, checked_line, insuranc
 from shuangyong.interchange.json_text import decoded, encodable, printable, too_deep
 from shuangyong.limits import MAX_DEPTH, MAX_ID_LENGTH, MAX_TEXT_LENGTH
 from shuangyong.model.beneficiary import Beneficiary, Credential
-from shuangyong.model.charge_codes import ChargeCodeMap
 from shuangyong.model.registry import FEE_CATEGORY_ITEMS
 from shuangyong.model.visit import ChargeLine, Visit, check_fee_category
 from shuangyong.model.vocabulary import Vocabulary
 from shuangyong.text import Text
 
+if TYPE_CHECKING:
+    import datetime as dt
+    from collections.abc import Callable
+
+    from shuangyong.model.charge_codes import ChargeCodeMap
 
 # The input shapes are TypedDicts rather than models: pydantic-core checks them just as strictly
 # (required keys, types, unknown keys refused) but hands back plain dicts, which costs a third of
@@ -42,6 +44,8 @@ Level = Annotated[int, Strict()]
 
 
 class CredentialIn(TypedDict):
+    """A credential as the contract writes it."""
+
     __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
     kind: Id
     number: Id
@@ -50,6 +54,8 @@ class CredentialIn(TypedDict):
 
 
 class PatientIn(TypedDict):
+    """A patient as the contract writes it."""
+
     __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
     id: Id
     name: NotRequired[Prose | None]
@@ -61,6 +67,8 @@ class PatientIn(TypedDict):
 
 
 class LineIn(TypedDict):
+    """A charge line as the contract writes it."""
+
     __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
     line_id: Id
     item: NotRequired[Id | None]
@@ -73,6 +81,8 @@ class LineIn(TypedDict):
 
 
 class VisitIn(TypedDict):
+    """A visit as the contract writes it (docs/contract.md)."""
+
     __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
     visit_id: Id
     date: Id
@@ -209,15 +219,18 @@ def _no_item(code: str | None, category: str | None, codes: ChargeCodeMap | None
     """Why a line without ``item`` got none from its code or its fee category."""
     why = []
     if code and codes is not None and code in codes:
-        why.append(Text(f"收费编码 {code!r} 在 {day} 没有有效的映射", f"charge code {code!r} maps to no item kind on {day}"))
+        why.append(Text(f"收费编码 {code!r} 在 {day} 没有有效的映射",
+                        f"charge code {code!r} maps to no item kind on {day}"))
     elif code:
         why.append(Text("收费编码无法映射到项目类别", f"charge code {code!r} is not in the mapping table"))
     if category is not None:
-        why.append(Text(f"医疗收费项目类别 {category} 不对应单一的项目类别", f"fee category {category} maps to no single item kind"))
+        why.append(Text(f"医疗收费项目类别 {category} 不对应单一的项目类别",
+                        f"fee category {category} maps to no single item kind"))
     if not why:
         return InputError(Text("缺少必填字段 item", "missing required field item"), field="item")
     return InputError(Text("缺少 item，且" + "，且".join(text.zh for text in why),
-                           "no item, and " + ", and ".join(text.en for text in why)), field="item", value=code or category)
+                           "no item, and " + ", and ".join(text.en for text in why)),
+                      field="item", value=code or category)
 
 
 def _failing_part(record: VisitIn, codes: ChargeCodeMap | None, payers: Vocabulary | None) -> str | None:

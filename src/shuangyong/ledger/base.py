@@ -9,11 +9,10 @@ concurrent writers and keeps the chain a line.
 
 from __future__ import annotations
 
+import collections
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from shuangyong.errors import LedgerError
 from shuangyong.ledger.posting import (
@@ -27,6 +26,10 @@ from shuangyong.ledger.posting import (
     utc_now,
 )
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Sequence
+    from contextlib import AbstractContextManager
 
 PSEUDONYMISATION = "pseudonymisation"  #: the setting that fixes how a ledger keys patients
 
@@ -75,12 +78,10 @@ class Ledger(ABC):
     def head(self) -> tuple[int, str]:
         """(last seq, its hash) — ``(0, GENESIS)`` when empty: the anchor an auditor keeps. Read
         without taking the write lock, so a read-only copy of a ledger has a head too."""
-        last = None
-        for last in self.postings():
-            pass
-        return first_head(last)
+        last = collections.deque(self.postings(), maxlen=1)
+        return first_head(last[0] if last else None)
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a default that does nothing, for backends without connections
         """Release connections; the default has none."""
 
     def __enter__(self) -> Ledger:
@@ -100,7 +101,8 @@ class Ledger(ABC):
         counts = Counter(request.grant_key for request in requests)
         duplicate = next((r for r in requests if counts[r.grant_key] > 1), None)
         if duplicate is not None:
-            raise LedgerError(Text("同一批次中同一明细同一规则出现两次", "a batch asks for the same line and rule twice"),
+            raise LedgerError(Text("同一批次中同一明细同一规则出现两次",
+                                   "a batch asks for the same line and rule twice"),
                               record=f"{duplicate.visit_id}/{duplicate.line_id}", field="rule_id",
                               value=duplicate.rule_id)
         try:
@@ -163,7 +165,8 @@ class Ledger(ABC):
     def reverse(self, seq: int, reason: str) -> Posting:
         """Cancel grant ``seq`` with a reversal row; the grant itself stays as it was."""
         if type(seq) is not int:
-            raise LedgerError(Text(f"记账序号必须是整数，收到 {seq!r}", f"posting number must be an integer, got {seq!r}"),
+            raise LedgerError(Text(f"记账序号必须是整数，收到 {seq!r}",
+                                   f"posting number must be an integer, got {seq!r}"),
                               record=self.url, field="seq", value=seq)
         if not isinstance(reason, str) or not reason.strip():
             raise LedgerError(Text("冲正须写明原因", "a reversal needs a reason"), record=f"{self.url}#{seq}",
@@ -228,8 +231,8 @@ class _Lines:
                     "content is refused, not answered with the earlier grant (use a new visit id)"),
                     record=where, field=name, value=getattr(request, name))
         if found is not None and found.seq in self.reversed:
-            raise LedgerError(Text(f"明细 {where} 的这笔减免（第 {found.seq} 条）已被第 {self.reversed[found.seq]} 条冲正，"
-                                   "不能按原样再记；请以新的就诊号记账",
+            raise LedgerError(Text(f"明细 {where} 的这笔减免（第 {found.seq} 条）"
+                                   f"已被第 {self.reversed[found.seq]} 条冲正，不能按原样再记；请以新的就诊号记账",
                                    f"this grant on line {where} (row {found.seq}) was reversed by row "
                                    f"{self.reversed[found.seq]} and cannot be posted again as it was; post the "
                                    "visit under a new visit id"),

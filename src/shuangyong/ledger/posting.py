@@ -15,17 +15,21 @@ import json
 import re
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
 from shuangyong.engine.decision import Applied, Decision
 from shuangyong.errors import LedgerError
 from shuangyong.limits import MAX_AMOUNT
-from shuangyong.model.visit import Visit
 from shuangyong.money import ZERO, from_fen, to_fen
-from shuangyong.policy.layers import PolicySet
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from shuangyong.model.visit import Visit
+    from shuangyong.policy.layers import PolicySet
 
 GENESIS = "0" * 64  #: the ``prev_hash`` of the first row
 FINGERPRINT = re.compile(r"sha256:[0-9a-f]{16}")
@@ -144,6 +148,7 @@ class Posting(_Share):
 
     @property
     def signed_fen(self) -> int:
+        """The grant as it counts towards a cap: negative for a reversal."""
         return self.granted_fen if self.kind == "grant" else -self.granted_fen
 
     def as_dict(self) -> dict[str, Any]:
@@ -192,7 +197,7 @@ def seal(fields: dict[str, Any]) -> Posting:
 
 def utc_now() -> dt.datetime:
     """Microseconds are kept, so a timestamp survives every backend's round trip unchanged."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def patient_key(patient_id: str, key: bytes | None) -> str:

@@ -10,12 +10,15 @@ re-hashed — an anchor kept outside the ledger shows: ``expect`` is a head
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import attrs
 
 from shuangyong.ledger.posting import DEFAULT_PAYER, GENESIS, CapKey, GrantKey, Posting, row_hash
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 
 @attrs.frozen(slots=True)
@@ -33,6 +36,8 @@ class PayerTotal:
 
 @attrs.frozen(slots=True)
 class Verification:
+    """What ``verify`` found: the rows, the sums, and each problem."""
+
     rows: int
     granted_fen: int  #: sum of grants
     reversed_fen: int  #: sum of reversals
@@ -42,10 +47,12 @@ class Verification:
 
     @property
     def ok(self) -> bool:
+        """Whether no problem was found."""
         return not self.problems
 
     @property
     def net_fen(self) -> int:
+        """Grants less reversals, in fen."""
         return self.granted_fen - self.reversed_fen
 
 
@@ -68,7 +75,8 @@ def verify(postings: Iterable[Posting], expect: tuple[int, str] | None = None) -
             problems.append(Text(f"第 {count} 条的序号是 {row.seq}（序号应连续）",
                                  f"row {count} has seq {row.seq} (numbering must have no gaps)"))
         if row.prev_hash != prev:
-            problems.append(Text(f"第 {row.seq} 条的 prev_hash 与上一条不符", f"row {row.seq}: prev_hash breaks the chain"))
+            problems.append(Text(f"第 {row.seq} 条的 prev_hash 与上一条不符",
+                                 f"row {row.seq}: prev_hash breaks the chain"))
         if row_hash(row.as_dict()) != row.hash:
             problems.append(Text(f"第 {row.seq} 条的内容与其哈希不符（被改动过）",
                                  f"row {row.seq}: content does not match its hash (altered)"))

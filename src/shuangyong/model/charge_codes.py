@@ -8,8 +8,8 @@ the visit's date picks the row (docs/fee-categories.md).
 from __future__ import annotations
 
 import csv
-import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 import yaml
@@ -18,8 +18,12 @@ from shuangyong.dates import DateWindow, parse_date
 from shuangyong.documents import BoundedLoader, YamlRefusal, read_document
 from shuangyong.errors import InputError, ShuangyongError
 from shuangyong.limits import MAX_ID_LENGTH
-from shuangyong.model.vocabulary import Vocabulary
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from shuangyong.model.vocabulary import Vocabulary
 
 #: the keys of one row written as a YAML mapping (``description`` is read and not used, as in CSV)
 _ROW_KEYS = ("item", "valid_from", "valid_to", "description")
@@ -137,8 +141,12 @@ def _csv_rows(path: Path) -> list[_Row]:
         if not reader.fieldnames or not {"code", "item"} <= set(reader.fieldnames):
             raise InputError(Text("收费编码映射表需要 code 和 item 两列",
                                   "a charge-code table needs the columns code and item"), record=str(path))
-        return [_Row(*((row.get(key) or "").strip() for key in ("code", "item", "valid_from", "valid_to")),
-                     line=reader.line_num) for row in reader]
+        rows = []
+        for row in reader:
+            code, item, valid_from, valid_to = ((row.get(key) or "").strip()
+                                                for key in ("code", "item", "valid_from", "valid_to"))
+            rows.append(_Row(code, item, valid_from, valid_to, line=reader.line_num))
+        return rows
 
 
 def _yaml_rows(path: Path) -> list[_Row]:
@@ -153,7 +161,7 @@ def _yaml_rows(path: Path) -> list[_Row]:
         finally:
             loader.dispose()
     except YamlRefusal as refusal:
-        raise InputError(refusal.message, record=f"{path}:line {refusal.problem_mark.line + 1}") from None
+        raise InputError(refusal.message, record=f"{path}:line {refusal.line}") from None
     if node is None:
         return []
     if not isinstance(node, yaml.MappingNode):

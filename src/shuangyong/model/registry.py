@@ -5,14 +5,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from shuangyong.model.vocabulary import Term, Vocabulary
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
 
 #: (id, zh, en, parents). Sources: DESIGN §4, DOMAIN.md §1. ``meritorious_elder`` is local and is
 #: registered by region plugins, not here. The three veteran kinds under ``key_care`` are also
@@ -159,6 +161,8 @@ class Registry:
 
     @classmethod
     def builtin(cls) -> Registry:
+        """The built-in vocabularies (categories, credentials, items, priorities, services, visit kinds,
+        disability causes), without any plugin's."""
         categories = Vocabulary(Text("类别", "category"))
         for term_id, zh, en, parents in CATEGORIES:
             categories.register(Term(term_id, Text(zh, en), parents))

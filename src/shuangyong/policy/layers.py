@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import attrs
 
 from shuangyong.errors import PolicyError, field_path
-from shuangyong.model.registry import Registry
-from shuangyong.model.vocabulary import Vocabulary
 from shuangyong.policy.loader import LoadedPack, Loc, PackReference, resolve_layers
 from shuangyong.policy.regions import region_prefix
 from shuangyong.policy.schema import SCHEMA_VERSION, RuleSpec, When
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from shuangyong.model.registry import Registry
+    from shuangyong.model.vocabulary import Vocabulary
 
 
 @attrs.frozen(slots=True)
@@ -42,6 +46,7 @@ class PolicySet:
     fingerprint: str
 
     def rule(self, rule_id: str) -> Rule:
+        """The rule with this id; ``KeyError`` when the set has none."""
         for rule in self.rules:
             if rule.spec.id == rule_id:
                 return rule
@@ -54,6 +59,7 @@ class PolicySet:
 
 
 def merge(packs: list[LoadedPack], registry: Registry) -> PolicySet:
+    """Merge packs in order: a later pack overrides or disables an earlier one's rules."""
     rules: dict[str, Rule] = {}
     groups: list[str] = []
     for pack in packs:

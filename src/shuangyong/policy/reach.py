@@ -8,10 +8,14 @@ warns about those kinds.
 
 from __future__ import annotations
 
-from shuangyong.model.charge_codes import ChargeCodeMap
-from shuangyong.model.registry import Registry
-from shuangyong.policy.layers import PolicySet
+from typing import TYPE_CHECKING
+
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from shuangyong.model.charge_codes import ChargeCodeMap
+    from shuangyong.model.registry import Registry
+    from shuangyong.policy.layers import PolicySet
 
 
 def unreached_items(policy: PolicySet, registry: Registry,
@@ -35,7 +39,8 @@ def unreached_warnings(policy: PolicySet, registry: Registry, codes: ChargeCodeM
     for item, rules in unreached_items(policy, registry, codes).items():
         label = registry.items.get(item).label
         named = ", ".join(rules)
-        table = (Text("收费编码映射表中也没有编码对应它", "no code of the charge-code table maps to it") if codes is not None
+        table = (Text("收费编码映射表中也没有编码对应它", "no code of the charge-code table maps to it")
+                 if codes is not None
                  else Text("也没有给出收费编码映射表（--codes）", "no charge-code table (--codes) was given"))
         applies = f"rule {named} applies" if len(rules) == 1 else f"rules {named} apply"
         warnings.append(Text(

@@ -16,9 +16,8 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import functools
-from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -38,6 +37,9 @@ from shuangyong.dates import DateWindow
 from shuangyong.model import Beneficiary, ChargeCodeMap, ChargeLine, Credential, Registry, Visit
 from shuangyong.money import from_fen, parse_amount, parse_rate, to_fen
 from shuangyong.policy import PolicySet, merge, parse_pack
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
 
 __all__ = [
     "BIRTHDAYS", "EDGE_AMOUNTS", "PLACEMENTS", "REGIONS", "TIE_RATES", "beneficiaries", "birth_dates",
@@ -132,6 +134,7 @@ def categories(registry: Registry | None = None) -> st.SearchStrategy[str]:
 
 
 def credential_kinds(registry: Registry | None = None) -> st.SearchStrategy[str]:
+    """Credential kind ids of the registry (the built-in one by default)."""
     return st.sampled_from([term.id for term in _registry(registry).credentials])
 
 
@@ -321,7 +324,8 @@ def _rule(draw: st.DrawFn, number: int, registry: Registry, negation: bool, per_
     if draw(st.booleans()):
         rule["when"] = draw(conditions(registry, negation=negation, tags=grants != "visit"))
     if grants == "visit":
-        rule["priorities"] = draw(st.lists(st.sampled_from([t.id for t in registry.priorities]), max_size=2, unique=True))
+        rule["priorities"] = draw(st.lists(st.sampled_from([t.id for t in registry.priorities]),
+                                           max_size=2, unique=True))
         rule["services"] = draw(st.lists(st.sampled_from([t.id for t in registry.services]),
                                          min_size=0 if rule["priorities"] else 1, max_size=2, unique=True))
     else:

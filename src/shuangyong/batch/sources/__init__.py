@@ -17,8 +17,8 @@ or CSV. This module picks the reader for a file.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -32,6 +32,9 @@ from shuangyong.batch.sources.writers import records_in_tables, write_records_in
 from shuangyong.errors import InputError
 from shuangyong.limits import ENCODINGS
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 __all__ = ["FORMATS", "Chunk", "detect_format", "read_chunks", "records_in_tables", "total_size",
            "write_records_in_chunks"]

@@ -3,8 +3,7 @@ whose rows straddle two blocks is carried over); and the nested table flattened 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -12,6 +11,10 @@ import pyarrow.csv as pa_csv
 
 from shuangyong.batch.sources.decoding import Decoded
 from shuangyong.batch.sources.table import CREDENTIAL, LINE, PATIENT, VISITS, Chunk, table_chunk
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 #: One row per charge line for CSV: the visit's and patient's columns repeat on each of its lines;
 #: categories and tags are ``;``-separated, credentials ``kind|number|from|to`` joined by ``;``.

@@ -11,6 +11,7 @@ from typing import IO, Any
 
 import numpy as np
 import pyarrow as pa
+from typing_extensions import override
 
 from shuangyong.errors import InputError
 from shuangyong.interchange.framing import undecodable
@@ -43,6 +44,7 @@ class Decoded(io.RawIOBase):
         self._offset, self._line = 0, 1  #: where in the file the next byte to decode lies
         self.problems: dict[int, InputError] = {}
 
+    @override
     def readable(self) -> bool:
         return True
 
@@ -57,6 +59,7 @@ class Decoded(io.RawIOBase):
         self._at = len(self._out) if size < 0 else min(len(self._out), start + size)
         return self._out if not start and self._at == len(self._out) else self._out[start:self._at]
 
+    @override
     def readinto(self, buffer: Any) -> int:
         data = self.read(len(buffer))
         buffer[:len(data)] = data

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.json as pa_json
 
 from shuangyong.batch.sources.decoding import CHUNK_BYTES, Decoded
 from shuangyong.batch.sources.table import VISITS, Chunk
-from shuangyong.errors import InputError
 from shuangyong.interchange.framing import RawRecord
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from shuangyong.errors import InputError
 
 #: ``"categories": null`` is an error in the contract but reads like a missing list in Arrow
 _NULL_LIST = re.compile(rb'"(?:categories|credentials|tags)"\s*:\s*null')

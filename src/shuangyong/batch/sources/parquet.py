@@ -4,8 +4,7 @@ column, or field of the lines) send their rows, whole, to the row engine."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -15,6 +14,10 @@ import pyarrow.parquet as pq
 from shuangyong.batch.sources.table import INSURANCE, VISITS, Chunk, table_chunk
 from shuangyong.errors import InputError
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 PARQUET_BATCH = 8192  #: visits per chunk from Parquet
 
@@ -31,6 +34,8 @@ def _floating(name: str, kind: pa.DataType) -> Iterator[str]:
 
 
 def parquet_chunks(source: pq.ParquetFile, path: str | Path) -> Iterator[Chunk]:
+    """A Parquet file in the contract's nested schema, ``PARQUET_BATCH`` visits a chunk; a missing
+    column, or a float column where an amount goes, is an ``InputError``."""
     schema = source.schema_arrow
     missing = set(VISITS.names) - set(schema.names)
     if missing:

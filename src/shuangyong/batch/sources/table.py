@@ -3,14 +3,17 @@ chunk of it, which keeps a way back to each visit as a record the row engine rea
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import pyarrow as pa
 
-from shuangyong.errors import InputError
 from shuangyong.interchange.framing import RawRecord
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from shuangyong.errors import InputError
 
 CREDENTIAL = pa.struct([("kind", pa.string()), ("number", pa.string()), ("valid_from", pa.string()),
                         ("valid_to", pa.string())])

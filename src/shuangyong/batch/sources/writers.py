@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
@@ -15,6 +13,10 @@ import pyarrow.parquet as pq
 
 from shuangyong.batch.sources.csv import flatten
 from shuangyong.batch.sources.table import VISITS
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 
 def write_table(table: pa.Table, path: str | Path, fmt: str) -> None:

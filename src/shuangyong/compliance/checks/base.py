@@ -6,8 +6,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from collections.abc import Iterable
-from typing import Annotated, Any, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import attrs
 from pydantic import BeforeValidator, Field, model_validator
@@ -16,6 +15,9 @@ from shuangyong.compliance.records import RECORD_TYPES, Dossier, Pairing, Record
 from shuangyong.dates import DateWindow
 from shuangyong.policy.schema import Flag, LocalText, StrictModel
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 _MONTH_DAY = re.compile(r"(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])")
 
@@ -55,6 +57,7 @@ class Window(Options):
         return self
 
     def dates(self, year: int) -> DateWindow:
+        """The window in ``year`` (``02-29`` is 28 February in a common year)."""
         return DateWindow(on(year, self.start), on(year, self.end))
 
 
@@ -82,6 +85,7 @@ class Selector(Options):
         return self
 
     def subject(self) -> Text:
+        """What the selected records are called in gap sentences: ``label``, else their types' names."""
         if self.label is not None:
             return Text(self.label.zh, self.label.en)
         labels = [RECORD_TYPES[self.kind][name] for name in self.type]
@@ -102,6 +106,7 @@ class Requirement:
 
     @property
     def satisfied(self) -> bool:
+        """Whether enough records were found."""
         return len(self.found) >= self.needed
 
     def gap(self) -> Text:
@@ -126,10 +131,12 @@ class Context:
 
     @property
     def year(self) -> int:
+        """The dossier's year."""
         return self.dossier.year
 
     @property
     def whole_year(self) -> DateWindow:
+        """1 January to 31 December of the dossier's year."""
         return DateWindow(dt.date(self.year, 1, 1), dt.date(self.year, 12, 31))
 
     @property
@@ -140,6 +147,7 @@ class Context:
         return min(max(self.as_of, year.start), year.end)
 
     def select(self, selector: Selector, window: DateWindow) -> tuple[str, ...]:
+        """The ids of the records the selector takes whose date falls in ``window``."""
         head = self.dossier.unit.head
         return tuple(record.id for record in self.dossier.records
                      if record.kind == selector.kind and record.type in selector.type
@@ -157,13 +165,23 @@ class Context:
 
 
 class CheckKind(Protocol):
-    """What the standards engine needs of a check kind (built-in or from a plugin)."""
+    """What the standards engine needs of a check kind (built-in or from a plugin). ``name``,
+    ``title`` and ``options`` are read only: class constants on the built-in kinds."""
 
-    name: str
-    title: Text
-    options: type[Options]
+    @property
+    def name(self) -> str:
+        """The id a standard's ``check: {kind: ...}`` names."""
 
-    def requirements(self, options: Any, context: Context) -> list[Requirement]: ...
+    @property
+    def title(self) -> Text:
+        """What the kind checks, in zh and en."""
+
+    @property
+    def options(self) -> type[Options]:
+        """The model a standard's other ``check`` keys are validated against."""
+
+    def requirements(self, options: Any, context: Context) -> list[Requirement]:
+        """What the standard needs under ``options`` in this context, each with what was found."""
 
     def needs(self, options: Any) -> Iterable[tuple[str, str]]:
         """The (record kind, type) pairs the check reads: what ``compliance template`` lists."""

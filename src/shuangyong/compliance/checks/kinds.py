@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from fractions import Fraction
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
@@ -28,6 +27,9 @@ from shuangyong.dates import DateWindow
 from shuangyong.policy.schema import Whole, percentage
 from shuangyong.text import Text
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
 
 class _SelectsRecords:
     """For kinds whose options carry a ``records`` selector: they need what it selects."""
@@ -44,6 +46,8 @@ def _window_label(window: DateWindow) -> Text:
 
 
 class CountOptions(Options):
+    """``count_in_window`` and ``led_by_head``: which records, how many, in which part of the year."""
+
     records: Selector
     at_least: Whole = Field(default=1, ge=1)
     window: Window | None = None
@@ -87,6 +91,8 @@ _QUARTERS = ("一", "二", "三", "四")
 
 
 class PeriodOptions(Options):
+    """``every_period``: which records, one in every quarter, half-year or month."""
+
     records: Selector
     period: Literal["quarter", "half", "month"]
     at_least: Whole = Field(default=1, ge=1)
@@ -119,6 +125,8 @@ def _periods(year: int, period: str) -> Iterable[tuple[Text, DateWindow]]:
 
 
 class DocumentOptions(Options):
+    """``document_by``: the document type, dated from ``from`` to ``by``."""
+
     type: str
     start: MonthDay = Field(default="01-01", alias="from")
     by: MonthDay
@@ -148,6 +156,7 @@ class DocumentBy:
 
 
 def army_day(year: int) -> dt.date:
+    """建军节, 1 August."""
     return dt.date(year, 8, 1)
 
 
@@ -159,6 +168,8 @@ HOLIDAYS: dict[str, tuple[Text, Any]] = {
 
 
 class HolidayOptions(Options):
+    """``holiday_visits``: which holidays, and the days before and after each that count."""
+
     records: Selector = Selector(kind="activity", type=("holiday_visit",))
     holidays: tuple[Literal["new_year", "spring_festival", "army_day"], ...] = Field(min_length=1)
     days_before: Whole = Field(ge=0, le=60)
@@ -177,12 +188,15 @@ class HolidayVisits(_SelectsRecords):
         for holiday in options.holidays:
             label, date_of = HOLIDAYS[holiday]
             day = date_of(context.year)
-            window = DateWindow(day - dt.timedelta(days=options.days_before), day + dt.timedelta(days=options.days_after))
+            window = DateWindow(day - dt.timedelta(days=options.days_before),
+                                day + dt.timedelta(days=options.days_after))
             requirements.append(_requirement(label, options.records, window, context))
         return requirements
 
 
 class SeasonsOptions(Options):
+    """``twice_yearly``: which records, and the spring and autumn windows."""
+
     records: Selector
     spring: Window
     autumn: Window
@@ -202,6 +216,8 @@ class TwiceYearly(_SelectsRecords):
 
 
 class FacilityOptions(Options):
+    """``facility_present``: the facility type and the locations it must be at."""
+
     type: str
     locations: tuple[str, ...] = ()
 
@@ -244,6 +260,8 @@ class FacilityPresent:
 
 
 class RatioOptions(Options):
+    """``ratio_at_least``: the least coverage of each group, as a percentage, by a day."""
+
     at_least: dict[str, Annotated[Decimal, BeforeValidator(percentage)]] = Field(min_length=1)
     by: MonthDay = "12-31"
 
@@ -280,6 +298,8 @@ class RatioAtLeast:
 
 
 class NoOptions(Options):
+    """For kinds that take no options."""
+
     pass
 
 
@@ -299,6 +319,8 @@ class PairingPresent:
 
 
 class LedgerOptions(Options):
+    """``ledger_published``: the days between which the ledger must be published."""
+
     start: MonthDay = Field(default="01-01", alias="from")
     by: MonthDay = "12-31"
 
