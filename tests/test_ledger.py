@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import sqlite3
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,14 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shuangyong.engine import Engine
+from shuangyong.engine.decision import Applied
 from shuangyong.errors import LedgerError
 from shuangyong.ledger import Ledger, MemoryLedger, PostingRequest, SQLiteLedger, patient_key, requests_for, verify
 from shuangyong.ledger.posting import as_granted, seal
 from shuangyong.ledger.sqlite import MIGRATIONS
-from shuangyong.engine import Engine
-from shuangyong.engine.decision import Applied
-from shuangyong.plugins import open_ledger
-from shuangyong.testing.prerequisites import import_or_missing
 
 from .builders import visit
 

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from shuangyong.ledger import Ledger, PostingRequest, verify
+from shuangyong.ledger import PostingRequest, verify
 from shuangyong.ledger.sqlite import MIGRATIONS
 from shuangyong.plugins import open_ledger
 from shuangyong.testing.prerequisites import import_or_missing

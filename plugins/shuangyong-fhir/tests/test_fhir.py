@@ -356,5 +356,6 @@ def test_insurance_of_contract_1_1_is_a_deduction_and_reads_back() -> None:
         invoice["lineItem"][0]["priceComponent"][3]["amount"]["value"], invoice["totalNet"]["value"])
     back = invoices_from_bundle(target.getvalue())[0]
     assert ({"amount": "100.00", "reduction": "20.00", "payable": "10.00", "insurance": "70.00"},
-            ("10.00", "70.00", [{"rule": "r.bed", "reduction": "15.00"}, {"rule": "r.subsidy", "reduction": "5.00"}])) == (
+            ("10.00", "70.00",
+             [{"rule": "r.bed", "reduction": "15.00"}, {"rule": "r.subsidy", "reduction": "5.00"}])) == (
         back["totals"], (back["lines"][0]["payable"], back["lines"][0]["insurance"], back["lines"][0]["applied"]))

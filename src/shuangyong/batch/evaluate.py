@@ -127,7 +127,8 @@ class BatchEngine:
     def row(self, record: RawRecord) -> RowResult:
         """One record through the row engine, as ``shuangyong evaluate`` handles it."""
         try:
-            visit = plugins.resolve_beneficiary(record.visit(self.codes, strict_payers(self.engine.registry, strict=self.engine.strict)))
+            payers = strict_payers(self.engine.registry, strict=self.engine.strict)
+            visit = plugins.resolve_beneficiary(record.visit(self.codes, payers))
             return Handled(record, (visit, self.engine.evaluate(visit)))
         except ShuangyongError as error:
             return Refused(record, error)

@@ -30,7 +30,6 @@ from shuangyong.ledger import Ledger
 from shuangyong.limits import ENCODINGS
 from shuangyong.model.charge_codes import ChargeCodeMap
 from shuangyong.model.visit import Visit
-from shuangyong.model.vocabulary import Vocabulary
 from shuangyong.render import visible
 from shuangyong.text import Lang, Text, default_lang
 
@@ -40,6 +39,7 @@ if TYPE_CHECKING:
     from shuangyong.interchange.framing import Outcome
     from shuangyong.ledger import Ledger
     from shuangyong.model.visit import Visit
+    from shuangyong.model.vocabulary import Vocabulary
 
 BAD_INPUT = 2
 

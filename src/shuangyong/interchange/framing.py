@@ -27,7 +27,6 @@ from shuangyong.interchange.visits import visit_from_dict, visit_from_json, visi
 from shuangyong.limits import ENCODINGS, MAX_DEPTH, MAX_RECORD_BYTES
 from shuangyong.model.charge_codes import ChargeCodeMap
 from shuangyong.model.visit import Visit
-from shuangyong.model.vocabulary import Vocabulary
 from shuangyong.text import Text
 
 if TYPE_CHECKING:
@@ -35,6 +34,7 @@ if TYPE_CHECKING:
 
     from shuangyong.model.charge_codes import ChargeCodeMap
     from shuangyong.model.visit import Visit
+    from shuangyong.model.vocabulary import Vocabulary
 
 
 @attrs.frozen(slots=True)

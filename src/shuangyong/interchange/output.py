@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from shuangyong.engine.decision import Decision, Entitlement, Explanation, LineDecision, RuleTrace
 from shuangyong.errors import ShuangyongError
-from shuangyong.interchange.framing import RawRecord, Refused
+from shuangyong.interchange.framing import Refused
 from shuangyong.model.registry import PATIENT
 from shuangyong.money import ZERO, format_amount
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from decimal import Decimal
 
     from shuangyong.engine.decision import Decision, Entitlement, Explanation, LineDecision, RuleTrace
     from shuangyong.errors import ShuangyongError

@@ -23,7 +23,6 @@ from shuangyong.limits import MAX_DEPTH, MAX_ID_LENGTH, MAX_TEXT_LENGTH
 from shuangyong.model.beneficiary import Beneficiary, Credential
 from shuangyong.model.registry import FEE_CATEGORY_ITEMS
 from shuangyong.model.visit import ChargeLine, Visit, check_fee_category
-from shuangyong.model.vocabulary import Vocabulary
 from shuangyong.text import Text
 
 if TYPE_CHECKING:
@@ -31,6 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from shuangyong.model.charge_codes import ChargeCodeMap
+    from shuangyong.model.vocabulary import Vocabulary
 
 # The input shapes are TypedDicts rather than models: pydantic-core checks them just as strictly
 # (required keys, types, unknown keys refused) but hands back plain dicts, which costs a third of

@@ -136,7 +136,8 @@ class Ledger(ABC):
                 seq=seq, kind="grant", visit_id=request.visit_id, line_id=request.line_id,
                 rule_id=request.rule_id, payer=request.payer, fingerprint=request.fingerprint,
                 patient_key=request.patient_key, item=request.item, business_date=request.business_date,
-                amount_fen=request.amount_fen, requested_fen=request.requested_fen, granted_fen=granted, year_cap_fen=request.year_cap_fen,
+                amount_fen=request.amount_fen, requested_fen=request.requested_fen, granted_fen=granted,
+                year_cap_fen=request.year_cap_fen,
                 reverses=None, reason=None, posted_at=now, prev_hash=prev))
             lines.add(posting)
             prev = posting.hash
@@ -187,7 +188,8 @@ class Ledger(ABC):
                 seq=last + 1, kind="reversal", visit_id=grant.visit_id, line_id=grant.line_id,
                 rule_id=grant.rule_id, payer=grant.payer, fingerprint=grant.fingerprint,
                 patient_key=grant.patient_key, item=grant.item, business_date=grant.business_date,
-                amount_fen=grant.amount_fen, requested_fen=grant.requested_fen, granted_fen=grant.granted_fen, year_cap_fen=grant.year_cap_fen,
+                amount_fen=grant.amount_fen, requested_fen=grant.requested_fen, granted_fen=grant.granted_fen,
+                year_cap_fen=grant.year_cap_fen,
                 reverses=seq, reason=reason.strip(), posted_at=utc_now(), prev_hash=prev))
             tx.insert([reversal])
         return reversal

@@ -14,7 +14,6 @@ import hmac
 import json
 import re
 from collections.abc import Iterable
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
@@ -27,6 +26,7 @@ from shuangyong.text import Text
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from decimal import Decimal
 
     from shuangyong.model.visit import Visit
     from shuangyong.policy.layers import PolicySet

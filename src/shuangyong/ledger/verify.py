@@ -31,6 +31,7 @@ class PayerTotal:
 
     @property
     def net_fen(self) -> int:
+        """Granted less reversed."""
         return self.granted_fen - self.reversed_fen
 
 

@@ -68,7 +68,8 @@ _LEDGER_KINDS: Mapping[str, Kind] = {"seq": "int", "reverses": "int", "business_
                                      "requested": "money", "granted": "money", "year_cap": "money"}
 _LEDGER_ZH = {"seq": "序号", "kind": "类型", "visit_id": "就诊号", "line_id": "明细号", "rule_id": "规则",
               "payer": "负担方", "fingerprint": "政策指纹", "patient_key": "患者标识", "item": "项目类别",
-              "business_date": "业务日期", "amount": "金额", "requested": "申请减免", "granted": "实际减免", "year_cap": "年度上限",
+              "business_date": "业务日期", "amount": "金额", "requested": "申请减免", "granted": "实际减免",
+              "year_cap": "年度上限",
               "reverses": "冲正序号", "reason": "原因", "posted_at": "记账时间（UTC）", "prev_hash": "前一哈希",
               "hash": "哈希"}
 LEDGER_COLUMNS = tuple(_col(key, _LEDGER_ZH[key], _LEDGER_KINDS.get(key, "text")) for key in EXPORT_COLUMNS)
