@@ -359,3 +359,17 @@ def test_insurance_of_contract_1_1_is_a_deduction_and_reads_back() -> None:
             ("10.00", "70.00",
              [{"rule": "r.bed", "reduction": "15.00"}, {"rule": "r.subsidy", "reduction": "5.00"}])) == (
         back["totals"], (back["lines"][0]["payable"], back["lines"][0]["insurance"], back["lines"][0]["applied"]))
+
+
+FOUND_DEEP = Path(__file__).resolve().parents[3] / "tests/fuzz/corpus/fhir/found-deep-utf16-bundle.json"
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-32", "utf-8"])
+def test_a_deep_bundle_is_refused_in_every_json_encoding(codec: str) -> None:
+    """The fuzzer's UTF-16 bundle, arrays 1,000 deep after a ``"\\ud800"`` escape, reached
+    json.loads (a RecursionError): the depth was counted on the undecoded bytes, whose strings
+    the counter misread. In every encoding json.loads accepts, it is refused first."""
+    text = FOUND_DEEP.read_bytes().decode("utf-16")
+    with pytest.raises(FhirError) as raised:
+        list(read_bundle(text.encode(codec)))
+    assert "nested deeper than 64 levels" in raised.value.message.en
