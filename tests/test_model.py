@@ -466,3 +466,15 @@ class TestContractReading:
         with pytest.raises(InputError, match="longer than 250 bytes"):
             records[1].visit()
         assert "B" == records[2].visit().visit_id
+
+
+@pytest.mark.parametrize("codec", ["utf-8", "utf-16", "utf-16-be", "utf-32"])
+def test_visit_from_json_refuses_deep_bytes_in_every_json_encoding(codec: str) -> None:
+    """Bytes ``json.loads`` reads as UTF-16 reached it 1,000 arrays deep (a RecursionError): the
+    depth was counted on the bytes, where the escape ``"\\ud800"`` misled the string skipping
+    (found by the fuzzer through ``--his fhir``; its reproducer is the input here)."""
+    found = Path(__file__).parent / "fuzz/corpus/fhir/found-deep-utf16-bundle.json"
+    text = found.read_bytes().decode("utf-16")
+    with pytest.raises(InputError) as raised:
+        visit_from_json(text.encode(codec))
+    assert "nested deeper than 64 levels" in raised.value.message.en

@@ -20,7 +20,7 @@ from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
 
 from shuangyong import InputError, Text
-from shuangyong.interchange import json_depth
+from shuangyong.interchange import json_depth, json_text
 from shuangyong.limits import MAX_DEPTH
 from shuangyong.plugins import field_path
 
@@ -64,12 +64,11 @@ def read_text(source: Source) -> str | bytes:
 def load_bundle(source: Source) -> Bundle:
     """A validated R4B Bundle; decimals stay ``Decimal``, and depth is checked before parsing."""
     text = read_text(source)
-    if isinstance(text, bytes):  # decoded as json.loads would (UTF-8, -16 or -32), so that the depth
-        try:  # check reads the same characters: on UTF-16 bytes its string skipping was misled
-            text = text.decode(json.detect_encoding(text), "surrogatepass")
-        except UnicodeDecodeError as error:
-            raise FhirError(Text(f"不是有效的 JSON：{error}", f"invalid JSON: {error}"),
-                            record="Bundle", field=None) from None
+    try:  # decoded as json.loads would, so that the depth check reads the same characters
+        text = json_text(text)
+    except UnicodeDecodeError as error:
+        raise FhirError(Text(f"不是有效的 JSON：{error}", f"invalid JSON: {error}"),
+                        record="Bundle", field=None) from None
     if json_depth(text) > MAX_DEPTH:  # before json.loads, which recurses once per level
         raise FhirError(Text(f"Bundle 嵌套超过 {MAX_DEPTH} 层", f"the bundle is nested deeper than {MAX_DEPTH} levels"),
                         record="Bundle", field=None)
