@@ -44,6 +44,10 @@ def test_record_order_does_not_matter() -> None:
 @pytest.mark.parametrize(("data", "record", "field", "english"), [
     (with_record(id="x", kind="parade", type="exhibit", date="2026-01-01"), "d.json: x", "records[1].kind",
      "unknown record kind 'parade' (known: activity, document"),
+    (with_record(id="x", kind={"not": "activity"}, type="exhibit", date="2026-01-01"), "d.json: x", "records[1].kind",
+     "unknown record kind {'not': 'activity'} (known: activity, document"),  # was "unhashable" (the fuzzer)
+    (with_record(id="x", kind=["activity"], type="exhibit", date="2026-01-01"), "d.json: x", "records[1].kind",
+     "unknown record kind ['activity'] (known: activity, document"),
     (with_record(id="x", kind="activity", type="exhibit", date="2026-13-01"), "d.json: x", "records[1].date",
      "invalid value: date 2026-13-01 is impossible"),
     (with_record(id="x", kind="activity", type="exhibit", date="1/7/2026"), "d.json: x", "records[1].date",

@@ -25,6 +25,7 @@ from shuangyong.compliance.records import (
 )
 from shuangyong.dates import DateWindow, parse_date
 from shuangyong.documents import read_document, read_yaml
+from shuangyong import money
 from shuangyong.errors import InputError, field_path
 from shuangyong.policy.loader import validation_message
 from shuangyong.policy.schema import Flag, Id, LocalText, StrictModel, Whole
@@ -178,11 +179,12 @@ def dossier_from_dict(data: Any, origin: str = "<dossier>") -> Dossier:
     kinds = ", ".join(RECORD_CLASSES)
     records = data.get("records")
     for index, item in enumerate(records if isinstance(records, list) else ()):  # not a list: pydantic says so
-        if isinstance(item, dict) and item.get("kind") not in RECORD_CLASSES:
-            raise DossierError(Text(f"未知的记录类型 {item.get('kind')!r}（可用：{kinds}）",
-                                    f"unknown record kind {item.get('kind')!r} (known: {kinds})"),
-                               record=_where(origin, data, index), field=f"records[{index}].kind",
-                               value=item.get("kind"))
+        kind = item.get("kind") if isinstance(item, dict) else None
+        if isinstance(item, dict) and not (isinstance(kind, str) and kind in RECORD_CLASSES):  # a dict is unhashable
+            shown = money.shown(kind)
+            raise DossierError(Text(f"未知的记录类型 {shown}（可用：{kinds}）",
+                                    f"unknown record kind {shown} (known: {kinds})"),
+                               record=_where(origin, data, index), field=f"records[{index}].kind", value=kind)
     try:
         spec = _Dossier.model_validate(data)
     except ValidationError as error:
