@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 import attrs
 from pydantic import BaseModel, BeforeValidator, Field, ValidationError, model_validator
 
+from shuangyong import money
 from shuangyong.compliance.records import (
     LOCATIONS,
     RECORD_CLASSES,
@@ -25,7 +26,6 @@ from shuangyong.compliance.records import (
 )
 from shuangyong.dates import DateWindow, parse_date
 from shuangyong.documents import read_document, read_yaml
-from shuangyong import money
 from shuangyong.errors import InputError, field_path
 from shuangyong.policy.loader import validation_message
 from shuangyong.policy.schema import Flag, Id, LocalText, StrictModel, Whole
