@@ -16,6 +16,7 @@ OUTCOMES = {
     "granted": Text("授予", "granted"),
     "outdone": Text("被同组规则取代", "outdone"),
     "nothing_left": Text("无可减", "nothing left"),
+    "skipped": Text("跳过", "skipped"),
     "not_eligible": Text("不符合条件", "not eligible"),
     "not_effective": Text("不在有效期", "not in force"),
     "outside_region": Text("不在适用地区", "outside region"),
@@ -92,7 +93,8 @@ def decision_table(engine: Engine, visit: Visit, decision: Decision, lang: Lang)
 def _trace_line(trace: RuleTrace, lang: Lang) -> str:
     outcome = OUTCOMES[trace.outcome].in_(lang)
     amount = f" −{format_amount(trace.reduction)}" if trace.reduction is not None else ""
-    return visible(f"    [{outcome}{amount}] {trace.rule} {trace.title.in_(lang)}: {trace.reason.in_(lang)}")
+    payer = f" ({trace.payer}, {trace.base})" if trace.payer is not None else ""
+    return visible(f"    [{outcome}{amount}] {trace.rule}{payer} {trace.title.in_(lang)}: {trace.reason.in_(lang)}")
 
 
 def explanation_text(engine: Engine, visit: Visit, explanation: Explanation, lang: Lang) -> str:

@@ -83,18 +83,11 @@ class CompiledRule:
     reduce: Reducer | None
     per_visit_cap: Decimal | None
     tokens: frozenset[str] | None
-
-    @property
-    def payer(self) -> str:
-        return self.rule.spec.payer
-
-    @property
-    def base(self) -> str:
-        return self.rule.spec.base
-
-    @property
-    def visit_scope(self) -> bool:
-        return self.rule.spec.scope == "visit"
+    #: the settlement keys (docs/settlement.md), copied from the spec for the settlement path
+    payer: str
+    base: str
+    visit_scope: bool
+    skip_without_insurance: bool
 
     def in_force(self, ctx: VisitContext) -> bool:
         return self.effective.contains(ctx.visit.date)
@@ -202,7 +195,8 @@ class CompiledPolicy:
                 rule, spec.id, spec.clause, order, group_rank[spec.group],
                 (payer_rank[spec.payer], group_rank[spec.group]), DateWindow(spec.effective.from_, spec.effective.to),
                 predicate, visit_test, line_test, reduce, caps.per_visit if caps else None,
-                index_tokens(predicate) if predicate is not None else None))
+                index_tokens(predicate) if predicate is not None else None,
+                spec.payer, spec.base, spec.scope == "visit", spec.without_insurance == "skip"))
         _check_scopes(compiled)
         index: dict[IndexKey, list[CompiledRule]] = {}
         for rule in compiled:

@@ -40,12 +40,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from operator import attrgetter
 from typing import NamedTuple
 
 from shuangyong.engine.compiler import CompiledRule, Plan
 from shuangyong.engine.context import VisitContext
 from shuangyong.engine.decision import Applied, LineDecision, Totals
 from shuangyong.errors import InputError
+from shuangyong.model.insurance import SELF_PAY_PARTS
 from shuangyong.model.registry import PATIENT, Registry
 from shuangyong.model.visit import ChargeLine, Visit
 from shuangyong.money import ZERO, apportion, from_fen, to_fen
@@ -56,76 +58,102 @@ from shuangyong.text import Text
 class Step(NamedTuple):
     """What one rule did on one line, for ``explain``: ``outcome`` is applied, outdone,
     nothing_left or skipped; ``base_amount`` what its base was on this line (``None`` when
-    skipped); ``reduction`` what it took, or would have taken; ``left`` what the patient still
-    owed before the stage; ``visit`` (visit scope) the visit's sum of the bases and the total."""
+    skipped); ``reduction`` what it took; ``left`` what the patient still owed before the stage;
+    ``winner`` the rule that won the stage (on this line, or over the visit); ``visit`` (visit
+    scope) the visit's sum of the rule's base and what the rule computed on it."""
 
     outcome: str
     base_amount: Decimal | None
     reduction: Decimal
     left: Decimal
+    winner: str | None
     visit: tuple[Decimal, Decimal] | None = None
 
 
 #: line id → rule order → what the rule did there
 Steps = dict[str, dict[int, Step]]
+Funds = tuple[tuple[str, Decimal], ...]  #: (fund id, what it paid) pairs
+_ORDER = attrgetter("order")
 
 
-class _Line:
-    """One line's running figures while the stages go by."""
+class _Figures:
+    """The running figures of the lines some rule covers, while the stages go by: one list per
+    figure, a position per line (canonical order). The pots are empty without insurance data."""
 
-    __slots__ = ("applied", "first", "gross", "in_scope", "index", "insurance", "left", "line", "out_of_scope")
+    __slots__ = ("applied", "first", "funds", "gross", "in_scope", "insurance", "insured", "left", "lines",
+                 "out_of_scope")
 
-    def __init__(self, line: ChargeLine, index: int) -> None:
-        self.line = line
-        self.index = index  #: position in the visit as sent, for error fields
-        self.gross = line.amount
-        self.applied: list[Applied] = []
-        self.first: CompiledRule | None = None  #: the first rule applied: the decision's rule and clause
-        insurance = line.insurance
-        if insurance is None:
-            self.insurance = ZERO
-            self.left = line.amount
-            self.in_scope = self.out_of_scope = None
-        else:
-            self.insurance = insurance.fund_total
-            self.left = line.amount - self.insurance
-            self.in_scope = insurance.in_scope_self_pay
-            self.out_of_scope = insurance.out_of_scope_self_pay
+    def __init__(self, insured: bool) -> None:
+        self.insured = insured
+        self.lines: list[ChargeLine] = []
+        self.insurance: list[Decimal] = []
+        self.funds: list[Funds] = []  #: the funds that paid part of each line, in output order
+        self.gross: list[Decimal] = []
+        self.left: list[Decimal] = []
+        self.in_scope: list[Decimal] = []
+        self.out_of_scope: list[Decimal] = []
+        self.applied: list[list[Applied] | None] = []
+        #: the first rule applied on each line: the decision's ``rule`` and ``clause``
+        self.first: list[CompiledRule | None] = []
 
-    def base(self, name: str) -> Decimal | None:
-        """The amount a base stands for now; ``None``: not known without insurance data."""
+    def add(self, line: ChargeLine, paid: Decimal, left: Decimal, in_scope: Decimal, out_of_scope: Decimal,
+            funds: Funds) -> int:
+        self.lines.append(line)
+        self.insurance.append(paid)
+        self.funds.append(funds)
+        self.gross.append(line.amount)
+        self.left.append(left)
+        self.in_scope.append(in_scope)
+        self.out_of_scope.append(out_of_scope)
+        self.applied.append(None)
+        self.first.append(None)
+        return len(self.lines) - 1
+
+    def base(self, n: int, name: str) -> Decimal | None:
+        """What a base stands for on line ``n`` now; ``None``: unknown without insurance data."""
         if name == "gross":
-            return self.gross
-        if self.in_scope is None:
+            return self.gross[n]
+        if not self.insured:
             return None
         if name == "patient_share":
-            return self.left
-        return self.in_scope if name == "in_scope_self_pay" else self.out_of_scope
+            return self.left[n]
+        return self.in_scope[n] if name == "in_scope_self_pay" else self.out_of_scope[n]
 
-    def take(self, rule: CompiledRule, reduction: Decimal) -> None:
-        self.applied.append(Applied(rule.rule_id, reduction, rule.payer, rule.base))
-        self.first = self.first or rule
-        self.gross -= reduction
-        self.left -= reduction
-        if self.in_scope is None or self.out_of_scope is None:
-            return
-        if rule.base == "out_of_scope_self_pay":
-            self.out_of_scope -= reduction
-        elif rule.base == "in_scope_self_pay" or reduction <= self.in_scope:
-            self.in_scope -= reduction
+    def take(self, n: int, rule: CompiledRule, reduction: Decimal) -> None:
+        """Rule ``rule`` takes ``reduction`` off line ``n``: off gross, what is left, and a pot."""
+        share = Applied(rule.rule_id, reduction, rule.payer, rule.base)
+        applied = self.applied[n]
+        if applied is None:
+            self.applied[n] = [share]
+            self.first[n] = rule
         else:
-            self.out_of_scope -= reduction - self.in_scope
-            self.in_scope = ZERO
+            applied.append(share)
+        self.gross[n] -= reduction
+        self.left[n] -= reduction
+        if not self.insured:
+            return
+        in_scope, out_of_scope = self.in_scope, self.out_of_scope
+        if rule.base == "out_of_scope_self_pay":
+            out_of_scope[n] -= reduction
+        elif rule.base == "in_scope_self_pay" or reduction <= in_scope[n]:
+            in_scope[n] -= reduction
+        else:  # gross or patient share: the in-scope pot first, then the out-of-scope pot
+            out_of_scope[n] -= reduction - in_scope[n]
+            in_scope[n] = ZERO
+
+
+Stages = dict[tuple[int, int], list[tuple[int, tuple[CompiledRule, ...]]]]  #: stage → (line, its rules)
 
 
 class Settler:
-    """The settlement path of one engine: the payers' order and the funds' output order."""
+    """The settlement path of one engine: the payers' waterfall order and the output order."""
 
     def __init__(self, payers: tuple[str, ...], registry: Registry) -> None:
-        self.payers = payers
         self.registry = registry
-        #: funds are listed in registry order, ids no registry knows after them as given
-        self.fund_rank = {fund: n for n, fund in enumerate(registry.payer_ids("fund"))}
+        #: output order: the funds in registry order, other fund ids by code point, then the
+        #: concession payers in waterfall order
+        self.rank = {payer: (0, n, "") for n, payer in enumerate(registry.payer_ids("fund"))} | {
+            payer: (2, n, "") for n, payer in enumerate(payers)}
         #: ids a line's funds may not use: they name who bears concessions, or the patient
         self.not_funds = frozenset((PATIENT, *registry.payer_ids("subsidy")))
 
@@ -133,148 +161,206 @@ class Settler:
                unknown_item: Callable[[Visit, ChargeLine], Exception] | None,
                steps: Steps | None = None) -> tuple[tuple[LineDecision, ...], Totals]:
         """Every line's decision and the visit's totals; ``steps`` (if given) is filled in for
-        ``explain``. ``unknown_item`` builds the error for an unknown item kind (strict mode)."""
-        states = [_Line(line, index) for index, line in enumerate(visit.lines)]
-        states.sort(key=lambda state: state.line.order)
-        self._check_insurance(visit, states)
-        stages: dict[tuple[int, int], list[tuple[_Line, tuple[CompiledRule, ...]]]] = {}
-        for state in states:
-            groups = by_item.get(state.line.item)
-            if groups is None:
-                if unknown_item is not None and state.line.item not in self.registry.items:
-                    raise unknown_item(visit, state.line)
+        ``explain``. ``unknown_item`` builds the error for an unknown item kind (strict mode).
+
+        A line no rule covers is decided at once; the others go through the stages together."""
+        lines = sorted(visit.lines, key=_ORDER)
+        insured = bool(lines) and lines[0].insurance is not None
+        figures = _Figures(insured)
+        decided: list[LineDecision | None] = []
+        waiting: list[tuple[int, int]] = []  #: (place in ``decided``, position in ``figures``)
+        stages: Stages = {}
+        sums: dict[str, Decimal] = {}  #: every payer's part of the visit but the patient's
+        paid = in_scope = out_of_scope = ZERO
+        funds: Funds = ()
+        for line in lines:
+            if insured:
+                paid, in_scope, out_of_scope, funds = self._settled(visit, line)
+                left = line.amount - paid
+            elif line.insurance is not None:
+                raise _mixed(visit, lines[0])
+            else:
+                left = line.amount
+            groups = by_item.get(line.item)
+            if groups is None:  # no rule covers the line: what the funds paid, and the patient the rest
+                if unknown_item is not None and line.item not in self.registry.items:
+                    raise unknown_item(visit, line)
+                parts = self._funds(funds, sums) if insured else []
+                parts.append((PATIENT, left))
+                decided.append(LineDecision(line.line_id, line.item, line.amount, ZERO, left, None, None, (),
+                                            paid, tuple(parts)))
                 continue
+            n = figures.add(line, paid, left, in_scope, out_of_scope, funds)
+            waiting.append((len(decided), n))
+            decided.append(None)
             for group in groups:
-                stages.setdefault(group[0].stage, []).append((state, group))
+                stage = group[0].stage
+                if stage in stages:
+                    stages[stage].append((n, group))
+                else:
+                    stages[stage] = [(n, group)]
         cap_left: dict[int, Decimal] = {}
         for stage in sorted(stages):
             entries = stages[stage]
             if entries[0][1][0].visit_scope:
-                _visit_stage(visit, ctx, entries, steps)
+                _visit_stage(visit, ctx, figures, entries, steps)
             else:
-                for state, group in entries:
-                    _line_stage(visit, ctx, state, group, cap_left, steps)
-        return self._decisions(states)
+                for n, group in entries:
+                    _line_stage(visit, ctx, figures, n, group, cap_left, steps)
+        for place, n in waiting:
+            decided[place] = self._decision(figures.lines[n], figures.insurance[n], figures.funds[n],
+                                            figures.left[n], figures.applied[n], figures.first[n], sums)
+        decisions: tuple[LineDecision, ...] = tuple(decided)  # type: ignore[arg-type]
+        amount = sum([line.amount for line in lines], ZERO)
+        payable = sum([decision.payable for decision in decisions], ZERO)
+        insurance = sum([decision.insurance for decision in decisions], ZERO) if insured else ZERO
+        ordered = sorted(sums.items(), key=self._rank) if len(sums) > 1 else list(sums.items())
+        return decisions, Totals(amount, amount - insurance - payable, payable, insurance,
+                                 (*ordered, (PATIENT, payable)))
 
-    def _check_insurance(self, visit: Visit, states: list[_Line]) -> None:
-        """Insurance data on every line or on none, each line's parts adding up to its amount and
-        none negative: what the contract checks, checked again for visits built in Python."""
-        insured = [state for state in states if state.line.insurance is not None]
-        if not insured or len(insured) == len(states):
-            for state in insured:
-                line, insurance = state.line, state.line.insurance
-                assert insurance is not None
-                field = f"lines[{state.index}].insurance"
-                parts = (*(paid for _, paid in insurance.funds), insurance.preliminary, insurance.in_scope,
-                         insurance.full, insurance.over_limit)
-                for fund, _ in insurance.funds:
-                    if fund in self.not_funds:
-                        raise InputError(Text(f"收费明细 {line.line_id!r}：{fund!r} 是减免的付款方，不是医保基金",
-                                              f"line {line.line_id!r}: {fund!r} bears concessions; it is not an "
-                                              "insurance fund"), record=visit.visit_id, field=f"{field}.funds")
-                if any(part < 0 for part in parts):
-                    raise InputError(Text(f"收费明细 {line.line_id!r} 的医保结算含负数",
-                                          f"line {line.line_id!r}: an insurance part is negative"),
-                                     record=visit.visit_id, field=field)
-                if insurance.total != line.amount:
-                    raise InputError(Text(
-                        f"收费明细 {line.line_id!r} 的医保结算各部分之和 {insurance.total} 不等于金额 {line.amount}",
-                        f"line {line.line_id!r}: the insurance parts add up to {insurance.total}, "
-                        f"not the amount {line.amount}"), record=visit.visit_id, field=field)
-            return
-        bare = next(state for state in states if state.line.insurance is None)
-        raise InputError(Text(
-            f"收费明细 {bare.line.line_id!r} 没有医保结算数据，而本次就诊的其他明细有；"
-            "未经医保结算的明细请写 self_pay: {full: 金额}",
-            f"line {bare.line.line_id!r} has no insurance data while other lines of the visit have; "
-            "give self_pay: {full: AMOUNT} for a line insurance did not settle"),
-            record=visit.visit_id, field=f"lines[{bare.index}].insurance")
+    def _settled(self, visit: Visit, line: ChargeLine) -> tuple[Decimal, Decimal, Decimal, Funds]:
+        """What the funds paid, the in-scope and the out-of-scope self-pay of a line of an insured
+        visit, and the funds that paid anything; once checked: there, no part below 0, funds that
+        are funds, the parts adding up to the amount. The contract checks the same
+        (docs/json-contract.md); a visit built in Python is checked here, so that the payers
+        always add up."""
+        insurance = line.insurance
+        if insurance is None:
+            raise _mixed(visit, line)
+        paid = ZERO
+        funds: Funds = insurance.funds
+        for fund, amount in funds:
+            if amount.is_signed() or fund in self.not_funds:  # is_signed: -0.00 too, let through there
+                _check_fund(visit, line, fund, amount, self.not_funds)
+            if amount:
+                paid = amount if paid is ZERO else paid + amount
+            else:
+                funds = ()  # a fund that paid nothing is left out of the parts: sorted out below
+        preliminary, scope, full, over = insurance.preliminary, insurance.in_scope, insurance.full, insurance.over_limit
+        if preliminary.is_signed() or scope.is_signed() or full.is_signed() or over.is_signed():
+            _check_self_pay(visit, line)
+        in_scope, out_of_scope = preliminary + scope, full + over
+        if paid + in_scope + out_of_scope != line.amount:
+            raise InputError(Text(
+                f"收费明细 {line.line_id!r} 的医保结算各部分之和 {insurance.total} 不等于金额 {line.amount}",
+                f"line {line.line_id!r}: the insurance parts add up to {insurance.total}, not the amount "
+                f"{line.amount}"), record=visit.visit_id, field=_field(visit, line))
+        if len(funds) > 1 or funds is not insurance.funds:
+            funds = tuple(sorted((fund for fund in insurance.funds if fund[1]), key=self._rank))
+        return paid, in_scope, out_of_scope, funds
 
-    def _decisions(self, states: list[_Line]) -> tuple[tuple[LineDecision, ...], Totals]:
-        decisions = []
-        sums: dict[str, Decimal] = {}
-        amount = reduction = payable = insurance = ZERO
-        for state in states:
-            line = state.line
-            parts = self._parts(state)
-            for payer, part in parts:
-                sums[payer] = sums.get(payer, ZERO) + part
-            first = state.first
-            line_reduction = line.amount - state.insurance - state.left
-            decisions.append(LineDecision(
-                line.line_id, line.item, line.amount, line_reduction, state.left,
-                first.rule_id if first else None, first.clause if first else None,
-                tuple(state.applied), state.insurance, parts))
-            amount += line.amount
-            reduction += line_reduction
-            payable += state.left
-            insurance += state.insurance
-        sums.pop(PATIENT, None)
-        ordered = sorted(sums.items(), key=lambda item: self._rank(item[0]))
-        totals = Totals(amount, reduction, payable, insurance, (*ordered, (PATIENT, payable)))
-        return tuple(decisions), totals
+    def _decision(self, line: ChargeLine, paid: Decimal, funds: Funds, left: Decimal,
+                  applied: list[Applied] | None, first: CompiledRule | None, sums: dict[str, Decimal]) -> LineDecision:
+        """The decision of a line some rule covers, with every payer's part (added to ``sums``)."""
+        parts = self._funds(funds, sums)
+        reduction = ZERO
+        if applied:
+            concessions: dict[str, Decimal] = {}  # stage by stage: the payers in waterfall order
+            for share in applied:
+                reduction += share.reduction
+                concessions[share.payer] = concessions.get(share.payer, ZERO) + share.reduction
+            for payer, part in concessions.items():
+                sums[payer] = sums[payer] + part if payer in sums else part
+                parts.append((payer, part))
+        parts.append((PATIENT, left))
+        return LineDecision(line.line_id, line.item, line.amount, reduction, left,
+                            first.rule_id if first else None, first.clause if first else None,
+                            tuple(applied) if applied else (), paid, tuple(parts))
 
-    def _rank(self, payer: str) -> tuple[int, int]:
-        """Output order: funds (registry order, then ids no registry knows), concession payers
-        (waterfall order); ids no list knows sort by themselves after the known ones."""
-        if payer in self.payers:
-            return (2, self.payers.index(payer))
-        return (0, self.fund_rank[payer]) if payer in self.fund_rank else (1, 0)
+    @staticmethod
+    def _funds(funds: Funds, sums: dict[str, Decimal]) -> list[tuple[str, Decimal]]:
+        """The parts of the funds that paid a line (``_settled``), added to ``sums``."""
+        for payer, part in funds:
+            sums[payer] = sums[payer] + part if payer in sums else part
+        return list(funds)
 
-    def _parts(self, state: _Line) -> tuple[tuple[str, Decimal], ...]:
-        parts: dict[str, Decimal] = {}
-        insurance = state.line.insurance
-        for fund, paid in insurance.funds if insurance is not None else ():
-            if paid:
-                parts[fund] = parts.get(fund, ZERO) + paid
-        for applied in state.applied:
-            parts[applied.payer] = parts.get(applied.payer, ZERO) + applied.reduction
-        ordered = sorted(parts.items(), key=lambda item: self._rank(item[0]))
-        return (*ordered, (PATIENT, state.left))
+    def _rank(self, part: tuple[str, Decimal]) -> tuple[int, int, str]:
+        return self.rank.get(part[0]) or (1, 0, part[0])
 
 
-def _missing_insurance(visit: Visit, state: _Line, rule: CompiledRule) -> InputError:
+def _field(visit: Visit, line: ChargeLine, rest: str = "") -> str:
+    """``lines[N].insurance…`` of a line, N its position in the visit as sent."""
+    return f"lines[{visit.lines.index(line)}].insurance{rest}"
+
+
+def _mixed(visit: Visit, bare: ChargeLine) -> InputError:
+    return InputError(Text(
+        f"收费明细 {bare.line_id!r} 没有医保结算数据，而本次就诊的其他明细有；"
+        "未经医保结算的明细请写 self_pay: {full: 金额}",
+        f"line {bare.line_id!r} has no insurance data while other lines of the visit have; "
+        "give self_pay: {full: AMOUNT} for a line insurance did not settle"),
+        record=visit.visit_id, field=_field(visit, bare))
+
+
+def _check_fund(visit: Visit, line: ChargeLine, fund: str, amount: Decimal, not_funds: frozenset[str]) -> None:
+    field = _field(visit, line, f".funds.{fund}")
+    if fund in not_funds:
+        raise InputError(Text(f"收费明细 {line.line_id!r}：{fund!r} 不是医保基金（它是减免的付款方或患者）",
+                              f"line {line.line_id!r}: {fund!r} is not an insurance fund (it bears concessions, "
+                              "or is the patient)"), record=visit.visit_id, field=field, value=fund)
+    if amount < ZERO:
+        raise _negative(visit, line, field, amount)
+
+
+def _check_self_pay(visit: Visit, line: ChargeLine) -> None:
+    for part in SELF_PAY_PARTS:
+        amount = getattr(line.insurance, part)
+        if amount < ZERO:
+            raise _negative(visit, line, _field(visit, line, f".self_pay.{part}"), amount)
+
+
+def _negative(visit: Visit, line: ChargeLine, field: str, amount: Decimal) -> InputError:
+    return InputError(Text(f"收费明细 {line.line_id!r} 的医保结算金额 {amount} 为负数",
+                           f"line {line.line_id!r}: insurance amount {amount} is negative"),
+                      record=visit.visit_id, field=field, value=str(amount))
+
+
+def _missing_insurance(visit: Visit, line: ChargeLine, rule: CompiledRule) -> InputError:
     return InputError(Text(
         f"规则 {rule.rule_id} 按 {rule.base} 计算，但本次就诊没有医保结算数据；"
         "请随就诊送来 insurance，或在规则中写 without_insurance: skip",
         f"rule {rule.rule_id} is computed on {rule.base}, but the visit has no insurance data; "
         "send the visit's insurance, or write without_insurance: skip in the rule"),
-        record=visit.visit_id, field=f"lines[{state.index}].insurance")
+        record=visit.visit_id, field=_field(visit, line))
 
 
-def _line_stage(visit: Visit, ctx: VisitContext, state: _Line, group: tuple[CompiledRule, ...],
+def _line_stage(visit: Visit, ctx: VisitContext, figures: _Figures, n: int, group: tuple[CompiledRule, ...],
                 cap_left: dict[int, Decimal], steps: Steps | None) -> None:
-    """The best of a stage's line-scope rules on one line."""
-    line = state.line
+    """The best of a stage's line-scope rules on line ``n``."""
+    line = figures.lines[n]
+    left = figures.left[n]
     best: CompiledRule | None = None
     best_reduction = ZERO
-    tried: list[tuple[CompiledRule, Decimal | None, Decimal]] = []
+    tried: list[tuple[CompiledRule, Decimal | None, Decimal]] | None = [] if steps is not None else None
     for rule in group:
         if rule.line_test is not None and not rule.line_test(ctx, line):
             continue
-        base = state.base(rule.base)
+        base = figures.gross[n] if rule.base == "gross" else figures.base(n, rule.base)
         if base is None:
-            if rule.rule.spec.without_insurance != "skip":
-                raise _missing_insurance(visit, state, rule)
-            tried.append((rule, None, ZERO))
+            if not rule.skip_without_insurance:
+                raise _missing_insurance(visit, line, rule)
+            if tried is not None:
+                tried.append((rule, None, ZERO))
             continue
         reduction = rule.reduce(base)  # type: ignore[misc]
         if rule.per_visit_cap is not None:
             reduction = min(reduction, cap_left.get(rule.order, rule.per_visit_cap))
-        if reduction > state.left:
-            reduction = state.left
-        tried.append((rule, base, reduction))
+        if reduction > left:
+            reduction = left
+        if tried is not None:
+            tried.append((rule, base, reduction))
         if reduction > best_reduction:
             best, best_reduction = rule, reduction
-    left = state.left
     if best is not None:
-        state.take(best, best_reduction)
+        figures.take(n, best, best_reduction)
         if best.per_visit_cap is not None:
             cap_left[best.order] = cap_left.get(best.order, best.per_visit_cap) - best_reduction
-    if steps is not None:
+    if steps is not None and tried:
         record = steps.setdefault(line.line_id, {})
+        winner = best.rule_id if best is not None else None
         for rule, base, reduction in tried:
-            record[rule.order] = Step(_outcome(rule, base, best), base, reduction, left)
+            record[rule.order] = Step(_outcome(rule, base, best), base, reduction if rule is best else ZERO, left,
+                                      winner)
 
 
 def _outcome(rule: CompiledRule, base: Decimal | None, best: CompiledRule | None) -> str:
@@ -285,53 +371,62 @@ def _outcome(rule: CompiledRule, base: Decimal | None, best: CompiledRule | None
     return "applied" if rule is best else "outdone"
 
 
-def _visit_stage(visit: Visit, ctx: VisitContext, entries: list[tuple[_Line, tuple[CompiledRule, ...]]],
-                 steps: Steps | None) -> None:
+class _VisitTry(NamedTuple):
+    """A visit-scope rule computed on the lines it covers (positions): their bases (empty:
+    skipped), the bases' sum, and what the rule takes of it."""
+
+    rule: CompiledRule
+    lines: list[int]
+    bases: tuple[Decimal, ...]
+    summed: Decimal
+    total: Decimal
+
+
+def _visit_stage(visit: Visit, ctx: VisitContext, figures: _Figures,
+                 entries: list[tuple[int, tuple[CompiledRule, ...]]], steps: Steps | None) -> None:
     """The best of a stage's visit-scope rules, on the sum of its lines' bases, shared back."""
     rules = {rule.order: rule for _, group in entries for rule in group}
-    best: tuple[CompiledRule, list[_Line], list[Decimal]] | None = None
-    best_total = ZERO
-    tried: list[tuple[CompiledRule, list[_Line], list[Decimal], Decimal, Decimal]] = []
-    for _, rule in sorted(rules.items()):
-        covered = [state for state, group in entries
-                   if rule in group and (rule.line_test is None or rule.line_test(ctx, state.line))]
+    covering = [(n, {rule.order for rule in group}) for n, group in entries]
+    lines, left = figures.lines, figures.left
+    best: _VisitTry | None = None
+    tried: list[_VisitTry] = []
+    for order, rule in sorted(rules.items()):
+        covered = [n for n, orders in covering
+                   if order in orders and (rule.line_test is None or rule.line_test(ctx, lines[n]))]
         if not covered:
             continue
-        bases = [state.base(rule.base) for state in covered]
-        if bases[0] is None:  # no insurance data: none of the visit's lines has any
-            if rule.rule.spec.without_insurance != "skip":
-                raise _missing_insurance(visit, covered[0], rule)
-            tried.append((rule, covered, bases, ZERO, ZERO))
+        if not figures.insured and rule.base != "gross":
+            if not rule.skip_without_insurance:
+                raise _missing_insurance(visit, lines[covered[0]], rule)
+            tried.append(_VisitTry(rule, covered, (), ZERO, ZERO))
             continue
-        known = [base for base in bases if base is not None]
-        summed = sum(known, ZERO)
+        bases = tuple(figures.base(n, rule.base) or ZERO for n in covered)
+        summed = sum(bases, ZERO)
         total = rule.reduce(summed)  # type: ignore[misc]
         if rule.per_visit_cap is not None:
             total = min(total, rule.per_visit_cap)
-        total = min(total, sum((min(base, state.left) for base, state in zip(known, covered)), ZERO))
-        tried.append((rule, covered, bases, summed, total))
-        if total > best_total:
-            best, best_total = (rule, covered, known), total
+        total = min(total, sum((min(base, left[n]) for base, n in zip(bases, covered)), ZERO))
+        tried.append(_VisitTry(rule, covered, bases, summed, total))
+        if total > (best.total if best is not None else ZERO):
+            best = tried[-1]
+    owed = list(left) if steps is not None else []
     shares: dict[int, Decimal] = {}
     if best is not None:
-        rule, covered, known = best
-        fen = apportion(to_fen(best_total), [to_fen(base) for base in known],
-                        [to_fen(min(base, state.left)) for base, state in zip(known, covered)])
-        for state, share in zip(covered, fen):
-            shares[id(state)] = from_fen(share)
-    lefts = {id(state): state.left for state, _ in entries}
-    if best is not None:
-        for state in best[1]:
-            share = shares[id(state)]
+        fen = apportion(to_fen(best.total), [to_fen(base) for base in best.bases],
+                        [to_fen(min(base, left[n])) for base, n in zip(best.bases, best.lines)])
+        for n, share in zip(best.lines, fen):
+            shares[n] = from_fen(share)
             if share:
-                state.take(best[0], share)
+                figures.take(n, best.rule, shares[n])
     if steps is None:
         return
-    for rule, covered, bases, summed, total in tried:
-        for state, base in zip(covered, bases):
-            won = best is not None and rule is best[0]
-            taken = shares.get(id(state), ZERO) if won else ZERO
-            outcome = ("skipped" if base is None else "applied" if won and taken
+    winner = best.rule.rule_id if best is not None else None
+    for attempt in tried:
+        won = attempt is best
+        for k, n in enumerate(attempt.lines):
+            base = attempt.bases[k] if attempt.bases else None
+            taken = shares[n] if won else ZERO
+            outcome = ("skipped" if base is None else "applied" if taken
                        else "outdone" if best is not None and not won else "nothing_left")
-            steps.setdefault(state.line.line_id, {})[rule.order] = Step(
-                outcome, base, taken if won else total, lefts[id(state)], (summed, total))
+            steps.setdefault(lines[n].line_id, {})[attempt.rule.order] = Step(
+                outcome, base, taken, owed[n], winner, (attempt.summed, attempt.total))
