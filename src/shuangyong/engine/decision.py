@@ -36,7 +36,7 @@ class LineDecision(NamedTuple):
     rule: str | None
     clause: str | None
     applied: tuple[Applied, ...]
-    insurance: Decimal = Decimal(0)
+    insurance: Decimal = Decimal("0.00")  #: as every amount, exact to the fen
     payers: tuple[tuple[str, Decimal], ...] = ()
 
 
@@ -57,7 +57,7 @@ class Totals:
     amount: Decimal
     reduction: Decimal
     payable: Decimal
-    insurance: Decimal = Decimal(0)
+    insurance: Decimal = Decimal("0.00")  #: as every amount, exact to the fen
     payers: tuple[tuple[str, Decimal], ...] = ()
 
 

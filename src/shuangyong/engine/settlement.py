@@ -228,14 +228,10 @@ class Settler:
         if insurance is None:
             raise _mixed(visit, line)
         paid = ZERO
-        funds: Funds = insurance.funds
-        for fund, amount in funds:
+        for fund, amount in insurance.funds:
             if amount.is_signed() or fund in self.not_funds:  # is_signed: -0.00 too, let through there
                 _check_fund(visit, line, fund, amount, self.not_funds)
-            if amount:
-                paid = amount if paid is ZERO else paid + amount
-            else:
-                funds = ()  # a fund that paid nothing is left out of the parts: sorted out below
+            paid += amount
         preliminary, scope, full, over = insurance.preliminary, insurance.in_scope, insurance.full, insurance.over_limit
         if preliminary.is_signed() or scope.is_signed() or full.is_signed() or over.is_signed():
             _check_self_pay(visit, line)
@@ -245,8 +241,9 @@ class Settler:
                 f"收费明细 {line.line_id!r} 的医保结算各部分之和 {insurance.total} 不等于金额 {line.amount}",
                 f"line {line.line_id!r}: the insurance parts add up to {insurance.total}, not the amount "
                 f"{line.amount}"), record=visit.visit_id, field=_field(visit, line))
-        if len(funds) > 1 or funds is not insurance.funds:
-            funds = tuple(sorted((fund for fund in insurance.funds if fund[1]), key=self._rank))
+        funds = insurance.funds
+        if len(funds) > 1 or not paid:  # one fund that paid something is the usual line: as it is
+            funds = tuple(sorted((fund for fund in funds if fund[1]), key=self._rank))
         return paid, in_scope, out_of_scope, funds
 
     def _decision(self, line: ChargeLine, paid: Decimal, funds: Funds, left: Decimal,
