@@ -274,3 +274,16 @@ class TestCli:
         """`shuangyong plugins` lists the exporter plugin and its hook."""
         infos = {info.name: info.hooks for info in plugins.plugin_infos()}
         assert ("register_exporters",) == infos["export"]
+
+
+def test_settled_decisions_of_contract_1_1_export_as_before() -> None:
+    """The tables read amount, reduction and payable; the members contract 1.1 adds (insurance,
+    payers, each share's payer and base) are left out, and nothing fails on them."""
+    settled = decisions(visit_dict())
+    for line in settled[0]["lines"]:
+        line["insurance"], line["payers"] = "0.00", {"patient": line["payable"]}
+        for share in line["applied"]:
+            share.update(payer="hospital", base="gross")
+    settled[0]["totals"].update(insurance="0.00", payers={"patient": settled[0]["totals"]["payable"]})
+    for name in ("xlsx", "html"):
+        assert export(name, "decisions", settled) == export(name, "decisions", decisions(visit_dict()))

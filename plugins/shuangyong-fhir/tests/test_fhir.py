@@ -307,3 +307,30 @@ class TestCli:
     def test_explain_through_the_adapter(self) -> None:
         result = CliRunner().invoke(main, ["explain", str(FIXTURE), "--his", "fhir", "--format", "json"])
         assert (0, 2) == (result.exit_code, len(result.stdout.splitlines()))
+
+
+def test_insurance_of_contract_1_1_is_a_deduction_and_reads_back() -> None:
+    """A settled decision (contract 1.1): what the funds paid becomes a ``deduction`` component, so
+    base − discounts − deduction is the net; read back, payable and insurance are the decision's.
+    The per-payer breakdown and each share's payer are not carried."""
+    line = {"line_id": "1", "item": "bed", "amount": "100.00", "reduction": "20.00", "payable": "10.00",
+            "rule": "r.bed", "clause": "条款",
+            "applied": [{"rule": "r.bed", "reduction": "15.00", "payer": "hospital", "base": "gross"},
+                        {"rule": "r.subsidy", "reduction": "5.00", "payer": "youfu_medical_subsidy",
+                         "base": "patient_share"}],
+            "insurance": "70.00", "payers": {"basic_pool": "70.00", "hospital": "15.00",
+                                             "youfu_medical_subsidy": "5.00", "patient": "10.00"}}
+    totals = {"amount": "100.00", "reduction": "20.00", "payable": "10.00", "insurance": "70.00",
+              "payers": line["payers"]}
+    decision = {"visit_id": "ZY1", "policy": "sha256:0", "lines": [line], "priorities": [], "services": [],
+                "entitlements": [], "totals": totals}
+    target = io.BytesIO()
+    FhirAdapter().write([decision], target)
+    invoice = json.loads(target.getvalue(), parse_float=Decimal)["entry"][0]["resource"]
+    assert (["base", "discount", "discount", "deduction"], Decimal("70.00"), Decimal("10.00")) == (
+        [p["type"] for p in invoice["lineItem"][0]["priceComponent"]],
+        invoice["lineItem"][0]["priceComponent"][3]["amount"]["value"], invoice["totalNet"]["value"])
+    back = invoices_from_bundle(target.getvalue())[0]
+    assert ({"amount": "100.00", "reduction": "20.00", "payable": "10.00", "insurance": "70.00"},
+            ("10.00", "70.00", [{"rule": "r.bed", "reduction": "15.00"}, {"rule": "r.subsidy", "reduction": "5.00"}])) == (
+        back["totals"], (back["lines"][0]["payable"], back["lines"][0]["insurance"], back["lines"][0]["applied"]))

@@ -27,6 +27,7 @@ from shuangyong.engine.compiler import VisitPlan
 from shuangyong.engine.evaluate import CachedPlan
 from shuangyong.errors import ShuangyongError
 from shuangyong.interchange.framing import RawRecord
+from shuangyong.interchange.insurance import strict_payers
 from shuangyong.model.charge_codes import ChargeCodeMap
 
 #: what the row engine answered for one record: (True, (visit, decision)) or (False, error)
@@ -114,7 +115,7 @@ class BatchEngine:
     def row(self, record: RawRecord) -> RowResult:
         """One record through the row engine, as ``shuangyong evaluate`` handles it."""
         try:
-            visit = plugins.resolve_beneficiary(record.visit(self.codes))
+            visit = plugins.resolve_beneficiary(record.visit(self.codes, strict_payers(self.engine.registry, strict=self.engine.strict)))
             return True, (visit, self.engine.evaluate(visit)), record
         except ShuangyongError as error:
             return False, error, record

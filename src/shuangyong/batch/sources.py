@@ -60,6 +60,12 @@ PARQUET_BATCH = 8192  #: visits per chunk from Parquet
 CSV_BLOCK = 4 << 20
 #: ``"categories": null`` is an error in the contract but reads like a missing list in Arrow
 _NULL_LIST = re.compile(rb'"(?:categories|credentials|tags)"\s*:\s*null')
+#: settlement figures (contract 1.1) have no column form: such a visit goes to the row engine. A
+#: key spelled with escapes (``"\u0069nsurance"``) is not seen here, but Arrow refuses it as an
+#: unknown field, which sends its line to the row engine all the same.
+_INSURANCE = re.compile(rb'"insurance"\s*:')
+#: the member that carries settlement figures, on a visit and on a line
+INSURANCE = "insurance"
 
 
 @attrs.frozen(slots=True)
@@ -261,8 +267,13 @@ def _json_chunk(data: bytes, texts: list[bytes], positions: list[int], problems:
         return RawRecord(positions[index], text="" if index in problems else texts[index].decode("utf-8"))
 
     forced = frozenset(problems)
+    size = len(data)
     if _NULL_LIST.search(data):
         forced |= frozenset(n for n, text in enumerate(texts) if _NULL_LIST.search(text))
+    if _INSURANCE.search(data):  # read as a row of nulls here, by the row engine from its text
+        insured = frozenset(n for n, text in enumerate(texts) if _INSURANCE.search(text))
+        forced |= insured
+        data = b"".join(_EMPTY_RECORD if n in insured else text for n, text in enumerate(texts))
     table = _json_table(data, len(texts))
     if table is None:  # some lines Arrow refuses: find them, and read the others as columns
         refused = _refused(texts, 0, len(texts), [REFUSED_LINES]) if len(texts) > 1 else None
@@ -270,7 +281,7 @@ def _json_chunk(data: bytes, texts: list[bytes], positions: list[int], problems:
             forced |= refused
             table = _json_table(b"".join(_EMPTY_RECORD if n in refused else text for n, text in enumerate(texts)),
                                 len(texts))
-    return Chunk(table, len(texts), record, forced, len(data), problems)
+    return Chunk(table, len(texts), record, forced, size, problems)
 
 
 REFUSED_LINES = 64  #: refused lines looked for in a block before the whole block goes to the row engine
@@ -315,13 +326,34 @@ def _without_nulls(value: Any) -> Any:
     return value
 
 
-def _table_chunk(table: pa.Table, first: int, size: int) -> Chunk:
-    """A chunk of an already columnar source; records are numbered ``#n`` from 1 in the file."""
+def _table_chunk(table: pa.Table, first: int, size: int, raw: pa.Table | None = None) -> Chunk:
+    """A chunk of an already columnar source; records are numbered ``#n`` from 1 in the file.
+    ``raw``: the rows as read, with the settlement figures ``table`` has no column for; the visits
+    that carry any go to the row engine, which reads them from there."""
+    rows = table if raw is None else raw
 
     def record(index: int) -> RawRecord:
-        return RawRecord(first + index + 1, value=_without_nulls(table.slice(index, 1).to_pylist()[0]))
+        return RawRecord(first + index + 1, value=_without_nulls(rows.slice(index, 1).to_pylist()[0]))
 
-    return Chunk(table, table.num_rows, record, size=size)
+    return Chunk(table, table.num_rows, record, _insured(raw) if raw is not None else frozenset(), size=size)
+
+
+def _insured(raw: pa.Table) -> frozenset[int]:
+    """The rows whose visit, or any of whose lines, carries settlement figures."""
+    hit = np.zeros(raw.num_rows, dtype=bool)
+    if INSURANCE in raw.column_names:
+        hit |= pc.is_valid(raw.column(INSURANCE)).to_numpy(zero_copy_only=False)
+    lines = raw.column("lines").combine_chunks()
+    if INSURANCE in {field.name for field in lines.type.value_type}:
+        line_insured = pc.is_valid(pc.struct_field(pc.list_flatten(lines), INSURANCE)).to_numpy(zero_copy_only=False)
+        hit[pc.list_parent_indices(lines).to_numpy()[line_insured]] = True
+    return frozenset(np.flatnonzero(hit).tolist())
+
+
+def _carries_insurance(schema: pa.Schema) -> bool:
+    lines = schema.field("lines").type
+    return INSURANCE in schema.names or (pa.types.is_list(lines) and pa.types.is_struct(lines.value_type)
+                                          and INSURANCE in {field.name for field in lines.value_type})
 
 
 def _floating(name: str, kind: pa.DataType) -> Iterator[str]:
@@ -346,10 +378,13 @@ def _parquet_chunks(source: pq.ParquetFile, path: str | Path) -> Iterator[Chunk]
         raise InputError(Text(f"列 {', '.join(floats)} 是浮点数：浮点数不能表示金额，请写成字符串或 decimal",
                               f"column {', '.join(floats)} holds floating-point numbers, which are never money: "
                               "write amounts as strings or decimals"), record=str(path), field=floats[0])
+    insured = _carries_insurance(schema)
+    columns = [*VISITS.names, INSURANCE] if INSURANCE in schema.names else VISITS.names
     first = 0
-    for batch in source.iter_batches(batch_size=PARQUET_BATCH, columns=VISITS.names):
-        table = pa.Table.from_batches([batch]).cast(VISITS)
-        yield _table_chunk(table, first, table.num_rows)
+    for batch in source.iter_batches(batch_size=PARQUET_BATCH, columns=columns):
+        raw = pa.Table.from_batches([batch])
+        table = raw.select(VISITS.names).cast(VISITS)  # a line's insurance field is left out by the cast
+        yield _table_chunk(table, first, table.num_rows, raw if insured else None)
         first += table.num_rows
 
 

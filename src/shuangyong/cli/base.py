@@ -25,10 +25,12 @@ from shuangyong import plugins
 from shuangyong.engine import Engine
 from shuangyong.errors import InputError, LedgerError, OutputError, ShuangyongError
 from shuangyong.interchange.framing import Input, RawRecord, read_records
+from shuangyong.interchange.insurance import strict_payers
 from shuangyong.ledger import Ledger
 from shuangyong.limits import ENCODINGS
 from shuangyong.model.charge_codes import ChargeCodeMap
 from shuangyong.model.visit import Visit
+from shuangyong.model.vocabulary import Vocabulary
 from shuangyong.render import visible
 from shuangyong.text import Lang, Text, default_lang
 
@@ -230,7 +232,7 @@ class RefusedRecord(RawRecord):
 
     error: ShuangyongError | None = None
 
-    def visit(self, codes: ChargeCodeMap | None = None) -> Visit:
+    def visit(self, codes: ChargeCodeMap | None = None, payers: Vocabulary | None = None) -> Visit:
         assert self.error is not None
         raise self.error
 
@@ -239,11 +241,13 @@ class RefusedRecord(RawRecord):
 
 
 def for_each_record(records: Iterator[RawRecord], codes: ChargeCodeMap | None,
-                     handle: Callable[[Visit], Any]) -> Iterator[tuple[bool, Any, RawRecord]]:
-    """Parse and handle every record; a bad record yields its error instead of stopping the run."""
+                     handle: Callable[[Visit], Any], engine: Engine) -> Iterator[tuple[bool, Any, RawRecord]]:
+    """Parse and handle every record; a bad record yields its error instead of stopping the run.
+    In the engine's strict mode, an insurance fund its registry does not know is an error."""
+    payers = strict_payers(engine.registry, strict=engine.strict)
     for record in records:
         try:
-            yield True, handle(plugins.resolve_beneficiary(record.visit(codes))), record
+            yield True, handle(plugins.resolve_beneficiary(record.visit(codes, payers))), record
         except ShuangyongError as error:
             yield False, error, record
 
@@ -252,7 +256,7 @@ policy_option = click.option(
     "--policy", "-p", "policies", multiple=True, metavar="NAME_OR_PATH",
     help="Policy pack by built-in name or YAML path; repeat to layer. Default: seed-example.")
 strict_option = click.option("--strict", is_flag=True,
-                             help="Treat item kinds no registry knows as errors.")
+                             help="Treat item kinds and insurance funds no registry knows as errors.")
 ledger_option = click.option(
     "--ledger", "ledger_url", envvar="SHUANGYONG_LEDGER", metavar="URL",
     help="Ledger URL: sqlite:///FILE, memory:, or a SQL server through shuangyong-sql "

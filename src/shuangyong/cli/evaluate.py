@@ -90,12 +90,12 @@ def _check_format(fmt: str) -> None:
         exporter_for("decisions", fmt, own=TEXT_FORMATS)
 
 
-def _export_decisions(code_map: ChargeCodeMap | None, records: Input, fmt: str, output: str | None,
-                      decide: Callable[[Visit], Decision]) -> int:
+def _export_decisions(engine: Engine, code_map: ChargeCodeMap | None, records: Input, fmt: str,
+                      output: str | None, decide: Callable[[Visit], Decision]) -> int:
     """Decisions through a plugin's exporter (a whole file: xlsx, pdf); bad records on standard error."""
     decisions = []
     failures = 0
-    for ok, result, record in for_each_record(records.records, code_map, decide):
+    for ok, result, record in for_each_record(records.records, code_map, decide, engine):
         if ok:
             decisions.append(decision_to_dict(result))
         else:
@@ -110,7 +110,7 @@ def _write_decisions(engine: Engine, code_map: ChargeCodeMap | None, records: In
                      output: str | None, decide: Callable[[Visit], Decision]) -> None:
     """Every record's decision (or error) in the chosen format; exit 2 if any record was bad."""
     if fmt not in TEXT_FORMATS:
-        _report(_export_decisions(code_map, records, fmt, output, decide))
+        _report(_export_decisions(engine, code_map, records, fmt, output, decide))
         return
     if fmt == "auto":
         fmt = "jsonl" if records.shape == "lines" else "json"
@@ -118,7 +118,7 @@ def _write_decisions(engine: Engine, code_map: ChargeCodeMap | None, records: In
     failures = 0
     with writing_to(output) as out:
         out.write("[\n" if as_array else "")
-        results = for_each_record(records.records, code_map, lambda v: (v, decide(v)))
+        results = for_each_record(records.records, code_map, lambda v: (v, decide(v)), engine)
         for count, (ok, result, record) in enumerate(results):
             failures += not ok
             if fmt == "table":
@@ -163,7 +163,7 @@ def explain(source: IO[bytes], policies: tuple[str, ...], fmt: str, strict: bool
     """Explain each visit: every rule considered, why it applied or not, and its clause."""
     engine, code_map, records = open_input(source, policies, strict, codes, his, encoding)
     failures = 0
-    results = for_each_record(records.records, code_map, lambda v: (v, engine.explain(v)))
+    results = for_each_record(records.records, code_map, lambda v: (v, engine.explain(v)), engine)
     for ok, result, record in results:
         if not ok:
             failures += 1

@@ -28,6 +28,7 @@ from shuangyong.interchange.visits import visit_from_dict, visit_from_json, visi
 from shuangyong.limits import ENCODINGS, MAX_DEPTH, MAX_RECORD_BYTES
 from shuangyong.model.charge_codes import ChargeCodeMap
 from shuangyong.model.visit import Visit
+from shuangyong.model.vocabulary import Vocabulary
 from shuangyong.text import Text
 
 
@@ -50,12 +51,12 @@ class RawRecord:
         """How errors name a record before its visit_id is known: its line, or its array index."""
         return f"line {self.position}" if self.text is not None else f"#{self.position}"
 
-    def visit(self, codes: ChargeCodeMap | None = None) -> Visit:
+    def visit(self, codes: ChargeCodeMap | None = None, payers: Vocabulary | None = None) -> Visit:
         if self.problem is not None:
             raise self.problem
         if self.text is not None:
-            return visit_from_json(self.text, record=self.label, codes=codes)
-        return visit_from_dict(self.value, record=self.label, codes=codes)
+            return visit_from_json(self.text, record=self.label, codes=codes, payers=payers)
+        return visit_from_dict(self.value, record=self.label, codes=codes, payers=payers)
 
     def visit_id(self) -> str | None:
         if self.problem is not None:

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
 from shuangyong.engine.decision import Decision, Entitlement, Explanation, LineDecision, RuleTrace
 from shuangyong.errors import ShuangyongError
 from shuangyong.interchange.framing import RawRecord
-from shuangyong.money import format_amount
+from shuangyong.model.registry import PATIENT
+from shuangyong.money import ZERO, format_amount
 
 
 quote = json.encoder.encode_basestring  # type: ignore[attr-defined]  # C-accelerated, ensure_ascii=False
@@ -39,19 +41,44 @@ def _line_json(line: LineDecision) -> str:
             f'"applied":[{applied}]}}')
 
 
+def _payers_json(payers: tuple[tuple[str, Decimal], ...], patient: Decimal) -> str:
+    """Who pays what (contract 1.1): every part but zero ones, in the engine's order (funds, then
+    concession payers in waterfall order), then ``patient``, always, which is what is payable."""
+    parts = "".join([f'{quote(payer)}:"{amount!s}",' for payer, amount in payers if amount and payer != PATIENT])
+    return f'{{{parts}"{PATIENT}":"{patient!s}"}}'
+
+
+def _settled_line_json(line: LineDecision) -> str:
+    """A line when settlement is in play: each applied share with its payer and base, and the
+    line's insurance and payer breakdown at the end (``or ZERO``: the fields' default, a bare
+    ``Decimal(0)``, would print as ``0``)."""
+    applied = ",".join([f'{{"rule":{quote(a.rule)},"reduction":"{a.reduction!s}","payer":{quote(a.payer)},'
+                        f'"base":{quote(a.base)}}}' for a in line.applied])
+    return (f'{{"line_id":{quote(line.line_id)},"item":{quote(line.item)},"amount":"{line.amount!s}",'
+            f'"reduction":"{line.reduction!s}","payable":"{line.payable!s}",{rule_json(line.rule, line.clause)},'
+            f'"applied":[{applied}],"insurance":"{line.insurance or ZERO!s}",'
+            f'"payers":{_payers_json(line.payers, line.payable)}}}')
+
+
 def decision_to_json(decision: Decision) -> str:
     """The contract's output object as compact JSON text, written directly (the CLI's hot path).
 
     Amounts are written with ``str`` (``!s``: formatting a Decimal with ``format`` costs three
     times as much): every amount the engine holds is quantized to the fen (see
-    ``money.format_amount``), so each has exactly two decimals.
+    ``money.format_amount``), so each has exactly two decimals. When settlement is in play (the
+    engine gave lines a payer breakdown), lines and totals also say who pays what (contract 1.1);
+    otherwise the text is contract 1.0's, byte for byte.
     """
     totals = decision.totals
+    settled = any(line.payers for line in decision.lines)
+    lines = ",".join(map(_settled_line_json if settled else _line_json, decision.lines))
+    settlement = (f',"insurance":"{totals.insurance or ZERO!s}","payers":{_payers_json(totals.payers, totals.payable)}'
+                  if settled else "")
     return (f'{{"visit_id":{quote(decision.visit_id)},"policy":{quote(decision.policy)},'
-            f'"lines":[{",".join(map(_line_json, decision.lines))}],'
+            f'"lines":[{lines}],'
             f'{grants_json(decision.priorities, decision.services, decision.entitlements)},'
             f'"totals":{{"amount":"{totals.amount!s}","reduction":"{totals.reduction!s}",'
-            f'"payable":"{totals.payable!s}"}}}}')
+            f'"payable":"{totals.payable!s}"{settlement}}}}}')
 
 
 def grants_json(priorities: tuple[str, ...], services: tuple[str, ...],

@@ -19,11 +19,13 @@ from typing_extensions import NotRequired, TypedDict
 
 from shuangyong.dates import DateWindow, parse_date
 from shuangyong.errors import InputError, ShuangyongError, field_path
+from shuangyong.interchange.insurance import InsuranceIn, checked_line, insurance_from, key_count, settle_visit
 from shuangyong.interchange.json_text import decoded, encodable, printable, too_deep
 from shuangyong.limits import MAX_DEPTH, MAX_ID_LENGTH, MAX_TEXT_LENGTH
 from shuangyong.model.beneficiary import Beneficiary, Credential
 from shuangyong.model.charge_codes import ChargeCodeMap
 from shuangyong.model.visit import ChargeLine, Visit
+from shuangyong.model.vocabulary import Vocabulary
 from shuangyong.text import Text
 
 
@@ -65,6 +67,7 @@ class LineIn(TypedDict):
     amount: Any  # parse_amount refuses all but strings, ints and Decimals, so nesting stops here too
     tags: NotRequired[list[Id]]
     description: NotRequired[Prose | None]
+    insurance: NotRequired[InsuranceIn | None]
 
 
 class VisitIn(TypedDict):
@@ -75,6 +78,7 @@ class VisitIn(TypedDict):
     region: Id
     patient: PatientIn
     lines: list[LineIn]
+    insurance: NotRequired[InsuranceIn | None]
 
 
 VISIT_SHAPE = TypeAdapter(VisitIn)
@@ -158,8 +162,11 @@ def _keys_read(model: VisitIn) -> int:
     """The keys of a shape-checked record: fewer than ``_key_count`` of its text only when a key
     was written twice (or an amount is itself an object, which is refused anyway)."""
     patient = model["patient"]
-    return (len(model) + len(patient) + sum(map(len, patient.get("credentials", ())))
-            + sum(map(len, model["lines"])))
+    lines = model["lines"]
+    keys = len(model) + len(patient) + sum(map(len, patient.get("credentials", ()))) + sum(map(len, lines))
+    if "insurance" in model or any("insurance" in line for line in lines):
+        keys += key_count(model.get("insurance")) + sum(key_count(line.get("insurance")) for line in lines)
+    return keys
 
 
 def _date_or_none(value: str | None, field: str) -> dt.date | None:
@@ -179,7 +186,7 @@ def _beneficiary(data: PatientIn) -> Beneficiary:
         _date_or_none(data.get("birth_date"), "birth_date"), data.get("name"))
 
 
-def _line(data: LineIn, codes: ChargeCodeMap | None) -> ChargeLine:
+def _line(data: LineIn, codes: ChargeCodeMap | None, payers: Vocabulary | None = None) -> ChargeLine:
     code = data.get("code")
     item = data.get("item") or (codes.item_for(code) if codes is not None and code else None)
     if item is None:
@@ -188,11 +195,15 @@ def _line(data: LineIn, codes: ChargeCodeMap | None) -> ChargeLine:
             f"no item, and charge code {code!r} is not in the mapping table"
             if code else "missing required field item"), field="item", value=code)
     tags = data.get("tags")
-    return ChargeLine(data["line_id"], item, data["amount"], frozenset(tags) if tags else _NO_TAGS,
-                      code, data.get("description"))
+    insurance = data.get("insurance")
+    if insurance is None:
+        return ChargeLine(data["line_id"], item, data["amount"], frozenset(tags) if tags else _NO_TAGS,
+                          code, data.get("description"))
+    return checked_line(ChargeLine(data["line_id"], item, data["amount"], frozenset(tags) if tags else _NO_TAGS,
+                                   code, data.get("description"), insurance=insurance_from(insurance, payers)))
 
 
-def _failing_part(record: VisitIn, codes: ChargeCodeMap | None) -> str | None:
+def _failing_part(record: VisitIn, codes: ChargeCodeMap | None, payers: Vocabulary | None) -> str | None:
     """Where in a record a value error came from, found by re-running the parts one by one.
 
     Runs on the error path only, so the fast path keeps no bookkeeping per line.
@@ -201,7 +212,7 @@ def _failing_part(record: VisitIn, codes: ChargeCodeMap | None) -> str | None:
     parts: list[tuple[str, Callable[[], object]]] = [
         (f"patient.credentials[{n}]", partial(_credential, c)) for n, c in enumerate(patient.get("credentials", ()))]
     parts.append(("patient", partial(_beneficiary, patient)))
-    parts += [(f"lines[{n}]", partial(_line, line, codes)) for n, line in enumerate(record["lines"])]
+    parts += [(f"lines[{n}]", partial(_line, line, codes, payers)) for n, line in enumerate(record["lines"])]
     for where, build in parts:
         try:
             build()
@@ -210,27 +221,34 @@ def _failing_part(record: VisitIn, codes: ChargeCodeMap | None) -> str | None:
     return None
 
 
-def _build(record: VisitIn, codes: ChargeCodeMap | None) -> Visit:
+def _build(record: VisitIn, codes: ChargeCodeMap | None, payers: Vocabulary | None) -> Visit:
     """attrs objects from a shape-checked record; value errors get the field path they came from."""
     try:
+        lines = tuple([_line(line, codes, payers) for line in record["lines"]])
+        insurance = record.get("insurance")
+        if insurance is not None or any(line.insurance is not None for line in lines):
+            lines = settle_visit(lines, None if insurance is None else insurance_from(insurance, payers))
         return Visit(record["visit_id"], parse_date(record["date"]), record["kind"], record["region"],
-                     _beneficiary(record["patient"]), tuple([_line(line, codes) for line in record["lines"]]))
+                     _beneficiary(record["patient"]), lines)
     except ShuangyongError as error:
-        raise error.located(record=record["visit_id"], prefix=_failing_part(record, codes)) from None
+        raise error.located(record=record["visit_id"], prefix=_failing_part(record, codes, payers)) from None
 
 
-def visit_from_dict(data: object, *, record: str = "#1", codes: ChargeCodeMap | None = None) -> Visit:
-    """A ``Visit`` from a decoded JSON object; ``record`` names it in errors until its id is known."""
+def visit_from_dict(data: object, *, record: str = "#1", codes: ChargeCodeMap | None = None,
+                    payers: Vocabulary | None = None) -> Visit:
+    """A ``Visit`` from a decoded JSON object; ``record`` names it in errors until its id is known.
+    ``payers`` (a registry's, in strict mode): an insurance fund it does not know is refused."""
     try:
         model = VISIT_SHAPE.validate_python(data)
     except ValidationError as error:
         if _value_depth(data) > MAX_DEPTH:
             raise too_deep(record) from None
         raise _shape_error(error, visit_id_of(data) or record) from None
-    return _build(model, codes)
+    return _build(model, codes, payers)
 
 
-def visit_from_json(text: str | bytes, *, record: str = "#1", codes: ChargeCodeMap | None = None) -> Visit:
+def visit_from_json(text: str | bytes, *, record: str = "#1", codes: ChargeCodeMap | None = None,
+                    payers: Vocabulary | None = None) -> Visit:
     """A ``Visit`` from one JSON document (one JSON Lines line): the fast path.
 
     pydantic-core reads the text; it takes the last of two equal keys, so the keys written are
@@ -249,7 +267,7 @@ def visit_from_json(text: str | bytes, *, record: str = "#1", codes: ChargeCodeM
             raise
         except ValueError:
             raise _shape_error(error, record) from None
-        return visit_from_dict(data, record=record, codes=codes)
+        return visit_from_dict(data, record=record, codes=codes, payers=payers)
     keys = _keys_read(model)
     if text.count(":" if isinstance(text, str) else b":") != keys and _key_count(text) != keys:  # type: ignore[arg-type]
         try:
@@ -258,7 +276,7 @@ def visit_from_json(text: str | bytes, *, record: str = "#1", codes: ChargeCodeM
             raise
         except ValueError as error:  # what pydantic-core reads and json does not: a 5,000-digit number
             raise InputError(Text(f"不是有效的 JSON：{error}", f"invalid JSON: {error}"), record=record) from None
-    return _build(model, codes)
+    return _build(model, codes, payers)
 
 
 def visit_id_of(data: object) -> str | None:

@@ -5,7 +5,10 @@ An Invoice answers one Encounter (``identifier`` in ``SYS_VISIT``). Each line it
 ChargeItem by identifier and carries a ``base`` component (the amount) and one ``discount``
 component per rule that took something off (coded in ``CS_RULE``, the clause as text), so the
 hospital sees which rule gave what. Discounts are written as positive amounts: ``totalNet`` is
-``totalGross`` minus their sum. Every amount is a ``Decimal`` written as FHIR decimal text.
+``totalGross`` minus their sum. A decision of contract 1.1 whose line (or totals) carries
+``insurance`` gets a ``deduction`` component for what the insurance funds paid, so that base
+minus discounts minus deduction is still the net the patient pays; the per-payer breakdown is
+not carried. Every amount is a ``Decimal`` written as FHIR decimal text.
 """
 
 from __future__ import annotations
@@ -44,6 +47,14 @@ def _component(kind: str, amount: Decimal, rule: str | None = None, clause: str 
     return component
 
 
+def _insurance(part: Mapping[str, Any], record: str, at: str) -> list[dict[str, Any]]:
+    """The ``deduction`` component for what insurance paid (contract 1.1), if anything."""
+    if part.get("insurance") is None:
+        return []
+    paid = parse_amount(part["insurance"], record=record, field=f"{at}.insurance")
+    return [_component("deduction", paid)] if paid else []
+
+
 def _invoice(decision: Mapping[str, Any], number: int) -> dict[str, Any]:
     visit_id = _member(decision, "visit_id", f"#{number}", "visit_id")
     items = []
@@ -58,7 +69,8 @@ def _invoice(decision: Mapping[str, Any], number: int) -> dict[str, Any]:
                       "chargeItemReference": {"identifier": {"value": _member(line, "line_id", visit_id,
                                                                               f"lines[{n}].line_id")},
                                               "display": line.get("item")},
-                      "priceComponent": [_component("base", amount("amount")), *discounts]})
+                      "priceComponent": [_component("base", amount("amount")), *discounts,
+                                         *_insurance(line, visit_id, f"lines[{n}]")]})
     totals = _member(decision, "totals", visit_id, "totals")
     total = {name: parse_amount(_member(totals, name, visit_id, f"totals.{name}"), record=visit_id,
                                 field=f"totals.{name}") for name in ("amount", "reduction", "payable")}
@@ -66,7 +78,8 @@ def _invoice(decision: Mapping[str, Any], number: int) -> dict[str, Any]:
             "identifier": [{"system": systems.SYS_VISIT, "value": visit_id}],
             "extension": [{"url": systems.EXT_POLICY, "valueString": _member(decision, "policy", visit_id, "policy")}],
             "lineItem": items,
-            "totalPriceComponent": [_component("base", total["amount"]), _component("discount", total["reduction"])],
+            "totalPriceComponent": [_component("base", total["amount"]), _component("discount", total["reduction"]),
+                                    *_insurance(totals, visit_id, "totals")],
             "totalGross": _money(total["amount"]), "totalNet": _money(total["payable"])}
 
 
@@ -92,9 +105,15 @@ def _bundle(resources: list[dict[str, Any]], what: str) -> dict[str, Any]:
                         field=".".join(map(str, first["loc"][3:])) or None, value=first.get("input")) from None
 
 
+def _deductions(components: Iterable[Any]) -> Decimal:
+    """What insurance paid, as the ``deduction`` components say (0 for a contract 1.0 Invoice)."""
+    return sum((p.amount.value for p in components if p.type == "deduction"), ZERO)
+
+
 def invoices_from_bundle(source: Source) -> list[dict[str, Any]]:
     """The decisions an Invoice bundle carries, back as JSON-contract fragments (visit_id, policy,
-    lines with amount, reduction, payable and applied, totals): what a hospital reads."""
+    lines with amount, reduction, payable and applied, and insurance where a deduction says so;
+    totals): what a hospital reads."""
     found = []
     for entry in load_bundle(source).entry or ():
         invoice = entry.resource
@@ -110,14 +129,18 @@ def invoices_from_bundle(source: Source) -> list[dict[str, Any]]:
             applied = [{"rule": p.code.coding[0].code, "reduction": format_amount(parse_amount(p.amount.value))}
                        for p in item.priceComponent if p.type == "discount"]
             reduction = sum((Decimal(a["reduction"]) for a in applied), ZERO)
+            paid = _deductions(item.priceComponent)
             lines.append({"line_id": item.chargeItemReference.identifier.value, "amount": format_amount(
                 parse_amount(amount)), "reduction": format_amount(reduction),
-                "payable": format_amount(parse_amount(amount - reduction)), "applied": applied})
+                "payable": format_amount(parse_amount(amount - reduction - paid)), "applied": applied,
+                **({"insurance": format_amount(parse_amount(paid))} if paid else {})})
         policy = next((e.valueString for e in invoice.extension or () if e.url == systems.EXT_POLICY), None)
+        paid = _deductions(invoice.totalPriceComponent or ())
         found.append({"visit_id": visit_id, "policy": policy, "lines": lines, "totals": {
             "amount": format_amount(parse_amount(invoice.totalGross.value)),
-            "reduction": format_amount(parse_amount(invoice.totalGross.value - invoice.totalNet.value)),
-            "payable": format_amount(parse_amount(invoice.totalNet.value))}})
+            "reduction": format_amount(parse_amount(invoice.totalGross.value - invoice.totalNet.value - paid)),
+            "payable": format_amount(parse_amount(invoice.totalNet.value)),
+            **({"insurance": format_amount(parse_amount(paid))} if paid else {})}})
     return found
 
 
