@@ -260,9 +260,10 @@ class TestWorkedExamples:
         assert ([("basic_pool", Decimal("20.00")), ("critical_illness", Decimal("10.00")), ("patient", Decimal("0.00"))],
                 None) == (list(line.payers), line.rule)
 
-    def test_funds_in_registry_order_unknown_after(self, tmp_path: Path) -> None:
-        """Funds are listed in registry order whatever order they came in, ids no registry knows
-        after them, and a fund that paid 0.00 is left out."""
+    def test_funds_in_contract_order(self, tmp_path: Path) -> None:
+        """Funds are listed as the contract orders them whatever order they came in (the built-in
+        funds in registry order, then other ids by code point: ``model.spread.fund_order``), and a
+        fund that paid 0.00 is left out."""
         line = engine(tmp_path, HOSPITAL_10).evaluate(visit(insured(
             "1", "drug", "10.00", funds={"city_fund": "1.00", "medical_assistance": "2.00", "basic_pool": "3.00",
                                          "large_amount": "0.00"}, full="4.00"))).lines[0]

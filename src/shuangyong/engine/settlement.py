@@ -49,6 +49,7 @@ from shuangyong.engine.decision import Applied, LineDecision, Totals
 from shuangyong.errors import InputError
 from shuangyong.model.insurance import SELF_PAY_PARTS
 from shuangyong.model.registry import PATIENT, Registry
+from shuangyong.model.spread import fund_order
 from shuangyong.model.visit import ChargeLine, Visit
 from shuangyong.money import ZERO, apportion, from_fen, to_fen
 from shuangyong.text import Text
@@ -150,10 +151,8 @@ class Settler:
 
     def __init__(self, payers: tuple[str, ...], registry: Registry) -> None:
         self.registry = registry
-        #: output order: the funds in registry order, other fund ids by code point, then the
-        #: concession payers in waterfall order
-        self.rank = {payer: (0, n, "") for n, payer in enumerate(registry.payer_ids("fund"))} | {
-            payer: (2, n, "") for n, payer in enumerate(payers)}
+        #: the concession payers' places in the output: after the funds, in waterfall order
+        self.waterfall = {payer: (1, n, "") for n, payer in enumerate(payers)}
         #: ids a line's funds may not use: they name who bears concessions, or the patient
         self.not_funds = frozenset((PATIENT, *registry.payer_ids("subsidy")))
 
@@ -272,7 +271,9 @@ class Settler:
         return list(funds)
 
     def _rank(self, part: tuple[str, Decimal]) -> tuple[int, int, str]:
-        return self.rank.get(part[0]) or (1, 0, part[0])
+        """Output order: the funds as the contract orders them (``model.spread.fund_order``), then
+        the concession payers in waterfall order."""
+        return self.waterfall.get(part[0]) or (0, *fund_order(part[0]))
 
 
 def _field(visit: Visit, line: ChargeLine, rest: str = "") -> str:

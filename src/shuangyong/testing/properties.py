@@ -75,37 +75,34 @@ def check_sums(decision: Decision) -> None:
             raise PropertyFailure(Text(f"就诊 {decision.visit_id}：合计 {name} {total} ≠ 各行之和 {lines}",
                                        f"visit {decision.visit_id}: total {name} {total} is not the sum "
                                        f"of the lines, {lines}"))
-    if dict(totals.payers) != {payer: part for payer, part in payers.items() if part or payer == PATIENT}:
+    expected = {payer: part for payer, part in payers.items() if part and payer != PATIENT} | {PATIENT: totals.payable}
+    if (totals.payers or payers) and dict(totals.payers) != expected:
         raise PropertyFailure(Text(
-            f"就诊 {decision.visit_id}：各付款方合计 {dict(totals.payers)} ≠ 各行之和 {payers}",
+            f"就诊 {decision.visit_id}：各付款方合计 {dict(totals.payers)} ≠ 各行之和 {expected}",
             f"visit {decision.visit_id}: the payers' totals {dict(totals.payers)} are not the sums of the lines, "
-            f"{payers}"))
+            f"{expected}"))
 
 
 def _check_payers(where: Text, line: LineDecision) -> None:
-    """A line's payer breakdown against its figures (``check_sums``)."""
+    """A line's payer breakdown against its figures (``check_sums``). With the line's own sums
+    checked, the funds' parts then add up to its insurance: amount − payable − reduction."""
     parts = dict(line.payers)
     taken: dict[str, Decimal] = {}
     for applied in line.applied:
         taken[applied.payer] = taken.get(applied.payer, ZERO) + applied.reduction
-    funds = sum((part for payer, part in line.payers if payer != PATIENT and payer not in taken), start=ZERO)
-    problems = []
-    if sum(parts.values(), ZERO) != line.amount:
-        problems.append((f"各付款方之和 {sum(parts.values(), ZERO)} ≠ 金额 {line.amount}",
-                         f"the payers' parts add up to {sum(parts.values(), ZERO)}, not the amount {line.amount}"))
+    total = sum(parts.values(), ZERO)
+    if total != line.amount:
+        raise PropertyFailure(Text(f"{where.zh}：各付款方之和 {total} ≠ 金额 {line.amount}",
+                                   f"{where.en}: the payers' parts add up to {total}, not the amount {line.amount}"))
     if parts.get(PATIENT) != line.payable:
-        problems.append((f"患者部分 {parts.get(PATIENT)} ≠ 应付 {line.payable}",
-                         f"the patient's part {parts.get(PATIENT)} is not the payable {line.payable}"))
-    if funds != line.insurance:
-        problems.append((f"基金部分之和 {funds} ≠ 医保 {line.insurance}",
-                         f"the funds' parts add up to {funds}, not the insurance {line.insurance}"))
+        raise PropertyFailure(Text(f"{where.zh}：患者部分 {parts.get(PATIENT)} ≠ 应付 {line.payable}",
+                                   f"{where.en}: the patient's part {parts.get(PATIENT)} is not the payable "
+                                   f"{line.payable}"))
     for payer, part in taken.items():
         if parts.get(payer, ZERO) != part:
-            problems.append((f"{payer} 的部分 {parts.get(payer, ZERO)} ≠ 其规则减免之和 {part}",
-                             f"{payer}'s part {parts.get(payer, ZERO)} is not what its rules took, {part}"))
-    if problems:
-        zh, en = problems[0]
-        raise PropertyFailure(Text(f"{where.zh}：{zh}", f"{where.en}: {en}"))
+            raise PropertyFailure(Text(
+                f"{where.zh}：{payer} 的部分 {parts.get(payer, ZERO)} ≠ 其规则减免之和 {part}",
+                f"{where.en}: {payer}'s part {parts.get(payer, ZERO)} is not what its rules took, {part}"))
 
 
 def check_bounds(decision: Decision) -> None:

@@ -347,10 +347,12 @@ def conditions(registry: Registry | None = None, *, negation: bool = True, tags:
 
 @st.composite
 def _rule(draw: st.DrawFn, number: int, registry: Registry, negation: bool, per_visit_caps: bool,
-          effective_dates: bool, regions: bool, around: dt.date | None, settlement: bool) -> dict[str, Any]:
+          effective_dates: bool, regions: bool, around: dt.date | None, settlement: bool,
+          items: Sequence[str] | None) -> dict[str, Any]:
     rule: dict[str, Any] = {"id": f"r{number}", "title": {"zh": f"规则{number}", "en": f"rule {number}"},
                             "clause": "测试条款", "source": "hypothesis"}
-    grants = draw(st.sampled_from(["fee", "deposit", "visit"]))
+    deposits = [t.id for t in registry.items if t.deposit and (items is None or t.id in items)]
+    grants = draw(st.sampled_from(["fee", "deposit", "visit"] if deposits else ["fee", "visit"]))
     if draw(st.booleans()):
         rule["when"] = draw(conditions(registry, negation=negation, tags=grants != "visit"))
     if grants == "visit":
@@ -358,7 +360,8 @@ def _rule(draw: st.DrawFn, number: int, registry: Registry, negation: bool, per_
         rule["services"] = draw(st.lists(st.sampled_from([t.id for t in registry.services]),
                                          min_size=0 if rule["priorities"] else 1, max_size=2, unique=True))
     else:
-        pool = [t.id for t in registry.items if t.deposit == (grants == "deposit")]
+        pool = [t.id for t in registry.items
+                if t.deposit == (grants == "deposit") and (items is None or t.id in items)]
         rule["items"] = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=3, unique=True))
         kinds = ["reduce", "fixed", "waive", *(["patient_pays_at_most", "tiers"] if settlement else [])]
         kind = "waive_deposit" if grants == "deposit" else draw(st.sampled_from(kinds))
@@ -422,7 +425,8 @@ def _settlement_keys(draw: st.DrawFn, rule: dict[str, Any], registry: Registry) 
 def policy_packs(draw: st.DrawFn, *, registry: Registry | None = None, name: str = "random",
                  max_rules: int = 8, negation: bool = True, per_visit_caps: bool = True,
                  effective_dates: bool = True, regions: bool = True,
-                 around: dt.date | None = None, settlement: bool = False) -> dict[str, Any]:
+                 around: dt.date | None = None, settlement: bool = False,
+                 items: Sequence[str] | None = None) -> dict[str, Any]:
     """A valid pack as YAML data (dump it with ``yaml.safe_dump`` to get a file): rules with
     conditions, benefits (reduce, fixed, waive, waive_deposit), stacking groups in a drawn order,
     per-line and per-visit caps, effective dates, rule regions, and visit-level grants.
@@ -432,10 +436,15 @@ def policy_packs(draw: st.DrawFn, *, registry: Registry | None = None, name: str
 
     ``settlement``: rules may also name a payer (the registry's subsidies), a base, visit scope,
     ``without_insurance``, and the benefits ``patient_pays_at_most`` and ``tiers``; the pack may
-    set the payers' order (``settlement.payers``). See docs/settlement.md."""
+    set the payers' order (``settlement.payers``). See docs/settlement.md.
+
+    ``items``: the item kinds rules name (at least one fee item), so that they meet visits drawn
+    with the same ``items`` often."""
     registry = _registry(registry)
+    if items is not None and not any(item in items for item in (t.id for t in registry.items if not t.deposit)):
+        raise ValueError(f"items must include a fee item kind, got {list(items)}")
     count = draw(st.integers(1, max_rules))
-    rules = [draw(_rule(n, registry, negation, per_visit_caps, effective_dates, regions, around, settlement))
+    rules = [draw(_rule(n, registry, negation, per_visit_caps, effective_dates, regions, around, settlement, items))
              for n in range(count)]
     document: dict[str, Any] = {"schema_version": 1, "pack": name, "title": {"zh": "随机", "en": name},
                                 "region": "*", "rules": rules}
