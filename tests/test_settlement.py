@@ -8,6 +8,7 @@ tests' own, not any city's.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -16,19 +17,23 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from shuangyong.batch import BatchEngine
+from shuangyong.batch.sources import json_line_chunks
 from shuangyong.cli import main
 from shuangyong.engine import Engine
+from shuangyong.engine.settlement import apportion
 from shuangyong.errors import InputError, PolicyError
 from shuangyong.model import Beneficiary, ChargeLine, Registry, Visit
 from shuangyong.model.insurance import Insurance
 from shuangyong.model.vocabulary import Term
-from shuangyong.money import apportion
 from shuangyong.policy import load_reference
 from shuangyong.text import Text
 
+from .batch_support import batch_output, jsonl, row_output
 from .builders import RULE_HEAD
 from .builders import visit as make_visit
 from .conftest import line_of
+from .test_batch import good
 
 DAY = dt.date(2025, 3, 1)
 SUBSIDY = "youfu_medical_subsidy"
@@ -617,3 +622,21 @@ class TestApportion:
     def test_refused(self, total: int, weights: list[int], bounds: list[int], message: str) -> None:
         with pytest.raises(ValueError, match=message):
             apportion(total, weights, bounds)
+
+
+class TestBatch:
+    def test_a_settling_pack_set_sends_every_visit_to_the_row_engine(self, tmp_path: Path) -> None:
+        """Under a pack set with a subsidy, even a visit without insurance data is decided by the
+        row engine (its decision names the payers), and the batch bytes are ``evaluate``'s."""
+        gross = rule("gross", f"""
+            items: [registration]
+            benefit: {{reduce: "50%"}}
+            payer: {SUBSIDY}
+        """)
+        built = engine(tmp_path, gross)
+        data = jsonl([good("A"), good("B")])
+        result = BatchEngine(built).evaluate_chunk(next(json_line_chunks(io.BytesIO(data))))
+        assert ([0, 1], 0) == (sorted(result.rows), len(result.vector))
+        ours = batch_output(built, data)
+        assert ours == row_output(built, data)
+        assert {SUBSIDY: "6.00", "patient": "6.00"} == json.loads(ours.splitlines()[0])["lines"][0]["payers"]

@@ -10,7 +10,6 @@ Internal module: ``parse_amount`` and ``format_amount`` are public from
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
 from shuangyong.errors import MoneyError
@@ -134,40 +133,3 @@ def from_fen(fen: int) -> Decimal:
     """``1235`` → ``Decimal("12.35")``: exact, no rounding."""
     return Decimal(fen).scaleb(-2)
 
-
-def apportion(total: int, weights: Sequence[int], bounds: Sequence[int]) -> list[int]:
-    """Share ``total`` fen out in whole fen, in proportion to ``weights``, never above ``bounds``.
-
-    A share that proportion would put above its bound gets exactly the bound, and what is left is
-    shared again among the others, until every proportional share fits (a line's allowance is
-    reached, the rest goes where there is room). Then each share is rounded down and the fen still
-    to give go, one each, to the largest remainders; on a tie the earlier position wins, so
-    callers pass shares in a canonical order. Exact (the shares add up to ``total``) and never
-    negative; needs ``0 ≤ total ≤`` the sum of the bounds of positive weight, and
-    ``0 ≤ bound ≤ weight`` for each, else ``ValueError``.
-    """
-    if any(not 0 <= bound <= weight for weight, bound in zip(weights, bounds, strict=True)):
-        raise ValueError("every bound must lie between 0 and its weight")
-    if not 0 <= total <= sum(bounds):
-        raise ValueError(f"cannot share {total} fen within bounds adding up to {sum(bounds)}")
-    shares = [0] * len(weights)
-    open_ = [n for n, bound in enumerate(bounds) if bound > 0]
-    left = total
-    while True:
-        weight = sum(weights[n] for n in open_)
-        full = [n for n in open_ if left * weights[n] > bounds[n] * weight]
-        if not full:
-            break
-        for n in full:
-            shares[n] = bounds[n]
-            left -= bounds[n]
-        open_ = [n for n in open_ if n not in full]
-    if not open_:
-        return shares
-    floors = {n: divmod(left * weights[n], weight) for n in open_}
-    for n, (whole, _) in floors.items():
-        shares[n] = whole
-    extra = left - sum(whole for whole, _ in floors.values())
-    for n in sorted(open_, key=lambda n: -floors[n][1])[:extra]:
-        shares[n] += 1
-    return shares

@@ -27,7 +27,7 @@ The algorithm, for one visit:
      it covers (its items and line conditions), computes its benefit on the sum, within its
      per-visit cap and what those lines may still give (each line min(base, left)). The largest
      total wins, the earlier rule on a tie, and is shared back over those lines in whole fen by
-     ``money.apportion``: in proportion to each line's base, never above what the line may give,
+     :func:`apportion`: in proportion to each line's base, never above what the line may give,
      remainders to the largest fractions, ties in canonical line order.
    - What a rule takes comes off ``gross`` and ``left``, and off the pots: a pot-based rule's
      off its own pot; a gross or patient-share rule's off the in-scope pot first, then the
@@ -38,7 +38,7 @@ The algorithm, for one visit:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from operator import attrgetter
 from typing import NamedTuple
@@ -49,9 +49,9 @@ from shuangyong.engine.decision import Applied, LineDecision, Totals
 from shuangyong.errors import InputError
 from shuangyong.model.insurance import SELF_PAY_PARTS
 from shuangyong.model.registry import PATIENT, Registry
-from shuangyong.model.spread import fund_order
+from shuangyong.model.spread import fund_order, largest_remainder
 from shuangyong.model.visit import ChargeLine, Visit
-from shuangyong.money import ZERO, apportion, from_fen, to_fen
+from shuangyong.money import ZERO, from_fen, to_fen
 from shuangyong.text import Text
 
 
@@ -428,3 +428,33 @@ def _visit_stage(visit: Visit, ctx: VisitContext, figures: _Figures,
                        else "outdone" if best is not None and not won else "nothing_left")
             steps.setdefault(lines[n].line_id, {})[attempt.rule.order] = Step(
                 outcome, base, taken, owed[n], winner, (attempt.summed, attempt.total))
+
+
+def apportion(total: int, weights: Sequence[int], bounds: Sequence[int]) -> list[int]:
+    """Share ``total`` fen out in whole fen, in proportion to ``weights``, never above ``bounds``.
+
+    A share that proportion would put above its bound gets exactly the bound, and the rest is
+    shared again among the others, until every proportional share fits; then
+    ``model.spread.largest_remainder`` rounds (ties to the earlier position: callers pass shares
+    in canonical line order). Exact and never negative; needs ``0 ≤ bound ≤ weight`` for each and
+    ``0 ≤ total ≤`` the sum of the bounds, else ``ValueError``.
+    """
+    if any(not 0 <= bound <= weight for weight, bound in zip(weights, bounds, strict=True)):
+        raise ValueError("every bound must lie between 0 and its weight")
+    if not 0 <= total <= sum(bounds):
+        raise ValueError(f"cannot share {total} fen within bounds adding up to {sum(bounds)}")
+    shares = [0] * len(weights)
+    open_ = [n for n, bound in enumerate(bounds) if bound > 0]
+    left = total
+    while open_:
+        weight = sum(weights[n] for n in open_)
+        full = [n for n in open_ if left * weights[n] > bounds[n] * weight]
+        if not full:
+            for n, share in zip(open_, largest_remainder(left, [weights[n] for n in open_]), strict=True):
+                shares[n] = share
+            break
+        for n in full:
+            shares[n] = bounds[n]
+            left -= bounds[n]
+        open_ = [n for n in open_ if n not in full]
+    return shares
