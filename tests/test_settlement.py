@@ -23,6 +23,7 @@ from shuangyong.cli import main
 from shuangyong.engine import Engine
 from shuangyong.engine.settlement import apportion
 from shuangyong.errors import InputError, PolicyError
+from shuangyong.interchange import visit_from_dict
 from shuangyong.model import Beneficiary, ChargeLine, Registry, Visit
 from shuangyong.model.insurance import Insurance
 from shuangyong.model.vocabulary import Term
@@ -640,3 +641,45 @@ class TestBatch:
         ours = batch_output(built, data)
         assert ours == row_output(built, data)
         assert {SUBSIDY: "6.00", "patient": "6.00"} == json.loads(ours.splitlines()[0])["lines"][0]["payers"]
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class TestExample:
+    """examples/youfu-subsidy.yaml (hypothetical) on examples/insured-visit.json, as
+    docs/settlement.md walks through it and ``make demo`` shows it."""
+
+    def test_the_table_is_the_one_the_docs_show(self) -> None:
+        """The zh table of docs/settlement.md is what ``evaluate --format table`` prints."""
+        result = CliRunner().invoke(main, ["--lang", "zh", "evaluate", "--format", "table", "-p",
+                                           str(ROOT / "examples" / "youfu-subsidy.yaml"),
+                                           str(ROOT / "examples" / "insured-visit.json")])
+        assert 0 == result.exit_code, result.output
+        docs = (ROOT / "docs" / "settlement.md").read_text(encoding="utf-8")
+        shown = docs.split("```text\n", 1)[1].split("```", 1)[0]
+        assert shown in result.stdout
+
+    def test_the_figures_done_by_hand(self) -> None:
+        """Registration 12.00 and the injection's 6.00 owed are waived by the hospital; 80 % of the
+        visit's patient share 4.00 + 46.25 = 50.25 is 40.20, shared 3.20 and 37.00."""
+        built = Engine.from_packs(str(ROOT / "examples" / "youfu-subsidy.yaml"))
+        record = json.loads((ROOT / "examples" / "insured-visit.json").read_text(encoding="utf-8"))
+        decision = built.evaluate(visit_from_dict(record))
+        assert {"basic_pool": "97.21", "hospital": "18.00", SUBSIDY: "40.20", "patient": "10.05"} == {
+            payer: str(part) for payer, part in decision.totals.payers}
+
+    def test_the_pack_says_its_figures_are_placeholders(self) -> None:
+        """Marked hypothetical in its title (both languages), in its description and at its rule."""
+        pack = load_reference(str(ROOT / "examples" / "youfu-subsidy.yaml")).spec
+        assert "占位" in pack.title.zh and "placeholders" in pack.title.en
+        assert "Hypothetical" in pack.description
+        assert all("占位" in rule.title.zh and "placeholder" in rule.title.en for rule in pack.rules)
+
+    def test_english_table_names_the_payers(self) -> None:
+        result = CliRunner().invoke(main, ["--lang", "en", "evaluate", "--format", "table", "-p",
+                                           str(ROOT / "examples" / "youfu-subsidy.yaml"),
+                                           str(ROOT / "examples" / "insured-visit.json")])
+        assert "    3  Basic medical insurance pooled fund 9.00; Borne by the hospital 6.00; patient 0.00" in (
+            result.stdout)
+        assert "line   item              amount  insurance  reduction  payable  rule" in result.stdout

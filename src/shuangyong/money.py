@@ -132,4 +132,3 @@ def to_fen(value: Decimal) -> int:
 def from_fen(fen: int) -> Decimal:
     """``1235`` → ``Decimal("12.35")``: exact, no rounding."""
     return Decimal(fen).scaleb(-2)
-
