@@ -10,7 +10,7 @@ PLUGINS := $(wildcard plugins/*/pyproject.toml)
 export SHUANGYONG_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export SHUANGYONG_TEST_MARIADB_URL ?= mysql+pymysql://root@127.0.0.1:3306/test
 
-.PHONY: demo test bench docs clean setup fuzz
+.PHONY: demo test lint bench docs clean setup fuzz
 
 $(STAMP): pyproject.toml $(PLUGINS)
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +32,14 @@ setup:
 	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q $(SYSTEM_PACKAGES); \
 	else echo "install pango, HarfBuzz (subset) and a CJK font for PDF export: $(SYSTEM_PACKAGES)" >&2; fi
 
-test: setup $(STAMP)
+test: setup $(STAMP) lint
 	$(BIN)/python -m pytest -q
+
+# The gates `make test` passes first: ruff (rules in pyproject.toml's [tool.ruff]) over the whole tree, and
+# mypy over src/ and each plugin's src/ ([tool.mypy]); mypy's cache keeps a second run to seconds.
+lint: $(STAMP)
+	$(BIN)/ruff check
+	$(BIN)/mypy
 
 # The fuzzer at a large budget (docs/testing.md): FUZZ_BUDGET inputs, FUZZ_SEED to repeat a run;
 # reproducers of what it finds go to .fuzz-crashes/.
@@ -48,4 +54,4 @@ docs: $(STAMP)
 	$(BIN)/sphinx-build -W -q -b html docs docs/_build/html
 
 clean:
-	rm -rf $(VENV) docs/_build .pytest_cache .hypothesis
+	rm -rf $(VENV) docs/_build .pytest_cache .hypothesis .mypy_cache .ruff_cache

@@ -5,7 +5,8 @@
 The same synthetic visits (benchmarks/synthetic.py) are decided four ways: through the JSON
 contract (JSON text in, ``visit_from_json``, ``evaluate``, ``decision_to_json`` out: the
 baseline every HIS integration pays anyway), as one FHIR R4B Bundle in and an Invoice Bundle out,
-as one HL7 DFT^P03 per visit (``shuangyong_hl7.build.visit_to_dft``) answered in process, and the same messages over an MLLP socket.
+as one HL7 DFT^P03 per visit (``shuangyong_hl7.build.visit_to_dft``) answered in process, and the
+same messages over an MLLP socket.
 The hand-written seed-example function (benchmarks/baseline.py) is timed too, for scale. Then the
 decisions are exported as JSON Lines (baseline), xlsx, HTML and PDF. Each figure is the best of
 three runs; every path is checked to give the JSON contract's totals before it is timed.
@@ -99,14 +100,16 @@ def main() -> None:
         seconds, result = best(run)
         assert checks[name](result) == expected, name
         reference = reference or seconds
-        print(f"  {name:30} {seconds / args.visits * 1e6:9.1f} µs/visit   ratio to json contract {seconds / reference:6.2f}")
+        print(f"  {name:30} {seconds / args.visits * 1e6:9.1f} µs/visit   "
+              f"ratio to json contract {seconds / reference:6.2f}")
     decisions = [decision_to_dict(ENGINE.evaluate(visit_from_dict(v))) for v in visits]
     exporters = plugins.exporters("decisions")
     print(f"exporting {args.visits} decisions")
     jsonl, _ = best(lambda: io.BytesIO("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in decisions).encode()))
     print(f"  {'JSON Lines (json.dumps)':30} {jsonl / args.visits * 1e6:9.1f} µs/visit")
     for name in ("xlsx", "html", "pdf"):
-        seconds, _ = best(lambda name=name: exporters[name].write("decisions", decisions, io.BytesIO()), repeats=1 if name == "pdf" else 3)
+        seconds, _ = best(lambda name=name: exporters[name].write("decisions", decisions, io.BytesIO()),
+                          repeats=1 if name == "pdf" else 3)
         print(f"  {name:30} {seconds / args.visits * 1e6:9.1f} µs/visit   ratio to JSON Lines {seconds / jsonl:8.1f}")
 
 

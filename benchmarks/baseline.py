@@ -16,7 +16,8 @@ ZERO = Decimal("0.00")
 CARD = "key_care_medical_card"
 WAIVED = {"registration": "two-waivers.registration", "injection": "two-waivers.injection"}
 HALVED = {"routine_test": "three-halves.routine-test", "dressing": "three-halves.dressing"}
-SEED_002 = "凭“重点优抚对象医疗证”就诊，可享受“四优先”（优先挂号、就诊、取药、住院）、“两免”（免交挂号费、注射费）、“三减半”（减半住院床位费、三大常规检查费、外科换药费）等优惠待遇。"
+SEED_002 = ("凭“重点优抚对象医疗证”就诊，可享受“四优先”（优先挂号、就诊、取药、住院）、“两免”（免交挂号费、注射费）、"
+            "“三减半”（减半住院床位费、三大常规检查费、外科换药费）等优惠待遇。")
 BLOOD = "落实现役军人及其直系亲属临床用血免交用血保证金制度。"
 VETERANS = {"veteran", "demobilized_veteran", "ill_returned_veteran", "war_test_veteran"}
 SURVIVORS = {"martyr_family", "sacrificed_family", "deceased_family"}

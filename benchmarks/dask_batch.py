@@ -61,8 +61,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="shuangyong-dask-") as folder:
         start = time.perf_counter()
         files, lines = write_dataset(args.lines, args.partitions, Path(folder))
+        size_mb = sum(f.stat().st_size for f in files) / 1e6
         print(f"{lines} charge lines in {len(files)} Parquet partitions "
-              f"({sum(f.stat().st_size for f in files) / 1e6:.0f} MB), generated in {time.perf_counter() - start:.0f} s")
+              f"({size_mb:.0f} MB), generated in {time.perf_counter() - start:.0f} s")
 
         serial_dir, cluster_dir = Path(folder) / "serial", Path(folder) / "cluster"
         serial_dir.mkdir()
@@ -100,10 +101,11 @@ def main() -> None:
         print(f"  {args.workers} workers, text only counted       {cluster_decide:7.1f} s  "
               f"{lines / cluster_decide:9.0f} lines/s   ratio {serial_decide / cluster_decide:4.2f}×")
         print(f"  serial, one process, parts to files    {serial:7.1f} s  {lines / serial:9.0f} lines/s")
-        print(f"  {args.workers} workers, parts to files (--output-dir) {to_files:7.1f} s  {lines / to_files:9.0f} lines/s"
-              f"   ratio {serial / to_files:4.2f}×")
-        print(f"  {args.workers} workers, text gathered by the client {to_client:7.1f} s  {lines / to_client:9.0f} lines/s"
-              f"   ratio {serial / to_client:4.2f}×   (cluster start-up and warm-up {up:.1f} s more)")
+        print(f"  {args.workers} workers, parts to files (--output-dir) {to_files:7.1f} s  "
+              f"{lines / to_files:9.0f} lines/s   ratio {serial / to_files:4.2f}×")
+        print(f"  {args.workers} workers, text gathered by the client {to_client:7.1f} s  "
+              f"{lines / to_client:9.0f} lines/s   ratio {serial / to_client:4.2f}×   "
+              f"(cluster start-up and warm-up {up:.1f} s more)")
 
 
 class _Count(io.RawIOBase):

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from shuangyong.batch import BatchEngine, chunk_bytes
-from shuangyong.batch.sources import json_line_chunks
+from shuangyong.batch.sources.jsonl import json_line_chunks
 from shuangyong.engine import Engine
 from shuangyong.interchange import read_records
 from shuangyong.interchange.output import result_json
@@ -43,8 +43,7 @@ def row_output(engine: Engine, data: bytes) -> bytes:
     batch = BatchEngine(engine)
     out = []
     for record in read_records(io.StringIO(data.decode("utf-8"))).records:
-        ok, value, _ = batch.row(record)
-        out.append(result_json(ok, value[1] if ok else value, record) + "\n")
+        out.append(result_json(batch.row(record)) + "\n")
     return "".join(out).encode("utf-8")
 
 

@@ -1,9 +1,10 @@
-"""Shared fixtures: policy packs written to ``tmp_path``, visits from keyword arguments."""
+"""Shared fixtures: policy packs written to ``tmp_path``, visits from keyword arguments, a ledger on
+every backend."""
 
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,10 @@ import pytest
 
 from shuangyong.engine import Engine
 from shuangyong.interchange import visit_from_dict
+from shuangyong.ledger import Ledger, MemoryLedger, SQLiteLedger
 from shuangyong.model import Visit
+from shuangyong.plugins import open_ledger
+from shuangyong.testing.prerequisites import import_or_missing
 
 #: The fields every rule must carry, for packs whose rules only differ in what they grant.
 RULE_HEAD = """\
@@ -69,3 +73,18 @@ def make_visit() -> Callable[..., Visit]:
 def seed_engine() -> Engine:
     """The default engine: ``seed-example`` on top of ``cn-national``."""
     return Engine.from_packs()
+
+
+@pytest.fixture(params=["memory", "sqlite", "sql:sqlite", "sql:postgresql", "sql:mariadb"])
+def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
+    """Every backend, the SQL plugin's included: the rules must not depend on where rows are kept."""
+    if request.param == "memory":
+        yield MemoryLedger()
+        return
+    if request.param == "sqlite":
+        with SQLiteLedger(f"sqlite:///{tmp_path / 'l.db'}") as opened:
+            yield opened
+        return
+    sql_testing = import_or_missing("shuangyong_sql.testing")
+    with sql_testing.scratch_url(request.param.removeprefix("sql:"), tmp_path) as url, open_ledger(url) as opened:
+        yield opened

@@ -7,11 +7,11 @@ from typing import Any
 
 import yaml
 
+from shuangyong.compliance.checks.kinds import BUILTIN_CHECK_KINDS
 from shuangyong.compliance.dossier import dossier_from_dict
 from shuangyong.compliance.records import Dossier
 from shuangyong.compliance.report import StandardResult, evaluate
 from shuangyong.compliance.standards import STANDARDS, StandardsSet, merge_standards
-from shuangyong.compliance.checks import BUILTIN_CHECK_KINDS
 from shuangyong.policy.loader import parse_pack
 
 HEAD = "王建国"

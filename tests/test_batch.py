@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from shuangyong import plugins
 from shuangyong.batch import BatchEngine, read_chunks
 from shuangyong.batch.run import write_decisions
-from shuangyong.batch.sources import FLAT_COLUMNS, records_table, write_table
+from shuangyong.batch.sources.csv import FLAT_COLUMNS
+from shuangyong.batch.sources.writers import records_table, write_table
 from shuangyong.batch.vector import VectorPolicy
 from shuangyong.cli import main
 from shuangyong.engine import Engine
@@ -91,7 +92,7 @@ def test_generated_year_is_identical_and_mostly_columnar() -> None:
 
 
 def read_chunks_of(data: bytes):  # type: ignore[no-untyped-def]
-    from shuangyong.batch.sources import json_line_chunks
+    from shuangyong.batch.sources.jsonl import json_line_chunks
 
     return json_line_chunks(io.BytesIO(data))
 
@@ -151,7 +152,7 @@ def test_records_arrow_refuses_go_to_the_row_engine_whole(name: str) -> None:
 def test_only_the_lines_arrow_refuses_go_to_the_row_engine() -> None:
     """One refused line does not send its whole block (thousands of visits) to the row engine;
     past ``REFUSED_LINES`` refused lines the block goes whole, with the same answers."""
-    from shuangyong.batch import sources
+    from shuangyong.batch.sources import jsonl as jsonl_reader
 
     records: list[Any] = [good(f"V{n}") for n in range(40)]
     records[3], records[17] = BAD_RECORDS["float amount"], BAD_RECORDS["not json"]
@@ -161,7 +162,7 @@ def test_only_the_lines_arrow_refuses_go_to_the_row_engine() -> None:
     assert sorted(result.rows) == [3, 17] and len(result.vector) == 38
     assert batch_output(engine, data) == row_output(SEED, data)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sources, "REFUSED_LINES", 1)
+        patch.setattr(jsonl_reader, "REFUSED_LINES", 1)
         assert len(engine.evaluate_chunk(next(read_chunks_of(data))).rows) == 40
 
 
@@ -295,12 +296,12 @@ def test_a_bad_csv_row_is_named_by_its_visit_position(tmp_path: Path) -> None:
 
 def test_csv_visits_straddling_blocks_are_carried_over(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Small CSV blocks cut visits in two; each visit is still read whole, in order."""
-    from shuangyong.batch import sources
+    from shuangyong.batch.sources import csv as csv_reader
 
     records = list(generated_visits(300, seed=4))
     path = tmp_path / "visits.csv"
     write_table(records_table(records), path, "csv")
-    monkeypatch.setattr(sources, "CSV_BLOCK", 4096)
+    monkeypatch.setattr(csv_reader, "CSV_BLOCK", 4096)
     chunks = list(read_chunks(path))
     assert len(chunks) > 10 and sum(chunk.count for chunk in chunks) == 300
     out = io.BytesIO()
@@ -538,7 +539,7 @@ def test_a_record_nested_too_deeply_is_refused_and_the_rest_decided(tmp_path: Pa
 def test_decoded_reads_any_block_size_and_numbers_bad_lines_in_the_file(block: int) -> None:
     """Lines longer than a block, a BOM, GB 18030 and a bad line: the same UTF-8 and the same
     line numbers and offsets whatever the block size."""
-    from shuangyong.batch.sources import Decoded
+    from shuangyong.batch.sources.decoding import Decoded
 
     lines = ["{\"a\": \"韦建国\"}\n", "plain\n", "再见\n", "end"]
     gb = "".join(lines).encode("gb18030")

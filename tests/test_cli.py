@@ -155,14 +155,17 @@ BAD_RECORDS = {
                               "above the maximum of 9999999999.99 yuan"),
     "amount past the maximum": (_set("lines.0.amount", "10000000000.00"), "MoneyError", "lines[0].amount",
                                 "above the maximum"),
-    "int amount past the maximum": (_set("lines.0.amount", 10**30), "MoneyError", "lines[0].amount", "above the maximum"),
+    "int amount past the maximum": (_set("lines.0.amount", 10**30), "MoneyError", "lines[0].amount",
+                                    "above the maximum"),
     # issue 14 (5): bounded ids and text
     "line_id of 5000 digits": (_set("lines.0.line_id", "7" * 5000), "InputError", "lines[0].line_id",
                                "longer than 200 characters"),
-    **{f"{path} too long": (_set(path, "x" * 201), "InputError", field, "longer than 200 characters") for path, field in (
-        ("patient.id", "patient.id"), ("patient.credentials.0.number", "patient.credentials[0].number"),
-        ("patient.credentials.0.kind", "patient.credentials[0].kind"), ("lines.0.item", "lines[0].item"),
-        ("lines.0.code", "lines[0].code"), ("region", "region"), ("patient.disability_cause", "patient.disability_cause"))},
+    **{f"{path} too long": (_set(path, "x" * 201), "InputError", field, "longer than 200 characters")
+       for path, field in (
+           ("patient.id", "patient.id"), ("patient.credentials.0.number", "patient.credentials[0].number"),
+           ("patient.credentials.0.kind", "patient.credentials[0].kind"), ("lines.0.item", "lines[0].item"),
+           ("lines.0.code", "lines[0].code"), ("region", "region"),
+           ("patient.disability_cause", "patient.disability_cause"))},
     "tag too long": (_set("lines.0.tags", ["ok", "t" * 201]), "InputError", "lines[0].tags[1]", "longer than 200"),
     "category too long": (_set("patient.categories", ["c" * 201]), "InputError", "patient.categories[0]",
                           "longer than 200"),
@@ -394,9 +397,9 @@ def test_explain_text_sends_bad_records_to_stderr() -> None:
 def _line_text(visit_id: str, line_id: str = "1", extra: str = "") -> str:
     """A visit as raw JSON text, so that tests can write what json.dumps will not (duplicate keys,
     escaped lone surrogates)."""
-    return ('{"visit_id": "%s", "date": "2025-03-01", "kind": "outpatient", "region": "450100", %s'
-            '"patient": {"id": "P1", "categories": ["disabled_veteran"]}, '
-            '"lines": [{"line_id": "%s", "item": "registration", "amount": "12.00"}]}' % (visit_id, extra, line_id))
+    return ('{"visit_id": "' + visit_id + '", "date": "2025-03-01", "kind": "outpatient", "region": "450100", '
+            + extra + '"patient": {"id": "P1", "categories": ["disabled_veteran"]}, '
+            '"lines": [{"line_id": "' + line_id + '", "item": "registration", "amount": "12.00"}]}')
 
 
 def _around(bad: str) -> str:

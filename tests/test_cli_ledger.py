@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from shuangyong.cli import main
+from shuangyong.ledger import PostingRequest
+from shuangyong.plugins import open_ledger
 from shuangyong.testing.prerequisites import import_or_missing
 
 from .test_cli import good_visit, jsonl, outputs, run
@@ -47,6 +54,40 @@ def test_post_then_verify_and_export(url: str) -> None:
     verified = run("ledger", "verify", "--ledger", url)
     assert (0, "2 postings; granted 24.00, reversed 0.00, net 24.00 yuan") == (
         verified.exit_code, verified.stdout.splitlines()[0])
+
+
+def _post_subsidy(url: str) -> None:
+    """A share borne by the 优抚 subsidy beside the hospital's (until the engine decides such
+    shares, posted through the library, as the CLI would post them)."""
+    with open_ledger(url) as opened:
+        opened.post([PostingRequest("S", "1", "subsidy", "sha256:0123456789abcdef", "P1", "drug",
+                                    dt.date(2025, 3, 1), 3785, 1000, payer="youfu_medical_subsidy")])
+
+
+def test_payers_in_verify_export_and_reverse(url: str, tmp_path: Path) -> None:
+    """verify prints each payer's totals (zh and en; JSON: ``payers``), the hospital first;
+    export (JSON Lines and CSV) and the reversal's output carry each row's payer."""
+    assert 0 == post(url, good_visit("A")).exit_code
+    _post_subsidy(url)
+    reversal = run("ledger", "reverse", "--ledger", url, "2", "--reason", "重复")
+    assert (0, "youfu_medical_subsidy") == (reversal.exit_code, json.loads(reversal.stdout)["payer"])
+    assert [("A", "hospital"), ("S", "youfu_medical_subsidy"), ("S", "youfu_medical_subsidy")] == [
+        (r["visit_id"], r["payer"]) for r in export(url)]
+    target = tmp_path / "台帐.csv"
+    assert 0 == run("ledger", "export", "--ledger", url, "--format", "csv", "-o", str(target)).exit_code
+    table = list(csv.DictReader(io.StringIO(target.read_bytes().decode("utf-8-sig"))))
+    assert ["hospital", "youfu_medical_subsidy", "youfu_medical_subsidy"] == [row["payer"] for row in table]
+    verified = run("ledger", "verify", "--ledger", url)
+    assert (0, ["3 postings; granted 22.00, reversed 10.00, net 12.00 yuan",
+                "  borne by hospital: granted 12.00, reversed 0.00, net 12.00 yuan",
+                "  borne by youfu_medical_subsidy: granted 10.00, reversed 10.00, net 0.00 yuan"]) == (
+        verified.exit_code, verified.stdout.splitlines()[:3])
+    chinese = CliRunner().invoke(main, ["--lang", "zh", "ledger", "verify", "--ledger", url])
+    assert "  youfu_medical_subsidy 负担：减免 10.00 元，冲正 10.00 元，净额 0.00 元" == chinese.stdout.splitlines()[2]
+    report = json.loads(run("ledger", "verify", "--ledger", url, "--format", "json").stdout)
+    assert {"hospital": {"granted": "12.00", "reversed": "0.00", "net": "12.00"},
+            "youfu_medical_subsidy": {"granted": "10.00", "reversed": "10.00", "net": "0.00"}} == report["payers"]
+    assert ["hospital", "youfu_medical_subsidy"] == list(report["payers"])
 
 
 def test_bad_record_is_not_posted_and_others_are(url: str) -> None:

@@ -134,6 +134,15 @@ class TestTwiceYearly:
                           event("a2", "activity", "checkup", "2026-10-01", partner="A"))
         assert Status.MISSING == result(self.CHECK, records, "2026-12-31").status
 
+    def test_a_pairing_is_in_force_on_its_first_and_last_day(self) -> None:
+        """A pairing (结对共建) holds for an inclusive window of days (the test of the former
+        ``model.unit.Pairing``, issue 15 §9, on the pairing the checks read)."""
+        records = dossier({"id": "p", "kind": "pairing", "partner": "PAP-1", "since": "2026-05-31",
+                           "until": "2026-09-01"},
+                          event("a", "activity", "checkup", "2026-05-31", partner="PAP-1"),
+                          event("b", "activity", "checkup", "2026-09-01", partner="PAP-1"))
+        assert Status.MET == result(self.CHECK, records, "2026-12-31").status
+
     def test_a_checkup_before_the_pairing_began_does_not_count(self) -> None:
         records = dossier({"id": "p", "kind": "pairing", "partner": "PAP-1", "since": "2026-06-01"},
                           event("a", "activity", "checkup", "2026-04-01", partner="PAP-1"),

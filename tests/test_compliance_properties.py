@@ -22,7 +22,8 @@ days = st.integers(-20, 380).map(lambda n: dt.date(YEAR, 1, 1) + dt.timedelta(da
 @st.composite
 def records(draw: st.DrawFn, number: int) -> dict[str, Any]:
     kind = draw(st.sampled_from(sorted(RECORD_TYPES)))
-    record: dict[str, Any] = {"id": f"r{number}", "kind": kind, "type": draw(st.sampled_from(sorted(RECORD_TYPES[kind])))}
+    record: dict[str, Any] = {"id": f"r{number}", "kind": kind,
+                              "type": draw(st.sampled_from(sorted(RECORD_TYPES[kind])))}
     start = draw(days)
     if kind in ("facility", "pairing"):
         record["since"] = start.isoformat()

@@ -35,8 +35,8 @@ def test_sample_report_shows_the_planted_gaps() -> None:
     gaps = {s["id"]: [g["en"] for g in s["gaps"]] for h in report["headlines"] for s in h["standards"]}
     statuses = {s["id"]: s["status"] for h in report["headlines"] for s in h["standards"]}
     assert {"org.quarterly_meeting": "partial", "svc.priority_signs": "partial", "pair.checkups": "partial",
-            "org.head_leads_visits": "partial", "org.annual_summary": "not_yet_due", "pub.columns": "not_yet_due", "edu.coverage": "not_applicable"} == {
-        key: value for key, value in statuses.items() if value != "met"}
+            "org.head_leads_visits": "partial", "org.annual_summary": "not_yet_due", "pub.columns": "not_yet_due",
+            "edu.coverage": "not_applicable"} == {key: value for key, value in statuses.items() if value != "met"}
     assert ["Q3: no 双拥 leading-group meeting recorded (due 2026-09-30)"] == gaps["org.quarterly_meeting"]
     assert ["Army Day (1 August): no holiday visit to the troops led by the head (王建国) recorded (due 2026-08-08)"
             ] == gaps["org.head_leads_visits"]

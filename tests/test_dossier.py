@@ -160,7 +160,7 @@ def test_compliance_cli_exits_2_and_writes_nothing(tmp_path: Path, name: str) ->
         path.write_text(json.dumps(GOOD)[:-1] + ', "x": ' + "[" * 3000 + "]" * 3000 + "}")
     elif name == "bomb":
         path.write_text("".join(f"{n}: &{n} [{', '.join([f'*{p}'] * 9) if p else 'a, b, c, d, e, f, g, h, i'}]\n"
-                                for p, n in zip([""] + list("abcdefgh"), "abcdefghi")))
+                                for p, n in zip([""] + list("abcdefgh"), "abcdefghi", strict=True)))
     elif name == "dup":
         path.write_text("year: 2026\nyear: 2025\n")
     out = tmp_path / "report.md"
@@ -180,3 +180,11 @@ def test_an_unknown_key_with_a_bracket_is_named_not_a_crash(tmp_path: Path) -> N
     with pytest.raises(DossierError) as caught:
         load_dossier(path)
     assert (None, "unknown key 'rec[ords'") == (caught.value.field, caught.value.message.en)
+
+
+@pytest.mark.parametrize("records", [5, True, 2.5])
+def test_records_that_are_not_a_list_are_named_not_a_crash(records: object) -> None:
+    """``records: 5`` was a TypeError while looking for unknown record kinds (found by the fuzzer)."""
+    error = refused({"schema_version": 1, "unit": {"id": "U", "name": {"zh": "单位", "en": "Unit"}, "kind": "hospital"},
+                     "year": 2026, "records": records})
+    assert ("records", True) == (error.field, error.message.en.startswith("invalid value"))

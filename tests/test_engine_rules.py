@@ -158,7 +158,8 @@ class TestStacking:
     def test_per_line_cap(self, tmp_path: Path) -> None:
         """A per-line cap bounds the reduction of each line."""
         engine = pack(tmp_path, rule("cap", 'items: [drug]\nbenefit: {waive: true}\ncaps: {per_line: "30.00"}'))
-        assert {"1": "30.00", "2": "20.00"} == reductions(engine, visit([("1", "drug", "100.00"), ("2", "drug", "20.00")]))
+        lines = [("1", "drug", "100.00"), ("2", "drug", "20.00")]
+        assert {"1": "30.00", "2": "20.00"} == reductions(engine, visit(lines))
 
     def test_per_visit_cap_in_line_order(self, tmp_path: Path) -> None:
         """A per-visit cap is consumed in canonical line order, whatever the input order."""
@@ -172,14 +173,17 @@ class TestStacking:
 class TestConditions:
     def test_effective_window_inclusive(self, tmp_path: Path) -> None:
         """A rule applies on the first and last day of its window only."""
-        engine = pack(tmp_path, rule("r", 'effective: {from: 2025-03-01, to: 2025-03-31}\nitems: [drug]\nbenefit: {waive: true}'))
+        engine = pack(tmp_path, rule("r", "effective: {from: 2025-03-01, to: 2025-03-31}\n"
+                                          "items: [drug]\nbenefit: {waive: true}"))
         days = ["2025-02-28", "2025-03-01", "2025-03-31", "2025-04-01"]
-        assert ["0.00", "1.00", "1.00", "0.00"] == [reductions(engine, visit([("1", "drug", "1.00")], day=d))["1"] for d in days]
+        got = [reductions(engine, visit([("1", "drug", "1.00")], day=d))["1"] for d in days]
+        assert ["0.00", "1.00", "1.00", "0.00"] == got
 
     def test_region_scope(self, tmp_path: Path) -> None:
         """A pack for 450000 covers 450100 and 450103 but not 370100."""
         engine = pack(tmp_path, rule("r", "items: [drug]\nbenefit: {waive: true}"), head='region: "450000"\n')
-        got = [reductions(engine, visit([("1", "drug", "1.00")], region=r))["1"] for r in ("450100", "450103", "370100")]
+        regions = ("450100", "450103", "370100")
+        got = [reductions(engine, visit([("1", "drug", "1.00")], region=r))["1"] for r in regions]
         assert ["1.00", "1.00", "0.00"] == got
 
     def test_tags(self, tmp_path: Path) -> None:
@@ -207,7 +211,8 @@ class TestConditions:
 class TestExplain:
     def test_outcomes_and_reasons(self, tmp_path: Path) -> None:
         """explain says applied, outdone, not eligible and granted, with reasons."""
-        engine = pack(tmp_path, rule("half", 'when: {credential: key_care_medical_card}\nitems: [drug]\nbenefit: {reduce: "50%"}') +
+        engine = pack(tmp_path, rule("half", "when: {credential: key_care_medical_card}\n"
+                                             'items: [drug]\nbenefit: {reduce: "50%"}') +
                       rule("five", 'items: [drug]\nbenefit: {fixed: "5.00"}') +
                       rule("vets", "when: {category: veteran}\nitems: [drug]\nbenefit: {waive: true}\ngroup: other") +
                       rule("prio", "priorities: [pharmacy]"))

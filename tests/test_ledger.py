@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import sqlite3
-from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -14,16 +14,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from shuangyong.engine import Engine
+from shuangyong.engine.decision import Applied
 from shuangyong.errors import LedgerError
 from shuangyong.ledger import Ledger, MemoryLedger, PostingRequest, SQLiteLedger, patient_key, requests_for, verify
 from shuangyong.ledger.posting import as_granted, seal
-from shuangyong.engine import Engine
-from shuangyong.plugins import open_ledger
-from shuangyong.testing.prerequisites import import_or_missing
+from shuangyong.ledger.sqlite import MIGRATIONS
 
 from .builders import visit
 
 FP = "sha256:0123456789abcdef"
+SUBSIDY = "youfu_medical_subsidy"  #: a payer other than the hospital (优抚医疗补助)
 EXAMPLES = itertools.count()  #: tells hypothesis' examples apart on a ledger they share
 DAY = dt.date(2026, 3, 2)
 
@@ -34,21 +35,6 @@ def request(line: str = "1", *, visit_id: str = "V1", requested: int = 500, amou
                   item="bed", business_date=day, amount_fen=amount, requested_fen=requested, year_cap_fen=cap)
     fields.update(changes)
     return PostingRequest(**fields)
-
-
-@pytest.fixture(params=["memory", "sqlite", "sql:sqlite", "sql:postgresql", "sql:mariadb"])
-def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
-    """Every backend, the SQL plugin's included: the rules must not depend on where rows are kept."""
-    if request.param == "memory":
-        yield MemoryLedger()
-        return
-    if request.param == "sqlite":
-        with SQLiteLedger(f"sqlite:///{tmp_path / 'l.db'}") as opened:
-            yield opened
-        return
-    sql_testing = import_or_missing("shuangyong_sql.testing")
-    with sql_testing.scratch_url(request.param.removeprefix("sql:"), tmp_path) as url, open_ledger(url) as opened:
-        yield opened
 
 
 def rows(ledger: Ledger) -> list[tuple[int, str, int]]:
@@ -79,6 +65,14 @@ class TestPosting:
         ledger.post([request("1", fingerprint="sha256:fedcba9876543210")])
         assert [(1, "grant", 500), (2, "reversal", 500), (3, "grant", 500)] == rows(ledger)
 
+    def test_payer_is_posted_and_carried_by_the_reversal(self, ledger: Ledger) -> None:
+        """A share borne by a subsidy is stored under that payer, a request that names nobody is
+        the hospital's, and a reversal cancels the grant under the grant's payer."""
+        ledger.post([request("1", payer=SUBSIDY), request("2")])
+        ledger.reverse(1, "wrong fund")
+        assert [(1, "grant", SUBSIDY), (2, "grant", "hospital"), (3, "reversal", SUBSIDY)] == [
+            (p.seq, p.kind, p.payer) for p in ledger.postings()]
+
     def test_empty_batch(self, ledger: Ledger) -> None:
         assert ([], []) == (ledger.post([]), rows(ledger))
 
@@ -102,6 +96,15 @@ class TestYearlyCap:
                               request("4", requested=1000, cap=1000, day=dt.date(2026, 12, 31))])
         assert [1000, 1000, 0] == [p.granted_fen for p in posted]
 
+    def test_yearly_cap_counts_per_payer(self, ledger: Ledger) -> None:
+        """One patient and rule, two payers: each payer's grants count against a cap of their own,
+        so the subsidy's use leaves the hospital's untouched and the other way round."""
+        posted = ledger.post([request("1", requested=800, cap=1000),
+                              request("2", requested=800, cap=1000, payer=SUBSIDY),
+                              request("3", requested=800, cap=1000, payer=SUBSIDY),
+                              request("4", requested=800, cap=1000, visit_id="V2")])
+        assert [800, 800, 200, 200] == [p.granted_fen for p in posted]
+
     def test_yearly_cap_freed_by_a_reversal(self, ledger: Ledger) -> None:
         """A reversed grant no longer counts against the cap."""
         ledger.post([request("1", requested=1000, cap=1000)])
@@ -109,21 +112,26 @@ class TestYearlyCap:
         assert 1000 == ledger.post([request("2", requested=1000, cap=1000)])[0].granted_fen
 
     @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-    @given(st.lists(st.tuples(st.integers(0, 2000), st.booleans()), min_size=1, max_size=6), st.integers(0, 5000))
-    def test_cap_never_exceeded(self, ledger: Ledger, steps: list[tuple[int, bool]], cap: int) -> None:
-        """For any requests and cap, on every backend, each grant is what is left of the cap (a
-        reversal gives back what it cancels, not what was asked) and verify is clean. One ledger
-        serves every example, each with a patient and visit of its own."""
+    @given(st.lists(st.tuples(st.integers(0, 2000), st.booleans(), st.sampled_from(["hospital", SUBSIDY])),
+                    min_size=1, max_size=8), st.integers(0, 5000))
+    def test_cap_never_exceeded(self, ledger: Ledger, steps: list[tuple[int, bool, str]], cap: int) -> None:
+        """For any requests, payers and cap, on every backend, each grant is what is left of its
+        payer's cap (a reversal gives back what it cancels, not what was asked), no payer's net
+        exceeds the cap, and verify is clean. One ledger serves every example, each with a
+        patient and visit of its own."""
         patient = f"P{next(EXAMPLES)}"
-        left = cap
-        for n, (ask, reversed_later) in enumerate(steps):
+        left = {"hospital": cap, SUBSIDY: cap}
+        for n, (ask, reversed_later, payer) in enumerate(steps):
             (grant,) = ledger.post([request(str(n), visit_id=patient, patient=patient, requested=ask,
-                                            amount=2000, cap=cap)])
-            assert min(ask, left) == grant.granted_fen
-            left -= grant.granted_fen
+                                            amount=2000, cap=cap, payer=payer)])
+            assert (min(ask, left[payer]), payer) == (grant.granted_fen, grant.payer)
+            left[payer] -= grant.granted_fen
             if reversed_later:
                 ledger.reverse(grant.seq, "test")
-                left += grant.granted_fen
+                left[payer] += grant.granted_fen
+        mine = [row for row in ledger.postings() if row.patient_key == patient]
+        for payer in left:
+            assert 0 <= sum(row.signed_fen for row in mine if row.payer == payer) <= cap
         assert verify(ledger.postings()).ok
 
 
@@ -163,6 +171,9 @@ class TestBadInput:
         ({"fingerprint": "sha256:XYZ"}, "fingerprint",
          "policy fingerprint 'sha256:XYZ' is malformed (expected sha256: and 16 hex digits)"),
         ({"day": "2026-03-02"}, "business_date", "business_date must be a date"),
+        ({"payer": ""}, "payer", "payer '' is not a payer id"),
+        ({"payer": " hospital"}, "payer", "payer ' hospital' is not a payer id"),
+        ({"payer": None}, "payer", "payer None is not a payer id"),
     ])
     def test_refused_with_field(self, changes: dict[str, Any], field: str, message: str) -> None:
         with pytest.raises(LedgerError) as caught:
@@ -223,7 +234,19 @@ class TestVerify:
                        "requested_fen": 500, "prev_hash": second.hash})
         problems = [p.en for p in verify([first, second, forged]).problems]
         assert ["row 3 has seq 4 (numbering must have no gaps)", "row 4 posts the same grant as row 1",
-                "row 4 brings the year's total to 1100 fen, over the cap of 600 fen"] == problems
+                "row 4 brings the year's total borne by hospital to 1100 fen, over the cap of 600 fen"] == problems
+
+    def test_totals_per_payer(self, ledger: Ledger) -> None:
+        """What each payer bears, the hospital first whatever was posted first, the others in the
+        order they were first posted; the payers' totals add up to the ledger's."""
+        ledger.post([request("1", payer=SUBSIDY, requested=300), request("2", requested=200),
+                     request("3", payer="city_fund", requested=100)])
+        ledger.reverse(1, "x")
+        result = verify(ledger.postings())
+        assert [("hospital", 200, 0, 200), (SUBSIDY, 300, 300, 0), ("city_fund", 100, 0, 100)] == [
+            (t.payer, t.granted_fen, t.reversed_fen, t.net_fen) for t in result.payers]
+        assert (result.granted_fen, result.reversed_fen) == (sum(t.granted_fen for t in result.payers),
+                                                             sum(t.reversed_fen for t in result.payers))
 
     def test_reversal_of_missing_grant(self) -> None:
         ledger = MemoryLedger()
@@ -254,7 +277,8 @@ def test_reopening_keeps_rows_and_schema(tmp_path: Path) -> None:
         ledger.post([request("1")])
     with SQLiteLedger(url) as ledger:
         assert [(1, "grant", 500)] == rows(ledger)
-        assert [(1,), (2,)] == [tuple(row) for row in ledger.connection.execute("SELECT version FROM shuangyong_schema")]
+        assert [(version,) for version, _ in MIGRATIONS] == [
+            tuple(row) for row in ledger.connection.execute("SELECT version FROM shuangyong_schema")]
 
 
 @pytest.mark.parametrize("url", ["sqlite://relative.db", "sqlite:///"])
@@ -282,3 +306,36 @@ def test_as_granted_applies_the_cap() -> None:
     line = after.lines[0]
     assert ("7.00", "5.00", "7.00") == (str(line.reduction), str(line.payable), str(after.totals.reduction))
     assert after.totals.reduction + after.totals.payable == after.totals.amount
+
+
+def test_payer_from_the_decision_and_a_capped_subsidy_falls_to_the_patient() -> None:
+    """A share's payer (``Applied.payer``) goes into its request; when the ledger grants less
+    (a yearly cap), ``as_granted`` takes the difference from that payer's part and gives it to
+    the patient, leaves the insurance funds as they were, and every line and the totals still
+    sum: insurance + reduction + payable == amount."""
+    engine = Engine.from_packs("seed-example")
+    v = visit([("1", "registration", "12.00"), ("2", "drug", "5.00")], categories=("disabled_veteran",),
+              cards=(("key_care_medical_card", "2024-01-01", None),))
+    plain = engine.evaluate(v)
+    rule = plain.lines[0].rule
+    settled = (plain.lines[0]._replace(
+                   reduction=Decimal("8.00"), payable=Decimal("0.00"), insurance=Decimal("4.00"),
+                   applied=(Applied(rule, Decimal("8.00"), SUBSIDY, "patient_share"),),
+                   payers=(("basic_pool", Decimal("4.00")), (SUBSIDY, Decimal("8.00")), ("patient", Decimal("0.00")))),
+               plain.lines[1]._replace(payers=(("patient", Decimal("5.00")),)))
+    decision = attrs.evolve(plain, lines=settled, totals=attrs.evolve(
+        plain.totals, reduction=Decimal("8.00"), payable=Decimal("5.00"), insurance=Decimal("4.00"),
+        payers=(("basic_pool", Decimal("4.00")), (SUBSIDY, Decimal("8.00")), ("patient", Decimal("5.00")))))
+    (asked,) = requests_for(v, decision, engine.policy)
+    assert (rule, SUBSIDY, 800) == (asked.rule_id, asked.payer, asked.requested_fen)
+    capped = [attrs.evolve(p, granted_fen=500) for p in MemoryLedger().post([asked])]
+    after = as_granted(decision, capped)
+    line, totals = after.lines[0], after.totals
+    assert (Decimal("5.00"), Decimal("3.00"), (Applied(rule, Decimal("5.00"), SUBSIDY, "patient_share"),)) == (
+        line.reduction, line.payable, line.applied)
+    assert (("basic_pool", Decimal("4.00")), (SUBSIDY, Decimal("5.00")), ("patient", Decimal("3.00"))) == line.payers
+    assert (Decimal("4.00"), Decimal("5.00"), Decimal("8.00")) == (totals.insurance, totals.reduction, totals.payable)
+    assert (("basic_pool", Decimal("4.00")), (SUBSIDY, Decimal("5.00")), ("patient", Decimal("8.00"))) == totals.payers
+    for figures in (*after.lines, totals):
+        assert figures.insurance + figures.reduction + figures.payable == figures.amount
+        assert sum(part for _, part in figures.payers) == figures.amount

@@ -19,8 +19,7 @@ from shuangyong.errors import LedgerError
 from shuangyong.ledger import Ledger, MemoryLedger, Transaction, verify
 from shuangyong.ledger.posting import Posting
 
-from .test_ledger import ledger, request  # noqa: F401  (the fixture over every backend)
-
+from .test_ledger import request
 
 Insert = Callable[[Sequence[Posting]], None]
 

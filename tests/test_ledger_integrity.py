@@ -92,7 +92,8 @@ def answers(result: Any) -> list[dict[str, Any]]:
     return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
 
 
-def visit(visit_id: str = "A", *, patient: str = "P1", amount: str = "12.00", item: str = "registration") -> dict[str, Any]:
+def visit(visit_id: str = "A", *, patient: str = "P1", amount: str = "12.00",
+          item: str = "registration") -> dict[str, Any]:
     record = good_visit(visit_id)
     record["patient"]["id"] = patient
     record["lines"] = [{"line_id": "1", "item": item, "amount": amount}]
@@ -103,6 +104,7 @@ def visit(visit_id: str = "A", *, patient: str = "P1", amount: str = "12.00", it
 
 CONFLICTS = [
     ("patient_key", {"patient_key": "P2"}),
+    ("payer", {"payer": "youfu_medical_subsidy"}),
     ("item", {"item": "drug"}),
     ("amount_fen", {"amount": 800}),
     ("requested_fen", {"requested": 400}),
@@ -114,8 +116,8 @@ CONFLICTS = [
 @pytest.mark.parametrize(("field", "change"), CONFLICTS, ids=[field for field, _ in CONFLICTS])
 def test_grant_key_with_other_content_is_a_conflict(backend: str, ledger: Ledger, field: str,
                                                     change: dict[str, Any]) -> None:
-    """The same (visit, line, rule, policy) with another patient, item, amount, reduction or
-    date is refused, naming the visit, line and field; nothing of its batch is written."""
+    """The same (visit, line, rule, policy) with another patient, payer, item, amount, reduction
+    or date is refused, naming the visit, line and field; nothing of its batch is written."""
     first = ledger.post([request("1")])
     with pytest.raises(LedgerError) as caught:
         ledger.post([request("2"), request("1", **change)])

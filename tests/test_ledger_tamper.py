@@ -16,7 +16,7 @@ from shuangyong.ledger import Ledger, MemoryLedger, SQLiteLedger, verify
 from shuangyong.ledger import base as ledger_base
 from shuangyong.ledger.posting import seal
 
-from .test_ledger import ledger, request  # noqa: F401  (the fixture over every backend)
+from .test_ledger import request
 
 GENESIS = "0" * 64
 POSTED_AT = dt.datetime(2026, 3, 2, 8, 30, 0, 123456)
@@ -38,11 +38,17 @@ ROW_3 = ('{"amount_fen":1000,"business_date":"2026-03-02","fingerprint":"sha256:
          '"posted_at":"2026-03-02T08:30:00.123456Z","prev_hash":"' + HASH_2 + '","reason":"挂错号",'
          '"requested_fen":500,"reverses":1,"rule_id":"r1","seq":3,"visit_id":"V1","year_cap_fen":300}')
 HEAD = "e789552f258fdeae4733cc2c8dfd7baba049439b25be17ac00bd0e704dce8538"  #: the 3-row chain's head
+# The first row again, borne by the 优抚 subsidy: a payer other than the hospital is hashed, under
+# the key "payer" in its sorted place; the hospital's rows above carry none (docs/ledger.md).
+SUBSIDY = "youfu_medical_subsidy"
+ROW_SUBSIDY = ROW_1.replace('"patient_key":"P1",', '"patient_key":"P1","payer":"youfu_medical_subsidy",')
+HASH_SUBSIDY = "740c978659f0f580cebfa562c64f3fbba4cd5c232002c4f4e4a61183d1681faa"
 
 
 def test_the_vector_is_what_it_says() -> None:
     """The literals agree with each other, so the test below pins the library to them."""
     assert [HASH_1, HASH_2, HEAD] == [hashlib.sha256(row.encode()).hexdigest() for row in (ROW_1, ROW_2, ROW_3)]
+    assert ('"payer"' not in ROW_1, HASH_SUBSIDY) == (True, hashlib.sha256(ROW_SUBSIDY.encode()).hexdigest())
 
 
 def test_known_answer_hashes(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -54,6 +60,14 @@ def test_known_answer_hashes(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) ->
     ledger.reverse(1, " 挂错号 ")
     assert [HASH_1, HASH_2, HEAD] == [row.hash for row in ledger.postings()]
     assert [GENESIS, HASH_1, HASH_2] == [row.prev_hash for row in ledger.postings()]
+    assert verify(ledger.postings()).ok
+
+
+def test_known_answer_hash_with_a_payer(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same grant borne by the subsidy hashes to the literal value that includes the payer."""
+    monkeypatch.setattr(ledger_base, "utc_now", lambda: POSTED_AT)
+    (row,) = ledger.post([request("1", cap=300, payer=SUBSIDY)])
+    assert (HASH_SUBSIDY, [HASH_SUBSIDY]) == (row.hash, [stored.hash for stored in ledger.postings()])
     assert verify(ledger.postings()).ok
 
 
@@ -125,17 +139,50 @@ def forge(ledger: Ledger, seq: int, reseal: Literal["no", "row", "chain"], **cha
                  id="reason-edited-and-rehashed"),
     pytest.param(3, "chain", {"granted_fen": 100},
                  ["row 3 does not match the grant 1 it reverses",
-                  "row 4 brings the year's total to 500 fen, over the cap of 300 fen"],
+                  "row 4 brings the year's total borne by hospital to 500 fen, over the cap of 300 fen"],
                  id="reversal-amount-rewritten"),
     pytest.param(3, "chain", {"reverses": 2}, ["row 3 does not match the grant 2 it reverses"],
                  id="reversal-pointed-elsewhere"),
     pytest.param(4, "chain", {"granted_fen": 500, "requested_fen": 500},
-                 ["row 4 brings the year's total to 500 fen, over the cap of 300 fen"],
+                 ["row 4 brings the year's total borne by hospital to 500 fen, over the cap of 300 fen"],
                  id="grant-over-the-cap-rewritten"),
 ])
 def test_tampering_is_found_and_named(ledger: Ledger, seq: int, reseal: Literal["no", "row", "chain"],
                                       changes: dict[str, Any], problems: list[str]) -> None:
     _history(ledger)
+    forge(ledger, seq, reseal, **changes)
+    assert changes.items() <= attrs.asdict(list(ledger.postings())[seq - 1]).items(), "the edit was not stored"
+    assert problems == [problem.en for problem in verify(ledger.postings()).problems]
+
+
+def _payer_history(ledger: Ledger) -> None:
+    """Four rows: a hospital grant; a subsidy grant cut by the subsidy's cap (500 asked, 400
+    granted); its reversal; a subsidy grant the reversal made room for."""
+    ledger.post([request("1")])
+    ledger.post([request("2", rule_id="s1", cap=400, payer=SUBSIDY)])
+    ledger.reverse(2, "wrong fund")
+    ledger.post([request("4", rule_id="s1", cap=400, payer=SUBSIDY)])
+
+
+@pytest.mark.parametrize(("seq", "reseal", "changes", "problems"), [
+    pytest.param(1, "no", {"payer": SUBSIDY}, ["row 1: content does not match its hash (altered)"],
+                 id="hospital-row-given-a-payer"),
+    pytest.param(4, "no", {"payer": "hospital"}, ["row 4: content does not match its hash (altered)"],
+                 id="subsidy-row-put-on-the-hospital"),
+    pytest.param(3, "chain", {"payer": "hospital"},
+                 ["row 3 does not match the grant 2 it reverses",
+                  "row 4 brings the year's total borne by youfu_medical_subsidy to 800 fen, over the cap of 400 fen",
+                  "visit V1: net grants borne by youfu_medical_subsidy total 800 fen, more than the 500 fen requested"],
+                 id="reversal-credited-to-another-payer"),
+])
+def test_payer_tampering_is_found_and_named(ledger: Ledger, seq: int, reseal: Literal["no", "row", "chain"],
+                                            changes: dict[str, Any], problems: list[str]) -> None:
+    """The payer is under the hash both ways (to and from the hospital, whose rows carry no payer
+    in the hashed form); a reversal re-credited to another payer, re-hashed and re-chained,
+    leaves the subsidy over its yearly cap and bearing more of the visit than was asked of it."""
+    _payer_history(ledger)
+    assert [("hospital", 500, 0), (SUBSIDY, 800, 400)] == [
+        (total.payer, total.granted_fen, total.reversed_fen) for total in verify(ledger.postings()).payers]
     forge(ledger, seq, reseal, **changes)
     assert changes.items() <= attrs.asdict(list(ledger.postings())[seq - 1]).items(), "the edit was not stored"
     assert problems == [problem.en for problem in verify(ledger.postings()).problems]

@@ -11,6 +11,7 @@ import pytest
 
 from shuangyong.dates import DateWindow
 from shuangyong.errors import InputError, MoneyError, UnknownCategoryError
+from shuangyong.interchange import check_id, framing, json_depth, read_records, visit_from_dict, visit_from_json
 from shuangyong.model import (
     Beneficiary,
     ChargeCodeMap,
@@ -21,7 +22,6 @@ from shuangyong.model import (
     Visit,
     Vocabulary,
 )
-from shuangyong.interchange import check_id, framing, json_depth, read_records, visit_from_dict, visit_from_json
 from shuangyong.text import Text
 
 DAY = dt.date(2025, 3, 1)
@@ -391,8 +391,8 @@ class TestChargeCodeMap:
 
 
 def _text(visit_id: str = "V1", patient: str = '"id": "P1"', line: str = '"line_id": "1", "amount": "1.00"') -> str:
-    return ('{"visit_id": "%s", "date": "2025-03-01", "kind": "outpatient", "region": "450100", '
-            '"patient": {%s}, "lines": [{"item": "bed", %s}]}' % (visit_id, patient, line))
+    return ('{"visit_id": "' + visit_id + '", "date": "2025-03-01", "kind": "outpatient", "region": "450100", '
+            '"patient": {' + patient + '}, "lines": [{"item": "bed", ' + line + '}]}')
 
 
 class TestContractReading:
@@ -453,7 +453,8 @@ class TestContractReading:
         assert ["A", None, "B"] == [r.visit_id() for r in records]
         with pytest.raises(InputError) as caught:
             records[1].visit()
-        assert ("line 2", True) == (caught.value.record, f"offset {len(good) + 14} of the file" in caught.value.message.en)
+        where = f"offset {len(good) + 14} of the file"
+        assert ("line 2", True) == (caught.value.record, where in caught.value.message.en)
         assert "\u5f20" == next(read_records(io.BytesIO(bad), "gb18030").records).visit().visit_id
 
     def test_line_longer_than_a_record_is_skipped_not_held(self, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -465,3 +466,15 @@ class TestContractReading:
         with pytest.raises(InputError, match="longer than 250 bytes"):
             records[1].visit()
         assert "B" == records[2].visit().visit_id
+
+
+@pytest.mark.parametrize("codec", ["utf-8", "utf-16", "utf-16-be", "utf-32"])
+def test_visit_from_json_refuses_deep_bytes_in_every_json_encoding(codec: str) -> None:
+    """Bytes ``json.loads`` reads as UTF-16 reached it 1,000 arrays deep (a RecursionError): the
+    depth was counted on the bytes, where the escape ``"\\ud800"`` misled the string skipping
+    (found by the fuzzer through ``--his fhir``; its reproducer is the input here)."""
+    found = Path(__file__).parent / "fuzz/corpus/fhir/found-deep-utf16-bundle.json"
+    text = found.read_bytes().decode("utf-16")
+    with pytest.raises(InputError) as raised:
+        visit_from_json(text.encode(codec))
+    assert "nested deeper than 64 levels" in raised.value.message.en

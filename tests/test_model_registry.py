@@ -15,10 +15,8 @@ from shuangyong.model import (
     ChargeCodeMap,
     ChargeLine,
     Credential,
-    Pairing,
     Registry,
     Term,
-    Unit,
     Visit,
     Vocabulary,
 )
@@ -154,7 +152,8 @@ class TestChargeCodes:
         table = tmp_path / "codes.csv"
         table.write_text("\ufeffcode,item,description\n110200001,registration,挂号费\nY1,drug,药\n", encoding="utf-8")
         codes = ChargeCodeMap.load(table, REGISTRY.items)
-        assert ("registration", "drug", None) == (codes.item_for("110200001"), codes.item_for("Y1"), codes.item_for("Z"))
+        assert ("registration", "drug", None) == (codes.item_for("110200001"), codes.item_for("Y1"),
+                                                  codes.item_for("Z"))
 
     def test_yaml(self, tmp_path: Path) -> None:
         """A YAML mapping works the same."""
@@ -171,10 +170,11 @@ class TestChargeCodes:
         assert f"{table}:line 3" == caught.value.record
 
     def test_conflicting_code(self, tmp_path: Path) -> None:
-        """One code mapped to two item kinds is an error."""
+        """One code mapped to two item kinds is an error naming both rows."""
         table = tmp_path / "codes.csv"
         table.write_text("code,item\nA,drug\nA,bed\n", encoding="utf-8")
-        with pytest.raises(InputError, match="maps to two items"):
+        with pytest.raises(InputError,
+                           match=r"code A maps to drug \(any date, line 2\) and to bed \(any date, line 3\)"):
             ChargeCodeMap.load(table, REGISTRY.items)
 
     def test_missing_columns(self, tmp_path: Path) -> None:
@@ -183,17 +183,3 @@ class TestChargeCodes:
         table.write_text("charge,kind\nA,drug\n", encoding="utf-8")
         with pytest.raises(InputError, match="columns code and item"):
             ChargeCodeMap.load(table, REGISTRY.items)
-
-
-class TestUnits:
-    def test_unit_kind_checked(self) -> None:
-        """A unit is a hospital, a health bureau or a military unit."""
-        assert "hospital" == Unit("H1", "南宁市第一人民医院", "hospital", "450100").kind
-        with pytest.raises(ValueError, match="kind"):
-            Unit("X", "某单位", "school")
-
-    def test_pairing_window(self) -> None:
-        """A pairing (结对共建) holds for an inclusive window of days."""
-        pairing = Pairing("H1", "M1", DateWindow(dt.date(2025, 1, 1), dt.date(2025, 12, 31)))
-        assert (True, False) == (pairing.validity.contains(dt.date(2025, 12, 31)),
-                                 pairing.validity.contains(dt.date(2026, 1, 1)))

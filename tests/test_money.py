@@ -132,7 +132,8 @@ class TestMaximum:
             parse_amount(value, field="lines[3].amount")
         message = caught.value.message
         assert ("lines[3].amount", True, True) == (
-            caught.value.field, str(MAX_AMOUNT) in message.en and "maximum" in message.en, str(MAX_AMOUNT) in message.zh)
+            caught.value.field, str(MAX_AMOUNT) in message.en and "maximum" in message.en,
+            str(MAX_AMOUNT) in message.zh)
 
     def test_long_values_are_cut_in_messages(self) -> None:
         """A refused amount of thousands of digits is quoted, not copied, in the message."""

@@ -22,7 +22,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from shuangyong.batch import BatchEngine
-from shuangyong.batch.sources import json_line_chunks
+from shuangyong.batch.sources.jsonl import json_line_chunks
 from shuangyong.engine import Engine
 from shuangyong.interchange import decision_to_dict, visit_from_dict
 from shuangyong.model import Registry

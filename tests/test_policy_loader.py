@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from shuangyong import documents
 from shuangyong.cli import main
+from shuangyong.documents import read_yaml
 from shuangyong.errors import PolicyError
 from shuangyong.limits import MAX_DEPTH, MAX_YAML_ALIASES, MAX_YAML_NODES
 from shuangyong.model import Registry
-from shuangyong.policy import PolicySet, load_reference, loader, resolve_layers
-from shuangyong import documents
-from shuangyong.documents import read_yaml
+from shuangyong.policy import PolicySet, load_reference, resolve_layers
 from shuangyong.policy.regions import region_prefix
 
 from .conftest import line_of
@@ -437,7 +437,7 @@ class TestLayering:
 
     def test_pack_region_becomes_prefix(self, write_pack: WritePack) -> None:
         """A pack for 450000 (广西) files its rules under the prefix 45."""
-        path = write_pack(HEAD + "region: \"450000\"\n" + R1 + "    items: [registration]\n    benefit: {waive: true}\n")
+        path = write_pack(HEAD + 'region: "450000"\n' + R1 + "    items: [registration]\n    benefit: {waive: true}\n")
         assert "45" == _load(path).rules[0].region
 
     def test_rule_region_narrows(self, write_pack: WritePack) -> None:
@@ -530,7 +530,7 @@ class TestRegionPrefix:
 
 #: Nine levels of nine aliases: 396 bytes that expand to 9^9 strings (issue 14: 5.8 GB, MemoryError).
 ALIAS_BOMB = "".join(f"{name}: &{name} [{', '.join([f'*{prev}'] * 9) if prev else ', '.join(['lol'] * 9)}]\n"
-                     for prev, name in zip([""] + list("abcdefgh"), "abcdefghi"))
+                     for prev, name in zip([""] + list("abcdefgh"), "abcdefghi", strict=True))
 
 
 def _nested_not(depth: int) -> str:
@@ -580,8 +580,8 @@ class TestHostileFiles:
         ok, _ = read_yaml("g: &g x\nall: [" + ", ".join(["*g"] * MAX_YAML_ALIASES) + "]\n", "ok.yaml")
         error = _policy_error(lambda: read_yaml(
             "g: &g x\nall:\n" + "  - *g\n" * (MAX_YAML_ALIASES + 1), "many.yaml"))
-        assert (MAX_YAML_ALIASES, f"many.yaml:{MAX_YAML_ALIASES + 3}", f"more than {MAX_YAML_ALIASES} aliases (*name)") \
-            == (len(ok["all"]), error.record, error.message.en)
+        assert (MAX_YAML_ALIASES, f"many.yaml:{MAX_YAML_ALIASES + 3}",
+                f"more than {MAX_YAML_ALIASES} aliases (*name)") == (len(ok["all"]), error.record, error.message.en)
 
     def test_an_alias_inside_its_own_anchor_is_refused(self) -> None:
         error = _policy_error(lambda: read_yaml("a: &a [1, *a]\n", "loop.yaml"))

@@ -48,25 +48,31 @@ def test_valid_pack_loads(tmp_path: Path) -> None:
     assert merged.fingerprint.startswith("sha256:") and 7 + 16 == len(merged.fingerprint)
 
 
+NOT_DIGITS = "not a number written as digits with at most two decimals"
+
+
 @pytest.mark.parametrize(("replace", "by", "field", "fragment"), [
     # a bool is an int in Python, Decimal reads "5_0", YAML 1.1 reads 012 as 10 and yes as true
-    ("    pack: base\n", "    schema_version: true\n    pack: base\n", "schema_version", "must be a whole number, got true"),
-    ("    pack: base\n", '    schema_version: "1"\n    pack: base\n', "schema_version", "must be a whole number, got '1'"),
+    ("    pack: base\n", "    schema_version: true\n    pack: base\n", "schema_version",
+     "must be a whole number, got true"),
+    ("    pack: base\n", '    schema_version: "1"\n    pack: base\n', "schema_version",
+     "must be a whole number, got '1'"),
     ('{reduce: "50%"}', '{reduce: "5_0%"}', "rules[0].benefit.reduce", 'written like "50%", got \'5_0%\''),
     ('{reduce: "50%"}', '{reduce: " 50%"}', "rules[0].benefit.reduce", 'written like "50%"'),
     ('{reduce: "50%"}', '{reduce: "5e1%"}', "rules[0].benefit.reduce", 'written like "50%"'),
     ('{reduce: "50%"}', '{reduce: "+50%"}', "rules[0].benefit.reduce", 'written like "50%"'),
     ('{reduce: "50%"}', '{reduce: "５０%"}', "rules[0].benefit.reduce", 'written like "50%"'),
-    ('{reduce: "50%"}', '{fixed: "1e3"}', "rules[0].benefit.fixed", "not a number written as digits with at most two decimals"),
-    ('{reduce: "50%"}', '{fixed: "+12.00"}', "rules[0].benefit.fixed", "not a number written as digits with at most two decimals"),
-    ('{reduce: "50%"}', '{fixed: " 12.00"}', "rules[0].benefit.fixed", "not a number written as digits with at most two decimals"),
-    ('{reduce: "50%"}', '{fixed: ".5"}', "rules[0].benefit.fixed", "not a number written as digits with at most two decimals"),
-    ('{reduce: "50%"}', '{fixed: "12."}', "rules[0].benefit.fixed", "not a number written as digits with at most two decimals"),
-    ('{reduce: "50%"}', '{fixed: "1_000"}', "rules[0].benefit.fixed", "not a number written as digits with at most two decimals"),
-    ('{reduce: "50%"}', '{fixed: "10000000000.00"}', "rules[0].benefit.fixed", "above the maximum of 9999999999.99 yuan"),
+    ('{reduce: "50%"}', '{fixed: "1e3"}', "rules[0].benefit.fixed", NOT_DIGITS),
+    ('{reduce: "50%"}', '{fixed: "+12.00"}', "rules[0].benefit.fixed", NOT_DIGITS),
+    ('{reduce: "50%"}', '{fixed: " 12.00"}', "rules[0].benefit.fixed", NOT_DIGITS),
+    ('{reduce: "50%"}', '{fixed: ".5"}', "rules[0].benefit.fixed", NOT_DIGITS),
+    ('{reduce: "50%"}', '{fixed: "12."}', "rules[0].benefit.fixed", NOT_DIGITS),
+    ('{reduce: "50%"}', '{fixed: "1_000"}', "rules[0].benefit.fixed", NOT_DIGITS),
+    ('{reduce: "50%"}', '{fixed: "10000000000.00"}', "rules[0].benefit.fixed",
+     "above the maximum of 9999999999.99 yuan"),
     ('{reduce: "50%"}', "{fixed: " + "9" * 5000 + "}", "rules[0].benefit.fixed", "(5000 digits) is too large"),
     ('{reduce: "50%"}', '{reduce: "50%"}\n        caps: {per_line: "1e3"}', "rules[0].caps.per_line",
-     "not a number written as digits with at most two decimals"),
+     NOT_DIGITS),
     ('{reduce: "50%"}', "{waive: 1}", "rules[0].benefit.waive", "must be true or false, got 1"),
     ('{reduce: "50%"}', '{waive: "false"}', "rules[0].benefit.waive", "must be true or false, got 'false'"),
     ("{category: key_care}", "{age: {min: 012}}", "rules[0].when.age.min", "must be a whole number, got '012'"),
@@ -149,7 +155,8 @@ def test_not_a_mapping(tmp_path: Path) -> None:
 
 def test_effective_to_before_from(tmp_path: Path) -> None:
     """An effective window ending before it starts is refused."""
-    error = error_of(tmp_path, VALID.replace("        when:", "        effective: {from: 2025-02-01, to: 2025-01-31}\n        when:"))
+    backwards = "        effective: {from: 2025-02-01, to: 2025-01-31}\n        when:"
+    error = error_of(tmp_path, VALID.replace("        when:", backwards))
     assert "before 'from'" in error.message.en and "rules[0].effective" == error.field
 
 
@@ -182,7 +189,8 @@ class TestLayering:
 
     def test_override_replaces_in_place(self, tmp_path: Path) -> None:
         """An override keeps the rule's position and takes the new content."""
-        write_pack(tmp_path, "base", BASE.replace("    rules:\n", "    rules:\n      - id: r0\n        title: {zh: 规则, en: rule}\n"
+        write_pack(tmp_path, "base", BASE.replace("    rules:\n", "    rules:\n      - id: r0\n"
+                                                  "        title: {zh: 规则, en: rule}\n"
                                                   "        clause: 条款\n        source: test\n        items: [drug]\n"
                                                   "        benefit: {waive: true}\n"))
         child = write_pack(tmp_path, "child", CHILD.replace(
@@ -236,8 +244,8 @@ class TestFingerprint:
     def test_stable_and_blind_to_comments(self, tmp_path: Path) -> None:
         """Loading twice, or with comments and spacing changed, gives the same fingerprint."""
         first = load(write_pack(tmp_path, "a", VALID)).fingerprint
-        again = load(write_pack(tmp_path, "b", "# a comment\n" + VALID.replace("{category: key_care}",
-                                                                                "{ category:   key_care }"))).fingerprint
+        spaced = "# a comment\n" + VALID.replace("{category: key_care}", "{ category:   key_care }")
+        again = load(write_pack(tmp_path, "b", spaced)).fingerprint
         assert first == again
 
     def test_changes_with_a_rate(self, tmp_path: Path) -> None:

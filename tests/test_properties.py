@@ -196,7 +196,8 @@ def test_sums_catch_a_line_that_does_not_add_up() -> None:
     _, decision = _decision(("1", "registration", "10.00"))
     with pytest.raises(PropertyFailure) as caught:
         check_sums(_with_line(decision, payable=Decimal("1.00")))
-    assert "visit V1, line 1 (registration): insurance 0.00 + reduction 10.00 + payable 1.00 is not the amount 10.00" in str(caught.value)
+    assert ("visit V1, line 1 (registration): insurance 0.00 + reduction 10.00 + payable 1.00 is not the amount "
+            "10.00" in str(caught.value))
     assert "就诊 V1 第 1 行（registration）" in caught.value.message.zh
 
 

@@ -139,7 +139,8 @@ def _sources() -> Iterator[tuple[str, str | None, int, str]]:
         for line, code in _python_blocks(path):
             yield str(path.relative_to(ROOT)), None, line, code
     for path in sorted((ROOT / "plugins").glob("*/src/**/*.py")):
-        yield str(path.relative_to(ROOT)), path.relative_to(ROOT / "plugins").parts[0], 1, path.read_text(encoding="utf-8")
+        plugin = path.relative_to(ROOT / "plugins").parts[0]
+        yield str(path.relative_to(ROOT)), plugin, 1, path.read_text(encoding="utf-8")
     for path in [ROOT / "tests" / "sample_plugin.py", *sorted((ROOT / "examples").glob("*.py"))]:
         yield str(path.relative_to(ROOT)), None, 1, path.read_text(encoding="utf-8")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from shuangyong.compliance.checks import BUILTIN_CHECK_KINDS
+from shuangyong.compliance.checks.kinds import BUILTIN_CHECK_KINDS
 from shuangyong.compliance.report import evaluate
 from shuangyong.compliance.standards import StandardsSet
 from shuangyong.errors import PolicyError
@@ -122,7 +122,8 @@ def test_the_head_must_lead_within_each_holiday_period() -> None:
 
     def status(*records: dict) -> str:
         report = evaluate(dossier(*records), SEED, dt.date(2026, 12, 31))
-        return next(r.status.value for h in report.headlines for r in h.results if r.standard.id == "org.head_leads_visits")
+        return next(r.status.value for h in report.headlines for r in h.results
+                    if r.standard.id == "org.head_leads_visits")
 
     in_may = _visit("may", "2026-05-12", HEAD)
     each = [_visit("ny", "2026-01-02", HEAD), _visit("sf", "2026-02-17", HEAD), _visit("bayi", "2026-08-01", HEAD)]

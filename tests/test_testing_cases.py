@@ -111,7 +111,8 @@ def test_expected_error_mismatch(tmp_path: Path, expect: str, shown: str) -> Non
 
 
 def test_expected_error_that_does_not_come(tmp_path: Path) -> None:
-    path = write(tmp_path, PASSING.split("        expect:")[0] + "        expect:\n          error: {type: MoneyError}\n")
+    path = write(tmp_path, PASSING.split("        expect:")[0]
+                 + "        expect:\n          error: {type: MoneyError}\n")
     result = run(str(path))
     assert 1 == result.exit_code and "  error\n    error  expected MoneyError  got —" in result.stdout
 
@@ -306,4 +307,5 @@ def test_a_gb18030_case_file_is_refused_at_its_line(tmp_path: Path) -> None:
     path.write_bytes(textwrap.dedent(PASSING).lstrip("\n").replace("registration waived", "挂号费减免")
                      .encode("gb18030"))
     result = run(str(path))
-    assert (2, True) == (result.exit_code, f"record {path}:4: a case file must be UTF-8" in result.stderr), result.output
+    refusal = f"record {path}:4: a case file must be UTF-8"
+    assert (2, True) == (result.exit_code, refusal in result.stderr), result.output

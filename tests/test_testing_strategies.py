@@ -106,7 +106,7 @@ def test_visits_shrink_to_a_readable_counterexample() -> None:
     visit = find(visits(day=DAY), lambda v: any(line.amount > 0 for line in v.lines))
     assert ("V1", "P1", frozenset(), ()) == (visit.visit_id, visit.patient.id, visit.patient.categories,
                                              visit.patient.credentials)
-    assert [("1", "registration", "0.01")] == [(l.line_id, l.item, str(l.amount)) for l in visit.lines]
+    assert [("1", "registration", "0.01")] == [(line.line_id, line.item, str(line.amount)) for line in visit.lines]
 
 
 @given(pack_sets())

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from shuangyong.batch import BatchEngine
-from shuangyong.batch.sources import FLAT_COLUMNS
+from shuangyong.batch.sources.csv import FLAT_COLUMNS
 from shuangyong.cli import main
 from shuangyong.engine import Engine
 from shuangyong.generate import visits, write_json_lines
@@ -257,6 +257,7 @@ def test_cli_table_orders_a_combination_of_categories_after_its_first_part() -> 
     root = Path(__file__).resolve().parents[1]
     result = run(str(root / "examples" / "visits.jsonl"), "--base", "seed-example",
                  "--reform", str(root / "examples" / "reform-bed-waiver.yaml"))
-    rows = [line.split("  ")[1].strip() for line in result.stdout.split("by category\n")[1].split("\n\n")[0].splitlines()[1:]]
+    table = result.stdout.split("by category\n")[1].split("\n\n")[0]
+    rows = [line.split("  ")[1].strip() for line in table.splitlines()[1:]]
     assert (0, "Disabled serviceman or veteran + Veteran of combat or weapons tests") == (
         result.exit_code, rows[rows.index("Disabled serviceman or veteran") + 1])

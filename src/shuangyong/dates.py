@@ -48,4 +48,5 @@ class DateWindow:
         return f"{self.start or '…'} – {self.end or '…'}"
 
     def contains(self, day: dt.date) -> bool:
+        """Whether ``day`` lies in the window, both ends included."""
         return (self.start is None or self.start <= day) and (self.end is None or day <= self.end)

@@ -11,14 +11,17 @@ import codecs
 import os
 import re
 import stat
-from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import yaml
+from typing_extensions import override
 
 from shuangyong.errors import PolicyError, ShuangyongError, field_path
 from shuangyong.limits import MAX_DEPTH, MAX_YAML_ALIASES, MAX_YAML_BYTES, MAX_YAML_NODES
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 Loc = tuple[str | int, ...]
 
@@ -30,12 +33,13 @@ class LongInteger(str):
 
 class YamlRefusal(yaml.YAMLError):
     """A document the bounded loader will not compose (too deep, too many aliases …), said in
-    both languages at the mark where it happened."""
+    both languages, with the (1-based) line of the event where it happened."""
 
-    def __init__(self, message: Text, mark: yaml.Mark) -> None:
+    def __init__(self, message: Text, event: yaml.Event) -> None:
         super().__init__(message.en)
         self.message = message
-        self.problem_mark = mark
+        assert event.start_mark is not None  # the parser marks every event it makes
+        self.line = event.start_mark.line + 1
 
 
 #: digits of an integer literal read as a number; a longer one stays text (:class:`LongInteger`)
@@ -57,35 +61,37 @@ class BoundedLoader(yaml.SafeLoader):
         self._depth = 0
         self._aliases = 0
 
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+    @override
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent):
             self._aliases += 1
             if self._aliases > MAX_YAML_ALIASES:
                 raise YamlRefusal(Text(f"别名（*name）超过 {MAX_YAML_ALIASES} 个",
-                                       f"more than {MAX_YAML_ALIASES} aliases (*name)"), event.start_mark)
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+                                       f"more than {MAX_YAML_ALIASES} aliases (*name)"), event)
+            return super().compose_node(parent, index)
         if isinstance(event, yaml.ScalarEvent) and _SURROGATE.search(event.value):
             raise YamlRefusal(Text("字符串含有孤立的代理码位（如 \\ud800），无法输出",
                                    "a string holds a lone surrogate (such as \\ud800), which no output can encode"),
-                              event.start_mark)
+                              event)
         if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)) and self._depth >= MAX_DEPTH:
             raise YamlRefusal(Text(f"嵌套超过 {MAX_DEPTH} 层", f"nested more than {MAX_DEPTH} levels deep"),
-                              event.start_mark)
+                              event)
         self._depth += 1
         try:
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         finally:
             self._depth -= 1
 
-    def construct_yaml_int(self, node: yaml.ScalarNode) -> int | str:
+    def construct_bounded_int(self, node: yaml.ScalarNode) -> int | str:
+        """A plain decimal integer; one longer than ``_INT_DIGITS`` stays text (:class:`LongInteger`)."""
         text = self.construct_scalar(node)
         if len(text.lstrip("+-")) > _INT_DIGITS:
             return LongInteger(text)
         return int(text)
 
 
-BoundedLoader.add_constructor("tag:yaml.org,2002:int", BoundedLoader.construct_yaml_int)
+BoundedLoader.add_constructor("tag:yaml.org,2002:int", BoundedLoader.construct_bounded_int)
 BoundedLoader.yaml_implicit_resolvers = {
     first: [(tag, pattern) for tag, pattern in found if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:bool")]
     for first, found in yaml.SafeLoader.yaml_implicit_resolvers.items()}
@@ -181,8 +187,8 @@ def read_document(path: Path, noun: Text, error: type[ShuangyongError] = PolicyE
     regular file only (``/dev/zero`` or a FIFO would be read until killed), at most
     ``MAX_YAML_BYTES``, and UTF-8 (a BOM is allowed and dropped)."""
     if "\0" in str(path):  # no file system has such a name; os.open would raise ValueError
-        raise error(Text(f"无法读取{noun.zh}：路径含有空字符", f"cannot read the {noun.en}: the path holds a NUL character"),
-                    record=repr(str(path)))
+        raise error(Text(f"无法读取{noun.zh}：路径含有空字符",
+                         f"cannot read the {noun.en}: the path holds a NUL character"), record=repr(str(path)))
     try:  # O_NONBLOCK: opening a FIFO must not wait for a writer before we can refuse it
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as failure:
@@ -247,7 +253,7 @@ def read_yaml(text: str, origin: str, *, loader: type[BoundedLoader] = PlainDate
         finally:
             parser.dispose()
     except YamlRefusal as refusal:
-        raise error(refusal.message, record=f"{origin}:{refusal.problem_mark.line + 1}") from None
+        raise error(refusal.message, record=f"{origin}:{refusal.line}") from None
     except yaml.YAMLError as failure:
         mark = getattr(failure, "problem_mark", None)
         where = f"{origin}:{mark.line + 1}" if mark else origin

@@ -8,10 +8,12 @@ Internal module: the error classes are public from :mod:`shuangyong` (docs/api.m
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shuangyong.text import Lang, Text
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from shuangyong.text import Lang, Text
 
 
 class ShuangyongError(Exception):
@@ -30,6 +32,7 @@ class ShuangyongError(Exception):
         super().__init__(self.render("en"))
 
     def where(self, lang: Lang) -> str:
+        """``record …, field …`` in ``lang``; empty when the error belongs to neither."""
         parts = []
         if self.record is not None:
             parts.append(("记录 " if lang == "zh" else "record ") + str(self.record))
@@ -38,6 +41,7 @@ class ShuangyongError(Exception):
         return ", ".join(parts)
 
     def render(self, lang: Lang) -> str:
+        """The message in ``lang``, after where it belongs."""
         where = self.where(lang)
         text = self.message.in_(lang)
         return f"{where}: {text}" if where else text

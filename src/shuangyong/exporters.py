@@ -7,13 +7,15 @@ Internal module: the exporters are public from :mod:`shuangyong.plugins` (docs/a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import attrs
 
-from shuangyong.ledger import Posting
-from shuangyong.text import Lang
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+
+    from shuangyong.ledger import Posting
+    from shuangyong.text import Lang
 
 
 @attrs.frozen(slots=True)
@@ -25,6 +27,7 @@ class LedgerExporter:
     subjects: frozenset[str] = frozenset({"ledger"})
 
     def write(self, subject: str, data: Iterable[Posting], target: IO[bytes]) -> None:
+        """Write the ledger's rows."""
         self.write_postings(data, target)
 
 
@@ -37,6 +40,7 @@ class ReportExporter:
     subjects: frozenset[str] = frozenset({"compliance"})
 
     def write(self, subject: str, data: dict[str, Any], target: IO[bytes], lang: Lang = "zh") -> None:
+        """Write the compliance report in ``lang``."""
         target.write(self.render(data, lang).encode("utf-8"))
 
 
@@ -50,4 +54,5 @@ class AdapterExporter:
     subjects: frozenset[str] = frozenset({"decisions"})
 
     def write(self, subject: str, data: Iterable[Mapping[str, Any]], target: IO[bytes]) -> None:
+        """Write the decisions in the HIS's own format."""
         self.adapter.write(data, target)

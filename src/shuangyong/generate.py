@@ -14,8 +14,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
-from collections.abc import Iterator
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 #: Prices in yuan by item kind (typical list prices of a city hospital; synthetic).
 PRICES = {
@@ -118,7 +120,7 @@ def visit(seed: int, number: int, patients: int, year: int = 2025) -> dict[str, 
     rng = random.Random(f"{seed}:visit:{number}")
     who = rng.randrange(patients)
     kind = _weighted(rng, VISIT_KINDS)
-    lines = []
+    lines: list[dict[str, Any]] = []
     for item, chance, most in LINE_MIX[kind]:
         if rng.random() < chance:
             for _ in range(rng.randint(1, most)):

@@ -12,15 +12,17 @@ Internal module: ``hookimpl`` is public from :mod:`shuangyong`, the protocols fr
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Collection, Iterable, Iterator, Mapping
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-import click
 import pluggy
 
 if TYPE_CHECKING:
+    import datetime as dt
+    from collections.abc import Collection, Iterable, Iterator, Mapping
+    from pathlib import Path
+
+    import click
+
     from shuangyong.ledger import Ledger, Posting, PostingRequest
     from shuangyong.model import Beneficiary
     from shuangyong.model.vocabulary import Term
@@ -52,7 +54,9 @@ class HisAdapter(Protocol):
 class StorageFactory(Protocol):
     """What ``register_storage`` maps a URL scheme to: the ledger class, or any factory."""
 
-    def __call__(self, url: str) -> Ledger: ...
+    def __call__(self, url: str, *, create: bool = True) -> Ledger:
+        """Open the ledger at ``url``; with ``create=False`` one that does not exist yet is a
+        :class:`~shuangyong.errors.LedgerError`, not made empty (``ledger verify`` on a typo)."""
 
 
 @hookspec

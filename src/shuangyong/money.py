@@ -51,23 +51,22 @@ def parse_amount(value: object, *, record: str | None = None, field: str = "amou
     ``"1.005"`` has a bug we should not hide by rounding it away. The result is quantized to the
     fen, which is what lets the rest of the library format amounts without rounding again.
     """
-    kind = type(value)
-    if kind is str:
-        if _PLAIN_FEN.fullmatch(value):  # type: ignore[arg-type]
-            return Decimal(value)  # type: ignore[arg-type]
-        if not _AMOUNT_TEXT.fullmatch(value):  # type: ignore[arg-type]
+    if type(value) is str:  # exact types: a bool is an int, and a str subclass is no amount
+        if _PLAIN_FEN.fullmatch(value):
+            return Decimal(value)
+        if not _AMOUNT_TEXT.fullmatch(value):
             raise MoneyError(Text(f"金额 {shown(value)} 不是数字（应为数字，最多两位小数，如 \"12.35\"）",
                                   f"amount {shown(value)} is not a number written as digits with at most "
                                   f"two decimals, such as \"12.35\""),
                              record=record, field=field, value=value)
-        return _checked(Decimal(value), value, record, field)  # type: ignore[arg-type]
-    if kind is int:
-        return _checked(Decimal(value), value, record, field)  # type: ignore[arg-type]
-    if kind is Decimal:
-        if not value.is_finite():  # type: ignore[attr-defined]
+        return _checked(Decimal(value), value, record, field)
+    if type(value) is int:
+        return _checked(Decimal(value), value, record, field)
+    if type(value) is Decimal:
+        if not value.is_finite():
             raise MoneyError(Text(f"金额 {shown(value)} 不是数字", f"amount {shown(value)} is not a number"),
                              record=record, field=field, value=value)
-        return _checked(value, value, record, field)  # type: ignore[arg-type]
+        return _checked(value, value, record, field)
     if isinstance(value, float):
         raise MoneyError(
             Text(f"金额不能是浮点数（收到 {shown(value)}），请以字符串传入，如 \"12.35\"",
@@ -92,7 +91,7 @@ def _checked(amount: Decimal, value: object, record: str | None, field: str) -> 
                               f"amount {number} is above the maximum of {MAX_AMOUNT} yuan"),
                          record=record, field=field, value=value)
     exact = amount.quantize(FEN)
-    if exact != amount or (type(value) is str and len(value.partition(".")[2]) > 2):  # type: ignore[union-attr]
+    if exact != amount or (type(value) is str and len(value.partition(".")[2]) > 2):
         raise MoneyError(Text(f"金额 {number} 超过两位小数（分）",
                               f"amount {number} has more than two decimals (fen)"),
                          record=record, field=field, value=value)

@@ -25,10 +25,9 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-import click
 import pluggy
 
 from shuangyong import hookspecs
@@ -41,9 +40,13 @@ from shuangyong.ledger import Ledger, MemoryLedger, Posting, PostingRequest, Tra
 from shuangyong.ledger.base import first_head
 from shuangyong.model.registry import Registry
 from shuangyong.model.vocabulary import Term
-from shuangyong.model.visit import Visit
 from shuangyong.money import format_amount, parse_amount
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    import click
+
+    from shuangyong.model.visit import Visit
 
 __all__ = [
     "AdapterExporter",
@@ -90,7 +93,7 @@ class PluginManager(pluggy.PluginManager):
 
     def __init__(self) -> None:
         super().__init__("shuangyong")
-        self.versions: dict[str, str] = {}
+        self.versions: dict[str, str | None] = {}  #: None: shuangyong itself, never installed
 
 
 @attrs.frozen(slots=True)
@@ -314,7 +317,8 @@ def _register_terms(hook: str, register: Callable[[Term], None], what: Text,
     for plugin_name, terms in call_each(hook, manager):
         if isinstance(terms, (str, bytes, Mapping)) or not isinstance(terms, Iterable):
             raise _bad_answer(plugin_name, hook, Text(
-                f"应返回 Term 的列表，却返回了 {type(terms).__name__}", f"expected a list of Terms, got {type(terms).__name__}"))
+                f"应返回 Term 的列表，却返回了 {type(terms).__name__}",
+                f"expected a list of Terms, got {type(terms).__name__}"))
         for term in terms:
             if not isinstance(term, Term):
                 raise _bad_answer(plugin_name, hook, Text(
@@ -345,7 +349,7 @@ def check_kinds(manager: PluginManager | None = None) -> list[Any]:
 def open_ledger(url: str, manager: PluginManager | None = None, *, create: bool = True) -> Ledger:
     """A ledger by URL; the scheme (``sqlite``, ``memory``, ``postgresql+psycopg``…) picks the backend.
     ``create=False`` refuses a ledger that does not exist yet instead of making an empty one."""
-    backends: dict[str, Callable[[str], Ledger]] = collect("register_storage", manager)
+    backends: dict[str, hookspecs.StorageFactory] = collect("register_storage", manager)
     scheme = url.split(":", 1)[0] if ":" in url else ""
     if scheme not in backends:
         known = ", ".join(sorted(backends))
@@ -366,6 +370,7 @@ def resolve_beneficiary(visit: Visit, manager: PluginManager | None = None) -> V
 
 
 def add_commands(cli: click.Group, manager: PluginManager | None = None) -> None:
+    """Let each plugin add its commands to the ``shuangyong`` group."""
     call_each("register_commands", manager, cli=cli)
 
 

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from shuangyong.engine.decision import Decision, Explanation, RuleTrace
-from shuangyong.engine.evaluate import Engine
-from shuangyong.model.registry import PATIENT, Registry
-from shuangyong.model.visit import Visit
+from shuangyong.model.registry import PATIENT
 from shuangyong.money import format_amount
 from shuangyong.text import Lang, Text
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from shuangyong.engine.decision import Decision, Explanation, RuleTrace
+    from shuangyong.engine.evaluate import Engine
+    from shuangyong.model.registry import Registry
+    from shuangyong.model.visit import Visit
 
 OUTCOMES = {
     "applied": Text("适用", "applied"),

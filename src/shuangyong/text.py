@@ -28,9 +28,11 @@ class Text:
     en: str
 
     def in_(self, lang: Lang) -> str:
+        """The text in ``lang``."""
         return self.zh if lang == "zh" else self.en
 
     def as_dict(self) -> dict[str, str]:
+        """``{"zh": …, "en": …}``."""
         return {"zh": self.zh, "en": self.en}
 
     def __str__(self) -> str:

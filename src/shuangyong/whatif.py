@@ -15,20 +15,24 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter, defaultdict
-from collections.abc import Mapping
-from decimal import Decimal
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
 import pyarrow.compute as pc
 
-from shuangyong.batch import BatchEngine, ChunkResult
 from shuangyong.batch.run import chunks
+from shuangyong.interchange.framing import Refused
 from shuangyong.limits import ENCODINGS
-from shuangyong.model.registry import Registry
 from shuangyong.money import format_amount, from_fen, to_fen
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from decimal import Decimal
+    from pathlib import Path
+
+    from shuangyong.batch import BatchEngine, ChunkResult
+    from shuangyong.model.registry import Registry
 
 NO_CATEGORY = "-"
 _Pair = list[int]  #: [base fen, reform fen], while summing
@@ -43,6 +47,7 @@ class Reductions:
 
     @property
     def difference(self) -> Decimal:
+        """Reform less base."""
         return self.reform - self.base
 
 
@@ -58,6 +63,7 @@ class Change:
 
     @property
     def difference(self) -> Decimal:
+        """Reform less base."""
         return self.reform - self.base
 
 
@@ -85,6 +91,7 @@ class Comparison:
 
     @property
     def difference(self) -> Decimal:
+        """Reform less base."""
         return self.reform - self.base
 
     def as_dict(self) -> dict[str, Any]:
@@ -232,10 +239,10 @@ def _visits(result: ChunkResult, rule_ids: list[str], registry: Registry,
             np.add.at(by_rule, lines.winners[g][won], lines.taken[g][won])
             for index in np.flatnonzero(by_rule):
                 sums["rule"][rule_ids[index]] += int(by_rule[index])
-    for position, (good, value, _record) in result.rows.items():
-        if not good:
+    for position, row in result.rows.items():
+        if isinstance(row, Refused):
             continue
-        visit, decision = value
+        visit, decision = row.value
         ok[position] = True
         amount[position], reduction[position] = to_fen(decision.totals.amount), to_fen(decision.totals.reduction)
         visit_id[position], patient[position] = visit.visit_id, visit.patient.id
@@ -265,7 +272,7 @@ def compare(base: BatchEngine, reform: BatchEngine, path: str | Path, fmt: str |
     return out.result()
 
 
-def _add(out: _Tally, sides: list[tuple[_Visits, dict[str, dict[str, int]]]]) -> None:
+def _add(out: _Tally, sides: list[tuple[_Visits, dict[str, Counter[str]]]]) -> None:
     (b, b_sums), (r, r_sums) = sides
     ok = b.ok & r.ok
     out.errors += int((~ok).sum())
@@ -281,9 +288,9 @@ def _add(out: _Tally, sides: list[tuple[_Visits, dict[str, dict[str, int]]]]) ->
     for table, keys in ((out.by_category, b.category), (out.by_month, b.month)):
         distinct, where = np.unique(keys[ok].astype(str), return_inverse=True)
         for side, reductions in ((0, b.reduction[ok]), (1, r.reduction[ok])):
-            sums = np.zeros(len(distinct), dtype=np.int64)
-            np.add.at(sums, where, reductions)
-            for key, fen in zip(distinct.tolist(), sums.tolist(), strict=True):
+            totals = np.zeros(len(distinct), dtype=np.int64)
+            np.add.at(totals, where, reductions)
+            for key, fen in zip(distinct.tolist(), totals.tolist(), strict=True):
                 table[key][side] += fen
     changed = np.flatnonzero(ok & (b.reduction != r.reduction))
     out.visits_affected += len(changed)

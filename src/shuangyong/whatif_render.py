@@ -6,15 +6,19 @@ came from input or packs, so it can be mailed or opened offline as it is.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from html import escape
+from typing import TYPE_CHECKING
 
-from shuangyong.model.registry import Registry
-from shuangyong.money import format_amount
+from shuangyong.money import ZERO, format_amount
 from shuangyong.render import table
 from shuangyong.text import Lang, Text
 from shuangyong.whatif import NO_CATEGORY, Comparison, Reductions
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from shuangyong.model.registry import Registry
 
 HEADINGS = {
     "rule": Text("按规则", "by rule"), "category": Text("按类别", "by category"),
@@ -110,7 +114,7 @@ def bar_chart(rows: list[tuple[str, Decimal, Decimal]], title: str, legend: tupl
     """Horizontal bars, base beside reform, one pair per row: an inline SVG (labels escaped)."""
     label_width, bar_width, pair_height = 160, 420, 30
     height = 40 + pair_height * len(rows) + 10
-    top = max([max(b, r) for _, b, r in rows] or [1]) or 1
+    top = max((max(b, r) for _, b, r in rows), default=ZERO) or Decimal(1)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_width + bar_width + 120}" '
              f'height="{height}" role="img" aria-label="{escape(title)}">',
              f'<text x="0" y="16" class="t">{escape(title)}</text>',

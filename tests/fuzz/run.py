@@ -370,7 +370,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--crash-dir", type=Path, default=CRASH_DIR)
     parser.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds per input before it is a hang")
     parser.add_argument("--seconds", type=float, help="stop after this long and summarise what ran")
-    parser.add_argument("--no-replay", dest="replay", action="store_false", help="mutants only, not the corpus as it is")
+    parser.add_argument("--no-replay", dest="replay", action="store_false",
+                        help="mutants only, not the corpus as it is")
     options = parser.parse_args(argv)
     targets = [BY_NAME[name] for name in options.target] if options.target else TARGETS
     print(f"fuzzing {len(targets)} entry points: budget {options.budget}, seed {options.seed}, "

@@ -63,8 +63,9 @@ def innermost_frame(tb: TracebackType | None) -> str:
     frame = (ours or frames or [None])[-1]
     if frame is None:
         return "?"
-    return f"{Path(frame.filename).relative_to(REPO) if frame.filename.startswith(str(REPO)) else Path(frame.filename).name}" \
-           f":{frame.lineno} {frame.name}"
+    path = Path(frame.filename)
+    shown = path.relative_to(REPO) if frame.filename.startswith(str(REPO)) else path.name
+    return f"{shown}:{frame.lineno} {frame.name}"
 
 
 def release(tb: TracebackType | None, error: BaseException | None = None) -> None:
@@ -111,7 +112,8 @@ class Workspace:
         path.write_bytes(data)
         return path
 
-    def invoke(self, target: str, args: list[str], allowed: tuple[int, ...] = (0, 2)) -> tuple[Result | None, list[Problem]]:
+    def invoke(self, target: str, args: list[str],
+               allowed: tuple[int, ...] = (0, 2)) -> tuple[Result | None, list[Problem]]:
         """Run ``shuangyong ARGS`` and judge how it ended."""
         for stale in self.out_dir.iterdir():
             stale.unlink()
@@ -132,7 +134,8 @@ class Workspace:
             release(tb, error)
         leftovers = sorted(p.name for p in self.out_dir.iterdir() if p.name != "out")
         if leftovers:
-            problems.append(Problem(target, "partial output left", f"-o of {target}", ", ".join(leftovers)[:200], tuple(args)))
+            problems.append(Problem(target, "partial output left", f"-o of {target}", ", ".join(leftovers)[:200],
+                                    tuple(args)))
         return result, problems
 
     def output(self, choice: int) -> list[str]:
@@ -230,11 +233,12 @@ def run_batch(ws: Workspace, data: bytes, choice: int, fmt: str) -> list[Problem
     if problems or evaluate is None:
         return problems
     if (batch.exit_code, batch_bytes) != (evaluate.exit_code, evaluate.stdout_bytes):
-        first = next((i for i, (a, b) in enumerate(zip(batch_bytes, evaluate.stdout_bytes)) if a != b),
+        first = next((i for i, (a, b) in enumerate(zip(batch_bytes, evaluate.stdout_bytes, strict=False)) if a != b),
                      min(len(batch_bytes), len(evaluate.stdout_bytes)))
         same = "same output" if batch_bytes == evaluate.stdout_bytes else f"output differs at byte {first}"
         kind = f"batch≠evaluate (exit {batch.exit_code} vs {evaluate.exit_code}, {same.split(' at ')[0]})"
-        detail = f"{same}: batch {batch_bytes[first:first + 120]!r} evaluate {evaluate.stdout_bytes[first:first + 120]!r}"
+        around = slice(first, first + 120)
+        detail = f"{same}: batch {batch_bytes[around]!r} evaluate {evaluate.stdout_bytes[around]!r}"
         return [Problem("batch", kind, "batch vs evaluate", detail, tuple(batch_args))]
     return []
 
@@ -245,7 +249,7 @@ def _columnar(data: bytes, path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from shuangyong.batch.sources import records_table, write_table
+    from shuangyong.batch.sources.writers import records_table, write_table
 
     try:
         records = [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]

@@ -35,7 +35,8 @@ def main() -> None:
                 exporters[name].write("decisions", decisions, out)
         subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(work / "xlsx"),
                         str(work / "decisions.xlsx")], check=True, capture_output=True)
-        for source, target in ((work / "xlsx" / "decisions.pdf", "export-xlsx"), (work / "decisions.pdf", "export-pdf")):
+        for source, target in ((work / "xlsx" / "decisions.pdf", "export-xlsx"),
+                               (work / "decisions.pdf", "export-pdf")):
             subprocess.run(["pdftoppm", "-png", "-r", "110", "-f", "1", "-l", "1", "-singlefile",
                             "-W", "1286", "-H", CROP[target], str(source), str(STATIC / target)], check=True)
     print("wrote", *sorted(p.name for p in STATIC.glob("export-*.png")), file=sys.stderr)

@@ -87,7 +87,8 @@ class TestXlsx:
 
     def test_each_clause_once(self) -> None:
         """The rules sheet lists every rule that reduced a line once, with its clause."""
-        rules = load_workbook(io.BytesIO(export("xlsx", "decisions", decisions(visit_dict(), visit_dict("0013")))))["rules"]
+        workbook = export("xlsx", "decisions", decisions(visit_dict(), visit_dict("0013")))
+        rules = load_workbook(io.BytesIO(workbook))["rules"]
         rows = [(r[0].value, r[1].value[:len(CLAUSE_START)]) for r in rules.iter_rows(min_row=2)]
         assert [("two-waivers.registration", CLAUSE_START), ("three-halves.routine-test", CLAUSE_START)] == rows
 

@@ -6,16 +6,16 @@ from __future__ import annotations
 import copy
 import io
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from fhir.resources.R4B.bundle import Bundle
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from click.testing import CliRunner
 
 from shuangyong import plugins
 from shuangyong.cli import main
@@ -23,7 +23,7 @@ from shuangyong.engine import Engine
 from shuangyong.errors import InputError, MoneyError
 from shuangyong.interchange import decision_to_dict, visit_from_dict
 from shuangyong.model.registry import Registry
-from shuangyong_fhir import FhirAdapter, exact_json, FhirError, invoices_from_bundle, read_bundle, visits_to_bundle
+from shuangyong_fhir import FhirAdapter, FhirError, exact_json, invoices_from_bundle, read_bundle, visits_to_bundle
 
 FIXTURE = Path(__file__).parent / "fixtures" / "nanning-outpatient-inpatient.json"
 ENGINE = Engine.from_packs("seed-example")
@@ -124,6 +124,28 @@ class TestWrite:
         assert ("ZY20260225-0007", "lines[0].applied[0].reduction", False) == (
             caught.value.record, caught.value.field, target.exists())
 
+    @pytest.mark.parametrize(("element", "says", "cut"), [
+        ("totalNet.value", "totalNet.value (the amount) is missing", lambda invoice: invoice.pop("totalNet")),
+        ("lineItem[0].priceComponent[0].amount.value", "amount.value (the amount) is missing",
+         lambda invoice: invoice["lineItem"][0]["priceComponent"][0].pop("amount")),
+        ("lineItem[0].priceComponent[1].code.coding", "the discount names no rule",
+         lambda invoice: invoice["lineItem"][0]["priceComponent"][1].pop("code")),
+        ("lineItem[0].chargeItemReference.identifier.value", "the line id",
+         lambda invoice: invoice["lineItem"][0].update(chargeItemReference={"reference": "ChargeItem/1"})),
+    ])
+    def test_reading_back_an_invoice_without_an_element_names_it(
+            self, element: str, says: str, cut: Callable[[dict[str, Any]], object]) -> None:
+        """An Invoice valid R4B but without what a decision needs (these elements are optional in
+        FHIR) is a FhirError naming the invoice and the element, not a crash on None."""
+        target = io.BytesIO()
+        FhirAdapter().write(decide(read(fixture()))[:1], target)
+        bundle = json.loads(target.getvalue(), parse_float=Decimal)
+        cut(bundle["entry"][0]["resource"])
+        with pytest.raises(FhirError) as caught:
+            invoices_from_bundle(exact_json.dumps(bundle))
+        assert ("Invoice/invoice-1", element, True) == (caught.value.record, caught.value.field,
+                                                        says in caught.value.message.en)
+
     def test_any_visit_id(self) -> None:
         """A visit id that is no valid FHIR id (spaces, 汉字, /) still gets its Invoice."""
         visit = {**read(fixture())[0], "visit_id": "门诊 0042/甲"}
@@ -159,7 +181,8 @@ patients = st.fixed_dictionaries(
     {"id": ids}, optional={"name": st.sampled_from(["黄建国", "覃秀兰", "韦志强"]),
                            "categories": st.lists(st.sampled_from([t.id for t in REGISTRY.categories]),
                                                   min_size=1, max_size=2, unique=True),
-                           "disability_level": st.integers(1, 10), "credentials": st.lists(cards, min_size=1, max_size=2)})
+                           "disability_level": st.integers(1, 10),
+                           "credentials": st.lists(cards, min_size=1, max_size=2)})
 lines = st.fixed_dictionaries({"item": st.sampled_from([t.id for t in REGISTRY.items]),
                                "amount": st.decimals(0, Decimal("99999999.99"), places=2).map(str)},
                               optional={"code": ids, "description": st.just("挂号费")})
@@ -280,7 +303,8 @@ class TestCli:
     def test_bundle_in_invoices_out(self, tmp_path: Path) -> None:
         """`evaluate BUNDLE --his fhir --format fhir -o FILE`: the Invoice bundle of the decisions."""
         out = tmp_path / "invoices.json"
-        result = CliRunner().invoke(main, ["evaluate", str(FIXTURE), "--his", "fhir", "--format", "fhir", "-o", str(out)])
+        result = CliRunner().invoke(main, ["evaluate", str(FIXTURE), "--his", "fhir", "--format", "fhir",
+                                           "-o", str(out)])
         invoices = invoices_from_bundle(out)
         assert (0, ["50.35", "86.75"]) == (result.exit_code, [i["totals"]["payable"] for i in invoices])
 
@@ -332,5 +356,20 @@ def test_insurance_of_contract_1_1_is_a_deduction_and_reads_back() -> None:
         invoice["lineItem"][0]["priceComponent"][3]["amount"]["value"], invoice["totalNet"]["value"])
     back = invoices_from_bundle(target.getvalue())[0]
     assert ({"amount": "100.00", "reduction": "20.00", "payable": "10.00", "insurance": "70.00"},
-            ("10.00", "70.00", [{"rule": "r.bed", "reduction": "15.00"}, {"rule": "r.subsidy", "reduction": "5.00"}])) == (
+            ("10.00", "70.00",
+             [{"rule": "r.bed", "reduction": "15.00"}, {"rule": "r.subsidy", "reduction": "5.00"}])) == (
         back["totals"], (back["lines"][0]["payable"], back["lines"][0]["insurance"], back["lines"][0]["applied"]))
+
+
+FOUND_DEEP = Path(__file__).resolve().parents[3] / "tests/fuzz/corpus/fhir/found-deep-utf16-bundle.json"
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-32", "utf-8"])
+def test_a_deep_bundle_is_refused_in_every_json_encoding(codec: str) -> None:
+    """The fuzzer's UTF-16 bundle, arrays 1,000 deep after a ``"\\ud800"`` escape, reached
+    json.loads (a RecursionError): the depth was counted on the undecoded bytes, whose strings
+    the counter misread. In every encoding json.loads accepts, it is refused first."""
+    text = FOUND_DEEP.read_bytes().decode("utf-16")
+    with pytest.raises(FhirError) as raised:
+        list(read_bundle(text.encode(codec)))
+    assert "nested deeper than 64 levels" in raised.value.message.en

@@ -11,18 +11,16 @@ import random
 import subprocess
 import sys
 import threading
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from decimal import Decimal
-
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from click.testing import CliRunner
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.parser import parse_message
-
-from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shuangyong import plugins
 from shuangyong.cli import main
@@ -139,7 +137,8 @@ class TestListener:
         def batch(client: int) -> list[bytes]:
             patient = f"P{client:04d}"
             messages = [a04(f"A{client}", patient=patient).encode()]
-            messages += [dft(f"D{client}-{n}", patient=patient, visit=f"V{client}-{n}").encode() for n in range(charges)]
+            messages += [dft(f"D{client}-{n}", patient=patient, visit=f"V{client}-{n}").encode()
+                         for n in range(charges)]
             messages.insert(charges // 2, b"MSH|^~\\&|HIS|X|SY|X|20260302||DFT^P03^DFT_P03|BAD" + str(client).encode()
                             + b"|P|2.5\rPID|1")
             return messages
@@ -161,7 +160,8 @@ class TestListener:
             got = [segments(r)["MSA"][0] for r in answers]
             assert sent == [msa[2] for msa in got]
             assert ["AE" if c.startswith("BAD") else "AA" for c in sent] == [msa[1] for msa in got]
-            assert all(segments(r)["ZDT"][0][3] == "31.50" for r, c in zip(answers, sent, strict=True) if c.startswith("D"))
+            assert all(segments(r)["ZDT"][0][3] == "31.50"
+                       for r, c in zip(answers, sent, strict=True) if c.startswith("D"))
 
     @pytest.mark.parametrize("workers", [1, 2])
     def test_a_large_message_does_not_hold_up_a_small_one(self, workers: int) -> None:
@@ -262,8 +262,9 @@ class TestAdapter:
         target = io.BytesIO()
         Hl7Adapter().write([expected_decision()], target)
         body = target.getvalue()
+        reply = segments(body[1:-2])
         assert (True, "MZ20260302-0042", "12.50") == (body.startswith(START) and body.endswith(END),
-                                                      segments(body[1:-2])["MSA"][0][2], segments(body[1:-2])["ZDL"][2][4])
+                                                      reply["MSA"][0][2], reply["ZDL"][2][4])
 
     def test_write_refuses_floats_and_writes_nothing(self) -> None:
         decision = expected_decision()
@@ -300,7 +301,8 @@ class TestBadMessagesInAFile:
         source.write_bytes(b"".join(START + m.encode() + END for m in (a04(), dft("D1", visit="V1")))
                            + garbage + START + dft("D2", kind="X").encode() + END
                            + START + dft("D3", visit="V3").encode() + END)
-        result = CliRunner().invoke(main, ["--lang", "en", "evaluate", str(source), "--his", "hl7", "--format", "jsonl"])
+        result = CliRunner().invoke(main, ["--lang", "en", "evaluate", str(source), "--his", "hl7",
+                                           "--format", "jsonl"])
         out = [json.loads(line) for line in result.stdout.splitlines()]
         assert (2, ["V1", None, None, "V3"]) == (result.exit_code, [o.get("visit_id") for o in out])
         assert [("message 3", "MSH-18"), ("D2", "PV1-2")] == [(o["error"]["record"], o["error"]["field"])
@@ -315,7 +317,8 @@ class TestBadMessagesInAFile:
         source = tmp_path / "long.hl7"
         long_event = dft("D1", visit="V1").replace("EVN|P03|", "EVN|P03|" + "2" * 38_000, 1)
         source.write_bytes(START + long_event.encode() + END + START + dft("D2", visit="V2").encode() + END)
-        result = CliRunner().invoke(main, ["--lang", "en", "evaluate", str(source), "--his", "hl7", "--format", "jsonl"])
+        result = CliRunner().invoke(main, ["--lang", "en", "evaluate", str(source), "--his", "hl7",
+                                           "--format", "jsonl"])
         out = [json.loads(line) for line in result.stdout.splitlines()]
         assert (2, ("D1", "EVN-2"), "V2") == (result.exit_code, (out[0]["error"]["record"], out[0]["error"]["field"]),
                                              out[1]["visit_id"])
@@ -353,7 +356,8 @@ patients = st.fixed_dictionaries(
               "credentials": st.lists(cards, min_size=1, max_size=2), "disability_level": st.integers(1, 10),
               "disability_cause": st.sampled_from(["war", "duty", "illness"])})
 charge_lines = st.one_of(
-    st.fixed_dictionaries({"item": st.sampled_from([t.id for t in REGISTRY.items])}, optional={"description": DELIMITED}),
+    st.fixed_dictionaries({"item": st.sampled_from([t.id for t in REGISTRY.items])},
+                          optional={"description": DELIMITED}),
     st.fixed_dictionaries({"code": short_ids}, optional={"description": DELIMITED}))
 
 

@@ -20,6 +20,7 @@ from shuangyong.ledger import PostingRequest, SQLiteLedger, verify
 from shuangyong.plugins import open_ledger, plugin_infos
 from shuangyong_sql import SQLLedger
 from shuangyong_sql.hooks import SCHEMES
+from shuangyong_sql.ledger import _values as stored_values
 from shuangyong_sql.schema import MAX_TEXT, MIGRATIONS
 from shuangyong_sql.testing import KINDS, scratch_url
 
@@ -86,14 +87,28 @@ def test_chinese_reason_round_trips(ledger: SQLLedger) -> None:
     assert reversal == list(ledger.postings())[-1]
 
 
-def test_too_long_id_writes_nothing(ledger: SQLLedger) -> None:
+@pytest.mark.parametrize("field", ["visit_id", "payer"])
+def test_too_long_id_writes_nothing(ledger: SQLLedger, field: str) -> None:
     """A batch with one id longer than the column holds is refused whole, naming the field."""
     ledger.post([request("1")])
     with pytest.raises(LedgerError) as caught:
-        ledger.post([request("2"), request("3", visit_id="V" * (MAX_TEXT + 1))])
-    assert ("visit_id", f"visit_id is longer than {MAX_TEXT} characters") == (
+        ledger.post([request("2"), request("3", **{field: "V" * (MAX_TEXT + 1)})])
+    assert (field, f"{field} is longer than {MAX_TEXT} characters") == (
         caught.value.field, caught.value.message.en.split(",")[0])
     assert 1 == count(ledger)
+
+
+def test_payer_column_refuses_an_empty_payer_and_defaults_to_the_hospital(ledger: SQLLedger) -> None:
+    """The database itself refuses a row whose payer is empty; a row inserted without one (as
+    code from before payers inserts it) is the hospital's."""
+    (posted,) = ledger.post([request("1")])
+    values = {**stored_values(posted, ledger.dialect), "seq": 2, "line_id": "2"}
+    with pytest.raises(sa.exc.DBAPIError, match="payer|CONSTRAINT|constraint"), ledger.engine.begin() as connection:
+        connection.execute(sa.insert(ledger.table), {**values, "payer": ""})
+    without_payer = {name: value for name, value in values.items() if name != "payer"}
+    with ledger.engine.begin() as connection:
+        connection.execute(sa.insert(ledger.table), without_payer)
+    assert ["hospital", "hospital"] == [posting.payer for posting in ledger.postings()]
 
 
 def test_database_refusal_becomes_a_ledger_error_and_writes_nothing(ledger: SQLLedger) -> None:
@@ -139,8 +154,8 @@ def test_sqlite_file_shared_with_the_builtin_backend(tmp_path: Path) -> None:
     with SQLLedger(f"sqlite+pysqlite:///{path}") as plugin:
         plugin.post([request("1")])
     with SQLiteLedger(f"sqlite:///{path}") as builtin:
-        builtin.post([request("2")])
+        builtin.post([request("2", payer="youfu_medical_subsidy")])
         from_builtin = list(builtin.postings())
     with SQLLedger(f"sqlite+pysqlite:///{path}") as plugin:
         assert from_builtin == list(plugin.postings())
-        assert verify(plugin.postings()).ok
+        assert (True, "youfu_medical_subsidy") == (verify(plugin.postings()).ok, from_builtin[-1].payer)

@@ -1,9 +1,11 @@
-"""Eight writer processes against one yearly cap, one of them killed with SIGKILL mid-transaction
-while the seven others are seen queued behind its lock, then the whole workload posted again: on
-PostgreSQL, MariaDB and SQLite.
+"""Eight writer processes against yearly caps of two payers, one of them killed with SIGKILL
+mid-transaction while the seven others are seen queued behind its lock, then the whole workload
+posted again; and writers of two payers racing on the same patients and rule: on PostgreSQL,
+MariaDB and SQLite.
 
-Afterwards nothing acknowledged is lost, nothing is posted twice, no cap is exceeded, nothing of
-the killed transaction is left, ``verify`` is clean, and the database refuses UPDATE and DELETE.
+Afterwards nothing acknowledged is lost, nothing is posted twice, no payer's cap is exceeded,
+nothing of the killed transaction is left, ``verify`` is clean, and the database refuses UPDATE
+and DELETE.
 """
 
 from __future__ import annotations
@@ -136,7 +138,8 @@ def test_eight_writers_one_killed_then_reposted(url: str, tmp_path: Path) -> Non
         # The victim now holds the head lock with uncommitted rows; the others queue behind it.
         acks = [tmp_path / f"acks-{seed}.jsonl" for seed in range(1, WRITERS)]
         ready = [tmp_path / f"ready-{seed}" for seed in range(1, WRITERS)]
-        others = [_start(url, seed, ack, "--ready", str(flag)) for seed, ack, flag in zip(range(1, WRITERS), acks, ready)]
+        others = [_start(url, seed, ack, "--ready", str(flag))
+                  for seed, ack, flag in zip(range(1, WRITERS), acks, ready, strict=True)]
         with _queued_counter(url, acks, ready) as count:
             _wait_until_queued(count, others)
         victim.send_signal(signal.SIGKILL)
@@ -164,15 +167,45 @@ def test_eight_writers_one_killed_then_reposted(url: str, tmp_path: Path) -> Non
     capped = Counter()
     for row in after:
         if row.rule_id == "capped":
-            capped[row.patient_key] += row.signed_fen
+            capped[row.patient_key, row.payer] += row.signed_fen
 
     assert {seq: stored.get(seq) for seq in acked} == acked, "an acknowledged row was lost or changed"
     assert not held & set(stored.values()), "a row of the killed transaction was committed"
     assert len(requests) == len(after) == len({row.grant_key for row in after}), "a grant is missing or doubled"
-    assert {f"P{n}": ledger_writer.CAP_FEN for n in range(ledger_writer.PATIENTS)} == dict(capped)
+    assert {(f"P{n}", payer): ledger_writer.CAP_FEN
+            for n in range(ledger_writer.PATIENTS) for payer in ledger_writer.PAYERS} == dict(capped)
     checked = verify(after)
     assert (True, len(requests)) == (checked.ok, checked.rows), checked.problems
     _assert_rows_cannot_change(url, after[0].seq, after[0].granted_fen)
+
+
+def test_two_payers_caps_under_concurrent_writers(url: str, tmp_path: Path) -> None:
+    """Four writers at once, two posting the hospital's shares and two the subsidy's, of one
+    rule for the same four patients: each (patient, payer) ends exactly at the cap, so neither
+    payer's grants ate into the other's cap, every grant is there once, and verify is clean with
+    each payer's net at four caps."""
+    writers = [_start(url, seed, tmp_path / f"acks-{seed}.jsonl", "--payer", payer)
+               for seed, payer in enumerate(ledger_writer.PAYERS * 2)]
+    try:
+        for process in writers:
+            assert 0 == process.wait(timeout=600), process.stderr.read().decode()
+    finally:
+        for process in writers:
+            if process.poll() is None:
+                process.kill()
+            process.stderr.close()
+    with open_ledger(url) as ledger:
+        rows = list(ledger.postings())
+    capped = Counter()
+    for row in rows:
+        capped[row.patient_key, row.payer] += row.signed_fen
+    requests = [request for payer in ledger_writer.PAYERS for batch in ledger_writer.payer_workload(payer)
+                for request in batch]
+    assert {(f"P{n}", payer): ledger_writer.CAP_FEN for n in range(4) for payer in ledger_writer.PAYERS} == dict(capped)
+    assert len(requests) == len(rows) == len({row.grant_key for row in rows}), "a grant is missing or doubled"
+    checked = verify(rows)
+    assert (True, [(payer, 4 * ledger_writer.CAP_FEN) for payer in ledger_writer.PAYERS]) == (
+        checked.ok, [(total.payer, total.net_fen) for total in checked.payers]), checked.problems
 
 
 def _assert_rows_cannot_change(url: str, seq: int, granted: int) -> None:

@@ -12,7 +12,7 @@ every other spelling, accepted or refused, to the row engine's own reading.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import attrs
 import numpy as np
@@ -20,8 +20,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from shuangyong.limits import MAX_AMOUNT, MAX_ID_LENGTH
-from shuangyong.model.registry import Registry
 from shuangyong.model.visit import VISIT_KINDS, line_order
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from shuangyong.model.registry import Registry
 
 _ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 #: amounts the columns take as they are: ``yuan.fen`` exactly, no sign, no more whole digits than
@@ -178,10 +182,12 @@ class Columns:
 
     @property
     def visits(self) -> int:
+        """How many visits the chunk has."""
         return self.table.num_rows
 
     @classmethod
     def of(cls, table: pa.Table, registry: Registry) -> Columns:
+        """Flatten a chunk's nested visits into the arrays the vector rules read."""
         n = table.num_rows
         patient = table.column("patient").combine_chunks()
         categories = pc.struct_field(patient, "categories")

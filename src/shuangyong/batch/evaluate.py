@@ -10,9 +10,7 @@ engine, still over all visits at once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import attrs
 import numpy as np
@@ -20,18 +18,27 @@ import pyarrow as pa
 
 from shuangyong import plugins
 from shuangyong.batch.columns import Columns, row_only
-from shuangyong.batch.sources import Chunk, read_chunks
+from shuangyong.batch.sources import read_chunks
 from shuangyong.batch.vector import Facts, VectorPolicy, VectorRule
-from shuangyong.engine import Engine
 from shuangyong.engine.compiler import VisitPlan
 from shuangyong.engine.evaluate import CachedPlan
 from shuangyong.errors import ShuangyongError
-from shuangyong.interchange.framing import RawRecord
+from shuangyong.interchange.framing import Handled, Outcome, RawRecord, Refused
 from shuangyong.interchange.insurance import strict_payers
 from shuangyong.model.charge_codes import ChargeCodeMap
 
-#: what the row engine answered for one record: (True, (visit, decision)) or (False, error)
-RowResult = tuple[bool, Any, RawRecord]
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from shuangyong.batch.sources.table import Chunk
+    from shuangyong.engine import Engine
+    from shuangyong.engine.decision import Decision
+    from shuangyong.model.charge_codes import ChargeCodeMap
+    from shuangyong.model.visit import Visit
+
+    #: what the row engine answered for one record: its visit and decision, or the error refusing it
+    RowResult = Outcome[tuple[Visit, Decision]]
 
 
 @attrs.frozen(slots=True)
@@ -53,10 +60,12 @@ class LineResults:
 
     @property
     def visit_amount(self) -> np.ndarray:
+        """Each visit's total amount, in fen."""
         return np.add.reduceat(self.columns.amount, self.columns.starts[:-1])
 
     @property
     def visit_reduction(self) -> np.ndarray:
+        """Each visit's total reduction, in fen."""
         return np.add.reduceat(self.reduction, self.columns.starts[:-1])
 
 
@@ -72,7 +81,8 @@ class ChunkResult:
 
     @property
     def failures(self) -> int:
-        return sum(not ok for ok, _, _ in self.rows.values())
+        """How many records the row engine refused."""
+        return sum(isinstance(row, Refused) for row in self.rows.values())
 
 
 class BatchEngine:
@@ -89,10 +99,12 @@ class BatchEngine:
         self._plans: dict[tuple[int, ...], CachedPlan] = {}
 
     def evaluate_path(self, path: str | Path, fmt: str | None = None) -> Iterator[ChunkResult]:
+        """Evaluate a file (JSON Lines, Parquet or CSV) chunk by chunk."""
         for chunk in read_chunks(path, fmt):
             yield self.evaluate_chunk(chunk)
 
     def evaluate_chunk(self, chunk: Chunk) -> ChunkResult:
+        """Decide one chunk: over columns where the vector rules can, by the row engine elsewhere."""
         keep = np.zeros(0, dtype=np.int64)
         lines = None
         if chunk.table is not None:
@@ -110,17 +122,18 @@ class BatchEngine:
             if columns is not None:
                 lines = self._decide(columns)
         kept = set(keep.tolist())
-        rows = {n: (False, chunk.problems[n], chunk.record(n)) if n in chunk.problems else self.row(chunk.record(n))
+        rows = {n: Refused(chunk.record(n), chunk.problems[n]) if n in chunk.problems else self.row(chunk.record(n))
                 for n in range(chunk.count) if n not in kept}
         return ChunkResult(chunk, keep, lines, rows)
 
     def row(self, record: RawRecord) -> RowResult:
         """One record through the row engine, as ``shuangyong evaluate`` handles it."""
         try:
-            visit = plugins.resolve_beneficiary(record.visit(self.codes, strict_payers(self.engine.registry, strict=self.engine.strict)))
-            return True, (visit, self.engine.evaluate(visit)), record
+            payers = strict_payers(self.engine.registry, strict=self.engine.strict)
+            visit = plugins.resolve_beneficiary(record.visit(self.codes, payers))
+            return Handled(record, (visit, self.engine.evaluate(visit)))
         except ShuangyongError as error:
-            return False, error, record
+            return Refused(record, error)
 
     def _row_only_rules_apply(self, columns: Columns) -> np.ndarray:
         hit = np.zeros(columns.visits, dtype=bool)

@@ -9,15 +9,19 @@ row engine answered are spliced in at their place, so the output keeps the input
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from shuangyong.batch.evaluate import ChunkResult, LineResults
-from shuangyong.batch.vector import VectorPolicy
 from shuangyong.interchange.output import grants_json, quote, result_json, rule_json
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from shuangyong.batch.evaluate import ChunkResult, LineResults
+    from shuangyong.batch.vector import VectorPolicy
 
 _NEEDS_ESCAPE = re.compile(rb'["\\\x00-\x1f]')  #: what ``json`` escapes when it keeps non-ASCII as is
 
@@ -108,7 +112,6 @@ def chunk_bytes(result: ChunkResult, policy: VectorPolicy, fingerprint: str) -> 
         if cut > cursor:
             yield data[cursor:cut]
             cursor = cut
-        ok, value, record = result.rows[position]
-        yield (result_json(ok, value[1] if ok else value, record) + "\n").encode("utf-8")
+        yield (result_json(result.rows[position]) + "\n").encode("utf-8")
     if cursor < len(data):
         yield data[cursor:]

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import pyarrow as pa
 
-from shuangyong.batch.evaluate import BatchEngine, ChunkResult
 from shuangyong.batch.output import chunk_bytes
 from shuangyong.batch.progress import progress
-from shuangyong.batch.sources import Chunk, detect_format, read_chunks, total_size
+from shuangyong.batch.sources import detect_format, read_chunks, total_size
+from shuangyong.batch.sources.table import Chunk
 from shuangyong.interchange.framing import read_records
 from shuangyong.limits import ENCODINGS
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from shuangyong.batch.evaluate import BatchEngine, ChunkResult
 
 DOCUMENT_CHUNK = 4096  #: records of a JSON document (or array) per chunk
 

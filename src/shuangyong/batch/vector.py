@@ -12,7 +12,7 @@ rule is in force and in region goes to the row engine instead.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import attrs
 import numpy as np
@@ -20,7 +20,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from shuangyong.batch.columns import NO_DAY_LOW, Columns
-from shuangyong.engine.compiler import CompiledPolicy, CompiledRule
 from shuangyong.engine.predicates import (
     AllOf,
     AnyOf,
@@ -33,9 +32,15 @@ from shuangyong.engine.predicates import (
     RegionIn,
     TagsAny,
 )
-from shuangyong.model.registry import Registry
 from shuangyong.model.visit import VISIT_KINDS
 from shuangyong.money import to_fen
+
+if TYPE_CHECKING:
+    import datetime as dt
+    from decimal import Decimal
+
+    from shuangyong.engine.compiler import CompiledPolicy, CompiledRule
+    from shuangyong.model.registry import Registry
 
 MAX_RATE_DIGITS = 9  #: keeps fen × rate within Decimal's 28 digits, as the row engine computes it
 _EPOCH = np.datetime64("1970-01-01", "D")
@@ -52,7 +57,7 @@ def vectorisable(predicate: Predicate | None) -> bool:
     return isinstance(predicate, CategoryIn | CredentialValid | IdIn | NumberIn | RegionIn | TagsAny)
 
 
-def _days(day: object, missing: int) -> int:
+def _days(day: dt.date | None, missing: int) -> int:
     return missing if day is None else int((np.datetime64(day, "D") - _EPOCH).astype(np.int64))
 
 
@@ -73,6 +78,7 @@ class VectorRule:
 
     @classmethod
     def of(cls, rule: CompiledRule, index: int, registry: Registry) -> VectorRule:
+        """``rule``'s window as days, its items as codes, its amounts and caps in fen."""
         spec = rule.rule.spec
         item_ids = [t.id for t in registry.items]
         caps, benefit = spec.caps, spec.benefit
@@ -121,6 +127,7 @@ class VectorPolicy:
 
     @classmethod
     def of(cls, compiled: CompiledPolicy, registry: Registry) -> VectorPolicy:
+        """Every rule of ``compiled`` in column form, benefit rules grouped as they stack."""
         rules = tuple(VectorRule.of(rule, n, registry) for n, rule in enumerate(compiled.rules))
         benefit = [r for r in rules if r.rule.reduce is not None]
         ranks = sorted({r.rule.group for r in benefit})
@@ -130,6 +137,7 @@ class VectorPolicy:
 
     @property
     def row_only_rules(self) -> tuple[VectorRule, ...]:
+        """Rules the columns cannot decide; a visit in their scope goes to the row engine."""
         return tuple(r for r in self.rules if r.row_only)
 
 

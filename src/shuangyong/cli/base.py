@@ -13,39 +13,49 @@ import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import attrs
 import click
+from typing_extensions import override
 
 from shuangyong import plugins
 from shuangyong.engine import Engine
 from shuangyong.errors import InputError, LedgerError, OutputError, ShuangyongError
-from shuangyong.interchange.framing import Input, RawRecord, read_records
+from shuangyong.interchange.framing import Handled, Input, RawRecord, Refused, read_records
 from shuangyong.interchange.insurance import strict_payers
 from shuangyong.ledger import Ledger
 from shuangyong.limits import ENCODINGS
 from shuangyong.model.charge_codes import ChargeCodeMap
 from shuangyong.model.visit import Visit
-from shuangyong.model.vocabulary import Vocabulary
 from shuangyong.render import visible
 from shuangyong.text import Lang, Text, default_lang
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from shuangyong.interchange.framing import Outcome
+    from shuangyong.ledger import Ledger
+    from shuangyong.model.visit import Visit
+    from shuangyong.model.vocabulary import Vocabulary
 
 BAD_INPUT = 2
 
 
 def lang() -> Lang:
-    return click.get_current_context().find_root().params.get("lang") or "en"  # type: ignore[return-value]
+    """The language of messages: ``--lang``, else English."""
+    return click.get_current_context().find_root().params.get("lang") or "en"
 
 
 def say(text: Text, *, err: bool = False) -> None:
+    """Print ``text`` in the chosen language."""
     click.echo(text.in_(lang()), err=err)
 
 
 def fail(error: ShuangyongError) -> NoReturn:
+    """Print the error (its control characters shown, not obeyed) and exit 2."""
     message = "\n".join(visible(line) for line in error.render(lang()).split("\n"))  # an id's ESC does not act
     click.echo(("错误：" if lang() == "zh" else "error: ") + message, err=True)
     sys.exit(BAD_INPUT)
@@ -232,24 +242,29 @@ class RefusedRecord(RawRecord):
 
     error: ShuangyongError | None = None
 
+    @override
     def visit(self, codes: ChargeCodeMap | None = None, payers: Vocabulary | None = None) -> Visit:
         assert self.error is not None
         raise self.error
 
+    @override
     def visit_id(self) -> str | None:
         return None
 
 
+T = TypeVar("T")
+
+
 def for_each_record(records: Iterator[RawRecord], codes: ChargeCodeMap | None,
-                     handle: Callable[[Visit], Any], engine: Engine) -> Iterator[tuple[bool, Any, RawRecord]]:
+                    handle: Callable[[Visit], T], engine: Engine) -> Iterator[Outcome[T]]:
     """Parse and handle every record; a bad record yields its error instead of stopping the run.
     In the engine's strict mode, an insurance fund its registry does not know is an error."""
     payers = strict_payers(engine.registry, strict=engine.strict)
     for record in records:
         try:
-            yield True, handle(plugins.resolve_beneficiary(record.visit(codes, payers))), record
+            yield Handled(record, handle(plugins.resolve_beneficiary(record.visit(codes, payers))))
         except ShuangyongError as error:
-            yield False, error, record
+            yield Refused(record, error)
 
 
 policy_option = click.option(
@@ -334,6 +349,7 @@ class Command(click.Group):
 
             self.callback = refuse
 
+    @override
     def main(self, *args: Any, **kwargs: Any) -> Any:
         self.add_plugin_commands()
         _escaping_unencodable()
@@ -345,6 +361,7 @@ class Command(click.Group):
             if in_main_thread:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
+    @override
     def invoke(self, ctx: click.Context) -> Any:
         try:
             result = super().invoke(ctx)

@@ -32,7 +32,7 @@ FORMATS = ("jsonl", "parquet", "csv")  # shuangyong.batch.FORMATS, without impor
 def batch_engine(policies: tuple[str, ...], strict: bool, codes: str | None) -> BatchEngine:
     """The compiled packs in column form, or exit 2 (a bad pack, or the batch extra not installed)."""
     with exit_on_error():
-        from shuangyong.batch import BatchEngine  # noqa: F811  (pyarrow is imported only now)
+        from shuangyong.batch import BatchEngine  # here, not at the top: it imports pyarrow
         engine = Engine.from_packs(*policies, strict=strict, registry=plugins.registry())
         code_map = ChargeCodeMap.load(codes, engine.registry.items) if codes else None
         return BatchEngine(engine, code_map)
@@ -66,9 +66,9 @@ def batch(source: str, policies: tuple[str, ...], input_fmt: str, encoding: str,
     from shuangyong.batch.run import write_decisions
 
     with exit_on_error(), writing_to(output, binary=True) as out:
-        failures = write_decisions(engine, source, out, None if input_fmt == "auto" else input_fmt,  # type: ignore[arg-type]
+        failures = write_decisions(engine, source, out, None if input_fmt == "auto" else input_fmt,
                                    encoding, show_progress=wanted(show))
     if failures:
-        say(Text(f"{failures} 条记录有误，已逐条输出错误", f"{failures} record(s) had errors; each is reported in the output"),
-            err=True)
+        say(Text(f"{failures} 条记录有误，已逐条输出错误",
+                 f"{failures} record(s) had errors; each is reported in the output"), err=True)
         sys.exit(BAD_INPUT)

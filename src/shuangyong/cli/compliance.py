@@ -6,9 +6,9 @@ import datetime as dt
 from typing import Any
 
 import click
+from typing_extensions import override
 
 from shuangyong import plugins
-from shuangyong.exporters import ReportExporter
 from shuangyong.cli.base import exit_on_error, exporter_for, fail, lang, main, writing_to
 from shuangyong.compliance.dossier import load_dossier
 from shuangyong.compliance.report import evaluate, report_to_dict
@@ -16,6 +16,7 @@ from shuangyong.compliance.standards import StandardsSet
 from shuangyong.compliance.template import dossier_template
 from shuangyong.dates import parse_date
 from shuangyong.errors import ShuangyongError
+from shuangyong.exporters import ReportExporter
 
 DEFAULT_STANDARDS = ("seed-standards",)
 
@@ -24,6 +25,7 @@ class DefaultCommandGroup(click.Group):
     """A group whose first argument, when it is not a subcommand, goes to ``report``:
     ``compliance DOSSIER`` reads as ``compliance report DOSSIER``."""
 
+    @override
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
             args = ["report", *args]
@@ -31,6 +33,7 @@ class DefaultCommandGroup(click.Group):
 
 
 def load_standards(references: tuple[str, ...]) -> StandardsSet:
+    """The merged standards packs, or exit 2 naming what is wrong."""
     with exit_on_error():
         return StandardsSet.load(references or DEFAULT_STANDARDS, named=plugins.collect("register_standards"),
                                  kinds=plugins.check_kinds())

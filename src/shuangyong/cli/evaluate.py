@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import click
 
@@ -16,11 +15,11 @@ from shuangyong.cli.base import (
     check_output_target,
     codes_option,
     encoding_option,
-    exporter_for,
     exit_on_error,
-    his_option,
+    exporter_for,
     fail,
     for_each_record,
+    his_option,
     lang,
     ledger_option,
     main,
@@ -31,15 +30,20 @@ from shuangyong.cli.base import (
     strict_option,
     writing_to,
 )
-from shuangyong.engine import Decision, Engine
 from shuangyong.errors import LedgerError, ShuangyongError
-from shuangyong.interchange.framing import Input, RawRecord
+from shuangyong.interchange.framing import Refused
 from shuangyong.interchange.output import decision_to_dict, error_to_dict, explanation_to_dict, result_json
 from shuangyong.ledger.posting import as_granted, requests_for
-from shuangyong.model.charge_codes import ChargeCodeMap
-from shuangyong.model.visit import Visit
 from shuangyong.render import decision_table, explanation_text, visible
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from shuangyong.engine import Decision, Engine
+    from shuangyong.interchange.framing import Input, RawRecord
+    from shuangyong.model.charge_codes import ChargeCodeMap
+    from shuangyong.model.visit import Visit
 
 
 @main.command()
@@ -95,12 +99,12 @@ def _export_decisions(engine: Engine, code_map: ChargeCodeMap | None, records: I
     """Decisions through a plugin's exporter (a whole file: xlsx, pdf); bad records on standard error."""
     decisions = []
     failures = 0
-    for ok, result, record in for_each_record(records.records, code_map, decide, engine):
-        if ok:
-            decisions.append(decision_to_dict(result))
-        else:
+    for outcome in for_each_record(records.records, code_map, decide, engine):
+        if isinstance(outcome, Refused):
             failures += 1
-            click.echo(_error_line(record, result), err=True)
+            click.echo(_error_line(outcome.record, outcome.error), err=True)
+        else:
+            decisions.append(decision_to_dict(outcome.value))
     with exit_on_error(), writing_to(output, binary=True) as out:
         exporter_for("decisions", fmt).write("decisions", decisions, out)
     return failures
@@ -118,18 +122,19 @@ def _write_decisions(engine: Engine, code_map: ChargeCodeMap | None, records: In
     failures = 0
     with writing_to(output) as out:
         out.write("[\n" if as_array else "")
-        results = for_each_record(records.records, code_map, lambda v: (v, decide(v)), engine)
-        for count, (ok, result, record) in enumerate(results):
-            failures += not ok
+        outcomes = for_each_record(records.records, code_map, lambda v: (v, decide(v)), engine)
+        for count, outcome in enumerate(outcomes):
+            failures += isinstance(outcome, Refused)
             if fmt == "table":
-                if ok:
-                    out.write(decision_table(engine, *result, lang()) + "\n\n")
+                if isinstance(outcome, Refused):
+                    click.echo(_error_line(outcome.record, outcome.error), err=True)
                 else:
-                    click.echo(_error_line(record, result), err=True)
+                    out.write(decision_table(engine, *outcome.value, lang()) + "\n\n")
             elif fmt == "jsonl":
-                out.write(result_json(ok, result[1] if ok else result, record) + "\n")
+                out.write(result_json(outcome) + "\n")
             else:
-                payload = decision_to_dict(result[1]) if ok else error_to_dict(result, record.visit_id())
+                payload = (error_to_dict(outcome.error, outcome.record.visit_id()) if isinstance(outcome, Refused)
+                           else decision_to_dict(outcome.value[1]))
                 text = json.dumps(payload, ensure_ascii=False, indent=2)
                 out.write((",\n" if count else "") + text if as_array else text + "\n")
         out.write("\n]\n" if as_array else "")
@@ -144,8 +149,8 @@ def _error_line(record: RawRecord, error: ShuangyongError) -> str:
 def _report(failures: int) -> None:
     """Exit 2 when any record was bad, saying how many."""
     if failures:
-        say(Text(f"{failures} 条记录有误，已逐条输出错误", f"{failures} record(s) had errors; each is reported in the output"),
-             err=True)
+        say(Text(f"{failures} 条记录有误，已逐条输出错误",
+                 f"{failures} record(s) had errors; each is reported in the output"), err=True)
         sys.exit(BAD_INPUT)
 
 
@@ -163,14 +168,13 @@ def explain(source: IO[bytes], policies: tuple[str, ...], fmt: str, strict: bool
     """Explain each visit: every rule considered, why it applied or not, and its clause."""
     engine, code_map, records = open_input(source, policies, strict, codes, his, encoding)
     failures = 0
-    results = for_each_record(records.records, code_map, lambda v: (v, engine.explain(v)), engine)
-    for ok, result, record in results:
-        if not ok:
+    for outcome in for_each_record(records.records, code_map, lambda v: (v, engine.explain(v)), engine):
+        if isinstance(outcome, Refused):
             failures += 1
-            click.echo(json.dumps(error_to_dict(result, record.visit_id()), ensure_ascii=False)
-                       if fmt == "json" else _error_line(record, result), err=fmt == "text")
+            click.echo(json.dumps(error_to_dict(outcome.error, outcome.record.visit_id()), ensure_ascii=False)
+                       if fmt == "json" else _error_line(outcome.record, outcome.error), err=fmt == "text")
             continue
-        visit, explanation = result
+        visit, explanation = outcome.value
         click.echo(json.dumps(explanation_to_dict(explanation), ensure_ascii=False)
                    if fmt == "json" else explanation_text(engine, visit, explanation, lang()) + "\n")
     if failures:

@@ -31,7 +31,10 @@ def generate(count: int, seed: int, year: int, fmt: str, output: str | None) -> 
         if not output or output == "-":
             fail(InputError(Text(f"{fmt} 格式需要 --output 文件", f"--format {fmt} needs --output FILE"),
                             field="output"))
-        from shuangyong.batch.sources import records_in_tables, write_records_in_chunks  # needs pyarrow (batch extra)
+        from shuangyong.batch.sources.writers import (  # needs pyarrow (batch extra)
+            records_in_tables,
+            write_records_in_chunks,
+        )
 
         with writing_to(output, binary=True) as out:
             written = write_records_in_chunks(records_in_tables(records), out.name, fmt)

@@ -9,8 +9,10 @@ import click
 from shuangyong import plugins
 from shuangyong.cli.base import exit_on_error, lang, main, policy_option, say
 from shuangyong.engine import DEFAULT_PACKS, Engine
+from shuangyong.model.charge_codes import ChargeCodeMap
 from shuangyong.policy import PolicySet, builtin_pack_names, load_reference
 from shuangyong.policy.diff import diff_policies
+from shuangyong.policy.reach import unreached_warnings
 from shuangyong.render import table
 from shuangyong.text import Text
 
@@ -35,6 +37,7 @@ def policy_list() -> None:
 
 
 def load_set(references: tuple[str, ...]) -> PolicySet:
+    """The merged policy packs, or exit 2 naming what is wrong."""
     with exit_on_error():
         return PolicySet.load(references or DEFAULT_PACKS, plugins.registry())
 
@@ -66,12 +69,23 @@ def policy_show(policies: tuple[str, ...], fmt: str) -> None:
 
 @policy.command("check")
 @click.argument("references", nargs=-1, required=True, metavar="NAME_OR_PATH...")
-def policy_check(references: tuple[str, ...]) -> None:
-    """Load, validate and merge packs; exit 2 with file:line and field on the first error."""
+@click.option("--codes", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+              help="The charge-code table (CSV or YAML) the HIS's lines go through; without it, "
+                   "every item kind no fee category maps to is warned about.")
+def policy_check(references: tuple[str, ...], codes: str | None) -> None:
+    """Load, validate and merge packs; exit 2 with file:line and field on the first error.
+
+    Warns (on standard error, exit 0) about item kinds that rules name but that no fee category
+    and no code of the --codes table maps to: only lines that send such an item reach those rules.
+    """
     with exit_on_error():  # compiling finds what merging cannot, e.g. a tag test on a visit grant
-        merged = Engine.from_packs(*references, registry=plugins.registry()).policy
+        engine = Engine.from_packs(*references, registry=plugins.registry())
+        code_map = ChargeCodeMap.load(codes, engine.registry.items) if codes else None
+    merged = engine.policy
     say(Text(f"通过：{' → '.join(merged.packs)}，{len(merged.rules)} 条规则，指纹 {merged.fingerprint}",
               f"ok: {' → '.join(merged.packs)}, {len(merged.rules)} rules, fingerprint {merged.fingerprint}"))
+    for warning in unreached_warnings(merged, engine.registry, code_map):
+        say(Text(f"警告：{warning.zh}", f"warning: {warning.en}"), err=True)
 
 
 @policy.command("diff")

@@ -9,7 +9,7 @@ case file or pack cannot be read (file:line and field are named).
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import click
 
@@ -19,6 +19,9 @@ from shuangyong.errors import InputError
 from shuangyong.testing.cases import Case, CaseRunner, Outcome, case_files, load_cases
 from shuangyong.testing.mutation import MutationRun
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 CASE_FAILED = MUTANT_SURVIVED = 1
 

@@ -7,8 +7,7 @@ import sys
 
 import click
 
-from shuangyong.cli.base import BAD_INPUT, exit_on_error, lang, main, say, writing_to
-from shuangyong.cli.base import encoding_option
+from shuangyong.cli.base import BAD_INPUT, encoding_option, exit_on_error, lang, main, say, writing_to
 from shuangyong.cli.batch import batch_engine, input_format_option, progress_option
 from shuangyong.text import Text
 
@@ -40,10 +39,10 @@ def whatif(source: str, base: tuple[str, ...], reform: tuple[str, ...], fmt: str
     from shuangyong.whatif_render import as_html, as_table
 
     with exit_on_error():
-        comparison = compare(base_engine, reform_engine, source,  # type: ignore[arg-type]
+        comparison = compare(base_engine, reform_engine, source,
                              None if input_fmt == "auto" else input_fmt, encoding, top=top,
                              show_progress=wanted(show))
-    registry = base_engine.engine.registry  # type: ignore[attr-defined]
+    registry = base_engine.engine.registry
     with writing_to(output) as out:
         if fmt == "json":
             payload = {"packs": {"base": list(base), "reform": list(reform)}, **comparison.as_dict()}

@@ -9,17 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import attrs
 from pydantic import BaseModel, BeforeValidator, Field, ValidationError, model_validator
-
-from shuangyong.dates import DateWindow, parse_date
-from shuangyong.errors import InputError, field_path
-from shuangyong.documents import read_document, read_yaml
-from shuangyong.policy.loader import validation_message
-from shuangyong.policy.schema import Flag, Id, LocalText, StrictModel, Whole
-from shuangyong.text import Text
 
 from shuangyong.compliance.records import (
     LOCATIONS,
@@ -30,6 +23,12 @@ from shuangyong.compliance.records import (
     Record,
     Unit,
 )
+from shuangyong.dates import DateWindow, parse_date
+from shuangyong.documents import read_document, read_yaml
+from shuangyong.errors import InputError, field_path
+from shuangyong.policy.loader import validation_message
+from shuangyong.policy.schema import Flag, Id, LocalText, StrictModel, Whole
+from shuangyong.text import Text
 
 SCHEMA_VERSION = 1
 
@@ -70,6 +69,7 @@ class _Record(StrictModel):
 
     @model_validator(mode="after")
     def _known_type(self) -> _Record:
+        # each record kind declares its own ``kind: Literal[...]`` field, which the base cannot name
         _known(self.type, RECORD_TYPES[self.kind], f"{self.kind} type")  # type: ignore[attr-defined]
         return self
 
@@ -148,7 +148,7 @@ class _LedgerPublication(_Dated):
 
 
 _AnyRecord = Annotated[
-    Union[_Activity, _Document, _Meeting, _Facility, _Pairing, _Coverage, _Placement, _LedgerPublication],
+    _Activity | _Document | _Meeting | _Facility | _Pairing | _Coverage | _Placement | _LedgerPublication,
     Field(discriminator="kind"),
 ]
 
@@ -166,8 +166,8 @@ def _record(spec: BaseModel) -> Record:
     if hasattr(spec, "date"):
         window = DateWindow(spec.date, spec.date)
     else:
-        window = DateWindow(spec.since, spec.until)  # type: ignore[attr-defined]
-    return RECORD_CLASSES[spec.kind](window=window, **values)  # type: ignore[attr-defined]
+        window = DateWindow(spec.since, spec.until)  # type: ignore[attr-defined]  # a _Holding record
+    return RECORD_CLASSES[spec.kind](window=window, **values)  # type: ignore[attr-defined]  # see _known_type
 
 
 def dossier_from_dict(data: Any, origin: str = "<dossier>") -> Dossier:
@@ -176,7 +176,8 @@ def dossier_from_dict(data: Any, origin: str = "<dossier>") -> Dossier:
         raise DossierError(Text("档案应为对象（unit:, year:, records: …）",
                                 "a dossier must be an object (unit:, year:, records: …)"), record=origin)
     kinds = ", ".join(RECORD_CLASSES)
-    for index, item in enumerate(data.get("records") or ()):
+    records = data.get("records")
+    for index, item in enumerate(records if isinstance(records, list) else ()):  # not a list: pydantic says so
         if isinstance(item, dict) and item.get("kind") not in RECORD_CLASSES:
             raise DossierError(Text(f"未知的记录类型 {item.get('kind')!r}（可用：{kinds}）",
                                     f"unknown record kind {item.get('kind')!r} (known: {kinds})"),
@@ -215,8 +216,8 @@ def _dossier_error(error: ValidationError, origin: str, data: dict[str, Any]) ->
     loc = tuple(part for part in first["loc"]
                 if not (isinstance(part, str) and (part in RECORD_CLASSES or "[" in part)))
     message = validation_message(first, loc)
-    in_record = len(loc) > 1 and loc[0] == "records" and isinstance(loc[1], int)
-    record = _where(origin, data, loc[1]) if in_record else origin  # type: ignore[arg-type]
+    index = loc[1] if len(loc) > 1 and loc[0] == "records" else None
+    record = _where(origin, data, index) if isinstance(index, int) else origin
     return DossierError(message, record=record, field=field_path(loc), value=first.get("input"))
 
 

@@ -9,13 +9,16 @@ silently counts for nothing.
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import attrs
 
-from shuangyong.dates import DateWindow
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from shuangyong.dates import DateWindow
 
 #: kind → type → label. Sources for what the seeds ask of each: DOMAIN.md §3.
 RECORD_TYPES: dict[str, dict[str, Text]] = {
@@ -94,16 +97,20 @@ class Record:
 
     @property
     def start(self) -> dt.date:
+        """The day it happened, or the first day it held."""
         assert self.window.start is not None
         return self.window.start
 
     @property
     def label(self) -> Text:
+        """Its type's name, in zh and en."""
         return RECORD_TYPES[self.kind][self.type]
 
 
 @attrs.frozen(slots=True)
 class Activity(Record):
+    """Something the unit did on a day: a holiday visit to the troops, a checkup, a free clinic, a training."""
+
     kind: ClassVar[str] = "activity"
     units: tuple[str, ...] = ()
     participants: int | None = None
@@ -112,11 +119,15 @@ class Activity(Record):
 
 @attrs.frozen(slots=True)
 class Document(Record):
+    """A written document: the annual plan or summary, the leading group's roster, minutes."""
+
     kind: ClassVar[str] = "document"
 
 
 @attrs.frozen(slots=True)
 class Meeting(Record):
+    """A leading-group meeting or a forum, with how many attended."""
+
     kind: ClassVar[str] = "meeting"
     attendees: int | None = None
 
@@ -131,6 +142,8 @@ class Facility(Record):
 
 @attrs.frozen(slots=True)
 class Pairing(Record):
+    """A standing pairing with a military unit (``partner``), from ``window.start``."""
+
     kind: ClassVar[str] = "pairing"
     partner: str = ""
     partner_name: str | None = None
@@ -147,6 +160,8 @@ class Coverage(Record):
 
 @attrs.frozen(slots=True)
 class Placement(Record):
+    """Demobilised officers, retired soldiers or military spouses the unit placed (``count`` people)."""
+
     kind: ClassVar[str] = "placement"
     count: int = 0
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shuangyong.compliance.report import STATUS_LABELS, Status
-from shuangyong.text import Lang
+
+if TYPE_CHECKING:
+    from shuangyong.text import Lang
 
 _HEADINGS = {
     "zh": {"title": "双拥创建标准自查报告", "as_of": "截至", "score": "总得分", "standard": "标准",
@@ -45,6 +47,7 @@ def _md(value: object) -> str:
 
 
 def to_markdown(report: dict[str, Any], lang: Lang = "zh") -> str:
+    """The report (``report_to_dict``'s form) as Markdown, in one language."""
     words = _HEADINGS[lang]
     unit = report["unit"]
     lines = [f"# {_md(unit['name'][lang])} · {_md(report['year'])} · {words['title']}", "",

@@ -17,23 +17,28 @@ property tests check exactly this). Scores are exact fractions; the JSON shows t
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
-from enum import Enum
+from enum import StrEnum
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from shuangyong.compliance.checks import Context, Requirement
-from shuangyong.compliance.records import Dossier
-from shuangyong.compliance.standards import Headline, Standard, StandardsSet
+from shuangyong.compliance.checks.base import Context, Requirement
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from shuangyong.compliance.records import Dossier
+    from shuangyong.compliance.standards import Headline, Standard, StandardsSet
 
 REPORT_SCHEMA = "shuangyong.compliance/1"
 
 
-class Status(str, Enum):
+class Status(StrEnum):
+    """Where a standard stands on the report's date."""
+
     MET = "met"
     PARTIAL = "partial"
     MISSING = "missing"
@@ -42,6 +47,7 @@ class Status(str, Enum):
 
     @property
     def label(self) -> Text:
+        """The status's name, in zh and en."""
         return STATUS_LABELS[self]
 
 
@@ -56,6 +62,8 @@ STATUS_LABELS = {
 
 @attrs.frozen(slots=True)
 class StandardResult:
+    """One standard checked: its status, its requirements, and the share of the due ones met."""
+
     standard: Standard
     status: Status
     requirements: tuple[Requirement, ...]
@@ -63,6 +71,7 @@ class StandardResult:
 
     @property
     def evidence(self) -> tuple[str, ...]:
+        """The ids of the records that counted, each once, in order."""
         return tuple(dict.fromkeys(i for r in self.requirements for i in r.found))
 
     def gaps(self, as_of: dt.date) -> list[Text]:
@@ -73,6 +82,8 @@ class StandardResult:
 
 @attrs.frozen(slots=True)
 class HeadlineResult:
+    """The standards of one headline, and their weighted score."""
+
     headline: Headline
     results: tuple[StandardResult, ...]
     score: Fraction | None
@@ -80,6 +91,8 @@ class HeadlineResult:
 
 @attrs.frozen(slots=True)
 class Report:
+    """A dossier checked against a standards set on ``as_of``."""
+
     dossier: Dossier
     standards: StandardsSet
     as_of: dt.date
@@ -88,9 +101,11 @@ class Report:
 
     @property
     def results(self) -> tuple[StandardResult, ...]:
+        """Every standard's result, headline by headline."""
         return tuple(r for h in self.headlines for r in h.results)
 
     def counts(self) -> dict[Status, int]:
+        """How many standards have each status (every status present, zero or not)."""
         counts = dict.fromkeys(Status, 0)
         for result in self.results:
             counts[result.status] += 1
@@ -104,6 +119,7 @@ class Report:
 
 
 def evaluate_standard(standard: Standard, context: Context) -> StandardResult:
+    """Check one standard; ``score`` counts only requirements met or already due."""
     if not standard.applies(context.dossier.unit.kind):
         return StandardResult(standard, Status.NOT_APPLICABLE, (), None)
     requirements = tuple(standard.kind.requirements(standard.options, context))

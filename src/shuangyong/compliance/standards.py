@@ -8,25 +8,31 @@ with ``disable: [id]``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import attrs
 from pydantic import BeforeValidator, Field, ValidationError, field_validator
 
-from shuangyong.compliance.checks import BUILTIN_CHECK_KINDS, CheckKind, Options
+from shuangyong.compliance.checks.kinds import BUILTIN_CHECK_KINDS
 from shuangyong.compliance.records import UNIT_KINDS
 from shuangyong.errors import PolicyError, field_path
 from shuangyong.policy.loader import LoadedPack, PackKind, PackReference, resolve_layers, validation_message
 from shuangyong.policy.schema import Flag, Id, LocalText, StrictModel, Whole, plain_decimal
 from shuangyong.text import Text
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+    from pathlib import Path
+
+    from shuangyong.compliance.checks.base import CheckKind, Options
+
 SCHEMA_VERSION = 1
 
 
 class HeadlineSpec(StrictModel):
+    """A headline standard as a pack writes it."""
+
     id: Id
     title: LocalText
     clause: str = Field(min_length=1)
@@ -34,6 +40,8 @@ class HeadlineSpec(StrictModel):
 
 
 class StandardSpec(StrictModel):
+    """A checked standard as a pack writes it: the check kind and its options."""
+
     id: Id
     title: LocalText
     headline: str
@@ -61,6 +69,8 @@ class StandardSpec(StrictModel):
 
 
 class StandardsPackSpec(StrictModel):
+    """A standards pack file."""
+
     schema_version: Whole = SCHEMA_VERSION
     pack: Id
     title: LocalText
@@ -75,6 +85,8 @@ STANDARDS = PackKind(StandardsPackSpec, "shuangyong.compliance", Text("标准包
 
 @attrs.frozen(slots=True)
 class Headline:
+    """A headline of the merged set, under which standards are grouped and scored."""
+
     id: str
     title: Text
     clause: str
@@ -98,6 +110,7 @@ class Standard:
     where: str
 
     def applies(self, unit_kind: str) -> bool:
+        """Whether the standard concerns a unit of this kind (all kinds when ``applies_to`` is empty)."""
         return not self.applies_to or unit_kind in self.applies_to
 
 
@@ -117,6 +130,7 @@ class StandardsSet:
 
 
 def merge_standards(packs: list[LoadedPack], kinds: Mapping[str, CheckKind]) -> StandardsSet:
+    """Merge packs in order: a later pack overrides or disables an earlier one's standards."""
     headlines: dict[str, Headline] = {}
     standards: dict[str, Standard] = {}
     for pack in packs:
@@ -138,8 +152,9 @@ def merge_standards(packs: list[LoadedPack], kinds: Mapping[str, CheckKind]) -> 
         for index, item in enumerate(spec.standards):
             loc = ("standards", index)
             if item.id in standards and not item.override:
-                raise PolicyError(Text(f"标准 {item.id!r} 已在 {standards[item.id].pack} 中定义；替换须写 override: true",
-                                       f"standard {item.id!r} is already defined in {standards[item.id].pack}; "
+                earlier = standards[item.id].pack
+                raise PolicyError(Text(f"标准 {item.id!r} 已在 {earlier} 中定义；替换须写 override: true",
+                                       f"standard {item.id!r} is already defined in {earlier}; "
                                        "write override: true to replace it"),
                                   record=pack.where(loc + ("id",)), field=field_path(loc + ("id",)))
             if item.headline not in headlines:
@@ -153,7 +168,7 @@ def merge_standards(packs: list[LoadedPack], kinds: Mapping[str, CheckKind]) -> 
     return StandardsSet(tuple(p.spec.pack for p in packs), tuple(headlines.values()), tuple(standards.values()))
 
 
-def _once(entries: tuple[HeadlineSpec, ...] | tuple[StandardSpec, ...], key: str, pack: LoadedPack,
+def _once(entries: Sequence[HeadlineSpec | StandardSpec], key: str, pack: LoadedPack,
           noun: Text) -> None:
     """Refuse an id defined twice in one pack: the second would silently replace the first."""
     first: dict[str, int] = {}

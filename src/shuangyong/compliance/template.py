@@ -4,10 +4,13 @@ standards read, so that a 双拥 office starts from the right kinds and types.""
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from shuangyong.compliance.records import LOCATIONS, RECORD_TYPES
-from shuangyong.compliance.standards import StandardsSet
-from shuangyong.text import Lang
+
+if TYPE_CHECKING:
+    from shuangyong.compliance.standards import StandardsSet
+    from shuangyong.text import Lang
 
 
 def _example(kind: str, type_: str, year: int, number: int) -> dict[str, object]:
@@ -16,14 +19,14 @@ def _example(kind: str, type_: str, year: int, number: int) -> dict[str, object]
         record["since"] = f"{year}-01-01"
     else:
         record["date"] = f"{year}-MM-DD"
-    extra: dict[str, object] = {
+    extras: dict[str, dict[str, object]] = {
         "facility": {"location": next(iter(LOCATIONS))},
         "pairing": {"partner": "部队单位代号", "partner_name": "部队单位名称"},
         "coverage": {"reached": 0, "total": 1},
         "placement": {"count": 1},
         "ledger_publication": {"complete": True, "published": True},
-    }.get(kind, {"led_by": "姓名"})
-    return {**record, **extra}
+    }
+    return {**record, **extras.get(kind, {"led_by": "姓名"})}
 
 
 def dossier_template(standards: StandardsSet, year: int, lang: Lang = "zh") -> str:

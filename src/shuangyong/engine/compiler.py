@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from shuangyong.dates import DateWindow
-from shuangyong.engine.context import VisitContext
 from shuangyong.engine.predicates import AllOf, Predicate, compile_when, conjuncts, index_tokens
 from shuangyong.errors import PolicyError
 from shuangyong.money import ZERO, round_yuan
-from shuangyong.policy.layers import PolicySet, Rule
-from shuangyong.policy.schema import Benefit, Tier
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from shuangyong.engine.context import VisitContext
+    from shuangyong.policy.layers import PolicySet, Rule
+    from shuangyong.policy.schema import Benefit, Tier
 
 Reducer = Callable[[Decimal], Decimal]
 
@@ -90,9 +92,11 @@ class CompiledRule:
     skip_without_insurance: bool
 
     def in_force(self, ctx: VisitContext) -> bool:
+        """Whether the visit's date lies in the rule's effective window."""
         return self.effective.contains(ctx.visit.date)
 
     def in_region(self, ctx: VisitContext) -> bool:
+        """Whether the visit's region lies in the rule's pack region."""
         return ctx.visit.region.startswith(self.rule.region)
 
     def __repr__(self) -> str:
@@ -146,6 +150,8 @@ class VisitPlan:
 
     @classmethod
     def of(cls, eligible: tuple[CompiledRule, ...]) -> VisitPlan:
+        """Group ``eligible`` by item kind and stage (payer, then stacking group); keep the ones
+        granting to the visit."""
         by_item: dict[str, dict[tuple[int, int], list[CompiledRule]]] = {}
         for rule in eligible:
             for item in rule.rule.spec.items:
@@ -174,6 +180,7 @@ class CompiledPolicy:
     @classmethod
     def compile(cls, policy: PolicySet,
                 custom: Mapping[str, Callable[[Any], Predicate]] | None = None) -> CompiledPolicy:
+        """Compile every rule of ``policy``; ``custom`` holds the conditions plugins registered."""
         group_rank = {group: n for n, group in enumerate(policy.groups)}
         payer_rank = {payer: n for n, payer in enumerate(policy.payers)}
         compiled = []
@@ -199,13 +206,13 @@ class CompiledPolicy:
                 spec.payer, spec.base, spec.scope == "visit", spec.without_insurance == "skip"))
         _check_scopes(compiled)
         index: dict[IndexKey, list[CompiledRule]] = {}
-        for rule in compiled:
-            for token in rule.tokens or (None,):
-                index.setdefault((rule.rule.region, token), []).append(rule)
+        for compiled_rule in compiled:
+            for token in compiled_rule.tokens or (None,):
+                index.setdefault((compiled_rule.rule.region, token), []).append(compiled_rule)
         concerning: dict[str, list[CompiledRule]] = {}
-        for rule in compiled:
-            for item in rule.rule.spec.items:
-                concerning.setdefault(item, []).append(rule)
+        for compiled_rule in compiled:
+            for item in compiled_rule.rule.spec.items:
+                concerning.setdefault(item, []).append(compiled_rule)
         return cls(policy, tuple(compiled), {key: tuple(rules) for key, rules in index.items()},
                    policy.settles, {item: tuple(rules) for item, rules in concerning.items()})
 

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-import datetime as dt
+from typing import TYPE_CHECKING
 
 import attrs
 
-from shuangyong.model.registry import Registry
-from shuangyong.model.visit import Visit
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from shuangyong.model.registry import Registry
+    from shuangyong.model.visit import Visit
 
 
 def category_token(category: str) -> str:
+    """The index token of a beneficiary category."""
     return "category:" + category
 
 
 def credential_token(kind: str) -> str:
+    """The index token of a credential kind."""
     return "credential:" + kind
 
 
@@ -34,6 +39,7 @@ class VisitContext:
 
     @property
     def date(self) -> dt.date:
+        """The visit's date."""
         return self.visit.date
 
     @classmethod

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import attrs
 
-from shuangyong.text import Text
+if TYPE_CHECKING:
+
+    from shuangyong.text import Text
 
 
 # Applied and LineDecision are built once per charge line on the hot path; as named tuples they
@@ -96,6 +98,8 @@ class RuleTrace:
 
 @attrs.frozen(slots=True)
 class LineTrace:
+    """The rules ``explain`` considered for one line."""
+
     line_id: str
     item: str
     considered: tuple[RuleTrace, ...]

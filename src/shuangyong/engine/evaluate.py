@@ -8,8 +8,8 @@ output, do not depend on the order the HIS sent the lines in.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from operator import attrgetter
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -27,11 +27,15 @@ from shuangyong.engine.explain import explain
 from shuangyong.engine.settlement import Settler, Steps
 from shuangyong.errors import UnknownItemError
 from shuangyong.model.registry import Registry
-from shuangyong.model.visit import ChargeLine, Visit
 from shuangyong.money import ZERO
 from shuangyong.policy.layers import PolicySet
-from shuangyong.policy.loader import PackReference
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from decimal import Decimal
+
+    from shuangyong.model.visit import ChargeLine, Visit
+    from shuangyong.policy.loader import PackReference
 
 DEFAULT_PACKS = ("seed-example",)
 
@@ -51,6 +55,7 @@ class CachedPlan:
 
     @classmethod
     def of(cls, plan: VisitPlan, registry: Registry) -> CachedPlan:
+        """What ``plan`` grants a visit: its entitlements, and their priorities and services in registry order."""
         entitlements = tuple(Entitlement(r.rule_id, r.clause, r.rule.spec.priorities, r.rule.spec.services)
                              for r in plan.grants)
         return cls(plan.by_item, entitlements,
@@ -80,6 +85,7 @@ class Engine:
 
     @property
     def fingerprint(self) -> str:
+        """The fingerprint of the packs this engine compiled (each decision's ``policy``)."""
         return self.policy.fingerprint
 
     def settles(self, visit: Visit) -> bool:

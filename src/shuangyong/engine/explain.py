@@ -9,16 +9,19 @@ its payer, its base and the base amount it was computed on.
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from shuangyong.engine.compiler import CompiledPolicy, CompiledRule
 from shuangyong.engine.context import VisitContext
 from shuangyong.engine.decision import Decision, Explanation, LineDecision, LineTrace, RuleTrace
-from shuangyong.engine.settlement import Step, Steps
-from shuangyong.model.registry import Registry
-from shuangyong.model.visit import ChargeLine, Visit
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from decimal import Decimal
+
+    from shuangyong.engine.compiler import CompiledPolicy, CompiledRule
+    from shuangyong.engine.settlement import Step, Steps
+    from shuangyong.model.registry import Registry
+    from shuangyong.model.visit import ChargeLine, Visit
 
 NO_CONDITION = Text("无附加条件", "no condition")
 Gate = tuple[bool, str, Text]  #: holds, outcome if not, reason
@@ -38,7 +41,8 @@ class Evaluator(Protocol):
     registry: Registry
     compiled: CompiledPolicy
 
-    def evaluate(self, visit: Visit) -> Decision: ...
+    def evaluate(self, visit: Visit) -> Decision:
+        """The decision ``explain`` traces."""
 
     def settles(self, visit: Visit) -> bool: ...
 
@@ -135,7 +139,8 @@ def _line_trace(engine: Evaluator, ctx: VisitContext, line: ChargeLine, decision
                 f"{reason.en}; but {winner} in the same group ({rule.rule.spec.group}) takes off more or comes first")))
         else:
             considered.append(_trace(rule, "nothing_left", Text(
-                f"{reason.zh}；但本行已无可减金额或已达封顶", f"{reason.en}; but nothing is left to reduce or the cap is reached")))
+                f"{reason.zh}；但本行已无可减金额或已达封顶",
+                f"{reason.en}; but nothing is left to reduce or the cap is reached")))
     return LineTrace(line.line_id, line.item, tuple(considered))
 
 
@@ -153,6 +158,6 @@ def explain(engine: Evaluator, visit: Visit) -> Explanation:
         spec = rule.rule.spec
         if not (spec.priorities or spec.services):
             continue
-        holds, outcome, reason = _gate(engine, rule, ctx, None)
+        _, outcome, reason = _gate(engine, rule, ctx, None)
         visit_traces.append(_trace(rule, "granted" if rule.rule_id in granted else outcome, reason))
     return Explanation(decision, traces, tuple(visit_traces))

@@ -7,22 +7,30 @@ marks predicates that look at the charge line; all others are decided once per v
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import attrs
 
 from shuangyong.engine.context import VisitContext, category_token, credential_token
-from shuangyong.model.registry import Registry
-from shuangyong.model.visit import ChargeLine
-from shuangyong.model.vocabulary import Vocabulary
 from shuangyong.policy.regions import region_prefix
-from shuangyong.policy.schema import When
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+
+    from shuangyong.model.registry import Registry
+    from shuangyong.model.visit import ChargeLine
+    from shuangyong.model.vocabulary import Vocabulary
+    from shuangyong.policy.schema import When
 
 
 class Predicate(Protocol):
-    LINE_LEVEL: ClassVar[bool]
+    """A compiled condition: ``pred(ctx, line)`` answers, ``pred.explain(ctx, line, registry)`` says why."""
+
+    @property
+    def LINE_LEVEL(self) -> bool:
+        """Whether it looks at the charge line: a class constant on a leaf (``TagsAny`` and plugins'
+        conditions), computed from the parts on ``AllOf``, ``AnyOf`` and ``NotOf``."""
 
     def __call__(self, ctx: VisitContext, line: ChargeLine | None) -> bool: ...
 
@@ -37,6 +45,8 @@ def _labels(vocabulary: Vocabulary, ids: Iterable[str]) -> Text:
 
 @attrs.frozen(slots=True, repr=False)
 class CategoryIn:
+    """The patient is in one of some beneficiary categories (or a category below one)."""
+
     ids: frozenset[str]
     LINE_LEVEL: ClassVar[bool] = False
 
@@ -57,6 +67,8 @@ class CategoryIn:
 
 @attrs.frozen(slots=True, repr=False)
 class CredentialValid:
+    """The patient holds a credential of one of some kinds, valid on the visit date."""
+
     kinds: frozenset[str]
     LINE_LEVEL: ClassVar[bool] = False
 
@@ -84,6 +96,8 @@ class CredentialValid:
 
 @attrs.frozen(slots=True, repr=False)
 class RegionIn:
+    """The visit's region lies under one of some GB/T 2260 prefixes."""
+
     prefixes: tuple[str, ...]
     LINE_LEVEL: ClassVar[bool] = False
 
@@ -164,8 +178,8 @@ class NumberIn:
 
     def __call__(self, ctx: VisitContext, line: ChargeLine | None) -> bool:
         value = FACTS[self.fact].read(ctx)
-        return (value is not None and (self.low is None or value >= self.low)  # type: ignore[operator]
-                and (self.high is None or value <= self.high))  # type: ignore[operator]
+        return (isinstance(value, int) and (self.low is None or value >= self.low)
+                and (self.high is None or value <= self.high))
 
     def explain(self, ctx: VisitContext, line: ChargeLine | None,
                 registry: Registry) -> tuple[bool, Text]:
@@ -184,6 +198,8 @@ class NumberIn:
 
 @attrs.frozen(slots=True, repr=False)
 class TagsAny:
+    """The charge line carries one of some tags (the only line-level leaf)."""
+
     tags: frozenset[str]
     LINE_LEVEL: ClassVar[bool] = True
 
@@ -204,10 +220,12 @@ class TagsAny:
 
 @attrs.frozen(slots=True, repr=False)
 class AllOf:
+    """Every part holds; the explanation gives the first that does not."""
+
     parts: tuple[Predicate, ...]
 
     @property
-    def LINE_LEVEL(self) -> bool:  # noqa: N802 - mirrors the leaves' class constant
+    def LINE_LEVEL(self) -> bool:
         return any(part.LINE_LEVEL for part in self.parts)
 
     def __call__(self, ctx: VisitContext, line: ChargeLine | None) -> bool:
@@ -229,10 +247,12 @@ class AllOf:
 
 @attrs.frozen(slots=True, repr=False)
 class AnyOf:
+    """Some part holds; the explanation gives the first that does."""
+
     parts: tuple[Predicate, ...]
 
     @property
-    def LINE_LEVEL(self) -> bool:  # noqa: N802
+    def LINE_LEVEL(self) -> bool:
         return any(part.LINE_LEVEL for part in self.parts)
 
     def __call__(self, ctx: VisitContext, line: ChargeLine | None) -> bool:
@@ -254,10 +274,12 @@ class AnyOf:
 
 @attrs.frozen(slots=True, repr=False)
 class NotOf:
+    """The part does not hold."""
+
     part: Predicate
 
     @property
-    def LINE_LEVEL(self) -> bool:  # noqa: N802
+    def LINE_LEVEL(self) -> bool:
         return self.part.LINE_LEVEL
 
     def __call__(self, ctx: VisitContext, line: ChargeLine | None) -> bool:

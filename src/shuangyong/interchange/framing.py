@@ -8,14 +8,13 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from collections.abc import Iterator
 from functools import partial
 from itertools import chain
-from typing import IO
+from typing import IO, TYPE_CHECKING, Generic, TypeVar
 
 import attrs
 
-from shuangyong.errors import InputError
+from shuangyong.errors import InputError, ShuangyongError
 from shuangyong.interchange.json_text import (
     JSON_STRING,
     decoded,
@@ -28,8 +27,14 @@ from shuangyong.interchange.visits import visit_from_dict, visit_from_json, visi
 from shuangyong.limits import ENCODINGS, MAX_DEPTH, MAX_RECORD_BYTES
 from shuangyong.model.charge_codes import ChargeCodeMap
 from shuangyong.model.visit import Visit
-from shuangyong.model.vocabulary import Vocabulary
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from shuangyong.model.charge_codes import ChargeCodeMap
+    from shuangyong.model.visit import Visit
+    from shuangyong.model.vocabulary import Vocabulary
 
 
 @attrs.frozen(slots=True)
@@ -52,6 +57,7 @@ class RawRecord:
         return f"line {self.position}" if self.text is not None else f"#{self.position}"
 
     def visit(self, codes: ChargeCodeMap | None = None, payers: Vocabulary | None = None) -> Visit:
+        """The record as a checked visit; a record the input already refused raises that error."""
         if self.problem is not None:
             raise self.problem
         if self.text is not None:
@@ -59,6 +65,7 @@ class RawRecord:
         return visit_from_dict(self.value, record=self.label, codes=codes, payers=payers)
 
     def visit_id(self) -> str | None:
+        """The record's visit_id for its error object, when it can be read; else None."""
         if self.problem is not None:
             return None
         if self.text is not None:
@@ -67,6 +74,29 @@ class RawRecord:
             except ValueError:
                 return None
         return visit_id_of(self.value)
+
+
+T = TypeVar("T")
+
+
+@attrs.frozen(slots=True)
+class Handled(Generic[T]):
+    """A record that was handled, and what came of it (a decision, an explanation …)."""
+
+    record: RawRecord
+    value: T
+
+
+@attrs.frozen(slots=True)
+class Refused:
+    """A record that was refused, and the error that names it: reported in its place, the run goes on."""
+
+    record: RawRecord
+    error: ShuangyongError
+
+
+#: what came of one record of a run: ``Handled`` or ``Refused``, never a flag beside a value
+Outcome = Handled[T] | Refused
 
 
 @attrs.frozen(slots=True)
@@ -224,7 +254,7 @@ def _deep_document(document: str) -> Input:
     begin = start + 1
     for token in _TOKEN.finditer(document, start):
         mark = token.group()[0]
-        if mark == '"' or mark == "," and depth > 1:
+        if mark == '"' or (mark == "," and depth > 1):
             continue
         if mark in "[{":
             depth += 1

@@ -9,22 +9,25 @@ spread over the lines (``model.spread``) before the engine sees them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from decimal import Decimal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NotRequired
 
 from pydantic import ConfigDict, StringConstraints
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict
 
 from shuangyong.errors import InputError
 from shuangyong.limits import MAX_ID_LENGTH
 from shuangyong.model.insurance import SELF_PAY_PARTS, Insurance
 from shuangyong.model.registry import PATIENT, PAYERS, Registry
 from shuangyong.model.spread import BUILTIN_FUNDS, ordered_funds, spread
-from shuangyong.model.visit import ChargeLine
-from shuangyong.model.vocabulary import Vocabulary
 from shuangyong.money import ZERO, parse_amount
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from decimal import Decimal
+
+    from shuangyong.model.visit import ChargeLine
+    from shuangyong.model.vocabulary import Vocabulary
 
 Id = Annotated[str, StringConstraints(max_length=MAX_ID_LENGTH)]
 #: ids no fund may take whatever the registry: what the patient owes, and the built-in payers of
@@ -33,6 +36,8 @@ NOT_FUNDS = frozenset({PATIENT, *(payer_id for payer_id, _, _, kind in PAYERS if
 
 
 class SelfPayIn(TypedDict):
+    """The ``self_pay`` object of the contract's ``insurance`` (version 1.1)."""
+
     __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
     preliminary: NotRequired[Any]
     in_scope: NotRequired[Any]
@@ -41,6 +46,8 @@ class SelfPayIn(TypedDict):
 
 
 class InsuranceIn(TypedDict):
+    """The ``insurance`` object of a line or a visit (contract version 1.1)."""
+
     __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
     funds: NotRequired[dict[Id, Any]]
     self_pay: NotRequired[SelfPayIn]
@@ -79,8 +86,9 @@ def insurance_from(data: InsuranceIn, payers: Vocabulary | None = None) -> Insur
     self_pay = data.get("self_pay")
     if not self_pay:
         return Insurance(funds)
-    return Insurance(funds, *[parse_amount(self_pay[part], field=f"insurance.self_pay.{part}")
-                              if part in self_pay else ZERO for part in SELF_PAY_PARTS])
+    given_parts: dict[str, Any] = dict(self_pay)
+    return Insurance(funds, *[parse_amount(given_parts[part], field=f"insurance.self_pay.{part}")
+                              if part in given_parts else ZERO for part in SELF_PAY_PARTS])
 
 
 def parts_differ(insurance: Insurance, amount: object, whose: Text) -> InputError:

@@ -95,12 +95,20 @@ def duplicate_in(value: object, record: str) -> InputError | None:
     return None
 
 
+def json_text(text: str | bytes) -> str:
+    """``text`` as ``json.loads`` reads it: bytes in UTF-8, -16 or -32 (a UnicodeDecodeError, a
+    ``ValueError``, when they are none of these). Count depth on this, never on the bytes: a
+    string's escape in UTF-16 bytes misleads :func:`json_depth`'s string skipping."""
+    return text if isinstance(text, str) else text.decode(json.detect_encoding(text), "surrogatepass")
+
+
 def decoded(text: str | bytes, record: str) -> object:
     """A JSON text read by Python's ``json``: on error paths, to name what pydantic-core refused.
 
     Raises the record's ``InputError`` when the text nests too deeply or writes a key twice, and
     ``ValueError`` when it is not JSON.
     """
+    text = json_text(text)
     if json_depth(text) > MAX_DEPTH:
         raise too_deep(record)
     seen: list[bool] = []

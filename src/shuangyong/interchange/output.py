@@ -6,18 +6,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shuangyong.engine.decision import Decision, Entitlement, Explanation, LineDecision, RuleTrace
 from shuangyong.errors import ShuangyongError
-from shuangyong.interchange.framing import RawRecord
+from shuangyong.interchange.framing import Refused
 from shuangyong.model.registry import PATIENT
 from shuangyong.money import ZERO, format_amount
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from decimal import Decimal
 
-quote = json.encoder.encode_basestring  # type: ignore[attr-defined]  # C-accelerated, ensure_ascii=False
+    from shuangyong.engine.decision import Decision, Entitlement, Explanation, LineDecision, RuleTrace
+    from shuangyong.errors import ShuangyongError
+    from shuangyong.interchange.framing import Outcome
+    from shuangyong.model.visit import Visit
+
+quote = json.encoder.encode_basestring  # C-accelerated, ensure_ascii=False
 
 
 def _text(value: str | None) -> str:
@@ -93,21 +100,22 @@ def grants_json(priorities: tuple[str, ...], services: tuple[str, ...],
     return f'"priorities":{_names(priorities)},"services":{_names(services)},"entitlements":[{granted}]'
 
 
-def result_json(ok: bool, result: Decision | ShuangyongError, record: RawRecord) -> str:
+def result_json(outcome: Outcome[tuple[Visit, Decision]]) -> str:
     """One JSON Lines line of output: the decision, or the error object naming the record."""
-    if ok:
-        return decision_to_json(result)  # type: ignore[arg-type]
-    return json.dumps(error_to_dict(result, record.visit_id()),  # type: ignore[arg-type]
-                      ensure_ascii=False, separators=(",", ":"))
+    if isinstance(outcome, Refused):
+        return json.dumps(error_to_dict(outcome.error, outcome.record.visit_id()),
+                          ensure_ascii=False, separators=(",", ":"))
+    return decision_to_json(outcome.value[1])
 
 
 def decision_to_dict(decision: Decision) -> dict[str, Any]:
     """The contract's output object as Python data (parsed from ``decision_to_json``, so the
     two can never disagree)."""
-    return json.loads(decision_to_json(decision))  # type: ignore[no-any-return]
+    return json.loads(decision_to_json(decision))
 
 
 def error_to_dict(error: ShuangyongError, visit_id: str | None) -> dict[str, Any]:
+    """The error object the output carries in a bad record's place."""
     return {"visit_id": visit_id, "error": error.as_dict()}
 
 
@@ -128,6 +136,7 @@ def _trace_dict(trace: RuleTrace) -> dict[str, Any]:
 
 
 def explanation_to_dict(explanation: Explanation) -> dict[str, Any]:
+    """``explain``'s JSON: the decision, and every rule considered for each line."""
     return {
         "decision": decision_to_dict(explanation.decision),
         "lines": [{"line_id": t.line_id, "item": t.item,

@@ -8,14 +8,12 @@ failure becomes an ``InputError`` naming the record and the field.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-from collections.abc import Callable
 from functools import partial
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NotRequired
 
-from pydantic import ConfigDict, StringConstraints, Strict, TypeAdapter, ValidationError
-from typing_extensions import NotRequired, TypedDict
+from pydantic import ConfigDict, Strict, StringConstraints, TypeAdapter, ValidationError
+from typing_extensions import TypedDict
 
 from shuangyong.dates import DateWindow, parse_date
 from shuangyong.errors import InputError, ShuangyongError, field_path
@@ -23,11 +21,16 @@ from shuangyong.interchange.insurance import InsuranceIn, checked_line, insuranc
 from shuangyong.interchange.json_text import decoded, encodable, printable, too_deep
 from shuangyong.limits import MAX_DEPTH, MAX_ID_LENGTH, MAX_TEXT_LENGTH
 from shuangyong.model.beneficiary import Beneficiary, Credential
-from shuangyong.model.charge_codes import ChargeCodeMap
-from shuangyong.model.visit import ChargeLine, Visit
-from shuangyong.model.vocabulary import Vocabulary
+from shuangyong.model.registry import FEE_CATEGORY_ITEMS
+from shuangyong.model.visit import ChargeLine, Visit, check_fee_category
 from shuangyong.text import Text
 
+if TYPE_CHECKING:
+    import datetime as dt
+    from collections.abc import Callable
+
+    from shuangyong.model.charge_codes import ChargeCodeMap
+    from shuangyong.model.vocabulary import Vocabulary
 
 # The input shapes are TypedDicts rather than models: pydantic-core checks them just as strictly
 # (required keys, types, unknown keys refused) but hands back plain dicts, which costs a third of
@@ -41,6 +44,8 @@ Level = Annotated[int, Strict()]
 
 
 class CredentialIn(TypedDict):
+    """A credential as the contract writes it."""
+
     __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
     kind: Id
     number: Id
@@ -49,6 +54,8 @@ class CredentialIn(TypedDict):
 
 
 class PatientIn(TypedDict):
+    """A patient as the contract writes it."""
+
     __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
     id: Id
     name: NotRequired[Prose | None]
@@ -60,6 +67,8 @@ class PatientIn(TypedDict):
 
 
 class LineIn(TypedDict):
+    """A charge line as the contract writes it."""
+
     __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
     line_id: Id
     item: NotRequired[Id | None]
@@ -67,10 +76,13 @@ class LineIn(TypedDict):
     amount: Any  # parse_amount refuses all but strings, ints and Decimals, so nesting stops here too
     tags: NotRequired[list[Id]]
     description: NotRequired[Prose | None]
+    fee_category: NotRequired[Id | None]
     insurance: NotRequired[InsuranceIn | None]
 
 
 class VisitIn(TypedDict):
+    """A visit as the contract writes it (docs/contract.md)."""
+
     __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
     visit_id: Id
     date: Id
@@ -186,21 +198,39 @@ def _beneficiary(data: PatientIn) -> Beneficiary:
         _date_or_none(data.get("birth_date"), "birth_date"), data.get("name"))
 
 
-def _line(data: LineIn, codes: ChargeCodeMap | None, payers: Vocabulary | None = None) -> ChargeLine:
-    code = data.get("code")
-    item = data.get("item") or (codes.item_for(code) if codes is not None and code else None)
+def _line(data: LineIn, codes: ChargeCodeMap | None, day: dt.date,
+          payers: Vocabulary | None = None) -> ChargeLine:
+    """A line's item kind is its ``item``, else what the code table maps its ``code`` to on the
+    visit's ``day``, else what its ``fee_category`` maps to (docs/fee-categories.md)."""
+    code, category = data.get("code"), data.get("fee_category")
+    item = (data.get("item") or (codes.item_for(code, day) if codes is not None and code else None)
+            or (FEE_CATEGORY_ITEMS.get(check_fee_category(category)) if category is not None else None))
     if item is None:
-        raise InputError(Text(
-            "缺少 item，且收费编码无法映射到项目类别" if code else "缺少必填字段 item",
-            f"no item, and charge code {code!r} is not in the mapping table"
-            if code else "missing required field item"), field="item", value=code)
+        raise _no_item(code, category, codes, day)
     tags = data.get("tags")
     insurance = data.get("insurance")
-    if insurance is None:
-        return ChargeLine(data["line_id"], item, data["amount"], frozenset(tags) if tags else _NO_TAGS,
-                          code, data.get("description"))
-    return checked_line(ChargeLine(data["line_id"], item, data["amount"], frozenset(tags) if tags else _NO_TAGS,
-                                   code, data.get("description"), insurance=insurance_from(insurance, payers)))
+    line = ChargeLine(data["line_id"], item, data["amount"], frozenset(tags) if tags else _NO_TAGS,
+                      code, data.get("description"), fee_category=category,
+                      insurance=None if insurance is None else insurance_from(insurance, payers))
+    return line if insurance is None else checked_line(line)
+
+
+def _no_item(code: str | None, category: str | None, codes: ChargeCodeMap | None, day: dt.date) -> InputError:
+    """Why a line without ``item`` got none from its code or its fee category."""
+    why = []
+    if code and codes is not None and code in codes:
+        why.append(Text(f"收费编码 {code!r} 在 {day} 没有有效的映射",
+                        f"charge code {code!r} maps to no item kind on {day}"))
+    elif code:
+        why.append(Text("收费编码无法映射到项目类别", f"charge code {code!r} is not in the mapping table"))
+    if category is not None:
+        why.append(Text(f"医疗收费项目类别 {category} 不对应单一的项目类别",
+                        f"fee category {category} maps to no single item kind"))
+    if not why:
+        return InputError(Text("缺少必填字段 item", "missing required field item"), field="item")
+    return InputError(Text("缺少 item，且" + "，且".join(text.zh for text in why),
+                           "no item, and " + ", and ".join(text.en for text in why)),
+                      field="item", value=code or category)
 
 
 def _failing_part(record: VisitIn, codes: ChargeCodeMap | None, payers: Vocabulary | None) -> str | None:
@@ -208,11 +238,15 @@ def _failing_part(record: VisitIn, codes: ChargeCodeMap | None, payers: Vocabula
 
     Runs on the error path only, so the fast path keeps no bookkeeping per line.
     """
+    try:
+        day = parse_date(record["date"])
+    except ShuangyongError:
+        return None  # the date itself: its error names the field
     patient = record["patient"]
     parts: list[tuple[str, Callable[[], object]]] = [
         (f"patient.credentials[{n}]", partial(_credential, c)) for n, c in enumerate(patient.get("credentials", ()))]
     parts.append(("patient", partial(_beneficiary, patient)))
-    parts += [(f"lines[{n}]", partial(_line, line, codes, payers)) for n, line in enumerate(record["lines"])]
+    parts += [(f"lines[{n}]", partial(_line, line, codes, day, payers)) for n, line in enumerate(record["lines"])]
     for where, build in parts:
         try:
             build()
@@ -224,12 +258,12 @@ def _failing_part(record: VisitIn, codes: ChargeCodeMap | None, payers: Vocabula
 def _build(record: VisitIn, codes: ChargeCodeMap | None, payers: Vocabulary | None) -> Visit:
     """attrs objects from a shape-checked record; value errors get the field path they came from."""
     try:
-        lines = tuple([_line(line, codes, payers) for line in record["lines"]])
+        day = parse_date(record["date"])
+        lines = tuple([_line(line, codes, day, payers) for line in record["lines"]])
         insurance = record.get("insurance")
         if insurance is not None or any(line.insurance is not None for line in lines):
             lines = settle_visit(lines, None if insurance is None else insurance_from(insurance, payers))
-        return Visit(record["visit_id"], parse_date(record["date"]), record["kind"], record["region"],
-                     _beneficiary(record["patient"]), lines)
+        return Visit(record["visit_id"], day, record["kind"], record["region"], _beneficiary(record["patient"]), lines)
     except ShuangyongError as error:
         raise error.located(record=record["visit_id"], prefix=_failing_part(record, codes, payers)) from None
 

@@ -11,7 +11,7 @@ from shuangyong.ledger.base import Ledger, Transaction
 from shuangyong.ledger.memory import MemoryLedger
 from shuangyong.ledger.posting import Posting, PostingRequest, patient_key, requests_for
 from shuangyong.ledger.sqlite import SQLiteLedger
-from shuangyong.ledger.verify import Verification, verify
+from shuangyong.ledger.verify import PayerTotal, Verification, verify
 
-__all__ = ["Ledger", "MemoryLedger", "Posting", "PostingRequest", "SQLiteLedger", "Transaction",
+__all__ = ["Ledger", "MemoryLedger", "PayerTotal", "Posting", "PostingRequest", "SQLiteLedger", "Transaction",
            "Verification", "patient_key", "requests_for", "verify"]

@@ -9,11 +9,10 @@ concurrent writers and keeps the chain a line.
 
 from __future__ import annotations
 
+import collections
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from shuangyong.errors import LedgerError
 from shuangyong.ledger.posting import (
@@ -28,6 +27,10 @@ from shuangyong.ledger.posting import (
 )
 from shuangyong.text import Text
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Sequence
+    from contextlib import AbstractContextManager
+
 PSEUDONYMISATION = "pseudonymisation"  #: the setting that fixes how a ledger keys patients
 
 
@@ -41,7 +44,7 @@ class Transaction(Protocol):
         """Every row (grants and reversals) already posted for these visits, in seq order."""
 
     def used(self, keys: Iterable[CapKey]) -> dict[CapKey, int]:
-        """Net fen granted (grants less reversals) per (patient, rule, year); missing means 0."""
+        """Net fen granted (grants less reversals) per (patient, rule, payer, year); missing means 0."""
 
     def posting(self, seq: int) -> Posting | None:
         """The row with this sequence number."""
@@ -75,12 +78,10 @@ class Ledger(ABC):
     def head(self) -> tuple[int, str]:
         """(last seq, its hash) — ``(0, GENESIS)`` when empty: the anchor an auditor keeps. Read
         without taking the write lock, so a read-only copy of a ledger has a head too."""
-        last = None
-        for last in self.postings():
-            pass
-        return first_head(last)
+        last = collections.deque(self.postings(), maxlen=1)
+        return first_head(last[0] if last else None)
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a default that does nothing, for backends without connections
         """Release connections; the default has none."""
 
     def __enter__(self) -> Ledger:
@@ -90,9 +91,9 @@ class Ledger(ABC):
         self.close()
 
     def post(self, requests: Sequence[PostingRequest]) -> list[Posting]:
-        """Grant the requests atomically, each within its yearly cap; return the rows, one per
-        request, in order. A request posted before with the same content returns its earlier row
-        and writes nothing; one posted before with other content, a line already granted under
+        """Grant the requests atomically, each within its payer's yearly cap; return the rows, one
+        per request, in order. A request posted before with the same content returns its earlier
+        row and writes nothing; one posted before with other content, a line already granted under
         another policy, or a patient keyed another way than the ledger's is refused (nothing of
         the batch is written)."""
         if not requests:
@@ -100,7 +101,8 @@ class Ledger(ABC):
         counts = Counter(request.grant_key for request in requests)
         duplicate = next((r for r in requests if counts[r.grant_key] > 1), None)
         if duplicate is not None:
-            raise LedgerError(Text("同一批次中同一明细同一规则出现两次", "a batch asks for the same line and rule twice"),
+            raise LedgerError(Text("同一批次中同一明细同一规则出现两次",
+                                   "a batch asks for the same line and rule twice"),
                               record=f"{duplicate.visit_id}/{duplicate.line_id}", field="rule_id",
                               value=duplicate.rule_id)
         try:
@@ -132,9 +134,10 @@ class Ledger(ABC):
             seq += 1
             posting = seal(dict(
                 seq=seq, kind="grant", visit_id=request.visit_id, line_id=request.line_id,
-                rule_id=request.rule_id, fingerprint=request.fingerprint, patient_key=request.patient_key,
-                item=request.item, business_date=request.business_date, amount_fen=request.amount_fen,
-                requested_fen=request.requested_fen, granted_fen=granted, year_cap_fen=request.year_cap_fen,
+                rule_id=request.rule_id, payer=request.payer, fingerprint=request.fingerprint,
+                patient_key=request.patient_key, item=request.item, business_date=request.business_date,
+                amount_fen=request.amount_fen, requested_fen=request.requested_fen, granted_fen=granted,
+                year_cap_fen=request.year_cap_fen,
                 reverses=None, reason=None, posted_at=now, prev_hash=prev))
             lines.add(posting)
             prev = posting.hash
@@ -163,7 +166,8 @@ class Ledger(ABC):
     def reverse(self, seq: int, reason: str) -> Posting:
         """Cancel grant ``seq`` with a reversal row; the grant itself stays as it was."""
         if type(seq) is not int:
-            raise LedgerError(Text(f"记账序号必须是整数，收到 {seq!r}", f"posting number must be an integer, got {seq!r}"),
+            raise LedgerError(Text(f"记账序号必须是整数，收到 {seq!r}",
+                                   f"posting number must be an integer, got {seq!r}"),
                               record=self.url, field="seq", value=seq)
         if not isinstance(reason, str) or not reason.strip():
             raise LedgerError(Text("冲正须写明原因", "a reversal needs a reason"), record=f"{self.url}#{seq}",
@@ -182,9 +186,10 @@ class Ledger(ABC):
                                   record=f"{self.url}#{seq}", field="seq", value=seq)
             reversal = seal(dict(
                 seq=last + 1, kind="reversal", visit_id=grant.visit_id, line_id=grant.line_id,
-                rule_id=grant.rule_id, fingerprint=grant.fingerprint, patient_key=grant.patient_key,
-                item=grant.item, business_date=grant.business_date, amount_fen=grant.amount_fen,
-                requested_fen=grant.requested_fen, granted_fen=grant.granted_fen, year_cap_fen=grant.year_cap_fen,
+                rule_id=grant.rule_id, payer=grant.payer, fingerprint=grant.fingerprint,
+                patient_key=grant.patient_key, item=grant.item, business_date=grant.business_date,
+                amount_fen=grant.amount_fen, requested_fen=grant.requested_fen, granted_fen=grant.granted_fen,
+                year_cap_fen=grant.year_cap_fen,
                 reverses=seq, reason=reason.strip(), posted_at=utc_now(), prev_hash=prev))
             tx.insert([reversal])
         return reversal
@@ -210,7 +215,7 @@ class _Lines:
 
     def earlier(self, request: PostingRequest) -> Posting | None:
         """The grant this request repeats, or None for a new one; a request that contradicts
-        what is posted (another patient, amount, item, reduction or date under the same key;
+        what is posted (another patient, payer, amount, item, reduction or date under the same key;
         another item or amount on the same line; another policy's live grant on the line; more
         than the line's amount in all) is refused."""
         where = f"{request.visit_id}/{request.line_id}"
@@ -228,8 +233,8 @@ class _Lines:
                     "content is refused, not answered with the earlier grant (use a new visit id)"),
                     record=where, field=name, value=getattr(request, name))
         if found is not None and found.seq in self.reversed:
-            raise LedgerError(Text(f"明细 {where} 的这笔减免（第 {found.seq} 条）已被第 {self.reversed[found.seq]} 条冲正，"
-                                   "不能按原样再记；请以新的就诊号记账",
+            raise LedgerError(Text(f"明细 {where} 的这笔减免（第 {found.seq} 条）"
+                                   f"已被第 {self.reversed[found.seq]} 条冲正，不能按原样再记；请以新的就诊号记账",
                                    f"this grant on line {where} (row {found.seq}) was reversed by row "
                                    f"{self.reversed[found.seq]} and cannot be posted again as it was; post the "
                                    "visit under a new visit id"),

@@ -8,11 +8,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from shuangyong.ledger.posting import POSTING_COLUMNS, Posting
 from shuangyong.money import format_amount, from_fen
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 #: fen columns exported as yuan under the same name without ``_fen``
 _MONEY = ("amount_fen", "requested_fen", "granted_fen", "year_cap_fen")
@@ -20,6 +22,7 @@ EXPORT_COLUMNS = tuple(name.removesuffix("_fen") if name in _MONEY else name for
 
 
 def export_row(posting: Posting) -> dict[str, Any]:
+    """A posting as exported: amounts in yuan (``12.00``), columns in ``EXPORT_COLUMNS`` order."""
     row = posting.as_dict()
     for name in _MONEY:
         value = row.pop(name)
@@ -28,11 +31,13 @@ def export_row(posting: Posting) -> dict[str, Any]:
 
 
 def write_jsonl(postings: Iterable[Posting], target: IO[bytes]) -> None:
+    """One JSON object a posting, a line each."""
     for posting in postings:
         target.write((json.dumps(export_row(posting), ensure_ascii=False) + "\n").encode())
 
 
 def write_csv(postings: Iterable[Posting], target: IO[bytes]) -> None:
+    """CSV with a header, UTF-8 with a BOM so that Excel reads the Chinese."""
     text = io.TextIOWrapper(target, encoding="utf-8-sig", newline="", write_through=True)
     writer = csv.DictWriter(text, fieldnames=EXPORT_COLUMNS)
     writer.writeheader()

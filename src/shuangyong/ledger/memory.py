@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from typing_extensions import override
 
 from shuangyong.errors import LedgerError
 from shuangyong.ledger.base import Ledger, first_head
-from shuangyong.ledger.posting import CapKey, Posting
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Sequence
+
+    from shuangyong.ledger.posting import CapKey, Posting
 
 
 class _MemoryTransaction:
@@ -64,6 +70,7 @@ class MemoryLedger(Ledger):
         self.settings: dict[str, str] = {}
         self._lock = threading.Lock()
 
+    @override
     @contextmanager
     def transaction(self) -> Iterator[_MemoryTransaction]:
         with self._lock:
@@ -72,5 +79,6 @@ class MemoryLedger(Ledger):
             self.rows.extend(tx.pending)  # reached only if the block did not raise: all or nothing
             self.settings.update(tx.settings)
 
+    @override
     def postings(self) -> Iterator[Posting]:
         return iter(list(self.rows))

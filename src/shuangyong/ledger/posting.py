@@ -2,7 +2,8 @@
 
 A request is what a decision asks to grant; a posting is what the ledger granted (after the
 yearly cap) with its place in the hash chain. Rows are never changed: a correction is a
-reversal row that points at the grant it cancels.
+reversal row that points at the grant it cancels. Each row names its payer, who bears the share
+(the hospital unless the rule says otherwise; insurance funds are not posted: we do not grant them).
 """
 
 from __future__ import annotations
@@ -13,29 +14,37 @@ import hmac
 import json
 import re
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from shuangyong.engine.decision import Applied, Decision, Totals
+from shuangyong.engine.decision import Applied, Decision
 from shuangyong.errors import LedgerError
 from shuangyong.limits import MAX_AMOUNT
-from shuangyong.model.visit import Visit
 from shuangyong.money import ZERO, from_fen, to_fen
-from shuangyong.policy.layers import PolicySet
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from decimal import Decimal
+
+    from shuangyong.model.visit import Visit
+    from shuangyong.policy.layers import PolicySet
 
 GENESIS = "0" * 64  #: the ``prev_hash`` of the first row
 FINGERPRINT = re.compile(r"sha256:[0-9a-f]{16}")
 Kind = Literal["grant", "reversal"]
 GrantKey = tuple[str, str, str, str]  #: (visit_id, line_id, rule_id, fingerprint): posted at most once
-CapKey = tuple[str, str, int]  #: (patient_key, rule_id, year): what a yearly cap counts
+CapKey = tuple[str, str, str, int]  #: (patient_key, rule_id, payer, year): what a yearly cap counts
+#: who bears a share when the rule names nobody: the hospital, as every row before payers existed
+DEFAULT_PAYER: str = Applied._field_defaults["payer"]
 MAX_FEN = to_fen(MAX_AMOUNT)  #: largest fen value a request may carry: every sum stays within int64
+PATIENT = "patient"  #: the decision's name for what is left to the patient in a line's ``payers``
 PLAIN = "none"  #: the pseudonymisation identity of a ledger that stores patient ids as they are
 #: what a pseudonym key is identified by (an HMAC of this label, never the key itself)
 _KEY_LABEL = b"shuangyong ledger pseudonym key identity"
 #: what a posted grant must repeat exactly to be the same grant again (idempotent re-post)
-CONTENT_FIELDS = ("patient_key", "item", "business_date", "amount_fen", "requested_fen")
+CONTENT_FIELDS = ("patient_key", "payer", "item", "business_date", "amount_fen", "requested_fen")
 
 
 def _fen(value: object, name: str, record: str) -> int:
@@ -59,6 +68,7 @@ class _Share:
     rule_id: str
     fingerprint: str
     patient_key: str
+    payer: str
     business_date: dt.date
 
     @property
@@ -67,7 +77,7 @@ class _Share:
 
     @property
     def cap_key(self) -> CapKey:
-        return (self.patient_key, self.rule_id, self.business_date.year)
+        return (self.patient_key, self.rule_id, self.payer, self.business_date.year)
 
 
 @attrs.frozen(slots=True)
@@ -86,6 +96,7 @@ class PostingRequest(_Share):
     year_cap_fen: int | None = None
     #: how ``patient_key`` was made: :data:`PLAIN` or :func:`pseudonym_identity` of the key
     pseudonym: str = PLAIN
+    payer: str = DEFAULT_PAYER  #: who bears the share (``Applied.payer``)
 
     def __attrs_post_init__(self) -> None:
         record = f"{self.visit_id}/{self.line_id}"
@@ -102,6 +113,9 @@ class PostingRequest(_Share):
                                    f"policy fingerprint {self.fingerprint!r} is malformed "
                                    "(expected sha256: and 16 hex digits)"),
                               record=record, field="fingerprint", value=self.fingerprint)
+        if not isinstance(self.payer, str) or not self.payer or self.payer != self.payer.strip():
+            raise LedgerError(Text(f"负担方 {self.payer!r} 不是支付方标识", f"payer {self.payer!r} is not a payer id"),
+                              record=record, field="payer", value=self.payer)
         if type(self.business_date) is not dt.date:
             raise LedgerError(Text("业务日期必须是日期", "business_date must be a date"),
                               record=record, field="business_date", value=self.business_date)
@@ -116,6 +130,8 @@ class Posting(_Share):
     visit_id: str
     line_id: str
     rule_id: str
+    #: who bears the share; keyword-only with a default so rows built without one stay the hospital's
+    payer: str = attrs.field(default=DEFAULT_PAYER, kw_only=True)
     fingerprint: str
     patient_key: str
     item: str
@@ -132,6 +148,7 @@ class Posting(_Share):
 
     @property
     def signed_fen(self) -> int:
+        """The grant as it counts towards a cap: negative for a reversal."""
         return self.granted_fen if self.kind == "grant" else -self.granted_fen
 
     def as_dict(self) -> dict[str, Any]:
@@ -160,8 +177,13 @@ POSTING_COLUMNS = tuple(field.name for field in attrs.fields(Posting))
 
 
 def row_hash(row: dict[str, Any]) -> str:
-    """SHA-256 over the row's canonical JSON without its own hash: changing any field breaks it."""
-    content = {key: value for key, value in row.items() if key != "hash"}
+    """SHA-256 over the row's canonical JSON without its own hash: changing any field breaks it.
+
+    The payer is left out when it is :data:`DEFAULT_PAYER`: rows posted before payers existed
+    were hashed without one and are borne by the hospital, so their hashes stay valid, and a payer
+    changed either way (to or from the hospital) still changes the hash (docs/ledger.md)."""
+    content = {key: value for key, value in row.items()
+               if key != "hash" and not (key == "payer" and value == DEFAULT_PAYER)}
     return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False,
                                      separators=(",", ":")).encode()).hexdigest()
 
@@ -175,7 +197,7 @@ def seal(fields: dict[str, Any]) -> Posting:
 
 def utc_now() -> dt.datetime:
     """Microseconds are kept, so a timestamp survives every backend's round trip unchanged."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def patient_key(patient_id: str, key: bytes | None) -> str:
@@ -200,7 +222,8 @@ def pseudonym_identity(key: bytes | None) -> str:
 
 def requests_for(visit: Visit, decision: Decision, policy: PolicySet,
                  pseudonym_key: bytes | None = None) -> list[PostingRequest]:
-    """What the decision grants, one request per rule's share of a line (zero shares skipped)."""
+    """What the decision grants, one request per rule's share of a line (zero shares skipped),
+    each with the payer who bears it."""
     if decision.policy != policy.fingerprint:
         raise LedgerError(Text(f"决定出自政策 {decision.policy}，与账本所用政策 {policy.fingerprint} 不符",
                                f"the decision was made under policy {decision.policy}, "
@@ -213,19 +236,29 @@ def requests_for(visit: Visit, decision: Decision, policy: PolicySet,
     who = patient_key(visit.patient.id, pseudonym_key)
     identity = pseudonym_identity(pseudonym_key)
     return [PostingRequest(visit.visit_id, line.line_id, share.rule, decision.policy, who, line.item,
-                           visit.date, to_fen(line.amount), to_fen(share.reduction), caps[share.rule], identity)
+                           visit.date, to_fen(line.amount), to_fen(share.reduction), caps[share.rule], identity,
+                           share.payer)
             for line in decision.lines for share in line.applied if share.reduction]
 
 
 def as_granted(decision: Decision, postings: Iterable[Posting]) -> Decision:
-    """The decision with each rule's share cut to what the ledger granted (yearly caps)."""
+    """The decision with each rule's share cut to what the ledger granted (yearly caps). What a
+    cap takes from a payer's part the patient pays; the insurance funds' parts stay as they were."""
     granted = {(p.line_id, p.rule_id): from_fen(p.granted_fen) for p in postings}
     lines = []
     for line in decision.lines:
-        applied = tuple(Applied(share.rule, granted.get((line.line_id, share.rule), share.reduction))
+        applied = tuple(share._replace(reduction=granted.get((line.line_id, share.rule), share.reduction))
                         for share in line.applied)
         reduction = sum((share.reduction for share in applied), ZERO)
-        lines.append(line._replace(reduction=reduction, payable=line.amount - reduction, applied=applied))
-    total_reduction = sum((line.reduction for line in lines), ZERO)
-    totals = Totals(decision.totals.amount, total_reduction, decision.totals.amount - total_reduction)
-    return attrs.evolve(decision, lines=tuple(lines), totals=totals)
+        payable = line.amount - line.insurance - reduction
+        borne: dict[str, Decimal] = {PATIENT: payable}
+        for share in applied:
+            borne[share.payer] = borne.get(share.payer, ZERO) + share.reduction
+        payers = tuple((payer, borne.get(payer, part)) for payer, part in line.payers)
+        lines.append(line._replace(reduction=reduction, payable=payable, applied=applied, payers=payers))
+    totals = decision.totals
+    reduction = sum((line.reduction for line in lines), ZERO)
+    payers = tuple((payer, sum((part for line in lines for name, part in line.payers if name == payer), ZERO))
+                   for payer, _ in totals.payers)
+    return attrs.evolve(decision, lines=tuple(lines), totals=attrs.evolve(
+        totals, reduction=reduction, payable=totals.amount - totals.insurance - reduction, payers=payers))

@@ -13,14 +13,19 @@ never turned into one behind the caller's back.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from typing_extensions import override
 
 from shuangyong.errors import LedgerError
 from shuangyong.ledger.base import Ledger, first_head
-from shuangyong.ledger.posting import POSTING_COLUMNS, CapKey, Posting
+from shuangyong.ledger.posting import DEFAULT_PAYER, POSTING_COLUMNS, CapKey, Posting
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Sequence
 
 #: (version, statements): applied in order, each once; the version is kept in the database
 MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
@@ -52,6 +57,9 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
         "CREATE TRIGGER ledger_settings_no_delete BEFORE DELETE ON ledger_settings "
         "BEGIN SELECT RAISE(ABORT, 'shuangyong ledger settings are fixed'); END",
         "CREATE INDEX postings_visit ON postings (visit_id)",
+    )),
+    (3, (  # who bears each share; every row posted before is the hospital's (docs/ledger.md, payers)
+        f"ALTER TABLE postings ADD COLUMN payer TEXT NOT NULL DEFAULT '{DEFAULT_PAYER}' CHECK (payer <> '')",
     )),
 )
 LATEST = MIGRATIONS[-1][0]
@@ -90,7 +98,7 @@ class _SQLiteTransaction:
         for key in set(keys):
             (total,) = self.connection.execute(
                 "SELECT COALESCE(SUM(CASE kind WHEN 'grant' THEN granted_fen ELSE -granted_fen END), 0) "
-                "FROM postings WHERE patient_key = ? AND rule_id = ? AND year = ?", key).fetchone()
+                "FROM postings WHERE patient_key = ? AND rule_id = ? AND payer = ? AND year = ?", key).fetchone()
             totals[key] = total
         return totals
 
@@ -113,7 +121,8 @@ class _SQLiteTransaction:
         for posting in postings:
             for name in _FEN_COLUMNS:
                 if (getattr(posting, name) or 0) > INT64:
-                    raise LedgerError(Text(f"{name} 超出 SQLite 能存的整数范围", f"{name} is beyond what SQLite stores"),
+                    raise LedgerError(Text(f"{name} 超出 SQLite 能存的整数范围",
+                                           f"{name} is beyond what SQLite stores"),
                                       record=f"{posting.visit_id}/{posting.line_id}", field=name,
                                       value=getattr(posting, name))
         self.connection.executemany(_INSERT, [dict(p.as_dict(), year=p.business_date.year) for p in postings])
@@ -157,8 +166,9 @@ class SQLiteLedger(Ledger):
         tables = {name for (name,) in self.connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if "shuangyong_schema" not in tables:
             if tables:
-                raise LedgerError(Text(f"文件 {self.path} 是别的 SQLite 数据库（有表 {', '.join(sorted(tables))}），不是账本",
-                                       f"{self.path} is another SQLite database (tables {', '.join(sorted(tables))}), "
+                names = ", ".join(sorted(tables))
+                raise LedgerError(Text(f"文件 {self.path} 是别的 SQLite 数据库（有表 {names}），不是账本",
+                                       f"{self.path} is another SQLite database (tables {names}), "
                                        "not a shuangyong ledger"), record=self.url, field="ledger")
             if not create:
                 raise LedgerError(Text(f"文件 {self.path} 是空的，不是账本", f"{self.path} is empty, not a ledger"),
@@ -188,6 +198,7 @@ class SQLiteLedger(Ledger):
                 self.connection.execute("ROLLBACK")
             raise
 
+    @override
     @contextmanager
     def transaction(self) -> Iterator[_SQLiteTransaction]:
         with self._mapped(Text("账本拒绝了这次写入，未写入任何记录",
@@ -201,10 +212,12 @@ class SQLiteLedger(Ledger):
             last = self.connection.execute(f"{_SELECT} ORDER BY seq DESC LIMIT 1").fetchone()
         return first_head(None if last is None else Posting.from_row(last))
 
+    @override
     def postings(self) -> Iterator[Posting]:
         with self._mapped(Text("无法读取账本", "cannot read the ledger")):
             for row in self.connection.execute(f"{_SELECT} ORDER BY seq"):
                 yield Posting.from_row(row)
 
+    @override
     def close(self) -> None:
         self.connection.close()

@@ -1,4 +1,4 @@
-"""The domain model: who a beneficiary is, what a visit charged, which units are paired.
+"""The domain model: who a beneficiary is, what a visit charged, and the vocabularies they use.
 
 Internal: the model types are public from :mod:`shuangyong` (docs/api.md); import them from there.
 """
@@ -6,7 +6,6 @@ Internal: the model types are public from :mod:`shuangyong` (docs/api.md); impor
 from shuangyong.model.beneficiary import Beneficiary, Credential
 from shuangyong.model.charge_codes import ChargeCodeMap
 from shuangyong.model.registry import Registry
-from shuangyong.model.unit import Pairing, Unit
 from shuangyong.model.visit import ChargeLine, Visit
 from shuangyong.model.vocabulary import Term, Vocabulary
 
@@ -15,10 +14,8 @@ __all__ = [
     "ChargeCodeMap",
     "ChargeLine",
     "Credential",
-    "Pairing",
     "Registry",
     "Term",
-    "Unit",
     "Visit",
     "Vocabulary",
 ]

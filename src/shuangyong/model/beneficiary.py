@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -12,9 +12,16 @@ from shuangyong.model.registry import DISABILITY_CAUSES
 from shuangyong.model.vocabulary import one_of
 from shuangyong.text import Text
 
+if TYPE_CHECKING:
+    import datetime as dt
+
 DISABILITY_LEVELS = range(1, 11)  #: 1 is the most severe (条例2024 §26)
-_CAUSE = one_of("disability_cause", Text("致残原因", "disability cause"),
-                tuple(row[0] for row in DISABILITY_CAUSES), optional=True)
+_CAUSES = tuple(row[0] for row in DISABILITY_CAUSES)
+_CAUSE = Text("致残原因", "disability cause")
+
+
+def _cause(value: str | None) -> str | None:
+    return None if value is None else one_of(value, "disability_cause", _CAUSE, _CAUSES)
 
 
 @attrs.frozen(slots=True)
@@ -26,6 +33,7 @@ class Credential:
     validity: DateWindow = DateWindow()
 
     def valid_on(self, day: dt.date) -> bool:
+        """Whether the credential is valid on ``day`` (both ends of its validity included)."""
         return self.validity.contains(day)
 
 
@@ -49,7 +57,7 @@ class Beneficiary:
     categories: frozenset[str] = frozenset()
     credentials: tuple[Credential, ...] = ()
     disability_level: int | None = attrs.field(default=None, converter=_level)
-    disability_cause: str | None = attrs.field(default=None, converter=_CAUSE)
+    disability_cause: str | None = attrs.field(default=None, converter=_cause)
     birth_date: dt.date | None = None
     name: str | None = None
 

@@ -8,11 +8,14 @@ engine decides who pays the rest.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import attrs
 
 from shuangyong.money import ZERO
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 #: The bases a benefit may be computed on (a pack rule's ``base``); ``gross`` is the amount itself,
 #: today's meaning and the default.
@@ -39,10 +42,12 @@ class Insurance:
 
     @property
     def in_scope_self_pay(self) -> Decimal:
+        """先行自付 plus 符合范围个人自付: what the patient pays within the fund's scope."""
         return self.preliminary + self.in_scope
 
     @property
     def out_of_scope_self_pay(self) -> Decimal:
+        """全自费 plus 超限价: what the patient pays outside the fund's scope or price limit."""
         return self.full + self.over_limit
 
     @property

@@ -5,14 +5,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from shuangyong.model.vocabulary import Term, Vocabulary
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
 
 #: (id, zh, en, parents). Sources: DESIGN §4, DOMAIN.md §1. ``meritorious_elder`` is local and is
 #: registered by region plugins, not here. The three veteran kinds under ``key_care`` are also
@@ -54,6 +56,29 @@ ITEMS: tuple[tuple[str, str, str, bool], ...] = (
     ("nursing", "护理费", "Nursing", False),
     ("material", "卫生材料费", "Medical materials", False),
 )
+
+#: The national 医保 医疗收费项目类别 (``med_chrgitm_type``, docs/fee-categories.md for the sources):
+#: (id, zh, en, the item kind every line of the category is, or ``None`` where the category holds
+#: several: 04 has the routine tests and other laboratory tests, 05 injections, dressings and other
+#: treatment, 12 is a bundle of registration, consultation and injection, 14 is anything else).
+FEE_CATEGORIES: tuple[tuple[str, str, str, str | None], ...] = (
+    ("01", "床位费", "Bed fee", "bed"),
+    ("02", "诊察费", "Consultation fee", "consultation"),
+    ("03", "检查费", "Examination fee", "exam"),
+    ("04", "化验费", "Laboratory test fee", None),
+    ("05", "治疗费", "Treatment fee", None),
+    ("06", "手术费", "Surgery fee", "surgery"),
+    ("07", "护理费", "Nursing fee", "nursing"),
+    ("08", "卫生材料费", "Medical materials fee", "material"),
+    ("09", "西药费", "Western medicines", "drug"),
+    ("10", "中药饮片费", "Chinese herbal decoction pieces", "drug"),
+    ("11", "中成药费", "Chinese patent medicines", "drug"),
+    ("12", "一般诊疗费", "General medical service fee (primary care)", None),
+    ("13", "挂号费", "Registration fee", "registration"),
+    ("14", "其他费", "Other fees", None),
+)
+#: fee category → item kind, where the category says which (a line's ``item`` or code comes first)
+FEE_CATEGORY_ITEMS: dict[str, str] = {row[0]: row[3] for row in FEE_CATEGORIES if row[3] is not None}
 
 PRIORITIES: tuple[tuple[str, str, str], ...] = (
     ("registration", "优先挂号", "Priority registration"),
@@ -125,6 +150,8 @@ class Registry:
     services: Vocabulary
     visit_kinds: Vocabulary
     disability_causes: Vocabulary
+    #: the national fee categories (01–14); each term's ``item`` is the item kind it maps to, if any
+    fee_categories: Vocabulary
     #: insurance funds and concession payers (``Term.kind``: ``fund`` or ``subsidy``)
     payers: Vocabulary
     #: policy packs added by plugins: name → YAML file (the built-in ones ship in the package)
@@ -134,12 +161,17 @@ class Registry:
 
     @classmethod
     def builtin(cls) -> Registry:
+        """The built-in vocabularies (categories, credentials, items, priorities, services, visit kinds,
+        disability causes), without any plugin's."""
         categories = Vocabulary(Text("类别", "category"))
         for term_id, zh, en, parents in CATEGORIES:
             categories.register(Term(term_id, Text(zh, en), parents))
         items = Vocabulary(Text("收费项目类别", "item kind"))
         for term_id, zh, en, deposit in ITEMS:
             items.register(Term(term_id, Text(zh, en), deposit=deposit))
+        fee_categories = Vocabulary(Text("医疗收费项目类别", "fee category"))
+        for term_id, zh, en, item in FEE_CATEGORIES:
+            fee_categories.register(Term(term_id, Text(zh, en), item=item))
         built = cls(
             categories=categories,
             credentials=_vocabulary(Text("证件类别", "credential kind"), CREDENTIALS),
@@ -148,6 +180,7 @@ class Registry:
             services=_vocabulary(Text("服务", "service"), SERVICES),
             visit_kinds=_vocabulary(Text("就诊类型", "visit kind"), VISIT_KINDS),
             disability_causes=_vocabulary(Text("致残原因", "disability cause"), DISABILITY_CAUSES),
+            fee_categories=fee_categories,
             payers=Vocabulary(Text("支付方", "payer")),
         )
         for term_id, zh, en, kind in PAYERS:

@@ -11,13 +11,16 @@ line's parts add up to its amount and every part's lines add up to the visit's f
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from shuangyong.model.insurance import SELF_PAY_PARTS, Insurance
 from shuangyong.model.registry import PAYERS
 from shuangyong.model.visit import line_order
 from shuangyong.money import from_fen, to_fen
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from decimal import Decimal
 
 #: the built-in funds, in registry order
 BUILTIN_FUNDS = tuple(payer_id for payer_id, _, _, kind in PAYERS if kind == "fund")

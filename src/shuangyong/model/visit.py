@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-from decimal import Decimal
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import attrs
 
 from shuangyong.errors import InputError
 from shuangyong.limits import MAX_ID_LENGTH
-from shuangyong.model.beneficiary import Beneficiary
-from shuangyong.model.insurance import Insurance
+from shuangyong.model.registry import FEE_CATEGORIES as _FEE_CATEGORY_ROWS
 from shuangyong.model.registry import VISIT_KINDS as _VISIT_KIND_ROWS
 from shuangyong.model.vocabulary import one_of
 from shuangyong.money import parse_amount
 from shuangyong.text import Text
 
+if TYPE_CHECKING:
+    import datetime as dt
+    from decimal import Decimal
+
+    from shuangyong.model.beneficiary import Beneficiary
+    from shuangyong.model.insurance import Insurance
+
 VISIT_KINDS = tuple(row[0] for row in _VISIT_KIND_ROWS)
+_KIND = Text("就诊类型", "visit kind")
+FEE_CATEGORIES = tuple(row[0] for row in _FEE_CATEGORY_ROWS)
+_FEE_CATEGORY = Text("医疗收费项目类别", "fee category")
 _REGION = re.compile(r"[0-9]{6}")
 _DIGITS = re.compile(r"([0-9]+)")
 
@@ -72,12 +79,22 @@ class ChargeLine(_ChargeLineFields):
     def __new__(cls, line_id: str, item: str, amount: object, tags: frozenset[str] = frozenset(),
                 code: str | None = None, description: str | None = None, fee_category: str | None = None,
                 insurance: Insurance | None = None) -> ChargeLine:
-        return _new_fields(cls, line_id, item, parse_amount(amount), tags, code, description,
-                           line_order(line_id), fee_category, insurance)
+        """Check and build a line; ``amount`` is parsed to ``Decimal`` yuan (floats refused)."""
+        return _new_fields(cls, line_id, item, parse_amount(amount), tags, code, description, line_order(line_id),
+                           fee_category if fee_category is None else check_fee_category(fee_category), insurance)
 
-    def _replace(self, **changes: object) -> ChargeLine:  # type: ignore[override]
+    def _replace(self, **changes: object) -> ChargeLine:
         fields = {name: getattr(self, name) for name in _ChargeLineFields._fields if name != "order"}
-        return ChargeLine(**{**fields, **changes})  # type: ignore[arg-type]
+        return ChargeLine(**{**fields, **changes})
+
+
+def _kind(value: str) -> str:
+    return one_of(value, "kind", _KIND, VISIT_KINDS)
+
+
+def check_fee_category(value: str) -> str:
+    """A line's fee category, which must be one of the national ones (01–14)."""
+    return one_of(value, "fee_category", _FEE_CATEGORY, FEE_CATEGORIES)
 
 
 def _region(value: str) -> str:
@@ -94,7 +111,7 @@ class Visit:
 
     visit_id: str
     date: dt.date
-    kind: str = attrs.field(converter=one_of("kind", Text("就诊类型", "visit kind"), VISIT_KINDS))
+    kind: str = attrs.field(converter=_kind)
     region: str = attrs.field(converter=_region)
     patient: Beneficiary
     lines: tuple[ChargeLine, ...] = ()

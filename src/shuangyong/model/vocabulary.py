@@ -6,12 +6,15 @@ Plugins add entries through the same ``register`` method the built-ins use.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 import attrs
 
 from shuangyong.errors import InputError, UnknownCategoryError
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
 
 
 @attrs.frozen(slots=True)
@@ -22,6 +25,7 @@ class Term:
     label: Text
     parents: tuple[str, ...] = ()
     deposit: bool = False  #: item kinds only: the line is a deposit, not a fee
+    item: str | None = None  #: fee categories only: the item kind every line of the category is, if one is
     kind: str | None = None  #: payers only: ``fund`` (an insurance fund) or ``subsidy`` (bears concessions)
 
 
@@ -35,6 +39,7 @@ class Vocabulary:
     _rank: dict[str, int] = attrs.field(factory=dict, init=False)
 
     def register(self, term: Term) -> None:
+        """Add ``term``; its parents must be registered already, and an id registered twice is a ``ValueError``."""
         if term.id in self._terms:
             raise ValueError(f"{self.name.en} {term.id!r} is registered twice")
         for parent in term.parents:
@@ -54,6 +59,7 @@ class Vocabulary:
         return len(self._terms)
 
     def get(self, term_id: str) -> Term:
+        """The term with this id; an unknown id raises ``unknown``'s error."""
         try:
             return self._terms[term_id]
         except KeyError:
@@ -61,6 +67,7 @@ class Vocabulary:
 
     def unknown(self, term_id: str, *, record: str | None = None,
                 field: str | None = None) -> UnknownCategoryError:
+        """The error for an id this vocabulary does not have, listing those it has."""
         known = ", ".join(self._terms)
         return UnknownCategoryError(
             Text(f"未知的{self.name.zh} {term_id!r}（可用：{known}）",
@@ -78,6 +85,7 @@ class Vocabulary:
         return found
 
     def descendants(self, term_id: str) -> frozenset[str]:
+        """The ids of ``term_id`` and of every term below it."""
         return frozenset(t.id for t in self if term_id in self.with_ancestors(t.id))
 
     def order(self, ids: Iterable[str]) -> tuple[str, ...]:
@@ -85,15 +93,11 @@ class Vocabulary:
         return tuple(sorted(set(ids), key=self._rank.__getitem__))
 
 
-def one_of(field: str, name: Text, allowed: tuple[str, ...], *,
-           optional: bool = False) -> Callable[[str | None], str | None]:
-    """An attrs converter accepting one of ``allowed`` (or ``None`` if optional); errors name ``field``."""
-
-    def check(value: str | None) -> str | None:
-        if not (value in allowed or (optional and value is None)):
-            raise InputError(Text(f"{name.zh}应为 {'/'.join(allowed)}，收到 {value!r}",
-                                  f"{name.en} must be one of {', '.join(allowed)}, got {value!r}"),
-                             field=field, value=value)
-        return value
-
-    return check
+def one_of(value: str, field: str, name: Text, allowed: tuple[str, ...]) -> str:
+    """``value`` if it is one of ``allowed``, else an :class:`InputError` naming ``field``: the body of
+    the attrs converters of fixed-vocabulary fields (visit kind, disability cause)."""
+    if value not in allowed:
+        raise InputError(Text(f"{name.zh}应为 {'/'.join(allowed)}，收到 {value!r}",
+                              f"{name.en} must be one of {', '.join(allowed)}, got {value!r}"),
+                         field=field, value=value)
+    return value

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from shuangyong.policy.layers import PolicySet, Rule
-from shuangyong.text import Lang
+if TYPE_CHECKING:
+    from shuangyong.policy.layers import PolicySet, Rule
+    from shuangyong.text import Lang
 
 _VERBS = {"added": ("新增", "added"), "removed": ("删除", "removed"), "changed": ("修改", "changed")}
 
@@ -29,10 +30,12 @@ class RuleChange:
     new: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
+        """The change as JSON."""
         return {"change": self.kind, "rule": self.rule, "fields": list(self.fields),
                 "old": self.old, "new": self.new}
 
     def describe(self, lang: Lang) -> str:
+        """The change as a line of text in ``lang``."""
         verb = _VERBS[self.kind][0 if lang == "zh" else 1]
         if self.kind != "changed":
             return f"{verb} {self.rule}"

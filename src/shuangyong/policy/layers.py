@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import attrs
 
 from shuangyong.errors import PolicyError, field_path
-from shuangyong.model.registry import Registry
-from shuangyong.model.vocabulary import Vocabulary
 from shuangyong.policy.loader import LoadedPack, Loc, PackReference, resolve_layers
 from shuangyong.policy.regions import region_prefix
 from shuangyong.policy.schema import DEFAULT_PAYER, SCHEMA_VERSION, SETTLEMENT_KEYS, RuleSpec, When
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from shuangyong.model.registry import Registry
+    from shuangyong.model.vocabulary import Vocabulary
 
 
 @attrs.frozen(slots=True)
@@ -49,6 +53,7 @@ class PolicySet:
         return any(rule.spec.settles for rule in self.rules)
 
     def rule(self, rule_id: str) -> Rule:
+        """The rule with this id; ``KeyError`` when the set has none."""
         for rule in self.rules:
             if rule.spec.id == rule_id:
                 return rule
@@ -61,6 +66,7 @@ class PolicySet:
 
 
 def merge(packs: list[LoadedPack], registry: Registry) -> PolicySet:
+    """Merge packs in order: a later pack overrides or disables an earlier one's rules."""
     rules: dict[str, Rule] = {}
     groups: list[str] = []
     order: tuple[LoadedPack, tuple[str, ...]] | None = None  #: the latest ``settlement.payers``

@@ -7,10 +7,9 @@ and its error location is mapped back to the line of the offending key.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import attrs
 from pydantic import BaseModel, ValidationError
@@ -19,6 +18,9 @@ from shuangyong.documents import Loc, read_document, read_yaml
 from shuangyong.errors import PolicyError, ShuangyongError, field_path
 from shuangyong.policy.schema import PackSpec
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 
 @attrs.frozen(slots=True)
@@ -61,6 +63,7 @@ class LoadedPack:
 
 
 def builtin_pack_names(kind: PackKind = POLICY) -> list[str]:
+    """The built-in packs of this kind, by name."""
     folder = resources.files(kind.package) / "packs"
     return sorted(entry.name.removesuffix(".yaml") for entry in folder.iterdir()
                   if entry.name.endswith(".yaml"))
@@ -117,10 +120,12 @@ def _policy_error(error: ValidationError, pack: LoadedPack, data: dict[str, Any]
 
 
 def load_pack_file(path: Path, kind: PackKind = POLICY) -> LoadedPack:
+    """Read and check a pack file."""
     return parse_pack(read_document(path, kind.noun), str(path), path.parent, kind)
 
 
 def load_builtin(name: str, kind: PackKind = POLICY) -> LoadedPack:
+    """Read and check a built-in pack."""
     resource = resources.files(kind.package) / "packs" / f"{name}.yaml"
     return parse_pack(resource.read_text(encoding="utf-8"), f"builtin:{name}", kind=kind)
 

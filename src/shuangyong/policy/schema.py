@@ -139,6 +139,8 @@ PackDate = Annotated[dt.date, BeforeValidator(parse_date)]
 
 
 class LocalText(StrictModel):
+    """A text as a pack writes it, in zh and en."""
+
     zh: str = Field(min_length=1)
     en: str = Field(min_length=1)
 
@@ -255,6 +257,7 @@ class Benefit(StrictModel):
 
     @property
     def rate(self) -> Decimal | None:
+        """``reduce`` as a fraction (``"50%"`` → 0.5), or ``None``."""
         return parse_rate(self.reduce) if self.reduce is not None else None
 
     @property
@@ -276,6 +279,8 @@ class Caps(StrictModel):
 
 
 class Effective(StrictModel):
+    """The days a rule is in force, both included; either end may be open."""
+
     from_: PackDate | None = Field(default=None, alias="from")
     to: PackDate | None = None
 

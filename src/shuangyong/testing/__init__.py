@@ -17,21 +17,54 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from shuangyong.testing import strategies
-    from shuangyong.testing.cases import Case, CaseRunner, Outcome, case_files, load_cases
-    from shuangyong.testing.prerequisites import import_or_missing, missing
+if TYPE_CHECKING:  # `import X as X`: re-exported for type checkers; __getattr__ imports at runtime
+    from shuangyong.testing import strategies as strategies
+    from shuangyong.testing.cases import (
+        Case as Case,
+    )
+    from shuangyong.testing.cases import (
+        CaseRunner as CaseRunner,
+    )
+    from shuangyong.testing.cases import (
+        Outcome as Outcome,
+    )
+    from shuangyong.testing.cases import (
+        case_files as case_files,
+    )
+    from shuangyong.testing.cases import (
+        load_cases as load_cases,
+    )
+    from shuangyong.testing.prerequisites import import_or_missing as import_or_missing
+    from shuangyong.testing.prerequisites import missing as missing
     from shuangyong.testing.properties import (
-        PropertyFailure,
-        check_bounds,
-        check_caps,
-        check_deterministic,
-        check_in_force,
-        check_monotone,
-        check_order_independent,
-        check_sums,
-        check_visit,
-        more_eligible,
+        PropertyFailure as PropertyFailure,
+    )
+    from shuangyong.testing.properties import (
+        check_bounds as check_bounds,
+    )
+    from shuangyong.testing.properties import (
+        check_caps as check_caps,
+    )
+    from shuangyong.testing.properties import (
+        check_deterministic as check_deterministic,
+    )
+    from shuangyong.testing.properties import (
+        check_in_force as check_in_force,
+    )
+    from shuangyong.testing.properties import (
+        check_monotone as check_monotone,
+    )
+    from shuangyong.testing.properties import (
+        check_order_independent as check_order_independent,
+    )
+    from shuangyong.testing.properties import (
+        check_sums as check_sums,
+    )
+    from shuangyong.testing.properties import (
+        check_visit as check_visit,
+    )
+    from shuangyong.testing.properties import (
+        more_eligible as more_eligible,
     )
 
 #: public name → the module it comes from ("strategies" is the module itself)

@@ -15,16 +15,14 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Iterator, Sequence
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 
 import attrs
 from pydantic import ValidationError
 
-from shuangyong.documents import Loc
 from shuangyong.engine import Engine
 from shuangyong.errors import CaseError, InputError, ShuangyongError, field_path
-from shuangyong.model import Registry
 from shuangyong.model.beneficiary import DISABILITY_LEVELS
 from shuangyong.policy import LoadedPack, load_reference, merge, resolve_layers
 from shuangyong.policy.loader import looks_like_path
@@ -32,6 +30,12 @@ from shuangyong.policy.schema import Benefit, Effective, Range, RuleSpec, When
 from shuangyong.render import table
 from shuangyong.testing.cases import Case, CaseRunner, Outcome
 from shuangyong.text import Lang, Text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+    from shuangyong.documents import Loc
+    from shuangyong.model import Registry
 
 __all__ = ["Mutant", "MutantResult", "MutationReport", "MutationRun", "mutants"]
 
@@ -131,7 +135,9 @@ def _ranges_moved(bounds: Range) -> Iterator[tuple[str, int, int, Range]]:
     """(end, old, new, the range changed) for each bound given, one down and one up."""
     for end in ("min", "max"):
         value: int | None = getattr(bounds, end)
-        for moved in (value - 1, value + 1) if value is not None else ():
+        if value is None:
+            continue
+        for moved in (value - 1, value + 1):
             try:
                 changed = Range.model_validate({**bounds.model_dump(), end: moved})
             except ValidationError:  # turned inside out: a pack the loader refuses, not a slip
@@ -184,11 +190,14 @@ class _LayeredRunner(CaseRunner):
 
 @attrs.frozen(slots=True)
 class MutantResult:
+    """One mutant and the first case that failed against it."""
+
     mutant: Mutant
     killed_by: Outcome | None  #: the first case that failed against the mutant; None: it survived
 
     @property
     def survived(self) -> bool:
+        """Whether no case failed against the mutant."""
         return self.killed_by is None
 
 
@@ -201,6 +210,7 @@ class MutationReport:
 
     @property
     def survivors(self) -> tuple[MutantResult, ...]:
+        """The mutants no case killed."""
         return tuple(result for result in self.results if result.survived)
 
     @property
@@ -212,10 +222,12 @@ class MutationReport:
         return (Decimal(100 * killed) / len(self.results)).quantize(Decimal("0.1"), ROUND_HALF_UP)
 
     def summary(self) -> Text:
+        """One line: mutants, killed, survived and the score, in zh and en."""
         total, survived = len(self.results), len(self.survivors)
         killed, packs = total - survived, self.packs
         score = "—" if self.score is None else f"{self.score}%"
-        return Text(f"变异测试：{'、'.join(packs)} 共 {total} 个变异体，杀死 {killed}，存活 {survived}；变异得分 {score}",
+        return Text(f"变异测试：{'、'.join(packs)} 共 {total} 个变异体，杀死 {killed}，"
+                    f"存活 {survived}；变异得分 {score}",
                     f"mutation testing: {total} mutant(s) of {', '.join(packs)}: {killed} killed, "
                     f"{survived} survived; mutation score {score}")
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Mapping
-from types import ModuleType
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import pytest
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from types import ModuleType
 
 #: values of ``CI`` that mean "not CI" (compared stripped and lower-cased); unset means the same
 NOT_CI = frozenset({"", "0", "false", "no", "off"})

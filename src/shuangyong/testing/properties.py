@@ -13,18 +13,22 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Sequence
-from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import attrs
 
 from shuangyong.dates import DateWindow
-from shuangyong.engine import Decision, Engine, LineDecision
 from shuangyong.interchange.output import decision_to_dict
-from shuangyong.model import Credential, Visit
 from shuangyong.model.registry import PATIENT
 from shuangyong.money import ZERO
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from decimal import Decimal
+
+    from shuangyong.engine import Decision, Engine, LineDecision
+    from shuangyong.model import Credential, Visit
 
 __all__ = ["PropertyFailure", "check_bounds", "check_caps", "check_deterministic", "check_in_force",
            "check_monotone", "check_order_independent", "check_sums", "check_visit", "more_eligible"]
@@ -135,7 +139,8 @@ def check_caps(engine: Engine, decision: Decision) -> None:
                 where = _line_name(decision.visit_id, line.line_id, line.item)
                 raise PropertyFailure(Text(
                     f"{where.zh}：规则 {applied.rule} 减免 {applied.reduction}，超过每行封顶 {caps.per_line}",
-                    f"{where.en}: rule {applied.rule} took {applied.reduction}, above its per-line cap {caps.per_line}"))
+                    f"{where.en}: rule {applied.rule} took {applied.reduction}, "
+                    f"above its per-line cap {caps.per_line}"))
             taken[applied.rule] = taken.get(applied.rule, ZERO) + applied.reduction
     for rule_id, total in taken.items():
         caps = engine.policy.rule(rule_id).spec.caps
@@ -234,7 +239,8 @@ def check_monotone(engine: Engine, visit: Visit, richer: Visit) -> None:
         if now.reduction < line.reduction:
             where = _line_name(visit.visit_id, line.line_id, line.item)
             raise PropertyFailure(Text(
-                f"{where.zh}：资格增加后减免从 {line.reduction}（{line.rule or '—'}）降为 {now.reduction}（{now.rule or '—'}）",
+                f"{where.zh}：资格增加后减免从 {line.reduction}（{line.rule or '—'}）"
+                f"降为 {now.reduction}（{now.rule or '—'}）",
                 f"{where.en}: more eligibility lowered the reduction from {line.reduction} ({line.rule or '—'}) "
                 f"to {now.reduction} ({now.rule or '—'})"))
 

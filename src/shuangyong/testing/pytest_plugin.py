@@ -16,11 +16,10 @@ Nothing here imports hypothesis, so the plugin loads wherever the library is ins
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+from typing_extensions import override
 
 from shuangyong.dates import DateWindow
 from shuangyong.engine import DEFAULT_PACKS, Engine
@@ -29,10 +28,15 @@ from shuangyong.interchange.visits import visit_from_dict
 from shuangyong.ledger import MemoryLedger
 from shuangyong.model import Beneficiary, Credential, Visit
 from shuangyong.testing.cases.loader import CASE_SUFFIX, compact_visit, load_cases
-from shuangyong.testing.cases.report import Outcome
 from shuangyong.testing.cases.runner import CaseRunner
-from shuangyong.testing.cases.schema import Case
 from shuangyong.text import Text, default_lang
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+
+    from shuangyong.testing.cases.report import Outcome
+    from shuangyong.testing.cases.schema import Case
 
 _RUNNER = pytest.StashKey[CaseRunner]()
 
@@ -46,11 +50,13 @@ class CaseFailed(AssertionError):
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    """The ``shuangyong_packs`` ini option."""
     parser.addini("shuangyong_packs", type="args", default=[],
                   help="policy packs (built-in names or paths) the shuangyong_engine fixture compiles")
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Declare the plugin's markers."""
     config.addinivalue_line("markers", "shuangyong_packs(*packs): the policy packs shuangyong_engine compiles")
     config.addinivalue_line("markers", "shuangyong_cases(*paths): run each case of these YAML case files "
                                        "through the test's shuangyong_case argument")
@@ -64,6 +70,7 @@ def _runner(config: pytest.Config) -> CaseRunner:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    """Collect ``test_*.case.yaml`` files as tests."""
     if file_path.name.startswith("test_") and file_path.name.endswith(CASE_SUFFIX):
         return CaseFile.from_parent(parent, path=file_path)
     return None
@@ -73,6 +80,7 @@ class CaseFile(pytest.File):
     """A ``test_*.case.yaml`` file; a file that is not a valid case file is a collection error
     naming file:line and field."""
 
+    @override
     def collect(self) -> Iterator[pytest.Item]:
         try:
             cases = load_cases(self.path)
@@ -83,27 +91,33 @@ class CaseFile(pytest.File):
 
 
 class CaseItem(pytest.Item):
+    """One case of a case file, run as a test."""
+
     def __init__(self, *, case: Case, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.case = case
 
+    @override
     def runtest(self) -> None:
         outcome = _runner(self.config).run(self.case)
         if not outcome.passed:
             raise CaseFailed(outcome)
 
+    @override
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
                      style: Any = None) -> str | Any:
         if isinstance(excinfo.value, CaseFailed):
             return str(excinfo.value)
         return super().repr_failure(excinfo, style=style)
 
+    @override
     def reportinfo(self) -> tuple[Path, int | None, str]:
         line = int(self.case.where.rsplit(":", 1)[1]) - 1
         return self.path, line, f"case: {self.case.name}"
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize a test marked ``shuangyong_cases`` over the cases of its files."""
     marker = metafunc.definition.get_closest_marker("shuangyong_cases")
     if marker is None:
         return
@@ -168,7 +182,8 @@ def shuangyong_beneficiaries() -> dict[str, Beneficiary]:
         "martyr_family": Beneficiary("P-martyr", frozenset({"martyr_family"}),
                                      (Credential("key_care_medical_card", "桂优医002", always),)),
         "war_test_veteran": Beneficiary("P-war-test", frozenset({"war_test_veteran"})),
-        "veteran": Beneficiary("P-veteran", frozenset({"veteran"}), (Credential("preferential_card", "优待001", always),)),
+        "veteran": Beneficiary("P-veteran", frozenset({"veteran"}),
+                               (Credential("preferential_card", "优待001", always),)),
         "ordinary": Beneficiary("P-ordinary"),
     }
 

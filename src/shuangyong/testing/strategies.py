@@ -17,9 +17,8 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import functools
-from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import yaml
@@ -41,6 +40,9 @@ from shuangyong.model import Beneficiary, ChargeCodeMap, ChargeLine, Credential,
 from shuangyong.model.insurance import BASES, Insurance
 from shuangyong.money import from_fen, parse_amount, parse_rate, to_fen
 from shuangyong.policy import PolicySet, merge, parse_pack
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
 
 __all__ = [
     "BIRTHDAYS", "EDGE_AMOUNTS", "PLACEMENTS", "REGIONS", "TIE_RATES", "beneficiaries", "birth_dates",
@@ -135,6 +137,7 @@ def categories(registry: Registry | None = None) -> st.SearchStrategy[str]:
 
 
 def credential_kinds(registry: Registry | None = None) -> st.SearchStrategy[str]:
+    """Credential kind ids of the registry (the built-in one by default)."""
     return st.sampled_from([term.id for term in _registry(registry).credentials])
 
 
@@ -356,7 +359,8 @@ def _rule(draw: st.DrawFn, number: int, registry: Registry, negation: bool, per_
     if draw(st.booleans()):
         rule["when"] = draw(conditions(registry, negation=negation, tags=grants != "visit"))
     if grants == "visit":
-        rule["priorities"] = draw(st.lists(st.sampled_from([t.id for t in registry.priorities]), max_size=2, unique=True))
+        rule["priorities"] = draw(st.lists(st.sampled_from([t.id for t in registry.priorities]),
+                                           max_size=2, unique=True))
         rule["services"] = draw(st.lists(st.sampled_from([t.id for t in registry.services]),
                                          min_size=0 if rule["priorities"] else 1, max_size=2, unique=True))
     else:

@@ -61,6 +61,6 @@ def dask_evaluate(dataset: str, scheduler: str | None, workers: int, policies: t
             out.write(text)
             failures += bad
     if failures:
-        say(Text(f"{failures} 条记录有误，已逐条输出错误", f"{failures} record(s) had errors; each is reported in the output"),
-            err=True)
+        say(Text(f"{failures} 条记录有误，已逐条输出错误",
+                 f"{failures} record(s) had errors; each is reported in the output"), err=True)
         sys.exit(BAD_INPUT)

@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import functools
 import io
-from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shuangyong import BatchEngine, Engine, plugins, write_decisions
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from distributed import Client
 
 
 @functools.lru_cache(maxsize=8)
@@ -52,7 +57,7 @@ def part_names(count: int) -> list[str]:
     return [f"part-{n:05d}.jsonl" for n in range(count)]
 
 
-def evaluate_dataset(client: object, files: list[Path], packs: tuple[str, ...], *, strict: bool = False,
+def evaluate_dataset(client: Client, files: list[Path], packs: tuple[str, ...], *, strict: bool = False,
                      fmt: str | None = None, output_dir: Path | None = None,
                      done: Callable[[int], None] = lambda n: None) -> Iterator[tuple[bytes, int]]:
     """Every partition's answer, in partition order, computed on the client's cluster.
@@ -66,7 +71,7 @@ def evaluate_dataset(client: object, files: list[Path], packs: tuple[str, ...], 
     if output_dir is not None:
         output_dir.mkdir(parents=True, exist_ok=True)
         targets = [str(output_dir / name) for name in part_names(len(files))]
-    futures = client.map(_task, [str(p) for p in files], targets,  # type: ignore[attr-defined]
+    futures = client.map(_task, [str(p) for p in files], targets,
                          packs=packs, strict=strict, fmt=fmt, pure=False)
     finished: dict[int, tuple[bytes, int]] = {}
     position = {future.key: n for n, future in enumerate(futures)}

@@ -3,8 +3,7 @@ compliance reports too (the core writes their HTML)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import attrs
 
@@ -13,6 +12,9 @@ from shuangyong_export.html import render_html
 from shuangyong_export.pdf import render_pdf
 from shuangyong_export.tables import SUBJECTS, WITH_COMPLIANCE, Table, tables_for
 from shuangyong_export.xlsx import render_xlsx
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
 
 TITLES = {"decisions": Text("双拥医疗优待决定", "Military-support medical concessions: decisions"),
           "ledger": Text("优惠减免台帐", "Concession ledger"),
@@ -32,6 +34,7 @@ class TableExporter:
     subjects: frozenset[str]
 
     def write(self, subject: str, data: Any, target: IO[bytes]) -> None:
+        """Render the tables of ``subject`` and write them in one piece."""
         content = self.render(tables_for(subject, data, self.subjects, self.name), TITLES[subject])
         target.write(content)
 
@@ -45,4 +48,5 @@ EXPORTERS = (
 
 @hookimpl
 def register_exporters() -> Mapping[str, Any]:
+    """The ``xlsx``, ``html`` and ``pdf`` exporters."""
     return {exporter.name: exporter for exporter in EXPORTERS}

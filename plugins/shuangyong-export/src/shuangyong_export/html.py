@@ -9,10 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from html import escape
+from typing import TYPE_CHECKING
 
-from shuangyong import Text
 from shuangyong.plugins import format_amount
-from shuangyong_export.tables import Cell, Table
+
+if TYPE_CHECKING:
+    from shuangyong import Text
+    from shuangyong_export.tables import Cell, Table
 
 #: Font families for Chinese text; the PDF set-up installs Noto CJK (see docs/export.md).
 CJK_FONTS = '"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", sans-serif'
@@ -38,6 +41,7 @@ def _format(value: Cell) -> str:
 
 
 def render_html(tables: tuple[Table, ...], title: Text, extra_style: str = "") -> str:
+    """The tables as one HTML page; ``extra_style`` is appended to the page's style (the PDF's print rules)."""
     parts = ['<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8">',
              f"<title>{escape(title.zh)} {escape(title.en)}</title>",
              f"<style>{STYLE}{extra_style}</style></head><body>",

@@ -28,6 +28,7 @@ def has_cjk_font() -> bool:
 
 
 def render_pdf(tables: tuple[Table, ...], title: Text) -> bytes:
+    """The HTML page printed by WeasyPrint; refused when no font has Chinese glyphs."""
     if not has_cjk_font():
         raise ExportError(Text(f"生成 PDF 需要中文字体：{INSTALL_HINT}",
                                f"a PDF needs a font with Chinese glyphs: {INSTALL_HINT}"),
@@ -38,4 +39,4 @@ def render_pdf(tables: tuple[Table, ...], title: Text) -> bytes:
         raise ExportError(Text(f"无法加载 WeasyPrint（{error}）：{INSTALL_HINT}",
                                f"WeasyPrint cannot load ({error}): {INSTALL_HINT}"),
                           record="pdf", field="pango") from None
-    return HTML(string=render_html(tables, title, PRINT_STYLE)).write_pdf()  # type: ignore[no-any-return]
+    return HTML(string=render_html(tables, title, PRINT_STYLE)).write_pdf()

@@ -34,6 +34,8 @@ class ExportError(ShuangyongError, ValueError):
 
 @attrs.frozen(slots=True)
 class Column:
+    """One column of a table: the key it reads from each row, its bilingual title, how to write it."""
+
     key: str
     title: Text
     kind: Kind = "text"
@@ -65,8 +67,9 @@ VISIT_COLUMNS = (
 _LEDGER_KINDS: Mapping[str, Kind] = {"seq": "int", "reverses": "int", "business_date": "date", "amount": "money",
                                      "requested": "money", "granted": "money", "year_cap": "money"}
 _LEDGER_ZH = {"seq": "序号", "kind": "类型", "visit_id": "就诊号", "line_id": "明细号", "rule_id": "规则",
-              "fingerprint": "政策指纹", "patient_key": "患者标识", "item": "项目类别", "business_date": "业务日期",
-              "amount": "金额", "requested": "申请减免", "granted": "实际减免", "year_cap": "年度上限",
+              "payer": "负担方", "fingerprint": "政策指纹", "patient_key": "患者标识", "item": "项目类别",
+              "business_date": "业务日期", "amount": "金额", "requested": "申请减免", "granted": "实际减免",
+              "year_cap": "年度上限",
               "reverses": "冲正序号", "reason": "原因", "posted_at": "记账时间（UTC）", "prev_hash": "前一哈希",
               "hash": "哈希"}
 LEDGER_COLUMNS = tuple(_col(key, _LEDGER_ZH[key], _LEDGER_KINDS.get(key, "text")) for key in EXPORT_COLUMNS)
@@ -108,7 +111,7 @@ def decision_tables(decisions: Iterable[Mapping[str, Any]]) -> tuple[Table, Tabl
             if rule is not None:
                 clauses.setdefault(rule, _text(line.get("clause"), record, f"{at}.clause"))
             lines.append((visit_id, _text(_member(line, "line_id", record, f"{at}.line_id"), record, f"{at}.line_id"),
-                          item, items.get(item).label.zh if item in items else None, *money, rule))
+                          item, items.get(item).label.zh if item is not None and item in items else None, *money, rule))
         totals = _member(decision, "totals", record, "totals")
         visits.append((visit_id, _text(_member(decision, "policy", record, "policy"), record, "policy"),
                        *[parse_amount(_member(totals, key, record, f"totals.{key}"), record=record,
@@ -173,6 +176,7 @@ def tables_for(subject: str, data: Any, subjects: frozenset[str], exporter: str)
     """The tables of a subject, or an :class:`ExportError` if this exporter does not take it."""
     if subject not in subjects:
         raise ExportError(Text(f"导出格式 {exporter} 不支持 {subject}（支持：{'、'.join(sorted(subjects))}）",
-                               f"exporter {exporter} cannot write {subject} (it writes: {', '.join(sorted(subjects))})"),
+                               f"exporter {exporter} cannot write {subject} "
+                               f"(it writes: {', '.join(sorted(subjects))})"),
                           record=exporter, field="subject", value=subject)
     return BUILDERS[subject](data)

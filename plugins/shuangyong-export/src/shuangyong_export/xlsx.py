@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 import re
-from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
@@ -21,6 +21,9 @@ from openpyxl.utils import get_column_letter
 
 from shuangyong import Text
 from shuangyong_export.tables import ExportError, Table
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 MONEY_FORMAT = "#,##0.00"
 DATE_FORMAT = "yyyy-mm-dd"
@@ -40,6 +43,7 @@ def cell_text(value: str) -> str:
 
 
 def header(column_title: Text) -> str:
+    """A header cell: the Chinese title above the English one."""
     return f"{column_title.zh}\n{column_title.en}"
 
 
@@ -54,7 +58,7 @@ def _money(value: Decimal, table: Table, row: int, key: str) -> Decimal:
 def render_xlsx(tables: tuple[Table, ...], title: Text) -> bytes:
     """The whole workbook, built in memory: a failure leaves the caller's stream untouched."""
     book = Workbook()
-    book.remove(book.active)
+    book.remove(book.worksheets[0])  # the empty sheet a new workbook has
     book.properties.title = f"{title.zh} {title.en}"
     for table in tables:
         sheet = book.create_sheet(table.name)
@@ -68,7 +72,7 @@ def render_xlsx(tables: tuple[Table, ...], title: Text) -> bytes:
                 if value is None:
                     continue
                 if column.kind == "money":
-                    cell.value = _money(value, table, number, column.key)  # type: ignore[arg-type]
+                    cell.value = _money(value, table, number, column.key)  # type: ignore[arg-type]  # money cells are Decimal
                     cell.number_format = MONEY_FORMAT
                 elif column.kind == "date":
                     cell.value = value

@@ -11,21 +11,24 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import attrs
 from fhir.resources.R4B.bundle import Bundle
-from fhir.resources.R4B.reference import Reference
-from fhir.resources.R4B.resource import Resource
 from pydantic import ValidationError
 
 from shuangyong import InputError, Text
-from shuangyong.interchange import json_depth
+from shuangyong.interchange import json_depth, json_text
 from shuangyong.limits import MAX_DEPTH
 from shuangyong.plugins import field_path
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from fhir.resources.R4B.reference import Reference
+    from fhir.resources.R4B.resource import Resource
 
 Source = str | bytes | Path | IO[str] | IO[bytes]
 
@@ -39,6 +42,7 @@ class FhirError(InputError):
 
 
 def fail(record: str, element: str, zh: str, en: str, value: Any = None) -> FhirError:
+    """A :class:`FhirError` about ``element`` of ``record``."""
     return FhirError(Text(zh, en), record=record, field=element, value=value)
 
 
@@ -58,14 +62,21 @@ def read_text(source: Source) -> str | bytes:
 
 
 def load_bundle(source: Source) -> Bundle:
+    """A validated R4B Bundle; decimals stay ``Decimal``, and depth is checked before parsing."""
     text = read_text(source)
+    try:  # decoded as json.loads would, so that the depth check reads the same characters
+        text = json_text(text)
+    except UnicodeDecodeError as error:
+        raise FhirError(Text(f"不是有效的 JSON：{error}", f"invalid JSON: {error}"),
+                        record="Bundle", field=None) from None
     if json_depth(text) > MAX_DEPTH:  # before json.loads, which recurses once per level
         raise FhirError(Text(f"Bundle 嵌套超过 {MAX_DEPTH} 层", f"the bundle is nested deeper than {MAX_DEPTH} levels"),
                         record="Bundle", field=None)
     try:
         data = json.loads(text, parse_float=Decimal)
     except ValueError as error:
-        raise FhirError(Text(f"不是有效的 JSON：{error}", f"invalid JSON: {error}"), record="Bundle", field=None) from None
+        raise FhirError(Text(f"不是有效的 JSON：{error}", f"invalid JSON: {error}"),
+                        record="Bundle", field=None) from None
     try:
         return Bundle.model_validate(data)
     except ValidationError as error:
@@ -79,10 +90,12 @@ def load_bundle(source: Source) -> Bundle:
                         record=record, field=element, value=first.get("input")) from None
     except (KeyError, TypeError) as error:  # fhir.resources looking up an unknown resourceType by name
         raise FhirError(Text(f"不是有效的 FHIR R4B 数据：{type(error).__name__} {error}",
-                             f"not valid FHIR R4B: {type(error).__name__} {error}"), record="Bundle", field=None) from None
+                             f"not valid FHIR R4B: {type(error).__name__} {error}"),
+                        record="Bundle", field=None) from None
 
 
 def key(resource: Resource) -> str:
+    """``Type/id``, how a reference names a resource."""
     return f"{resource.get_resource_type()}/{resource.id}"
 
 
@@ -95,6 +108,7 @@ class BundleIndex:
 
     @classmethod
     def of(cls, bundle: Bundle) -> BundleIndex:
+        """Index ``bundle``; a resource without an id, or two with the same key, is an error."""
         resources, by_reference = [], {}
         for n, entry in enumerate(bundle.entry or ()):
             resource = entry.resource
@@ -113,6 +127,7 @@ class BundleIndex:
         return cls(resources, by_reference)
 
     def of_type(self, resource_type: str) -> Iterator[Any]:
+        """The resources of one type, in bundle order."""
         return (r for r in self.resources if r.get_resource_type() == resource_type)
 
     def resolve(self, owner: str, element: str, reference: Reference | None, resource_type: str) -> Any:

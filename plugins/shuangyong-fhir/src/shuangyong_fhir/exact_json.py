@@ -15,6 +15,7 @@ from typing import Any
 
 
 def dumps(value: Any, indent: int = 2, level: int = 0) -> str:
+    """``value`` as indented JSON, each ``Decimal`` as written; a float is refused."""
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, float):

@@ -20,13 +20,15 @@ categories, amounts to the fen, dates) are checked again by the JSON contract.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shuangyong.plugins import format_amount, parse_amount
 from shuangyong_fhir import systems
 from shuangyong_fhir.bundle import BundleIndex, Source, fail, iso_date, key, load_bundle
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 
 def read_bundle(source: Source) -> Iterator[dict[str, Any]]:
@@ -128,7 +130,8 @@ def _card(record: str, element: str, kind: str, number: str | None, period: Any)
         card["valid_to"] = iso_date(period.end, record, f"{where}.end")
         if card["valid_to"] < card.get("valid_from", card["valid_to"]):
             raise fail(record, f"{where}.end", f"有效期结束 {card['valid_to']} 早于开始 {card['valid_from']}",
-                       f"the period ends ({card['valid_to']}) before it starts ({card['valid_from']})", card["valid_to"])
+                       f"the period ends ({card['valid_to']}) before it starts ({card['valid_from']})",
+                       card["valid_to"])
     return card
 
 
@@ -142,7 +145,8 @@ def _line(charge: Any) -> dict[str, Any]:
                    f"code has neither an item kind ({systems.CS_ITEM}) nor a charge code")
     price = charge.priceOverride
     if price is None or price.value is None:
-        raise fail(record, "priceOverride.value", "缺少金额 priceOverride.value", "priceOverride.value (the amount) is missing")
+        raise fail(record, "priceOverride.value", "缺少金额 priceOverride.value",
+                   "priceOverride.value (the amount) is missing")
     if price.currency not in (None, systems.CURRENCY):
         raise fail(record, "priceOverride.currency", f"币种应为 CNY，收到 {price.currency}",
                    f"currency must be CNY, got {price.currency}", price.currency)

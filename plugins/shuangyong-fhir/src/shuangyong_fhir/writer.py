@@ -14,16 +14,22 @@ not carried. Every amount is a ``Decimal`` written as FHIR decimal text.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.invoice import Invoice
 from pydantic import ValidationError
 
 from shuangyong import InputError, Text
 from shuangyong.plugins import format_amount, parse_amount
 from shuangyong_fhir import systems
-from shuangyong_fhir.bundle import FhirError, Source, key, load_bundle
+from shuangyong_fhir.bundle import FhirError, Source, fail, key, load_bundle
+
+if TYPE_CHECKING:
+    from decimal import Decimal
+
+    from fhir.resources.R4B.codeableconcept import CodeableConcept
+    from fhir.resources.R4B.money import Money
 
 ZERO = parse_amount("0.00")  #: where a sum of amounts starts, so that an empty one still reads "0.00"
 
@@ -117,31 +123,57 @@ def invoices_from_bundle(source: Source) -> list[dict[str, Any]]:
     found = []
     for entry in load_bundle(source).entry or ():
         invoice = entry.resource
-        if invoice is None or invoice.get_resource_type() != "Invoice":
+        if not isinstance(invoice, Invoice):
             continue
+        record = key(invoice)
         visit_id = next((i.value for i in invoice.identifier or () if i.system == systems.SYS_VISIT), None)
         if visit_id is None:
-            raise FhirError(Text("发票缺少就诊标识", "the invoice names no visit"), record=key(invoice),
+            raise FhirError(Text("发票缺少就诊标识", "the invoice names no visit"), record=record,
                             field=f"identifier({systems.SYS_VISIT})")
         lines = []
-        for item in invoice.lineItem or ():
-            amount = sum((p.amount.value for p in item.priceComponent if p.type == "base"), ZERO)
-            applied = [{"rule": p.code.coding[0].code, "reduction": format_amount(parse_amount(p.amount.value))}
-                       for p in item.priceComponent if p.type == "discount"]
-            reduction = sum((Decimal(a["reduction"]) for a in applied), ZERO)
-            paid = _deductions(item.priceComponent)
-            lines.append({"line_id": item.chargeItemReference.identifier.value, "amount": format_amount(
-                parse_amount(amount)), "reduction": format_amount(reduction),
-                "payable": format_amount(parse_amount(amount - reduction - paid)), "applied": applied,
-                **({"insurance": format_amount(parse_amount(paid))} if paid else {})})
+        for n, item in enumerate(invoice.lineItem or ()):
+            at = f"lineItem[{n}]"
+            parts = list(enumerate(item.priceComponent or ()))
+            amount = sum((_amount(p.amount, record, f"{at}.priceComponent[{m}].amount")
+                          for m, p in parts if p.type == "base"), ZERO)
+            discounts = [(_rule(p.code, record, f"{at}.priceComponent[{m}].code"),
+                          _amount(p.amount, record, f"{at}.priceComponent[{m}].amount"))
+                         for m, p in parts if p.type == "discount"]
+            reduction = sum((taken for _, taken in discounts), ZERO)
+            paid = _deductions(item.priceComponent or ())
+            reference = item.chargeItemReference
+            line_id = reference.identifier.value if reference is not None and reference.identifier else None
+            if line_id is None:
+                raise fail(record, f"{at}.chargeItemReference.identifier.value", "缺少收费明细编号",
+                           "the line id (chargeItemReference.identifier.value) is missing")
+            lines.append({"line_id": line_id, "amount": format_amount(parse_amount(amount)),
+                          "reduction": format_amount(reduction),
+                          "payable": format_amount(parse_amount(amount - reduction - paid)),
+                          "applied": [{"rule": rule, "reduction": format_amount(taken)} for rule, taken in discounts],
+                          **({"insurance": format_amount(parse_amount(paid))} if paid else {})})
         policy = next((e.valueString for e in invoice.extension or () if e.url == systems.EXT_POLICY), None)
+        gross = _amount(invoice.totalGross, record, "totalGross")
+        net = _amount(invoice.totalNet, record, "totalNet")
         paid = _deductions(invoice.totalPriceComponent or ())
         found.append({"visit_id": visit_id, "policy": policy, "lines": lines, "totals": {
-            "amount": format_amount(parse_amount(invoice.totalGross.value)),
-            "reduction": format_amount(parse_amount(invoice.totalGross.value - invoice.totalNet.value - paid)),
-            "payable": format_amount(parse_amount(invoice.totalNet.value)),
-            **({"insurance": format_amount(parse_amount(paid))} if paid else {})}})
+            "amount": format_amount(gross), "reduction": format_amount(parse_amount(gross - net - paid)),
+            "payable": format_amount(net), **({"insurance": format_amount(parse_amount(paid))} if paid else {})}})
     return found
+
+
+def _amount(money: Money | None, record: str, element: str) -> Decimal:
+    """The checked amount of a Money element of an Invoice read back; a missing one is an error."""
+    if money is None or money.value is None:
+        raise fail(record, f"{element}.value", f"缺少金额 {element}.value", f"{element}.value (the amount) is missing")
+    return parse_amount(money.value, record=record, field=f"{element}.value")
+
+
+def _rule(code: CodeableConcept | None, record: str, element: str) -> str:
+    """The rule id a discount is coded with; a discount that names none is an error."""
+    rule = next((c.code for c in (code.coding or ()) if c.code), None) if code is not None else None
+    if rule is None:
+        raise fail(record, f"{element}.coding", "折扣未注明规则", "the discount names no rule")
+    return rule
 
 
 def _card_identifier(card: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,10 +9,13 @@ does place them can add the parent here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shuangyong import Term, Text, hookimpl
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 #: The id ``shuangyong.model.registry`` reserves for region plugins.
 MERITORIOUS_ELDER = Term("meritorious_elder", Text("“三老”功臣", "“Three elders” meritorious veteran"))
@@ -22,9 +25,11 @@ PACK = ("guangxi", Path(__file__).with_name("guangxi.yaml"))
 
 @hookimpl
 def register_categories() -> Iterable[Term]:
+    """三老功臣, Guangxi's category."""
     return [MERITORIOUS_ELDER]
 
 
 @hookimpl
 def register_policy_packs() -> Mapping[str, Path]:
+    """The Guangxi pack, by name."""
     return dict([PACK])

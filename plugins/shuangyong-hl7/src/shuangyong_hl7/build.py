@@ -9,11 +9,13 @@ DFT^P03 needs at least one FT1.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shuangyong_hl7.messages import ITEM_SYSTEM, PATIENT_CLASS, VERSION
 from shuangyong_hl7.replies import escape
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 _CLASS_OF_KIND = {kind: code for code, kind in PATIENT_CLASS.items()}
 HOSPITAL_CODES = "HOSP"  #: FT1-7 coding system written for a hospital charge code
@@ -31,11 +33,13 @@ def _fields(*values: str, length: int) -> str:
 
 
 def visit_to_dft(visit: Mapping[str, Any], control_id: str, charset: str = "UNICODE UTF-8") -> str:
+    """A DFT^P03 for a JSON-contract visit (the tests' and benchmarks' HIS side)."""
     patient = visit["patient"]
     ids = [f"{escape(patient['id'])}^^^HIS^MR"] + [
         f"{escape(card['number'])}^^^^{escape(card['kind'])}^^{_date(card.get('valid_from'))}^{_date(card.get('valid_to'))}"
         for card in patient.get("credentials", ())]
-    pid = ["PID", "1", "", "~".join(ids), "", escape(patient.get("name") or "") or "\"\"", "", _date(patient.get("birth_date"))]
+    name = escape(patient.get("name") or "") or '""'
+    pid = ["PID", "1", "", "~".join(ids), "", name, "", _date(patient.get("birth_date"))]
     pid += [""] * (27 - len(pid) + 1)
     categories = list(patient.get("categories", ()))
     pid[27] = escape(categories[0]) if categories else ""

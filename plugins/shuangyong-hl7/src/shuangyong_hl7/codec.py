@@ -46,16 +46,19 @@ def decode(raw: bytes) -> tuple[str, str]:
     try:
         text = raw.decode(codec)
     except UnicodeDecodeError as error:
-        raise CharsetError(charset, Text(f"消息不是有效的 {codec}：第 {error.start} 字节（{error.reason}）",
-                                         f"the message is not valid {codec}: {error.reason} at byte {error.start}")) from None
+        raise CharsetError(charset, Text(
+            f"消息不是有效的 {codec}：第 {error.start} 字节（{error.reason}）",
+            f"the message is not valid {codec}: {error.reason} at byte {error.start}")) from None
     return re.sub(r"\r\n|\n|\r", "\r", text.strip("\r\n")), charset
 
 
 def encode(text: str, charset: str) -> bytes:
+    """``text`` in the character set MSH-18 names (UTF-8 when it names none we know)."""
     return text.encode(CHARSETS.get(charset.upper(), "utf-8"))
 
 
 def frame(message: bytes) -> bytes:
+    """``message`` in an MLLP frame."""
     return START + message + END
 
 

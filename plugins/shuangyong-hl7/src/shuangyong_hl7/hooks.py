@@ -4,9 +4,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
@@ -17,13 +16,17 @@ from shuangyong_hl7 import codec, messages, replies
 from shuangyong_hl7.listener import MllpListener
 from shuangyong_hl7.service import Hl7Service
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping
+
 
 class Hl7Adapter:
     """A HIS adapter (docs/hooks.md) for a file of HL7 v2.5 messages, MLLP-framed or one per block.
 
     ``read`` registers the patients of ADT^A04 messages and yields a visit per DFT^P03; a message
     that cannot be used raises :class:`~shuangyong_hl7.messages.Hl7Error` naming segment and
-    field. ``read_each`` yields that error in the message's place instead and goes on. ``write`` answers each decision with the ACK the listener would send.
+    field. ``read_each`` yields that error in the message's place instead and goes on. ``write``
+    answers each decision with the ACK the listener would send.
     """
 
     def __init__(self, region: str | None = None) -> None:
@@ -76,22 +79,26 @@ class Hl7Adapter:
 
     def write(self, decisions: Iterable[Mapping[str, Any]], target: IO[bytes]) -> None:
         """Every reply is built before the first is written: a bad decision writes nothing."""
-        content = b"".join(codec.frame(codec.encode(ack, "UNICODE UTF-8")) for ack in replies.decisions_as_acks(decisions))
+        acks = replies.decisions_as_acks(decisions)
+        content = b"".join(codec.frame(codec.encode(ack, "UNICODE UTF-8")) for ack in acks)
         target.write(content)
 
 
 @hookimpl
 def register_his_adapters() -> Mapping[str, Any]:
+    """``--his hl7``: DFT^P03 (and A04) messages in."""
     return {"hl7": Hl7Adapter()}
 
 
 @hookimpl
 def register_exporters() -> Mapping[str, Any]:
+    """``--format hl7``: decisions out as the ACKs the listener sends."""
     return {"hl7": AdapterExporter(Hl7Adapter(), ".hl7")}  # MLLP-framed ACK^P03 replies
 
 
 @hookimpl
 def register_commands(cli: click.Group) -> None:
+    """Add ``shuangyong hl7 listen``."""
     @cli.group()
     def hl7() -> None:
         """HL7 v2.5 over MLLP (shuangyong-hl7)."""

@@ -18,9 +18,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from shuangyong_hl7 import codec
-from shuangyong_hl7.service import Hl7Service
+
+if TYPE_CHECKING:
+    from shuangyong_hl7.service import Hl7Service
 
 MAX_FRAME = 1 << 20
 #: Messages up to this many bytes (a visit of some hundred lines) go to the small-message workers.
@@ -45,6 +48,7 @@ class MllpListener:
         self._connections: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
+        """Listen; with port 0, ``port`` is the one the system chose once this returns."""
         self._server = await asyncio.start_server(self._connection, self.host, self.port, limit=self.max_frame)
         self.port = self._server.sockets[0].getsockname()[1]
 

@@ -21,11 +21,9 @@ What is read (docs/hl7.md has the table):
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hl7apy.consts import VALIDATION_LEVEL
-from hl7apy.core import Message
 from hl7apy.exceptions import HL7apyException
 from hl7apy.parser import parse_field, parse_message
 
@@ -33,6 +31,11 @@ from shuangyong import InputError, Text
 from shuangyong.limits import MAX_TEXT_LENGTH
 from shuangyong.plugins import format_amount, parse_amount
 from shuangyong_hl7.replies import unescape
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from hl7apy.core import Message
 
 VERSION = "2.5"
 ITEM_SYSTEM = "SYITEM"
@@ -55,7 +58,8 @@ class Hl7Error(InputError):
 
 def _hl7apy_location(text: str, detail: str) -> tuple[str, int | None, int]:
     """Where hl7apy's complaint is: from its message (``PID.PID_3``), else by parsing each field."""
-    named = re.search(r"\b([A-Z][A-Z0-9]{2})[._]\1_(\d+)", detail) or re.search(r"Field ([A-Z][A-Z0-9]{2})_(\d+)", detail)
+    named = (re.search(r"\b([A-Z][A-Z0-9]{2})[._]\1_(\d+)", detail)
+             or re.search(r"Field ([A-Z][A-Z0-9]{2})_(\d+)", detail))
     if named:
         return named.group(1), int(named.group(2)), 1
     if "DFT_P03_FINANCIAL" in detail:  # the group of FT1 segments: a charge message without a charge
@@ -116,7 +120,8 @@ def _check_field_lengths(text: str) -> None:
         first = 2 if name == "MSH" else 1  # MSH-1 is the separator itself, MSH-2 the encoding characters
         for position, field in enumerate(segment.split("|")[1:], start=first):
             if len(field) > MAX_TEXT_LENGTH:
-                raise Hl7Error(Text(f"字段超过 {MAX_TEXT_LENGTH} 个字符", f"a field is longer than {MAX_TEXT_LENGTH} characters"),
+                raise Hl7Error(Text(f"字段超过 {MAX_TEXT_LENGTH} 个字符",
+                                    f"a field is longer than {MAX_TEXT_LENGTH} characters"),
                                segment=name, position=position, sequence=counts[name], code=DATA_TYPE,
                                record=control_id(text), value=len(field))
 
@@ -128,6 +133,7 @@ def control_id(text: str) -> str:
 
 
 def message_type(message: Message) -> tuple[str, str]:
+    """MSH-9's message code and trigger event, e.g. ``("DFT", "P03")``."""
     return message.msh.msh_9.msg_1.to_er7(), message.msh.msh_9.msg_2.to_er7()
 
 
@@ -157,7 +163,8 @@ def patient(message: Message) -> dict[str, Any]:
         if kind == "MR" or (not kind and "id" not in out):
             out.setdefault("id", number)
         elif kind:
-            card: dict[str, Any] = {"kind": kind, "number": _required(number, "PID", 3, record, Text("证件号码", "a card number"))}
+            card: dict[str, Any] = {
+                "kind": kind, "number": _required(number, "PID", 3, record, Text("证件号码", "a card number"))}
             if repetition.cx_7.to_er7():
                 card["valid_from"] = _date(repetition.cx_7.to_er7(), "PID", 3, record)
             if repetition.cx_8.to_er7():
@@ -198,7 +205,8 @@ def _observation(out: dict[str, Any], categories: list[str], obx: Any, record: s
         categories.append(value)
     elif code == "disability_level":
         if not value.isdigit():
-            raise Hl7Error(Text(f"伤残等级应为整数，收到 {value!r}", f"the disability level must be a whole number, got {value!r}"),
+            raise Hl7Error(Text(f"伤残等级应为整数，收到 {value!r}",
+                                f"the disability level must be a whole number, got {value!r}"),
                            segment="OBX", position=5, sequence=sequence, record=record, value=value)
         out["disability_level"] = int(value)
     elif code == "disability_cause":
@@ -216,13 +224,15 @@ def visit(message: Message, registered: Mapping[str, Mapping[str, Any]], region:
         patient_data = dict(registered[patient_data["id"]])
     kind = pv1.pv1_2.to_er7()
     if kind not in PATIENT_CLASS:
-        raise Hl7Error(Text(f"患者类别应为 O、E 或 I，收到 {kind!r}", f"the patient class must be O, E or I, got {kind!r}"),
+        raise Hl7Error(Text(f"患者类别应为 O、E 或 I，收到 {kind!r}",
+                            f"the patient class must be O, E or I, got {kind!r}"),
                        segment="PV1", position=2, code=MISSING if not kind else TABLE_VALUE, record=record, value=kind)
     visit_region = unescape(pv1.pv1_39.to_er7()) or region
     visit_id = unescape(pv1.pv1_19.to_er7().split("^")[0])
     return {"visit_id": _required(visit_id, "PV1", 19, record, Text("就诊号", "the visit number")),
             "date": _date(pv1.pv1_44.to_er7(), "PV1", 44, record), "kind": PATIENT_CLASS[kind],
-            "region": _required(visit_region or "", "PV1", 39, record, Text("就诊地区（GB/T 2260）", "the region (GB/T 2260)")),
+            "region": _required(visit_region or "", "PV1", 39, record,
+                                Text("就诊地区（GB/T 2260）", "the region (GB/T 2260)")),
             "patient": patient_data,
             "lines": [_line(ft1, n, record) for n, ft1 in enumerate(_segments(message, "FT1"), 1)]}
 

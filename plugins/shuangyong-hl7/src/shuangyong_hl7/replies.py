@@ -17,10 +17,12 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
-from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shuangyong.plugins import format_amount, parse_amount
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 _ESCAPES = str.maketrans({"\\": "\\E\\", "|": "\\F\\", "^": "\\S\\", "~": "\\R\\", "&": "\\T\\",
                           "\r": "\\X0D\\", "\n": "\\X0A\\"})
@@ -46,7 +48,7 @@ def _segment(*fields: str) -> str:
 
 def _header(trigger: str, charset: str, request: Mapping[str, str]) -> str:
     """MSH of a reply: sender and receiver swapped, the request's character set and control id echoed."""
-    now = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d%H%M%S")
+    now = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S")
     control = f"SY{now}{next(_sequence):06d}"
     return _segment("MSH", "^~\\&", "SHUANGYONG", request.get("receiving_facility", ""),
                     request.get("sending_application", ""), request.get("sending_facility", ""), now, "",
@@ -68,6 +70,7 @@ def _amounts(data: Mapping[str, Any], record: str, at: str) -> list[str]:
 
 
 def decision_ack(request: Mapping[str, str], charset: str, decision: Mapping[str, Any]) -> str:
+    """The AA reply to a DFT: one ZDL segment a line, with the amounts and the rule."""
     record = decision["visit_id"]
     segments = [_header(request.get("trigger") or "P03", charset, request),
                 _segment("MSA", "AA", escape(request.get("control_id")))]
@@ -81,12 +84,14 @@ def decision_ack(request: Mapping[str, str], charset: str, decision: Mapping[str
 
 
 def accept_ack(request: Mapping[str, str], charset: str, note: str = "") -> str:
+    """An AA reply that carries no decision (an A04, say), with an optional note."""
     return "\r".join([_header(request.get("trigger") or "A04", charset, request),
                       _segment("MSA", "AA", escape(request.get("control_id")), escape(note))])
 
 
 def error_ack(request: Mapping[str, str], charset: str, *, reject: bool, segment: str, sequence: int,
               position: int | None, code: str, code_text: str, message: str) -> str:
+    """An AE (or AR with ``reject``) reply whose ERR segment points at the bad segment and field."""
     location = "^".join([segment, str(sequence), str(position or "")]).rstrip("^")
     return "\r".join([
         _header(request.get("trigger") or "", charset, request),

@@ -10,22 +10,27 @@ loses its connection, the server rolls its transaction back and releases the loc
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from typing_extensions import override
 
 from shuangyong import LedgerError, Text
-from shuangyong.ledger.posting import CapKey
 from shuangyong.plugins import Ledger, Posting, first_head
 from shuangyong_sql.schema import MAX_TEXT, MIGRATIONS, VERSION_TABLE, postings_table, settings_table
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Sequence
+
+    from sqlalchemy.engine import Connection
+
+    from shuangyong.ledger.posting import CapKey
+
 _KEY_BATCH = 500  #: keys per ``IN (…)`` list, well under every server's parameter limit
-_TEXT_FIELDS = ("visit_id", "line_id", "rule_id", "patient_key", "item")
+_TEXT_FIELDS = ("visit_id", "line_id", "rule_id", "payer", "patient_key", "item")
 _MIGRATION_LOCK = "shuangyong_ledger_migrate"
 _COLUMNS = tuple(field.name for field in attrs.fields(Posting))
 
@@ -59,7 +64,8 @@ class _SQLTransaction:
         return first_head(last[0] if last else None)
 
     def visit_rows(self, visit_ids: Iterable[str]) -> list[Posting]:
-        rows = [row for chunk in _chunks(sorted(set(visit_ids))) for row in self._rows(self.table.c.visit_id.in_(chunk))]
+        rows = [row for chunk in _chunks(sorted(set(visit_ids)))
+                for row in self._rows(self.table.c.visit_id.in_(chunk))]
         return sorted(rows, key=lambda row: row.seq)
 
     def used(self, keys: Iterable[CapKey]) -> dict[CapKey, int]:
@@ -67,11 +73,11 @@ class _SQLTransaction:
         signed = sa.case((c.kind == "grant", c.granted_fen), else_=-c.granted_fen)
         totals: dict[CapKey, int] = {}
         for chunk in _chunks(sorted(set(keys))):
-            query = (sa.select(c.patient_key, c.rule_id, c.year, sa.func.sum(signed))
-                     .where(sa.tuple_(c.patient_key, c.rule_id, c.year).in_(chunk))
-                     .group_by(c.patient_key, c.rule_id, c.year))
-            for patient, rule, year, total in self.connection.execute(query):
-                totals[(patient, rule, year)] = int(total)
+            query = (sa.select(c.patient_key, c.rule_id, c.payer, c.year, sa.func.sum(signed))
+                     .where(sa.tuple_(c.patient_key, c.rule_id, c.payer, c.year).in_(chunk))
+                     .group_by(c.patient_key, c.rule_id, c.payer, c.year))
+            for patient, rule, payer, year, total in self.connection.execute(query):
+                totals[(patient, rule, payer, year)] = int(total)
         return totals
 
     def posting(self, seq: int) -> Posting | None:
@@ -96,7 +102,8 @@ class _SQLTransaction:
             for name in _TEXT_FIELDS:
                 if len(getattr(posting, name)) > MAX_TEXT:
                     raise LedgerError(Text(f"{name} 超过 {MAX_TEXT} 个字符，SQL 账本存不下",
-                                           f"{name} is longer than {MAX_TEXT} characters, more than the SQL ledger holds"),
+                                           f"{name} is longer than {MAX_TEXT} characters, "
+                                           "more than the SQL ledger holds"),
                                       record=f"{posting.visit_id[:40]}/{posting.line_id[:40]}", field=name)
         self.connection.execute(sa.insert(self.table), [_values(p, self.dialect) for p in postings])
 
@@ -175,6 +182,7 @@ class SQLLedger(Ledger):
 
     @property
     def schema_version(self) -> int:
+        """The newest migration applied to the database (0 before the first)."""
         with self.engine.connect() as connection:
             return connection.execute(sa.text(f"SELECT MAX(version) FROM {VERSION_TABLE}")).scalar_one() or 0
 
@@ -205,14 +213,15 @@ class SQLLedger(Ledger):
 
     @contextmanager
     def _migration_lock(self, connection: Connection) -> Iterator[None]:
-        lock, unlock = {
+        locks = {
             "postgresql": ("SELECT pg_advisory_lock(hashtext(:name))", "SELECT pg_advisory_unlock(hashtext(:name))"),
             "mysql": ("SELECT GET_LOCK(:name, 600)", "SELECT RELEASE_LOCK(:name)"),
             "mariadb": ("SELECT GET_LOCK(:name, 600)", "SELECT RELEASE_LOCK(:name)"),
-        }.get(self.dialect, (None, None))
-        if lock is None:  # SQLite: BEGIN IMMEDIATE is the lock
+        }
+        if self.dialect not in locks:  # SQLite: BEGIN IMMEDIATE is the lock
             yield
             return
+        lock, unlock = locks[self.dialect]
         with connection.begin():
             connection.execute(sa.text(lock), {"name": _MIGRATION_LOCK})
         try:
@@ -221,6 +230,7 @@ class SQLLedger(Ledger):
             with connection.begin():
                 connection.execute(sa.text(unlock), {"name": _MIGRATION_LOCK})
 
+    @override
     @contextmanager
     def transaction(self) -> Iterator[_SQLTransaction]:
         with self._mapped(Text("账本数据库拒绝了这次写入，未写入任何记录",
@@ -236,6 +246,7 @@ class SQLLedger(Ledger):
             last = connection.execute(query).mappings().first()
         return first_head(None if last is None else Posting.from_row(last))
 
+    @override
     def postings(self) -> Iterator[Posting]:
         query = sa.select(*(self.table.c[name] for name in _COLUMNS)).order_by(self.table.c.seq)
         with self._mapped(Text("无法读取账本", "cannot read the ledger")), self.engine.connect() as connection:
@@ -246,5 +257,6 @@ class SQLLedger(Ledger):
             finally:
                 result.close()
 
+    @override
     def close(self) -> None:
         self.engine.dispose()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from shuangyong.ledger import sqlite as builtin_sqlite
+from shuangyong.ledger.posting import DEFAULT_PAYER
 
 MAX_TEXT = 200  #: longest id, rule, item or patient key a server row holds (checked before writing)
 APPEND_ONLY = "shuangyong ledger rows are append-only"
@@ -37,6 +38,11 @@ _COLUMNS = f"""seq BIGINT PRIMARY KEY,
 _SETTINGS = "CREATE TABLE shuangyong_settings (name VARCHAR(64) PRIMARY KEY, value VARCHAR(200) NOT NULL)"
 _VISIT_INDEX = "CREATE INDEX shuangyong_postings_visit ON shuangyong_postings (visit_id)"
 
+# Migration 3, alike on both servers: who bears each share. Rows posted before are the
+# hospital's; adding a column with a constant default rewrites no row and fires no row trigger.
+_PAYER = (f"ALTER TABLE shuangyong_postings ADD COLUMN payer VARCHAR({MAX_TEXT}) NOT NULL "
+          f"DEFAULT '{DEFAULT_PAYER}' CHECK (payer <> '')")
+
 _POSTGRESQL: Migrations = (
     (1, (
         f"CREATE TABLE shuangyong_postings ({_COLUMNS}, posted_at TIMESTAMP(6) NOT NULL)",
@@ -60,6 +66,7 @@ _POSTGRESQL: Migrations = (
         "FOR EACH STATEMENT EXECUTE FUNCTION shuangyong_refuse_change()",
         _VISIT_INDEX,
     )),
+    (3, (_PAYER,)),
 )
 
 # utf8mb4_nopad_bin: ids compare byte for byte, so 'V1', 'v1' and 'V1 ' are three visits (the
@@ -84,6 +91,7 @@ _MARIADB: Migrations = (
           for event in ("UPDATE", "DELETE")),
         _VISIT_INDEX,
     )),
+    (3, (_PAYER,)),
 )
 
 MIGRATIONS: dict[str, Migrations] = {
@@ -114,7 +122,7 @@ def postings_table(dialect: str) -> sa.Table:
         sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
         sa.Column("kind", sa.String(8)),
         *(sa.Column(name, sa.String(MAX_TEXT)) for name in
-          ("visit_id", "line_id", "rule_id", "fingerprint", "patient_key", "item")),
+          ("visit_id", "line_id", "rule_id", "payer", "fingerprint", "patient_key", "item")),
         sa.Column("business_date", sa.String(10) if as_text else sa.Date), sa.Column("year", sa.Integer),
         *(sa.Column(name, sa.BigInteger) for name in
           ("amount_fen", "requested_fen", "granted_fen", "year_cap_fen", "reverses")),

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from shuangyong.testing import missing
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 SERVER_VARIABLES = {"postgresql": "SHUANGYONG_TEST_POSTGRES_URL", "mariadb": "SHUANGYONG_TEST_MARIADB_URL"}
 KINDS = ("sqlite", "postgresql", "mariadb")

@@ -8,9 +8,8 @@ would make it a float, and the library refuses floats), and dates stay text for 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -19,6 +18,9 @@ from shuangyong.errors import CaseError, field_path
 from shuangyong.policy.loader import looks_like_path, validation_message
 from shuangyong.testing.cases.schema import Case, CaseFileSpec
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 CASE_SUFFIX = ".case.yaml"
 _CaseLoader = loader_without("timestamp", "float")
@@ -116,7 +118,7 @@ def _record(visit: dict[str, Any] | str, defaults: dict[str, Any], path: Path, v
         except CaseError as error:
             raise error.located(prefix="visit") from None
         try:
-            return json.loads(text, object_pairs_hook=_unique_keys)  # type: ignore[no-any-return]
+            return json.loads(text, object_pairs_hook=_unique_keys)
         except RecursionError:
             raise CaseError(Text(f"就诊文件 {visit} 嵌套过深", f"the visit file {visit} is nested too deep"),
                             record=str(source), field="visit") from None

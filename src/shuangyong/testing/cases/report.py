@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import attrs
 
-from shuangyong.engine import Engine, Explanation, RuleTrace
-from shuangyong.errors import ShuangyongError
-from shuangyong.model import Visit
 from shuangyong.render import OUTCOMES
 from shuangyong.testing.cases.compare import Mismatch, rules_applied
-from shuangyong.testing.cases.schema import Case
 from shuangyong.text import Lang, Text
+
+if TYPE_CHECKING:
+    from shuangyong.engine import Engine, Explanation, RuleTrace
+    from shuangyong.errors import ShuangyongError
+    from shuangyong.model import Visit
+    from shuangyong.testing.cases.schema import Case
 
 
 @attrs.frozen(slots=True)
@@ -26,6 +30,7 @@ class Outcome:
 
     @property
     def passed(self) -> bool:
+        """Whether every expectation held and no unexpected error came."""
         return not self.mismatches and self.error is None
 
     @property

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shuangyong import plugins
 from shuangyong.engine import Engine
@@ -13,7 +12,12 @@ from shuangyong.model import ChargeCodeMap, Registry
 from shuangyong.testing.cases.compare import Mismatch, compare, error_mismatches
 from shuangyong.testing.cases.loader import case_files, load_cases
 from shuangyong.testing.cases.report import Outcome
-from shuangyong.testing.cases.schema import Case
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from pathlib import Path
+
+    from shuangyong.testing.cases.schema import Case
 
 
 class CaseRunner:
@@ -31,12 +35,14 @@ class CaseRunner:
         self._codes: dict[Path, ChargeCodeMap] = {}
 
     def engine(self, packs: tuple[str, ...]) -> Engine:
+        """The engine of these packs, compiled once per run."""
         engine = self._engines.get(packs)
         if engine is None:
             engine = self._engines[packs] = Engine.from_packs(*packs, registry=self.registry)
         return engine
 
     def run(self, case: Case) -> Outcome:
+        """Run one case: its visit through its packs' engine, compared with what it expects."""
         try:
             engine = self.engine(case.packs)
             codes = self._table(case.codes) if case.codes is not None else None

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shuangyong.engine import DEFAULT_PACKS
 from shuangyong.policy.schema import Names, Yuan
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 class _Strict(BaseModel):
@@ -26,6 +28,8 @@ class LineExpect(_Strict):
 
 
 class TotalsExpect(_Strict):
+    """The visit totals a case expects (any of them)."""
+
     amount: Yuan | None = None
     reduction: Yuan | None = None
     payable: Yuan | None = None
@@ -40,6 +44,8 @@ class ErrorExpect(_Strict):
 
 
 class Expect(_Strict):
+    """What a case expects; it must name at least one thing to check."""
+
     lines: dict[str, LineExpect] | None = None
     totals: TotalsExpect | None = None
     priorities: Names | None = None
@@ -57,6 +63,8 @@ class Expect(_Strict):
 
 
 class CaseSpec(_Strict):
+    """One case: a name, its packs (else the file's), a visit, what to expect."""
+
     name: str = Field(min_length=1)
     packs: Names | None = None
     visit: dict[str, Any] | str
@@ -64,6 +72,8 @@ class CaseSpec(_Strict):
 
 
 class CaseFileSpec(_Strict):
+    """A case file: default packs, a charge-code table, defaults merged into each visit, the cases."""
+
     packs: Names = DEFAULT_PACKS
     codes: str | None = None
     defaults: dict[str, Any] = {}

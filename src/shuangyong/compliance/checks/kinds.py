@@ -1,183 +1,34 @@
-"""Check kinds: how a standard's ``check:`` turns a dossier into dated requirements.
-
-A check kind never decides met or missing itself. It lists :class:`Requirement`\\ s (a window
-in which something must happen, a due date, how many are needed, which records were found), and
-:mod:`shuangyong.compliance.report` turns them into a status and a score the same way for every
-kind. That keeps the rules of scoring in one place and makes a new kind small: a name, an
-options model (pydantic, so a pack's typo is an error at its line) and ``requirements()``.
-Plugins add kinds through the ``register_check_kinds`` hook.
-"""
+"""The ten built-in check kinds, each an options model and ``requirements()`` (see
+``docs/standards-packs.md`` for what each one asks)."""
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
-import re
-from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from fractions import Fraction
-from typing import Annotated, Any, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
-import attrs
 from pydantic import BeforeValidator, Field, model_validator
 
+from shuangyong.compliance.checks.base import (
+    CheckKind,
+    Context,
+    MonthDay,
+    Options,
+    Requirement,
+    Selector,
+    Window,
+    on,
+)
 from shuangyong.compliance.lunar import spring_festival
-from shuangyong.compliance.records import LOCATIONS, RECORD_TYPES, Coverage, Dossier, Facility, Pairing, Record
+from shuangyong.compliance.records import LOCATIONS, RECORD_TYPES, Coverage, Facility, Pairing, Record
 from shuangyong.dates import DateWindow
-from shuangyong.policy.schema import Flag, LocalText, StrictModel, Whole, percentage
+from shuangyong.policy.schema import Whole, percentage
 from shuangyong.text import Text
 
-_MONTH_DAY = re.compile(r"(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])")
-
-
-def _month_day(value: Any) -> str:
-    if not isinstance(value, str) or not _MONTH_DAY.fullmatch(value):
-        raise ValueError(f"{value!r} must be MM-DD (a day of the dossier's year)")
-    month, day = map(int, value.split("-"))
-    if day > calendar.monthrange(2024, month)[1]:  # 2024: a leap year allows 02-29
-        raise ValueError(f"{value!r} is not a day of any year")
-    return value
-
-
-MonthDay = Annotated[str, BeforeValidator(_month_day)]
-
-
-def on(year: int, month_day: str) -> dt.date:
-    """``MM-DD`` in ``year``; ``02-29`` is the last day of February in a common year."""
-    month, day = map(int, month_day.split("-"))
-    return dt.date(year, month, min(day, calendar.monthrange(year, month)[1]))
-
-
-class Options(StrictModel):
-    """Base of every check kind's options: unknown keys are refused."""
-
-
-class Window(Options):
-    """Part of the dossier's year, both days included."""
-
-    start: MonthDay = Field(alias="from")
-    end: MonthDay = Field(alias="to")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Window:
-        if self.end < self.start:
-            raise ValueError(f"to {self.end} is before from {self.start}")
-        return self
-
-    def dates(self, year: int) -> DateWindow:
-        return DateWindow(on(year, self.start), on(year, self.end))
-
-
-def _as_tuple(value: Any) -> Any:
-    return (value,) if isinstance(value, str) else value
-
-
-class Selector(Options):
-    """Which records count: a kind and its types; ``paired`` keeps those for a paired unit,
-    ``led_by_head`` those its head led; ``label`` names them in gap sentences."""
-
-    kind: str
-    type: Annotated[tuple[str, ...], BeforeValidator(_as_tuple)]
-    paired: Flag = False
-    led_by_head: Flag = False
-    label: LocalText | None = None
-
-    @model_validator(mode="after")
-    def _known(self) -> Selector:
-        if self.kind not in RECORD_TYPES:
-            raise ValueError(f"unknown record kind {self.kind!r} (known: {', '.join(RECORD_TYPES)})")
-        for name in self.type:
-            if name not in RECORD_TYPES[self.kind]:
-                raise ValueError(f"unknown {self.kind} type {name!r} (known: {', '.join(RECORD_TYPES[self.kind])})")
-        return self
-
-    def subject(self) -> Text:
-        if self.label is not None:
-            return Text(self.label.zh, self.label.en)
-        labels = [RECORD_TYPES[self.kind][name] for name in self.type]
-        return Text("或".join(t.zh for t in labels), " or ".join(t.en for t in labels))
-
-
-@attrs.frozen(slots=True)
-class Requirement:
-    """Something the standard needs: ``needed`` records in ``window``, by ``due``."""
-
-    label: Text  #: which part of the year: 第三季度 / Q3, 春节 / Spring Festival, 全年 / the year
-    subject: Text  #: what is needed: 双拥领导小组会议 / leading-group meeting
-    window: DateWindow
-    due: dt.date
-    found: tuple[str, ...]  #: ids of the records that count, in date order
-    needed: int = 1
-    standing: bool = False  #: a fact that must hold (a sign in place), not an event to happen
-
-    @property
-    def satisfied(self) -> bool:
-        return len(self.found) >= self.needed
-
-    def gap(self) -> Text:
-        """What is missing, and by when: 第三季度尚无双拥领导小组会议记录（应于 2026-09-30 前）."""
-        found, needed, due = len(self.found), self.needed, self.due.isoformat()
-        if self.standing:
-            return Text(f"{self.label.zh}未见{self.subject.zh}（应自 {due} 起具备）",
-                        f"{self.label.en}: no {self.subject.en} in place (required from {due})")
-        if found == 0:
-            return Text(f"{self.label.zh}尚无{self.subject.zh}记录（应于 {due} 前完成）",
-                        f"{self.label.en}: no {self.subject.en} recorded (due {due})")
-        return Text(f"{self.label.zh}{self.subject.zh}仅 {found} 项，需 {needed} 项（应于 {due} 前完成）",
-                    f"{self.label.en}: only {found} of {needed} {self.subject.en} recorded (due {due})")
-
-
-@attrs.frozen(slots=True)
-class Context:
-    """What a check reads: the records known on ``as_of`` and the dossier's year."""
-
-    dossier: Dossier
-    as_of: dt.date
-
-    @property
-    def year(self) -> int:
-        return self.dossier.year
-
-    @property
-    def whole_year(self) -> DateWindow:
-        return DateWindow(dt.date(self.year, 1, 1), dt.date(self.year, 12, 31))
-
-    @property
-    def standing_day(self) -> dt.date:
-        """The day on which standing facts (a sign, a pairing) must hold: as-of, within the year."""
-        year = self.whole_year
-        assert year.start is not None and year.end is not None
-        return min(max(self.as_of, year.start), year.end)
-
-    def select(self, selector: Selector, window: DateWindow) -> tuple[str, ...]:
-        head = self.dossier.unit.head
-        return tuple(record.id for record in self.dossier.records
-                     if record.kind == selector.kind and record.type in selector.type
-                     and window.contains(record.start)
-                     and (not selector.paired or self._paired_on(record))
-                     and (not selector.led_by_head or (head is not None and record.led_by == head)))
-
-    def _paired_on(self, record: Record) -> bool:
-        """Whether the record was for a unit the dossier's unit was paired with on the record's
-        own date: a checkup for a former (or future) partner does not count (seed 000: 对已经结对的…)."""
-        partner = getattr(record, "partner", None)
-        return partner is not None and any(
-            pairing.partner == partner and pairing.window.contains(record.start)
-            for pairing in self.dossier.records if isinstance(pairing, Pairing))
-
-
-class CheckKind(Protocol):
-    """What the standards engine needs of a check kind (built-in or from a plugin)."""
-
-    name: str
-    title: Text
-    options: type[Options]
-
-    def requirements(self, options: Any, context: Context) -> list[Requirement]: ...
-
-    def needs(self, options: Any) -> Iterable[tuple[str, str]]:
-        """The (record kind, type) pairs the check reads: what ``compliance template`` lists."""
-        ...
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
 
 
 class _SelectsRecords:
@@ -195,6 +46,8 @@ def _window_label(window: DateWindow) -> Text:
 
 
 class CountOptions(Options):
+    """``count_in_window`` and ``led_by_head``: which records, how many, in which part of the year."""
+
     records: Selector
     at_least: Whole = Field(default=1, ge=1)
     window: Window | None = None
@@ -238,6 +91,8 @@ _QUARTERS = ("一", "二", "三", "四")
 
 
 class PeriodOptions(Options):
+    """``every_period``: which records, one in every quarter, half-year or month."""
+
     records: Selector
     period: Literal["quarter", "half", "month"]
     at_least: Whole = Field(default=1, ge=1)
@@ -270,6 +125,8 @@ def _periods(year: int, period: str) -> Iterable[tuple[Text, DateWindow]]:
 
 
 class DocumentOptions(Options):
+    """``document_by``: the document type, dated from ``from`` to ``by``."""
+
     type: str
     start: MonthDay = Field(default="01-01", alias="from")
     by: MonthDay
@@ -299,6 +156,7 @@ class DocumentBy:
 
 
 def army_day(year: int) -> dt.date:
+    """建军节, 1 August."""
     return dt.date(year, 8, 1)
 
 
@@ -310,6 +168,8 @@ HOLIDAYS: dict[str, tuple[Text, Any]] = {
 
 
 class HolidayOptions(Options):
+    """``holiday_visits``: which holidays, and the days before and after each that count."""
+
     records: Selector = Selector(kind="activity", type=("holiday_visit",))
     holidays: tuple[Literal["new_year", "spring_festival", "army_day"], ...] = Field(min_length=1)
     days_before: Whole = Field(ge=0, le=60)
@@ -328,12 +188,15 @@ class HolidayVisits(_SelectsRecords):
         for holiday in options.holidays:
             label, date_of = HOLIDAYS[holiday]
             day = date_of(context.year)
-            window = DateWindow(day - dt.timedelta(days=options.days_before), day + dt.timedelta(days=options.days_after))
+            window = DateWindow(day - dt.timedelta(days=options.days_before),
+                                day + dt.timedelta(days=options.days_after))
             requirements.append(_requirement(label, options.records, window, context))
         return requirements
 
 
 class SeasonsOptions(Options):
+    """``twice_yearly``: which records, and the spring and autumn windows."""
+
     records: Selector
     spring: Window
     autumn: Window
@@ -353,6 +216,8 @@ class TwiceYearly(_SelectsRecords):
 
 
 class FacilityOptions(Options):
+    """``facility_present``: the facility type and the locations it must be at."""
+
     type: str
     locations: tuple[str, ...] = ()
 
@@ -395,6 +260,8 @@ class FacilityPresent:
 
 
 class RatioOptions(Options):
+    """``ratio_at_least``: the least coverage of each group, as a percentage, by a day."""
+
     at_least: dict[str, Annotated[Decimal, BeforeValidator(percentage)]] = Field(min_length=1)
     by: MonthDay = "12-31"
 
@@ -431,6 +298,8 @@ class RatioAtLeast:
 
 
 class NoOptions(Options):
+    """For kinds that take no options."""
+
     pass
 
 
@@ -450,6 +319,8 @@ class PairingPresent:
 
 
 class LedgerOptions(Options):
+    """``ledger_published``: the days between which the ledger must be published."""
+
     start: MonthDay = Field(default="01-01", alias="from")
     by: MonthDay = "12-31"
 
