@@ -212,7 +212,8 @@ def test_sums_catch_shares_and_totals() -> None:
 
 def test_bounds_catch_a_reduction_above_the_amount() -> None:
     _, decision = _decision(("1", "registration", "10.00"))
-    with pytest.raises(PropertyFailure, match="reduction 11.00 is not between 0.00 and the amount after insurance 10.00"):
+    with pytest.raises(PropertyFailure,
+                       match="reduction 11.00 is not between 0.00 and the amount after insurance 10.00"):
         check_bounds(_with_line(decision, reduction=Decimal("11.00")))
     with pytest.raises(PropertyFailure, match="rule two-waivers.registration took a negative -1.00"):
         check_bounds(_with_line(decision, applied=(Applied("two-waivers.registration", Decimal("-1.00")),)))

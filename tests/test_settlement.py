@@ -32,7 +32,6 @@ from shuangyong.text import Text
 
 from .batch_support import batch_output, jsonl, row_output
 from .builders import RULE_HEAD
-from .builders import visit as make_visit
 from .conftest import line_of
 from .test_batch import good
 
@@ -263,8 +262,8 @@ class TestWorkedExamples:
         the funds and a patient part of 0.00 (never left out)."""
         line = engine(tmp_path, HOSPITAL_10).evaluate(visit(
             insured("1", "drug", "30.00", funds={"basic_pool": "20.00", "critical_illness": "10.00"}))).lines[0]
-        assert ([("basic_pool", Decimal("20.00")), ("critical_illness", Decimal("10.00")), ("patient", Decimal("0.00"))],
-                None) == (list(line.payers), line.rule)
+        assert ([("basic_pool", Decimal("20.00")), ("critical_illness", Decimal("10.00")),
+                 ("patient", Decimal("0.00"))], None) == (list(line.payers), line.rule)
 
     def test_funds_in_contract_order(self, tmp_path: Path) -> None:
         """Funds are listed as the contract orders them whatever order they came in (the built-in
@@ -283,7 +282,8 @@ class TestWithoutInsurance:
             engine(tmp_path, SHARE_80).evaluate(visit(ChargeLine("5", "exam", "9.00"), ChargeLine("1", "drug", "3.00"),
                                                       visit_id="V7"))
         assert ("V7", "lines[1].insurance") == (caught.value.record, caught.value.field)
-        assert "rule subsidy is computed on patient_share, but the visit has no insurance data" in caught.value.message.en
+        assert "rule subsidy is computed on patient_share, but the visit has no insurance data" in (
+            caught.value.message.en)
         assert "规则 subsidy" in caught.value.message.zh
 
     def test_skip_applies_nothing_and_explain_says_why(self, tmp_path: Path) -> None:
@@ -424,7 +424,8 @@ class TestExplain:
     def test_nothing_left_to_pay(self, tmp_path: Path) -> None:
         """A line the funds paid in full: the hospital's rule holds, but nothing is left to pay."""
         built = engine(tmp_path, HOSPITAL_10)
-        trace = built.explain(visit(insured("1", "drug", "30.00", funds={"basic_pool": "30.00"}))).lines[0].considered[0]
+        paid_in_full = visit(insured("1", "drug", "30.00", funds={"basic_pool": "30.00"}))
+        trace = built.explain(paid_in_full).lines[0].considered[0]
         assert ("nothing_left", Decimal("30.00"), None) == (trace.outcome, trace.base_amount, trace.reduction)
         assert trace.reason.en.endswith("but nothing is left to pay on this line")
         assert trace.reason.zh.endswith("但本行已无应付金额")
@@ -437,7 +438,8 @@ class TestExplain:
             payer: {SUBSIDY}
             base: in_scope_self_pay
         """)
-        trace = engine(tmp_path, subsidy).explain(visit(insured("1", "drug", "30.00", full="30.00"))).lines[0].considered[0]
+        all_out_of_scope = visit(insured("1", "drug", "30.00", full="30.00"))
+        trace = engine(tmp_path, subsidy).explain(all_out_of_scope).lines[0].considered[0]
         assert ("nothing_left", Decimal("0.00")) == (trace.outcome, trace.base_amount)
         assert trace.reason.en.endswith("but the in-scope self-pay is 0.00")
 
@@ -460,7 +462,8 @@ class TestExplain:
     def test_not_eligible_still_names_payer_and_base(self, tmp_path: Path) -> None:
         """A rule whose condition fails says so, with its payer and base but no base amount."""
         narrow = SHARE_80.replace("    items:", "    when: {category: serviceman}\n    items:")
-        trace = engine(tmp_path, narrow).explain(visit(insured("1", "drug", "10.00", full="10.00"))).lines[0].considered[0]
+        bare = visit(insured("1", "drug", "10.00", full="10.00"))
+        trace = engine(tmp_path, narrow).explain(bare).lines[0].considered[0]
         assert ("not_eligible", SUBSIDY, "patient_share", None) == (
             trace.outcome, trace.payer, trace.base, trace.base_amount)
 
@@ -538,7 +541,8 @@ class TestPackKeys:
         path = write(tmp_path, HOSPITAL_10, SHARE_80, head="settlement: {payers: [hospital]}\n")
         with pytest.raises(PolicyError) as caught:
             Engine.from_packs(str(path))
-        assert (f"{path}:{line_of(path, 'payer: youfu')}", "rules[1].payer") == (caught.value.record, caught.value.field)
+        assert (f"{path}:{line_of(path, 'payer: youfu')}", "rules[1].payer") == (
+            caught.value.record, caught.value.field)
         assert (f"rule subsidy: payer '{SUBSIDY}' is not in settlement.payers (hospital) at "
                 f"{path}:{line_of(path, 'settlement:')}") == caught.value.message.en
 
@@ -591,7 +595,8 @@ class TestFingerprint:
         plain = Engine.from_packs(str(write(tmp_path, HOSPITAL_10))).fingerprint
         spelled = HOSPITAL_10.replace("    group: fee", "    group: fee\n    payer: hospital\n    base: gross\n"
                                                         "    scope: line")
-        assert plain == Engine.from_packs(str(write(tmp_path, spelled, head="settlement: {payers: [hospital]}\n"))).fingerprint
+        spelled_path = write(tmp_path, spelled, head="settlement: {payers: [hospital]}\n")
+        assert plain == Engine.from_packs(str(spelled_path)).fingerprint
         changed = {
             Engine.from_packs(str(write(tmp_path, HOSPITAL_10.replace("    group: fee", f"    group: fee\n    {key}"),
                                         name=f"p{n}"))).fingerprint

@@ -202,7 +202,8 @@ def test_sums_catch_a_payer_apart_from_its_rules() -> None:
 
 
 def test_sums_catch_insurance_that_does_not_add_up() -> None:
-    with pytest.raises(PropertyFailure, match="insurance 50.00 \\+ reduction 10.00 \\+ payable 30.00 is not the amount"):
+    with pytest.raises(PropertyFailure,
+                       match="insurance 50.00 \\+ reduction 10.00 \\+ payable 30.00 is not the amount"):
         check_sums(_with(_settled(), insurance=Decimal("50.00")))
 
 
@@ -223,5 +224,6 @@ def test_bounds_catch_a_negative_part() -> None:
 
 def test_bounds_catch_a_reduction_above_what_is_owed() -> None:
     """60.00 of 100.00 was insured: a reduction of 50.00 is more than the 40.00 owed."""
-    with pytest.raises(PropertyFailure, match="reduction 50.00 is not between 0.00 and the amount after insurance 40.00"):
+    with pytest.raises(PropertyFailure,
+                       match="reduction 50.00 is not between 0.00 and the amount after insurance 40.00"):
         check_bounds(_with(_settled(), reduction=Decimal("50.00")))

@@ -44,9 +44,11 @@ class Evaluator(Protocol):
     def evaluate(self, visit: Visit) -> Decision:
         """The decision ``explain`` traces."""
 
-    def settles(self, visit: Visit) -> bool: ...
+    def settles(self, visit: Visit) -> bool:
+        """Whether the visit takes the settlement path."""
 
-    def settle(self, visit: Visit, steps: Steps | None = None) -> Decision: ...
+    def settle(self, visit: Visit, steps: Steps | None = None) -> Decision:
+        """The settlement path's decision, with what each rule did on each line in ``steps``."""
 
 
 def _trace(rule: CompiledRule, outcome: str, reason: Text, reduction: Decimal | None = None, *,

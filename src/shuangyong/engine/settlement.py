@@ -38,21 +38,24 @@ The algorithm, for one visit:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from decimal import Decimal
 from operator import attrgetter
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from shuangyong.engine.compiler import CompiledRule, Plan
-from shuangyong.engine.context import VisitContext
 from shuangyong.engine.decision import Applied, LineDecision, Totals
 from shuangyong.errors import InputError
 from shuangyong.model.insurance import SELF_PAY_PARTS
 from shuangyong.model.registry import PATIENT, Registry
 from shuangyong.model.spread import fund_order, largest_remainder
-from shuangyong.model.visit import ChargeLine, Visit
 from shuangyong.money import ZERO, from_fen, to_fen
 from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from shuangyong.engine.context import VisitContext
+    from shuangyong.model.visit import ChargeLine, Visit
 
 
 
@@ -403,7 +406,7 @@ def _visit_stage(visit: Visit, ctx: VisitContext, figures: _Figures,
         total = rule.reduce(summed)  # type: ignore[misc]
         if rule.per_visit_cap is not None:
             total = min(total, rule.per_visit_cap)
-        total = min(total, sum((min(base, left[n]) for base, n in zip(bases, covered)), ZERO))
+        total = min(total, sum((min(base, left[n]) for base, n in zip(bases, covered, strict=True)), ZERO))
         tried.append(_VisitTry(rule, covered, bases, summed, total))
         if total > (best.total if best is not None else ZERO):
             best = tried[-1]
@@ -411,8 +414,8 @@ def _visit_stage(visit: Visit, ctx: VisitContext, figures: _Figures,
     shares: dict[int, Decimal] = {}
     if best is not None:
         fen = apportion(to_fen(best.total), [to_fen(base) for base in best.bases],
-                        [to_fen(min(base, left[n])) for base, n in zip(best.bases, best.lines)])
-        for n, share in zip(best.lines, fen):
+                        [to_fen(min(base, left[n])) for base, n in zip(best.bases, best.lines, strict=True)])
+        for n, share in zip(best.lines, fen, strict=True):
             shares[n] = from_fen(share)
             if share:
                 figures.take(n, best.rule, shares[n])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -73,12 +73,7 @@ def merge(packs: list[LoadedPack], registry: Registry) -> PolicySet:
     for pack in packs:
         spec = pack.spec
         if spec.settlement is not None:
-            for index, payer in enumerate(spec.settlement.payers):
-                problem = _payer_problem(payer, registry)
-                if problem is not None:
-                    loc: Loc = ("settlement", "payers", index)
-                    raise PolicyError(problem, record=pack.where(loc), field=field_path(loc))
-            order = pack, spec.settlement.payers
+            order = pack, _declared_order(pack, registry)
         pack_region = _prefix(spec.region, pack, ("region",))
         for loc_index, rule_id in enumerate(spec.disable):
             if rule_id not in rules:
@@ -122,6 +117,17 @@ def merge(packs: list[LoadedPack], registry: Registry) -> PolicySet:
                      _fingerprint(merged, ordered_groups, None if payers == default else payers), payers)
 
 
+def _declared_order(pack: LoadedPack, registry: Registry) -> tuple[str, ...]:
+    """A pack's ``settlement.payers``, each a payer of concessions the registry knows."""
+    payers: tuple[str, ...] = pack.spec.settlement.payers
+    for index, payer in enumerate(payers):
+        problem = _payer_problem(payer, registry)
+        if problem is not None:
+            loc: Loc = ("settlement", "payers", index)
+            raise PolicyError(problem, record=pack.where(loc), field=field_path(loc))
+    return payers
+
+
 def _default_payers(rules: tuple[Rule, ...]) -> tuple[str, ...]:
     """The hospital first, then every other payer in the order the merged rules first name it."""
     return tuple(dict.fromkeys((DEFAULT_PAYER, *(rule.spec.payer for rule in rules))))
@@ -147,7 +153,7 @@ def _canonical(rule: Rule) -> dict[str, object]:
     """What a rule says, as the fingerprint hashes it. The settlement keys are left out where they
     keep their defaults, so that a pack written before them keeps its fingerprint."""
     spec = rule.spec
-    exclude: dict[str, object] = {"override": True}
+    exclude: dict[str, Any] = {"override": True}
     exclude.update((key, True) for key in SETTLEMENT_KEYS
                    if getattr(spec, key) == RuleSpec.model_fields[key].default)
     if spec.benefit is not None:

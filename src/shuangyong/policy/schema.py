@@ -200,6 +200,7 @@ class Tier(StrictModel):
 
     @property
     def rate(self) -> Decimal:
+        """The band's percentage as a fraction (``"60%"`` → 0.6)."""
         return parse_rate(self.reduce)
 
 

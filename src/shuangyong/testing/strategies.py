@@ -404,7 +404,7 @@ def _benefit(kind: str) -> st.SearchStrategy[dict[str, Any]]:
         bounds = st.lists(money(min_value="0.01", typical_max="2000.00"), max_size=3, unique=True).map(sorted)
         return st.tuples(bounds, st.lists(rates(), min_size=4, max_size=4)).map(lambda drawn: {"tiers": [
             {**({"up_to": str(bound)} if n < len(drawn[0]) else {}), "reduce": rate}
-            for n, (bound, rate) in enumerate(zip([*drawn[0], None], drawn[1]))]})
+            for n, (bound, rate) in enumerate(zip([*drawn[0], None], drawn[1], strict=False))]})
     return st.just({kind: True})
 
 
