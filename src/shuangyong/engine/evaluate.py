@@ -95,7 +95,7 @@ class Engine:
 
     def evaluate(self, visit: Visit) -> Decision:
         """Decide every line of the visit and the visit's priorities and services."""
-        if self.compiled.settles or any(map(_INSURANCE, visit.lines)):
+        if self.compiled.settles or any(map(_INSURANCE, visit.lines)):  # ``settles``, inlined
             return self.settle(visit)
         ctx = VisitContext.of(visit, self.registry)
         plan = self._plan(ctx)
