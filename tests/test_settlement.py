@@ -608,6 +608,21 @@ class TestFingerprint:
         assert Engine.from_packs(str(both)).fingerprint != Engine.from_packs(str(turned)).fingerprint
 
 
+class TestPolicyShow:
+    def test_json_names_the_settlement_keys_only_where_a_rule_sets_them(self, tmp_path: Path) -> None:
+        """``policy show --format json``: a rule at the defaults shows none of the new keys (the
+        seed packs read as before); a subsidy rule shows its payer, base and scope."""
+        visit_rule = SHARE_80.replace("    group: subsidy", "    scope: visit\n    group: subsidy")
+        path = write(tmp_path, HOSPITAL_10, visit_rule)
+        result = CliRunner().invoke(main, ["policy", "show", "-p", str(path), "--format", "json"])
+        assert 0 == result.exit_code, result.output
+        hospital, subsidy = json.loads(result.stdout)["rules"]
+        new_keys = {"payer", "base", "scope", "without_insurance"}
+        assert (set(), {"payer": SUBSIDY, "base": "patient_share", "scope": "visit"}) == (
+            new_keys & set(hospital), {key: subsidy[key] for key in new_keys & set(subsidy)})
+        assert {"reduce": "10%"} == hospital["benefit"]
+
+
 class TestApportion:
     def test_largest_remainder_ties_to_the_earlier(self) -> None:
         """100 fen over three equal weights: 33 each and the last fen to the first (a tie)."""

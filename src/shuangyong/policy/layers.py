@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
 
 from shuangyong.errors import PolicyError, field_path
 from shuangyong.policy.loader import LoadedPack, Loc, PackReference, resolve_layers
 from shuangyong.policy.regions import region_prefix
-from shuangyong.policy.schema import DEFAULT_PAYER, SCHEMA_VERSION, SETTLEMENT_KEYS, RuleSpec, When
+from shuangyong.policy.schema import DEFAULT_PAYER, SCHEMA_VERSION, RuleSpec, When
 from shuangyong.text import Text
 
 if TYPE_CHECKING:
@@ -152,13 +152,8 @@ def _checked_order(order: tuple[LoadedPack, tuple[str, ...]], rules: tuple[Rule,
 def _canonical(rule: Rule) -> dict[str, object]:
     """What a rule says, as the fingerprint hashes it. The settlement keys are left out where they
     keep their defaults, so that a pack written before them keeps its fingerprint."""
-    spec = rule.spec
-    exclude: dict[str, Any] = {"override": True}
-    exclude.update((key, True) for key in SETTLEMENT_KEYS
-                   if getattr(spec, key) == RuleSpec.model_fields[key].default)
-    if spec.benefit is not None:
-        exclude["benefit"] = {key for key in ("patient_pays_at_most", "tiers") if getattr(spec.benefit, key) is None}
-    return dict(spec.model_dump(mode="json", by_alias=True, exclude=exclude), region=rule.region)
+    exclude = {"override": True, **rule.spec.settlement_defaults()}
+    return dict(rule.spec.model_dump(mode="json", by_alias=True, exclude=exclude), region=rule.region)
 
 
 def _fingerprint(rules: tuple[Rule, ...], groups: tuple[str, ...], payers: tuple[str, ...] | None) -> str:

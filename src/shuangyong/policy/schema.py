@@ -319,6 +319,17 @@ class RuleSpec(StrictModel):
     without_insurance: Annotated[str, _choice(Text("without_insurance", "without_insurance"),
                                               WITHOUT_INSURANCE)] = "error"
 
+    def settlement_defaults(self) -> dict[str, Any]:
+        """``model_dump``'s ``exclude`` for the settlement keys this rule leaves at their defaults:
+        dumped without them, a rule reads as a pack written before they existed did (the
+        fingerprint, ``policy show``)."""
+        exclude: dict[str, Any] = {key: True for key in SETTLEMENT_KEYS
+                                   if getattr(self, key) == RuleSpec.model_fields[key].default}
+        if self.benefit is not None:
+            exclude["benefit"] = {key for key in ("patient_pays_at_most", "tiers")
+                                  if getattr(self.benefit, key) is None}
+        return exclude
+
     @property
     def settles(self) -> bool:
         """Uses something only the settlement path computes: another payer than the hospital, a
