@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import resource
 import subprocess
 import sys
@@ -65,6 +66,24 @@ def engine_vs_baseline(count: int) -> dict[str, float]:
     print(f"  engine.evaluate                  {ours:7.2f} µs/line   ratio {ours / base:5.2f}  (target ≤ 1.5)")
     print(f"  engine.explain                   {explain:7.2f} µs/line   ratio {explain / base:5.2f}  (target ≤ 10)")
     return {"baseline": base, "engine": ours, "explain": explain}
+
+
+def insured_vs_bare(count: int) -> dict[str, float]:
+    """The same visits with and without 医保's figures on their lines: the settlement path
+    (docs/settlement.md) against the fast loop, under seed-example."""
+    raw = synthetic.visits(count, 20)
+    rng = random.Random(16)
+    bare = [visit_from_dict(record) for record in raw]
+    insured = [visit_from_dict(synthetic.insured(record, rng)) for record in raw]
+    engine = Engine.from_packs("seed-example")
+    lines = count * 20
+    fast = best_of(7, lambda: [engine.evaluate(v) for v in bare]) / lines * 1e6
+    settled = best_of(7, lambda: [engine.evaluate(v) for v in insured]) / lines * 1e6
+    print(f"settlement, seed-example, {count} visits × 20 lines")
+    print(f"  without insurance data (fast loop)  {fast:7.2f} µs/line")
+    print(f"  with insurance data (settlement)    {settled:7.2f} µs/line   ratio {settled / fast:5.2f}"
+          "  (target ≤ 1.3)")
+    return {"bare": fast, "insured": settled}
 
 
 def rule_scaling(count: int) -> dict[int, float]:
@@ -137,6 +156,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
     engine_vs_baseline(args.visits)
+    insured_vs_bare(args.visits)
     rule_scaling(args.visits)
     with tempfile.TemporaryDirectory(prefix="shuangyong-bench-") as folder:
         if args.stream_lines:  # first: RUSAGE_CHILDREN reports the peak of all children so far

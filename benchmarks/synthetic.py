@@ -4,6 +4,7 @@ engine benchmarks; the realistic generator is :mod:`shuangyong.generate` (``shua
 from __future__ import annotations
 
 import random
+from decimal import Decimal
 from typing import Any
 
 from shuangyong.generate import PATIENTS, PRICES
@@ -27,6 +28,21 @@ def visit(rng: random.Random, number: int, lines: int, region: str = "450100") -
         "lines": [{"line_id": str(n + 1), "item": (item := rng.choice(items)),
                    "amount": rng.choice(PRICES[item])} for n in range(lines)],
     }
+
+
+def insured(record: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    """``record`` with what 医保 settled on each line (contract 1.1): the basic pool pays a part,
+    the rest is in-scope or full self-pay, cut in whole fen so that the parts add up."""
+    lines = []
+    for line in record["lines"]:
+        fen = int(Decimal(line["amount"]) * 100)
+        pool = rng.randint(0, fen)
+        scope = rng.randint(0, fen - pool)
+        lines.append({**line, "insurance": {
+            "funds": {"basic_pool": f"{pool // 100}.{pool % 100:02d}"},
+            "self_pay": {"in_scope": f"{scope // 100}.{scope % 100:02d}",
+                         "full": f"{(fen - pool - scope) // 100}.{(fen - pool - scope) % 100:02d}"}}})
+    return {**record, "lines": lines}
 
 
 def visits(count: int, lines: int, seed: int = 2026) -> list[dict[str, Any]]:

@@ -1,5 +1,6 @@
-"""`make demo`: evaluate the bundled sample visits under the built-in policy, explain one, then
-report on the sample hospital's 双拥 dossier against the built-in creation standards.
+"""`make demo`: evaluate the bundled sample visits under the built-in policy, explain one, show
+who pays each line of a visit with insurance data under a hypothetical subsidy pack, then report
+on the sample hospital's 双拥 dossier against the built-in creation standards.
 
 Runs the real command line, exactly as a user would type it, so the demo cannot drift from it.
 """
@@ -24,6 +25,9 @@ def main() -> int:
                         "examples/visits.jsonl")
     print(flush=True)
     status = status or shuangyong("explain", "examples/visit.json")
+    print(flush=True)
+    status = status or shuangyong("evaluate", "--format", "table", "-p", "examples/youfu-subsidy.yaml",
+                                  "examples/insured-visit.json")
     print(flush=True)
     return status or shuangyong("compliance", "examples/dossier.yaml", "--as-of", "2026-11-30")
 

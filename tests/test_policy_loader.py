@@ -86,8 +86,8 @@ SCHEMA_CASES = [
      "rule r1: invalid value: a percentage is written like \"50%\", got 'abc'"),
     ("benefit-two-kinds", "    items: [registration]\n    benefit: {reduce: \"50%\", fixed: \"5.00\"}\n",
      "benefit:", "rules[0].benefit",
-     "rule r1: invalid value: a benefit is exactly one of reduce, fixed, waive: true, waive_deposit: true "
-     "(got reduce, fixed)"),
+     "rule r1: invalid value: a benefit is exactly one of reduce, fixed, waive: true, waive_deposit: true, "
+     "patient_pays_at_most, tiers (got reduce, fixed)"),
     ("items-without-benefit", "    items: [registration]\n",
      "- id: r1", "rules[0]",
      "rule r1: invalid value: items and benefit go together: a benefit needs the items it applies to, "

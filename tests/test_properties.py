@@ -196,8 +196,8 @@ def test_sums_catch_a_line_that_does_not_add_up() -> None:
     _, decision = _decision(("1", "registration", "10.00"))
     with pytest.raises(PropertyFailure) as caught:
         check_sums(_with_line(decision, payable=Decimal("1.00")))
-    assert ("visit V1, line 1 (registration): reduction 10.00 + payable 1.00 is not the amount 10.00"
-            in str(caught.value))
+    assert ("visit V1, line 1 (registration): insurance 0.00 + reduction 10.00 + payable 1.00 is not the amount "
+            "10.00" in str(caught.value))
     assert "就诊 V1 第 1 行（registration）" in caught.value.message.zh
 
 
@@ -212,7 +212,8 @@ def test_sums_catch_shares_and_totals() -> None:
 
 def test_bounds_catch_a_reduction_above_the_amount() -> None:
     _, decision = _decision(("1", "registration", "10.00"))
-    with pytest.raises(PropertyFailure, match="reduction 11.00 is not between 0.00 and the amount 10.00"):
+    with pytest.raises(PropertyFailure,
+                       match="reduction 11.00 is not between 0.00 and the amount after insurance 10.00"):
         check_bounds(_with_line(decision, reduction=Decimal("11.00")))
     with pytest.raises(PropertyFailure, match="rule two-waivers.registration took a negative -1.00"):
         check_bounds(_with_line(decision, applied=(Applied("two-waivers.registration", Decimal("-1.00")),)))

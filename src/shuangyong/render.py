@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 from typing import TYPE_CHECKING
 
+from shuangyong.model.registry import PATIENT
 from shuangyong.money import format_amount
 from shuangyong.text import Lang, Text
 
@@ -13,6 +14,7 @@ if TYPE_CHECKING:
 
     from shuangyong.engine.decision import Decision, Explanation, RuleTrace
     from shuangyong.engine.evaluate import Engine
+    from shuangyong.model.registry import Registry
     from shuangyong.model.visit import Visit
 
 OUTCOMES = {
@@ -20,6 +22,7 @@ OUTCOMES = {
     "granted": Text("授予", "granted"),
     "outdone": Text("被同组规则取代", "outdone"),
     "nothing_left": Text("无可减", "nothing left"),
+    "skipped": Text("跳过", "skipped"),
     "not_eligible": Text("不符合条件", "not eligible"),
     "not_effective": Text("不在有效期", "not in force"),
     "outside_region": Text("不在适用地区", "outside region"),
@@ -66,24 +69,35 @@ def _title(engine: Engine, rule_id: str | None, lang: Lang) -> str:
 
 
 def decision_table(engine: Engine, visit: Visit, decision: Decision, lang: Lang) -> str:
-    """One visit as a table: a row per line, totals, then priorities and services."""
+    """One visit as a table: a row per line, totals, then priorities and services. When
+    settlement is in play (docs/settlement.md), an insurance column and who pays what."""
     zh = lang == "zh"
     registry = engine.registry
+    settled = any(line.payers for line in decision.lines)
     kind = registry.visit_kinds.get(visit.kind).label.in_(lang)
     patient = visit.patient.name or visit.patient.id
     head = visible(f"就诊 {visit.visit_id}  {visit.date}  {kind}  地区 {visit.region}  患者 {patient}"
             if zh else f"Visit {visit.visit_id}  {visit.date}  {kind}  region {visit.region}  patient {patient}")
-    header = (["明细", "项目", "金额", "减免", "应付", "规则"] if zh
-              else ["line", "item", "amount", "reduction", "payable", "rule"])
+    insurance = (["医保"] if zh else ["insurance"]) if settled else []
+    header = (["明细", "项目", "金额", *insurance, "减免", "应付", "规则"] if zh
+              else ["line", "item", "amount", *insurance, "reduction", "payable", "rule"])
     rows = [header]
     for line in decision.lines:
         item = registry.items.get(line.item).label.in_(lang) if line.item in registry.items else line.item
-        rows.append([line.line_id, item, format_amount(line.amount), format_amount(line.reduction),
+        paid = [format_amount(line.insurance)] if settled else []
+        rows.append([line.line_id, item, format_amount(line.amount), *paid, format_amount(line.reduction),
                      format_amount(line.payable), _title(engine, line.rule, lang)])
     totals = decision.totals
-    rows.append(["合计" if zh else "total", "", format_amount(totals.amount),
+    paid = [format_amount(totals.insurance)] if settled else []
+    rows.append(["合计" if zh else "total", "", format_amount(totals.amount), *paid,
                  format_amount(totals.reduction), format_amount(totals.payable), ""])
-    out = [head, *("  " + row for row in table(rows, right={2, 3, 4}))]
+    out = [head, *("  " + row for row in table(rows, right=set(range(2, len(header) - 1))))]
+    if settled:
+        out.append("  各方支付：" if zh else "  who pays:")
+        parts = [(line.line_id, line.payers) for line in decision.lines] + [("合计" if zh else "total", totals.payers)]
+        out.extend(visible(f"    {line_id}  " + ("；" if zh else "; ").join(
+            f"{_payer(registry, payer, lang)} {format_amount(part)}" for payer, part in payers))
+            for line_id, payers in parts)
     none = "无" if zh else "none"
     priorities = [registry.priorities.get(p).label.in_(lang) for p in decision.priorities]
     services = [registry.services.get(s).label.in_(lang) for s in decision.services]
@@ -93,10 +107,18 @@ def decision_table(engine: Engine, visit: Visit, decision: Decision, lang: Lang)
     return "\n".join(out)
 
 
+def _payer(registry: Registry, payer: str, lang: Lang) -> str:
+    """A payer's label; the patient's; a fund no registry knows by its id."""
+    if payer == PATIENT:
+        return "患者" if lang == "zh" else "patient"
+    return registry.payers.get(payer).label.in_(lang) if payer in registry.payers else payer
+
+
 def _trace_line(trace: RuleTrace, lang: Lang) -> str:
     outcome = OUTCOMES[trace.outcome].in_(lang)
     amount = f" −{format_amount(trace.reduction)}" if trace.reduction is not None else ""
-    return visible(f"    [{outcome}{amount}] {trace.rule} {trace.title.in_(lang)}: {trace.reason.in_(lang)}")
+    payer = f" ({trace.payer}, {trace.base})" if trace.payer is not None else ""
+    return visible(f"    [{outcome}{amount}] {trace.rule}{payer} {trace.title.in_(lang)}: {trace.reason.in_(lang)}")
 
 
 def explanation_text(engine: Engine, visit: Visit, explanation: Explanation, lang: Lang) -> str:

@@ -110,6 +110,8 @@ class BatchEngine:
         if chunk.table is not None:
             bad = row_only(chunk.table, self.engine.registry, strict=self.engine.strict, resolves=self.resolves)
             bad[list(chunk.forced)] = True
+            if self.engine.compiled.settles:  # every visit's payers: the settlement path has no column form
+                bad[:] = True
             keep = np.flatnonzero(~bad)
             columns = Columns.of(_rows(chunk.table, keep), self.engine.registry) if len(keep) else None
             if columns is not None:

@@ -51,7 +51,8 @@ def policy_show(policies: tuple[str, ...], fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps({
             "packs": list(merged.packs), "fingerprint": merged.fingerprint, "groups": list(merged.groups),
-            "rules": [dict(rule.spec.model_dump(mode="json", by_alias=True, exclude_none=True),
+            "rules": [dict(rule.spec.model_dump(mode="json", by_alias=True, exclude_none=True,
+                                                exclude=rule.spec.settlement_defaults()),
                            pack=rule.pack, region=rule.region or "*") for rule in merged.rules],
         }, ensure_ascii=False, indent=2))
         return

@@ -11,27 +11,52 @@ import attrs
 from shuangyong.dates import DateWindow
 from shuangyong.engine.predicates import AllOf, Predicate, compile_when, conjuncts, index_tokens
 from shuangyong.errors import PolicyError
-from shuangyong.money import round_yuan
+from shuangyong.money import ZERO, round_yuan
 from shuangyong.text import Text
 
 if TYPE_CHECKING:
     from shuangyong.engine.context import VisitContext
     from shuangyong.policy.layers import PolicySet, Rule
-    from shuangyong.policy.schema import Benefit
+    from shuangyong.policy.schema import Benefit, Tier
 
 Reducer = Callable[[Decimal], Decimal]
 
 
+def _tiered(tiers: tuple[Tier, ...]) -> Reducer:
+    """Progressive bands: each band's part of the base at its rate, rounded once at the end."""
+    bands = []
+    lower = ZERO
+    for tier in tiers:
+        bands.append((lower, tier.up_to, tier.rate))
+        lower = tier.up_to if tier.up_to is not None else lower
+
+    def reduce(base: Decimal) -> Decimal:
+        total = ZERO
+        for low, high, rate in bands:
+            if base <= low:
+                break
+            total += ((base if high is None or base < high else high) - low) * rate
+        return round_yuan(total)
+
+    return reduce
+
+
 def make_reducer(benefit: Benefit, per_line_cap: Decimal | None) -> Reducer:
-    """The reduction a benefit takes off what is left of a line, before any per-visit cap."""
+    """The reduction a benefit takes off its base (what is left of a line, or of a part of it),
+    before any per-visit cap."""
     rate = benefit.rate
     if benefit.fixed is not None:
         fixed = benefit.fixed
         if per_line_cap is not None:
             fixed = min(fixed, per_line_cap)
         return lambda remaining: fixed if fixed < remaining else remaining
-    if rate is None or rate == 1:  # waive, waive_deposit, "100%"
-        reducer: Reducer = lambda remaining: remaining  # noqa: E731
+    if benefit.patient_pays_at_most is not None:
+        most = benefit.patient_pays_at_most
+        reducer: Reducer = lambda base: base - most if base > most else ZERO  # noqa: E731
+    elif benefit.tiers is not None:
+        reducer = _tiered(benefit.tiers)
+    elif rate is None or rate == 1:  # waive, waive_deposit, "100%"
+        reducer = lambda remaining: remaining  # noqa: E731
     else:
         reducer = lambda remaining: round_yuan(remaining * rate)  # noqa: E731
     if per_line_cap is None:
@@ -42,13 +67,17 @@ def make_reducer(benefit: Benefit, per_line_cap: Decimal | None) -> Reducer:
 
 @attrs.frozen(slots=True, repr=False)
 class CompiledRule:
-    """A rule ready to run: its visit-level test, its line-level test and its reducer."""
+    """A rule ready to run: its visit-level test, its line-level test and its reducer.
+
+    ``stage`` is (rank of its payer in the waterfall, rank of its group): rules apply stage by
+    stage; without settlement every rule's payer is the hospital, so stages are groups."""
 
     rule: Rule
     rule_id: str
     clause: str
     order: int
     group: int
+    stage: tuple[int, int]
     effective: DateWindow
     condition: Predicate | None  #: the whole ``when``, for explanations
     visit_test: Predicate | None
@@ -56,6 +85,11 @@ class CompiledRule:
     reduce: Reducer | None
     per_visit_cap: Decimal | None
     tokens: frozenset[str] | None
+    #: the settlement keys (docs/settlement.md), copied from the spec for the settlement path
+    payer: str
+    base: str
+    visit_scope: bool
+    skip_without_insurance: bool
 
     def in_force(self, ctx: VisitContext) -> bool:
         """Whether the visit's date lies in the rule's effective window."""
@@ -82,6 +116,25 @@ def _split(predicate: Predicate | None) -> tuple[Predicate | None, Predicate | N
     return join(visit_parts), join(line_parts)
 
 
+def _check_scopes(rules: list[CompiledRule]) -> None:
+    """A stage (payer and group) is all visit scope or all line scope: the best of a group is
+    chosen per line among line rules, per visit among visit rules, and the two cannot be weighed."""
+    first: dict[tuple[int, int], CompiledRule] = {}
+    for rule in rules:
+        if rule.reduce is None:
+            continue
+        other = first.setdefault(rule.stage, rule)
+        if other.visit_scope != rule.visit_scope:
+            visit, line = (other, rule) if other.visit_scope else (rule, other)
+            spec = rule.rule.spec
+            raise PolicyError(Text(
+                f"规则 {visit.rule_id}（scope: visit）与 {line.rule_id}（scope: line）同属付款方 {spec.payer} 的"
+                f"同一叠加组 {spec.group}；请把 scope: visit 的规则放进自己的组",
+                f"rule {visit.rule_id} (scope: visit) and {line.rule_id} (scope: line) share payer "
+                f"{spec.payer}'s stacking group {spec.group}; give the scope: visit rule a group of its own"),
+                record=rule.rule.where, field="scope")
+
+
 CANDIDATE_CACHE_SIZE = 4096
 IndexKey = tuple[str, str | None]  #: (region prefix, eligibility token or None)
 Plan = tuple[tuple[CompiledRule, ...], ...]  #: candidate rules for one item kind, by group
@@ -97,11 +150,12 @@ class VisitPlan:
 
     @classmethod
     def of(cls, eligible: tuple[CompiledRule, ...]) -> VisitPlan:
-        """Group ``eligible`` by item kind and stacking group; keep the ones granting to the visit."""
-        by_item: dict[str, dict[int, list[CompiledRule]]] = {}
+        """Group ``eligible`` by item kind and stage (payer, then stacking group); keep the ones
+        granting to the visit."""
+        by_item: dict[str, dict[tuple[int, int], list[CompiledRule]]] = {}
         for rule in eligible:
             for item in rule.rule.spec.items:
-                by_item.setdefault(item, {}).setdefault(rule.group, []).append(rule)
+                by_item.setdefault(item, {}).setdefault(rule.stage, []).append(rule)
         grants = tuple(r for r in eligible if r.rule.spec.priorities or r.rule.spec.services)
         return cls({item: tuple(tuple(groups[g]) for g in sorted(groups)) for item, groups in by_item.items()},
                    grants)
@@ -116,6 +170,8 @@ class CompiledPolicy:
     policy: PolicySet
     rules: tuple[CompiledRule, ...]
     index: dict[IndexKey, tuple[CompiledRule, ...]]
+    #: some rule needs the settlement path (``PolicySet.settles``), for every visit
+    settles: bool
     #: every rule that names an item kind, eligible or not: what ``explain`` goes through
     concerning: dict[str, tuple[CompiledRule, ...]]
     _candidates: dict[tuple[str, frozenset[str]], tuple[CompiledRule, ...]] = attrs.field(
@@ -126,6 +182,7 @@ class CompiledPolicy:
                 custom: Mapping[str, Callable[[Any], Predicate]] | None = None) -> CompiledPolicy:
         """Compile every rule of ``policy``; ``custom`` holds the conditions plugins registered."""
         group_rank = {group: n for n, group in enumerate(policy.groups)}
+        payer_rank = {payer: n for n, payer in enumerate(policy.payers)}
         compiled = []
         for order, rule in enumerate(policy.rules):
             spec = rule.spec
@@ -143,8 +200,11 @@ class CompiledPolicy:
                       if spec.benefit is not None else None)
             compiled.append(CompiledRule(
                 rule, spec.id, spec.clause, order, group_rank[spec.group],
-                DateWindow(spec.effective.from_, spec.effective.to), predicate, visit_test, line_test, reduce,
-                caps.per_visit if caps else None, index_tokens(predicate) if predicate is not None else None))
+                (payer_rank[spec.payer], group_rank[spec.group]), DateWindow(spec.effective.from_, spec.effective.to),
+                predicate, visit_test, line_test, reduce, caps.per_visit if caps else None,
+                index_tokens(predicate) if predicate is not None else None,
+                spec.payer, spec.base, spec.scope == "visit", spec.without_insurance == "skip"))
+        _check_scopes(compiled)
         index: dict[IndexKey, list[CompiledRule]] = {}
         for compiled_rule in compiled:
             for token in compiled_rule.tokens or (None,):
@@ -154,7 +214,7 @@ class CompiledPolicy:
             for item in compiled_rule.rule.spec.items:
                 concerning.setdefault(item, []).append(compiled_rule)
         return cls(policy, tuple(compiled), {key: tuple(rules) for key, rules in index.items()},
-                   {item: tuple(rules) for item, rules in concerning.items()})
+                   policy.settles, {item: tuple(rules) for item, rules in concerning.items()})
 
     def candidates(self, region: str, tokens: frozenset[str]) -> tuple[CompiledRule, ...]:
         """Rules filed under the region's prefixes and the tokens (or no token), in rule order.

@@ -38,7 +38,7 @@ class LineDecision(NamedTuple):
     rule: str | None
     clause: str | None
     applied: tuple[Applied, ...]
-    insurance: Decimal = Decimal(0)
+    insurance: Decimal = Decimal("0.00")  #: as every amount, exact to the fen
     payers: tuple[tuple[str, Decimal], ...] = ()
 
 
@@ -59,7 +59,7 @@ class Totals:
     amount: Decimal
     reduction: Decimal
     payable: Decimal
-    insurance: Decimal = Decimal(0)
+    insurance: Decimal = Decimal("0.00")  #: as every amount, exact to the fen
     payers: tuple[tuple[str, Decimal], ...] = ()
 
 
@@ -79,7 +79,10 @@ class Decision:
 @attrs.frozen(slots=True)
 class RuleTrace:
     """One rule considered by ``explain``: outcome is applied, granted, outdone, nothing_left,
-    not_eligible, not_effective or outside_region."""
+    skipped (a base the visit lacks, and the rule says so), not_eligible, not_effective or
+    outside_region. When settlement is in play (docs/settlement.md), a line rule's trace names its
+    ``payer`` and ``base``, and ``base_amount``, what the base was on the line when the rule was
+    computed; otherwise these are ``None``."""
 
     rule: str
     title: Text
@@ -88,6 +91,9 @@ class RuleTrace:
     outcome: str
     reason: Text
     reduction: Decimal | None = None
+    payer: str | None = None
+    base: str | None = None
+    base_amount: Decimal | None = None
 
 
 @attrs.frozen(slots=True)

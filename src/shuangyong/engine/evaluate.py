@@ -24,6 +24,7 @@ from shuangyong.engine.decision import (
     Totals,
 )
 from shuangyong.engine.explain import explain
+from shuangyong.engine.settlement import Settler, Steps
 from shuangyong.errors import UnknownItemError
 from shuangyong.model.registry import Registry
 from shuangyong.money import ZERO
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 DEFAULT_PACKS = ("seed-example",)
 
 _ORDER = attrgetter("order")
+_INSURANCE = attrgetter("insurance")
 PLAN_CACHE_SIZE = 4096  #: distinct eligible-rule sets kept; real visits share a handful
 
 
@@ -70,6 +72,7 @@ class Engine:
         self.policy = policy
         self.compiled = CompiledPolicy.compile(policy, self.registry.predicates)
         self.strict = strict
+        self.settler = Settler(policy.payers, self.registry)
         self._plans: dict[tuple[int, ...], CachedPlan] = {}
 
     @classmethod
@@ -85,8 +88,15 @@ class Engine:
         """The fingerprint of the packs this engine compiled (each decision's ``policy``)."""
         return self.policy.fingerprint
 
+    def settles(self, visit: Visit) -> bool:
+        """Whether the visit takes the settlement path (engine/settlement.py): it carries
+        insurance data, or the policy set needs that path for every visit."""
+        return self.compiled.settles or any(map(_INSURANCE, visit.lines))
+
     def evaluate(self, visit: Visit) -> Decision:
         """Decide every line of the visit and the visit's priorities and services."""
+        if self.compiled.settles or any(map(_INSURANCE, visit.lines)):  # ``settles``, inlined
+            return self.settle(visit)
         ctx = VisitContext.of(visit, self.registry)
         plan = self._plan(ctx)
         by_item = plan.by_item
@@ -132,6 +142,16 @@ class Engine:
         return Decision(
             visit.visit_id, self.policy.fingerprint, tuple(decisions), plan.priorities, plan.services,
             plan.entitlements, Totals(total_amount, total_reduction, total_amount - total_reduction))
+
+    def settle(self, visit: Visit, steps: Steps | None = None) -> Decision:
+        """The settlement path for any visit (``evaluate`` takes it when ``settles``); ``steps``,
+        if given, is filled with what each rule did on each line, for ``explain``."""
+        ctx = VisitContext.of(visit, self.registry)
+        plan = self._plan(ctx)
+        lines, totals = self.settler.settle(visit, ctx, plan.by_item, self._unknown_item if self.strict else None,
+                                            steps)
+        return Decision(visit.visit_id, self.policy.fingerprint, lines, plan.priorities, plan.services,
+                        plan.entitlements, totals)
 
     def _unknown_item(self, visit: Visit, line: ChargeLine) -> UnknownItemError:
         return UnknownItemError(

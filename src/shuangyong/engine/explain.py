@@ -2,7 +2,9 @@
 
 The amounts come from ``Engine.evaluate`` (one source of truth for the arithmetic); this module
 only adds reasons. It is allowed to be slow: it looks at every rule of the set, not only the
-ones the index would hand to the fast path.
+ones the index would hand to the fast path. When settlement is in play, the settlement path
+reports what each rule did on each line (``settlement.Step``), and each line rule's trace names
+its payer, its base and the base amount it was computed on.
 """
 
 from __future__ import annotations
@@ -17,11 +19,19 @@ if TYPE_CHECKING:
     from decimal import Decimal
 
     from shuangyong.engine.compiler import CompiledPolicy, CompiledRule
+    from shuangyong.engine.settlement import Step, Steps
     from shuangyong.model.registry import Registry
     from shuangyong.model.visit import ChargeLine, Visit
 
 NO_CONDITION = Text("无附加条件", "no condition")
 Gate = tuple[bool, str, Text]  #: holds, outcome if not, reason
+#: the bases of docs/settlement.md, as reasons name them
+BASE_LABELS = {
+    "gross": Text("总金额", "gross amount"),
+    "patient_share": Text("医保结算后个人负担", "patient share after insurance"),
+    "in_scope_self_pay": Text("符合范围个人自付（含先行自付）", "in-scope self-pay"),
+    "out_of_scope_self_pay": Text("全自费及超限价部分", "out-of-scope self-pay"),
+}
 
 
 class Evaluator(Protocol):
@@ -34,12 +44,57 @@ class Evaluator(Protocol):
     def evaluate(self, visit: Visit) -> Decision:
         """The decision ``explain`` traces."""
 
+    def settles(self, visit: Visit) -> bool:
+        """Whether the visit takes the settlement path."""
 
-def _trace(rule: CompiledRule, outcome: str, reason: Text,
-           reduction: Decimal | None = None) -> RuleTrace:
+    def settle(self, visit: Visit, steps: Steps | None = None) -> Decision:
+        """The settlement path's decision, with what each rule did on each line in ``steps``."""
+
+
+def _trace(rule: CompiledRule, outcome: str, reason: Text, reduction: Decimal | None = None, *,
+           settling: bool = False, base_amount: Decimal | None = None) -> RuleTrace:
     spec = rule.rule.spec
+    payer, base = (spec.payer, spec.base) if settling and spec.benefit is not None else (None, None)
     return RuleTrace(spec.id, Text(spec.title.zh, spec.title.en), spec.clause, spec.source,
-                     outcome, reason, reduction)
+                     outcome, reason, reduction, payer, base, base_amount)
+
+
+def _step_trace(rule: CompiledRule, reason: Text, step: Step | None) -> RuleTrace:
+    """A rule that holds for the line, as the settlement path reports what it did there."""
+    spec = rule.rule.spec
+    label = BASE_LABELS[spec.base]
+    if step is None:  # unreachable when the index and the conditions agree; said, not hidden
+        return _trace(rule, "nothing_left", Text(f"{reason.zh}；但未参与计算", f"{reason.en}; but it was not computed"),
+                      settling=True)
+    if step.outcome == "skipped":
+        return _trace(rule, "skipped", Text(
+            f"{reason.zh}；但本次就诊没有医保结算数据，无{label.zh}可算，规则写明 without_insurance: skip，跳过",
+            f"{reason.en}; skipped: no insurance data, so no {label.en} (the rule says without_insurance: skip)"),
+            settling=True)
+    amount = step.base_amount
+    if step.visit is not None:
+        summed, total = step.visit
+        basis = Text(f"按本次就诊{label.zh}合计 {summed}（本行 {amount}）计算为 {total}，由 {spec.payer} 负担，"
+                     f"按各行{label.zh}比例分摊",
+                     f"computed on the visit's {label.en}, {summed} in all (this line {amount}), as {total}, "
+                     f"borne by {spec.payer} and shared over the lines by their {label.en}")
+    else:
+        basis = Text(f"按{label.zh} {amount} 计算，由 {spec.payer} 负担",
+                     f"computed on the {label.en}, {amount}, borne by {spec.payer}")
+    if step.outcome == "applied":
+        return _trace(rule, "applied", Text(f"{reason.zh}；{basis.zh}", f"{reason.en}; {basis.en}"),
+                      step.reduction, settling=True, base_amount=amount)
+    if step.outcome == "outdone":
+        why = Text(f"但付款方 {spec.payer} 同组（{spec.group}）规则 {step.winner} 减免更多或在先",
+                   f"but {step.winner} in payer {spec.payer}'s same group ({spec.group}) takes off more or comes first")
+    elif not step.left:
+        why = Text("但本行已无应付金额", "but nothing is left to pay on this line")
+    elif not amount:
+        why = Text(f"但{label.zh}为 0.00", f"but the {label.en} is 0.00")
+    else:
+        why = Text("但已达封顶或算得 0.00", "but its cap is reached or it comes to 0.00")
+    return _trace(rule, step.outcome, Text(f"{reason.zh}；{basis.zh}；{why.zh}", f"{reason.en}; {basis.en}; {why.en}"),
+                  settling=True, base_amount=amount)
 
 
 def _gate(engine: Evaluator, rule: CompiledRule, ctx: VisitContext,
@@ -60,7 +115,7 @@ def _gate(engine: Evaluator, rule: CompiledRule, ctx: VisitContext,
 
 
 def _line_trace(engine: Evaluator, ctx: VisitContext, line: ChargeLine, decision: LineDecision,
-                visit_gates: dict[int, Gate]) -> LineTrace:
+                visit_gates: dict[int, Gate], steps: Steps | None) -> LineTrace:
     applied = {a.rule: a.reduction for a in decision.applied}
     concerning = engine.compiled.concerning.get(line.item, ())
     group_winner = {rule.group: rule for rule in concerning if rule.rule_id in applied}
@@ -74,7 +129,9 @@ def _line_trace(engine: Evaluator, ctx: VisitContext, line: ChargeLine, decision
             gate = _gate(engine, rule, ctx, line)
         holds, outcome, reason = gate
         if not holds:
-            considered.append(_trace(rule, outcome, reason))
+            considered.append(_trace(rule, outcome, reason, settling=steps is not None))
+        elif steps is not None:
+            considered.append(_step_trace(rule, reason, steps.get(line.line_id, {}).get(rule.order)))
         elif rule.rule_id in applied:
             considered.append(_trace(rule, "applied", reason, applied[rule.rule_id]))
         elif rule.group in group_winner:
@@ -91,11 +148,12 @@ def _line_trace(engine: Evaluator, ctx: VisitContext, line: ChargeLine, decision
 
 def explain(engine: Evaluator, visit: Visit) -> Explanation:
     """``evaluate`` plus the reasons for every rule that could concern this visit."""
-    decision = engine.evaluate(visit)
+    steps: Steps | None = {} if engine.settles(visit) else None
+    decision = engine.evaluate(visit) if steps is None else engine.settle(visit, steps)
     ctx = VisitContext.of(visit, engine.registry)
     lines = {line.line_id: line for line in visit.lines}
     visit_gates: dict[int, Gate] = {}
-    traces = tuple(_line_trace(engine, ctx, lines[d.line_id], d, visit_gates) for d in decision.lines)
+    traces = tuple(_line_trace(engine, ctx, lines[d.line_id], d, visit_gates, steps) for d in decision.lines)
     granted = {e.rule for e in decision.entitlements}
     visit_traces = []
     for rule in engine.compiled.rules:

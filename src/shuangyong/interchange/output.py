@@ -120,7 +120,7 @@ def error_to_dict(error: ShuangyongError, visit_id: str | None) -> dict[str, Any
 
 
 def _trace_dict(trace: RuleTrace) -> dict[str, Any]:
-    return {
+    traced = {
         "rule": trace.rule,
         "title": trace.title.as_dict(),
         "outcome": trace.outcome,
@@ -129,6 +129,10 @@ def _trace_dict(trace: RuleTrace) -> dict[str, Any]:
         "clause": trace.clause,
         "source": trace.source,
     }
+    if trace.payer is not None:  # settlement in play (docs/settlement.md)
+        traced.update(payer=trace.payer, base=trace.base,
+                      base_amount=format_amount(trace.base_amount) if trace.base_amount is not None else None)
+    return traced
 
 
 def explanation_to_dict(explanation: Explanation) -> dict[str, Any]:

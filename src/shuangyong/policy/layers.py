@@ -16,7 +16,7 @@ import attrs
 from shuangyong.errors import PolicyError, field_path
 from shuangyong.policy.loader import LoadedPack, Loc, PackReference, resolve_layers
 from shuangyong.policy.regions import region_prefix
-from shuangyong.policy.schema import SCHEMA_VERSION, RuleSpec, When
+from shuangyong.policy.schema import DEFAULT_PAYER, SCHEMA_VERSION, RuleSpec, When
 from shuangyong.text import Text
 
 if TYPE_CHECKING:
@@ -44,6 +44,13 @@ class PolicySet:
     rules: tuple[Rule, ...]
     groups: tuple[str, ...]
     fingerprint: str
+    #: the concession payers' waterfall order after insurance (docs/settlement.md)
+    payers: tuple[str, ...] = (DEFAULT_PAYER,)
+
+    @property
+    def settles(self) -> bool:
+        """Some rule needs the settlement path: another payer, base, scope or benefit shape."""
+        return any(rule.spec.settles for rule in self.rules)
 
     def rule(self, rule_id: str) -> Rule:
         """The rule with this id; ``KeyError`` when the set has none."""
@@ -62,8 +69,11 @@ def merge(packs: list[LoadedPack], registry: Registry) -> PolicySet:
     """Merge packs in order: a later pack overrides or disables an earlier one's rules."""
     rules: dict[str, Rule] = {}
     groups: list[str] = []
+    order: tuple[LoadedPack, tuple[str, ...]] | None = None  #: the latest ``settlement.payers``
     for pack in packs:
         spec = pack.spec
+        if spec.settlement is not None:
+            order = pack, _declared_order(pack, registry)
         pack_region = _prefix(spec.region, pack, ("region",))
         for loc_index, rule_id in enumerate(spec.disable):
             if rule_id not in rules:
@@ -101,20 +111,75 @@ def merge(packs: list[LoadedPack], registry: Registry) -> PolicySet:
     merged = tuple(rules.values())
     used = {rule.spec.group for rule in merged}
     ordered_groups = tuple(group for group in groups if group in used)
+    default = _default_payers(merged)
+    payers = default if order is None else _checked_order(order, merged, packs)
     return PolicySet(tuple(p.spec.pack for p in packs), merged, ordered_groups,
-                     _fingerprint(merged, ordered_groups))
+                     _fingerprint(merged, ordered_groups, None if payers == default else payers), payers)
 
 
-def _fingerprint(rules: tuple[Rule, ...], groups: tuple[str, ...]) -> str:
-    """A hash of what decides outcomes: the rules' content, their regions and the group order."""
-    canonical = {
+def _declared_order(pack: LoadedPack, registry: Registry) -> tuple[str, ...]:
+    """A pack's ``settlement.payers``, each a payer of concessions the registry knows."""
+    payers: tuple[str, ...] = pack.spec.settlement.payers
+    for index, payer in enumerate(payers):
+        problem = _payer_problem(payer, registry)
+        if problem is not None:
+            loc: Loc = ("settlement", "payers", index)
+            raise PolicyError(problem, record=pack.where(loc), field=field_path(loc))
+    return payers
+
+
+def _default_payers(rules: tuple[Rule, ...]) -> tuple[str, ...]:
+    """The hospital first, then every other payer in the order the merged rules first name it."""
+    return tuple(dict.fromkeys((DEFAULT_PAYER, *(rule.spec.payer for rule in rules))))
+
+
+def _checked_order(order: tuple[LoadedPack, tuple[str, ...]], rules: tuple[Rule, ...],
+                   packs: list[LoadedPack]) -> tuple[str, ...]:
+    """The latest ``settlement.payers``, which must name every payer a merged rule names."""
+    declared, payers = order
+    for rule in rules:
+        if rule.spec.payer not in payers:
+            pack = next(p for p in packs if p.spec.pack == rule.pack)
+            index = next(n for n, r in enumerate(pack.spec.rules) if r.id == rule.spec.id)
+            raise _rule_error(pack, ("rules", index, "payer"), rule.spec.id, Text(
+                f"付款方 {rule.spec.payer!r} 不在 {declared.where(('settlement', 'payers'))} 的 "
+                f"settlement.payers（{', '.join(payers)}）之中",
+                f"payer {rule.spec.payer!r} is not in settlement.payers ({', '.join(payers)}) "
+                f"at {declared.where(('settlement', 'payers'))}"))
+    return payers
+
+
+def _canonical(rule: Rule) -> dict[str, object]:
+    """What a rule says, as the fingerprint hashes it. The settlement keys are left out where they
+    keep their defaults, so that a pack written before them keeps its fingerprint."""
+    exclude = {"override": True, **rule.spec.settlement_defaults()}
+    return dict(rule.spec.model_dump(mode="json", by_alias=True, exclude=exclude), region=rule.region)
+
+
+def _fingerprint(rules: tuple[Rule, ...], groups: tuple[str, ...], payers: tuple[str, ...] | None) -> str:
+    """A hash of what decides outcomes: the rules' content, their regions, the group order, and
+    the payers' order where a pack sets one other than the default."""
+    canonical: dict[str, object] = {
         "schema_version": SCHEMA_VERSION,
         "groups": list(groups),
-        "rules": [dict(rule.spec.model_dump(mode="json", by_alias=True, exclude={"override"}),
-                       region=rule.region) for rule in rules],
+        "rules": [_canonical(rule) for rule in rules],
     }
+    if payers is not None:
+        canonical["settlement"] = {"payers": list(payers)}
     text = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _payer_problem(payer: str, registry: Registry) -> Text | None:
+    """Why ``payer`` cannot bear a concession, or ``None``: it must be a payer of the registry
+    that is not an insurance fund (a fund's part comes from the HIS)."""
+    if payer not in registry.payers:
+        return registry.payers.unknown(payer).message
+    if registry.payers.get(payer).kind == "fund":
+        return Text(f"{payer!r} 是医保基金：其支付额来自医保结算，不由规则决定",
+                    f"{payer!r} is an insurance fund: what it pays comes from the 医保 settlement, "
+                    "not from a rule")
+    return None
 
 
 def _prefix(code: str, pack: LoadedPack, loc: Loc) -> str:
@@ -140,6 +205,9 @@ def _check_known(values: Iterable[str], vocabulary: Vocabulary, pack: LoadedPack
 
 def _check_ids(rule: RuleSpec, registry: Registry, pack: LoadedPack, loc: Loc) -> None:
     _check_known(rule.items, registry.items, pack, loc + ("items",), rule.id)
+    problem = _payer_problem(rule.payer, registry)
+    if problem is not None:
+        raise _rule_error(pack, loc + ("payer",), rule.id, problem)
     _check_known(rule.priorities, registry.priorities, pack, loc + ("priorities",), rule.id)
     _check_known(rule.services, registry.services, pack, loc + ("services",), rule.id)
     if rule.benefit is not None and rule.benefit.waive_deposit:

@@ -17,10 +17,18 @@ from shuangyong.dates import parse_date
 from shuangyong.documents import LongInteger
 from shuangyong.errors import InputError
 from shuangyong.limits import MAX_AMOUNT, MAX_COUNT, MAX_ID_LENGTH
+from shuangyong.model.insurance import BASES
 from shuangyong.money import parse_amount, parse_rate
 from shuangyong.text import Text
 
 SCHEMA_VERSION = 1
+#: who bears a benefit when a rule names no payer: the hospital (医院负担), the only payer before
+#: settlement with insurance (docs/settlement.md)
+DEFAULT_PAYER = "hospital"
+SCOPES = ("line", "visit")
+WITHOUT_INSURANCE = ("error", "skip")
+#: the rule keys of settlement with insurance: left out, a rule means what it always meant
+SETTLEMENT_KEYS = ("payer", "base", "scope", "without_insurance")
 
 
 class StrictModel(BaseModel):
@@ -110,6 +118,19 @@ def percentage(value: Any) -> Decimal:
     return parse_rate(value)
 
 
+def _choice(name: Text, allowed: tuple[str, ...]) -> BeforeValidator:
+    """A key that takes one of a few words (``base: patient_share``), refused in zh and en."""
+
+    def check(value: Any) -> str:
+        if not (type(value) is str and value in allowed):
+            raise InputError(Text(f"{name.zh}应为 {'、'.join(allowed)} 之一，收到 {_shown(value)}",
+                                  f"{name.en} must be one of {', '.join(allowed)}, got {_shown(value)}"),
+                             value=value)
+        return value
+
+    return BeforeValidator(check)
+
+
 Yuan = Annotated[Decimal, BeforeValidator(_yuan)]
 Whole = Annotated[int, BeforeValidator(_whole)]
 Flag = Annotated[bool, BeforeValidator(_flag)]
@@ -164,13 +185,40 @@ class When(StrictModel):
         return self
 
 
+class Tier(StrictModel):
+    """One band of a progressive benefit: the part of the base above the band before (or 0) and
+    up to ``up_to`` is reduced at ``reduce``; the last band has no ``up_to`` and takes the rest."""
+
+    up_to: Yuan | None = None
+    reduce: str
+
+    @field_validator("reduce")
+    @classmethod
+    def _percentage(cls, value: str) -> str:
+        percentage(value)
+        return value
+
+    @property
+    def rate(self) -> Decimal:
+        """The band's percentage as a fraction (``"60%"`` → 0.6)."""
+        return parse_rate(self.reduce)
+
+
+#: the benefit shapes, in the order messages list them; a benefit is exactly one of them
+BENEFIT_SHAPES = ("reduce", "fixed", "waive", "waive_deposit", "patient_pays_at_most", "tiers")
+
+
 class Benefit(StrictModel):
-    """Exactly one of: a percentage reduction, a fixed reduction, a waiver, a deposit waiver."""
+    """Exactly one of: a percentage reduction, a fixed reduction, a waiver, a deposit waiver, a
+    most the patient pays (定额自负), progressive bands (docs/settlement.md)."""
 
     reduce: str | None = None
     fixed: Yuan | None = None
     waive: Flag | None = None
     waive_deposit: Flag | None = None
+    #: 定额自负: the reduction is whatever of the base lies above this amount
+    patient_pays_at_most: Yuan | None = None
+    tiers: tuple[Tier, ...] | None = Field(default=None, min_length=1)
 
     @field_validator("reduce")
     @classmethod
@@ -179,19 +227,44 @@ class Benefit(StrictModel):
             percentage(value)
         return value
 
+    @field_validator("tiers")
+    @classmethod
+    def _bands(cls, tiers: tuple[Tier, ...] | None) -> tuple[Tier, ...] | None:
+        if tiers is None:
+            return None
+        *bounded, last = tiers
+        if last.up_to is not None:
+            raise InputError(Text(f"最后一档不写 up_to（它包含 {last.up_to} 以上的部分）",
+                                  f"the last band has no up_to (it takes everything above {last.up_to})"))
+        below = Decimal(0)
+        for number, tier in enumerate(bounded, start=1):
+            if tier.up_to is None:
+                raise InputError(Text(f"第 {number} 档缺少 up_to（只有最后一档不写）",
+                                      f"band {number} has no up_to (only the last band leaves it out)"))
+            if tier.up_to <= below:
+                raise InputError(Text(f"第 {number} 档的 up_to {tier.up_to} 应大于上一档的 {below}",
+                                      f"band {number}'s up_to {tier.up_to} must be above the band before, {below}"))
+            below = tier.up_to
+        return tiers
+
     @model_validator(mode="after")
     def _exactly_one(self) -> Benefit:
-        chosen = [name for name in ("reduce", "fixed", "waive", "waive_deposit")
+        chosen = [name for name in BENEFIT_SHAPES
                   if getattr(self, name) is not None and getattr(self, name) is not False]
         if len(chosen) != 1:
-            raise ValueError("a benefit is exactly one of reduce, fixed, waive: true, "
-                             f"waive_deposit: true (got {', '.join(chosen) or 'none'})")
+            raise ValueError("a benefit is exactly one of reduce, fixed, waive: true, waive_deposit: true, "
+                             f"patient_pays_at_most, tiers (got {', '.join(chosen) or 'none'})")
         return self
 
     @property
     def rate(self) -> Decimal | None:
         """``reduce`` as a fraction (``"50%"`` → 0.5), or ``None``."""
         return parse_rate(self.reduce) if self.reduce is not None else None
+
+    @property
+    def settles(self) -> bool:
+        """A shape only the settlement path computes (``Engine.evaluate``'s fast path cannot)."""
+        return self.patient_pays_at_most is not None or self.tiers is not None
 
 
 class Caps(StrictModel):
@@ -236,6 +309,47 @@ class RuleSpec(StrictModel):
     priorities: Names = ()
     services: Names = ()
     override: Flag = False
+    #: who bears the benefit (docs/settlement.md): a payer of the registry, not an insurance fund
+    payer: Id = DEFAULT_PAYER
+    #: what the benefit is computed on: the amount, or a part of it left after 医保 settlement
+    base: Annotated[str, _choice(Text("base", "base"), BASES)] = "gross"
+    #: ``visit``: the benefit works on the sum of the bases of the lines it covers
+    scope: Annotated[str, _choice(Text("scope", "scope"), SCOPES)] = "line"
+    #: a non-gross base on a visit without insurance data: refuse the visit, or skip the rule
+    without_insurance: Annotated[str, _choice(Text("without_insurance", "without_insurance"),
+                                              WITHOUT_INSURANCE)] = "error"
+
+    def settlement_defaults(self) -> dict[str, Any]:
+        """``model_dump``'s ``exclude`` for the settlement keys this rule leaves at their defaults:
+        dumped without them, a rule reads as a pack written before they existed did (the
+        fingerprint, ``policy show``)."""
+        exclude: dict[str, Any] = {key: True for key in SETTLEMENT_KEYS
+                                   if getattr(self, key) == RuleSpec.model_fields[key].default}
+        if self.benefit is not None:
+            exclude["benefit"] = {key for key in ("patient_pays_at_most", "tiers")
+                                  if getattr(self.benefit, key) is None}
+        return exclude
+
+    @property
+    def settles(self) -> bool:
+        """Uses something only the settlement path computes: another payer than the hospital, a
+        base other than the gross amount, visit scope, or a new benefit shape."""
+        return (self.payer != DEFAULT_PAYER or self.base != "gross" or self.scope != "line"
+                or (self.benefit is not None and self.benefit.settles))
+
+    @model_validator(mode="after")
+    def _settlement_keys(self) -> RuleSpec:
+        given = self.model_fields_set & set(SETTLEMENT_KEYS)
+        if given and self.benefit is None:
+            raise ValueError(f"{', '.join(k for k in SETTLEMENT_KEYS if k in given)} "
+                             "describe a benefit; this rule has none")
+        if "without_insurance" in given and self.base == "gross":
+            raise ValueError("without_insurance is for a rule whose base is not gross: the gross "
+                             "amount is known without insurance data")
+        if self.scope == "visit" and self.caps is not None and self.caps.per_line is not None:
+            raise ValueError("caps.per_line limits one line; a rule with scope: visit works on the "
+                             "visit's sum (use caps.per_visit)")
+        return self
 
     @model_validator(mode="after")
     def _grants_something(self) -> RuleSpec:
@@ -249,6 +363,20 @@ class RuleSpec(StrictModel):
         return self
 
 
+class Settlement(StrictModel):
+    """The payers' waterfall order after insurance (docs/settlement.md)."""
+
+    payers: tuple[Id, ...] = Field(min_length=1)
+
+    @field_validator("payers")
+    @classmethod
+    def _once_each(cls, payers: tuple[str, ...]) -> tuple[str, ...]:
+        twice = sorted({p for p in payers if payers.count(p) > 1})
+        if twice:
+            raise InputError(Text(f"付款方 {', '.join(twice)} 重复", f"payer {', '.join(twice)} appears twice"))
+        return payers
+
+
 class PackSpec(StrictModel):
     """One policy-pack file."""
 
@@ -260,6 +388,7 @@ class PackSpec(StrictModel):
     description: str | None = None
     groups: tuple[str, ...] = ()
     disable: tuple[str, ...] = ()
+    settlement: Settlement | None = None
     rules: tuple[RuleSpec, ...] = ()
 
     @field_validator("schema_version")

@@ -19,6 +19,7 @@ import attrs
 
 from shuangyong.dates import DateWindow
 from shuangyong.interchange.output import decision_to_dict
+from shuangyong.model.registry import PATIENT
 from shuangyong.money import ZERO
 from shuangyong.text import Text
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from decimal import Decimal
 
-    from shuangyong.engine import Decision, Engine
+    from shuangyong.engine import Decision, Engine, LineDecision
     from shuangyong.model import Credential, Visit
 
 __all__ = ["PropertyFailure", "check_bounds", "check_caps", "check_deterministic", "check_in_force",
@@ -48,40 +49,84 @@ def _line_name(visit_id: str, line_id: str, item: str) -> Text:
 
 
 def check_sums(decision: Decision) -> None:
-    """reduction + payable == amount on every line and in the totals; a line's reduction is the
-    sum of what each applied rule took; the totals are the sums of the lines."""
+    """insurance + reduction + payable == amount on every line and in the totals (insurance is 0
+    without insurance data); a line's reduction is the sum of what each applied rule took; when
+    settlement is in play, the payers' parts add up to the amount, the patient's part is what is
+    payable, each concession payer's part is what its rules took; the totals are the sums of the
+    lines, per payer too."""
+    payers: dict[str, Decimal] = {}
     for line in decision.lines:
         where = _line_name(decision.visit_id, line.line_id, line.item)
-        if line.reduction + line.payable != line.amount:
+        if line.insurance + line.reduction + line.payable != line.amount:
             raise PropertyFailure(Text(
-                f"{where.zh}：减免 {line.reduction} + 应付 {line.payable} ≠ 金额 {line.amount}",
-                f"{where.en}: reduction {line.reduction} + payable {line.payable} is not the amount {line.amount}"))
+                f"{where.zh}：医保 {line.insurance} + 减免 {line.reduction} + 应付 {line.payable} ≠ 金额 {line.amount}",
+                f"{where.en}: insurance {line.insurance} + reduction {line.reduction} + payable {line.payable} "
+                f"is not the amount {line.amount}"))
         shares = sum((a.reduction for a in line.applied), start=ZERO)
         if shares != line.reduction:
             raise PropertyFailure(Text(
                 f"{where.zh}：各规则减免之和 {shares} ≠ 本行减免 {line.reduction}",
                 f"{where.en}: the rules' shares add up to {shares}, not the line's reduction {line.reduction}"))
+        if line.payers:
+            _check_payers(where, line)
+        for payer, part in line.payers:
+            payers[payer] = payers.get(payer, ZERO) + part
     totals = decision.totals
-    for name, total in (("amount", totals.amount), ("reduction", totals.reduction), ("payable", totals.payable)):
+    for name, total in (("amount", totals.amount), ("reduction", totals.reduction), ("payable", totals.payable),
+                        ("insurance", totals.insurance)):
         lines = sum((getattr(line, name) for line in decision.lines), start=ZERO)
         if lines != total:
             raise PropertyFailure(Text(f"就诊 {decision.visit_id}：合计 {name} {total} ≠ 各行之和 {lines}",
                                        f"visit {decision.visit_id}: total {name} {total} is not the sum "
                                        f"of the lines, {lines}"))
+    expected = {payer: part for payer, part in payers.items() if part and payer != PATIENT} | {PATIENT: totals.payable}
+    if (totals.payers or payers) and dict(totals.payers) != expected:
+        raise PropertyFailure(Text(
+            f"就诊 {decision.visit_id}：各付款方合计 {dict(totals.payers)} ≠ 各行之和 {expected}",
+            f"visit {decision.visit_id}: the payers' totals {dict(totals.payers)} are not the sums of the lines, "
+            f"{expected}"))
+
+
+def _check_payers(where: Text, line: LineDecision) -> None:
+    """A line's payer breakdown against its figures (``check_sums``). With the line's own sums
+    checked, the funds' parts then add up to its insurance: amount − payable − reduction."""
+    parts = dict(line.payers)
+    taken: dict[str, Decimal] = {}
+    for applied in line.applied:
+        taken[applied.payer] = taken.get(applied.payer, ZERO) + applied.reduction
+    total = sum(parts.values(), ZERO)
+    if total != line.amount:
+        raise PropertyFailure(Text(f"{where.zh}：各付款方之和 {total} ≠ 金额 {line.amount}",
+                                   f"{where.en}: the payers' parts add up to {total}, not the amount {line.amount}"))
+    if parts.get(PATIENT) != line.payable:
+        raise PropertyFailure(Text(f"{where.zh}：患者部分 {parts.get(PATIENT)} ≠ 应付 {line.payable}",
+                                   f"{where.en}: the patient's part {parts.get(PATIENT)} is not the payable "
+                                   f"{line.payable}"))
+    for payer, part in taken.items():
+        if parts.get(payer, ZERO) != part:
+            raise PropertyFailure(Text(
+                f"{where.zh}：{payer} 的部分 {parts.get(payer, ZERO)} ≠ 其规则减免之和 {part}",
+                f"{where.en}: {payer}'s part {parts.get(payer, ZERO)} is not what its rules took, {part}"))
 
 
 def check_bounds(decision: Decision) -> None:
-    """0 ≤ reduction ≤ amount on every line, and no rule's share is negative."""
+    """0 ≤ reduction ≤ amount − insurance on every line, no rule's share negative, no payer's
+    part negative."""
     for line in decision.lines:
         where = _line_name(decision.visit_id, line.line_id, line.item)
-        if not ZERO <= line.reduction <= line.amount:
-            raise PropertyFailure(Text(f"{where.zh}：减免 {line.reduction} 不在 0.00 与金额 {line.amount} 之间",
+        owed = line.amount - line.insurance
+        if not ZERO <= line.reduction <= owed:
+            raise PropertyFailure(Text(f"{where.zh}：减免 {line.reduction} 不在 0.00 与医保后金额 {owed} 之间",
                                        f"{where.en}: reduction {line.reduction} is not between 0.00 and "
-                                       f"the amount {line.amount}"))
+                                       f"the amount after insurance {owed}"))
         for applied in line.applied:
             if applied.reduction < ZERO:
                 raise PropertyFailure(Text(f"{where.zh}：规则 {applied.rule} 的减免 {applied.reduction} 为负",
                                            f"{where.en}: rule {applied.rule} took a negative {applied.reduction}"))
+        for payer, part in line.payers:
+            if part < ZERO:
+                raise PropertyFailure(Text(f"{where.zh}：{payer} 的部分 {part} 为负",
+                                           f"{where.en}: {payer}'s part {part} is negative"))
 
 
 def check_caps(engine: Engine, decision: Decision) -> None:

@@ -1,5 +1,6 @@
 """Hypothesis strategies for what the engine reads: money, categories, credentials, beneficiaries,
-charge lines, visits, and random but valid policy packs.
+charge lines, visits (with or without insurance data), and random but valid policy packs (with or
+without the settlement keys of docs/settlement.md).
 
 Each strategy shrinks toward a counterexample a reader can check by hand: amounts toward
 ``0.00`` and the first edge amounts, credential windows toward "valid on the visit day", ids
@@ -19,6 +20,7 @@ import functools
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import yaml
 
 from shuangyong.errors import MissingExtraError
@@ -35,6 +37,7 @@ except ImportError:  # tested in a subprocess without hypothesis: tests/test_tes
 from shuangyong import plugins
 from shuangyong.dates import DateWindow
 from shuangyong.model import Beneficiary, ChargeCodeMap, ChargeLine, Credential, Registry, Visit
+from shuangyong.model.insurance import BASES, Insurance
 from shuangyong.money import from_fen, parse_amount, parse_rate, to_fen
 from shuangyong.policy import PolicySet, merge, parse_pack
 
@@ -44,8 +47,8 @@ if TYPE_CHECKING:
 __all__ = [
     "BIRTHDAYS", "EDGE_AMOUNTS", "PLACEMENTS", "REGIONS", "TIE_RATES", "beneficiaries", "birth_dates",
     "categories", "charge_lines", "conditions", "credential_kinds", "credentials", "default_registry",
-    "effective_windows", "item_kinds", "money", "pack_sets", "policy_packs", "rates", "tie_amounts",
-    "validity_windows", "visits",
+    "effective_windows", "insurances", "insured_visits", "item_kinds", "money", "pack_sets", "policy_packs",
+    "rates", "tie_amounts", "validity_windows", "visits",
 ]
 
 #: Amounts where rounding and bounds go wrong: zero, one fen, the half-fen of a 50 % cut, the
@@ -283,6 +286,36 @@ def visits(draw: st.DrawFn, *, day: dt.date | None = None, registry: Registry | 
                  draw(st.sampled_from(list(regions))), draw(beneficiaries(when, registry=registry)), lines)
 
 
+@st.composite
+def insurances(draw: st.DrawFn, amount: Decimal, *, registry: Registry | None = None,
+               funds: Sequence[str] | None = None) -> Insurance:
+    """What 医保 settled on a line of ``amount``: the amount cut in whole fen into what up to three
+    funds paid (of ``funds``, by default the registry's, plugins' included) and the four self-pay
+    parts, adding up exactly. Shrinks toward a line insurance did not cover: everything ``full``
+    self-pay, no fund."""
+    pool = list(funds) if funds is not None else list(_registry(registry).payer_ids("fund"))
+    paying = draw(st.lists(st.sampled_from(pool), max_size=3, unique=True)) if pool else []
+    # the slot the cuts shrink into (all at 0: every fen in the last slot) is ``full``
+    slots = [*paying, "preliminary", "in_scope", "over_limit", "full"]
+    whole = to_fen(amount)
+    cuts = sorted(draw(st.lists(st.integers(0, whole), min_size=len(slots) - 1, max_size=len(slots) - 1)))
+    parts = dict(zip(slots, (from_fen(b - a) for a, b in zip([0, *cuts], [*cuts, whole], strict=True)),
+                     strict=True))
+    return Insurance(tuple((fund, parts[fund]) for fund in paying),
+                     **{part: parts[part] for part in ("preliminary", "in_scope", "full", "over_limit")})
+
+
+@st.composite
+def insured_visits(draw: st.DrawFn, *, registry: Registry | None = None, funds: Sequence[str] | None = None,
+                   **options: Any) -> Visit:
+    """A :func:`visits` visit (same options) whose every line carries insurance data
+    (:func:`insurances`), as the HIS sends it back from 医保 settlement."""
+    visit = draw(visits(registry=registry, **options))
+    return attrs.evolve(visit, lines=tuple(
+        line._replace(insurance=draw(insurances(line.amount, registry=registry, funds=funds)))
+        for line in visit.lines))
+
+
 def conditions(registry: Registry | None = None, *, negation: bool = True, tags: bool = True,
                max_leaves: int = 4) -> st.SearchStrategy[dict[str, Any]]:
     """A rule's ``when`` as YAML data: leaves on categories, credentials, visit kinds, regions,
@@ -317,10 +350,12 @@ def conditions(registry: Registry | None = None, *, negation: bool = True, tags:
 
 @st.composite
 def _rule(draw: st.DrawFn, number: int, registry: Registry, negation: bool, per_visit_caps: bool,
-          effective_dates: bool, regions: bool, around: dt.date | None) -> dict[str, Any]:
+          effective_dates: bool, regions: bool, around: dt.date | None, settlement: bool,
+          items: Sequence[str] | None) -> dict[str, Any]:
     rule: dict[str, Any] = {"id": f"r{number}", "title": {"zh": f"规则{number}", "en": f"rule {number}"},
                             "clause": "测试条款", "source": "hypothesis"}
-    grants = draw(st.sampled_from(["fee", "deposit", "visit"]))
+    deposits = [t.id for t in registry.items if t.deposit and (items is None or t.id in items)]
+    grants = draw(st.sampled_from(["fee", "deposit", "visit"] if deposits else ["fee", "visit"]))
     if draw(st.booleans()):
         rule["when"] = draw(conditions(registry, negation=negation, tags=grants != "visit"))
     if grants == "visit":
@@ -329,14 +364,18 @@ def _rule(draw: st.DrawFn, number: int, registry: Registry, negation: bool, per_
         rule["services"] = draw(st.lists(st.sampled_from([t.id for t in registry.services]),
                                          min_size=0 if rule["priorities"] else 1, max_size=2, unique=True))
     else:
-        pool = [t.id for t in registry.items if t.deposit == (grants == "deposit")]
+        pool = [t.id for t in registry.items
+                if t.deposit == (grants == "deposit") and (items is None or t.id in items)]
         rule["items"] = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=3, unique=True))
-        kind = "waive_deposit" if grants == "deposit" else draw(st.sampled_from(["reduce", "fixed", "waive"]))
-        rule["benefit"] = ({"reduce": draw(rates())} if kind == "reduce" else
-                           {"fixed": str(draw(money(typical_max="100.00")))} if kind == "fixed" else {kind: True})
+        kinds = ["reduce", "fixed", "waive", *(["patient_pays_at_most", "tiers"] if settlement else [])]
+        kind = "waive_deposit" if grants == "deposit" else draw(st.sampled_from(kinds))
+        rule["benefit"] = draw(_benefit(kind))
         rule["group"] = draw(st.sampled_from(["a", "b", "c"]))
+        visit_scope = False
+        if settlement:
+            visit_scope = _settlement_keys(draw, rule, registry)
         caps = {}
-        if draw(st.booleans()):
+        if not visit_scope and draw(st.booleans()):
             caps["per_line"] = str(draw(money(typical_max="100.00")))
         if per_visit_caps and draw(st.booleans()):
             caps["per_visit"] = str(draw(money(typical_max="200.00")))
@@ -355,26 +394,70 @@ def _rule(draw: st.DrawFn, number: int, registry: Registry, negation: bool, per_
     return rule
 
 
+def _benefit(kind: str) -> st.SearchStrategy[dict[str, Any]]:
+    """A benefit of one shape, as YAML data."""
+    if kind == "reduce":
+        return rates().map(lambda rate: {"reduce": rate})
+    if kind in ("fixed", "patient_pays_at_most"):
+        return money(typical_max="100.00").map(lambda amount: {kind: str(amount)})
+    if kind == "tiers":
+        bounds = st.lists(money(min_value="0.01", typical_max="2000.00"), max_size=3, unique=True).map(sorted)
+        return st.tuples(bounds, st.lists(rates(), min_size=4, max_size=4)).map(lambda drawn: {"tiers": [
+            {**({"up_to": str(bound)} if n < len(drawn[0]) else {}), "reduce": rate}
+            for n, (bound, rate) in enumerate(zip([*drawn[0], None], drawn[1], strict=False))]})
+    return st.just({kind: True})
+
+
+def _settlement_keys(draw: st.DrawFn, rule: dict[str, Any], registry: Registry) -> bool:
+    """Add a payer, a base, visit scope and what to do without insurance data to a benefit rule
+    (each drawn, each often left out); whether the rule works on the visit's sum. A visit-scope
+    rule goes to the group ``v``, which no line-scope rule uses (docs/settlement.md)."""
+    if draw(st.booleans()):
+        rule["payer"] = draw(st.sampled_from(registry.payer_ids("subsidy")))
+    if draw(st.booleans()):
+        rule["base"] = draw(st.sampled_from(BASES))
+    if rule.get("base", "gross") != "gross" and draw(st.booleans()):
+        rule["without_insurance"] = draw(st.sampled_from(["error", "skip"]))
+    visit_scope = "waive_deposit" not in rule["benefit"] and draw(st.booleans())
+    if visit_scope:
+        rule["scope"] = "visit"
+        rule["group"] = "v"
+    return visit_scope
+
+
 @st.composite
 def policy_packs(draw: st.DrawFn, *, registry: Registry | None = None, name: str = "random",
                  max_rules: int = 8, negation: bool = True, per_visit_caps: bool = True,
                  effective_dates: bool = True, regions: bool = True,
-                 around: dt.date | None = None) -> dict[str, Any]:
+                 around: dt.date | None = None, settlement: bool = False,
+                 items: Sequence[str] | None = None) -> dict[str, Any]:
     """A valid pack as YAML data (dump it with ``yaml.safe_dump`` to get a file): rules with
     conditions, benefits (reduce, fixed, waive, waive_deposit), stacking groups in a drawn order,
     per-line and per-visit caps, effective dates, rule regions, and visit-level grants.
 
     ``around``: a visit day that the rules' effective windows start on, end on, end the day
-    before or start the day after (:func:`effective_windows`), so that a one-day error shows."""
+    before or start the day after (:func:`effective_windows`), so that a one-day error shows.
+
+    ``settlement``: rules may also name a payer (the registry's subsidies), a base, visit scope,
+    ``without_insurance``, and the benefits ``patient_pays_at_most`` and ``tiers``; the pack may
+    set the payers' order (``settlement.payers``). See docs/settlement.md.
+
+    ``items``: the item kinds rules name (at least one fee item), so that they meet visits drawn
+    with the same ``items`` often."""
     registry = _registry(registry)
+    if items is not None and not any(item in items for item in (t.id for t in registry.items if not t.deposit)):
+        raise ValueError(f"items must include a fee item kind, got {list(items)}")
     count = draw(st.integers(1, max_rules))
-    rules = [draw(_rule(n, registry, negation, per_visit_caps, effective_dates, regions, around))
+    rules = [draw(_rule(n, registry, negation, per_visit_caps, effective_dates, regions, around, settlement, items))
              for n in range(count)]
     document: dict[str, Any] = {"schema_version": 1, "pack": name, "title": {"zh": "随机", "en": name},
                                 "region": "*", "rules": rules}
     used = sorted({rule["group"] for rule in rules if "group" in rule})
     if used:
         document["groups"] = draw(st.permutations(used))
+    if settlement and draw(st.booleans()):
+        payers = sorted({"hospital", *(rule.get("payer", "hospital") for rule in rules)})
+        document["settlement"] = {"payers": draw(st.permutations(payers))}
     return document
 
 
