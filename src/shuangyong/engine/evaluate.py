@@ -46,12 +46,14 @@ PLAN_CACHE_SIZE = 4096  #: distinct eligible-rule sets kept; real visits share a
 
 @attrs.frozen(slots=True)
 class CachedPlan:
-    """A ``VisitPlan`` with its entitlements already in output form."""
+    """A ``VisitPlan`` with its entitlements already in output form, and whether all its rules
+    have line scope (so that the settlement path may decide a line at a time)."""
 
     by_item: dict[str, Plan]
     entitlements: tuple[Entitlement, ...]
     priorities: tuple[str, ...]
     services: tuple[str, ...]
+    line_scope: bool
 
     @classmethod
     def of(cls, plan: VisitPlan, registry: Registry) -> CachedPlan:
@@ -60,7 +62,8 @@ class CachedPlan:
                              for r in plan.grants)
         return cls(plan.by_item, entitlements,
                    registry.priorities.order(p for e in entitlements for p in e.priorities),
-                   registry.services.order(s for e in entitlements for s in e.services))
+                   registry.services.order(s for e in entitlements for s in e.services),
+                   not any(rule.visit_scope for plan in plan.by_item.values() for group in plan for rule in group))
 
 
 class Engine:
@@ -149,7 +152,7 @@ class Engine:
         ctx = VisitContext.of(visit, self.registry)
         plan = self._plan(ctx)
         lines, totals = self.settler.settle(visit, ctx, plan.by_item, self._unknown_item if self.strict else None,
-                                            steps)
+                                            steps, line_scope=plan.line_scope)
         return Decision(visit.visit_id, self.policy.fingerprint, lines, plan.priorities, plan.services,
                         plan.entitlements, totals)
 
