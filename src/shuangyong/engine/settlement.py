@@ -52,7 +52,7 @@ from shuangyong.money import ZERO, from_fen, to_fen
 from shuangyong.text import Text
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Callable, Sequence
 
     from shuangyong.engine.context import VisitContext
     from shuangyong.model.visit import ChargeLine, Visit
@@ -127,18 +127,24 @@ class _Line:
             self.in_scope, self.out_of_scope = _off_pots(rule.base, reduction, self.in_scope, self.out_of_scope)
 
     def decision(self, sums: dict[str, Decimal]) -> LineDecision:
-        """The line's decision, with every payer's part (the concession payers' added to ``sums``)."""
-        line, left, first = self.line, self.left, self.first
-        if first is None:
-            return _new(LineDecision, (line.line_id, line.item, line.amount, ZERO, left, None, None, (), self.paid,
-                                       (*self.funds, (PATIENT, left))))
-        payers = tuple(self.payers.items())
-        reduction = ZERO
-        for payer, part in payers:
-            sums[payer] = sums[payer] + part if payer in sums else part
-            reduction = part if len(payers) == 1 else reduction + part  # one payer: ZERO + its shares already
-        return _new(LineDecision, (line.line_id, line.item, line.amount, reduction, left, first.rule_id, first.clause,
-                                   tuple(self.applied), self.paid, (*self.funds, *payers, (PATIENT, left))))
+        """The line's decision (the concession payers' parts added to ``sums``)."""
+        return _covered(self.line, self.paid, self.funds, self.left, self.first, self.applied, self.payers, sums)
+
+
+def _covered(line: ChargeLine, paid: Decimal, funds: Funds, left: Decimal, first: CompiledRule | None,
+             applied: list[Applied], payers: dict[str, Decimal], sums: dict[str, Decimal]) -> LineDecision:
+    """The decision of a line some rule covers: what the funds paid, the first rule applied and
+    every share, what each concession payer took in all (added to ``sums``), the patient the rest."""
+    if first is None:
+        return _new(LineDecision, (line.line_id, line.item, line.amount, ZERO, left, None, None, (), paid,
+                                   (*funds, (PATIENT, left))))
+    parts = tuple(payers.items())
+    reduction = ZERO
+    for payer, part in parts:
+        sums[payer] = sums[payer] + part if payer in sums else part
+        reduction = part if len(parts) == 1 else reduction + part  # one payer: ZERO + its shares already
+    return _new(LineDecision, (line.line_id, line.item, line.amount, reduction, left, first.rule_id, first.clause,
+                               tuple(applied), paid, (*funds, *parts, (PATIENT, left))))
 
 
 def _off_pots(base: str, reduction: Decimal, in_scope: Decimal, out_of_scope: Decimal) -> tuple[Decimal, Decimal]:
@@ -193,8 +199,7 @@ class Settler:
             amount = line.amount
             insurance = line.insurance
             if insured:
-                funds = self._opened(visit, line, sums)
-                paid = insurance.fund_total  # type: ignore[union-attr]
+                funds, paid = self._opened(visit, line, sums)
                 in_scope, out_of_scope = insurance.in_scope_self_pay, insurance.out_of_scope_self_pay  # type: ignore[union-attr]
             elif insurance is not None:
                 raise _mixed(visit, lines[0])
@@ -224,7 +229,7 @@ class Settler:
                 _visit_stage(visit, ctx, insured, entries, steps)
             else:
                 for state, group in entries:
-                    _line_stages(visit, ctx, state, (group,), cap_left, steps)
+                    _line_stage(visit, ctx, state, group, cap_left, steps)
         total_reduction = ZERO
         for place, state in waiting:
             decided[place] = decision = state.decision(sums)
@@ -239,11 +244,12 @@ class Settler:
         depend on no other line but through per-visit caps, and every rule meets those in
         canonical line order either way.
 
-        Most lines are the usual one (``Insurance.sole_fund``: one fund paid part of it, and its
-        figures are sound and in whole fen), and most of them no rule covers: such a line costs
-        little more than in the fast loop. Its payer breakdown is ``Insurance.payers``, built
-        with the figures; its fund, checked in full on the visit's first usual line, is trusted
-        on the next ones and summed apart (benchmarks/RESULTS.md, "Settlement (issue 16)")."""
+        Most lines are the usual one (one fund paid part of it, and its figures are sound and in
+        whole fen: ``Insurance.payers``), and most of them no rule covers: such a line costs
+        little more than in the fast loop. Its payer breakdown was built with its figures, which
+        add up if their total is the amount; its fund, checked on the visit's first usual line,
+        is trusted on the next ones and summed apart (benchmarks/RESULTS.md, "Settlement (issue
+        16)")."""
         sums: dict[str, Decimal] = {}  #: every payer's part of the visit but the patient's and ``fund_paid``
         cap_left: dict[int, Decimal] = {}
         decided = []
@@ -257,21 +263,21 @@ class Settler:
             if insurance is None:
                 raise _mixed(visit, line)
             total_amount += amount
-            sole = insurance.sole_fund
-            if sole is None or insurance.total != amount or (sole[0] != fund and fund is not None):
-                funds = self._opened(visit, line, sums)
-                paid = insurance.fund_total
+            parts = insurance.payers
+            if not parts or insurance.total != amount or (parts[0][0] != fund and fund is not None):
+                funds, paid = self._opened(visit, line, sums)
                 total_paid += paid
                 left = amount - paid
                 parts = (*funds, (PATIENT, left))
             else:  # the usual line
-                if fund is None:
-                    self._opened(visit, line, None)
+                sole = parts[0]
+                if fund is None:  # the visit's first: what is left to check of it is its fund's id
+                    if sole[0] in self.not_funds:
+                        self._opened(visit, line, None)  # which refuses it
                     fund = sole[0]
                 paid = sole[1]
                 fund_paid += paid
-                parts = insurance.payers
-                left = parts[-1][1]
+                left = parts[1][1]
             groups = by_item.get(line.item)
             if groups is None:  # no rule covers the line
                 if unknown_item is not None and line.item not in items:
@@ -279,9 +285,43 @@ class Settler:
                 decided.append(_new(LineDecision, (line.line_id, line.item, amount, ZERO, left, None, None, (), paid,
                                                    parts)))
                 continue
-            state = _Line(line, paid, parts[:-1], left, insurance.in_scope_self_pay, insurance.out_of_scope_self_pay)
-            _line_stages(visit, ctx, state, groups, cap_left, None)
-            covered = state.decision(sums)
+            # the stages, as _line_stage and _Line.take do them, written out here for speed
+            gross = amount
+            in_scope, out_of_scope = insurance.in_scope_self_pay, insurance.out_of_scope_self_pay
+            applied: list[Applied] = []
+            first: CompiledRule | None = None
+            payers: dict[str, Decimal] = {}
+            for group in groups:
+                best: CompiledRule | None = None
+                best_reduction = ZERO
+                for rule in group:
+                    if rule.line_test is not None and not rule.line_test(ctx, line):
+                        continue
+                    name = rule.base
+                    reduction = rule.reduce(  # type: ignore[misc]
+                        gross if name == "gross" else left if name == "patient_share"
+                        else in_scope if name == "in_scope_self_pay" else out_of_scope)
+                    if rule.per_visit_cap is not None:
+                        reduction = min(reduction, cap_left.get(rule.order, rule.per_visit_cap))
+                    if reduction > left:
+                        reduction = left
+                    if reduction > best_reduction:
+                        best, best_reduction = rule, reduction
+                if best is None:
+                    continue
+                applied.append(_new(Applied, (best.rule_id, best_reduction, best.payer, best.base)))
+                first = first or best
+                payers[best.payer] = (payers[best.payer] + best_reduction if best.payer in payers
+                                      else ZERO + best_reduction)
+                gross -= best_reduction
+                left -= best_reduction
+                if best_reduction <= in_scope and best.base != "out_of_scope_self_pay":  # _off_pots, its usual case
+                    in_scope -= best_reduction
+                else:
+                    in_scope, out_of_scope = _off_pots(best.base, best_reduction, in_scope, out_of_scope)
+                if best.per_visit_cap is not None:
+                    cap_left[best.order] = cap_left.get(best.order, best.per_visit_cap) - best_reduction
+            covered = _covered(line, paid, parts[:-1], left, first, applied, payers, sums)
             total_reduction += covered.reduction
             decided.append(covered)
         if fund is not None:
@@ -289,12 +329,12 @@ class Settler:
             total_paid += fund_paid
         return tuple(decided), self._totals(total_amount, total_paid, total_reduction, sums)
 
-    def _opened(self, visit: Visit, line: ChargeLine, sums: dict[str, Decimal] | None) -> Funds:
+    def _opened(self, visit: Visit, line: ChargeLine, sums: dict[str, Decimal] | None) -> tuple[Funds, Decimal]:
         """The funds that paid part of a line of an insured visit, in output order (added to
-        ``sums``, if given), once its figures are checked: there, no part below 0, funds that
-        are funds, the parts adding up to the amount. The contract checks the same
-        (docs/json-contract.md); a visit built in Python is checked here, so that the payers
-        always add up."""
+        ``sums``, if given), and what they paid together, once its figures are checked: there,
+        no part below 0, funds that are funds, the parts adding up to the amount. The contract
+        checks the same (docs/json-contract.md); a visit built in Python is checked here, so
+        that the payers always add up."""
         insurance = line.insurance
         if insurance is None:
             raise _mixed(visit, line)
@@ -302,19 +342,21 @@ class Settler:
         for fund, amount in funds:
             if amount.is_signed() or fund in self.not_funds:  # is_signed: -0.00 too, let through there
                 _check_fund(visit, line, fund, amount, self.not_funds)
-        if insurance.negative:
+        if (insurance.preliminary.is_signed() or insurance.in_scope.is_signed() or insurance.full.is_signed()
+                or insurance.over_limit.is_signed()):
             _check_self_pay(visit, line)
         if insurance.total != line.amount:
             raise InputError(Text(
                 f"收费明细 {line.line_id!r} 的医保结算各部分之和 {insurance.total} 不等于金额 {line.amount}",
                 f"line {line.line_id!r}: the insurance parts add up to {insurance.total}, not the amount "
                 f"{line.amount}"), record=visit.visit_id, field=_field(visit, line))
-        if len(funds) > 1 or not insurance.fund_total:  # one fund that paid something: as it is
+        paid = insurance.fund_total
+        if len(funds) > 1 or not paid:  # one fund that paid something: as it is
             funds = tuple(sorted((fund for fund in funds if fund[1]), key=self._rank.of))
         if sums is not None:
             for fund, part in funds:
                 sums[fund] = sums[fund] + part if fund in sums else part
-        return funds
+        return funds, paid
 
     def _totals(self, amount: Decimal, insurance: Decimal, reduction: Decimal, sums: dict[str, Decimal]) -> Totals:
         """The visit's totals from the sums of its lines' amounts, insurance and reductions, and
@@ -388,59 +430,44 @@ def _missing_insurance(visit: Visit, line: ChargeLine, rule: CompiledRule) -> In
         record=visit.visit_id, field=_field(visit, line))
 
 
-def _line_stages(visit: Visit, ctx: VisitContext, state: _Line, groups: Iterable[tuple[CompiledRule, ...]],
-                 cap_left: dict[int, Decimal], steps: Steps | None) -> None:
-    """Line-scope stages on one line, in order: in each, the best of the stage's rules that hold
-    takes its reduction off the line (as ``_Line.take``, the line's figures kept in local variables
-    meanwhile: this runs for every line a rule covers)."""
+def _line_stage(visit: Visit, ctx: VisitContext, state: _Line, group: tuple[CompiledRule, ...],
+                cap_left: dict[int, Decimal], steps: Steps | None) -> None:
+    """The best of a stage's line-scope rules on one line (``Settler._line_by_line`` does the
+    same for the lines it decides)."""
     line = state.line
-    gross, left, in_scope, out_of_scope = state.gross, state.left, state.in_scope, state.out_of_scope
-    applied, payers, first = state.applied, state.payers, state.first
-    for group in groups:
-        best: CompiledRule | None = None
-        best_reduction = ZERO
-        tried: list[tuple[CompiledRule, Decimal | None, Decimal]] | None = [] if steps is not None else None
-        for rule in group:
-            if rule.line_test is not None and not rule.line_test(ctx, line):
-                continue
-            name = rule.base
-            base = (gross if name == "gross" else None if in_scope is None else left if name == "patient_share"
-                    else in_scope if name == "in_scope_self_pay" else out_of_scope)
-            if base is None:
-                if not rule.skip_without_insurance:
-                    raise _missing_insurance(visit, line, rule)
-                if tried is not None:
-                    tried.append((rule, None, ZERO))
-                continue
-            reduction = rule.reduce(base)  # type: ignore[misc]
-            if rule.per_visit_cap is not None:
-                reduction = min(reduction, cap_left.get(rule.order, rule.per_visit_cap))
-            if reduction > left:
-                reduction = left
-            if tried is not None:
-                tried.append((rule, base, reduction))
-            if reduction > best_reduction:
-                best, best_reduction = rule, reduction
-        if steps is not None and tried:
-            record = steps.setdefault(line.line_id, {})
-            winner = best.rule_id if best is not None else None
-            for rule, base, reduction in tried:
-                record[rule.order] = Step(_outcome(rule, base, best), base, reduction if rule is best else ZERO,
-                                          left, winner)
-        if best is None:
+    left = state.left
+    best: CompiledRule | None = None
+    best_reduction = ZERO
+    tried: list[tuple[CompiledRule, Decimal | None, Decimal]] | None = [] if steps is not None else None
+    for rule in group:
+        if rule.line_test is not None and not rule.line_test(ctx, line):
             continue
+        base = state.gross if rule.base == "gross" else state.base(rule.base)
+        if base is None:
+            if not rule.skip_without_insurance:
+                raise _missing_insurance(visit, line, rule)
+            if tried is not None:
+                tried.append((rule, None, ZERO))
+            continue
+        reduction = rule.reduce(base)  # type: ignore[misc]
+        if rule.per_visit_cap is not None:
+            reduction = min(reduction, cap_left.get(rule.order, rule.per_visit_cap))
+        if reduction > left:
+            reduction = left
+        if tried is not None:
+            tried.append((rule, base, reduction))
+        if reduction > best_reduction:
+            best, best_reduction = rule, reduction
+    if best is not None:
+        state.take(best, best_reduction)
         if best.per_visit_cap is not None:
             cap_left[best.order] = cap_left.get(best.order, best.per_visit_cap) - best_reduction
-        applied.append(_new(Applied, (best.rule_id, best_reduction, best.payer, best.base)))
-        first = first or best
-        payer = best.payer
-        payers[payer] = payers[payer] + best_reduction if payer in payers else ZERO + best_reduction
-        gross -= best_reduction
-        left -= best_reduction
-        if in_scope is not None:
-            in_scope, out_of_scope = _off_pots(best.base, best_reduction, in_scope, out_of_scope)  # type: ignore[arg-type]
-    state.gross, state.left, state.first = gross, left, first
-    state.in_scope, state.out_of_scope = in_scope, out_of_scope
+    if steps is not None and tried:
+        record = steps.setdefault(line.line_id, {})
+        winner = best.rule_id if best is not None else None
+        for rule, base, reduction in tried:
+            record[rule.order] = Step(_outcome(rule, base, best), base, reduction if rule is best else ZERO, left,
+                                      winner)
 
 
 def _outcome(rule: CompiledRule, base: Decimal | None, best: CompiledRule | None) -> str:

@@ -38,41 +38,42 @@ class Insurance:
     in_scope: Decimal = ZERO  #: 符合范围个人自付: within the fund's scope, below its threshold or ratio
     full: Decimal = ZERO  #: 全自费: outside the fund's scope entirely
     over_limit: Decimal = ZERO  #: 超限价: above the fund's price limit
-    #: what the insurance funds paid together
-    fund_total: Decimal = attrs.field(init=False, eq=False, repr=False)
-    #: 先行自付 plus 符合范围个人自付: what the patient pays within the fund's scope
-    in_scope_self_pay: Decimal = attrs.field(init=False, eq=False, repr=False)
-    #: 全自费 plus 超限价: what the patient pays outside the fund's scope or price limit
-    out_of_scope_self_pay: Decimal = attrs.field(init=False, eq=False, repr=False)
     #: every part together: equal to the line's amount in a valid record
     total: Decimal = attrs.field(init=False, eq=False, repr=False)
-    #: some part is below 0 (a record the contract and the engine refuse)
-    negative: bool = attrs.field(init=False, eq=False, repr=False)
-    #: the usual line's one ``(fund id, yuan)`` pair: one fund named, and it paid something; no
-    #: part below 0, every part in whole fen (as the contract reads them); else ``None``
-    sole_fund: tuple[str, Decimal] | None = attrs.field(init=False, eq=False, repr=False)
-    #: the usual line's payer breakdown before any concession: ``(sole_fund, ("patient", the
-    #: self-pay))``, as a decision gives it; ``()`` when ``sole_fund`` is ``None``
+    #: the payer breakdown of the usual line before any concession, as a decision gives it:
+    #: ``((fund id, yuan), ("patient", the self-pay))``. Usual: one fund named, and it paid
+    #: something; no part below 0; every part in whole fen, as the contract reads them (another
+    #: exponent would change the engine's sums). ``()`` for any other line.
     payers: tuple[tuple[str, Decimal], ...] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        fund_total = ZERO
-        negative = False
-        for _, amount in self.funds:
-            fund_total += amount
-            negative = negative or amount < ZERO
-        self_pay = (self.preliminary, self.in_scope, self.full, self.over_limit)
-        for part in self_pay:
-            negative = negative or part < ZERO
-        in_scope, out_of_scope = self.preliminary + self.in_scope, self.full + self.over_limit
-        sole = self.funds[0] if len(self.funds) == 1 and self.funds[0][1] and not negative else None
-        if sole is not None and not all(ZERO.same_quantum(part) for part in (sole[1], *self_pay)):
-            sole = None  # another exponent: the engine's sums keep it, so it takes the general way
-        set_ = object.__setattr__  # frozen: the derived fields are set here, once
-        set_(self, "fund_total", fund_total)
-        set_(self, "in_scope_self_pay", in_scope)
-        set_(self, "out_of_scope_self_pay", out_of_scope)
-        set_(self, "total", fund_total + in_scope + out_of_scope)
-        set_(self, "negative", negative)
-        set_(self, "sole_fund", sole)
-        set_(self, "payers", () if sole is None else (sole, (PATIENT, in_scope + out_of_scope)))
+        funds, preliminary, in_scope, full, over_limit = (self.funds, self.preliminary, self.in_scope, self.full,
+                                                          self.over_limit)
+        in_scope_self_pay, out_of_scope_self_pay = preliminary + in_scope, full + over_limit
+        payers: tuple[tuple[str, Decimal], ...] = ()
+        if len(funds) == 1:
+            paid = funds[0][1]
+            fund_total = ZERO + paid
+            self_pay = ZERO + in_scope_self_pay + out_of_scope_self_pay  # ZERO: never -0.00, as amount − paid
+            if (paid > ZERO and preliminary >= ZERO and in_scope >= ZERO and full >= ZERO and over_limit >= ZERO
+                    and ZERO.same_quantum(paid) and ZERO.same_quantum(self_pay)):
+                payers = (funds[0], (PATIENT, self_pay))
+        else:
+            fund_total = self.fund_total
+        object.__setattr__(self, "total", fund_total + in_scope_self_pay + out_of_scope_self_pay)  # frozen: once
+        object.__setattr__(self, "payers", payers)
+
+    @property
+    def fund_total(self) -> Decimal:
+        """What the insurance funds paid together."""
+        return sum((amount for _, amount in self.funds), ZERO)
+
+    @property
+    def in_scope_self_pay(self) -> Decimal:
+        """先行自付 plus 符合范围个人自付: what the patient pays within the fund's scope."""
+        return self.preliminary + self.in_scope
+
+    @property
+    def out_of_scope_self_pay(self) -> Decimal:
+        """全自费 plus 超限价: what the patient pays outside the fund's scope or price limit."""
+        return self.full + self.over_limit
