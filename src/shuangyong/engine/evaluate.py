@@ -24,7 +24,7 @@ from shuangyong.engine.decision import (
     Totals,
 )
 from shuangyong.engine.explain import explain
-from shuangyong.engine.settlement import Settler, Steps
+from shuangyong.engine.settlement import POT_BASES, Settler, Steps
 from shuangyong.errors import UnknownItemError
 from shuangyong.model.registry import Registry
 from shuangyong.money import ZERO
@@ -46,24 +46,28 @@ PLAN_CACHE_SIZE = 4096  #: distinct eligible-rule sets kept; real visits share a
 
 @attrs.frozen(slots=True)
 class CachedPlan:
-    """A ``VisitPlan`` with its entitlements already in output form, and whether all its rules
-    have line scope (so that the settlement path may decide a line at a time)."""
+    """A ``VisitPlan`` with its entitlements already in output form, and what the settlement
+    path needs to know of its rules."""
 
     by_item: dict[str, Plan]
     entitlements: tuple[Entitlement, ...]
     priorities: tuple[str, ...]
     services: tuple[str, ...]
-    line_scope: bool
+    #: some rule has visit scope (then the settlement path goes stage by stage)
+    visit_scope: bool
+    #: some rule is computed on a self-pay pot (then the settlement path keeps count of the pots)
+    pots: bool
 
     @classmethod
     def of(cls, plan: VisitPlan, registry: Registry) -> CachedPlan:
         """What ``plan`` grants a visit: its entitlements, and their priorities and services in registry order."""
         entitlements = tuple(Entitlement(r.rule_id, r.clause, r.rule.spec.priorities, r.rule.spec.services)
                              for r in plan.grants)
+        rules = [rule for groups in plan.by_item.values() for group in groups for rule in group]
         return cls(plan.by_item, entitlements,
                    registry.priorities.order(p for e in entitlements for p in e.priorities),
                    registry.services.order(s for e in entitlements for s in e.services),
-                   not any(rule.visit_scope for plan in plan.by_item.values() for group in plan for rule in group))
+                   any(rule.visit_scope for rule in rules), any(rule.base in POT_BASES for rule in rules))
 
 
 class Engine:
@@ -151,8 +155,7 @@ class Engine:
         if given, is filled with what each rule did on each line, for ``explain``."""
         ctx = VisitContext.of(visit, self.registry)
         plan = self._plan(ctx)
-        lines, totals = self.settler.settle(visit, ctx, plan.by_item, self._unknown_item if self.strict else None,
-                                            steps, line_scope=plan.line_scope)
+        lines, totals = self.settler.settle(visit, ctx, plan, self._unknown_item if self.strict else None, steps)
         return Decision(visit.visit_id, self.policy.fingerprint, lines, plan.priorities, plan.services,
                         plan.entitlements, totals)
 

@@ -42,7 +42,7 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import TYPE_CHECKING, NamedTuple
 
-from shuangyong.engine.compiler import CompiledRule, Plan
+from shuangyong.engine.compiler import CompiledRule
 from shuangyong.engine.decision import Applied, LineDecision, Totals
 from shuangyong.errors import InputError
 from shuangyong.model.insurance import SELF_PAY_PARTS
@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from shuangyong.engine.context import VisitContext
+    from shuangyong.engine.evaluate import CachedPlan
     from shuangyong.model.visit import ChargeLine, Visit
 
 
@@ -74,6 +75,8 @@ class Step(NamedTuple):
     visit: tuple[Decimal, Decimal] | None = None
 
 
+#: the bases that are a part of the self-pay (a pot), not the amount or the whole patient share
+POT_BASES = frozenset({"in_scope_self_pay", "out_of_scope_self_pay"})
 #: line id → rule order → what the rule did there
 Steps = dict[str, dict[int, Step]]
 Funds = tuple[tuple[str, Decimal], ...]  #: (fund id, what it paid) pairs
@@ -172,12 +175,12 @@ class Settler:
         self._rank = _Ranks({fund: (0, *fund_order(fund)) for fund in BUILTIN_FUNDS})
         self._rank.update({payer: (1, n, "") for n, payer in enumerate(payers)})
 
-    def settle(self, visit: Visit, ctx: VisitContext, by_item: dict[str, Plan],
+    def settle(self, visit: Visit, ctx: VisitContext, plan: CachedPlan,
                unknown_item: Callable[[Visit, ChargeLine], Exception] | None,
-               steps: Steps | None = None, *, line_scope: bool = False) -> tuple[tuple[LineDecision, ...], Totals]:
-        """Every line's decision and the visit's totals; ``steps`` (if given) is filled in for
-        ``explain``. ``unknown_item`` builds the error for an unknown item kind (strict mode);
-        ``line_scope``: no rule of ``by_item`` has visit scope.
+               steps: Steps | None = None) -> tuple[tuple[LineDecision, ...], Totals]:
+        """Every line's decision and the visit's totals under the visit's ``plan``; ``steps`` (if
+        given) is filled in for ``explain``. ``unknown_item`` builds the error for an unknown
+        item kind (strict mode).
 
         The lines the rules cover go through the stages together, stage by stage: what a
         visit-scope rule needs, and what refuses a rule that needs insurance data the visit lacks
@@ -186,8 +189,9 @@ class Settler:
         (:meth:`_line_by_line`), unless ``explain`` asks."""
         lines = sorted(visit.lines, key=_ORDER)
         insured = bool(lines) and lines[0].insurance is not None
-        if insured and line_scope and steps is None:
-            return self._line_by_line(visit, ctx, lines, by_item, unknown_item)
+        if insured and not plan.visit_scope and steps is None:
+            return self._line_by_line(visit, ctx, lines, plan, unknown_item)
+        by_item = plan.by_item
         decided: list[LineDecision | None] = []
         waiting: list[tuple[int, _Line]] = []  #: (place in ``decided``, the line) till the stages are done
         stages: Stages = {}
@@ -236,7 +240,7 @@ class Settler:
             total_reduction += decision.reduction
         return tuple(decided), self._totals(total_amount, total_paid, total_reduction, sums)  # type: ignore[arg-type]
 
-    def _line_by_line(self, visit: Visit, ctx: VisitContext, lines: list[ChargeLine], by_item: dict[str, Plan],
+    def _line_by_line(self, visit: Visit, ctx: VisitContext, lines: list[ChargeLine], plan: CachedPlan,
                       unknown_item: Callable[[Visit, ChargeLine], Exception] | None,
                       ) -> tuple[tuple[LineDecision, ...], Totals]:
         """``settle`` for a visit with insurance data under line-scope rules: each line through
@@ -257,6 +261,8 @@ class Settler:
         fund_paid = ZERO  #: what ``fund`` paid on the usual lines
         total_amount = total_paid = total_reduction = ZERO  #: ``total_paid``: on the lines that are not usual
         items = self.registry.items
+        by_item, pots = plan.by_item, plan.pots
+        in_scope = out_of_scope = ZERO  # the pots, counted only if some rule is computed on one
         for line in lines:
             amount = line.amount
             insurance = line.insurance
@@ -287,7 +293,8 @@ class Settler:
                 continue
             # the stages, as _line_stage and _Line.take do them, written out here for speed
             gross = amount
-            in_scope, out_of_scope = insurance.in_scope_self_pay, insurance.out_of_scope_self_pay
+            if pots:
+                in_scope, out_of_scope = insurance.in_scope_self_pay, insurance.out_of_scope_self_pay
             applied: list[Applied] = []
             first: CompiledRule | None = None
             payers: dict[str, Decimal] = {}
@@ -315,9 +322,7 @@ class Settler:
                                       else ZERO + best_reduction)
                 gross -= best_reduction
                 left -= best_reduction
-                if best_reduction <= in_scope and best.base != "out_of_scope_self_pay":  # _off_pots, its usual case
-                    in_scope -= best_reduction
-                else:
+                if pots:
                     in_scope, out_of_scope = _off_pots(best.base, best_reduction, in_scope, out_of_scope)
                 if best.per_visit_cap is not None:
                     cap_left[best.order] = cap_left.get(best.order, best.per_visit_cap) - best_reduction
@@ -364,12 +369,14 @@ class Settler:
         the lines' ``payable``, to the fen and to the exponent (exact sums and differences of the
         same figures)."""
         payable = amount - insurance - reduction
-        if len(sums) > 1:
-            ranked = sorted(sums, key=self._rank.__getitem__)
-            parts = tuple(zip(ranked, map(sums.__getitem__, ranked), strict=True))
-        else:
-            parts = tuple(sums.items())
-        return Totals(amount, amount - insurance - payable, payable, insurance, (*parts, (PATIENT, payable)))
+        parts = tuple(sums.items())
+        if len(parts) == 2:  # the usual visit: a fund and a concession payer
+            rank = self._rank
+            if rank[parts[0][0]] > rank[parts[1][0]]:
+                parts = (parts[1], parts[0])
+        elif len(parts) > 2:
+            parts = tuple(sorted(parts, key=self._rank.of))
+        return Totals(amount, amount - insurance - payable, payable, insurance, parts + ((PATIENT, payable),))
 
 
 class _Ranks(dict[str, tuple[int, int, str]]):
