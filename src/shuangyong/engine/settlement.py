@@ -326,6 +326,15 @@ class Settler:
                     in_scope, out_of_scope = _off_pots(best.base, best_reduction, in_scope, out_of_scope)
                 if best.per_visit_cap is not None:
                     cap_left[best.order] = cap_left.get(best.order, best.per_visit_cap) - best_reduction
+            if first is not None and len(payers) == 1:  # _covered, its usual case
+                (pair,) = payers.items()
+                payer, reduction = pair
+                sums[payer] = sums[payer] + reduction if payer in sums else reduction
+                total_reduction += reduction
+                decided.append(_new(LineDecision, (line.line_id, line.item, amount, reduction, left, first.rule_id,
+                                                   first.clause, tuple(applied), paid,
+                                                   (*parts[:-1], pair, (PATIENT, left)))))
+                continue
             covered = _covered(line, paid, parts[:-1], left, first, applied, payers, sums)
             total_reduction += covered.reduction
             decided.append(covered)
