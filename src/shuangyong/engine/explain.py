@@ -68,10 +68,10 @@ def _step_trace(rule: CompiledRule, reason: Text, step: Step | None) -> RuleTrac
                       settling=True)
     if step.outcome == "item_first":
         return _trace(rule, "outdone", Text(
-            f"{reason.zh}；但同一付款方 {spec.payer} 的项目级规则 {step.winner} 已先适用于本行（item_rules_first），"
-            "按医疗收费项目类别的规则不再适用",
-            f"{reason.en}; but an item-level rule of the same payer applied first ({step.winner}, payer "
-            f"{spec.payer}, item_rules_first), so this fee-category rule does not"), settling=True)
+            f"{reason.zh}；但同一付款方的项目级规则已先适用：{step.winner}（付款方 {spec.payer}，item_rules_first）；"
+            "本条按医疗收费项目类别的规则不再适用",
+            f"{reason.en}; but an item-level rule of the same payer applied first: {step.winner} (payer "
+            f"{spec.payer}, item_rules_first); this fee-category rule does not apply"), settling=True)
     if step.outcome == "skipped":
         return _trace(rule, "skipped", Text(
             f"{reason.zh}；但本次就诊没有医保结算数据，无{label.zh}可算，规则写明 without_insurance: skip，跳过",

@@ -46,6 +46,20 @@ def _as_tuple(value: Any) -> Any:
 Names = Annotated[tuple[str, ...], BeforeValidator(_as_tuple)]
 
 
+def _fee_category_ids(value: Any) -> Any:
+    """Fee categories are two digits as text (``"09"``): a bare ``9`` is YAML's number nine."""
+    value = _as_tuple(value)
+    for entry in value if isinstance(value, (list, tuple)) else ():
+        if type(entry) is int:
+            raise InputError(Text(f"医疗收费项目类别写作带引号的两位数字（\"{entry:02d}\"），收到 {entry}",
+                                  f"a fee category is two digits in quotes (\"{entry:02d}\"), got {entry}"),
+                             value=entry)
+    return value
+
+
+FeeCategoryIds = Annotated[tuple[str, ...], BeforeValidator(_fee_category_ids)]
+
+
 #: a plain decimal number, the JSON contract's amount grammar: no sign, exponent, space,
 #: underscore, full-width digit, or bare leading or trailing dot (``Decimal`` reads them all)
 _DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
@@ -305,7 +319,7 @@ class RuleSpec(StrictModel):
     items: Names = ()
     #: national fee categories (医保 收费项目类别, ``"05"``) the benefit applies to, besides ``items``;
     #: which of the two wins on a line where both kinds of rule hold: ``settlement.item_rules_first``
-    fee_categories: Names = ()
+    fee_categories: FeeCategoryIds = ()
     benefit: Benefit | None = None
     caps: Caps | None = None
     group: str = "default"
