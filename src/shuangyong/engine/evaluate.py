@@ -24,6 +24,7 @@ from shuangyong.engine.decision import (
     Totals,
 )
 from shuangyong.engine.explain import explain
+from shuangyong.engine.fee_category_rules import CategoryPlan
 from shuangyong.engine.settlement import Settler, Steps
 from shuangyong.errors import UnknownItemError
 from shuangyong.model.registry import Registry
@@ -52,15 +53,19 @@ class CachedPlan:
     entitlements: tuple[Entitlement, ...]
     priorities: tuple[str, ...]
     services: tuple[str, ...]
+    #: the eligible rules naming fee categories (they settle), or ``None`` when there are none
+    categories: CategoryPlan | None = None
 
     @classmethod
-    def of(cls, plan: VisitPlan, registry: Registry) -> CachedPlan:
-        """What ``plan`` grants a visit: its entitlements, and their priorities and services in registry order."""
+    def of(cls, plan: VisitPlan, registry: Registry, *, item_rules_first: bool = False) -> CachedPlan:
+        """What ``plan`` grants a visit: its entitlements, and their priorities and services in
+        registry order; and its rules on fee categories (``item_rules_first`` as the packs say)."""
         entitlements = tuple(Entitlement(r.rule_id, r.clause, r.rule.spec.priorities, r.rule.spec.services)
                              for r in plan.grants)
         return cls(plan.by_item, entitlements,
                    registry.priorities.order(p for e in entitlements for p in e.priorities),
-                   registry.services.order(s for e in entitlements for s in e.services))
+                   registry.services.order(s for e in entitlements for s in e.services),
+                   CategoryPlan(plan.by_category, item_rules_first) if plan.by_category else None)
 
 
 class Engine:
@@ -149,7 +154,7 @@ class Engine:
         ctx = VisitContext.of(visit, self.registry)
         plan = self._plan(ctx)
         lines, totals = self.settler.settle(visit, ctx, plan.by_item, self._unknown_item if self.strict else None,
-                                            steps)
+                                            steps, plan.categories)
         return Decision(visit.visit_id, self.policy.fingerprint, lines, plan.priorities, plan.services,
                         plan.entitlements, totals)
 
@@ -171,5 +176,6 @@ class Engine:
         if plan is None:
             if len(self._plans) >= PLAN_CACHE_SIZE:
                 self._plans.clear()
-            plan = self._plans[key] = CachedPlan.of(VisitPlan.of(eligible), self.registry)
+            plan = self._plans[key] = CachedPlan.of(VisitPlan.of(eligible), self.registry,
+                                                    item_rules_first=self.policy.item_rules_first)
         return plan

@@ -55,14 +55,16 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from shuangyong.engine.context import VisitContext
+    from shuangyong.engine.fee_category_rules import CategoryPlan
     from shuangyong.model.visit import ChargeLine, Visit
 
 
 
 class Step(NamedTuple):
     """What one rule did on one line, for ``explain``: ``outcome`` is applied, outdone,
-    nothing_left or skipped; ``base_amount`` what its base was on this line (``None`` when
-    skipped); ``reduction`` what it took; ``left`` what the patient still owed before the stage;
+    nothing_left, skipped, or item_first (shut out by ``winner``, an item-level rule:
+    engine/fee_category_rules.py); ``base_amount`` what its base was on this line (``None`` when
+    skipped or shut out); ``reduction`` what it took; ``left`` what the patient still owed before the stage;
     ``winner`` the rule that won the stage (on this line, or over the visit); ``visit`` (visit
     scope) the visit's sum of the rule's base and what the rule computed on it."""
 
@@ -161,9 +163,12 @@ class Settler:
 
     def settle(self, visit: Visit, ctx: VisitContext, by_item: dict[str, Plan],
                unknown_item: Callable[[Visit, ChargeLine], Exception] | None,
-               steps: Steps | None = None) -> tuple[tuple[LineDecision, ...], Totals]:
+               steps: Steps | None = None, categories: CategoryPlan | None = None,
+               ) -> tuple[tuple[LineDecision, ...], Totals]:
         """Every line's decision and the visit's totals; ``steps`` (if given) is filled in for
         ``explain``. ``unknown_item`` builds the error for an unknown item kind (strict mode).
+        ``categories``: the rules naming fee categories, merged into each line's rules
+        (engine/fee_category_rules.py).
 
         A line no rule covers is decided at once; the others go through the stages together."""
         lines = sorted(visit.lines, key=_ORDER)
@@ -184,9 +189,11 @@ class Settler:
             else:
                 left = line.amount
             groups = by_item.get(line.item)
+            if groups is None and unknown_item is not None and line.item not in self.registry.items:
+                raise unknown_item(visit, line)
+            if categories is not None:
+                groups = categories.plan(ctx, line, groups, steps)
             if groups is None:  # no rule covers the line: what the funds paid, and the patient the rest
-                if unknown_item is not None and line.item not in self.registry.items:
-                    raise unknown_item(visit, line)
                 parts = self._funds(funds, sums) if insured else []
                 parts.append((PATIENT, left))
                 decided.append(LineDecision(line.line_id, line.item, line.amount, ZERO, left, None, None, (),
