@@ -27,6 +27,7 @@ sys.path.insert(0, str(HERE))
 import baseline  # noqa: E402
 import synthetic  # noqa: E402
 
+from shuangyong import generate  # noqa: E402
 from shuangyong.engine import Engine  # noqa: E402
 from shuangyong.interchange import visit_from_dict  # noqa: E402
 from shuangyong.model import Registry  # noqa: E402
@@ -34,12 +35,18 @@ from shuangyong.policy import merge, parse_pack  # noqa: E402
 
 
 def best_of(repeats: int, work: Callable[[], object]) -> float:
-    best = float("inf")
+    return best_times(repeats, work)[0]
+
+
+def best_times(repeats: int, work: Callable[[], object]) -> tuple[float, float]:
+    """The best wall-clock time and the best CPU time (``time.process_time``) of ``repeats`` runs:
+    on a shared machine CPU time is the steadier of the two."""
+    wall = cpu = float("inf")
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         work()
-        best = min(best, time.perf_counter() - start)
-    return best
+        wall, cpu = min(wall, time.perf_counter() - start), min(cpu, time.process_time() - start_cpu)
+    return wall, cpu
 
 
 def check_agreement(engine: Engine, raw: list[dict[str, Any]], visits: list[Any]) -> None:
@@ -69,21 +76,49 @@ def engine_vs_baseline(count: int) -> dict[str, float]:
 
 
 def insured_vs_bare(count: int) -> dict[str, float]:
-    """The same visits with and without 医保's figures on their lines: the settlement path
-    (docs/settlement.md) against the fast loop, under seed-example."""
-    raw = synthetic.visits(count, 20)
-    rng = random.Random(16)
-    bare = [visit_from_dict(record) for record in raw]
-    insured = [visit_from_dict(synthetic.insured(record, rng)) for record in raw]
+    """The same visits with and without 医保's figures on their lines, under seed-example: the
+    settlement path (docs/settlement.md) against the fast loop. Twice: ``count`` visits of 20
+    lines, and ten times as many of the generator's (``shuangyong generate``, 8.7 lines each)."""
     engine = Engine.from_packs("seed-example")
-    lines = count * 20
-    fast = best_of(7, lambda: [engine.evaluate(v) for v in bare]) / lines * 1e6
-    settled = best_of(7, lambda: [engine.evaluate(v) for v in insured]) / lines * 1e6
-    print(f"settlement, seed-example, {count} visits × 20 lines")
-    print(f"  without insurance data (fast loop)  {fast:7.2f} µs/line")
-    print(f"  with insurance data (settlement)    {settled:7.2f} µs/line   ratio {settled / fast:5.2f}"
-          "  (target ≤ 1.3)")
-    return {"bare": fast, "insured": settled}
+    figures = {}
+    for name, raw in ((f"{count} visits x 20 lines", synthetic.visits(count, 20)),
+                      (f"{count * 10} generated visits", list(generate.visits(count * 10)))):
+        rng = random.Random(16)
+        bare = [visit_from_dict(record) for record in raw]
+        insured = [visit_from_dict(synthetic.insured(record, rng)) for record in raw]
+        lines = sum(len(visit.lines) for visit in bare)
+
+        def per_line(visits: list[Any], lines: int = lines) -> list[float]:
+            return [seconds / lines * 1e6 for seconds in best_times(7, lambda: [engine.evaluate(v) for v in visits])]
+
+        fast, settled = per_line(bare), per_line(insured)
+        print(f"settlement, seed-example, {name} ({lines} lines); µs/line, wall and CPU")
+        print(f"  without insurance data (fast loop)  {fast[0]:6.2f} {fast[1]:6.2f}")
+        print(f"  with insurance data (settlement)    {settled[0]:6.2f} {settled[1]:6.2f}"
+              f"   ratio {settled[0] / fast[0]:5.2f} {settled[1] / fast[1]:5.2f}  (target ≤ 1.3)")
+        figures.update({f"{name} bare": fast[1], f"{name} insured": settled[1]})
+    return figures
+
+
+def settlement_end_to_end(count: int, folder: Path) -> dict[str, float]:
+    """``shuangyong evaluate`` on ``count`` visits of 20 lines, with and without insurance data:
+    reading the JSON (the insurance figures checked), deciding, writing the payer breakdowns."""
+    rng = random.Random(16)
+    raw = synthetic.visits(count, 20)
+    sources = {"bare": folder / "settle-bare.jsonl", "insured": folder / "settle-insured.jsonl"}
+    for kind, path in sources.items():
+        with path.open("w", encoding="utf-8") as handle:
+            for record in raw:
+                handle.write(json.dumps(synthetic.insured(record, rng) if kind == "insured" else record,
+                                        ensure_ascii=False) + "\n")
+    out = folder / "settle-out.jsonl"
+    seconds = {kind: min(_run([sys.executable, "-m", "shuangyong", "evaluate", str(path), "-o", str(out)])
+                         for _ in range(3))
+               for kind, path in sources.items()}
+    print(f"settlement end to end, {count} visits x 20 lines as JSON Lines (parse, check, evaluate, write)")
+    print(f"  without insurance data  {seconds['bare']:6.2f} s")
+    print(f"  with insurance data     {seconds['insured']:6.2f} s   ratio {seconds['insured'] / seconds['bare']:5.2f}")
+    return seconds
 
 
 def rule_scaling(count: int) -> dict[int, float]:
@@ -153,8 +188,16 @@ def main() -> None:
     parser.add_argument("--visits", type=int, default=2000)
     parser.add_argument("--e2e-visits", type=int, default=20000)
     parser.add_argument("--stream-lines", type=int, default=1_000_000)
+    parser.add_argument("--only", choices=["settlement"], help="run one part: settlement, the insured_vs_bare "
+                        "figures and settlement end to end (on --e2e-visits // 4 visits)")
     args = parser.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
+    if args.only == "settlement":
+        insured_vs_bare(args.visits)
+        if args.e2e_visits:
+            with tempfile.TemporaryDirectory(prefix="shuangyong-bench-") as folder:
+                settlement_end_to_end(args.e2e_visits // 4, Path(folder))
+        return
     engine_vs_baseline(args.visits)
     insured_vs_bare(args.visits)
     rule_scaling(args.visits)
@@ -162,6 +205,7 @@ def main() -> None:
         if args.stream_lines:  # first: RUSAGE_CHILDREN reports the peak of all children so far
             streaming(args.stream_lines, Path(folder))
         end_to_end(args.e2e_visits, Path(folder))
+        settlement_end_to_end(args.e2e_visits // 4, Path(folder))
 
 
 if __name__ == "__main__":

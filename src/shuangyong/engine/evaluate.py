@@ -25,7 +25,7 @@ from shuangyong.engine.decision import (
 )
 from shuangyong.engine.explain import explain
 from shuangyong.engine.fee_category_rules import CategoryPlan
-from shuangyong.engine.settlement import Settler, Steps
+from shuangyong.engine.settlement import POT_BASES, Settler, Steps
 from shuangyong.errors import UnknownItemError
 from shuangyong.model.registry import Registry
 from shuangyong.money import ZERO
@@ -47,12 +47,17 @@ PLAN_CACHE_SIZE = 4096  #: distinct eligible-rule sets kept; real visits share a
 
 @attrs.frozen(slots=True)
 class CachedPlan:
-    """A ``VisitPlan`` with its entitlements already in output form."""
+    """A ``VisitPlan`` with its entitlements already in output form, and what the settlement
+    path needs to know of its rules."""
 
     by_item: dict[str, Plan]
     entitlements: tuple[Entitlement, ...]
     priorities: tuple[str, ...]
     services: tuple[str, ...]
+    #: some rule has visit scope (then the settlement path goes stage by stage)
+    visit_scope: bool
+    #: some rule is computed on a self-pay pot (then the settlement path keeps count of the pots)
+    pots: bool
     #: the eligible rules naming fee categories (they settle), or ``None`` when there are none
     categories: CategoryPlan | None = None
 
@@ -62,9 +67,12 @@ class CachedPlan:
         registry order; and its rules on fee categories (``item_rules_first`` as the packs say)."""
         entitlements = tuple(Entitlement(r.rule_id, r.clause, r.rule.spec.priorities, r.rule.spec.services)
                              for r in plan.grants)
+        rules = [rule for plans in (plan.by_item, plan.by_category) for groups in plans.values()
+                 for group in groups for rule in group]
         return cls(plan.by_item, entitlements,
                    registry.priorities.order(p for e in entitlements for p in e.priorities),
                    registry.services.order(s for e in entitlements for s in e.services),
+                   any(rule.visit_scope for rule in rules), any(rule.base in POT_BASES for rule in rules),
                    CategoryPlan(plan.by_category, item_rules_first) if plan.by_category else None)
 
 
@@ -153,8 +161,7 @@ class Engine:
         if given, is filled with what each rule did on each line, for ``explain``."""
         ctx = VisitContext.of(visit, self.registry)
         plan = self._plan(ctx)
-        lines, totals = self.settler.settle(visit, ctx, plan.by_item, self._unknown_item if self.strict else None,
-                                            steps, plan.categories)
+        lines, totals = self.settler.settle(visit, ctx, plan, self._unknown_item if self.strict else None, steps)
         return Decision(visit.visit_id, self.policy.fingerprint, lines, plan.priorities, plan.services,
                         plan.entitlements, totals)
 

@@ -42,12 +42,12 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import TYPE_CHECKING, NamedTuple
 
-from shuangyong.engine.compiler import CompiledRule, Plan
+from shuangyong.engine.compiler import CompiledRule
 from shuangyong.engine.decision import Applied, LineDecision, Totals
 from shuangyong.errors import InputError
 from shuangyong.model.insurance import SELF_PAY_PARTS
 from shuangyong.model.registry import PATIENT, Registry
-from shuangyong.model.spread import fund_order, largest_remainder
+from shuangyong.model.spread import BUILTIN_FUNDS, fund_order, largest_remainder
 from shuangyong.money import ZERO, from_fen, to_fen
 from shuangyong.text import Text
 
@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from shuangyong.engine.context import VisitContext
-    from shuangyong.engine.fee_category_rules import CategoryPlan
+    from shuangyong.engine.evaluate import CachedPlan
     from shuangyong.model.visit import ChargeLine, Visit
 
 
@@ -76,79 +76,92 @@ class Step(NamedTuple):
     visit: tuple[Decimal, Decimal] | None = None
 
 
+#: the bases that are a part of the self-pay (a pot), not the amount or the whole patient share
+POT_BASES = frozenset({"in_scope_self_pay", "out_of_scope_self_pay"})
 #: line id → rule order → what the rule did there
 Steps = dict[str, dict[int, Step]]
 Funds = tuple[tuple[str, Decimal], ...]  #: (fund id, what it paid) pairs
 _ORDER = attrgetter("order")
+#: ``_new(LineDecision, (every field))``: a named tuple built without its ``__new__``'s argument
+#: handling, which costs as much as the rest of a usual line (benchmarks/RESULTS.md, "Settlement")
+_new = tuple.__new__
 
 
-class _Figures:
-    """The running figures of the lines some rule covers, while the stages go by: one list per
-    figure, a position per line (canonical order). The pots are empty without insurance data."""
+class _Line:
+    """A line some rule covers, while the stages go by: its running figures. ``in_scope`` and
+    ``out_of_scope`` are the pots, ``None`` without insurance data."""
 
-    __slots__ = ("applied", "first", "funds", "gross", "in_scope", "insurance", "insured", "left", "lines",
-                 "out_of_scope")
+    __slots__ = ("applied", "first", "funds", "gross", "in_scope", "left", "line", "out_of_scope", "paid", "payers")
 
-    def __init__(self, insured: bool) -> None:
-        self.insured = insured
-        self.lines: list[ChargeLine] = []
-        self.insurance: list[Decimal] = []
-        self.funds: list[Funds] = []  #: the funds that paid part of each line, in output order
-        self.gross: list[Decimal] = []
-        self.left: list[Decimal] = []
-        self.in_scope: list[Decimal] = []
-        self.out_of_scope: list[Decimal] = []
-        self.applied: list[list[Applied] | None] = []
-        #: the first rule applied on each line: the decision's ``rule`` and ``clause``
-        self.first: list[CompiledRule | None] = []
+    def __init__(self, line: ChargeLine, paid: Decimal, funds: Funds, left: Decimal, in_scope: Decimal | None,
+                 out_of_scope: Decimal | None) -> None:
+        self.line = line
+        self.paid = paid  #: what the funds paid
+        self.funds = funds  #: the funds that paid part of the line, in output order
+        self.gross = line.amount
+        self.left = left
+        self.in_scope = in_scope
+        self.out_of_scope = out_of_scope
+        self.applied: list[Applied] = []
+        #: the first rule applied: the decision's ``rule`` and ``clause``
+        self.first: CompiledRule | None = None
+        #: what each concession payer took, in the order they first took something
+        self.payers: dict[str, Decimal] = {}
 
-    def add(self, line: ChargeLine, paid: Decimal, left: Decimal, in_scope: Decimal, out_of_scope: Decimal,
-            funds: Funds) -> int:
-        self.lines.append(line)
-        self.insurance.append(paid)
-        self.funds.append(funds)
-        self.gross.append(line.amount)
-        self.left.append(left)
-        self.in_scope.append(in_scope)
-        self.out_of_scope.append(out_of_scope)
-        self.applied.append(None)
-        self.first.append(None)
-        return len(self.lines) - 1
-
-    def base(self, n: int, name: str) -> Decimal | None:
-        """What a base stands for on line ``n`` now; ``None``: unknown without insurance data."""
+    def base(self, name: str) -> Decimal | None:
+        """What a base stands for on the line now; ``None``: unknown without insurance data."""
         if name == "gross":
-            return self.gross[n]
-        if not self.insured:
+            return self.gross
+        if self.in_scope is None:
             return None
         if name == "patient_share":
-            return self.left[n]
-        return self.in_scope[n] if name == "in_scope_self_pay" else self.out_of_scope[n]
+            return self.left
+        return self.in_scope if name == "in_scope_self_pay" else self.out_of_scope
 
-    def take(self, n: int, rule: CompiledRule, reduction: Decimal) -> None:
-        """Rule ``rule`` takes ``reduction`` off line ``n``: off gross, what is left, and a pot."""
-        share = Applied(rule.rule_id, reduction, rule.payer, rule.base)
-        applied = self.applied[n]
-        if applied is None:
-            self.applied[n] = [share]
-            self.first[n] = rule
-        else:
-            applied.append(share)
-        self.gross[n] -= reduction
-        self.left[n] -= reduction
-        if not self.insured:
-            return
-        in_scope, out_of_scope = self.in_scope, self.out_of_scope
-        if rule.base == "out_of_scope_self_pay":
-            out_of_scope[n] -= reduction
-        elif rule.base == "in_scope_self_pay" or reduction <= in_scope[n]:
-            in_scope[n] -= reduction
-        else:  # gross or patient share: the in-scope pot first, then the out-of-scope pot
-            out_of_scope[n] -= reduction - in_scope[n]
-            in_scope[n] = ZERO
+    def take(self, rule: CompiledRule, reduction: Decimal) -> None:
+        """Rule ``rule`` takes ``reduction`` off the line: off gross, what is left, and a pot."""
+        self.applied.append(_new(Applied, (rule.rule_id, reduction, rule.payer, rule.base)))
+        if self.first is None:
+            self.first = rule
+        payers = self.payers
+        payers[rule.payer] = payers[rule.payer] + reduction if rule.payer in payers else ZERO + reduction
+        self.gross -= reduction
+        self.left -= reduction
+        if self.in_scope is not None and self.out_of_scope is not None:  # with insurance data
+            self.in_scope, self.out_of_scope = _off_pots(rule.base, reduction, self.in_scope, self.out_of_scope)
+
+    def decision(self, sums: dict[str, Decimal]) -> LineDecision:
+        """The line's decision (the concession payers' parts added to ``sums``)."""
+        return _covered(self.line, self.paid, self.funds, self.left, self.first, self.applied, self.payers, sums)
 
 
-Stages = dict[tuple[int, int], list[tuple[int, tuple[CompiledRule, ...]]]]  #: stage → (line, its rules)
+def _covered(line: ChargeLine, paid: Decimal, funds: Funds, left: Decimal, first: CompiledRule | None,
+             applied: list[Applied], payers: dict[str, Decimal], sums: dict[str, Decimal]) -> LineDecision:
+    """The decision of a line some rule covers: what the funds paid, the first rule applied and
+    every share, what each concession payer took in all (added to ``sums``), the patient the rest."""
+    if first is None:
+        return _new(LineDecision, (line.line_id, line.item, line.amount, ZERO, left, None, None, (), paid,
+                                   (*funds, (PATIENT, left))))
+    parts = tuple(payers.items())
+    reduction = ZERO
+    for payer, part in parts:
+        sums[payer] = sums[payer] + part if payer in sums else part
+        reduction = part if len(parts) == 1 else reduction + part  # one payer: ZERO + its shares already
+    return _new(LineDecision, (line.line_id, line.item, line.amount, reduction, left, first.rule_id, first.clause,
+                               tuple(applied), paid, (*funds, *parts, (PATIENT, left))))
+
+
+def _off_pots(base: str, reduction: Decimal, in_scope: Decimal, out_of_scope: Decimal) -> tuple[Decimal, Decimal]:
+    """The in-scope and out-of-scope pots once a rule on ``base`` took ``reduction``: off its own
+    pot, or, for a gross or patient-share rule, off the in-scope pot first, then the other."""
+    if base == "out_of_scope_self_pay":
+        return in_scope, out_of_scope - reduction
+    if base == "in_scope_self_pay" or reduction <= in_scope:
+        return in_scope - reduction, out_of_scope
+    return ZERO, out_of_scope - (reduction - in_scope)
+
+
+Stages = dict[tuple[int, int], list[tuple[_Line, tuple[CompiledRule, ...]]]]  #: stage → (line, its rules)
 
 
 class Settler:
@@ -156,134 +169,231 @@ class Settler:
 
     def __init__(self, payers: tuple[str, ...], registry: Registry) -> None:
         self.registry = registry
-        #: the concession payers' places in the output: after the funds, in waterfall order
-        self.waterfall = {payer: (1, n, "") for n, payer in enumerate(payers)}
         #: ids a line's funds may not use: they name who bears concessions, or the patient
         self.not_funds = frozenset((PATIENT, *registry.payer_ids("subsidy")))
+        #: payer id → its place in the output: the funds as the contract orders them
+        #: (``model.spread.fund_order``), then the concession payers in waterfall order
+        self._rank = _Ranks({fund: (0, *fund_order(fund)) for fund in BUILTIN_FUNDS})
+        self._rank.update({payer: (1, n, "") for n, payer in enumerate(payers)})
 
-    def settle(self, visit: Visit, ctx: VisitContext, by_item: dict[str, Plan],
+    def settle(self, visit: Visit, ctx: VisitContext, plan: CachedPlan,
                unknown_item: Callable[[Visit, ChargeLine], Exception] | None,
-               steps: Steps | None = None, categories: CategoryPlan | None = None,
-               ) -> tuple[tuple[LineDecision, ...], Totals]:
-        """Every line's decision and the visit's totals; ``steps`` (if given) is filled in for
-        ``explain``. ``unknown_item`` builds the error for an unknown item kind (strict mode).
-        ``categories``: the rules naming fee categories, merged into each line's rules
-        (engine/fee_category_rules.py).
+               steps: Steps | None = None) -> tuple[tuple[LineDecision, ...], Totals]:
+        """Every line's decision and the visit's totals under the visit's ``plan``; ``steps`` (if
+        given) is filled in for ``explain``. ``unknown_item`` builds the error for an unknown
+        item kind (strict mode). The plan's rules naming fee categories are merged into each
+        line's rules (engine/fee_category_rules.py).
 
-        A line no rule covers is decided at once; the others go through the stages together."""
+        The lines the rules cover go through the stages together, stage by stage: what a
+        visit-scope rule needs, and what refuses a rule that needs insurance data the visit lacks
+        at the first stage and line that meet it; a line no rule covers is decided at once. A
+        visit with insurance data under line-scope rules goes line by line instead
+        (:meth:`_line_by_line`), unless ``explain`` asks."""
         lines = sorted(visit.lines, key=_ORDER)
         insured = bool(lines) and lines[0].insurance is not None
-        figures = _Figures(insured)
+        categories = plan.categories
+        if insured and not plan.visit_scope and categories is None and steps is None:
+            return self._line_by_line(visit, ctx, lines, plan, unknown_item)
+        by_item = plan.by_item
         decided: list[LineDecision | None] = []
-        waiting: list[tuple[int, int]] = []  #: (place in ``decided``, position in ``figures``)
+        waiting: list[tuple[int, _Line]] = []  #: (place in ``decided``, the line) till the stages are done
         stages: Stages = {}
         sums: dict[str, Decimal] = {}  #: every payer's part of the visit but the patient's
-        paid = in_scope = out_of_scope = ZERO
+        total_amount = total_paid = paid = ZERO
         funds: Funds = ()
+        in_scope = out_of_scope = None
         for line in lines:
+            amount = line.amount
+            insurance = line.insurance
             if insured:
-                paid, in_scope, out_of_scope, funds = self._settled(visit, line)
-                left = line.amount - paid
-            elif line.insurance is not None:
+                funds, paid = self._opened(visit, line, sums)
+                in_scope, out_of_scope = insurance.in_scope_self_pay, insurance.out_of_scope_self_pay  # type: ignore[union-attr]
+            elif insurance is not None:
                 raise _mixed(visit, lines[0])
-            else:
-                left = line.amount
+            total_amount += amount
+            total_paid += paid
+            left = amount - paid
             groups = by_item.get(line.item)
             if groups is None and unknown_item is not None and line.item not in self.registry.items:
                 raise unknown_item(visit, line)
             if categories is not None:
                 groups = categories.plan(ctx, line, groups, steps)
             if groups is None:  # no rule covers the line: what the funds paid, and the patient the rest
-                parts = self._funds(funds, sums) if insured else []
-                parts.append((PATIENT, left))
-                decided.append(LineDecision(line.line_id, line.item, line.amount, ZERO, left, None, None, (),
-                                            paid, tuple(parts)))
+                decided.append(_new(LineDecision, (line.line_id, line.item, amount, ZERO, left, None, None, (), paid,
+                                                   (*funds, (PATIENT, left)))))
                 continue
-            n = figures.add(line, paid, left, in_scope, out_of_scope, funds)
-            waiting.append((len(decided), n))
+            state = _Line(line, paid, funds, left, in_scope, out_of_scope)
+            waiting.append((len(decided), state))
             decided.append(None)
             for group in groups:
                 stage = group[0].stage
                 if stage in stages:
-                    stages[stage].append((n, group))
+                    stages[stage].append((state, group))
                 else:
-                    stages[stage] = [(n, group)]
+                    stages[stage] = [(state, group)]
         cap_left: dict[int, Decimal] = {}
         for stage in sorted(stages):
             entries = stages[stage]
             if entries[0][1][0].visit_scope:
-                _visit_stage(visit, ctx, figures, entries, steps)
+                _visit_stage(visit, ctx, insured, entries, steps)
             else:
-                for n, group in entries:
-                    _line_stage(visit, ctx, figures, n, group, cap_left, steps)
-        for place, n in waiting:
-            decided[place] = self._decision(figures.lines[n], figures.insurance[n], figures.funds[n],
-                                            figures.left[n], figures.applied[n], figures.first[n], sums)
-        decisions: tuple[LineDecision, ...] = tuple(decided)  # type: ignore[arg-type]
-        amount = sum([line.amount for line in lines], ZERO)
-        payable = sum([decision.payable for decision in decisions], ZERO)
-        insurance = sum([decision.insurance for decision in decisions], ZERO) if insured else ZERO
-        ordered = sorted(sums.items(), key=self._rank) if len(sums) > 1 else list(sums.items())
-        return decisions, Totals(amount, amount - insurance - payable, payable, insurance,
-                                 (*ordered, (PATIENT, payable)))
+                for state, group in entries:
+                    _line_stage(visit, ctx, state, group, cap_left, steps)
+        total_reduction = ZERO
+        for place, state in waiting:
+            decided[place] = decision = state.decision(sums)
+            total_reduction += decision.reduction
+        return tuple(decided), self._totals(total_amount, total_paid, total_reduction, sums)  # type: ignore[arg-type]
 
-    def _settled(self, visit: Visit, line: ChargeLine) -> tuple[Decimal, Decimal, Decimal, Funds]:
-        """What the funds paid, the in-scope and the out-of-scope self-pay of a line of an insured
-        visit, and the funds that paid anything; once checked: there, no part below 0, funds that
-        are funds, the parts adding up to the amount. The contract checks the same
-        (docs/json-contract.md); a visit built in Python is checked here, so that the payers
-        always add up."""
+    def _line_by_line(self, visit: Visit, ctx: VisitContext, lines: list[ChargeLine], plan: CachedPlan,
+                      unknown_item: Callable[[Visit, ChargeLine], Exception] | None,
+                      ) -> tuple[tuple[LineDecision, ...], Totals]:
+        """``settle`` for a visit with insurance data under line-scope rules: each line through
+        all its stages in turn, which decides as stage by stage does, since a line's stages
+        depend on no other line but through per-visit caps, and every rule meets those in
+        canonical line order either way.
+
+        Most lines are the usual one (one fund paid part of it, and its figures are sound and in
+        whole fen: ``Insurance.payers``), and most of them no rule covers: such a line costs
+        little more than in the fast loop. Its payer breakdown was built with its figures, which
+        add up if their total is the amount; its fund, checked on the visit's first usual line,
+        is trusted on the next ones and summed apart (benchmarks/RESULTS.md, "Settlement (issue
+        16)")."""
+        sums: dict[str, Decimal] = {}  #: every payer's part of the visit but the patient's and ``fund_paid``
+        cap_left: dict[int, Decimal] = {}
+        decided = []
+        fund: str | None = None  #: the fund of the visit's usual lines, checked on the first one
+        fund_paid = ZERO  #: what ``fund`` paid on the usual lines
+        total_amount = total_paid = total_reduction = ZERO  #: ``total_paid``: on the lines that are not usual
+        items = self.registry.items
+        by_item, pots = plan.by_item, plan.pots
+        in_scope = out_of_scope = ZERO  # the pots, counted only if some rule is computed on one
+        for line in lines:
+            amount = line.amount
+            insurance = line.insurance
+            if insurance is None:
+                raise _mixed(visit, line)
+            total_amount += amount
+            parts = insurance.payers
+            if not parts or insurance.total != amount or (parts[0][0] != fund and fund is not None):
+                funds, paid = self._opened(visit, line, sums)
+                total_paid += paid
+                left = amount - paid
+                parts = (*funds, (PATIENT, left))
+            else:  # the usual line
+                sole = parts[0]
+                if fund is None:  # the visit's first: what is left to check of it is its fund's id
+                    if sole[0] in self.not_funds:
+                        self._opened(visit, line, None)  # which refuses it
+                    fund = sole[0]
+                paid = sole[1]
+                fund_paid += paid
+                left = parts[1][1]
+            groups = by_item.get(line.item)
+            if groups is None:  # no rule covers the line
+                if unknown_item is not None and line.item not in items:
+                    raise unknown_item(visit, line)
+                decided.append(_new(LineDecision, (line.line_id, line.item, amount, ZERO, left, None, None, (), paid,
+                                                   parts)))
+                continue
+            # the stages, as _line_stage and _Line.take do them, written out here for speed
+            gross = amount
+            if pots:
+                in_scope, out_of_scope = insurance.in_scope_self_pay, insurance.out_of_scope_self_pay
+            applied: list[Applied] = []
+            first: CompiledRule | None = None
+            payers: dict[str, Decimal] = {}
+            for group in groups:
+                best: CompiledRule | None = None
+                best_reduction = ZERO
+                for rule in group:
+                    if rule.line_test is not None and not rule.line_test(ctx, line):
+                        continue
+                    name = rule.base
+                    reduction = rule.reduce(  # type: ignore[misc]
+                        gross if name == "gross" else left if name == "patient_share"
+                        else in_scope if name == "in_scope_self_pay" else out_of_scope)
+                    if rule.per_visit_cap is not None:
+                        reduction = min(reduction, cap_left.get(rule.order, rule.per_visit_cap))
+                    if reduction > left:
+                        reduction = left
+                    if reduction > best_reduction:
+                        best, best_reduction = rule, reduction
+                if best is None:
+                    continue
+                applied.append(_new(Applied, (best.rule_id, best_reduction, best.payer, best.base)))
+                first = first or best
+                payers[best.payer] = (payers[best.payer] + best_reduction if best.payer in payers
+                                      else ZERO + best_reduction)
+                gross -= best_reduction
+                left -= best_reduction
+                if pots:
+                    in_scope, out_of_scope = _off_pots(best.base, best_reduction, in_scope, out_of_scope)
+                if best.per_visit_cap is not None:
+                    cap_left[best.order] = cap_left.get(best.order, best.per_visit_cap) - best_reduction
+            covered = _covered(line, paid, parts[:-1], left, first, applied, payers, sums)
+            total_reduction += covered.reduction
+            decided.append(covered)
+        if fund is not None:
+            sums[fund] = sums[fund] + fund_paid if fund in sums else fund_paid
+            total_paid += fund_paid
+        return tuple(decided), self._totals(total_amount, total_paid, total_reduction, sums)
+
+    def _opened(self, visit: Visit, line: ChargeLine, sums: dict[str, Decimal] | None) -> tuple[Funds, Decimal]:
+        """The funds that paid part of a line of an insured visit, in output order (added to
+        ``sums``, if given), and what they paid together, once its figures are checked: there,
+        no part below 0, funds that are funds, the parts adding up to the amount. The contract
+        checks the same (docs/json-contract.md); a visit built in Python is checked here, so
+        that the payers always add up."""
         insurance = line.insurance
         if insurance is None:
             raise _mixed(visit, line)
-        paid = ZERO
-        for fund, amount in insurance.funds:
+        funds = insurance.funds
+        for fund, amount in funds:
             if amount.is_signed() or fund in self.not_funds:  # is_signed: -0.00 too, let through there
                 _check_fund(visit, line, fund, amount, self.not_funds)
-            paid += amount
-        preliminary, scope, full, over = insurance.preliminary, insurance.in_scope, insurance.full, insurance.over_limit
-        if preliminary.is_signed() or scope.is_signed() or full.is_signed() or over.is_signed():
+        if (insurance.preliminary.is_signed() or insurance.in_scope.is_signed() or insurance.full.is_signed()
+                or insurance.over_limit.is_signed()):
             _check_self_pay(visit, line)
-        in_scope, out_of_scope = preliminary + scope, full + over
-        if paid + in_scope + out_of_scope != line.amount:
+        if insurance.total != line.amount:
             raise InputError(Text(
                 f"收费明细 {line.line_id!r} 的医保结算各部分之和 {insurance.total} 不等于金额 {line.amount}",
                 f"line {line.line_id!r}: the insurance parts add up to {insurance.total}, not the amount "
                 f"{line.amount}"), record=visit.visit_id, field=_field(visit, line))
-        funds = insurance.funds
-        if len(funds) > 1 or not paid:  # one fund that paid something is the usual line: as it is
-            funds = tuple(sorted((fund for fund in funds if fund[1]), key=self._rank))
-        return paid, in_scope, out_of_scope, funds
+        paid = insurance.fund_total
+        if len(funds) > 1 or not paid:  # one fund that paid something: as it is
+            funds = tuple(sorted((fund for fund in funds if fund[1]), key=self._rank.of))
+        if sums is not None:
+            for fund, part in funds:
+                sums[fund] = sums[fund] + part if fund in sums else part
+        return funds, paid
 
-    def _decision(self, line: ChargeLine, paid: Decimal, funds: Funds, left: Decimal,
-                  applied: list[Applied] | None, first: CompiledRule | None, sums: dict[str, Decimal]) -> LineDecision:
-        """The decision of a line some rule covers, with every payer's part (added to ``sums``)."""
-        parts = self._funds(funds, sums)
-        reduction = ZERO
-        if applied:
-            concessions: dict[str, Decimal] = {}  # stage by stage: the payers in waterfall order
-            for share in applied:
-                reduction += share.reduction
-                concessions[share.payer] = concessions.get(share.payer, ZERO) + share.reduction
-            for payer, part in concessions.items():
-                sums[payer] = sums[payer] + part if payer in sums else part
-                parts.append((payer, part))
-        parts.append((PATIENT, left))
-        return LineDecision(line.line_id, line.item, line.amount, reduction, left,
-                            first.rule_id if first else None, first.clause if first else None,
-                            tuple(applied) if applied else (), paid, tuple(parts))
+    def _totals(self, amount: Decimal, insurance: Decimal, reduction: Decimal, sums: dict[str, Decimal]) -> Totals:
+        """The visit's totals from the sums of its lines' amounts, insurance and reductions, and
+        every payer's part but the patient's (``sums``). The patient pays the rest: the sum of
+        the lines' ``payable``, to the fen and to the exponent (exact sums and differences of the
+        same figures)."""
+        payable = amount - insurance - reduction
+        parts = tuple(sums.items())
+        if len(parts) == 2:  # the usual visit: a fund and a concession payer
+            rank = self._rank
+            if rank[parts[0][0]] > rank[parts[1][0]]:
+                parts = (parts[1], parts[0])
+        elif len(parts) > 2:
+            parts = tuple(sorted(parts, key=self._rank.of))
+        return Totals(amount, amount - insurance - payable, payable, insurance, parts + ((PATIENT, payable),))
 
-    @staticmethod
-    def _funds(funds: Funds, sums: dict[str, Decimal]) -> list[tuple[str, Decimal]]:
-        """The parts of the funds that paid a line (``_settled``), added to ``sums``."""
-        for payer, part in funds:
-            sums[payer] = sums[payer] + part if payer in sums else part
-        return list(funds)
 
-    def _rank(self, part: tuple[str, Decimal]) -> tuple[int, int, str]:
-        """Output order: the funds as the contract orders them (``model.spread.fund_order``), then
-        the concession payers in waterfall order."""
-        return self.waterfall.get(part[0]) or (0, *fund_order(part[0]))
+class _Ranks(dict[str, tuple[int, int, str]]):
+    """Payer id → its place in the output. A fund the registry does not know is placed when it
+    turns up, and not kept: visits may name any number of such funds."""
+
+    def __missing__(self, payer: str) -> tuple[int, int, str]:
+        return (0, *fund_order(payer))
+
+    def of(self, part: tuple[str, Decimal]) -> tuple[int, int, str]:
+        """The place of a ``(payer id, yuan)`` pair."""
+        return self[part[0]]
 
 
 def _field(visit: Visit, line: ChargeLine, rest: str = "") -> str:
@@ -332,18 +442,19 @@ def _missing_insurance(visit: Visit, line: ChargeLine, rule: CompiledRule) -> In
         record=visit.visit_id, field=_field(visit, line))
 
 
-def _line_stage(visit: Visit, ctx: VisitContext, figures: _Figures, n: int, group: tuple[CompiledRule, ...],
+def _line_stage(visit: Visit, ctx: VisitContext, state: _Line, group: tuple[CompiledRule, ...],
                 cap_left: dict[int, Decimal], steps: Steps | None) -> None:
-    """The best of a stage's line-scope rules on line ``n``."""
-    line = figures.lines[n]
-    left = figures.left[n]
+    """The best of a stage's line-scope rules on one line (``Settler._line_by_line`` does the
+    same for the lines it decides)."""
+    line = state.line
+    left = state.left
     best: CompiledRule | None = None
     best_reduction = ZERO
     tried: list[tuple[CompiledRule, Decimal | None, Decimal]] | None = [] if steps is not None else None
     for rule in group:
         if rule.line_test is not None and not rule.line_test(ctx, line):
             continue
-        base = figures.gross[n] if rule.base == "gross" else figures.base(n, rule.base)
+        base = state.gross if rule.base == "gross" else state.base(rule.base)
         if base is None:
             if not rule.skip_without_insurance:
                 raise _missing_insurance(visit, line, rule)
@@ -360,7 +471,7 @@ def _line_stage(visit: Visit, ctx: VisitContext, figures: _Figures, n: int, grou
         if reduction > best_reduction:
             best, best_reduction = rule, reduction
     if best is not None:
-        figures.take(n, best, best_reduction)
+        state.take(best, best_reduction)
         if best.per_visit_cap is not None:
             cap_left[best.order] = cap_left.get(best.order, best.per_visit_cap) - best_reduction
     if steps is not None and tried:
@@ -380,64 +491,63 @@ def _outcome(rule: CompiledRule, base: Decimal | None, best: CompiledRule | None
 
 
 class _VisitTry(NamedTuple):
-    """A visit-scope rule computed on the lines it covers (positions): their bases (empty:
-    skipped), the bases' sum, and what the rule takes of it."""
+    """A visit-scope rule computed on the lines it covers: their bases (empty: skipped), the
+    bases' sum, and what the rule takes of it."""
 
     rule: CompiledRule
-    lines: list[int]
+    lines: list[_Line]
     bases: tuple[Decimal, ...]
     summed: Decimal
     total: Decimal
 
 
-def _visit_stage(visit: Visit, ctx: VisitContext, figures: _Figures,
-                 entries: list[tuple[int, tuple[CompiledRule, ...]]], steps: Steps | None) -> None:
+def _visit_stage(visit: Visit, ctx: VisitContext, insured: bool,
+                 entries: list[tuple[_Line, tuple[CompiledRule, ...]]], steps: Steps | None) -> None:
     """The best of a stage's visit-scope rules, on the sum of its lines' bases, shared back."""
     rules = {rule.order: rule for _, group in entries for rule in group}
-    covering = [(n, {rule.order for rule in group}) for n, group in entries]
-    lines, left = figures.lines, figures.left
+    covering = [(state, {rule.order for rule in group}) for state, group in entries]
     best: _VisitTry | None = None
     tried: list[_VisitTry] = []
     for order, rule in sorted(rules.items()):
-        covered = [n for n, orders in covering
-                   if order in orders and (rule.line_test is None or rule.line_test(ctx, lines[n]))]
+        covered = [state for state, orders in covering
+                   if order in orders and (rule.line_test is None or rule.line_test(ctx, state.line))]
         if not covered:
             continue
-        if not figures.insured and rule.base != "gross":
+        if not insured and rule.base != "gross":
             if not rule.skip_without_insurance:
-                raise _missing_insurance(visit, lines[covered[0]], rule)
+                raise _missing_insurance(visit, covered[0].line, rule)
             tried.append(_VisitTry(rule, covered, (), ZERO, ZERO))
             continue
-        bases = tuple(figures.base(n, rule.base) or ZERO for n in covered)
+        bases = tuple(state.base(rule.base) or ZERO for state in covered)
         summed = sum(bases, ZERO)
         total = rule.reduce(summed)  # type: ignore[misc]
         if rule.per_visit_cap is not None:
             total = min(total, rule.per_visit_cap)
-        total = min(total, sum((min(base, left[n]) for base, n in zip(bases, covered, strict=True)), ZERO))
+        total = min(total, sum((min(base, state.left) for base, state in zip(bases, covered, strict=True)), ZERO))
         tried.append(_VisitTry(rule, covered, bases, summed, total))
         if total > (best.total if best is not None else ZERO):
             best = tried[-1]
-    owed = list(left) if steps is not None else []
+    owed = {id(state): state.left for state, _ in entries} if steps is not None else {}
     shares: dict[int, Decimal] = {}
     if best is not None:
         fen = apportion(to_fen(best.total), [to_fen(base) for base in best.bases],
-                        [to_fen(min(base, left[n])) for base, n in zip(best.bases, best.lines, strict=True)])
-        for n, share in zip(best.lines, fen, strict=True):
-            shares[n] = from_fen(share)
+                        [to_fen(min(base, state.left)) for base, state in zip(best.bases, best.lines, strict=True)])
+        for state, share in zip(best.lines, fen, strict=True):
+            shares[id(state)] = from_fen(share)
             if share:
-                figures.take(n, best.rule, shares[n])
+                state.take(best.rule, shares[id(state)])
     if steps is None:
         return
     winner = best.rule.rule_id if best is not None else None
     for attempt in tried:
         won = attempt is best
-        for k, n in enumerate(attempt.lines):
+        for k, state in enumerate(attempt.lines):
             base = attempt.bases[k] if attempt.bases else None
-            taken = shares[n] if won else ZERO
+            taken = shares[id(state)] if won else ZERO
             outcome = ("skipped" if base is None else "applied" if taken
                        else "outdone" if best is not None and not won else "nothing_left")
-            steps.setdefault(lines[n].line_id, {})[attempt.rule.order] = Step(
-                outcome, base, taken, owed[n], winner, (attempt.summed, attempt.total))
+            steps.setdefault(state.line.line_id, {})[attempt.rule.order] = Step(
+                outcome, base, taken, owed[id(state)], winner, (attempt.summed, attempt.total))
 
 
 def apportion(total: int, weights: Sequence[int], bounds: Sequence[int]) -> list[int]:
