@@ -358,6 +358,18 @@ def test_mutated_records_get_the_row_engines_bytes(mutations, repeat_line) -> No
     assert ours.count(b"\n") == 3
 
 
+@pytest.mark.parametrize("ending", [b"\r\n", b"\n", b"\r\r\n"])
+def test_a_broken_line_is_named_as_evaluate_names_it_whatever_its_ending(ending: bytes) -> None:
+    """Found by the fuzzer: a string left open to the end of a CRLF line was "at line 2 column 0"
+    in batch (its line text had the "\r" dropped and a "\n" added) and "at line 1 column N" in
+    evaluate (which keeps the "\r"): the row engine now reads the line as evaluate does."""
+    broken = jsonl([good("A")]).rstrip(b"\n")[:-40] + ending
+    data = jsonl([good("A")]) + broken + jsonl([good("C")])
+    ours = batch_output(SEED, data)
+    assert ours == row_output(SEED, data)
+    assert b"invalid JSON" in ours.splitlines()[1]
+
+
 @settings(max_examples=25, deadline=None)
 @given(MUTATIONS)
 @example([(("lines", 0, "item"), "", False)])

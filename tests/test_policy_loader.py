@@ -90,8 +90,8 @@ SCHEMA_CASES = [
      "patient_pays_at_most, tiers (got reduce, fixed)"),
     ("items-without-benefit", "    items: [registration]\n",
      "- id: r1", "rules[0]",
-     "rule r1: invalid value: items and benefit go together: a benefit needs the items it applies to, "
-     "and items need a benefit"),
+     "rule r1: invalid value: items and benefit go together: a benefit needs the items (or the fee_categories) "
+     "it applies to, and items need a benefit"),
     ("empty-when", "    when: {}\n    items: [registration]\n    benefit: {waive: true}\n",
      "when:", "rules[0].when",
      "rule r1: invalid value: an empty condition; write at least one of category, credential, "

@@ -38,9 +38,10 @@ CORPUS = Path(__file__).parent / "corpus"
 #: The repository's own valid inputs, mutated at the value level; the corpus adds the hostile
 #: cases of issue 14 (mutated byte-wise only) and a few valid seeds named ``seed-*``.
 FIXTURES = {
-    "visits": ("examples/visit.json", "examples/visits.jsonl", "examples/bad_visits.jsonl"),
+    "visits": ("examples/visit.json", "examples/visits.jsonl", "examples/bad_visits.jsonl",
+               "examples/insured-visit.json"),
     "packs": ("src/shuangyong/policy/packs/seed-example.yaml", "src/shuangyong/policy/packs/cn-national.yaml",
-              "examples/reform-bed-waiver.yaml", "tests/plugin_data/sample-pack.yaml"),
+              "examples/reform-bed-waiver.yaml", "tests/plugin_data/sample-pack.yaml", "examples/youfu-subsidy.yaml"),
     "standards": ("src/shuangyong/compliance/packs/seed-standards.yaml", "tests/plugin_data/sample-standards.yaml"),
     "dossiers": ("examples/dossier.yaml",),
     "cases": ("tests/cases/test_seed_example.case.yaml", "tests/cases/test_cn_national.case.yaml",

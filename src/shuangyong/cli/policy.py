@@ -60,7 +60,8 @@ def policy_show(policies: tuple[str, ...], fmt: str) -> None:
     rows = [["rule", "pack", "items / grants", "benefit", "title"]]
     for rule in merged.rules:
         spec = rule.spec
-        target = ", ".join(spec.items) or ", ".join(spec.priorities + spec.services)
+        target = (", ".join((*spec.items, *(f"fee_category {c}" for c in spec.fee_categories)))
+                  or ", ".join(spec.priorities + spec.services))
         benefit = "—"
         if spec.benefit is not None:
             benefit = next(f"{k}={v}" for k, v in spec.benefit.model_dump(exclude_none=True).items())

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -16,6 +17,7 @@ from shuangyong.text import Text
 
 if TYPE_CHECKING:
     from shuangyong.engine.context import VisitContext
+    from shuangyong.model.visit import ChargeLine
     from shuangyong.policy.layers import PolicySet, Rule
     from shuangyong.policy.schema import Benefit, Tier
 
@@ -138,27 +140,48 @@ def _check_scopes(rules: list[CompiledRule]) -> None:
 CANDIDATE_CACHE_SIZE = 4096
 IndexKey = tuple[str, str | None]  #: (region prefix, eligibility token or None)
 Plan = tuple[tuple[CompiledRule, ...], ...]  #: candidate rules for one item kind, by group
+Names = Callable[[CompiledRule], tuple[str, ...]]  #: the names a rule is filed under
+_ITEMS: Names = attrgetter("rule.spec.items")
+_FEE_CATEGORIES: Names = attrgetter("rule.spec.fee_categories")
+
+
+def _filed(rules: Iterable[CompiledRule], names: Names) -> dict[str, tuple[CompiledRule, ...]]:
+    """``rules`` filed under each name ``names`` gives a rule, in rule order."""
+    filed: dict[str, list[CompiledRule]] = {}
+    for rule in rules:
+        for name in names(rule):
+            filed.setdefault(name, []).append(rule)
+    return {name: tuple(found) for name, found in filed.items()}
+
+
+def _plans(eligible: tuple[CompiledRule, ...], names: Names) -> dict[str, Plan]:
+    """``eligible`` filed under each name ``names`` gives a rule, by stage (payer, then group)."""
+    plans: dict[str, Plan] = {}
+    for name, rules in _filed(eligible, names).items():
+        stages: dict[tuple[int, int], list[CompiledRule]] = {}
+        for rule in rules:
+            stages.setdefault(rule.stage, []).append(rule)
+        plans[name] = tuple(tuple(stages[stage]) for stage in sorted(stages))
+    return plans
 
 
 @attrs.frozen(slots=True)
 class VisitPlan:
-    """What a set of eligible rules grants: per item kind, the rules by stacking group; and the
-    visit-level entitlements. Shared by every visit whose eligible set is the same."""
+    """What a set of eligible rules grants: per item kind, and per fee category, the rules by
+    stacking group; and the visit-level entitlements. Shared by every visit whose eligible set is
+    the same."""
 
     by_item: dict[str, Plan]
     grants: tuple[CompiledRule, ...]
+    #: the rules naming fee categories (``fee_categories``): only the settlement path reads them
+    by_category: dict[str, Plan] = attrs.field(factory=dict)
 
     @classmethod
     def of(cls, eligible: tuple[CompiledRule, ...]) -> VisitPlan:
-        """Group ``eligible`` by item kind and stage (payer, then stacking group); keep the ones
-        granting to the visit."""
-        by_item: dict[str, dict[tuple[int, int], list[CompiledRule]]] = {}
-        for rule in eligible:
-            for item in rule.rule.spec.items:
-                by_item.setdefault(item, {}).setdefault(rule.stage, []).append(rule)
+        """Group ``eligible`` by item kind, and by fee category, and by stage (payer, then
+        stacking group); keep the ones granting to the visit."""
         grants = tuple(r for r in eligible if r.rule.spec.priorities or r.rule.spec.services)
-        return cls({item: tuple(tuple(groups[g]) for g in sorted(groups)) for item, groups in by_item.items()},
-                   grants)
+        return cls(_plans(eligible, _ITEMS), grants, _plans(eligible, _FEE_CATEGORIES))
 
 
 @attrs.frozen(slots=True)
@@ -174,6 +197,8 @@ class CompiledPolicy:
     settles: bool
     #: every rule that names an item kind, eligible or not: what ``explain`` goes through
     concerning: dict[str, tuple[CompiledRule, ...]]
+    #: every rule that names a fee category, likewise
+    concerning_category: dict[str, tuple[CompiledRule, ...]]
     _candidates: dict[tuple[str, frozenset[str]], tuple[CompiledRule, ...]] = attrs.field(
         factory=dict, eq=False, repr=False)
 
@@ -209,12 +234,16 @@ class CompiledPolicy:
         for compiled_rule in compiled:
             for token in compiled_rule.tokens or (None,):
                 index.setdefault((compiled_rule.rule.region, token), []).append(compiled_rule)
-        concerning: dict[str, list[CompiledRule]] = {}
-        for compiled_rule in compiled:
-            for item in compiled_rule.rule.spec.items:
-                concerning.setdefault(item, []).append(compiled_rule)
         return cls(policy, tuple(compiled), {key: tuple(rules) for key, rules in index.items()},
-                   policy.settles, {item: tuple(rules) for item, rules in concerning.items()})
+                   policy.settles, _filed(compiled, _ITEMS), _filed(compiled, _FEE_CATEGORIES))
+
+    def concerning_line(self, line: ChargeLine) -> tuple[CompiledRule, ...]:
+        """Every rule that names the line's item kind or its fee category, in rule order."""
+        by_item = self.concerning.get(line.item, ())
+        if line.fee_category is None or line.fee_category not in self.concerning_category:
+            return by_item
+        both = {rule.order: rule for rule in (*by_item, *self.concerning_category[line.fee_category])}
+        return tuple(rule for _, rule in sorted(both.items()))
 
     def candidates(self, region: str, tokens: frozenset[str]) -> tuple[CompiledRule, ...]:
         """Rules filed under the region's prefixes and the tokens (or no token), in rule order.

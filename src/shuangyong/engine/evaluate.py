@@ -24,6 +24,7 @@ from shuangyong.engine.decision import (
     Totals,
 )
 from shuangyong.engine.explain import explain
+from shuangyong.engine.fee_category_rules import CategoryPlan
 from shuangyong.engine.settlement import POT_BASES, Settler, Steps
 from shuangyong.errors import UnknownItemError
 from shuangyong.model.registry import Registry
@@ -57,17 +58,22 @@ class CachedPlan:
     visit_scope: bool
     #: some rule is computed on a self-pay pot (then the settlement path keeps count of the pots)
     pots: bool
+    #: the eligible rules naming fee categories (they settle), or ``None`` when there are none
+    categories: CategoryPlan | None = None
 
     @classmethod
-    def of(cls, plan: VisitPlan, registry: Registry) -> CachedPlan:
-        """What ``plan`` grants a visit: its entitlements, and their priorities and services in registry order."""
+    def of(cls, plan: VisitPlan, registry: Registry, *, item_rules_first: bool = False) -> CachedPlan:
+        """What ``plan`` grants a visit: its entitlements, and their priorities and services in
+        registry order; and its rules on fee categories (``item_rules_first`` as the packs say)."""
         entitlements = tuple(Entitlement(r.rule_id, r.clause, r.rule.spec.priorities, r.rule.spec.services)
                              for r in plan.grants)
-        rules = [rule for groups in plan.by_item.values() for group in groups for rule in group]
+        rules = [rule for plans in (plan.by_item, plan.by_category) for groups in plans.values()
+                 for group in groups for rule in group]
         return cls(plan.by_item, entitlements,
                    registry.priorities.order(p for e in entitlements for p in e.priorities),
                    registry.services.order(s for e in entitlements for s in e.services),
-                   any(rule.visit_scope for rule in rules), any(rule.base in POT_BASES for rule in rules))
+                   any(rule.visit_scope for rule in rules), any(rule.base in POT_BASES for rule in rules),
+                   CategoryPlan(plan.by_category, item_rules_first) if plan.by_category else None)
 
 
 class Engine:
@@ -177,5 +183,6 @@ class Engine:
         if plan is None:
             if len(self._plans) >= PLAN_CACHE_SIZE:
                 self._plans.clear()
-            plan = self._plans[key] = CachedPlan.of(VisitPlan.of(eligible), self.registry)
+            plan = self._plans[key] = CachedPlan.of(VisitPlan.of(eligible), self.registry,
+                                                    item_rules_first=self.policy.item_rules_first)
         return plan

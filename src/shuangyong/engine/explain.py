@@ -66,6 +66,12 @@ def _step_trace(rule: CompiledRule, reason: Text, step: Step | None) -> RuleTrac
     if step is None:  # unreachable when the index and the conditions agree; said, not hidden
         return _trace(rule, "nothing_left", Text(f"{reason.zh}；但未参与计算", f"{reason.en}; but it was not computed"),
                       settling=True)
+    if step.outcome == "item_first":
+        return _trace(rule, "outdone", Text(
+            f"{reason.zh}；但同一付款方的项目级规则已先适用：{step.winner}（付款方 {spec.payer}，item_rules_first）；"
+            "本条按医疗收费项目类别的规则不再适用",
+            f"{reason.en}; but an item-level rule of the same payer applied first: {step.winner} (payer "
+            f"{spec.payer}, item_rules_first); this fee-category rule does not apply"), settling=True)
     if step.outcome == "skipped":
         return _trace(rule, "skipped", Text(
             f"{reason.zh}；但本次就诊没有医保结算数据，无{label.zh}可算，规则写明 without_insurance: skip，跳过",
@@ -117,7 +123,7 @@ def _gate(engine: Evaluator, rule: CompiledRule, ctx: VisitContext,
 def _line_trace(engine: Evaluator, ctx: VisitContext, line: ChargeLine, decision: LineDecision,
                 visit_gates: dict[int, Gate], steps: Steps | None) -> LineTrace:
     applied = {a.rule: a.reduction for a in decision.applied}
-    concerning = engine.compiled.concerning.get(line.item, ())
+    concerning = engine.compiled.concerning_line(line)
     group_winner = {rule.group: rule for rule in concerning if rule.rule_id in applied}
     considered = []
     for rule in concerning:

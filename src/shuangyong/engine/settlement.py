@@ -62,8 +62,9 @@ if TYPE_CHECKING:
 
 class Step(NamedTuple):
     """What one rule did on one line, for ``explain``: ``outcome`` is applied, outdone,
-    nothing_left or skipped; ``base_amount`` what its base was on this line (``None`` when
-    skipped); ``reduction`` what it took; ``left`` what the patient still owed before the stage;
+    nothing_left, skipped, or item_first (shut out by ``winner``, an item-level rule:
+    engine/fee_category_rules.py); ``base_amount`` what its base was on this line (``None`` when
+    skipped or shut out); ``reduction`` what it took; ``left`` what the patient still owed before the stage;
     ``winner`` the rule that won the stage (on this line, or over the visit); ``visit`` (visit
     scope) the visit's sum of the rule's base and what the rule computed on it."""
 
@@ -180,7 +181,8 @@ class Settler:
                steps: Steps | None = None) -> tuple[tuple[LineDecision, ...], Totals]:
         """Every line's decision and the visit's totals under the visit's ``plan``; ``steps`` (if
         given) is filled in for ``explain``. ``unknown_item`` builds the error for an unknown
-        item kind (strict mode).
+        item kind (strict mode). The plan's rules naming fee categories are merged into each
+        line's rules (engine/fee_category_rules.py).
 
         The lines the rules cover go through the stages together, stage by stage: what a
         visit-scope rule needs, and what refuses a rule that needs insurance data the visit lacks
@@ -189,7 +191,8 @@ class Settler:
         (:meth:`_line_by_line`), unless ``explain`` asks."""
         lines = sorted(visit.lines, key=_ORDER)
         insured = bool(lines) and lines[0].insurance is not None
-        if insured and not plan.visit_scope and steps is None:
+        categories = plan.categories
+        if insured and not plan.visit_scope and categories is None and steps is None:
             return self._line_by_line(visit, ctx, lines, plan, unknown_item)
         by_item = plan.by_item
         decided: list[LineDecision | None] = []
@@ -211,9 +214,11 @@ class Settler:
             total_paid += paid
             left = amount - paid
             groups = by_item.get(line.item)
+            if groups is None and unknown_item is not None and line.item not in self.registry.items:
+                raise unknown_item(visit, line)
+            if categories is not None:
+                groups = categories.plan(ctx, line, groups, steps)
             if groups is None:  # no rule covers the line: what the funds paid, and the patient the rest
-                if unknown_item is not None and line.item not in self.registry.items:
-                    raise unknown_item(visit, line)
                 decided.append(_new(LineDecision, (line.line_id, line.item, amount, ZERO, left, None, None, (), paid,
                                                    (*funds, (PATIENT, left)))))
                 continue

@@ -46,10 +46,13 @@ class PolicySet:
     fingerprint: str
     #: the concession payers' waterfall order after insurance (docs/settlement.md)
     payers: tuple[str, ...] = (DEFAULT_PAYER,)
+    #: a payer's item-level rules on a line shut out its fee-category rules there
+    item_rules_first: bool = False
 
     @property
     def settles(self) -> bool:
-        """Some rule needs the settlement path: another payer, base, scope or benefit shape."""
+        """Some rule needs the settlement path: another payer, base, scope, benefit shape, or fee
+        categories."""
         return any(rule.spec.settles for rule in self.rules)
 
     def rule(self, rule_id: str) -> Rule:
@@ -70,10 +73,14 @@ def merge(packs: list[LoadedPack], registry: Registry) -> PolicySet:
     rules: dict[str, Rule] = {}
     groups: list[str] = []
     order: tuple[LoadedPack, tuple[str, ...]] | None = None  #: the latest ``settlement.payers``
+    item_rules_first = False  #: the latest ``settlement.item_rules_first``
     for pack in packs:
         spec = pack.spec
         if spec.settlement is not None:
-            order = pack, _declared_order(pack, registry)
+            if spec.settlement.payers is not None:
+                order = pack, _declared_order(pack, spec.settlement.payers, registry)
+            if "item_rules_first" in spec.settlement.model_fields_set:
+                item_rules_first = spec.settlement.item_rules_first
         pack_region = _prefix(spec.region, pack, ("region",))
         for loc_index, rule_id in enumerate(spec.disable):
             if rule_id not in rules:
@@ -114,12 +121,12 @@ def merge(packs: list[LoadedPack], registry: Registry) -> PolicySet:
     default = _default_payers(merged)
     payers = default if order is None else _checked_order(order, merged, packs)
     return PolicySet(tuple(p.spec.pack for p in packs), merged, ordered_groups,
-                     _fingerprint(merged, ordered_groups, None if payers == default else payers), payers)
+                     _fingerprint(merged, ordered_groups, None if payers == default else payers, item_rules_first),
+                     payers, item_rules_first)
 
 
-def _declared_order(pack: LoadedPack, registry: Registry) -> tuple[str, ...]:
+def _declared_order(pack: LoadedPack, payers: tuple[str, ...], registry: Registry) -> tuple[str, ...]:
     """A pack's ``settlement.payers``, each a payer of concessions the registry knows."""
-    payers: tuple[str, ...] = pack.spec.settlement.payers
     for index, payer in enumerate(payers):
         problem = _payer_problem(payer, registry)
         if problem is not None:
@@ -156,16 +163,23 @@ def _canonical(rule: Rule) -> dict[str, object]:
     return dict(rule.spec.model_dump(mode="json", by_alias=True, exclude=exclude), region=rule.region)
 
 
-def _fingerprint(rules: tuple[Rule, ...], groups: tuple[str, ...], payers: tuple[str, ...] | None) -> str:
-    """A hash of what decides outcomes: the rules' content, their regions, the group order, and
-    the payers' order where a pack sets one other than the default."""
+def _fingerprint(rules: tuple[Rule, ...], groups: tuple[str, ...], payers: tuple[str, ...] | None,
+                 item_rules_first: bool) -> str:
+    """A hash of what decides outcomes: the rules' content, their regions, the group order, the
+    payers' order where a pack sets one other than the default, and ``item_rules_first`` where
+    it is true."""
     canonical: dict[str, object] = {
         "schema_version": SCHEMA_VERSION,
         "groups": list(groups),
         "rules": [_canonical(rule) for rule in rules],
     }
+    settlement: dict[str, object] = {}
     if payers is not None:
-        canonical["settlement"] = {"payers": list(payers)}
+        settlement["payers"] = list(payers)
+    if item_rules_first:
+        settlement["item_rules_first"] = True
+    if settlement:
+        canonical["settlement"] = settlement
     text = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
@@ -205,6 +219,7 @@ def _check_known(values: Iterable[str], vocabulary: Vocabulary, pack: LoadedPack
 
 def _check_ids(rule: RuleSpec, registry: Registry, pack: LoadedPack, loc: Loc) -> None:
     _check_known(rule.items, registry.items, pack, loc + ("items",), rule.id)
+    _check_known(rule.fee_categories, registry.fee_categories, pack, loc + ("fee_categories",), rule.id)
     problem = _payer_problem(rule.payer, registry)
     if problem is not None:
         raise _rule_error(pack, loc + ("payer",), rule.id, problem)
@@ -216,6 +231,11 @@ def _check_ids(rule: RuleSpec, registry: Registry, pack: LoadedPack, loc: Loc) -
             raise _rule_error(pack, loc + ("benefit",), rule.id, Text(
                 f"waive_deposit 只适用于保证金类项目，{', '.join(fees)} 不是",
                 f"waive_deposit applies to deposit items only; {', '.join(fees)} is not one"))
+        if rule.fee_categories:
+            raise _rule_error(pack, loc + ("benefit",), rule.id, Text(
+                "waive_deposit 只适用于保证金类项目，医疗收费项目类别（fee_categories）是收费，不是保证金",
+                "waive_deposit applies to deposit items only; fee categories (fee_categories) are charges, "
+                "not deposits"))
     if rule.when is not None:
         _check_when(rule.when, registry, pack, loc + ("when",), rule.id)
 

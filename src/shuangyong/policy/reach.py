@@ -3,7 +3,8 @@
 A line's item kind is its ``item``, else what a charge-code table maps its ``code`` to, else what
 its national fee category maps to. A HIS that sends codes and fee categories but no item kinds
 never reaches a rule on a kind that neither maps to, and nothing would say so: ``policy check``
-warns about those kinds.
+warns about those kinds. A rule that also names fee categories (``fee_categories``) is reached
+through the line's fee category, and is no cause for a warning.
 """
 
 from __future__ import annotations
@@ -21,12 +22,15 @@ if TYPE_CHECKING:
 def unreached_items(policy: PolicySet, registry: Registry,
                     codes: ChargeCodeMap | None = None) -> dict[str, tuple[str, ...]]:
     """The item kinds the rules name that no fee category and no code of ``codes`` maps to, each
-    with the ids of the rules naming it, in the registry's order of item kinds."""
+    with the ids of the rules naming it, in the registry's order of item kinds; rules naming fee
+    categories are left out (a line's fee category reaches them)."""
     reached = {term.item for term in registry.fee_categories if term.item is not None}
     if codes is not None:
         reached |= codes.item_kinds()
     naming: dict[str, list[str]] = {}
     for rule in policy.rules:
+        if rule.spec.fee_categories:
+            continue
         for item in rule.spec.items:
             if item not in reached:
                 naming.setdefault(item, []).append(rule.spec.id)

@@ -46,6 +46,20 @@ def _as_tuple(value: Any) -> Any:
 Names = Annotated[tuple[str, ...], BeforeValidator(_as_tuple)]
 
 
+def _fee_category_ids(value: Any) -> Any:
+    """Fee categories are two digits as text (``"09"``): a bare ``9`` is YAML's number nine."""
+    value = _as_tuple(value)
+    for entry in value if isinstance(value, (list, tuple)) else ():
+        if type(entry) is int:
+            raise InputError(Text(f"医疗收费项目类别写作带引号的两位数字（\"{entry:02d}\"），收到 {entry}",
+                                  f"a fee category is two digits in quotes (\"{entry:02d}\"), got {entry}"),
+                             value=entry)
+    return value
+
+
+FeeCategoryIds = Annotated[tuple[str, ...], BeforeValidator(_fee_category_ids)]
+
+
 #: a plain decimal number, the JSON contract's amount grammar: no sign, exponent, space,
 #: underscore, full-width digit, or bare leading or trailing dot (``Decimal`` reads them all)
 _DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
@@ -303,6 +317,9 @@ class RuleSpec(StrictModel):
     region: str | None = None
     when: When | None = None
     items: Names = ()
+    #: national fee categories (医保 收费项目类别, ``"05"``) the benefit applies to, besides ``items``;
+    #: which of the two wins on a line where both kinds of rule hold: ``settlement.item_rules_first``
+    fee_categories: FeeCategoryIds = ()
     benefit: Benefit | None = None
     caps: Caps | None = None
     group: str = "default"
@@ -325,6 +342,8 @@ class RuleSpec(StrictModel):
         fingerprint, ``policy show``)."""
         exclude: dict[str, Any] = {key: True for key in SETTLEMENT_KEYS
                                    if getattr(self, key) == RuleSpec.model_fields[key].default}
+        if not self.fee_categories:
+            exclude["fee_categories"] = True
         if self.benefit is not None:
             exclude["benefit"] = {key for key in ("patient_pays_at_most", "tiers")
                                   if getattr(self.benefit, key) is None}
@@ -333,9 +352,9 @@ class RuleSpec(StrictModel):
     @property
     def settles(self) -> bool:
         """Uses something only the settlement path computes: another payer than the hospital, a
-        base other than the gross amount, visit scope, or a new benefit shape."""
+        base other than the gross amount, visit scope, a new benefit shape, or fee categories."""
         return (self.payer != DEFAULT_PAYER or self.base != "gross" or self.scope != "line"
-                or (self.benefit is not None and self.benefit.settles))
+                or (self.benefit is not None and self.benefit.settles) or bool(self.fee_categories))
 
     @model_validator(mode="after")
     def _settlement_keys(self) -> RuleSpec:
@@ -353,9 +372,11 @@ class RuleSpec(StrictModel):
 
     @model_validator(mode="after")
     def _grants_something(self) -> RuleSpec:
-        if bool(self.items) != (self.benefit is not None):
-            raise ValueError("items and benefit go together: a benefit needs the items it "
-                             "applies to, and items need a benefit")
+        if self.fee_categories and self.benefit is None:
+            raise ValueError("fee_categories and benefit go together: fee categories need a benefit")
+        if bool(self.items or self.fee_categories) != (self.benefit is not None):
+            raise ValueError("items and benefit go together: a benefit needs the items (or the "
+                             "fee_categories) it applies to, and items need a benefit")
         if self.benefit is None and not (self.priorities or self.services):
             raise ValueError("a rule grants a benefit on items, priorities or services")
         if self.caps is not None and self.benefit is None:
@@ -364,13 +385,24 @@ class RuleSpec(StrictModel):
 
 
 class Settlement(StrictModel):
-    """The payers' waterfall order after insurance (docs/settlement.md)."""
+    """How concessions settle after insurance (docs/settlement.md): the payers' waterfall order,
+    and whether a payer's item-level rules come before its fee-category rules. A layer sets
+    either or both; a key it leaves out keeps the lower layers' value."""
 
-    payers: tuple[Id, ...] = Field(min_length=1)
+    payers: tuple[Id, ...] | None = Field(default=None, min_length=1)
+    item_rules_first: Flag = False
+
+    @model_validator(mode="after")
+    def _says_something(self) -> Settlement:
+        if not self.model_fields_set:
+            raise ValueError("an empty settlement; write payers, item_rules_first or both")
+        return self
 
     @field_validator("payers")
     @classmethod
-    def _once_each(cls, payers: tuple[str, ...]) -> tuple[str, ...]:
+    def _once_each(cls, payers: tuple[str, ...] | None) -> tuple[str, ...]:
+        if payers is None:  # written ``payers: null``: the default is never validated
+            raise ValueError("payers is a list of payers; leave the key out to keep the lower layers' order")
         twice = sorted({p for p in payers if payers.count(p) > 1})
         if twice:
             raise InputError(Text(f"付款方 {', '.join(twice)} 重复", f"payer {', '.join(twice)} appears twice"))

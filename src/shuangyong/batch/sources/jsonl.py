@@ -43,23 +43,26 @@ def json_line_chunks(handle: Decoded | IO[bytes], chunk_bytes: int = CHUNK_BYTES
             data, buffer = buffer[:cut], buffer[cut:]
         else:
             data, buffer = buffer, b""
-        texts, positions = [], []
+        texts, lines, positions = [], [], []
         pieces = data.split(b"\n")
         for offset, raw in enumerate(pieces):
             if raw.strip(b" \t\n\r"):  # JSON's white space only, as evaluate; lines end as "\n"
-                texts.append(raw.removesuffix(b"\r") + b"\n" if offset < len(pieces) - 1 else raw)
+                ended = offset < len(pieces) - 1
+                texts.append(raw.removesuffix(b"\r") + b"\n" if ended else raw)
+                lines.append(raw + b"\n" if ended else raw)  # as evaluate reads it, for the row engine
                 positions.append(line_number + offset + 1)
         line_number += data.count(b"\n")
         if texts:
-            yield _json_chunk(data, texts, positions, {n: problems.pop(line) for n, line in enumerate(positions)
-                                                      if line in problems})
+            yield _json_chunk(data, texts, lines, positions,
+                              {n: problems.pop(line) for n, line in enumerate(positions) if line in problems})
         if not block:
             return
 
 
-def _json_chunk(data: bytes, texts: list[bytes], positions: list[int], problems: dict[int, InputError]) -> Chunk:
+def _json_chunk(data: bytes, texts: list[bytes], lines: list[bytes], positions: list[int],
+                problems: dict[int, InputError]) -> Chunk:
     def record(index: int) -> RawRecord:
-        return RawRecord(positions[index], text="" if index in problems else texts[index].decode("utf-8"))
+        return RawRecord(positions[index], text="" if index in problems else lines[index].decode("utf-8"))
 
     forced = frozenset(problems)
     size = len(data)
