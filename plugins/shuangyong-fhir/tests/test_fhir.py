@@ -23,9 +23,11 @@ from shuangyong.engine import Engine
 from shuangyong.errors import InputError, MoneyError
 from shuangyong.interchange import decision_to_dict, visit_from_dict
 from shuangyong.model.registry import Registry
-from shuangyong_fhir import FhirAdapter, FhirError, exact_json, invoices_from_bundle, read_bundle, visits_to_bundle
+from shuangyong_fhir import (FhirAdapter, FhirError, exact_json, invoices_from_bundle, read_bundle, read_each,
+                             visits_to_bundle)
 
 FIXTURE = Path(__file__).parent / "fixtures" / "nanning-outpatient-inpatient.json"
+REAL = Path(__file__).parent / "fixtures" / "real"
 ENGINE = Engine.from_packs("seed-example")
 
 
@@ -74,9 +76,13 @@ class TestRead:
         resource(bundle, "qin-xiulan-card")["status"] = "cancelled"
         assert "credentials" not in read(bundle)[1]["patient"]
 
-    def test_amount_is_price_times_quantity_exactly(self) -> None:
-        """3 days × 45.00 = 135.00; 2 × 3.50 = 7.00: Decimal arithmetic, exact to the fen."""
-        visits = read(fixture())
+    def test_price_override_is_the_total_not_a_unit_price(self) -> None:
+        """Issue 17, defect 2: in R4B ``priceOverride`` is the total price of the charge. Two
+        injections priced 7.00 in all are 7.00 (not 14.00), three days' bed at 135.00 are 135.00
+        (not 405.00); ``quantity`` and ``factorOverride`` do not change it."""
+        bundle = fixture()
+        resource(bundle, "ci-0007-1")["factorOverride"] = 0.5
+        visits = read(bundle)
         assert ("7.00", "135.00") == (visits[0]["lines"][1]["amount"], visits[1]["lines"][0]["amount"])
 
     def test_decisions_from_the_bundle(self) -> None:
@@ -103,16 +109,45 @@ class TestWrite:
                                  b"null" in target.getvalue())  # FHIR JSON has no nulls
 
     def test_invoice_elements(self) -> None:
-        """The discount names the rule in CS_RULE and quotes the clause; totals are gross and net."""
+        """The discount names the rule in CS_RULE and quotes the clause."""
         target = io.BytesIO()
         FhirAdapter().write(decide(read(fixture()))[:1], target)
         invoice = json.loads(target.getvalue(), parse_float=Decimal)["entry"][0]["resource"]
         first = invoice["lineItem"][0]
-        assert (["base", "discount"], "two-waivers.registration", Decimal("12.00"), Decimal("81.85"),
-                Decimal("50.35")) == (
+        assert (["base", "discount"], "two-waivers.registration", Decimal("12.00")) == (
             [p["type"] for p in first["priceComponent"]], first["priceComponent"][1]["code"]["coding"][0]["code"],
-            first["priceComponent"][1]["amount"]["value"], invoice["totalGross"]["value"], invoice["totalNet"]["value"])
+            first["priceComponent"][1]["amount"]["value"])
         assert first["priceComponent"][1]["code"]["text"].startswith("凭“重点优抚对象医疗证”就诊")
+
+    def test_totals_follow_r4b(self) -> None:
+        """Issue 17, defect 3: R4B's totalGross and totalNet are the totals with and without tax,
+        not before and after the concession. The concession is the discount total component; with
+        no tax both totals are what is payable (50.35), the 81.85 charged is the base component."""
+        adapter = FhirAdapter()
+        target = io.BytesIO()
+        adapter.write(decide(list(adapter.read(FIXTURE)))[:1], target)
+        invoice = json.loads(target.getvalue(), parse_float=Decimal)["entry"][0]["resource"]
+        assert ([("base", Decimal("81.85")), ("discount", Decimal("31.50"))], Decimal("50.35"), Decimal("50.35")) == (
+            [(p["type"], p["amount"]["value"]) for p in invoice["totalPriceComponent"]],
+            invoice["totalGross"]["value"], invoice["totalNet"]["value"])
+
+    def test_invoice_names_subject_date_issuer_and_resolvable_charges(self) -> None:
+        """Issue 17, defect 3: the Invoice names its patient, its date and issuer, and each line
+        refers to the ChargeItem it answers by a reference the sender can resolve."""
+        adapter = FhirAdapter()
+        bundle = fixture()
+        resource(bundle, "MZ20260302-0042")["serviceProvider"] = {"reference": "Organization/nnsy"}
+        visits = list(adapter.read(json.dumps(bundle, ensure_ascii=False)))
+        target = io.BytesIO()
+        adapter.write(decide(visits), target)
+        invoices = [e["resource"] for e in json.loads(target.getvalue(), parse_float=Decimal)["entry"]]
+        sent = {e["resource"]["id"]: e for e in bundle["entry"]}
+        assert ("Patient/huang-jianguo", {"reference": "Organization/nnsy"}, "Patient/qin-xiulan", False, True) == (
+            invoices[0]["subject"]["reference"], invoices[0]["issuer"], invoices[1]["subject"]["reference"],
+            "issuer" in invoices[1], invoices[0]["date"].startswith("20"))
+        references = [item["chargeItemReference"]["reference"] for item in invoices[0]["lineItem"]]
+        assert (["ChargeItem/ci-0042-1", "ChargeItem/ci-0042-2", "ChargeItem/ci-0042-3", "ChargeItem/ci-0042-4"],
+                True) == (references, all(r.split("/")[1] in sent for r in references))
 
     def test_float_in_a_decision_refused_and_nothing_written(self, tmp_path: Path) -> None:
         """A float amount in a decision is a MoneyError naming visit and field; no file appears."""
@@ -250,7 +285,6 @@ class TestErrors:
          "identifier[1].value"),
         (lambda b: resource(b, "huang-jianguo")["extension"][0]["valueCoding"].update(system="urn:x"),
          "Patient/huang-jianguo", "extension[0].valueCoding"),
-        (lambda b: b["entry"][6]["resource"].pop("id"), "entry[6]", "id"),
         (lambda b: b["entry"].append(copy.deepcopy(b["entry"][0])), "Patient/huang-jianguo", "id"),
     ])
     def test_missing_or_contradictory(self, change: Any, record: str, element: str) -> None:
@@ -262,13 +296,23 @@ class TestErrors:
         assert (record, element) == (caught.value.record, caught.value.field)
         assert (caught.value.message.zh != caught.value.message.en) is True
 
-    def test_invalid_fhir_named_by_entry(self) -> None:
-        """A value FHIR itself refuses (a decimal that is text) names the entry and the element."""
+    def test_invalid_fhir_named_by_resource_and_other_visits_decided(self) -> None:
+        """A value FHIR itself refuses (a decimal that is text) names the resource and the element,
+        and refuses that visit only: the other is still read (issue 14's leftover, issue 17)."""
         bundle = fixture()
         resource(bundle, "ci-0042-3")["priceOverride"]["value"] = "二十五"
-        with pytest.raises(FhirError) as caught:
-            read(bundle)
-        assert ("entry[7]", "priceOverride.value") == (caught.value.record, caught.value.field)
+        results = list(read_each(json.dumps(bundle, ensure_ascii=False)))
+        assert (FhirError, "ChargeItem/ci-0042-3", "priceOverride.value", "ZY20260225-0007") == (
+            type(results[0]), results[0].record, results[0].field, results[1]["visit_id"])
+
+    def test_a_bad_encounter_refuses_its_visit_only(self) -> None:
+        """An Encounter with an unknown class is an error in its place; the next visit is read."""
+        bundle = fixture()
+        resource(bundle, "MZ20260302-0042")["class"]["code"] = "FLD"
+        results = list(read_each(json.dumps(bundle, ensure_ascii=False)))
+        assert ("Encounter/MZ20260302-0042", "class", "ZY20260225-0007") == (
+            results[0].record, results[0].field, results[1]["visit_id"])
+        assert "AMB, VR, EMER, OBSENC, IMP, ACUTE, NONAC, SS" in results[0].message.en
 
     def test_amount_beyond_the_fen(self) -> None:
         """A price times quantity that is not whole fen is refused at the ChargeItem's price."""
@@ -314,15 +358,24 @@ class TestCli:
         assert (0, ["MZ20260302-0042", "ZY20260225-0007"]) == (
             result.exit_code, [d["visit_id"] for d in json.loads(result.stdout)])
 
-    def test_bad_bundle_exits_2_and_writes_nothing(self, tmp_path: Path) -> None:
-        """A bundle the adapter refuses stops the run with the resource and element named."""
+    def test_bad_visit_exits_2_and_the_others_are_decided(self, tmp_path: Path) -> None:
+        """A ChargeItem the adapter refuses is an error for its visit, with resource and element
+        named; the other visit is still decided, and the run exits 2."""
         bundle = fixture()
         resource(bundle, "ci-0042-4")["priceOverride"]["currency"] = "USD"
         source, out = tmp_path / "bad.json", tmp_path / "out.json"
         source.write_text(json.dumps(bundle, ensure_ascii=False), encoding="utf-8")
         result = CliRunner().invoke(main, ["evaluate", str(source), "--his", "fhir", "-o", str(out)])
-        assert (2, True, False) == (result.exit_code, "record ChargeItem/ci-0042-4, field priceOverride.currency"
-                                    in result.stderr, out.exists())
+        written = json.loads(out.read_text(encoding="utf-8"))
+        assert (2, ("ChargeItem/ci-0042-4", "priceOverride.currency"), "ZY20260225-0007") == (
+            result.exit_code, (written[0]["error"]["record"], written[0]["error"]["field"]), written[1]["visit_id"])
+
+    @pytest.mark.parametrize("name", ["Claim-100150.json", "Bundle-bundle-example.json"])
+    def test_no_encounter_exits_2_saying_why(self, name: str) -> None:
+        """Issue 17, defect 5: a bundle with no Encounter (a Claim, a searchset) was decided as
+        nothing, `[]` and exit 0. Now it exits 2 and says there is no visit and what it holds."""
+        result = CliRunner().invoke(main, ["evaluate", str(REAL / name), "--his", "fhir"])
+        assert (2, True) == (result.exit_code, "has no Encounter, so there is no visit to decide" in result.output)
 
     def test_unknown_adapter(self) -> None:
         result = CliRunner().invoke(main, ["explain", str(FIXTURE), "--his", "nope"])

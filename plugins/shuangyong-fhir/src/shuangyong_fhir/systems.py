@@ -23,12 +23,17 @@ SYS_VISIT = f"{BASE}/NamingSystem/visit"  #: Invoice.identifier: the visit (Enco
 #: HL7 v2 table 0203 "MR": the hospital's medical record number, used as the patient's id.
 IDENTIFIER_TYPE = "http://terminology.hl7.org/CodeSystem/v2-0203"
 MEDICAL_RECORD = "MR"
-#: Encounter.class (v3 ActCode) → the JSON contract's visit kind.
+#: Encounter.class (v3 ActCode) → the JSON contract's visit kind. A virtual visit (互联网诊疗) is
+#: billed as outpatient, an observation stay (留观) as emergency, a short stay (日间病房) as
+#: inpatient; home health (HH, 家庭病床 rules differ by region), field (FLD) and pre-admission
+#: (PRENC) encounters are refused, with this list.
 ENCOUNTER_CLASS = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
-VISIT_KINDS = {"AMB": "outpatient", "EMER": "emergency", "IMP": "inpatient", "ACUTE": "inpatient",
-               "NONAC": "inpatient"}
+VISIT_KINDS = {"AMB": "outpatient", "VR": "outpatient", "EMER": "emergency", "OBSENC": "emergency",
+               "IMP": "inpatient", "ACUTE": "inpatient", "NONAC": "inpatient", "SS": "inpatient"}
 CLASS_OF_KIND = {"outpatient": "AMB", "emergency": "EMER", "inpatient": "IMP"}
 CURRENCY = "CNY"
-#: Encounters and charge items in these states did not happen or are not charged: skipped.
+#: Encounters in these states did not happen: skipped.
 SKIPPED_ENCOUNTERS = frozenset({"cancelled", "entered-in-error"})
-SKIPPED_CHARGES = frozenset({"entered-in-error", "not-billable", "aborted"})
+#: Only charges in these states are decided; the others (planned, not-billable, aborted,
+#: entered-in-error, unknown) are left out, and the Invoice says which.
+DECIDED_CHARGES = frozenset({"billable", "billed"})
