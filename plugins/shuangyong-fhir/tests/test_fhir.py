@@ -23,8 +23,8 @@ from shuangyong.engine import Engine
 from shuangyong.errors import InputError, MoneyError
 from shuangyong.interchange import decision_to_dict, visit_from_dict
 from shuangyong.model.registry import Registry
-from shuangyong_fhir import (FhirAdapter, FhirError, exact_json, invoices_from_bundle, read_bundle, read_each,
-                             visits_to_bundle)
+from shuangyong_fhir import FhirAdapter, FhirError, exact_json, invoices_from_bundle, read_bundle, visits_to_bundle
+from shuangyong_fhir.reader import read_each
 
 FIXTURE = Path(__file__).parent / "fixtures" / "nanning-outpatient-inpatient.json"
 REAL = Path(__file__).parent / "fixtures" / "real"
