@@ -426,3 +426,164 @@ def test_a_deep_bundle_is_refused_in_every_json_encoding(codec: str) -> None:
     with pytest.raises(FhirError) as raised:
         list(read_bundle(text.encode(codec)))
     assert "nested deeper than 64 levels" in raised.value.message.en
+
+
+def transaction(bundle: dict[str, Any]) -> dict[str, Any]:
+    """The fixture as an HIS posts it in a transaction: no ids, every reference a `urn:uuid` fullUrl."""
+    urls = {}
+    for n, entry in enumerate(bundle["entry"]):
+        entry.setdefault("fullUrl", f"urn:uuid:00000000-0000-4000-8000-{n:012d}")
+        urls[f"{entry['resource']['resourceType']}/{entry['resource'].pop('id')}"] = entry["fullUrl"]
+        entry["request"] = {"method": "POST", "url": entry["resource"]["resourceType"]}
+    text = json.dumps({**bundle, "type": "transaction"}, ensure_ascii=False)
+    for reference, url in urls.items():
+        text = text.replace(f'"reference": "{reference}"', f'"reference": "{url}"')
+    return dict(json.loads(text))
+
+
+def with_charge(bundle: dict[str, Any], charge_id: str, **change: Any) -> dict[str, Any]:
+    resource(bundle, charge_id).update(change)
+    return bundle
+
+
+class TestBreadth:
+    def test_transaction_with_urn_uuid_fullurls_and_no_ids(self) -> None:
+        """A transaction bundle without ids reads as the collection does: references resolve by
+        fullUrl, an Encounter without id is named by its identifier or fullUrl, lines by identifier."""
+        bundle = transaction(fixture())
+        resource_of = {e["fullUrl"]: e["resource"] for e in bundle["entry"]}
+        encounter = resource_of["urn:uuid:8f0d5f6e-3c1a-4b0e-9a51-0c2f3e7d1a04"]
+        encounter["identifier"] = [{"value": "MZ20260302-0042"}]
+        adapter = FhirAdapter()
+        visits = list(adapter.read(json.dumps(bundle, ensure_ascii=False)))
+        expected = read(fixture())
+        assert (["MZ20260302-0042", "urn:uuid:8f0d5f6e-3c1a-4b0e-9a51-0c2f3e7d1a05"],
+                [v["lines"] for v in expected], [v["patient"] for v in expected]) == (
+            [v["visit_id"] for v in visits], [v["lines"] for v in visits], [v["patient"] for v in visits])
+        target = io.BytesIO()
+        adapter.write(decide(visits), target)
+        invoice = json.loads(target.getvalue(), parse_float=Decimal)["entry"][0]["resource"]
+        assert ("urn:uuid:8f0d5f6e-3c1a-4b0e-9a51-0c2f3e7d1a01", "urn:uuid:00000000-0000-4000-8000-000000000005") == (
+            invoice["subject"]["reference"], invoice["lineItem"][0]["chargeItemReference"]["reference"])
+
+    @pytest.mark.parametrize(("change", "region"), [
+        (lambda e, b: None, "450103"),
+        (lambda e, b: e.pop("extension"), "110101"),
+        (lambda e, b: (e.pop("extension"), e.update(serviceProvider={"reference": "Organization/h1"}),
+                       b["entry"].append({"resource": {"resourceType": "Organization", "id": "h1", "extension": [
+                           {"url": "https://shuangyong.invalid/fhir/StructureDefinition/region",
+                            "valueCode": "450102"}]}})), "450102"),
+        (lambda e, b: (e.pop("extension"), e.update(location=[{"location": {"reference": "Location/w1"}}]),
+                       b["entry"].append({"resource": {"resourceType": "Location", "id": "w1", "extension": [
+                           {"url": "https://shuangyong.invalid/fhir/StructureDefinition/region",
+                            "valueCode": "450105"}]}})), "450105"),
+    ])
+    def test_region_from_encounter_provider_location_or_default(self, change: Any, region: str) -> None:
+        """The Encounter's region extension wins; then its serviceProvider's, then its location's;
+        then the default the caller gives (`--region`)."""
+        bundle = fixture()
+        change(resource(bundle, "MZ20260302-0042"), bundle)
+        visits = list(FhirAdapter().read(json.dumps(bundle, ensure_ascii=False), region="110101"))
+        assert region == visits[0]["region"]
+
+    def test_no_region_anywhere_names_where_it_looked(self) -> None:
+        bundle = fixture()
+        resource(bundle, "MZ20260302-0042").pop("extension")
+        with pytest.raises(FhirError) as caught:
+            read(bundle)
+        assert "its serviceProvider or its location, and no default region (--region)" in caught.value.message.en
+
+    @pytest.mark.parametrize(("code", "kind"), [("VR", "outpatient"), ("OBSENC", "emergency"), ("SS", "inpatient"),
+                                                ("ACUTE", "inpatient"), ("EMER", "emergency")])
+    def test_more_encounter_classes(self, code: str, kind: str) -> None:
+        bundle = fixture()
+        resource(bundle, "MZ20260302-0042")["class"]["code"] = code
+        assert kind == read(bundle)[0]["kind"]
+
+    @pytest.mark.parametrize("code", ["HH", "FLD", "PRENC"])
+    def test_classes_without_a_visit_kind_refused_with_the_list(self, code: str) -> None:
+        bundle = fixture()
+        resource(bundle, "MZ20260302-0042")["class"]["code"] = code
+        with pytest.raises(FhirError) as caught:
+            read(bundle)
+        assert ("class", f"class must be one of AMB, VR, EMER, OBSENC, IMP, ACUTE, NONAC, SS, got {code!r}") == (
+            caught.value.field, caught.value.message.en)
+
+    @pytest.mark.parametrize("status", ["planned", "entered-in-error", "not-billable", "aborted", "unknown"])
+    def test_charges_not_billable_are_not_decided_and_the_invoice_says_so(self, status: str) -> None:
+        """Only billable and billed charges are decided; the Invoice notes each one left out."""
+        adapter = FhirAdapter()
+        bundle = with_charge(fixture(), "ci-0042-4", status=status)
+        visits = list(adapter.read(json.dumps(bundle, ensure_ascii=False)))
+        target = io.BytesIO()
+        adapter.write(decide(visits), target)
+        invoice = json.loads(target.getvalue(), parse_float=Decimal)["entry"][0]["resource"]
+        assert (["1", "2", "3"], [f"未决定 / not decided: ChargeItem/ci-0042-4 (status {status})",
+                                  "未决定 / not decided: ChargeItem/ci-0042-5 (status entered-in-error)"]) == (
+            [line["line_id"] for line in visits[0]["lines"]], sorted(n["text"] for n in invoice["note"]))
+
+    @pytest.mark.parametrize(("target", "where", "record", "element"), [
+        ("MZ20260302-0042", lambda r: r, "Encounter/MZ20260302-0042", "modifierExtension[0]"),
+        ("ci-0042-2", lambda r: r.setdefault("performer", [{"actor": {"display": "护士"}}])[0],
+         "ChargeItem/ci-0042-2", "performer[0].modifierExtension[0]"),
+        ("huang-jianguo", lambda r: r.setdefault("contact", [{"name": {"text": "黄某"}}])[0],
+         "Patient/huang-jianguo", "contact[0].modifierExtension[0]"),
+    ])
+    def test_a_modifier_extension_not_understood_refuses_the_visit(
+            self, target: str, where: Callable[[dict[str, Any]], dict[str, Any]], record: str, element: str) -> None:
+        """FHIR forbids processing a resource whose modifierExtension one does not understand: the
+        visit is refused, naming where the extension is and its url; the other visit is read."""
+        bundle = fixture()
+        where(resource(bundle, target))["modifierExtension"] = [{"url": "http://example.org/not-really",
+                                                                  "valueBoolean": True}]
+        results = list(read_each(json.dumps(bundle, ensure_ascii=False)))
+        assert (record, element, "http://example.org/not-really", "ZY20260225-0007") == (
+            results[0].record, results[0].field, results[0].value, results[1]["visit_id"])
+
+    @pytest.mark.parametrize(("names", "joined"), [
+        ([{"family": "Chalmers", "given": ["Peter", "James"], "prefix": ["Mr."]}], "Mr. Peter James Chalmers"),
+        ([{"family": "黄", "given": ["建国"]}], "黄建国"),
+        ([{"use": "old", "text": "黄小明"}, {"family": "黄", "given": ["建国"]}], "黄建国"),
+        ([{"use": "usual", "given": ["Jim"]}, {"use": "official", "family": "Chalmers", "given": ["James"]}],
+         "James Chalmers"),
+    ])
+    def test_names_joined_per_their_parts(self, names: list[dict[str, Any]], joined: str) -> None:
+        """A name without text is its parts: Chinese ones without spaces (family first), others
+        prefix given family suffix with spaces; the official name is preferred, old ones are not used."""
+        bundle = fixture()
+        resource(bundle, "huang-jianguo")["name"] = names
+        assert joined == read(bundle)[0]["patient"]["name"]
+
+    def test_a_single_resource_is_a_bundle_of_one(self) -> None:
+        """An Encounter sent alone is read (and here refused: its Patient is not sent with it)."""
+        with pytest.raises(FhirError) as caught:
+            list(read_bundle(REAL / "Encounter-emerg.json"))
+        assert ("Encounter/emerg", "subject") == (caught.value.record, caught.value.field)
+
+    def test_only_cancelled_encounters_say_so(self) -> None:
+        bundle = fixture()
+        for encounter in ("MZ20260302-0042", "ZY20260225-0007"):
+            resource(bundle, encounter)["status"] = "cancelled"
+        with pytest.raises(FhirError) as caught:
+            read(bundle)
+        assert ("Bundle", "entry", "no visit to decide: Encounter/MZ20260302-0042 (cancelled), "
+                                   "Encounter/ZY20260225-0007 (cancelled) did not take place") == (
+            caught.value.record, caught.value.field, caught.value.message.en)
+
+    def test_a_charge_for_no_encounter_in_the_bundle_is_its_own_error(self) -> None:
+        """A ChargeItem whose context names no Encounter of the bundle is reported on its own; both visits are read."""
+        bundle = fixture()
+        resource(bundle, "ci-0042-4")["context"] = {"reference": "Encounter/elsewhere"}
+        results = list(read_each(json.dumps(bundle, ensure_ascii=False)))
+        assert (["MZ20260302-0042", "ZY20260225-0007"], "ChargeItem/ci-0042-4", "context") == (
+            [r["visit_id"] for r in results[:2]], results[2].record, results[2].field)
+
+    def test_an_unknown_resource_type_is_named(self) -> None:
+        bundle = fixture()
+        bundle["entry"].append({"resource": {"resourceType": "Gadget", "id": "g1"}})
+        results = list(read_each(json.dumps(bundle, ensure_ascii=False)))
+        assert 2 == len(results)  # a resource nothing needs is not read
+        resource(bundle, "MZ20260302-0042")["subject"] = {"reference": "Gadget/g1"}
+        with pytest.raises(FhirError) as caught:
+            read(bundle)
+        assert ("Encounter/MZ20260302-0042", "subject") == (caught.value.record, caught.value.field)

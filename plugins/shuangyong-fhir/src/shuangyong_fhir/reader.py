@@ -43,9 +43,9 @@ class VisitContext:
     sender can resolve, and the charges that were not decided."""
 
     patient: str  #: the Patient, as a reference
-    issuer: str | None  #: the Encounter's serviceProvider, as sent
+    issuer: dict[str, Any] | None  #: the Encounter's serviceProvider, the Reference as sent
     charges: dict[str, str]  #: line_id → the ChargeItem, as a reference
-    not_decided: tuple[str, ...] = ()  #: ``ChargeItem/x (planned)``, one per charge left out
+    not_decided: tuple[str, ...] = ()  #: ``ChargeItem/x (status planned)``, one per charge left out
 
 
 def read_bundle(source: Source, *, region: str | None = None) -> Iterator[dict[str, Any]]:
@@ -92,7 +92,7 @@ def read_each(source: Source, *, region: str | None = None,
             contexts[visit["visit_id"]] = context
         yield visit
     yield from orphans
-    if not any(True for _ in index.of_type("Encounter")) or len(skipped) == sum(1 for _ in index.of_type("Encounter")):
+    if len(skipped) == sum(1 for _ in index.of_type("Encounter")):  # none, or none that took place
         yield _nothing_to_decide(kind, entries, skipped)
 
 
@@ -163,7 +163,7 @@ def _visit(entry: Entry, index: BundleIndex, coverages: dict[str, list[Entry]], 
     decided, not_decided = [], []
     for charge in charges:
         if charge.data.get("status") not in systems.DECIDED_CHARGES:
-            not_decided.append(f"{charge.name} ({charge.data.get('status')})")
+            not_decided.append(f"{charge.name} (status {charge.data.get('status')})")
             continue
         if charge.error is not None:
             raise charge.error
@@ -194,7 +194,7 @@ def _visit(entry: Entry, index: BundleIndex, coverages: dict[str, list[Entry]], 
              "kind": systems.VISIT_KINDS[code], "region": _region(encounter, record, index, default_region),
              "patient": _patient(patient, patient_entry.name, cards),
              "lines": lines}
-    issuer = encounter.serviceProvider.reference if encounter.serviceProvider else None
+    issuer = entry.data.get("serviceProvider") if isinstance(entry.data.get("serviceProvider"), dict) else None
     references = {line["line_id"]: index.reference_to(c.resource) for line, c in zip(lines, decided, strict=True)}
     context = VisitContext(index.reference_to(patient), issuer, references, tuple(not_decided))
     return visit, context

@@ -96,14 +96,14 @@ def _invoice(decision: Mapping[str, Any], number: int, issued: str,
     if context is not None:
         invoice["subject"] = {"reference": context.patient}
         if context.issuer:
-            invoice["issuer"] = {"reference": context.issuer}
+            invoice["issuer"] = context.issuer
     invoice |= {"lineItem": items,
                 "totalPriceComponent": [_component("base", total["amount"]),
                                         _component("discount", total["reduction"]),
                                         *_insurance(totals, visit_id, "totals")],
                 "totalNet": _money(total["payable"]), "totalGross": _money(total["payable"])}  # no tax: the same
     if context is not None and context.not_decided:
-        invoice["note"] = [{"text": f"未决定（状态不计费）/ not decided (status not billable): {c}"}
+        invoice["note"] = [{"text": f"未决定 / not decided: {c}"}
                            for c in context.not_decided]
     return invoice
 
