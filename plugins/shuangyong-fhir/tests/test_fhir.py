@@ -587,3 +587,71 @@ class TestBreadth:
         with pytest.raises(FhirError) as caught:
             read(bundle)
         assert ("Encounter/MZ20260302-0042", "subject") == (caught.value.record, caught.value.field)
+
+
+def settled(bundle: dict[str, Any], *totals: tuple[str | None, str, Any], currency: str = "CNY") -> dict[str, Any]:
+    """The fixture with a Claim for the outpatient visit and the ClaimResponse 医保 answered it with."""
+    claim = {"resourceType": "Claim", "id": "c1", "status": "active", "type": {"coding": [{"code": "professional"}]},
+             "use": "claim", "patient": {"reference": "Patient/huang-jianguo"}, "created": "2026-03-02",
+             "provider": {"display": "南宁市第一人民医院"}, "priority": {"coding": [{"code": "normal"}]},
+             "insurance": [{"sequence": 1, "focal": True, "coverage": {"display": "职工医保"}}],
+             "item": [{"sequence": 1, "productOrService": {"text": "门诊"},
+                       "encounter": [{"reference": "Encounter/MZ20260302-0042"}]}]}
+    response = {"resourceType": "ClaimResponse", "id": "r1", "status": "active",
+                "type": {"coding": [{"code": "professional"}]}, "use": "claim",
+                "patient": {"reference": "Patient/huang-jianguo"}, "created": "2026-03-02",
+                "insurer": {"display": "南宁市医疗保障局"}, "request": {"reference": "Claim/c1"}, "outcome": "complete",
+                "total": [{"category": {"coding": [{"system": system, "code": code} if system else {"code": code}]},
+                           "amount": {"value": value, "currency": currency}} for system, code, value in totals]}
+    bundle["entry"] += [{"resource": claim}, {"resource": response}]
+    return bundle
+
+
+ADJUDICATION = "http://terminology.hl7.org/CodeSystem/adjudication"
+
+
+class TestInsurance:
+    def test_claim_response_totals_become_the_visits_insurance(self) -> None:
+        """benefit → basic_pool; copay and deductible → in_scope; submitted − eligible → full: the
+        visit's insurance (contract 1.1), spread over its lines when decided; the Invoice carries
+        what the funds paid as a deduction, and the patient pays the rest less the concession."""
+        bundle = settled(fixture(), (ADJUDICATION, "submitted", 81.85), (None, "eligible", 50.00),
+                         (ADJUDICATION, "benefit", 40.00), (None, "copay", 6.00), (None, "deductible", 4.00))
+        adapter = FhirAdapter()
+        visits = list(adapter.read(json.dumps(bundle, ensure_ascii=False)))
+        assert {"funds": {"basic_pool": "40.00"}, "self_pay": {"in_scope": "10.00", "full": "31.85"}} == visits[0][
+            "insurance"]
+        assert "insurance" not in visits[1]
+        decisions = decide(visits)
+        target = io.BytesIO()
+        adapter.write(decisions, target)
+        invoice = json.loads(target.getvalue(), parse_float=Decimal)["entry"][0]["resource"]
+        totals = decisions[0]["totals"]
+        components = [("base", Decimal("81.85")), ("discount", Decimal(totals["reduction"])),
+                      ("deduction", Decimal("40.00"))]
+        assert ("40.00", Decimal(totals["payable"]), components) == (
+            totals["insurance"], invoice["totalNet"]["value"],
+            [(p["type"], p["amount"]["value"]) for p in invoice["totalPriceComponent"]])
+
+    def test_fund_and_self_pay_codes_of_this_project(self) -> None:
+        """A total coded in CS_FUND names the fund; one in CS_SELF_PAY names the patient's part."""
+        bundle = settled(fixture(), ("https://shuangyong.invalid/fhir/CodeSystem/fund", "basic_pool", 30.00),
+                         ("https://shuangyong.invalid/fhir/CodeSystem/fund", "disabled_servicemen", 20.00),
+                         ("https://shuangyong.invalid/fhir/CodeSystem/self-pay", "preliminary", 31.85))
+        assert {"funds": {"basic_pool": "30.00", "disabled_servicemen": "20.00"},
+                "self_pay": {"preliminary": "31.85"}} == read(bundle)[0]["insurance"]
+
+    @pytest.mark.parametrize(("totals", "currency", "element", "says"), [
+        ([(None, "benefit", 40.00)], "CNY", "total", "the parts of the ClaimResponse add up to 40.00, not to the "
+                                                      "visit's charges 81.85"),
+        ([(None, "benefit", 81.85)], "USD", "total[0].amount.currency", "currency must be CNY, got USD"),
+        ([("https://shuangyong.invalid/fhir/CodeSystem/self-pay", "cash", 81.85)], "CNY", "total[0].category",
+         "a self-pay part must be one of preliminary, in_scope, full, over_limit, got 'cash'"),
+    ])
+    def test_a_claim_response_that_does_not_add_up_refuses_its_visit(
+            self, totals: list[tuple[str | None, str, Any]], currency: str, element: str, says: str) -> None:
+        """Nothing is guessed: figures that do not account for the visit's charges exactly, in
+        CNY, refuse that visit, naming the ClaimResponse and the element; the other visit is read."""
+        results = list(read_each(json.dumps(settled(fixture(), *totals, currency=currency), ensure_ascii=False)))
+        assert ("ClaimResponse/r1", element, says, "ZY20260225-0007") == (
+            results[0].record, results[0].field, results[0].message.en, results[1]["visit_id"])

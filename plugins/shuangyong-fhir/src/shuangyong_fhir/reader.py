@@ -29,9 +29,11 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from shuangyong.money import ZERO
 from shuangyong.plugins import format_amount, parse_amount
 from shuangyong_fhir import systems
 from shuangyong_fhir.bundle import BundleIndex, Entry, FhirError, Source, fail, iso_date, load_entries
+from shuangyong_fhir.insurance import responses_by_encounter, visit_insurance
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -76,6 +78,7 @@ def read_each(source: Source, *, region: str | None = None,
         owner = _owner(index, entry, "context", "Encounter", orphans)
         if owner is not None:
             charges[owner.name].append(entry)
+    responses = responses_by_encounter(index)
     skipped = []
     for entry in index.of_type("Encounter"):
         if entry.data.get("status") in systems.SKIPPED_ENCOUNTERS:
@@ -85,6 +88,10 @@ def read_each(source: Source, *, region: str | None = None,
             if entry.error is not None:
                 raise entry.error
             visit, context = _visit(entry, index, coverages, charges[entry.name], region)
+            insurance = visit_insurance(responses.get(entry.name, []),
+                                        sum((parse_amount(line["amount"]) for line in visit["lines"]), ZERO))
+            if insurance is not None:
+                visit["insurance"] = insurance
         except FhirError as error:
             yield error
             continue

@@ -19,6 +19,8 @@ CS_CREDENTIAL = f"{BASE}/CodeSystem/credential"  #: Identifier.type / Coverage.t
 CS_ITEM = f"{BASE}/CodeSystem/item"  #: ChargeItem.code: the item kind (registration, bed, …)
 CS_RULE = f"{BASE}/CodeSystem/rule"  #: Invoice price component code: the rule that discounted
 SYS_VISIT = f"{BASE}/NamingSystem/visit"  #: Invoice.identifier: the visit (Encounter) it answers
+CS_FUND = f"{BASE}/CodeSystem/fund"  #: ClaimResponse.total.category: the insurance fund that paid (basic_pool …)
+CS_SELF_PAY = f"{BASE}/CodeSystem/self-pay"  #: ClaimResponse.total.category: the patient's part (in_scope …)
 
 #: HL7 v2 table 0203 "MR": the hospital's medical record number, used as the patient's id.
 IDENTIFIER_TYPE = "http://terminology.hl7.org/CodeSystem/v2-0203"
