@@ -370,12 +370,15 @@ class TestCli:
         assert (2, ("ChargeItem/ci-0042-4", "priceOverride.currency"), "ZY20260225-0007") == (
             result.exit_code, (written[0]["error"]["record"], written[0]["error"]["field"]), written[1]["visit_id"])
 
-    @pytest.mark.parametrize("name", ["Claim-100150.json", "Bundle-bundle-example.json"])
-    def test_no_encounter_exits_2_saying_why(self, name: str) -> None:
+    @pytest.mark.parametrize(("name", "says"), [
+        ("Bundle-bundle-example.json", "the bundle (searchset) has no Encounter, so there is no visit to decide; it "
+                                       "holds: 1 MedicationRequest, 1 Medication"),
+        ("Claim-100150.json", "a single Claim is no Bundle with an Encounter, so there is no visit to decide")])
+    def test_no_encounter_exits_2_saying_why(self, name: str, says: str) -> None:
         """Issue 17, defect 5: a bundle with no Encounter (a Claim, a searchset) was decided as
         nothing, `[]` and exit 0. Now it exits 2 and says there is no visit and what it holds."""
         result = CliRunner().invoke(main, ["evaluate", str(REAL / name), "--his", "fhir"])
-        assert (2, True) == (result.exit_code, "has no Encounter, so there is no visit to decide" in result.output)
+        assert (2, says) == (result.exit_code, json.loads(result.stdout)[0]["error"]["message"]["en"])
 
     def test_unknown_adapter(self) -> None:
         result = CliRunner().invoke(main, ["explain", str(FIXTURE), "--his", "nope"])
@@ -655,3 +658,10 @@ class TestInsurance:
         results = list(read_each(json.dumps(settled(fixture(), *totals, currency=currency), ensure_ascii=False)))
         assert ("ClaimResponse/r1", element, says, "ZY20260225-0007") == (
             results[0].record, results[0].field, results[0].message.en, results[1]["visit_id"])
+
+
+def test_a_planned_charge_for_no_encounter_is_left_alone() -> None:
+    """A charge that would not be decided anyway is no error when it names no Encounter."""
+    bundle = with_charge(fixture(), "ci-0042-4", status="planned")
+    resource(bundle, "ci-0042-4").pop("context")
+    assert ["1", "2", "3"] == [line["line_id"] for line in read(bundle)[0]["lines"]]

@@ -120,15 +120,16 @@ class Entry:
         return self.full_url or f"entry[{self.number}]"
 
 
-def load_entries(source: Source) -> tuple[str, list[Entry]]:
+def load_entries(source: Source) -> tuple[str | None, list[Entry]]:
     """The bundle's type and its entries, each resource validated on its own, so that one bad
     resource is an error for what needs it, not for the whole bundle. A single resource sent
-    without a Bundle is read as a bundle of one."""
+    without a Bundle is read as a bundle of one, whose type is None."""
     data = _decoded(source)
     if not isinstance(data, dict):
         raise fail("Bundle", "resourceType", "应为 FHIR 资源（JSON 对象）",
                    "a FHIR resource (a JSON object) is expected")
-    if data.get("resourceType") != "Bundle":
+    alone = data.get("resourceType") != "Bundle"
+    if alone:
         data = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": data}]}
     raw = data.get("entry")
     shell = {**data, "entry": [{k: v for k, v in e.items() if k != "resource"} if isinstance(e, dict) else e
@@ -151,7 +152,7 @@ def load_entries(source: Source) -> tuple[str, list[Entry]]:
                 found.name, "resourceType", f"不是 FHIR R4B 资源类型：{resource.get('resourceType')!r}",
                 f"not a FHIR R4B resource type: {resource.get('resourceType')!r}", resource.get("resourceType"))
             entries.append(attrs.evolve(found, error=refused))
-    return str(bundle.type), entries
+    return None if alone else str(bundle.type), entries
 
 
 def key(resource: Resource) -> str:

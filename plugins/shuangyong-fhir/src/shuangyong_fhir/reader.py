@@ -65,7 +65,7 @@ def read_each(source: Source, *, region: str | None = None,
     nothing to decide (no Encounter: a Claim, a search result) is one error that says why.
     ``region`` is the GB/T 2260 code of a visit whose resources give none; ``contexts``, when
     given, is filled with each visit's :class:`VisitContext` (for the Invoice)."""
-    kind, entries = load_entries(source)
+    kind, entries = load_entries(source)  # kind None: a single resource
     index = BundleIndex.of(entries)
     orphans: list[FhirError] = []
     coverages: dict[str, list[Entry]] = defaultdict(list)
@@ -75,7 +75,8 @@ def read_each(source: Source, *, region: str | None = None,
             coverages[owner.name].append(entry)
     charges: dict[str, list[Entry]] = defaultdict(list)
     for entry in index.of_type("ChargeItem"):
-        owner = _owner(index, entry, "context", "Encounter", orphans)
+        decided = entry.data.get("status") in systems.DECIDED_CHARGES  # one that is not, and names no visit, is moot
+        owner = _owner(index, entry, "context", "Encounter", orphans if decided else [])
         if owner is not None:
             charges[owner.name].append(entry)
     responses = responses_by_encounter(index)
@@ -103,13 +104,17 @@ def read_each(source: Source, *, region: str | None = None,
         yield _nothing_to_decide(kind, entries, skipped)
 
 
-def _nothing_to_decide(kind: str, entries: list[Entry], skipped: list[str]) -> FhirError:
+def _nothing_to_decide(kind: str | None, entries: list[Entry], skipped: list[str]) -> FhirError:
     """Why a bundle gave no visit: what it holds instead, or which Encounters were left out."""
     held = Counter(str(e.data.get("resourceType")) for e in entries)
     holds = ", ".join(f"{n} {t}" for t, n in held.items()) or "—"
     if skipped:
         return fail("Bundle", "entry", f"没有可决定的就诊：{'，'.join(skipped)} 已取消或录入有误",
                     f"no visit to decide: {', '.join(skipped)} did not take place")
+    if kind is None and entries:  # one resource, not a Bundle
+        alone = str(entries[0].data.get("resourceType"))
+        return fail(entries[0].name, "resourceType", f"收到单个 {alone}，不是含 Encounter 的 Bundle，无就诊可决定",
+                    f"a single {alone} is no Bundle with an Encounter, so there is no visit to decide", alone)
     return fail("Bundle", "entry",
                 f"Bundle（{kind}）中没有 Encounter，无就诊可决定；其中有：{holds}",
                 f"the bundle ({kind}) has no Encounter, so there is no visit to decide; it holds: {holds}", holds)
