@@ -104,5 +104,5 @@ def test_the_real_invoice_names_patient_and_visit() -> None:
     """Bundle-father's inpatient Encounter: Eve Everywoman, no charges, nothing to pay; the
     Invoice refers to her Patient by the reference the bundle uses."""
     (kind, invoice), = outcomes(SOURCES["Bundle-father.json"])
-    assert ("Patient/d1", "doc-example", Decimal("0.00")) == (
-        invoice.subject.reference, invoice.identifier[0].value, invoice.totalNet.value)
+    assert ("Patient/d1", "doc-example", Decimal("0.00"), None) == (
+        invoice.subject.reference, invoice.identifier[0].value, invoice.totalNet.value, invoice.lineItem)

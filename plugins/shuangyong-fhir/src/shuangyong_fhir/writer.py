@@ -97,8 +97,9 @@ def _invoice(decision: Mapping[str, Any], number: int, issued: str,
         invoice["subject"] = {"reference": context.patient}
         if context.issuer:
             invoice["issuer"] = context.issuer
-    invoice |= {"lineItem": items,
-                "totalPriceComponent": [_component("base", total["amount"]),
+    if items:  # FHIR JSON has no empty arrays
+        invoice["lineItem"] = items
+    invoice |= {"totalPriceComponent": [_component("base", total["amount"]),
                                         _component("discount", total["reduction"]),
                                         *_insurance(totals, visit_id, "totals")],
                 "totalNet": _money(total["payable"]), "totalGross": _money(total["payable"])}  # no tax: the same
