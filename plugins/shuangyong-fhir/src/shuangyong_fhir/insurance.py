@@ -21,8 +21,6 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from shuangyong.model.insurance import SELF_PAY_PARTS
-from shuangyong.money import ZERO
 from shuangyong.plugins import format_amount, parse_amount
 from shuangyong_fhir import systems
 from shuangyong_fhir.bundle import BundleIndex, Entry, fail
@@ -64,8 +62,8 @@ def visit_insurance(entries: list[Entry], total: Decimal) -> dict[str, Any] | No
     entry = settled[0]
     if entry.error is not None:
         raise entry.error
-    funds: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    self_pay: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    funds: dict[str, Decimal] = defaultdict(lambda: systems.ZERO)
+    self_pay: dict[str, Decimal] = defaultdict(lambda: systems.ZERO)
     standard: dict[str, Decimal] = {}
     for n, part in enumerate(entry.resource.total or ()):
         at = f"total[{n}]"
@@ -82,8 +80,8 @@ def visit_insurance(entries: list[Entry], total: Decimal) -> dict[str, Any] | No
         if fund is not None:
             funds[fund] += value
         elif share is not None:
-            if share not in SELF_PAY_PARTS:
-                parts = ", ".join(SELF_PAY_PARTS)
+            if share not in systems.SELF_PAY_PARTS:
+                parts = ", ".join(systems.SELF_PAY_PARTS)
                 raise fail(entry.name, f"{at}.category", f"自付部分应为 {parts} 之一，收到 {share!r}",
                            f"a self-pay part must be one of {parts}, got {share!r}", share)
             self_pay[share] += value
@@ -92,12 +90,12 @@ def visit_insurance(entries: list[Entry], total: Decimal) -> dict[str, Any] | No
         elif code in ("copay", "deductible"):
             self_pay["in_scope"] += value
         elif code in ("submitted", "eligible"):
-            standard[code] = standard.get(code, ZERO) + value
+            standard[code] = standard.get(code, systems.ZERO) + value
     if {"submitted", "eligible"} <= standard.keys():
         self_pay["full"] += standard["submitted"] - standard["eligible"]
     if not funds and not self_pay:
         return None
-    settled_sum = sum(funds.values(), ZERO) + sum(self_pay.values(), ZERO)
+    settled_sum = sum(funds.values(), systems.ZERO) + sum(self_pay.values(), systems.ZERO)
     if settled_sum != total:
         got, due = format_amount(settled_sum), format_amount(total)
         raise fail(entry.name, "total", f"ClaimResponse 的各部分之和为 {got}，与就诊收费合计 {due} 不符",

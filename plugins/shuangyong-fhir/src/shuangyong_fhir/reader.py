@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from shuangyong.money import ZERO
 from shuangyong.plugins import format_amount, parse_amount
 from shuangyong_fhir import systems
 from shuangyong_fhir.bundle import BundleIndex, Entry, FhirError, Source, fail, iso_date, load_entries
@@ -90,7 +89,7 @@ def read_each(source: Source, *, region: str | None = None,
                 raise entry.error
             visit, context = _visit(entry, index, coverages, charges[entry.name], region)
             insurance = visit_insurance(responses.get(entry.name, []),
-                                        sum((parse_amount(line["amount"]) for line in visit["lines"]), ZERO))
+                                        sum((parse_amount(line["amount"]) for line in visit["lines"]), systems.ZERO))
             if insurance is not None:
                 visit["insurance"] = insurance
         except FhirError as error:

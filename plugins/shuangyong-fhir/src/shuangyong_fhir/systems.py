@@ -8,6 +8,8 @@ URLs here.
 
 from __future__ import annotations
 
+from shuangyong.plugins import parse_amount
+
 BASE = "https://shuangyong.invalid/fhir"
 EXT_CATEGORY = f"{BASE}/StructureDefinition/category"  #: Patient, valueCoding (CS_CATEGORY)
 EXT_DISABILITY_LEVEL = f"{BASE}/StructureDefinition/disability-level"  #: Patient, valueInteger 1–10
@@ -34,6 +36,9 @@ VISIT_KINDS = {"AMB": "outpatient", "VR": "outpatient", "EMER": "emergency", "OB
                "IMP": "inpatient", "ACUTE": "inpatient", "NONAC": "inpatient", "SS": "inpatient"}
 CLASS_OF_KIND = {"outpatient": "AMB", "emergency": "EMER", "inpatient": "IMP"}
 CURRENCY = "CNY"
+ZERO = parse_amount("0.00")  #: where a sum of amounts starts, so that an empty one still reads "0.00"
+#: the contract's ``self_pay`` parts (docs/json-contract.md, version 1.1), as ``…/CodeSystem/self-pay`` codes
+SELF_PAY_PARTS = ("preliminary", "in_scope", "full", "over_limit")
 #: Encounters in these states did not happen: skipped.
 SKIPPED_ENCOUNTERS = frozenset({"cancelled", "entered-in-error"})
 #: Only charges in these states are decided; the others (planned, not-billable, aborted,

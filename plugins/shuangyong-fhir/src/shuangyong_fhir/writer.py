@@ -27,6 +27,7 @@ from shuangyong import InputError, Text
 from shuangyong.plugins import format_amount, parse_amount
 from shuangyong_fhir import systems
 from shuangyong_fhir.bundle import FhirError, Source, fail, key, load_bundle
+from shuangyong_fhir.systems import ZERO
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
 
     from shuangyong_fhir.reader import VisitContext
 
-ZERO = parse_amount("0.00")  #: where a sum of amounts starts, so that an empty one still reads "0.00"
 
 
 def _money(value: Decimal) -> dict[str, Any]:
