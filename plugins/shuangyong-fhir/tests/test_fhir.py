@@ -665,3 +665,12 @@ def test_a_planned_charge_for_no_encounter_is_left_alone() -> None:
     bundle = with_charge(fixture(), "ci-0042-4", status="planned")
     resource(bundle, "ci-0042-4").pop("context")
     assert ["1", "2", "3"] == [line["line_id"] for line in read(bundle)[0]["lines"]]
+
+
+def test_an_amount_beyond_the_fen_refuses_its_visit_only() -> None:
+    """A price not in whole fen is a MoneyError for its visit, in its place; the other visit is read."""
+    bundle = fixture()
+    resource(bundle, "ci-0042-4")["priceOverride"]["value"] = 12.345
+    results = list(read_each(json.dumps(bundle, ensure_ascii=False)))
+    assert (MoneyError, "ChargeItem/ci-0042-4", "priceOverride.value", "ZY20260225-0007") == (
+        type(results[0]), results[0].record, results[0].field, results[1]["visit_id"])

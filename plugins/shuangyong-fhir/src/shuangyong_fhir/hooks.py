@@ -7,10 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from shuangyong import hookimpl
+from shuangyong import InputError, hookimpl
 from shuangyong.plugins import AdapterExporter
 from shuangyong_fhir import exact_json
-from shuangyong_fhir.bundle import FhirError
 from shuangyong_fhir.reader import VisitContext, read_each
 from shuangyong_fhir.writer import decisions_to_bundle
 
@@ -35,11 +34,11 @@ class FhirAdapter:
         """The visits of the bundle, as JSON-contract records; the first refused one raises.
         ``region``: the GB/T 2260 code of visits whose resources give none."""
         for visit in self.read_each(source, region=region):
-            if isinstance(visit, FhirError):
+            if isinstance(visit, InputError):
                 raise visit
             yield visit
 
-    def read_each(self, source: Source, *, region: str | None = None) -> Iterator[dict[str, Any] | FhirError]:
+    def read_each(self, source: Source, *, region: str | None = None) -> Iterator[dict[str, Any] | InputError]:
         """Each visit, or the error refusing it in its place: one bad Encounter or ChargeItem does
         not stop the others (``evaluate --his fhir`` reports it and exits 2)."""
         self.contexts = {}

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from shuangyong import InputError
 from shuangyong.plugins import format_amount, parse_amount
 from shuangyong_fhir import systems
 from shuangyong_fhir.bundle import BundleIndex, Entry, FhirError, Source, fail, iso_date, load_entries
@@ -52,14 +53,15 @@ class VisitContext:
 def read_bundle(source: Source, *, region: str | None = None) -> Iterator[dict[str, Any]]:
     """One JSON-contract visit per Encounter of the bundle, in bundle order; the first error raises."""
     for visit in read_each(source, region=region):
-        if isinstance(visit, FhirError):
+        if isinstance(visit, InputError):
             raise visit
         yield visit
 
 
 def read_each(source: Source, *, region: str | None = None,
-              contexts: dict[str, VisitContext] | None = None) -> Iterator[dict[str, Any] | FhirError]:
-    """Each Encounter's visit, or the :class:`FhirError` that refuses it, in bundle order; then any
+              contexts: dict[str, VisitContext] | None = None) -> Iterator[dict[str, Any] | InputError]:
+    """Each Encounter's visit, or the error that refuses it (a :class:`FhirError`, a ``MoneyError``
+    for an amount not in whole fen), in bundle order; then any
     Coverage or ChargeItem that belongs to no Encounter it can name, as its error. A bundle with
     nothing to decide (no Encounter: a Claim, a search result) is one error that says why.
     ``region`` is the GB/T 2260 code of a visit whose resources give none; ``contexts``, when
@@ -92,7 +94,7 @@ def read_each(source: Source, *, region: str | None = None,
                                         sum((parse_amount(line["amount"]) for line in visit["lines"]), systems.ZERO))
             if insurance is not None:
                 visit["insurance"] = insurance
-        except FhirError as error:
+        except InputError as error:
             yield error
             continue
         if contexts is not None:
