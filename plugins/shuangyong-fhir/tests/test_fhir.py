@@ -351,6 +351,9 @@ class TestCli:
                                            "-o", str(out)])
         invoices = invoices_from_bundle(out)
         assert (0, ["50.35", "86.75"]) == (result.exit_code, [i["totals"]["payable"] for i in invoices])
+        written = [e["resource"] for e in json.loads(out.read_text(encoding="utf-8"))["entry"]]
+        assert (["Patient/huang-jianguo", "Patient/qin-xiulan"], "ChargeItem/ci-0007-1") == (
+            [i["subject"]["reference"] for i in written], written[1]["lineItem"][0]["chargeItemReference"]["reference"])
 
     def test_bundle_in_json_out(self) -> None:
         """With --his the default output is a JSON array of decisions, like an array input."""
