@@ -1,7 +1,9 @@
 """Loading a FHIR R4B Bundle and finding its resources, with errors that name resource and element.
 
 Bundles are read from JSON text only: decoded here with ``parse_float=Decimal``, so a FHIR decimal
-becomes a ``Decimal`` straight from its digits, then validated by ``fhir.resources`` (pydantic).
+becomes a ``Decimal`` straight from its digits, then validated by ``fhir.resources`` (pydantic):
+an incoming bundle resource by resource (:func:`load_entries`), so that one bad resource refuses
+only the visit that needs it; an Invoice bundle read back, whole (:func:`load_bundle`).
 (``fhir.resources``' own JSON parsing goes through ``float``: ``12345678901234567.89`` would come
 back as ``…568``.) Python data already decoded by a plain ``json.loads`` has lost that guarantee
 and is refused.
