@@ -114,6 +114,12 @@ class Entry:
     error: FhirError | None = None
 
     @property
+    def status(self) -> str | None:
+        """The resource's ``status`` as sent, when it is a string (a broken resource may hold anything)."""
+        status = self.data.get("status")
+        return status if isinstance(status, str) else None
+
+    @property
     def name(self) -> str:
         """How errors name the resource: ``Type/id``, else its fullUrl, else ``entry[n]``."""
         kind, rid = self.data.get("resourceType"), self.data.get("id")

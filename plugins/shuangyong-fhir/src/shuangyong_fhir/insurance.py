@@ -39,10 +39,9 @@ def responses_by_encounter(index: BundleIndex) -> dict[str, list[Entry]]:
         request = entry.data.get("request")
         target = request.get("reference") if isinstance(request, dict) else None
         claim = index.by_reference.get(target) if isinstance(target, str) else None
-        if claim is None or claim.data.get("resourceType") != "Claim":
+        if claim is None or claim.data.get("resourceType") != "Claim" or claim.resource is None:
             continue
-        encounters = {ref.get("reference") for item in claim.data.get("item") or ()
-                      for ref in item.get("encounter") or () if isinstance(ref, dict)}
+        encounters = {ref.reference for item in claim.resource.item or () for ref in item.encounter or ()}
         targets = {index.by_reference[r].name for r in encounters if r in index.by_reference}
         for target in targets:
             found[target].append(entry)
@@ -52,7 +51,7 @@ def responses_by_encounter(index: BundleIndex) -> dict[str, list[Entry]]:
 def visit_insurance(entries: list[Entry], total: Decimal) -> dict[str, Any] | None:
     """The visit's ``insurance`` from its ClaimResponse (one at most), or None when there is none
     or it carries no amount this mapping reads."""
-    settled = [e for e in entries if e.data.get("status") == "active" and e.data.get("outcome") in SETTLED]
+    settled = [e for e in entries if e.status == "active" and str(e.data.get("outcome")) in SETTLED]
     if not settled:
         return None
     if len(settled) > 1:

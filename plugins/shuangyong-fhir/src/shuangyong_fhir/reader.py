@@ -76,15 +76,15 @@ def read_each(source: Source, *, region: str | None = None,
             coverages[owner.name].append(entry)
     charges: dict[str, list[Entry]] = defaultdict(list)
     for entry in index.of_type("ChargeItem"):
-        decided = entry.data.get("status") in systems.DECIDED_CHARGES  # one that is not, and names no visit, is moot
+        decided = entry.status in systems.DECIDED_CHARGES  # one that is not, and names no visit, is moot
         owner = _owner(index, entry, "context", "Encounter", orphans if decided else [])
         if owner is not None:
             charges[owner.name].append(entry)
     responses = responses_by_encounter(index)
     skipped = []
     for entry in index.of_type("Encounter"):
-        if entry.data.get("status") in systems.SKIPPED_ENCOUNTERS:
-            skipped.append(f"{entry.name} ({entry.data['status']})")
+        if entry.status in systems.SKIPPED_ENCOUNTERS:
+            skipped.append(f"{entry.name} ({entry.status})")
             continue
         try:
             if entry.error is not None:
@@ -175,8 +175,8 @@ def _visit(entry: Entry, index: BundleIndex, coverages: dict[str, list[Entry]], 
     _understood(patient_entry)
     decided, not_decided = [], []
     for charge in charges:
-        if charge.data.get("status") not in systems.DECIDED_CHARGES:
-            not_decided.append(f"{charge.name} (status {charge.data.get('status')})")
+        if charge.status not in systems.DECIDED_CHARGES:
+            not_decided.append(f"{charge.name} (status {charge.status})")
             continue
         if charge.error is not None:
             raise charge.error
@@ -251,7 +251,7 @@ def _name(name: Any) -> str:
     written in Chinese characters (黄 + 建国), else with spaces (prefix given family suffix)."""
     if name.text:
         return str(name.text)
-    given = list(name.given or ())
+    given = [g for g in name.given or () if g]  # FHIR JSON may hold null in a list (its extension elsewhere)
     if name.family and all(unicodedata.east_asian_width(ch) in "WF" for ch in name.family + "".join(given)):
         return name.family + "".join(given)
     return " ".join(p for p in (*(name.prefix or ()), *given, name.family, *(name.suffix or ())) if p)
