@@ -677,3 +677,22 @@ def test_an_amount_beyond_the_fen_refuses_its_visit_only() -> None:
     results = list(read_each(json.dumps(bundle, ensure_ascii=False)))
     assert (MoneyError, "ChargeItem/ci-0042-4", "priceOverride.value", "ZY20260225-0007") == (
         type(results[0]), results[0].record, results[0].field, results[1]["visit_id"])
+
+
+@pytest.mark.parametrize("status", [{"code": "billed"}, ["billed"]])
+def test_a_status_that_is_no_string_refuses_its_visit(status: Any) -> None:
+    """Found by mutating the fixture: a ChargeItem whose status is an object crashed the reader
+    (unhashable); it is now FHIR's refusal of that resource, for its visit."""
+    bundle = with_charge(fixture(), "ci-0042-4", status=status)
+    results = list(read_each(json.dumps(bundle, ensure_ascii=False)))
+    assert ("ChargeItem/ci-0042-4", "status", "ZY20260225-0007") == (
+        results[0].record, results[0].field, results[1]["visit_id"])
+
+
+def test_a_null_in_the_given_names_is_skipped() -> None:
+    """Found by mutating the fixture: FHIR JSON may hold null in a list of names (with its
+    extension in `_given`); the name is joined from the others."""
+    bundle = fixture()
+    resource(bundle, "huang-jianguo")["name"] = [{"family": "黄", "given": [None, "建国"],
+                                                  "_given": [{"extension": [{"url": "u", "valueString": "x"}]}, None]}]
+    assert "黄建国" == read(bundle)[0]["patient"]["name"]

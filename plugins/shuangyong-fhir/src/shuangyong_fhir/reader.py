@@ -76,7 +76,8 @@ def read_each(source: Source, *, region: str | None = None,
             coverages[owner.name].append(entry)
     charges: dict[str, list[Entry]] = defaultdict(list)
     for entry in index.of_type("ChargeItem"):
-        decided = entry.status in systems.DECIDED_CHARGES  # one that is not, and names no visit, is moot
+        # one not to be decided that names no visit is moot; one FHIR refuses may have been meant
+        decided = entry.status in systems.DECIDED_CHARGES or entry.error is not None
         owner = _owner(index, entry, "context", "Encounter", orphans if decided else [])
         if owner is not None:
             charges[owner.name].append(entry)
@@ -175,11 +176,11 @@ def _visit(entry: Entry, index: BundleIndex, coverages: dict[str, list[Entry]], 
     _understood(patient_entry)
     decided, not_decided = [], []
     for charge in charges:
+        if charge.error is not None:  # whatever its status says: it cannot be read
+            raise charge.error
         if charge.status not in systems.DECIDED_CHARGES:
             not_decided.append(f"{charge.name} (status {charge.status})")
             continue
-        if charge.error is not None:
-            raise charge.error
         _understood(charge)
         owner = index.resolve(charge.name, "subject", charge.resource.subject, "Patient")
         if owner is not patient:
