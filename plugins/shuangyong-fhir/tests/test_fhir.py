@@ -696,3 +696,18 @@ def test_a_null_in_the_given_names_is_skipped() -> None:
     resource(bundle, "huang-jianguo")["name"] = [{"family": "黄", "given": [None, "建国"],
                                                   "_given": [{"extension": [{"url": "u", "valueString": "x"}]}, None]}]
     assert "黄建国" == read(bundle)[0]["patient"]["name"]
+
+
+def test_the_organization_giving_the_region_must_be_understood() -> None:
+    """The serviceProvider whose region extension is used is held to modifierExtension too."""
+    bundle = fixture()
+    encounter = resource(bundle, "MZ20260302-0042")
+    encounter.pop("extension")
+    encounter["serviceProvider"] = {"reference": "Organization/h1"}
+    bundle["entry"].append({"resource": {
+        "resourceType": "Organization", "id": "h1",
+        "modifierExtension": [{"url": "http://example.org/closed", "valueBoolean": True}],
+        "extension": [{"url": "https://shuangyong.invalid/fhir/StructureDefinition/region", "valueCode": "450102"}]}})
+    with pytest.raises(FhirError) as caught:
+        read(bundle)
+    assert ("Organization/h1", "modifierExtension[0]") == (caught.value.record, caught.value.field)

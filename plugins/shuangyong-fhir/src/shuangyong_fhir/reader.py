@@ -202,7 +202,7 @@ def _visit(entry: Entry, index: BundleIndex, coverages: dict[str, list[Entry]], 
         known = ", ".join(systems.VISIT_KINDS)
         raise fail(record, "class", f"就诊类型 class 应为 {known} 之一，收到 {code!r}",
                    f"class must be one of {known}, got {code!r}", code)
-    lines = [_line(entry) for entry in decided]
+    lines = [_line(charge) for charge in decided]
     visit_id = encounter.id or next((i.value for i in encounter.identifier or () if i.value), None) or record
     visit = {"visit_id": visit_id, "date": iso_date(encounter.period.start, record, "period.start"),
              "kind": systems.VISIT_KINDS[code], "region": _region(encounter, record, index, default_region),
@@ -214,11 +214,11 @@ def _visit(entry: Entry, index: BundleIndex, coverages: dict[str, list[Entry]], 
     return visit, context
 
 
-def _region_extension(resource: Any, record: str, element: str = "") -> str | None:
+def _region_extension(resource: Any, record: str) -> str | None:
     for n, extension in enumerate(resource.extension or ()):
         if extension.url == systems.EXT_REGION:
             if not extension.valueCode:
-                raise fail(record, f"{element}extension[{n}].valueCode", "地区扩展缺少 valueCode（GB/T 2260 代码）",
+                raise fail(record, f"extension[{n}].valueCode", "地区扩展缺少 valueCode（GB/T 2260 代码）",
                            "the region extension has no valueCode (a GB/T 2260 code)")
             return str(extension.valueCode)
     return None
@@ -235,6 +235,7 @@ def _region(encounter: Any, record: str, index: BundleIndex, default: str | None
             break
         target = index.by_reference.get(reference.reference) if reference is not None and reference.reference else None
         if target is not None and target.data.get("resourceType") == kind and target.resource is not None:
+            _understood(target)
             found = _region_extension(target.resource, target.name)
     if found is None:
         found = default
