@@ -711,3 +711,31 @@ def test_the_organization_giving_the_region_must_be_understood() -> None:
     with pytest.raises(FhirError) as caught:
         read(bundle)
     assert ("Organization/h1", "modifierExtension[0]") == (caught.value.record, caught.value.field)
+
+
+@pytest.mark.parametrize(("text", "record", "element", "says"), [
+    (b"[]", "Bundle", "resourceType", "a FHIR resource (a JSON object) is expected"),
+    (b'{"resourceType": "Gadget", "id": "g1"}', "Gadget/g1", "resourceType", "a single Gadget is no Bundle"),
+])
+def test_input_that_is_no_resource(text: bytes, record: str, element: str, says: str) -> None:
+    with pytest.raises(FhirError) as caught:
+        list(read_bundle(text))
+    assert (record, element, True) == (caught.value.record, caught.value.field, says in caught.value.message.en)
+
+
+def test_two_claim_responses_for_one_visit_refuse_it() -> None:
+    bundle = settled(fixture(), (None, "benefit", 81.85))
+    second = copy.deepcopy(bundle["entry"][-1])
+    second["resource"]["id"] = "r2"
+    bundle["entry"].append(second)
+    results = list(read_each(json.dumps(bundle, ensure_ascii=False)))
+    assert ("ClaimResponse/r2", "request", "the visit has more than one ClaimResponse (ClaimResponse/r1 and "
+                                           "ClaimResponse/r2)") == (
+        results[0].record, results[0].field, results[0].message.en)
+
+
+def test_a_claim_response_total_without_an_amount_is_named() -> None:
+    bundle = settled(fixture(), (None, "benefit", 81.85))
+    bundle["entry"][-1]["resource"]["total"][0].pop("amount")
+    results = list(read_each(json.dumps(bundle, ensure_ascii=False)))
+    assert ("ClaimResponse/r1", "total[0].amount") == (results[0].record, results[0].field)

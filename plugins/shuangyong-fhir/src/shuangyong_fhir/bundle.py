@@ -82,9 +82,9 @@ def _decoded(source: Source) -> Any:
                         record="Bundle", field=None) from None
 
 
-def _invalid(error: ValidationError | KeyError | TypeError, record: str, *, bundle: bool) -> FhirError:
+def _invalid(error: Exception, record: str, *, bundle: bool) -> FhirError:
     """What ``fhir.resources`` refused, named by record and the element's path."""
-    if not isinstance(error, ValidationError):  # fhir.resources looking up an unknown resourceType by name
+    if not isinstance(error, ValidationError):  # fhir.resources looking up an unknown resourceType
         return FhirError(Text(f"不是有效的 FHIR R4B 数据：{type(error).__name__} {error}",
                               f"not valid FHIR R4B: {type(error).__name__} {error}"), record=record, field=None)
     first = error.errors(include_url=False)[0]
@@ -155,11 +155,8 @@ def load_entries(source: Source) -> tuple[str | None, list[Entry]]:
         try:
             model = get_fhir_model_class(str(resource.get("resourceType"))).model_validate(resource)
             entries.append(attrs.evolve(found, resource=model))
-        except (ValidationError, KeyError, TypeError, ValueError) as error:
-            refused = _invalid(error, found.name, bundle=False) if isinstance(error, ValidationError) else fail(
-                found.name, "resourceType", f"不是 FHIR R4B 资源类型：{resource.get('resourceType')!r}",
-                f"not a FHIR R4B resource type: {resource.get('resourceType')!r}", resource.get("resourceType"))
-            entries.append(attrs.evolve(found, error=refused))
+        except (ValueError, KeyError, TypeError) as error:  # ValueError: a ValidationError, or no such type
+            entries.append(attrs.evolve(found, error=_invalid(error, found.name, bundle=False)))
     return None if alone else str(bundle.type), entries
 
 
