@@ -7,10 +7,10 @@ moved a point either way (a waiver made 99 %), a fixed sum, a most-the-patient-p
 or a per-line or per-visit cap moved a fen (a tier's rate a point), its base swapped between the
 gross amount and the patient's share, a date of effect moved a day either way. The packs are
 loaded as the cases name them — built-in names, plugin packs, or FILE.yaml paths with what they
-``extends`` — and each mutant
-takes its pack's place among the loaded layers, so a pack above it sees the mistake too. A
-mutant is *killed* when a case that evaluates against its pack fails; a *survivor* is a mistake
-the cases would let through. Behind ``shuangyong test --mutate`` (docs/testing.md).
+``extends`` — and each mutant takes its pack's place among the loaded layers, so a pack above it
+sees the mistake too. A mutant is *killed* when a case that evaluates against its pack fails; a
+*survivor* is a mistake the cases would let through. Behind ``shuangyong test --mutate``
+(docs/testing.md).
 """
 
 from __future__ import annotations
@@ -173,8 +173,9 @@ def _benefit_mutations(benefit: Benefit) -> Iterator[tuple[str, Text, Benefit]]:
     elif benefit.tiers is not None:
         tiers = benefit.tiers
         for index, tier in enumerate(tiers):
-            changes = [("reduce", tier.reduce, moved) for moved in _points_either_way(tier.reduce)]
-            changes += [("up_to", tier.up_to, moved) for moved in _fen_either_way(tier.up_to)]
+            changes: list[tuple[str, object, object]] = [
+                ("reduce", tier.reduce, rate) for rate in _points_either_way(tier.reduce)]
+            changes += [("up_to", tier.up_to, bound) for bound in _fen_either_way(tier.up_to)]
             for key, old, moved in changes:
                 try:
                     changed = Benefit(tiers=(*tiers[:index], tier.model_copy(update={key: moved}), *tiers[index + 1:]))
