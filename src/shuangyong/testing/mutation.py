@@ -176,13 +176,13 @@ def _benefit_mutations(benefit: Benefit) -> Iterator[tuple[str, Text, Benefit]]:
             changes: list[tuple[str, object, object]] = [
                 ("reduce", tier.reduce, rate) for rate in _points_either_way(tier.reduce)]
             changes += [("up_to", tier.up_to, bound) for bound in _fen_either_way(tier.up_to)]
-            for key, old, moved in changes:
+            for key, old, new in changes:
                 try:
-                    changed = Benefit(tiers=(*tiers[:index], tier.model_copy(update={key: moved}), *tiers[index + 1:]))
+                    changed = Benefit(tiers=(*tiers[:index], tier.model_copy(update={key: new}), *tiers[index + 1:]))
                     Benefit.model_validate(changed.model_dump())  # model_copy skips the bands' order check
                 except ValidationError:
                     continue
-                yield f"tiers[{index}].{key}", _moved(old, moved), changed
+                yield f"tiers[{index}].{key}", _moved(old, new), changed
 
 
 def _points_either_way(rate: str) -> Iterator[str]:
