@@ -76,10 +76,28 @@ class TestExchange:
         ack = parse_message(handler.handle(dft().encode()).decode(), validation_level=VALIDATION_LEVEL.TOLERANT)
         assert ("ACK", "AA", "D0001") == (ack.msh.msh_9.msg_1.to_er7(), ack.msa.msa_1.to_er7(), ack.msa.msa_2.to_er7())
 
-    def test_unregistered_patient_gets_nothing(self) -> None:
-        """A charge for a patient no A04 registered (and no plugin resolves) is decided without benefits."""
+    def test_unregistered_patient_is_refused_not_decided(self) -> None:
+        """A charge for a patient nobody registered (and no plugin resolves) is AE 204 at PID-3, not
+        an AA granting 0.00 that would read as "not eligible"."""
         reply = segments(service().handle(dft(patient="MZ9999").encode()))
+        assert ("AE", "PID^1^3", "204", "ZDL" in reply) == (reply["MSA"][0][1], reply["ERR"][0][2],
+                                                           reply["ERR"][0][3].split("^")[0], False)
+        assert "MZ9999" in reply["ERR"][0][8]
+
+    def test_registered_patient_without_benefits_is_decided(self) -> None:
+        """A patient registered with no category is known: the charge is decided, granting nothing."""
+        handler = service()
+        handler.handle(a04(patient="MZ9999", category="").replace("~" + PID_3.split("~")[1], "").encode())
+        reply = segments(handler.handle(dft(patient="MZ9999").encode()))
         assert ("AA", ["0.00"] * 4) == (reply["MSA"][0][1], [z[4] for z in reply["ZDL"]])
+
+    def test_admit_date_falls_back_to_the_transaction_date(self) -> None:
+        """No PV1-44: the visit is dated by the first FT1-4 (the date of service)."""
+        handler = service()
+        handler.handle(a04().encode())
+        message = dft().replace("|450103|||||20260302093000", "|450103||||||", 1).replace(
+            "FT1|1|||20260302093000", "FT1|1|||20260301080000", 1)
+        assert "AA" == segments(handler.handle(message.encode()))["MSA"][0][1]
 
     def test_gb18030_both_ways(self) -> None:
         """A message in GB 18030 (MSH-18) is read and answered in GB 18030."""
@@ -107,12 +125,13 @@ def wrong_charset() -> bytes:
     (lambda: dft(lines=(("1", "registration^挂号费^SYITEM", ""),)).encode(), "AE", "FT1^1^11", "101"),
     (lambda: dft(kind="X").encode(), "AE", "PV1^1^2", "103"),
     (lambda: dft(visit="").encode(), "AE", "PV1^1^19", "101"),
-    (lambda: dft().replace("|450103|||||20260302093000", "|450103||||||", 1).encode(), "AE", "PV1^1^44", "101"),
     (lambda: a04(category="space_cadet^太空学员^SYCAT").encode(), "AE", "PID^1^27", "103"),
     (lambda: a04(category="veteran~serviceman").encode(), "AE", "PID^1^27", "102"),
     (lambda: dft(lines=()).encode(), "AE", "FT1^1", "101"),
-    (lambda: a04().replace("ADT^A04^ADT_A01", "ADT^A08^ADT_A01").encode(), "AR", "MSH^1^9", "200"),
-    (lambda: a04().replace("|P|2.5|", "|P|2.3|").encode(), "AR", "MSH^1^12", "200"),
+    (lambda: a04().replace("ADT^A04^ADT_A01", "ADT^A03^ADT_A03").encode(), "AR", "MSH^1^9", "201"),
+    (lambda: a04().replace("ADT^A04^ADT_A01", "ORU^R01^ORU_R01").encode(), "AR", "MSH^1^9", "200"),
+    (lambda: a04().replace("|P|2.5|", "|P|2.2|").encode(), "AR", "MSH^1^12", "203"),
+    (lambda: dft(patient="NOBODY").encode(), "AE", "PID^1^3", "204"),
     (lambda: a04(charset="BIG5").encode(), "AR", "MSH^1^18", "200"),
     (wrong_charset, "AR", "MSH^1^18", "200"),
     (lambda: b"EVN|A04|20260302", "AE", "MSH^1", "101"),
@@ -316,7 +335,8 @@ class TestBadMessagesInAFile:
         a field past MAX_TEXT_LENGTH is refused at once, naming segment and field (fuzzer)."""
         source = tmp_path / "long.hl7"
         long_event = dft("D1", visit="V1").replace("EVN|P03|", "EVN|P03|" + "2" * 38_000, 1)
-        source.write_bytes(START + long_event.encode() + END + START + dft("D2", visit="V2").encode() + END)
+        source.write_bytes(START + a04().encode() + END + START + long_event.encode() + END
+                           + START + dft("D2", visit="V2").encode() + END)
         result = CliRunner().invoke(main, ["--lang", "en", "evaluate", str(source), "--his", "hl7",
                                            "--format", "jsonl"])
         out = [json.loads(line) for line in result.stdout.splitlines()]
@@ -348,11 +368,10 @@ DELIMITED = st.text(alphabet="黄建国覃秀兰|^&~\\AZ09 ", min_size=1, max_si
 short_ids = st.from_regex(r"[A-Z]{1,3}[0-9]{1,6}", fullmatch=True)
 cards = st.fixed_dictionaries({"kind": st.sampled_from([t.id for t in REGISTRY.credentials]), "number": DELIMITED},
                               optional={"valid_from": st.just("2024-01-01"), "valid_to": st.just("2026-12-31")})
-patients = st.fixed_dictionaries(
-    {"id": short_ids},
+patients = st.fixed_dictionaries(  # with a category: a charge for a patient nobody knows is refused
+    {"id": short_ids, "categories": st.lists(st.sampled_from([t.id for t in REGISTRY.categories]), min_size=1,
+                                             max_size=3, unique=True)},
     optional={"name": DELIMITED, "birth_date": st.just("1956-08-01"),
-              "categories": st.lists(st.sampled_from([t.id for t in REGISTRY.categories]), min_size=1, max_size=3,
-                                     unique=True),
               "credentials": st.lists(cards, min_size=1, max_size=2), "disability_level": st.integers(1, 10),
               "disability_cause": st.sampled_from(["war", "duty", "illness"])})
 charge_lines = st.one_of(

@@ -14,36 +14,42 @@ from shuangyong.cli.base import exit_on_error
 from shuangyong.plugins import AdapterExporter
 from shuangyong_hl7 import codec, messages, replies
 from shuangyong_hl7.listener import MllpListener
-from shuangyong_hl7.service import Hl7Service
+from shuangyong_hl7.service import Hl7Service, register, require_known
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
 
 
 class Hl7Adapter:
-    """A HIS adapter (docs/hooks.md) for a file of HL7 v2.5 messages, MLLP-framed or one per block.
+    """A HIS adapter (docs/hooks.md) for a file of HL7 v2 messages, MLLP-framed, one per block or
+    in batches (FHS/BHS … BTS/FTS).
 
-    ``read`` registers the patients of ADT^A04 messages and yields a visit per DFT^P03; a message
-    that cannot be used raises :class:`~shuangyong_hl7.messages.Hl7Error` naming segment and
-    field. ``read_each`` yields that error in the message's place instead and goes on. ``write``
-    answers each decision with the ACK the listener would send.
+    ``read`` registers the patients of registrations (ADT^A01/A04/A08/A28/A31, BAR^P01) and yields
+    a visit per charge (DFT^P03/P11); a message that cannot be used raises
+    :class:`~shuangyong_hl7.messages.Hl7Error` naming segment and field. ``read_each`` yields that
+    error in the message's place instead and goes on. ``write`` answers each decision with the
+    ACK the listener would send. ``region`` is the hospital's GB/T 2260 code for messages without
+    PV1-39 (``read(..., region=)`` overrides it); ``validation`` and ``identifiers`` as for
+    :class:`~shuangyong_hl7.service.Hl7Service`.
     """
 
-    def __init__(self, region: str | None = None) -> None:
-        self.region = region
+    def __init__(self, region: str | None = None, *, validation: str = messages.STRICT,
+                 identifiers: Mapping[str, str] = messages.IDENTIFIER_TYPES) -> None:
+        self.region, self.validation, self.identifiers = region, validation, identifiers
 
-    def read(self, source: bytes | str | Path | IO[bytes]) -> Iterator[dict[str, Any]]:
+    def read(self, source: bytes | str | Path | IO[bytes], *, region: str | None = None) -> Iterator[dict[str, Any]]:
         """The visits of SOURCE; the first message that cannot be used raises its error."""
-        for visit in self.read_each(source):
+        for visit in self.read_each(source, region=region):
             if isinstance(visit, ShuangyongError):
                 raise visit
             yield visit
 
-    def read_each(self, source: bytes | str | Path | IO[bytes]) -> Iterator[dict[str, Any] | ShuangyongError]:
-        """A visit per DFT^P03 and, in its place, the error of each message that cannot be used (bytes
-        not in its character set, a message hl7apy or shuangyong refuses), naming the message by
-        its control id (MSH-10) or its number in the file: one bad message does not hide the others.
-        Input with no message at all is refused whole."""
+    def read_each(self, source: bytes | str | Path | IO[bytes], *,
+                  region: str | None = None) -> Iterator[dict[str, Any] | ShuangyongError]:
+        """A visit per charge and, in its place, the error of each message that cannot be used (bytes
+        not in its character set, a message hl7apy or shuangyong refuses, a charge for a patient
+        nobody knows), naming the message by its control id (MSH-10) or its number in the file:
+        one bad message does not hide the others. Input with no message at all is refused whole."""
         raw = source.read() if hasattr(source, "read") else Path(source).read_bytes() \
             if isinstance(source, (str, Path)) else source
         bodies = codec.split_batch(raw)
@@ -52,17 +58,19 @@ class Hl7Adapter:
                                          "no HL7 message in the input (an MLLP frame or a block starting with MSH)"),
                                     segment="MSH", code=messages.MISSING)
         patients: dict[str, dict[str, Any]] = {}
+        credentials = frozenset(term.id for term in plugins.registry().credentials)
         for number, body in enumerate(bodies, 1):
             try:
-                visit = self._message(body, patients)
+                visit = self._message(body, patients, credentials, region or self.region)
             except ShuangyongError as error:
                 yield error if error.record else error.located(record=f"message {number}")
                 continue
             if visit is not None:
                 yield visit
 
-    def _message(self, body: bytes, patients: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
-        """The visit of a DFT^P03; an ADT^A04 registers its patient in PATIENTS and gives None."""
+    def _message(self, body: bytes, patients: dict[str, dict[str, Any]], credentials: frozenset[str],
+                 region: str | None) -> dict[str, Any] | None:
+        """The visit of a charge; a registration keeps its patient in PATIENTS and gives None."""
         try:
             text, _ = codec.decode(body)
         except codec.CharsetError as error:
@@ -70,12 +78,14 @@ class Hl7Adapter:
                                     segment="MSH", position=18, code=messages.UNSUPPORTED,
                                     record=messages.control_id(body.decode("ascii", "replace")) or None,
                                     value=error.charset) from None
-        message = messages.parse(text)
-        if messages.message_type(message) == ("ADT", "A04"):
-            patient = messages.patient(message)
-            patients[patient["id"]] = patient
+        message = messages.parse(text, self.validation)
+        patient = messages.patient(message, self.identifiers, credentials)
+        if messages.message_type(message) in messages.REGISTRATIONS:
+            register(patients, patient)
             return None
-        return messages.visit(message, patients, self.region)
+        visit = messages.visit(message, patients, region, patient)
+        require_known(visit, patients)
+        return visit
 
     def write(self, decisions: Iterable[Mapping[str, Any]], target: IO[bytes]) -> None:
         """Every reply is built before the first is written: a bad decision writes nothing."""
