@@ -267,3 +267,19 @@ def test_amount_errors_name_the_field(amounts: str, location: str, code: str) ->
     message = dft(lines=(("1", "registration^挂号费^SYITEM", "12.00"),)).replace("|||1|12.00&CNY", "||" + amounts)
     reply = segments(handler.handle(message.encode()))
     assert ("AE", location, code) == (reply["MSA"][0][1], reply["ERR"][0][2], reply["ERR"][0][3][:3])
+
+
+@pytest.mark.parametrize(("strict", "ack"), [(False, "AA"), (True, "AE")])
+def test_an_unmapped_charge_code(strict: bool, ack: str) -> None:
+    """A hospital code no table maps: decided as an item kind of its own with no concession, or in
+    strict mode refused at its FT1-7 (103)."""
+    handler = Hl7Service(Engine.from_packs("seed-example", strict=strict), region="450100")
+    handler.handle(a04().encode())
+    reply = segments(handler.handle(dft(lines=(("1", "X123^某药^HOSP", "12.00"),
+                                               ("2", "registration^挂号费^SYITEM", "12.00"))).encode()))
+    assert ack == reply["MSA"][0][1]
+    if strict:
+        assert ("FT1^1^7", "103", True) == (reply["ERR"][0][2], reply["ERR"][0][3][:3], "X123" in reply["ERR"][0][8])
+    else:
+        assert (["X123", "registration"], ["0.00", "12.00"]) == ([z[2] for z in reply["ZDL"]],
+                                                                  [z[4] for z in reply["ZDL"]])

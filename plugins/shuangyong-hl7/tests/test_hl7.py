@@ -397,3 +397,18 @@ def test_visits_round_trip_through_dft(visit: dict[str, Any], charset: str) -> N
     or GB 18030) reads back the same."""
     raw = visit_to_dft(visit, "P1", charset).encode("gb18030" if charset.startswith("GB") else "utf-8")
     assert [visit] == list(Hl7Adapter().read(raw))
+
+
+def test_evaluate_takes_region_for_messages_without_pv1_39(tmp_path: Path) -> None:
+    """`evaluate --his hl7 --region CODE`: a charge whose PV1-39 is empty is decided in that region;
+    without --region it is reported (PV1-39) and the others are still decided."""
+    source = tmp_path / "messages.hl7"
+    source.write_bytes(b"".join(START + m.encode() + END for m in (
+        a04(), dft("D1", visit="V1").replace("|450103|", "||", 1), dft("D2", visit="V2"))))
+    given = CliRunner().invoke(main, ["evaluate", str(source), "--his", "hl7", "--region", "450103", "--format",
+                                      "jsonl"])
+    absent = CliRunner().invoke(main, ["--lang", "en", "evaluate", str(source), "--his", "hl7", "--format", "jsonl"])
+    assert (0, ["V1", "V2"]) == (given.exit_code, [json.loads(line)["visit_id"] for line in given.stdout.splitlines()])
+    assert (2, [("D1", "PV1-39"), None]) == (absent.exit_code, [
+        (o["error"]["record"], o["error"]["field"]) if "error" in o else None
+        for o in map(json.loads, absent.stdout.splitlines())])

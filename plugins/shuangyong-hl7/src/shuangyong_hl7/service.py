@@ -114,10 +114,26 @@ class Hl7Service:
             register(self.patients, patient)
             return replies.accept_ack(request, charset, f"registered {patient['id']}")
         data = messages.visit(message, self.patients, self.region, patient)
+        self._unmapped_codes(data)
         visit = visit_from_dict(data, codes=self.codes)
         require_known(data, self.patients, visit.date)
         decision = self.engine.evaluate(plugins.resolve_beneficiary(visit))
         return replies.decision_ack(request, charset, decision_to_dict(decision))
+
+    def _unmapped_codes(self, data: dict[str, Any]) -> None:
+        """A hospital charge code the code table does not map: refused in strict mode (AE 103 at its
+        FT1-7); otherwise decided as an item kind of its own, which no rule covers (explain says so)."""
+        day = dt.date.fromisoformat(data["date"])
+        for n, line in enumerate(data["lines"], 1):
+            code = line.get("code")
+            if code is None or "item" in line or (self.codes is not None and self.codes.item_for(code, day)):
+                continue
+            if self.engine.strict:
+                raise Hl7Error(Text(f"收费编码 {code!r} 不在对照表中（严格模式）",
+                                    f"charge code {code!r} is not in the code table (strict mode)"),
+                               segment="FT1", position=7, sequence=n, code=messages.TABLE_VALUE,
+                               record=data["visit_id"], value=code)
+            line["item"] = code
 
     def _check_known(self, patient: dict[str, Any], record: str) -> None:
         """Refuse unknown categories and card kinds at registration rather than at the first charge."""
