@@ -56,10 +56,11 @@ MISSING, DATA_TYPE, TABLE_VALUE = "101", "102", "103"
 UNSUPPORTED, UNSUPPORTED_EVENT, UNSUPPORTED_VERSION, UNKNOWN_KEY, INTERNAL = "200", "201", "203", "204", "207"
 #: Meanings of a PID-3 identifier type (CX-5) besides a credential kind.
 PATIENT_ID, IGNORE = "patient_id", "ignore"
+UNLISTED = "?"  #: the meaning of a type the map does not list and no credential kind has
 #: CX-5 → meaning, as Chinese HIS send them (HL7 table 0203): the patient's id (MR first, then PI),
 #: or identifiers that say nothing about 双拥 (the resident ID card, insurance and social security
 #: cards, person, account and visit numbers). A type not listed is a credential when the registry
-#: knows it as a credential kind (``key_care_medical_card``), else ignored.
+#: knows it as a credential kind (``key_care_medical_card``), else a patient id of last resort.
 IDENTIFIER_TYPES: Mapping[str, str] = {"MR": PATIENT_ID, "PI": PATIENT_ID, "PN": IGNORE, "NNCHN": IGNORE,
                                        "HC": IGNORE, "SS": IGNORE, "AN": IGNORE, "VN": IGNORE}
 
@@ -237,8 +238,9 @@ def patient(message: Segments, identifiers: Mapping[str, str] = IDENTIFIER_TYPES
             credential_kinds: Collection[str] = ()) -> dict[str, Any]:
     """The PID (and disability OBX) of a message as the JSON contract's ``patient``. Each PID-3
     repetition means what ``identifiers`` says its type (CX-5) means; a type it does not list is a
-    credential if ``credential_kinds`` has it, else ignored. The patient id is the repetition of
-    the first patient-id type in ``identifiers`` order, else the first one with no type."""
+    credential if ``credential_kinds`` has it. The patient id is the repetition of the first
+    patient-id type in ``identifiers`` order, else the first one with no type, else the first of a
+    type the map does not list (a HIS's own type: VINAH's ``A``); ``ignore`` types never are."""
     record = _value(message.first("MSH"), 10)
     pid = message.first("PID")
     out: dict[str, Any] = {}
@@ -247,9 +249,9 @@ def patient(message: Segments, identifiers: Mapping[str, str] = IDENTIFIER_TYPES
     for repetition in filter(None, _field(pid, 3).split("~")):
         parts = [unescape(part) for part in repetition.split("^")] + [""] * 8
         number, kind = parts[0], parts[4]
-        meaning = identifiers.get(kind, kind if kind in credential_kinds else IGNORE) if kind else PATIENT_ID
-        if meaning == PATIENT_ID:
-            ids.setdefault(kind, number)
+        meaning = identifiers.get(kind, kind if kind in credential_kinds else UNLISTED) if kind else PATIENT_ID
+        if meaning in (PATIENT_ID, UNLISTED):
+            ids.setdefault(kind if meaning == PATIENT_ID else UNLISTED, number)
         elif meaning != IGNORE:
             card: dict[str, Any] = {
                 "kind": meaning, "number": _required(number, "PID", 3, record, Text("证件号码", "a card number"))}
@@ -259,10 +261,10 @@ def patient(message: Segments, identifiers: Mapping[str, str] = IDENTIFIER_TYPES
                 card["valid_to"] = _date(parts[7], "PID", 3, record)
             credentials.append(card)
     patient_types = [kind for kind, meaning in identifiers.items() if meaning == PATIENT_ID]
-    patient_id = next((ids[kind] for kind in [*patient_types, ""] if ids.get(kind)), "")
+    patient_id = next((ids[kind] for kind in [*patient_types, "", UNLISTED] if ids.get(kind)), "")
     out["id"] = _required(patient_id, "PID", 3, record, Text(
-        f"患者标识（类型 {'、'.join(patient_types)} 或无类型）",
-        f"the patient identifier (of type {', '.join(patient_types)} or untyped)"))
+        f"患者标识（类型 {'、'.join(patient_types)}、无类型或对照表之外的类型）",
+        f"the patient identifier (of type {', '.join(patient_types)}, untyped or of a type the map does not list)"))
     name = _value(pid, 5).split("^") if _value(pid, 5) not in ("", '""') else []
     if name:  # family name (its first subcomponent, the surname) and given name
         out["name"] = unescape(name[0].split("&")[0]) + (unescape(name[1]) if len(name) > 1 else "")
