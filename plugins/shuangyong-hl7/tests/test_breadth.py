@@ -12,9 +12,12 @@ from typing import Any
 
 import pytest
 
+from shuangyong import InputError
 from shuangyong.engine import Engine
 from shuangyong_hl7 import Hl7Service, MllpListener, codec, send
+from shuangyong_hl7.hooks import identifier_map
 from shuangyong_hl7.messages import IDENTIFIER_TYPES, IGNORE, PATIENT_ID, VERSIONS
+from shuangyong_hl7.store import PatientStore
 
 sys.path.insert(0, str(Path(__file__).parent))
 from hl7_messages import a04, dft  # noqa: E402
@@ -283,3 +286,38 @@ def test_an_unmapped_charge_code(strict: bool, ack: str) -> None:
     else:
         assert (["X123", "registration"], ["0.00", "12.00"]) == ([z[2] for z in reply["ZDL"]],
                                                                   [z[4] for z in reply["ZDL"]])
+
+
+@pytest.mark.parametrize(("options", "says"), [
+    (["HC"], "--identifier-type takes TYPE=MEANING, got 'HC'"),
+    (["=ignore"], "--identifier-type takes TYPE=MEANING, got '=ignore'")])
+def test_identifier_type_option_errors(options: list[str], says: str) -> None:
+    with pytest.raises(InputError) as caught:
+        identifier_map(options)
+    assert ("--identifier-type", says) == (caught.value.field, caught.value.message.en)
+
+
+def test_identifier_type_option_overrides_the_default() -> None:
+    assert ("key_care_medical_card", PATIENT_ID, IGNORE) == tuple(
+        identifier_map(["YFZ=key_care_medical_card", "HC = patient_id"])[k] for k in ("YFZ", "HC", "SS"))
+
+
+def test_the_registrations_store(tmp_path: Path) -> None:
+    """Registrations written to the file are there when it is opened again; updates replace them."""
+    url = f"sqlite:///{tmp_path / 'r.sqlite3'}"
+    store = PatientStore(url)
+    store["P1"] = {"id": "P1", "name": "黄建国"}
+    store["P1"] = {"id": "P1", "name": "黄建华"}
+    store.close()
+    again = PatientStore(url)
+    assert ({"P1": {"id": "P1", "name": "黄建华"}}, 1, "P2" in again) == (dict(again), len(again), False)
+    del again["P1"]
+    with pytest.raises(KeyError):
+        del again["P1"]
+
+
+@pytest.mark.parametrize("url", ["postgresql://x/y", "sqlite:///", "sqlite:///{tmp}/missing/dir/r.sqlite3"])
+def test_a_bad_registrations_url_is_refused(url: str, tmp_path: Path) -> None:
+    with pytest.raises(InputError) as caught:
+        PatientStore(url.format(tmp=tmp_path))
+    assert "--registrations" == caught.value.field

@@ -249,18 +249,26 @@ class TestListener:
         cut, answers = asyncio.run(run())
         assert (b"", "AA") == (cut, segments(answers[0])["MSA"][0][1])
 
-    def test_cli_listens_for_a_bounded_number_of_messages(self) -> None:
-        """`shuangyong hl7 listen --port 0 --max-messages 2` answers two messages and exits 0."""
-        with subprocess.Popen([sys.executable, "-m", "shuangyong", "hl7", "listen", "--port", "0",
-                               "--region", "450103", "--max-messages", "2"], stderr=subprocess.PIPE,
-                              env={**os.environ, "PYTHONIOENCODING": "utf-8"}) as process:
-            try:
-                port = int(process.stderr.readline().decode().rsplit(":", 1)[1])  # type: ignore[union-attr]
-                answers = asyncio.run(send("127.0.0.1", port, [a04().encode(), dft().encode()]))
-                assert 0 == process.wait(timeout=30)
-            finally:
-                process.kill()
-        assert ["AA", "AA"] == [segments(a)["MSA"][0][1] for a in answers]
+    def test_registrations_survive_a_restart(self, tmp_path: Path) -> None:
+        """`shuangyong hl7 listen --max-messages 1` registers 黄建国 and exits 0; a new listener on the
+        same registrations file decides his charge (AA, 31.50 off) instead of refusing him as unknown."""
+        registrations = f"sqlite:///{tmp_path / 'registrations.sqlite3'}"
+
+        def listen(message: bytes) -> bytes:
+            with subprocess.Popen([sys.executable, "-m", "shuangyong", "hl7", "listen", "--port", "0",
+                                   "--region", "450103", "--max-messages", "1", "--registrations", registrations],
+                                  stderr=subprocess.PIPE, env={**os.environ, "PYTHONIOENCODING": "utf-8"}) as process:
+                try:
+                    port = int(process.stderr.readline().decode().rsplit(":", 1)[1])  # type: ignore[union-attr]
+                    [answer] = asyncio.run(send("127.0.0.1", port, [message]))
+                    assert 0 == process.wait(timeout=30)
+                finally:
+                    process.kill()
+            return answer
+
+        registered, decided = listen(a04().encode()), listen(dft().encode())
+        assert ("AA", "AA", "31.50") == (segments(registered)["MSA"][0][1], segments(decided)["MSA"][0][1],
+                                         segments(decided)["ZDT"][0][3])
 
 
 class TestAdapter:

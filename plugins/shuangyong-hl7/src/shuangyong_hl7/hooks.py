@@ -9,12 +9,13 @@ from typing import IO, TYPE_CHECKING, Any
 
 import click
 
-from shuangyong import ChargeCodeMap, Engine, ShuangyongError, Text, hookimpl, plugins
+from shuangyong import ChargeCodeMap, Engine, InputError, ShuangyongError, Text, hookimpl, plugins
 from shuangyong.cli.base import exit_on_error
 from shuangyong.plugins import AdapterExporter
 from shuangyong_hl7 import codec, messages, replies
 from shuangyong_hl7.listener import MllpListener
 from shuangyong_hl7.service import Hl7Service, register, require_known
+from shuangyong_hl7.store import PatientStore
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
@@ -111,7 +112,7 @@ def register_commands(cli: click.Group) -> None:
     """Add ``shuangyong hl7 listen``."""
     @cli.group()
     def hl7() -> None:
-        """HL7 v2.5 over MLLP (shuangyong-hl7)."""
+        """HL7 v2 (2.3 to 2.6) over MLLP (shuangyong-hl7)."""
 
     @hl7.command()
     @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -121,15 +122,44 @@ def register_commands(cli: click.Group) -> None:
     @click.option("--region", metavar="CODE", help="The hospital's GB/T 2260 code, for messages without PV1-39.")
     @click.option("--codes", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
                   help="Charge-code → item-kind table for FT1-7 codes that are not item kinds.")
+    @click.option("--strict", is_flag=True, help="Refuse charge codes the table does not map and unknown item kinds.")
+    @click.option("--validation", type=click.Choice([messages.STRICT, messages.LENIENT]), default=messages.STRICT,
+                  show_default=True, help="strict: hl7apy checks structure, data types and required fields; "
+                  "lenient: only the fields shuangyong reads are checked.")
+    @click.option("--identifier-type", "identifier_types", multiple=True, metavar="TYPE=MEANING",
+                  help="What a PID-3 identifier type means: patient_id, ignore or a credential kind; repeat. "
+                       "Adds to or overrides the default map (docs/hl7.md).")
+    @click.option("--registrations", default="sqlite:///shuangyong-hl7.sqlite3", show_default=True, metavar="URL",
+                  help="Where registrations are kept across restarts: sqlite:///FILE, or memory:.")
     @click.option("--max-messages", type=int, metavar="N", help="Stop after answering N messages.")
     def listen(host: str, port: int, policies: tuple[str, ...], region: str | None, codes: str | None,
+               strict: bool, validation: str, identifier_types: tuple[str, ...], registrations: str,
                max_messages: int | None) -> None:
-        """Answer ADT^A04 (register) and DFT^P03 (decide) messages over MLLP."""
+        """Answer registrations (ADT^A01/A04/A08/A28/A31, BAR^P01) and charges (DFT^P03/P11) over MLLP."""
         with exit_on_error():
-            engine = Engine.from_packs(*policies, registry=plugins.registry())
+            engine = Engine.from_packs(*policies, strict=strict, registry=plugins.registry())
             code_map = ChargeCodeMap.load(Path(codes), engine.registry.items) if codes else None
-        asyncio.run(_serve(MllpListener(Hl7Service(engine, region=region, codes=code_map), host, port,
-                                        max_messages=max_messages)))
+            identifiers = identifier_map(identifier_types)
+            patients = PatientStore(registrations)
+        service = Hl7Service(engine, region=region, codes=code_map, validation=validation, identifiers=identifiers,
+                             patients=patients)
+        try:
+            asyncio.run(_serve(MllpListener(service, host, port, max_messages=max_messages)))
+        finally:
+            patients.close()
+
+
+def identifier_map(options: Iterable[str]) -> dict[str, str]:
+    """The default PID-3 identifier map with ``TYPE=MEANING`` options applied."""
+    identifiers = dict(messages.IDENTIFIER_TYPES)
+    for option in options:
+        kind, sep, meaning = option.partition("=")
+        if not (sep and kind.strip() and meaning.strip()):
+            raise InputError(Text(f"--identifier-type 应写作 类型=含义，收到 {option!r}",
+                                  f"--identifier-type takes TYPE=MEANING, got {option!r}"),
+                             field="--identifier-type", value=option)
+        identifiers[kind.strip()] = meaning.strip()
+    return identifiers
 
 
 async def _serve(listener: MllpListener) -> None:
