@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from shuangyong import InputError
+from shuangyong import InputError, decision_to_dict, visit_from_dict
 from shuangyong.engine import Engine
-from shuangyong_hl7 import Hl7Service, MllpListener, codec, send
+from shuangyong_hl7 import Hl7Adapter, Hl7Service, MllpListener, codec, send
 from shuangyong_hl7.hooks import identifier_map
 from shuangyong_hl7.messages import IDENTIFIER_TYPES, IGNORE, PATIENT_ID, VERSIONS
 from shuangyong_hl7.store import PatientStore
@@ -321,3 +321,37 @@ def test_a_bad_registrations_url_is_refused(url: str, tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         PatientStore(url.format(tmp=tmp_path))
     assert "--registrations" == caught.value.field
+
+
+def insured_dft(*ft1_14_15: tuple[str, str]) -> str:
+    """A DFT whose first lines carry FT1-14 (fund) and FT1-15 (insurance amount)."""
+    message = dft()
+    for n, (fund, paid) in enumerate(ft1_14_15, 1):
+        line = next(s for s in message.split("\r") if s.startswith(f"FT1|{n}|"))
+        message = message.replace(line, line + f"|||{fund}|{paid}")
+    return message
+
+
+def test_insurance_amounts_feed_the_settlement() -> None:
+    """FT1-15 paid by the fund in FT1-14 is the line's insurance (contract 1.1); a line without is the
+    patient's in full; the ACK carries the decision of that contract visit."""
+    message = insured_dft(("basic_pool", "9.60"), ("basic_pool", "5.00"))
+    [data] = Hl7Adapter().read((a04() + "\r" + message).encode())
+    assert ({"funds": {"basic_pool": "9.60"}, "self_pay": {"in_scope": "2.40"}},
+            {"self_pay": {"full": "25.00"}}) == (data["lines"][0]["insurance"], data["lines"][2]["insurance"])
+    handler = service()
+    handler.handle(a04().encode())
+    totals = decision_to_dict(ENGINE.evaluate(visit_from_dict(data)))["totals"]
+    assert ["AA", totals["reduction"], totals["payable"]] == [
+        segments(handler.handle(message.encode()))[name][0][n] for name, n in (("MSA", 1), ("ZDT", 3), ("ZDT", 4))]
+
+
+@pytest.mark.parametrize(("ft1", "location", "code"), [
+    (("", "9.60"), "FT1^1^14", "101"),                    # an amount and no fund
+    (("basic_pool", "12.01"), "FT1^1^15", "102"),         # more than the line
+    (("basic_pool", "9.601"), "FT1^1^15", "102")])        # past the fen
+def test_insurance_errors_name_the_field(ft1: tuple[str, str], location: str, code: str) -> None:
+    handler = service()
+    handler.handle(a04().encode())
+    reply = segments(handler.handle(insured_dft(ft1).encode()))
+    assert ("AE", location, code) == (reply["MSA"][0][1], reply["ERR"][0][2], reply["ERR"][0][3][:3])

@@ -318,8 +318,16 @@ def visit(message: Segments, registered: Mapping[str, Mapping[str, Any]], region
             "date": _date(date, "PV1", 44, record), "kind": PATIENT_CLASS[kind],
             "region": _required(unescape(_value(pv1, 39)) or region or "", "PV1", 39, record,
                                 Text("就诊地区（GB/T 2260）", "the region (GB/T 2260)")),
-            "patient": patient_data,
-            "lines": [_line(ft1, n, record) for n, ft1 in enumerate(charges, 1)]}
+            "patient": patient_data, "lines": _insured([_line(ft1, n, record) for n, ft1 in enumerate(charges, 1)])}
+
+
+def _insured(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Contract 1.1 wants insurance on every line or on none: when some FT1 carries an insurance
+    amount, a line without one is one 医保 did not settle, the patient's in full."""
+    if any("insurance" in line for line in lines):
+        for line in lines:
+            line.setdefault("insurance", {"self_pay": {"full": line["amount"]}})
+    return lines
 
 
 def _field(segment: list[str] | None, position: int) -> str:
@@ -369,7 +377,24 @@ def _line(ft1: list[str], sequence: int, record: str) -> dict[str, Any]:
     line["item" if system == ITEM_SYSTEM else "code"] = code
     if text:
         line["description"] = text
+    if _value(ft1, 15).split("&")[0]:
+        line["insurance"] = _insurance(ft1, amount, sequence, record)
     return line
+
+
+def _insurance(ft1: list[str], amount: Decimal, sequence: int, record: str) -> dict[str, Any]:
+    """What 医保 settled on a line: FT1-15 (insurance amount) paid by the fund FT1-14 names (its
+    CE-1, a fund id of the contract: ``basic_pool``…); the rest of the line is the patient's part
+    within the funds' scope (HL7 has one insurance amount per line, not 医保's four self-pay parts)."""
+    paid = _amount(_value(ft1, 15), sequence, 15, record)
+    fund = unescape(_value(ft1, 14).split("^")[0])
+    _required(fund, "FT1", 14, record, Text("支付 FT1-15 的医保基金（FT1-14）", "the fund that paid FT1-15 (FT1-14)"),
+              sequence)
+    if paid > amount:
+        raise Hl7Error(Text(f"医保支付 {paid} 超过本行金额 {amount}", f"the insurance amount {paid} exceeds the line's "
+                            f"amount {amount}"), segment="FT1", position=15, sequence=sequence, record=record,
+                       value=str(paid))
+    return {"funds": {fund: format_amount(paid)}, "self_pay": {"in_scope": format_amount(amount - paid)}}
 
 
 def location(field: str | None) -> tuple[str, int | None, int]:
