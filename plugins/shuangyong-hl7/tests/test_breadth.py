@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -302,21 +303,33 @@ def test_identifier_type_option_overrides_the_default() -> None:
         identifier_map(["YFZ=key_care_medical_card", "HC = patient_id"])[k] for k in ("YFZ", "HC", "SS"))
 
 
-def test_the_registrations_store(tmp_path: Path) -> None:
-    """Registrations written to the file are there when it is opened again; updates replace them."""
-    url = f"sqlite:///{tmp_path / 'r.sqlite3'}"
-    store = PatientStore(url)
-    store["P1"] = {"id": "P1", "name": "黄建国"}
-    store["P1"] = {"id": "P1", "name": "黄建华"}
-    store.close()
-    again = PatientStore(url)
-    assert ({"P1": {"id": "P1", "name": "黄建华"}}, 1, "P2" in again) == (dict(again), len(again), False)
-    del again["P1"]
-    with pytest.raises(KeyError):
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql", "mariadb"])
+def test_the_registrations_store(kind: str, tmp_path: Path) -> None:
+    """Registrations written are there when the database is opened again, on SQLite and on the SQL
+    plugin's servers (scratch databases from shuangyong-sql's test helper); an update replaces."""
+    testing = pytest.importorskip("shuangyong_sql.testing")
+    with testing.scratch_url(kind, tmp_path) as url:
+        store = PatientStore(url)
+        store["P1"] = {"id": "P1", "name": "黄建国"}
+        store["P1"] = {"id": "P1", "name": "黄建华"}
+        store.close()
+        again = PatientStore(url)
+        assert ({"P1": {"id": "P1", "name": "黄建华"}}, 1, "P2" in again) == (dict(again), len(again), False)
         del again["P1"]
+        with pytest.raises(KeyError):
+            del again["P1"]
+        again.close()
 
 
-@pytest.mark.parametrize("url", ["postgresql://x/y", "sqlite:///", "sqlite:///{tmp}/missing/dir/r.sqlite3"])
+def test_memory_registrations_are_shared_by_the_workers() -> None:
+    """``memory:`` is one database for every worker thread, not one each."""
+    store = PatientStore("memory:")
+    store["P1"] = {"id": "P1"}
+    with ThreadPoolExecutor(2) as pool:
+        assert [True, True] == list(pool.map(lambda _: "P1" in store, range(2)))
+
+
+@pytest.mark.parametrize("url", ["nonsense", "nosuchdialect://x/y", "sqlite:///{tmp}/missing/dir/r.sqlite3"])
 def test_a_bad_registrations_url_is_refused(url: str, tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         PatientStore(url.format(tmp=tmp_path))
