@@ -1,7 +1,8 @@
 """Replies: the ACK that answers every message, carrying the decision or the error.
 
-An accepted DFT^P03 is answered ``ACK^P03`` with ``MSA|AA`` and the decision in two site-defined
-segments (HL7 v2 has no segment for a concession; Z segments are its convention for such data):
+An accepted charge (DFT^P03, P11) is answered ``ACK^P03`` (``ACK^P11``) with ``MSA|AA`` and the
+decision in two site-defined segments (HL7 v2 has no segment for a concession; Z segments are its
+convention for such data):
 
 - ``ZDL|line_id|item|amount|reduction|payable|rule`` — one per charge line;
 - ``ZDT|policy|amount|reduction|payable|priorities|services`` — the totals, the rule set's
@@ -9,7 +10,8 @@ segments (HL7 v2 has no segment for a concession; Z segments are its convention 
 
 A refused message gets ``MSA|AE`` (content) or ``MSA|AR`` (type, version, character set) and an
 ``ERR`` segment: ERR-2 the location (segment^sequence^field), ERR-3 the HL7 table 0357 code,
-ERR-4 ``E``, ERR-8 the message in zh and en.
+ERR-4 ``E``, ERR-8 the message in zh and en. The reply's MSH echoes the request's processing id,
+version and character set; a batch is answered with a batch (``batch``).
 """
 
 from __future__ import annotations
