@@ -420,3 +420,30 @@ def test_evaluate_takes_region_for_messages_without_pv1_39(tmp_path: Path) -> No
     assert (2, [("D1", "PV1-39"), None]) == (absent.exit_code, [
         (o["error"]["record"], o["error"]["field"]) if "error" in o else None
         for o in map(json.loads, absent.stdout.splitlines())])
+
+
+class TestUnmappedChargeCode:
+    """`evaluate --his hl7`: a hospital code no table maps is decided as an unknown item (no
+    concession; explain says no rule covers it); with --strict it is that visit's error."""
+
+    @pytest.fixture
+    def source(self, tmp_path: Path) -> Path:
+        source = tmp_path / "messages.hl7"
+        charge = dft(lines=(("1", "X123^某药^HOSP", "12.00"), ("2", "registration^挂号费^SYITEM", "12.00")))
+        source.write_bytes(b"".join(START + m.encode() + END for m in (a04(), charge)))
+        return source
+
+    def test_decided_as_an_unknown_item(self, source: Path) -> None:
+        result = CliRunner().invoke(main, ["evaluate", str(source), "--his", "hl7", "--format", "jsonl"])
+        lines = json.loads(result.stdout)["lines"]
+        explained = CliRunner().invoke(main, ["--lang", "en", "explain", str(source), "--his", "hl7"])
+        assert (0, [("X123", "0.00"), ("registration", "12.00")]) == (
+            result.exit_code, [(line["item"], line["reduction"]) for line in lines])
+        assert "line 1 (X123):\n    no rule covers this item kind" in explained.stdout
+
+    def test_refused_in_strict_mode(self, source: Path) -> None:
+        result = CliRunner().invoke(main, ["--lang", "en", "evaluate", str(source), "--his", "hl7", "--strict",
+                                           "--format", "jsonl"])
+        error = json.loads(result.stdout)["error"]
+        assert (2, "lines[0].item", "no item, and charge code 'X123' is not in the mapping table") == (
+            result.exit_code, error["field"], error["message"]["en"])

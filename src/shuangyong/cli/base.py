@@ -35,7 +35,7 @@ from shuangyong.render import visible
 from shuangyong.text import Lang, Text, default_lang
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Mapping
 
     from shuangyong.interchange.framing import Outcome
     from shuangyong.ledger import Ledger
@@ -220,17 +220,22 @@ def open_input(source: IO[bytes], policies: tuple[str, ...], strict: bool, codes
                              field="--region", value=region)
         engine = Engine.from_packs(*policies, strict=strict, registry=plugins.registry())
         code_map = ChargeCodeMap.load(Path(codes), engine.registry.items) if codes else None
-        return engine, code_map, read_records(source, encoding) if his is None else his_records(source, his, region)
+        if his is None:
+            return engine, code_map, read_records(source, encoding)
+        return engine, code_map, his_records(source, his, region, unmapped=None if strict else code_map or {})
 
 
-def his_records(source: IO[bytes], name: str, region: str | None = None) -> Input:
+def his_records(source: IO[bytes], name: str, region: str | None = None,
+                unmapped: ChargeCodeMap | Mapping[str, str] | None = None) -> Input:
     """The visits a plugin's HIS adapter reads from SOURCE's bytes (a FHIR bundle, HL7 messages).
 
     Read whole before any decision is written. An adapter with ``read_each`` (HL7) yields a
     message it refuses as its error, in its place: that record is reported (exit 2) and the others
     are still decided. With ``read`` alone (FHIR) a refused message stops the run, nothing written.
     ``region`` (``--region``) is passed as the keyword ``region=`` only when given, so that an
-    adapter written before the keyword existed keeps working without it.
+    adapter written before the keyword existed keeps working without it. With ``unmapped`` (the
+    charge-code table, outside strict mode) a hospital charge code the table does not map is
+    decided as an item kind of its own, which no rule covers, rather than refusing the visit.
     """
     adapters = plugins.collect("register_his_adapters")
     if name not in adapters:
@@ -244,8 +249,21 @@ def his_records(source: IO[bytes], name: str, region: str | None = None) -> Inpu
         raise InputError(Text(f"HIS 适配器 {name!r} 不接受 --region",
                               f"the HIS adapter {name!r} does not take --region"), field="--region", value=region)
     visits = list(read(getattr(source, "buffer", source), **options))
+    if unmapped is not None:
+        for visit in visits:
+            if not isinstance(visit, ShuangyongError):
+                unmapped_codes_as_items(visit, unmapped)
     return Input("array", iter([RefusedRecord(n, error=visit) if isinstance(visit, ShuangyongError)
                                 else RawRecord(n, value=visit) for n, visit in enumerate(visits, 1)]))
+
+
+def unmapped_codes_as_items(visit: Mapping[str, Any], codes: ChargeCodeMap | Mapping[str, str]) -> None:
+    """Give each line that has only a hospital charge code CODES does not know the code as its
+    item kind: decided with no concession, and ``explain`` says no rule covers it."""
+    for line in visit.get("lines") or ():
+        if isinstance(line, dict) and line.get("code") and not line.get("item") and "fee_category" not in line \
+                and line["code"] not in codes:
+            line["item"] = line["code"]
 
 
 def _takes(function: Callable[..., Any], keyword: str) -> bool:

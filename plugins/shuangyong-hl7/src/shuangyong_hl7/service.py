@@ -24,6 +24,7 @@ from shuangyong import (
     plugins,
     visit_from_dict,
 )
+from shuangyong.cli.base import unmapped_codes_as_items
 from shuangyong_hl7 import codec, messages, replies
 from shuangyong_hl7.messages import Hl7Error
 
@@ -121,19 +122,18 @@ class Hl7Service:
         return replies.decision_ack(request, charset, decision_to_dict(decision))
 
     def _unmapped_codes(self, data: dict[str, Any]) -> None:
-        """A hospital charge code the code table does not map: refused in strict mode (AE 103 at its
-        FT1-7); otherwise decided as an item kind of its own, which no rule covers (explain says so)."""
-        day = dt.date.fromisoformat(data["date"])
+        """A hospital charge code the code table does not map: decided as an item kind of its own,
+        which no rule covers (as ``evaluate --his`` does), or in strict mode refused at its FT1-7."""
+        if not self.engine.strict:
+            unmapped_codes_as_items(data, self.codes or {})
+            return
         for n, line in enumerate(data["lines"], 1):
             code = line.get("code")
-            if code is None or "item" in line or (self.codes is not None and self.codes.item_for(code, day)):
-                continue
-            if self.engine.strict:
+            if code and "item" not in line and (self.codes is None or code not in self.codes):
                 raise Hl7Error(Text(f"收费编码 {code!r} 不在对照表中（严格模式）",
                                     f"charge code {code!r} is not in the code table (strict mode)"),
                                segment="FT1", position=7, sequence=n, code=messages.TABLE_VALUE,
                                record=data["visit_id"], value=code)
-            line["item"] = code
 
     def _check_known(self, patient: dict[str, Any], record: str) -> None:
         """Refuse unknown categories and card kinds at registration rather than at the first charge."""
