@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from shuangyong import InputError, decision_to_dict, visit_from_dict
+from shuangyong.cli import main
 from shuangyong.engine import Engine
 from shuangyong_hl7 import Hl7Adapter, Hl7Service, MllpListener, codec, send
 from shuangyong_hl7.hooks import identifier_map
@@ -368,3 +370,12 @@ def test_insurance_errors_name_the_field(ft1: tuple[str, str], location: str, co
     handler.handle(a04().encode())
     reply = segments(handler.handle(insured_dft(ft1).encode()))
     assert ("AE", location, code) == (reply["MSA"][0][1], reply["ERR"][0][2], reply["ERR"][0][3][:3])
+
+
+@pytest.mark.parametrize(("options", "says"), [
+    (["--identifier-type", "HC"], "field --identifier-type: --identifier-type takes TYPE=MEANING, got 'HC'"),
+    (["--registrations", "nonsense"], "field --registrations: cannot open the registrations at 'nonsense'")])
+def test_listen_refuses_bad_options_before_listening(options: list[str], says: str) -> None:
+    """`shuangyong hl7 listen` with a bad option exits 2 naming it, without opening a port."""
+    result = CliRunner().invoke(main, ["--lang", "en", "hl7", "listen", "--registrations", "memory:", *options])
+    assert (2, says) == (result.exit_code, result.stderr.removeprefix("error: ")[:len(says)])
