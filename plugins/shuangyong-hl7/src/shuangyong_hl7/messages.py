@@ -44,6 +44,7 @@ ITEM_SYSTEM = "SYITEM"
 REGISTRATIONS = frozenset({("ADT", "A01"), ("ADT", "A04"), ("ADT", "A08"), ("ADT", "A28"), ("ADT", "A31"),
                            ("BAR", "P01")})
 CHARGES = frozenset({("DFT", "P03"), ("DFT", "P11")})
+SUPPORTED = REGISTRATIONS | CHARGES
 #: hl7apy's message structures for each event, the first one a version defines being used when
 #: MSH-9 names none (before 2.3.1 it cannot; 2.3 defines A28 and A31 with the A01 structure).
 STRUCTURES = {("ADT", "A01"): ("ADT_A01",), ("ADT", "A04"): ("ADT_A01",), ("ADT", "A08"): ("ADT_A01",),
@@ -107,27 +108,27 @@ def header(text: str) -> list[str]:
     return text.split("\r", 1)[0].split("|") + [""] * 20
 
 
-def check_header(text: str) -> tuple[str, str]:
-    """(message code, trigger event) of a message shuangyong answers, or :class:`Hl7Error`: 200 for
-    a message code it does not take, 201 for an event of one it does, 203 for another version."""
+def check_header(text: str) -> tuple[tuple[str, str], str]:
+    """((message code, trigger event), version) of a message shuangyong answers, or :class:`Hl7Error`:
+    200 for a message code it does not take, 201 for an event of one it does, 203 for another version."""
     if not text.startswith("MSH|"):
         raise Hl7Error(Text("消息必须以 MSH 段开头", "a message must start with an MSH segment"), segment="MSH",
                        code=MISSING)
     msh = header(text)
     kind = (msh[8].split("^") + [""])[:2]
     code, event = kind[0], kind[1]
-    if (code, event) not in REGISTRATIONS | CHARGES:
-        known = "、".join(sorted(f"{c}^{e}" for c, e in REGISTRATIONS | CHARGES))
+    if (code, event) not in SUPPORTED:
+        known = "、".join(sorted(f"{c}^{e}" for c, e in SUPPORTED))
         raise Hl7Error(Text(f"不支持的消息类型 {code}^{event}（支持 {known}）",
                             f"unsupported message type {code}^{event} ({known.replace('、', ', ')} are)"),
                        segment="MSH", position=9, record=msh[9], value=f"{code}^{event}",
-                       code=UNSUPPORTED_EVENT if code in {c for c, _ in REGISTRATIONS | CHARGES} else UNSUPPORTED)
+                       code=UNSUPPORTED_EVENT if code in {c for c, _ in SUPPORTED} else UNSUPPORTED)
     version = msh[11].split("^")[0]
     if version not in VERSIONS:
         raise Hl7Error(Text(f"不支持的版本 {version!r}（支持 {'、'.join(VERSIONS)}）",
                             f"unsupported version {version!r} ({', '.join(VERSIONS)} are)"),
                        segment="MSH", position=12, code=UNSUPPORTED_VERSION, record=msh[9], value=msh[11])
-    return code, event
+    return (code, event), version
 
 
 class Segments:
@@ -155,8 +156,7 @@ def parse(text: str, validation: str = STRICT) -> Segments:
     """Check a message of a supported type and version with hl7apy (``strict``: its structure, data
     types and required fields; ``lenient``: that it parses) and return its segments, or raise
     :class:`Hl7Error` naming segment and field."""
-    kind = check_header(text)
-    version = header(text)[11].split("^")[0]
+    kind, version = check_header(text)
     _check_field_lengths(text)
     level = VALIDATION_LEVEL.STRICT if validation == STRICT else VALIDATION_LEVEL.TOLERANT
     try:
@@ -209,8 +209,7 @@ def _check_field_lengths(text: str) -> None:
 
 def control_id(text: str) -> str:
     """MSH-10 of a message's text, or "" (used before and whether or not it parses)."""
-    fields = text.split("\r", 1)[0].split("|")
-    return fields[9] if len(fields) > 9 else ""
+    return header(text)[9]
 
 
 def message_type(message: Segments) -> tuple[str, str]:
