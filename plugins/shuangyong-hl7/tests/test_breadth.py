@@ -379,3 +379,15 @@ def test_listen_refuses_bad_options_before_listening(options: list[str], says: s
     """`shuangyong hl7 listen` with a bad option exits 2 naming it, without opening a port."""
     result = CliRunner().invoke(main, ["--lang", "en", "hl7", "listen", "--registrations", "memory:", *options])
     assert (2, says) == (result.exit_code, result.stderr.removeprefix("error: ")[:len(says)])
+
+
+@pytest.mark.parametrize(("card", "location", "code", "says"), [
+    ("^^^MZJ^key_care_medical_card", "PID^1^3", "101", "a card number is missing"),
+    ("0451033^^^MZJ^key_care_medical_card^^2024-01-01", "PID^1^3", "102", "a full date YYYYMMDD is needed"),
+])
+def test_a_card_that_cannot_be_read(card: str, location: str, code: str, says: str) -> None:
+    """A credential repetition without its number, or with a validity date written otherwise than
+    HL7 does, is refused at PID-3 (lenient validation: shuangyong's own checks)."""
+    reply = segments(service(validation="lenient").handle(a04().replace(CARD, card).encode()))
+    err = reply["ERR"][0]
+    assert ("AE", location, code, True) == (reply["MSA"][0][1], err[2], err[3][:3], says in err[8])
