@@ -391,3 +391,14 @@ def test_a_card_that_cannot_be_read(card: str, location: str, code: str, says: s
     reply = segments(service(validation="lenient").handle(a04().replace(CARD, card).encode()))
     err = reply["ERR"][0]
     assert ("AE", location, code, True) == (reply["MSA"][0][1], err[2], err[3][:3], says in err[8])
+
+
+def test_a_date_off_the_calendar_is_refused_in_a_file(tmp_path: Path) -> None:
+    """Lenient validation leaves dates to shuangyong: PV1-44 `20261399` is that message's error
+    (PV1-44, 102), not a traceback, and the next message is still decided."""
+    source = tmp_path / "messages.hl7"
+    bad = dft("D1", visit="V1").replace("|450103|||||20260302093000", "|450103|||||20261399093000", 1)
+    source.write_bytes("\n".join([a04(), bad, dft("D2", visit="V2")]).encode())
+    visits = list(Hl7Adapter(validation="lenient").read_each(source))
+    assert [("D1", "PV1-44"), "V2"] == [(v.record, v.field) if isinstance(v, InputError) else v["visit_id"]
+                                        for v in visits]

@@ -22,6 +22,7 @@ What is read (docs/hl7.md has the table):
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -219,11 +220,18 @@ def message_type(message: Segments) -> tuple[str, str]:
 
 
 def _date(value: str, segment: str, position: int, record: str, sequence: int = 1) -> str:
-    if not re.fullmatch(r"[0-9]{8}.*", value):
+    """The ISO date of an HL7 date or timestamp (``YYYYMMDD…``), which must be a day of the calendar
+    (lenient validation leaves ``20261399`` to us)."""
+    day = f"{value[:4]}-{value[4:6]}-{value[6:8]}"
+    try:
+        if not re.fullmatch(r"[0-9]{8}.*", value):
+            raise ValueError(value)
+        dt.date.fromisoformat(day)
+    except ValueError:
         raise Hl7Error(Text(f"需要完整日期 YYYYMMDD，收到 {value!r}", f"a full date YYYYMMDD is needed, got {value!r}"),
                        segment=segment, position=position, sequence=sequence,
-                       code=MISSING if not value else DATA_TYPE, record=record, value=value)
-    return f"{value[:4]}-{value[4:6]}-{value[6:8]}"
+                       code=MISSING if not value else DATA_TYPE, record=record, value=value) from None
+    return day
 
 
 def _required(value: str, segment: str, position: int, record: str, what: Text, sequence: int = 1) -> str:

@@ -47,13 +47,13 @@ def register(patients: MutableMapping[str, dict[str, Any]], patient: Mapping[str
     patients[patient["id"]] = {**patients.get(patient["id"], {}), **patient}
 
 
-def require_known(data: Mapping[str, Any], registered: Mapping[str, Any], date: dt.date | None = None) -> None:
+def require_known(data: Mapping[str, Any], registered: Mapping[str, Any]) -> None:
     """Refuse a charge for a patient nobody knows (AE 204 at PID-3): not registered, no categories or
     cards in the message, and no plugin's ``resolve_beneficiary`` answers for them."""
     patient = data["patient"]
     if patient["id"] in registered or {"categories", "credentials"} & patient.keys():
         return
-    day = date or dt.date.fromisoformat(data["date"])
+    day = dt.date.fromisoformat(data["date"])
     if plugins.plugin_manager().hook.resolve_beneficiary(patient_id=patient["id"], date=day) is None:
         raise Hl7Error(Text(f"未知的患者 {patient['id']!r}：没有登记（ADT^A01/A04/A28、BAR^P01），也没有插件认得",
                             f"unknown patient {patient['id']!r}: no registration (ADT^A01/A04/A28, BAR^P01) "
@@ -115,9 +115,9 @@ class Hl7Service:
             register(self.patients, patient)
             return replies.accept_ack(request, charset, f"registered {patient['id']}")
         data = messages.visit(message, self.patients, self.region, patient)
+        require_known(data, self.patients)
         self._unmapped_codes(data)
         visit = visit_from_dict(data, codes=self.codes)
-        require_known(data, self.patients, visit.date)
         decision = self.engine.evaluate(plugins.resolve_beneficiary(visit))
         return replies.decision_ack(request, charset, decision_to_dict(decision))
 
