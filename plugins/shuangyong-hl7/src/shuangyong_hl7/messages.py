@@ -47,7 +47,7 @@ REGISTRATIONS = frozenset({("ADT", "A01"), ("ADT", "A04"), ("ADT", "A08"), ("ADT
 CHARGES = frozenset({("DFT", "P03"), ("DFT", "P11")})
 SUPPORTED = REGISTRATIONS | CHARGES
 #: hl7apy's message structures for each event, the first one a version defines being used when
-#: MSH-9 names none (before 2.3.1 it cannot; 2.3 defines A28 and A31 with the A01 structure).
+#: MSH-9 names none (2.3 cannot; hl7apy's 2.3 and 2.3.1 have no ADT_A05, so A28 and A31 use ADT_A01).
 STRUCTURES = {("ADT", "A01"): ("ADT_A01",), ("ADT", "A04"): ("ADT_A01",), ("ADT", "A08"): ("ADT_A01",),
               ("ADT", "A28"): ("ADT_A05", "ADT_A01"), ("ADT", "A31"): ("ADT_A05", "ADT_A01"),
               ("BAR", "P01"): ("BAR_P01",), ("DFT", "P03"): ("DFT_P03",), ("DFT", "P11"): ("DFT_P11",)}
