@@ -1,7 +1,7 @@
 """What real senders need (issue 17): a reply whatever the character set, the PID-3 identifier map,
 versions 2.3 to 2.6, the registration and charge message types, batches, and lenient validation.
 The messages here are written for these tests (hl7_messages.py), not taken from real systems:
-those are in fixtures/real and test_real.py."""
+those are in fixtures/real and test_real_hl7.py."""
 
 from __future__ import annotations
 
