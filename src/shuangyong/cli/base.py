@@ -229,9 +229,9 @@ def his_records(source: IO[bytes], name: str, region: str | None = None,
                 unmapped: ChargeCodeMap | Mapping[str, str] | None = None) -> Input:
     """The visits a plugin's HIS adapter reads from SOURCE's bytes (a FHIR bundle, HL7 messages).
 
-    Read whole before any decision is written. An adapter with ``read_each`` (HL7) yields a
-    message it refuses as its error, in its place: that record is reported (exit 2) and the others
-    are still decided. With ``read`` alone (FHIR) a refused message stops the run, nothing written.
+    Read whole before any decision is written. An adapter with ``read_each`` (HL7, FHIR) yields a
+    message or visit it refuses as its error, in its place: that record is reported (exit 2) and
+    the others are still decided. With ``read`` alone a refused input stops the run, nothing written.
     ``region`` (``--region``) is passed as the keyword ``region=`` only when given, so that an
     adapter written before the keyword existed keeps working without it. With ``unmapped`` (the
     charge-code table, outside strict mode) a hospital charge code the table does not map is
