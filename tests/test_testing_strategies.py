@@ -149,3 +149,16 @@ def test_without_hypothesis_the_error_names_the_extra() -> None:
     assert ["shuangyong.testing.strategies needs hypothesis: pip install 'shuangyong[testing]'",
             "shuangyong.testing.strategies 需要 hypothesis：请安装 pip install 'shuangyong[testing]'",
             "True"] == result.stdout.splitlines()
+
+
+def test_settlement_packs_draw_fee_category_rules() -> None:
+    """With ``settlement``, rules by fee category alone, and ``item_rules_first``, are drawn; each
+    such pack loads, and lines carry fee categories that meet them."""
+    document = find(policy_packs(settlement=True),
+                    lambda d: any("fee_categories" in r and "items" not in r for r in d["rules"])
+                    and d.get("settlement", {}).get("item_rules_first") is True)
+    rule = next(r for r in document["rules"] if "fee_categories" in r)
+    assert set(rule["fee_categories"]) <= {f"{n:02d}" for n in range(1, 15)}
+    assert find(pack_sets(settlement=True), lambda p: p.item_rules_first).item_rules_first
+    line = find(charge_lines(), lambda line: line.fee_category is not None)
+    assert "01" == line.fee_category  # shrinks to the first national category

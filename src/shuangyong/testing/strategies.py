@@ -38,6 +38,7 @@ from shuangyong import plugins
 from shuangyong.dates import DateWindow
 from shuangyong.model import Beneficiary, ChargeCodeMap, ChargeLine, Credential, Registry, Visit
 from shuangyong.model.insurance import BASES, Insurance
+from shuangyong.model.visit import FEE_CATEGORIES
 from shuangyong.money import from_fen, parse_amount, parse_rate, to_fen
 from shuangyong.policy import PolicySet, merge, parse_pack
 
@@ -254,8 +255,9 @@ def line_ids() -> st.SearchStrategy[str]:
 def charge_lines(draw: st.DrawFn, line_id: str | None = None, *, registry: Registry | None = None,
                  items: Sequence[str] | None = None, codes: ChargeCodeMap | None = None,
                  unknown_items: bool = False, amounts: st.SearchStrategy[Decimal] | None = None) -> ChargeLine:
-    """One charge line of any item kind (or of ``items``). With ``codes``, the line may carry a
-    hospital charge code and the item kind the table maps it to, as a decoded record would."""
+    """One charge line of any item kind (or of ``items``), with or without a national fee category
+    (docs/fee-categories.md). With ``codes``, the line may carry a hospital charge code and the
+    item kind the table maps it to, as a decoded record would."""
     code = None
     if codes is not None and codes.items and draw(st.booleans()):
         code = draw(st.sampled_from(sorted(codes.items)))
@@ -266,7 +268,8 @@ def charge_lines(draw: st.DrawFn, line_id: str | None = None, *, registry: Regis
         item = draw(item_kinds(registry, unknown=unknown_items))
     return ChargeLine(line_id if line_id is not None else draw(line_ids()), item,
                       draw(amounts if amounts is not None else money()),
-                      frozenset(draw(st.lists(st.sampled_from(_TAGS), max_size=2))), code)
+                      frozenset(draw(st.lists(st.sampled_from(_TAGS), max_size=2))), code,
+                      fee_category=draw(st.none() | st.sampled_from(FEE_CATEGORIES)))
 
 
 @st.composite
@@ -374,6 +377,11 @@ def _rule(draw: st.DrawFn, number: int, registry: Registry, negation: bool, per_
         visit_scope = False
         if settlement:
             visit_scope = _settlement_keys(draw, rule, registry)
+            if grants == "fee" and draw(st.booleans()):  # rules by fee category, with or without items
+                rule["fee_categories"] = draw(st.lists(st.sampled_from(FEE_CATEGORIES), min_size=1, max_size=2,
+                                                       unique=True))
+                if draw(st.booleans()):
+                    del rule["items"]
         caps = {}
         if not visit_scope and draw(st.booleans()):
             caps["per_line"] = str(draw(money(typical_max="100.00")))
@@ -439,8 +447,9 @@ def policy_packs(draw: st.DrawFn, *, registry: Registry | None = None, name: str
     before or start the day after (:func:`effective_windows`), so that a one-day error shows.
 
     ``settlement``: rules may also name a payer (the registry's subsidies), a base, visit scope,
-    ``without_insurance``, and the benefits ``patient_pays_at_most`` and ``tiers``; the pack may
-    set the payers' order (``settlement.payers``). See docs/settlement.md.
+    ``without_insurance``, the benefits ``patient_pays_at_most`` and ``tiers``, and national fee
+    categories (``fee_categories``, with or without items); the pack may set the payers' order and
+    ``item_rules_first`` (``settlement``). See docs/settlement.md and docs/fee-categories.md.
 
     ``items``: the item kinds rules name (at least one fee item), so that they meet visits drawn
     with the same ``items`` often."""
@@ -457,7 +466,7 @@ def policy_packs(draw: st.DrawFn, *, registry: Registry | None = None, name: str
         document["groups"] = draw(st.permutations(used))
     if settlement and draw(st.booleans()):
         payers = sorted({"hospital", *(rule.get("payer", "hospital") for rule in rules)})
-        document["settlement"] = {"payers": draw(st.permutations(payers))}
+        document["settlement"] = {"payers": draw(st.permutations(payers)), "item_rules_first": draw(st.booleans())}
     return document
 
 
