@@ -565,6 +565,41 @@ def test_decoded_reads_any_block_size_and_numbers_bad_lines_in_the_file(block: i
     assert list(decoded.problems) == [3] and decoded.problems[3].value == offset
 
 
+@pytest.mark.parametrize("last", [False, True])
+def test_a_line_past_the_record_limit_is_its_records_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            last: bool) -> None:
+    """A line longer than MAX_RECORD_BYTES (2,000 here) is refused as evaluate refuses it, naming
+    it; the lines after it are still decided."""
+    from shuangyong.interchange import framing
+
+    monkeypatch.setattr(framing, "MAX_RECORD_BYTES", 2000)
+    long_line = b'{"visit_id": "' + b"x" * 7000 + b'"}'
+    source = tmp_path / "long.jsonl"
+    source.write_bytes(jsonl([good("A")]) + long_line + (b"" if last else b"\n" + jsonl([good("C")])))
+    ours = CliRunner().invoke(main, ["--lang", "en", "batch", str(source)])
+    theirs = CliRunner().invoke(main, ["--lang", "en", "evaluate", str(source)])
+    assert (ours.exit_code, ours.stdout_bytes) == (theirs.exit_code, theirs.stdout_bytes)
+    records = [json.loads(line) for line in ours.stdout_bytes.splitlines()]
+    assert ["A", None, *([] if last else ["C"])] == [r.get("visit_id") for r in records]
+    assert ("line 2", "line 2 is longer than 2000 bytes") == (records[1]["error"]["record"],
+                                                             records[1]["error"]["message"]["en"])
+
+
+@pytest.mark.parametrize("block", [64, 3000])
+def test_decoded_never_holds_a_line_past_the_record_limit(monkeypatch: pytest.MonkeyPatch, block: int) -> None:
+    """A line with no end in sight past MAX_RECORD_BYTES is skipped a block at a time: in its
+    place ``{}`` with its error, the line numbers and byte offsets after it as in the file."""
+    from shuangyong.batch.sources.decoding import Decoded
+    from shuangyong.interchange import framing
+
+    monkeypatch.setattr(framing, "MAX_RECORD_BYTES", 2000)
+    data = b"first\n" + b"x" * 7000 + b"\nthird \xff\nfourth"
+    decoded = Decoded(io.BytesIO(data), "utf-8", block=block)
+    assert b"first\n{}\nthird \xef\xbf\xbd\nfourth" == b"".join(iter(decoded.read, b""))
+    assert ("line 2 is longer than 2000 bytes", 6 + 7001 + 6) == (decoded.problems[2].message.en,
+                                                                  decoded.problems[3].value)
+
+
 def test_cli_batch_and_evaluate_agree_on_encodings(tmp_path: Path) -> None:
     """GB 18030 with and without --encoding, a BOM, and GB 18030 lines inside a UTF-8 file."""
     records = [good("甲"), good("B", patient={"id": "桂P1", "name": "韦建国"})]

@@ -111,6 +111,12 @@ class Input:
 Line = tuple[int, str, InputError | None]
 
 
+def too_long(position: int) -> InputError:
+    """Line ``position`` is longer than ``limits.MAX_RECORD_BYTES``: its record's error."""
+    return InputError(Text(f"第 {position} 行超过 {MAX_RECORD_BYTES} 字节",
+                           f"line {position} is longer than {MAX_RECORD_BYTES} bytes"), record=f"line {position}")
+
+
 def decoded_lines(stream: IO[bytes] | IO[str], encoding: str = "utf-8") -> Iterator[Line]:
     """Each line of an input as text, numbered from 1: the one reader of ``--encoding``.
 
@@ -129,9 +135,7 @@ def decoded_lines(stream: IO[bytes] | IO[str], encoding: str = "utf-8") -> Itera
             while raw and raw[-1:] not in ("\n", b"\n"):  # skip the rest of the line, a piece at a time
                 raw = stream.readline(MAX_RECORD_BYTES)
                 size += len(raw)
-            yield position, "", InputError(
-                Text(f"第 {position} 行超过 {MAX_RECORD_BYTES} 字节", f"line {position} is longer than "
-                     f"{MAX_RECORD_BYTES} bytes"), record=f"line {position}")
+            yield position, "", too_long(position)
         elif isinstance(raw, str):
             yield position, raw.removeprefix("\ufeff") if position == 1 else raw, None
         else:

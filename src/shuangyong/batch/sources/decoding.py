@@ -14,7 +14,8 @@ import pyarrow as pa
 from typing_extensions import override
 
 from shuangyong.errors import InputError
-from shuangyong.interchange.framing import undecodable
+from shuangyong.interchange import framing
+from shuangyong.interchange.framing import too_long, undecodable
 from shuangyong.limits import ENCODINGS
 from shuangyong.text import Text
 
@@ -25,10 +26,11 @@ class Decoded(io.RawIOBase):
     """A text file's bytes as UTF-8, whole lines at a time: a leading byte order mark dropped (a
     UTF-8 one means UTF-8, whatever ``encoding`` says), GB 18030 transcoded.
 
-    A line that is not text in ``encoding`` is read with replacement characters and its error
-    kept in ``problems`` (by line number) for the reader to refuse that record alone, as
-    ``shuangyong evaluate`` does; with ``refuse``, it is raised instead, once the lines before it
-    have been read (CSV, whose rows need not be lines). Neither encoding has a ``\\n`` byte inside
+    A line that is not text in ``encoding`` is read with replacement characters, and a line with
+    no end within ``limits.MAX_RECORD_BYTES`` as ``{}`` (never held whole), its error kept in
+    ``problems`` (by line number) for the reader to refuse that record alone, as ``shuangyong
+    evaluate`` does; with ``refuse``, it is raised instead, once the lines before it have been
+    read (CSV, whose rows need not be lines). Neither encoding has a ``\\n`` byte inside
     a character, so a block cut after one never splits a character.
     """
 
@@ -73,6 +75,8 @@ class Decoded(io.RawIOBase):
             cut = data.rfind(b"\n") + 1 if block else len(data)
             if cut or not block:
                 break
+            if len(data) > framing.MAX_RECORD_BYTES:
+                return self._skip_long_line(len(data))
             self._pending = data  # a line longer than a block: read on
         data, self._pending = data[:cut], data[cut:]
         if not data:
@@ -92,6 +96,23 @@ class Decoded(io.RawIOBase):
         self._at = 0
         self._line += data.count(b"\n")
         self._offset = offset + len(data)
+        return True
+
+    def _skip_long_line(self, held: int) -> bool:
+        """A line longer than ``limits.MAX_RECORD_BYTES`` (``held`` bytes of it read): the rest
+        skipped a block at a time, never held, and in its place a line ``{}`` whose error is the
+        one ``shuangyong evaluate`` gives it, so the records after it are still read."""
+        skipped, self._pending = held, b""
+        while block := self._raw.read(self._block):
+            end = block.find(b"\n")
+            if end >= 0:
+                skipped, self._pending = skipped + end + 1, block[end + 1:]
+                break
+            skipped += len(block)
+        self.problems[self._line] = too_long(self._line)
+        self._out, self._at = b"{}\n", 0
+        self._line += 1
+        self._offset += skipped
         return True
 
     def _line_by_line(self, data: bytes, offset: int) -> str:

@@ -12,7 +12,8 @@ import pyarrow.json as pa_json
 
 from shuangyong.batch.sources.decoding import CHUNK_BYTES, Decoded
 from shuangyong.batch.sources.table import VISITS, Chunk
-from shuangyong.interchange.framing import RawRecord
+from shuangyong.interchange import framing
+from shuangyong.interchange.framing import RawRecord, too_long
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -29,8 +30,9 @@ _INSURANCE = re.compile(rb'"insurance"\s*:')
 
 def json_line_chunks(handle: Decoded | IO[bytes], chunk_bytes: int = CHUNK_BYTES) -> Iterator[Chunk]:
     """JSON Lines (UTF-8) a block of whole lines at a time; the lines Arrow refuses go to the row
-    engine (it then names the bad record exactly as ``shuangyong evaluate`` does), and so does a
-    line :class:`Decoded` could not decode, as its error."""
+    engine (it then names the bad record exactly as ``shuangyong evaluate`` does), and so do a
+    line :class:`Decoded` could not decode and a line longer than ``limits.MAX_RECORD_BYTES``,
+    as their errors."""
     problems = handle.problems if isinstance(handle, Decoded) else {}
     line_number, buffer = 0, b""
     while True:
@@ -48,6 +50,9 @@ def json_line_chunks(handle: Decoded | IO[bytes], chunk_bytes: int = CHUNK_BYTES
         for offset, raw in enumerate(pieces):
             if raw.strip(b" \t\n\r"):  # JSON's white space only, as evaluate; lines end as "\n"
                 ended = offset < len(pieces) - 1
+                if len(raw) + ended > framing.MAX_RECORD_BYTES:  # as evaluate counts it, "\n" included
+                    problems[line_number + offset + 1] = too_long(line_number + offset + 1)
+                    raw = b"{}"
                 texts.append(raw.removesuffix(b"\r") + b"\n" if ended else raw)
                 lines.append(raw + b"\n" if ended else raw)  # as evaluate reads it, for the row engine
                 positions.append(line_number + offset + 1)
