@@ -1,0 +1,89 @@
+"""Issue 18 §1: a command imports what it runs, not what every installed plugin could do.
+
+``shuangyong evaluate`` of one visit, in a fresh interpreter with every plugin of this repository
+installed, must leave none of the plugins' heavy dependencies in ``sys.modules``: a plugin's hooks
+module imports them inside the hook or adapter method that needs them (docs/plugins.md). Not
+timed: ``benchmarks/startup.py`` measures; this checks the cause, which timing on a shared
+machine would hide.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: (entry-point name, module) pairs: a module that plugin needs for some hooks, and that
+#: `evaluate` must not import. A plugin made cheap to import adds its modules here.
+HEAVY = [
+    ("export", "openpyxl"),
+    ("export", "numpy"),
+    ("export", "weasyprint"),
+    ("sql", "sqlalchemy"),
+    ("dask", "dask"),
+    ("dask", "distributed"),
+    ("dask", "pyarrow"),
+    ("shuangyong.builtin_plugin", "shuangyong.compliance"),
+]
+
+#: Runs the command line in this interpreter, then writes what it imported and which plugins loaded.
+RUN_AND_LIST = """\
+import json, sys
+from shuangyong.cli import main
+out, args = sys.argv[1], sys.argv[2:]
+try:
+    main(args)
+except SystemExit as stop:
+    code = stop.code
+modules = sorted(sys.modules)
+from shuangyong import plugins  # after the snapshot: listing the plugins imports them
+with open(out, "w") as handle:
+    json.dump({"code": code, "modules": modules,
+               "plugins": [name for name, _ in plugins.plugin_manager().list_name_plugin()]}, handle)
+"""
+
+
+def run_in_process(tmp_path: Path, *args: str) -> dict[str, object]:
+    """The exit status, imported modules and loaded plugins of ``shuangyong ARGS`` in a fresh
+    interpreter with every installed plugin (whatever the test run's environment chooses)."""
+    listing = tmp_path / "modules.json"
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("SHUANGYONG_LOAD_PLUGINS", "SHUANGYONG_DISABLE_PLUGINS")}
+    subprocess.run([sys.executable, "-c", RUN_AND_LIST, str(listing), *args], cwd=ROOT, env=env,
+                   capture_output=True, check=True)
+    result: dict[str, object] = json.loads(listing.read_text(encoding="utf-8"))
+    return result
+
+
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    return run_in_process(tmp_path_factory.mktemp("startup"), "evaluate", "examples/visit.json")
+
+
+@pytest.mark.parametrize(("plugin", "module"), HEAVY)
+def test_evaluate_imports_no_heavy_dependency(evaluated: dict[str, object], plugin: str, module: str) -> None:
+    """The plugin loaded (else the check would prove nothing) and its heavy module was not imported."""
+    assert 0 == evaluated["code"]
+    loaded = evaluated["plugins"]
+    assert isinstance(loaded, list)
+    if plugin not in loaded:
+        pytest.skip(f"plugin {plugin} is not installed")
+    modules = evaluated["modules"]
+    assert isinstance(modules, list)
+    assert [] == [name for name in modules if name == module or name.startswith(f"{module}.")]
+
+
+def test_version_imports_neither_engine_nor_plugins(tmp_path: Path) -> None:
+    """``--version`` answers from the group alone: no command module, no engine, no plugin read."""
+    result = run_in_process(tmp_path, "--version")
+    modules = result["modules"]
+    assert isinstance(modules, list)
+    assert (0, [], []) == (result["code"], [name for name in modules if name.startswith(("shuangyong.engine",
+                                                                                         "shuangyong.cli.base"))],
+                           [name for name in modules if name.startswith("shuangyong_")])
