@@ -239,10 +239,86 @@ def decode_utf8(data: bytes, origin: str, noun: Text, error: type[ShuangyongErro
                     record=f"{origin}:{line}") from None
 
 
+_LIBYAML_LOADERS: dict[type[BoundedLoader], type[BoundedLoader] | None] = {}
+
+
+def _libyaml_loader(loader: type[BoundedLoader]) -> type[BoundedLoader] | None:
+    """``loader`` with libyaml's parser and composer (``yaml._yaml.CParser``, several times faster
+    on a big pack), keeping its constructors and resolvers; None when PyYAML has no libyaml."""
+    if loader not in _LIBYAML_LOADERS:
+        try:
+            from yaml._yaml import CParser
+        except ImportError:  # PyYAML built without libyaml: the Python loader reads everything
+            _LIBYAML_LOADERS[loader] = None
+        else:
+            def init(self: Any, stream: str) -> None:
+                CParser.__init__(self, stream)
+                yaml.constructor.SafeConstructor.__init__(self)
+                yaml.resolver.Resolver.__init__(self)
+
+            _LIBYAML_LOADERS[loader] = type(f"C{loader.__name__}", (CParser, loader), {"__init__": init})
+    return _LIBYAML_LOADERS[loader]
+
+
+def _composed_within_limits(root: yaml.Node) -> bool:
+    """Whether the document libyaml composed passes what :class:`BoundedLoader` checks while it
+    composes: no collection ``MAX_DEPTH`` collections deep, at most ``MAX_YAML_ALIASES`` aliases
+    (a node met again is an alias). Walked in document order, so a node is first met where it is
+    written. (A lone surrogate never gets this far: libyaml refuses its escape.)"""
+    seen: set[int] = set()
+    aliases = 0
+    stack: list[tuple[yaml.Node, int]] = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if id(node) in seen:
+            aliases += 1
+            if aliases > MAX_YAML_ALIASES:
+                return False
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.CollectionNode):
+            if depth >= MAX_DEPTH:
+                return False
+            children = [part for pair in node.value for part in pair] if isinstance(node, yaml.MappingNode) \
+                else node.value
+            stack.extend((child, depth + 1) for child in reversed(children))
+    return True
+
+
+def _read_with_libyaml(text: str, origin: str, loader: type[BoundedLoader],
+                       error: type[ShuangyongError]) -> tuple[Any, dict[Loc, int]] | None:
+    """:func:`read_yaml`'s answer through libyaml, or None when the Python loader must give it:
+    no libyaml, an empty document, or any refusal at all. libyaml's messages and marks differ
+    from PyYAML's (no snippet of the line), so a document refused here is read again by the
+    Python loader, whose message, at its line, is the one users know."""
+    fast = _libyaml_loader(loader)
+    if fast is None:
+        return None
+    try:
+        parser = fast(text)
+        try:
+            node = parser.get_single_node()
+            if node is None or not _composed_within_limits(node):
+                return None
+            _measure(node, origin, error)
+            data = parser.construct_document(node)
+        finally:
+            parser.dispose()
+        return data, _line_map(node, origin, error)
+    except Exception:  # whatever it is, the Python loader below raises it as it always has
+        return None
+
+
 def read_yaml(text: str, origin: str, *, loader: type[BoundedLoader] = PlainDatesLoader,
               error: type[ShuangyongError] = PolicyError) -> tuple[Any, dict[Loc, int]]:
     """One YAML (or JSON) document's data and the line of every key and item in it; broken YAML,
-    duplicate keys and documents past the limits raise ``error`` with ``origin:line``."""
+    duplicate keys and documents past the limits raise ``error`` with ``origin:line``.
+
+    Read by libyaml when PyYAML has it; by PyYAML's Python loader otherwise, and for every
+    document libyaml refuses, so that each refusal says what it always said."""
+    fast = _read_with_libyaml(text, origin, loader, error)
+    if fast is not None:
+        return fast
     try:
         parser = loader(text)
         try:
