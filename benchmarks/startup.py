@@ -6,8 +6,9 @@ Start-up: each command runs in a fresh process with every installed plugin; wall
 (user + system, the child's own rusage) are each the best of ``--repeats`` runs, and the ratio
 is against a hand-written ``python -c`` script that reads the same one-visit JSON file with the
 standard library and prints it, timed in the same run. Big packs: a ``scale_pack`` pack of
-``--pack-rules`` rules read (YAML with the line of every key) and then loaded and compiled into
-an ``Engine``, in this process, best of ``--pack-repeats``. Nothing here asserts a time;
+``--pack-rules`` rules (0: skip) read (YAML with the line of every key) and then loaded and
+compiled into an ``Engine``, in this process, best of ``--pack-repeats``, with libyaml and with
+PyYAML's Python loader alone (as before issue 18). Nothing here asserts a time;
 benchmarks/RESULTS.md keeps the figures.
 """
 
@@ -27,6 +28,7 @@ sys.path.insert(0, str(HERE))
 
 import synthetic  # noqa: E402
 
+from shuangyong import documents  # noqa: E402
 from shuangyong.documents import read_yaml  # noqa: E402
 from shuangyong.engine import Engine  # noqa: E402
 
@@ -83,14 +85,22 @@ def timed(repeats: int, work: Callable[[], object]) -> float:
 
 def big_pack(rules: int, repeats: int) -> None:
     text = synthetic.scale_pack(rules)
+    with_libyaml = documents._read_with_libyaml
+    rows = []
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "scale.yaml"
         path.write_text(text, encoding="utf-8")
-        yaml_only = timed(repeats, lambda: read_yaml(text, str(path)))
-        whole = timed(repeats, lambda: Engine.from_packs(str(path)))
+        for name, reader in (("libyaml", with_libyaml), ("Python loader only", lambda *args: None)):
+            documents._read_with_libyaml = reader
+            try:
+                rows.append((name, timed(repeats, lambda: read_yaml(text, str(path))),
+                             timed(repeats, lambda: Engine.from_packs(str(path)))))
+            finally:
+                documents._read_with_libyaml = with_libyaml
     print(f"\n{rules:,}-rule pack ({len(text.encode()) / 1e6:.1f} MB), best of {repeats}, CPU s:")
-    print(f"  YAML read with the line of every key   {yaml_only:6.2f}")
-    print(f"  Engine.from_packs (read, check, compile) {whole:6.2f}")
+    print(f"{'':20} {'YAML with lines':>16} {'Engine.from_packs':>18}")
+    for name, yaml_only, whole in rows:
+        print(f"{name:20} {yaml_only:16.2f} {whole:18.2f}")
 
 
 def main() -> None:
@@ -100,7 +110,8 @@ def main() -> None:
     parser.add_argument("--pack-repeats", type=int, default=3)
     args = parser.parse_args()
     start_up(args.repeats)
-    big_pack(args.pack_rules, args.pack_repeats)
+    if args.pack_rules:
+        big_pack(args.pack_rules, args.pack_repeats)
 
 
 if __name__ == "__main__":

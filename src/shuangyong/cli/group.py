@@ -20,10 +20,9 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 from typing_extensions import override
 
-from shuangyong.text import Text, default_lang
-
 if TYPE_CHECKING:
     from shuangyong.errors import ShuangyongError
+    from shuangyong.text import Lang
 
 #: command name → "module:attribute" of the built-in commands, imported when looked up
 SUBCOMMANDS = {
@@ -139,11 +138,20 @@ class Command(click.Group):
             sys.exit(PIPE_CLOSED)
         except KeyboardInterrupt as stop:
             from shuangyong.cli.base import say  # here: base imports the engine, which --version does without
+            from shuangyong.text import Text
 
             terminated = isinstance(stop, Terminated)
             say(Text("已终止（SIGTERM）", "terminated (SIGTERM)") if terminated else Text("已中断", "interrupted"),
                 err=True)
             sys.exit(TERMINATED if terminated else INTERRUPTED)
+
+
+def _default_lang() -> Lang:
+    """``--lang``'s default, computed only when a command runs (attrs, under ``Text``, is not
+    needed for ``--version``)."""
+    from shuangyong.text import default_lang  # here: see the docstring
+
+    return default_lang()
 
 
 def _fail(error: ShuangyongError) -> NoReturn:
@@ -153,7 +161,7 @@ def _fail(error: ShuangyongError) -> NoReturn:
 
 
 @click.group(cls=Command, lazy_subcommands=SUBCOMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--lang", type=click.Choice(["zh", "en"]), default=default_lang, show_default="from $LANG",
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=_default_lang, show_default="from $LANG",
               help="Language of messages, titles and tables.")
 @click.version_option(package_name="shuangyong", prog_name="shuangyong")
 def main(lang: str) -> None:
