@@ -319,6 +319,26 @@ class TestPolicyCommands:
             changes["three-halves.bed"]["old"]["benefit"], changes["three-halves.bed"]["new"]["benefit"])
 
 
+    def test_diff_names_set_wide_settings(self, tmp_path: Path) -> None:
+        """A pack that changes no rule of seed-example but its payer order and item_rules_first
+        decides otherwise: policy diff says so, before any rule, in text and JSON."""
+        reorder = tmp_path / "reorder.yaml"
+        reorder.write_text(
+            "pack: reorder\n"
+            "title: {zh: 调整, en: reorder}\n"
+            "extends: seed-example\n"
+            "settlement: {payers: [youfu_medical_subsidy, hospital], item_rules_first: true}\n"
+            "rules: []\n", encoding="utf-8")
+        changes = json.loads(run("policy", "diff", "--format", "json", "seed-example", str(reorder)).stdout)
+        assert [{"change": "changed", "setting": "settlement.payers", "old": ["hospital"],
+                 "new": ["youfu_medical_subsidy", "hospital"]},
+                {"change": "changed", "setting": "settlement.item_rules_first", "old": False, "new": True}] == changes
+        text = run("--lang", "zh", "policy", "diff", "seed-example", str(reorder))
+        assert (0, "修改 结算付款方顺序 (settlement.payers): ['hospital'] → ['youfu_medical_subsidy', 'hospital']\n"
+                   "修改 项目规则优先 (settlement.item_rules_first): False → True\n") == (text.exit_code, text.stdout)
+        assert "the two rule sets are the same" in run("policy", "diff", str(reorder), str(reorder)).stdout
+
+
 def test_version() -> None:
     """--version prints the package version."""
     assert "shuangyong, version" in run("--version").stdout

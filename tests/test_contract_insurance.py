@@ -147,7 +147,7 @@ BAD = {
     "an unknown member": (_set("lines.1.insurance.fund", {}), "InputError", "lines[1].insurance.fund", "unknown field"),
     "a concession payer as a fund": (
         _both(_set(f"{FUNDS}.hospital", "25.00"), _drop(f"{FUNDS}.basic_pool")), "InputError",
-        "lines[1].insurance.funds.hospital", "'hospital' is not a known insurance fund"),
+        "lines[1].insurance.funds.hospital", "'hospital' is not an insurance fund"),
     "visit and line figures both": (
         _set("insurance", {"self_pay": {"full": "49.85"}}), "InputError", "lines[0].insurance",
         "insurance is given for the whole visit and on this line too: give one or the other"),

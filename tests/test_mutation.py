@@ -141,6 +141,29 @@ def test_each_change_stays_a_pack_the_loader_accepts() -> None:
                                         "levels when.all[0].disability_level.max", "levels when.all[1].not.region")}
 
 
+def test_settlement_benefit_shapes_and_base() -> None:
+    """A most-the-patient-pays a fen either way; each tier's rate a point and its bound a fen
+    either way, unless the bands would leave their order; a base the pack writes swapped between
+    the gross amount and the patient's share (``without_insurance`` back to its default)."""
+    pack = parse_pack(textwrap.dedent("""
+        pack: p
+        title: {zh: p, en: p}
+        rules:
+          - {id: most, title: {zh: t, en: t}, clause: c, source: s, items: [drug],
+             benefit: {patient_pays_at_most: "5.00"}, base: patient_share, without_insurance: skip}
+          - {id: bands, title: {zh: t, en: t}, clause: c, source: s, items: [drug],
+             benefit: {tiers: [{up_to: "100.00", reduce: "0%"}, {up_to: "100.01", reduce: "50%"}, {reduce: "100%"}]}}
+    """).lstrip("\n"), "p.yaml")
+    assert ["most rule: rule dropped", "most benefit.patient_pays_at_most: 5.00 → 4.99",
+            "most benefit.patient_pays_at_most: 5.00 → 5.01", "most base: patient_share → gross",
+            "bands rule: rule dropped", "bands benefit.tiers[0].reduce: 0% → 1%",
+            "bands benefit.tiers[0].up_to: 100.00 → 99.99", "bands benefit.tiers[1].reduce: 50% → 49%",
+            "bands benefit.tiers[1].reduce: 50% → 51%", "bands benefit.tiers[1].up_to: 100.01 → 100.02",
+            "bands benefit.tiers[2].reduce: 100% → 99%"] == descriptions(pack)
+    swapped = next(m for m in mutants(pack) if m.field == "base")
+    assert ("gross", "error") == (swapped.loaded.spec.rules[0].base, swapped.loaded.spec.rules[0].without_insurance)
+
+
 def test_mutants_come_in_the_same_order_every_run() -> None:
     first, again = list(mutants(load_reference("cn-national"))), list(mutants(load_reference("cn-national")))
     assert [(m.rule, m.field, m.change) for m in first] == [(m.rule, m.field, m.change) for m in again]

@@ -338,40 +338,62 @@ class TestWithoutInsurance:
 
 
 class TestRefusedInsuranceData:
-    """What the contract refuses, refused by the engine too for a visit built in Python."""
+    """What the contract refuses is refused when a visit is built in Python too, once, where it is
+    built (``Insurance``, ``ChargeLine``, ``Visit``): the engine never sees it."""
 
-    @pytest.mark.parametrize(("line", "field", "message"), [
-        (insured("1", "drug", "10.00", funds={"basic_pool": "6.00"}, full="3.00"), "lines[0].insurance",
-         "line '1': the insurance parts add up to 9.00, not the amount 10.00"),
-        (insured("1", "drug", "10.00", funds={"basic_pool": "12.00"}, full="-2.00"), "lines[0].insurance.self_pay.full",
-         "line '1': insurance amount -2.00 is negative"),
-        (insured("1", "drug", "10.00", funds={"basic_pool": "-1.00"}, full="11.00"),
-         "lines[0].insurance.funds.basic_pool", "line '1': insurance amount -1.00 is negative"),
-        (insured("1", "drug", "10.00", funds={"hospital": "1.00"}, full="9.00"), "lines[0].insurance.funds.hospital",
-         "line '1': 'hospital' is not an insurance fund"),
-        (insured("1", "drug", "10.00", funds={"patient": "1.00"}, full="9.00"), "lines[0].insurance.funds.patient",
-         "line '1': 'patient' is not an insurance fund"),
+    @pytest.mark.parametrize(("build", "field", "message"), [
+        (lambda: insured("1", "drug", "10.00", funds={"basic_pool": "6.00"}, full="3.00"), "insurance",
+         "the parts of insurance add up to 9.00, not to the line's amount 10.00"),
+        (lambda: insured("1", "drug", "10.00", funds={"basic_pool": "12.00"}, full="-2.00"),
+         "insurance.self_pay.full", "amount must not be negative (-2.00)"),
+        (lambda: insured("1", "drug", "10.00", funds={"basic_pool": "-1.00"}, full="11.00"),
+         "insurance.funds.basic_pool", "amount must not be negative (-1.00)"),
+        (lambda: insured("1", "drug", "10.00", funds={"hospital": "1.00"}, full="9.00"), "insurance.funds.hospital",
+         "'hospital' is not an insurance fund (built-in funds: basic_pool, critical_illness"),
+        (lambda: insured("1", "drug", "10.00", funds={"patient": "1.00"}, full="9.00"), "insurance.funds.patient",
+         "'patient' is not an insurance fund"),
+        (lambda: insured("1", "drug", "10.00", funds={"": "1.00"}, full="9.00"), "insurance.funds.",
+         "'' is not an insurance fund"),
+        (lambda: Insurance((("basic_pool", 1.5),)), "insurance.funds.basic_pool", "amount must not be a float"),
+        (lambda: Insurance(full=Decimal("1.005")), "insurance.self_pay.full", "has more than two decimals"),
     ])
-    def test_bad_parts(self, tmp_path: Path, line: ChargeLine, field: str, message: str) -> None:
+    def test_bad_parts(self, build: Any, field: str, message: str) -> None:
         with pytest.raises(InputError) as caught:
-            engine(tmp_path, HOSPITAL_10).evaluate(visit(line, visit_id="V3"))
-        assert ("V3", field) == (caught.value.record, caught.value.field)
+            build()
+        assert field == caught.value.field
         assert message in caught.value.message.en
 
+    def test_figures_held_in_whole_fen(self) -> None:
+        """Figures given as text, whole yuan or one decimal are held as the contract reads them,
+        so a line built in Python is the usual line the engine's quick path takes."""
+        built = Insurance((("basic_pool", "6"),), in_scope=Decimal("3.5"), full=0)
+        assert (("basic_pool", "6.00"), "3.50", "0.00", "9.50", "6.00") == (
+            tuple(map(str, built.funds[0])), str(built.in_scope), str(built.full), str(built.total),
+            str(built.fund_total))
+        assert (("basic_pool", Decimal("6.00")), ("patient", Decimal("3.50"))) == built.payers
+
     @pytest.mark.parametrize("bare_first", [True, False])
-    def test_some_lines_insured_others_not(self, tmp_path: Path, bare_first: bool) -> None:
-        """Insurance data on some lines and not on others is refused, naming the bare line."""
+    def test_some_lines_insured_others_not(self, bare_first: bool) -> None:
+        """Insurance data on some lines and not on others is refused, naming the visit and the
+        bare line, with what to send for it."""
         lines = [ChargeLine("2", "drug", "5.00"), insured("1", "drug", "10.00", full="10.00")]
         with pytest.raises(InputError) as caught:
-            engine(tmp_path, HOSPITAL_10).evaluate(visit(*(lines if bare_first else lines[::-1])))
-        assert f"lines[{0 if bare_first else 1}].insurance" == caught.value.field
-        assert "line '2' has no insurance data while other lines of the visit have" in caught.value.message.en
+            visit(*(lines if bare_first else lines[::-1]), visit_id="V3")
+        assert ("V3", f"lines[{0 if bare_first else 1}].insurance") == (caught.value.record, caught.value.field)
+        assert ("other lines of this visit give insurance and line '2' does not: for a line insurance did not "
+                'settle, give "insurance": {"self_pay": {"full": "5.00"}}') == caught.value.message.en
 
-    def test_other_visits_still_decided(self, tmp_path: Path) -> None:
-        """One engine refuses one visit and goes on deciding the next (nothing is cached)."""
-        built = engine(tmp_path, HOSPITAL_10)
-        with pytest.raises(InputError):
-            built.evaluate(visit(insured("1", "drug", "10.00", full="9.00")))
+    def test_fund_named_like_a_plugin_subsidy(self, tmp_path: Path) -> None:
+        """A payer a plugin registers to bear concessions cannot be a fund on a line: the engine,
+        which knows the registry, refuses the visit naming line and field, and decides the next."""
+        registry = Registry.builtin()
+        registry.register_payer(Term("city_subsidy", Text("市补助", "city subsidy"), kind="subsidy"))
+        built = Engine.from_packs(str(write(tmp_path, HOSPITAL_10)), registry=registry)
+        with pytest.raises(InputError) as caught:
+            built.evaluate(visit(insured("1", "drug", "10.00", funds={"city_subsidy": "1.00"}, full="9.00"),
+                                 visit_id="V4"))
+        assert ("V4", "lines[0].insurance.funds.city_subsidy") == (caught.value.record, caught.value.field)
+        assert "line '1': 'city_subsidy' is not an insurance fund (it bears concessions)" == caught.value.message.en
         assert {"hospital": "1.00", "patient": "9.00"} == payers(
             built.evaluate(visit(insured("1", "drug", "10.00", full="10.00"))).lines[0])
 

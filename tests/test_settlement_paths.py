@@ -76,7 +76,7 @@ rules:
 """
 
 
-def visit(*insurances: Insurance | None) -> Visit:
+def visit(*insurances: Insurance) -> Visit:
     """A visit of lines of 10.00 (drug, exam, bed in turn), each with its insurance."""
     items = ("drug", "exam", "bed")
     return Visit("V1", dt.date(2025, 3, 1), "outpatient", "450100", Beneficiary("P1", frozenset({"disabled_veteran"})),
@@ -98,17 +98,15 @@ USUAL = Insurance((("basic_pool", D("6.00")),), in_scope=D("3.00"), full=D("1.00
     Insurance(full=D("10.00")),  # no fund
     Insurance((("basic_pool", D("6.00")),), preliminary=D("-0.00"), in_scope=D("3.00"), full=D("1.00")),
     Insurance((("basic_pool", D("6.00")),), in_scope=D("-0.00"), full=D("-0.00"), preliminary=D("4.00")),
-    Insurance((("basic_pool", D("6.00")),), in_scope=D("4.00"), full=D("1.00")),  # 11.00: refused
-    Insurance((("basic_pool", D("12.00")),), in_scope=D("-3.00"), full=D("1.00")),  # refused
-    Insurance((("hospital", D("6.00")),), in_scope=D("3.00"), full=D("1.00")),  # refused: not a fund
-    None,  # refused: a line without insurance data in an insured visit
 ])
 @pytest.mark.parametrize("where", [0, 1, 3])
-def test_odd_figures_built_in_python(tmp_path: Path, odd: Insurance | None, where: int) -> None:
-    """Figures the contract would never send, among usual lines: the same decision or refusal."""
+def test_odd_figures_built_in_python(tmp_path: Path, odd: Insurance, where: int) -> None:
+    """Figures written otherwise than the contract writes them, among usual lines: the same
+    decision. (Figures the contract refuses are refused where they are built: tests/test_settlement.py,
+    ``TestRefusedInsuranceData``.)"""
     (tmp_path / "paths.yaml").write_text(PACK, encoding="utf-8")
     engine = Engine.from_packs(str(tmp_path / "paths.yaml"))
-    insurances: list[Insurance | None] = [USUAL] * 5
+    insurances = [USUAL] * 5
     insurances[where] = odd
     line_by_line, stage_by_stage = both_orders(engine, visit(*insurances))
     assert line_by_line == stage_by_stage
@@ -122,16 +120,12 @@ class TestInsuranceFigures:
             D("10.00"), (("basic_pool", D("6.00")), ("patient", D("4.00"))))
 
     @pytest.mark.parametrize("insurance", [
-        Insurance((("basic_pool", D("6")),), in_scope=D("4")),
-        Insurance((("basic_pool", D("6.00")),), in_scope=D("4.000")),
         Insurance((("basic_pool", D("6.00")), ("other_fund", D("1.00"))), in_scope=D("3.00")),
         Insurance((("basic_pool", D("0.00")),), in_scope=D("10.00")),
-        Insurance((("basic_pool", D("11.00")),), in_scope=D("-1.00")),
         Insurance(in_scope=D("10.00")),
     ])
     def test_any_other_line_has_no_breakdown_yet(self, insurance: Insurance) -> None:
-        """Other exponents, several funds, none that paid, a part below 0: the engine works the
-        breakdown out itself (and refuses the figures it must)."""
+        """Several funds, none that paid, no fund: the engine works the breakdown out itself."""
         assert (D("10.00"), ()) == (insurance.total, insurance.payers)
 
     def test_a_line_of_nothing_but_zeros_owes_zero_not_minus_zero(self) -> None:

@@ -93,6 +93,34 @@ def test_totals_and_applied_shares(tmp_path: Path) -> None:
     assert "    applied  expected two-waivers.registration 11.00  got two-waivers.registration 12.00" in result.stdout
 
 
+EXAMPLE_CASES = ROOT / "examples" / "insured-visit.case.yaml"
+
+
+def test_settlement_case_file_passes() -> None:
+    """examples/insured-visit.case.yaml: payers and insurance per line and in the totals."""
+    result = run(str(EXAMPLE_CASES))
+    assert 0 == result.exit_code, result.output
+    assert "2 case(s): 2 passed, 0 failed" in result.output
+
+
+def test_payers_and_insurance_mismatches(tmp_path: Path) -> None:
+    """A payer breakdown that differs in one part, and an insurance figure, are each reported
+    with both sides; a line's breakdown must name every payer the decision names."""
+    text = EXAMPLE_CASES.read_text(encoding="utf-8").replace("youfu_medical_subsidy: 3.20, patient: 0.80",
+                                                             "youfu_medical_subsidy: 3.00, patient: 1.00")
+    text = text.replace("insurance: 97.21", "insurance: 97.20").replace(
+        "3: {payers: {basic_pool: 9.00, hospital: 6.00, patient: 0.00}}", "3: {payers: {hospital: 6.00}}")
+    (tmp_path / "youfu-subsidy.yaml").write_bytes((ROOT / "examples" / "youfu-subsidy.yaml").read_bytes())
+    result = run(str(write(tmp_path, text)))
+    assert 1 == result.exit_code
+    assert ("    payers  expected patient 1.00, youfu_medical_subsidy 3.00, basic_pool 6.00  got basic_pool 6.00, "
+            "patient 0.80, youfu_medical_subsidy 3.20") not in result.stdout  # sorted by payer id, not by amount
+    assert ("    payers  expected basic_pool 6.00, patient 1.00, youfu_medical_subsidy 3.00  got basic_pool 6.00, "
+            "patient 0.80, youfu_medical_subsidy 3.20\n") in result.stdout
+    assert "    payers  expected hospital 6.00  got basic_pool 9.00, hospital 6.00, patient 0.00\n" in result.stdout
+    assert "  totals\n    insurance  expected 97.20  got 97.21\n" in result.stdout
+
+
 def test_missing_line(tmp_path: Path) -> None:
     path = write(tmp_path, PASSING.replace("2: {reduction: 0.00, rule: null}", "9: {reduction: 0.00}"))
     assert "  line 9\n    line  expected 9  got no such line" in run(str(path)).stdout

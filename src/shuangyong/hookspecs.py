@@ -47,8 +47,10 @@ class HisAdapter(Protocol):
     """What ``register_his_adapters`` maps a name to. ``write`` is optional: an adapter that
     answers back (an Invoice bundle, ACKs) is also offered as a decisions exporter."""
 
-    def read(self, source: Any) -> Iterator[dict[str, Any]]:
-        """JSON-contract visit records from the system's messages (a binary stream)."""
+    def read(self, source: Any, *, region: str | None = None) -> Iterator[dict[str, Any]]:
+        """JSON-contract visit records from the system's messages (a binary stream). ``region``
+        (``--region``: the hospital's GB/T 2260 code, for messages that name none) is passed only
+        when the user gives one: an adapter without the keyword still works without it."""
 
 
 class StorageFactory(Protocol):
@@ -98,7 +100,7 @@ def register_check_kinds() -> Iterable[Any]:
 @hookspec
 def register_his_adapters() -> Mapping[str, Any]:
     """HIS adapters by name (:class:`HisAdapter`): objects that turn a hospital system's messages
-    into JSON-contract visit records (``read(source) -> Iterator[dict]``) and, optionally,
+    into JSON-contract visit records (``read(source, *, region=None) -> Iterator[dict]``) and, optionally,
     decisions back (``write(decisions, target)``, ``target`` a binary stream)."""
 
 

@@ -76,10 +76,28 @@ class TestExchange:
         ack = parse_message(handler.handle(dft().encode()).decode(), validation_level=VALIDATION_LEVEL.TOLERANT)
         assert ("ACK", "AA", "D0001") == (ack.msh.msh_9.msg_1.to_er7(), ack.msa.msa_1.to_er7(), ack.msa.msa_2.to_er7())
 
-    def test_unregistered_patient_gets_nothing(self) -> None:
-        """A charge for a patient no A04 registered (and no plugin resolves) is decided without benefits."""
+    def test_unregistered_patient_is_refused_not_decided(self) -> None:
+        """A charge for a patient nobody registered (and no plugin resolves) is AE 204 at PID-3, not
+        an AA granting 0.00 that would read as "not eligible"."""
         reply = segments(service().handle(dft(patient="MZ9999").encode()))
+        assert ("AE", "PID^1^3", "204", "ZDL" in reply) == (reply["MSA"][0][1], reply["ERR"][0][2],
+                                                           reply["ERR"][0][3].split("^")[0], False)
+        assert "MZ9999" in reply["ERR"][0][8]
+
+    def test_registered_patient_without_benefits_is_decided(self) -> None:
+        """A patient registered with no category is known: the charge is decided, granting nothing."""
+        handler = service()
+        handler.handle(a04(patient="MZ9999", category="").replace("~" + PID_3.split("~")[1], "").encode())
+        reply = segments(handler.handle(dft(patient="MZ9999").encode()))
         assert ("AA", ["0.00"] * 4) == (reply["MSA"][0][1], [z[4] for z in reply["ZDL"]])
+
+    def test_admit_date_falls_back_to_the_transaction_date(self) -> None:
+        """No PV1-44: the visit is dated by the first FT1-4 (the date of service)."""
+        handler = service()
+        handler.handle(a04().encode())
+        message = dft().replace("|450103|||||20260302093000", "|450103||||||", 1).replace(
+            "FT1|1|||20260302093000", "FT1|1|||20260301080000", 1)
+        assert "AA" == segments(handler.handle(message.encode()))["MSA"][0][1]
 
     def test_gb18030_both_ways(self) -> None:
         """A message in GB 18030 (MSH-18) is read and answered in GB 18030."""
@@ -107,12 +125,13 @@ def wrong_charset() -> bytes:
     (lambda: dft(lines=(("1", "registration^挂号费^SYITEM", ""),)).encode(), "AE", "FT1^1^11", "101"),
     (lambda: dft(kind="X").encode(), "AE", "PV1^1^2", "103"),
     (lambda: dft(visit="").encode(), "AE", "PV1^1^19", "101"),
-    (lambda: dft().replace("|450103|||||20260302093000", "|450103||||||", 1).encode(), "AE", "PV1^1^44", "101"),
     (lambda: a04(category="space_cadet^太空学员^SYCAT").encode(), "AE", "PID^1^27", "103"),
     (lambda: a04(category="veteran~serviceman").encode(), "AE", "PID^1^27", "102"),
     (lambda: dft(lines=()).encode(), "AE", "FT1^1", "101"),
-    (lambda: a04().replace("ADT^A04^ADT_A01", "ADT^A08^ADT_A01").encode(), "AR", "MSH^1^9", "200"),
-    (lambda: a04().replace("|P|2.5|", "|P|2.3|").encode(), "AR", "MSH^1^12", "200"),
+    (lambda: a04().replace("ADT^A04^ADT_A01", "ADT^A03^ADT_A03").encode(), "AR", "MSH^1^9", "201"),
+    (lambda: a04().replace("ADT^A04^ADT_A01", "ORU^R01^ORU_R01").encode(), "AR", "MSH^1^9", "200"),
+    (lambda: a04().replace("|P|2.5|", "|P|2.2|").encode(), "AR", "MSH^1^12", "203"),
+    (lambda: dft(patient="NOBODY").encode(), "AE", "PID^1^3", "204"),
     (lambda: a04(charset="BIG5").encode(), "AR", "MSH^1^18", "200"),
     (wrong_charset, "AR", "MSH^1^18", "200"),
     (lambda: b"EVN|A04|20260302", "AE", "MSH^1", "101"),
@@ -230,18 +249,26 @@ class TestListener:
         cut, answers = asyncio.run(run())
         assert (b"", "AA") == (cut, segments(answers[0])["MSA"][0][1])
 
-    def test_cli_listens_for_a_bounded_number_of_messages(self) -> None:
-        """`shuangyong hl7 listen --port 0 --max-messages 2` answers two messages and exits 0."""
-        with subprocess.Popen([sys.executable, "-m", "shuangyong", "hl7", "listen", "--port", "0",
-                               "--region", "450103", "--max-messages", "2"], stderr=subprocess.PIPE,
-                              env={**os.environ, "PYTHONIOENCODING": "utf-8"}) as process:
-            try:
-                port = int(process.stderr.readline().decode().rsplit(":", 1)[1])  # type: ignore[union-attr]
-                answers = asyncio.run(send("127.0.0.1", port, [a04().encode(), dft().encode()]))
-                assert 0 == process.wait(timeout=30)
-            finally:
-                process.kill()
-        assert ["AA", "AA"] == [segments(a)["MSA"][0][1] for a in answers]
+    def test_registrations_survive_a_restart(self, tmp_path: Path) -> None:
+        """`shuangyong hl7 listen --max-messages 1` registers 黄建国 and exits 0; a new listener on the
+        same registrations file decides his charge (AA, 31.50 off) instead of refusing him as unknown."""
+        registrations = f"sqlite:///{tmp_path / 'registrations.sqlite3'}"
+
+        def listen(message: bytes) -> bytes:
+            with subprocess.Popen([sys.executable, "-m", "shuangyong", "hl7", "listen", "--port", "0",
+                                   "--region", "450103", "--max-messages", "1", "--registrations", registrations],
+                                  stderr=subprocess.PIPE, env={**os.environ, "PYTHONIOENCODING": "utf-8"}) as process:
+                try:
+                    port = int(process.stderr.readline().decode().rsplit(":", 1)[1])  # type: ignore[union-attr]
+                    [answer] = asyncio.run(send("127.0.0.1", port, [message]))
+                    assert 0 == process.wait(timeout=30)
+                finally:
+                    process.kill()
+            return answer
+
+        registered, decided = listen(a04().encode()), listen(dft().encode())
+        assert ("AA", "AA", "31.50") == (segments(registered)["MSA"][0][1], segments(decided)["MSA"][0][1],
+                                         segments(decided)["ZDT"][0][3])
 
 
 class TestAdapter:
@@ -316,7 +343,8 @@ class TestBadMessagesInAFile:
         a field past MAX_TEXT_LENGTH is refused at once, naming segment and field (fuzzer)."""
         source = tmp_path / "long.hl7"
         long_event = dft("D1", visit="V1").replace("EVN|P03|", "EVN|P03|" + "2" * 38_000, 1)
-        source.write_bytes(START + long_event.encode() + END + START + dft("D2", visit="V2").encode() + END)
+        source.write_bytes(START + a04().encode() + END + START + long_event.encode() + END
+                           + START + dft("D2", visit="V2").encode() + END)
         result = CliRunner().invoke(main, ["--lang", "en", "evaluate", str(source), "--his", "hl7",
                                            "--format", "jsonl"])
         out = [json.loads(line) for line in result.stdout.splitlines()]
@@ -348,11 +376,10 @@ DELIMITED = st.text(alphabet="黄建国覃秀兰|^&~\\AZ09 ", min_size=1, max_si
 short_ids = st.from_regex(r"[A-Z]{1,3}[0-9]{1,6}", fullmatch=True)
 cards = st.fixed_dictionaries({"kind": st.sampled_from([t.id for t in REGISTRY.credentials]), "number": DELIMITED},
                               optional={"valid_from": st.just("2024-01-01"), "valid_to": st.just("2026-12-31")})
-patients = st.fixed_dictionaries(
-    {"id": short_ids},
+patients = st.fixed_dictionaries(  # with a category: a charge for a patient nobody knows is refused
+    {"id": short_ids, "categories": st.lists(st.sampled_from([t.id for t in REGISTRY.categories]), min_size=1,
+                                             max_size=3, unique=True)},
     optional={"name": DELIMITED, "birth_date": st.just("1956-08-01"),
-              "categories": st.lists(st.sampled_from([t.id for t in REGISTRY.categories]), min_size=1, max_size=3,
-                                     unique=True),
               "credentials": st.lists(cards, min_size=1, max_size=2), "disability_level": st.integers(1, 10),
               "disability_cause": st.sampled_from(["war", "duty", "illness"])})
 charge_lines = st.one_of(
@@ -378,3 +405,45 @@ def test_visits_round_trip_through_dft(visit: dict[str, Any], charset: str) -> N
     or GB 18030) reads back the same."""
     raw = visit_to_dft(visit, "P1", charset).encode("gb18030" if charset.startswith("GB") else "utf-8")
     assert [visit] == list(Hl7Adapter().read(raw))
+
+
+def test_evaluate_takes_region_for_messages_without_pv1_39(tmp_path: Path) -> None:
+    """`evaluate --his hl7 --region CODE`: a charge whose PV1-39 is empty is decided in that region;
+    without --region it is reported (PV1-39) and the others are still decided."""
+    source = tmp_path / "messages.hl7"
+    source.write_bytes(b"".join(START + m.encode() + END for m in (
+        a04(), dft("D1", visit="V1").replace("|450103|", "||", 1), dft("D2", visit="V2"))))
+    given = CliRunner().invoke(main, ["evaluate", str(source), "--his", "hl7", "--region", "450103", "--format",
+                                      "jsonl"])
+    absent = CliRunner().invoke(main, ["--lang", "en", "evaluate", str(source), "--his", "hl7", "--format", "jsonl"])
+    assert (0, ["V1", "V2"]) == (given.exit_code, [json.loads(line)["visit_id"] for line in given.stdout.splitlines()])
+    assert (2, [("D1", "PV1-39"), None]) == (absent.exit_code, [
+        (o["error"]["record"], o["error"]["field"]) if "error" in o else None
+        for o in map(json.loads, absent.stdout.splitlines())])
+
+
+class TestUnmappedChargeCode:
+    """`evaluate --his hl7`: a hospital code no table maps is decided as an unknown item (no
+    concession; explain says no rule covers it); with --strict it is that visit's error."""
+
+    @pytest.fixture
+    def source(self, tmp_path: Path) -> Path:
+        source = tmp_path / "messages.hl7"
+        charge = dft(lines=(("1", "X123^某药^HOSP", "12.00"), ("2", "registration^挂号费^SYITEM", "12.00")))
+        source.write_bytes(b"".join(START + m.encode() + END for m in (a04(), charge)))
+        return source
+
+    def test_decided_as_an_unknown_item(self, source: Path) -> None:
+        result = CliRunner().invoke(main, ["evaluate", str(source), "--his", "hl7", "--format", "jsonl"])
+        lines = json.loads(result.stdout)["lines"]
+        explained = CliRunner().invoke(main, ["--lang", "en", "explain", str(source), "--his", "hl7"])
+        assert (0, [("X123", "0.00"), ("registration", "12.00")]) == (
+            result.exit_code, [(line["item"], line["reduction"]) for line in lines])
+        assert "line 1 (X123):\n    no rule covers this item kind" in explained.stdout
+
+    def test_refused_in_strict_mode(self, source: Path) -> None:
+        result = CliRunner().invoke(main, ["--lang", "en", "evaluate", str(source), "--his", "hl7", "--strict",
+                                           "--format", "jsonl"])
+        error = json.loads(result.stdout)["error"]
+        assert (2, "lines[0].item", "no item, and charge code 'X123' is not in the mapping table") == (
+            result.exit_code, error["field"], error["message"]["en"])

@@ -8,6 +8,7 @@ a decision or an error object for every record, in input order), 1 only for a bu
 from __future__ import annotations
 
 import errno
+import inspect
 import os
 import sys
 import tempfile
@@ -32,7 +33,7 @@ from shuangyong.render import visible
 from shuangyong.text import Lang, Text
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Mapping
 
     from shuangyong.interchange.framing import Outcome
     from shuangyong.ledger import Ledger
@@ -207,20 +208,32 @@ def exit_on_error() -> Iterator[None]:
 
 
 def open_input(source: IO[bytes], policies: tuple[str, ...], strict: bool, codes: str | None,
-               his: str | None = None, encoding: str = "utf-8") -> tuple[Engine, ChargeCodeMap | None, Input]:
+               his: str | None = None, encoding: str = "utf-8",
+               region: str | None = None) -> tuple[Engine, ChargeCodeMap | None, Input]:
     """Compile the packs, load the charge-code table and sniff the input, or exit 2."""
     with exit_on_error():
+        if region is not None and his is None:
+            raise InputError(Text("--region 只用于 --his（HIS 消息的默认地区）",
+                                  "--region goes with --his (the region of HIS messages that name none)"),
+                             field="--region", value=region)
         engine = Engine.from_packs(*policies, strict=strict, registry=plugins.registry())
         code_map = ChargeCodeMap.load(Path(codes), engine.registry.items) if codes else None
-        return engine, code_map, read_records(source, encoding) if his is None else his_records(source, his)
+        if his is None:
+            return engine, code_map, read_records(source, encoding)
+        return engine, code_map, his_records(source, his, region, unmapped=None if strict else code_map or {})
 
 
-def his_records(source: IO[bytes], name: str) -> Input:
+def his_records(source: IO[bytes], name: str, region: str | None = None,
+                unmapped: ChargeCodeMap | Mapping[str, str] | None = None) -> Input:
     """The visits a plugin's HIS adapter reads from SOURCE's bytes (a FHIR bundle, HL7 messages).
 
-    Read whole before any decision is written. An adapter with ``read_each`` (HL7) yields a
-    message it refuses as its error, in its place: that record is reported (exit 2) and the others
-    are still decided. With ``read`` alone (FHIR) a refused message stops the run, nothing written.
+    Read whole before any decision is written. An adapter with ``read_each`` (HL7, FHIR) yields a
+    message or visit it refuses as its error, in its place: that record is reported (exit 2) and
+    the others are still decided. With ``read`` alone a refused input stops the run, nothing written.
+    ``region`` (``--region``) is passed as the keyword ``region=`` only when given, so that an
+    adapter written before the keyword existed keeps working without it. With ``unmapped`` (the
+    charge-code table, outside strict mode) a hospital charge code the table does not map is
+    decided as an item kind of its own, which no rule covers, rather than refusing the visit.
     """
     adapters = plugins.collect("register_his_adapters")
     if name not in adapters:
@@ -228,9 +241,34 @@ def his_records(source: IO[bytes], name: str) -> Input:
         raise InputError(Text(f"没有名为 {name!r} 的 HIS 适配器（可用：{known}）",
                               f"no HIS adapter named {name!r} (available: {known})"), field="his", value=name)
     adapter = adapters[name]
-    visits = list(getattr(adapter, "read_each", adapter.read)(getattr(source, "buffer", source)))
+    read = getattr(adapter, "read_each", adapter.read)
+    options = {} if region is None else {"region": region}
+    if region is not None and not _takes(read, "region"):
+        raise InputError(Text(f"HIS 适配器 {name!r} 不接受 --region",
+                              f"the HIS adapter {name!r} does not take --region"), field="--region", value=region)
+    visits = list(read(getattr(source, "buffer", source), **options))
+    if unmapped is not None:
+        for visit in visits:
+            if not isinstance(visit, ShuangyongError):
+                unmapped_codes_as_items(visit, unmapped)
     return Input("array", iter([RefusedRecord(n, error=visit) if isinstance(visit, ShuangyongError)
                                 else RawRecord(n, value=visit) for n, visit in enumerate(visits, 1)]))
+
+
+def unmapped_codes_as_items(visit: Mapping[str, Any], codes: ChargeCodeMap | Mapping[str, str]) -> None:
+    """Give each line that has only a hospital charge code CODES does not know the code as its
+    item kind: decided with no concession, and ``explain`` says no rule covers it."""
+    for line in visit.get("lines") or ():
+        if isinstance(line, dict) and line.get("code") and not line.get("item") and "fee_category" not in line \
+                and line["code"] not in codes:
+            line["item"] = line["code"]
+
+
+def _takes(function: Callable[..., Any], keyword: str) -> bool:
+    """Whether FUNCTION accepts the keyword argument KEYWORD (by name, or through ``**kwargs``)."""
+    parameters = inspect.signature(function).parameters.values()
+    return any((p.name == keyword and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)) or p.kind == p.VAR_KEYWORD
+               for p in parameters)
 
 
 @attrs.frozen(slots=True)
@@ -289,6 +327,8 @@ def opened_ledger(url: str | None, *, create: bool = False) -> Iterator[Ledger]:
         yield ledger
 his_option = click.option("--his", metavar="NAME",
                           help="Read SOURCE with a HIS adapter a plugin adds (fhir, hl7) instead of as JSON.")
+region_option = click.option("--region", metavar="CODE",
+                             help="With --his: the hospital's GB/T 2260 code, for messages that name no region.")
 #: ``--encoding`` of a command that reads records (SOURCE opened as bytes, read with
 #: ``shuangyong.interchange.decoded_lines`` or ``read_records``).
 encoding_option = click.option(

@@ -25,6 +25,7 @@ from shuangyong.cli.base import (
     open_input,
     opened_ledger,
     policy_option,
+    region_option,
     say,
     strict_option,
     writing_to,
@@ -60,13 +61,14 @@ if TYPE_CHECKING:
 @click.option("--pseudonymise", is_flag=True,
               help="Store patient ids as keyed hashes; the key comes from $SHUANGYONG_PSEUDONYM_KEY.")
 @his_option
+@region_option
 @encoding_option
 def evaluate(source: IO[bytes], policies: tuple[str, ...], fmt: str, strict: bool,
              codes: str | None, output: str | None, post: bool, ledger_url: str | None,
-             pseudonymise: bool, his: str | None, encoding: str) -> None:
+             pseudonymise: bool, his: str | None, region: str | None, encoding: str) -> None:
     """Decide each visit in SOURCE (JSON, JSON array or JSON Lines; '-' for stdin)."""
     _check_format(fmt)
-    engine, code_map, records = open_input(source, policies, strict, codes, his, encoding)
+    engine, code_map, records = open_input(source, policies, strict, codes, his, encoding, region)
     if not post:
         _write_decisions(engine, code_map, records, fmt, output, engine.evaluate)
         return
@@ -161,11 +163,12 @@ def _report(failures: int) -> None:
 @strict_option
 @codes_option
 @his_option
+@region_option
 @encoding_option
 def explain(source: IO[bytes], policies: tuple[str, ...], fmt: str, strict: bool, codes: str | None,
-            his: str | None, encoding: str) -> None:
+            his: str | None, region: str | None, encoding: str) -> None:
     """Explain each visit: every rule considered, why it applied or not, and its clause."""
-    engine, code_map, records = open_input(source, policies, strict, codes, his, encoding)
+    engine, code_map, records = open_input(source, policies, strict, codes, his, encoding, region)
     failures = 0
     for outcome in for_each_record(records.records, code_map, lambda v: (v, engine.explain(v)), engine):
         if isinstance(outcome, Refused):

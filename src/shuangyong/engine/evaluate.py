@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 DEFAULT_PACKS = ("seed-example",)
 
 _ORDER = attrgetter("order")
-_INSURANCE = attrgetter("insurance")
 PLAN_CACHE_SIZE = 4096  #: distinct eligible-rule sets kept; real visits share a handful
 
 
@@ -104,11 +103,11 @@ class Engine:
     def settles(self, visit: Visit) -> bool:
         """Whether the visit takes the settlement path (engine/settlement.py): it carries
         insurance data, or the policy set needs that path for every visit."""
-        return self.compiled.settles or any(map(_INSURANCE, visit.lines))
+        return self.compiled.settles or visit.insured
 
     def evaluate(self, visit: Visit) -> Decision:
         """Decide every line of the visit and the visit's priorities and services."""
-        if self.compiled.settles or any(map(_INSURANCE, visit.lines)):  # ``settles``, inlined
+        if self.compiled.settles or visit.insured:  # ``settles``, inlined
             return self.settle(visit)
         ctx = VisitContext.of(visit, self.registry)
         plan = self._plan(ctx)

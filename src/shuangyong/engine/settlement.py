@@ -45,9 +45,8 @@ from typing import TYPE_CHECKING, NamedTuple
 from shuangyong.engine.compiler import CompiledRule
 from shuangyong.engine.decision import Applied, LineDecision, Totals
 from shuangyong.errors import InputError
-from shuangyong.model.insurance import SELF_PAY_PARTS
-from shuangyong.model.registry import PATIENT, Registry
-from shuangyong.model.spread import BUILTIN_FUNDS, fund_order, largest_remainder
+from shuangyong.model.registry import BUILTIN_FUNDS, PATIENT, Registry
+from shuangyong.model.spread import fund_order, largest_remainder
 from shuangyong.money import ZERO, from_fen, to_fen
 from shuangyong.text import Text
 
@@ -56,6 +55,7 @@ if TYPE_CHECKING:
 
     from shuangyong.engine.context import VisitContext
     from shuangyong.engine.evaluate import CachedPlan
+    from shuangyong.model.insurance import Insurance
     from shuangyong.model.visit import ChargeLine, Visit
 
 
@@ -169,8 +169,9 @@ class Settler:
 
     def __init__(self, payers: tuple[str, ...], registry: Registry) -> None:
         self.registry = registry
-        #: ids a line's funds may not use: they name who bears concessions, or the patient
-        self.not_funds = frozenset((PATIENT, *registry.payer_ids("subsidy")))
+        #: ids a line's funds may not use: they name who bears concessions (``Insurance`` refuses
+        #: the built-in ones and the patient; a plugin may register more)
+        self.not_funds = frozenset(registry.payer_ids("subsidy"))
         #: payer id → its place in the output: the funds as the contract orders them
         #: (``model.spread.fund_order``), then the concession payers in waterfall order
         self._rank = _Ranks({fund: (0, *fund_order(fund)) for fund in BUILTIN_FUNDS})
@@ -190,7 +191,7 @@ class Settler:
         visit with insurance data under line-scope rules goes line by line instead
         (:meth:`_line_by_line`), unless ``explain`` asks."""
         lines = sorted(visit.lines, key=_ORDER)
-        insured = bool(lines) and lines[0].insurance is not None
+        insured = visit.insured
         categories = plan.categories
         if insured and not plan.visit_scope and categories is None and steps is None:
             return self._line_by_line(visit, ctx, lines, plan, unknown_item)
@@ -205,11 +206,9 @@ class Settler:
         for line in lines:
             amount = line.amount
             insurance = line.insurance
-            if insured:
+            if insurance is not None:
                 funds, paid = self._opened(visit, line, sums)
-                in_scope, out_of_scope = insurance.in_scope_self_pay, insurance.out_of_scope_self_pay  # type: ignore[union-attr]
-            elif insurance is not None:
-                raise _mixed(visit, lines[0])
+                in_scope, out_of_scope = insurance.in_scope_self_pay, insurance.out_of_scope_self_pay
             total_amount += amount
             total_paid += paid
             left = amount - paid
@@ -270,12 +269,10 @@ class Settler:
         in_scope = out_of_scope = ZERO  # the pots, counted only if some rule is computed on one
         for line in lines:
             amount = line.amount
-            insurance = line.insurance
-            if insurance is None:
-                raise _mixed(visit, line)
+            insurance: Insurance = line.insurance  # type: ignore[assignment]  # the visit is insured
             total_amount += amount
             parts = insurance.payers
-            if not parts or insurance.total != amount or (parts[0][0] != fund and fund is not None):
+            if not parts or (parts[0][0] != fund and fund is not None):
                 funds, paid = self._opened(visit, line, sums)
                 total_paid += paid
                 left = amount - paid
@@ -350,25 +347,17 @@ class Settler:
 
     def _opened(self, visit: Visit, line: ChargeLine, sums: dict[str, Decimal] | None) -> tuple[Funds, Decimal]:
         """The funds that paid part of a line of an insured visit, in output order (added to
-        ``sums``, if given), and what they paid together, once its figures are checked: there,
-        no part below 0, funds that are funds, the parts adding up to the amount. The contract
-        checks the same (docs/json-contract.md); a visit built in Python is checked here, so
-        that the payers always add up."""
-        insurance = line.insurance
-        if insurance is None:
-            raise _mixed(visit, line)
+        ``sums``, if given), and what they paid together. ``Insurance`` and ``ChargeLine`` have
+        checked the figures; what is left is the registry's question: a payer a plugin registers
+        to bear concessions cannot be a fund too."""
+        insurance: Insurance = line.insurance  # type: ignore[assignment]  # the visit is insured
         funds = insurance.funds
-        for fund, amount in funds:
-            if amount.is_signed() or fund in self.not_funds:  # is_signed: -0.00 too, let through there
-                _check_fund(visit, line, fund, amount, self.not_funds)
-        if (insurance.preliminary.is_signed() or insurance.in_scope.is_signed() or insurance.full.is_signed()
-                or insurance.over_limit.is_signed()):
-            _check_self_pay(visit, line)
-        if insurance.total != line.amount:
-            raise InputError(Text(
-                f"收费明细 {line.line_id!r} 的医保结算各部分之和 {insurance.total} 不等于金额 {line.amount}",
-                f"line {line.line_id!r}: the insurance parts add up to {insurance.total}, not the amount "
-                f"{line.amount}"), record=visit.visit_id, field=_field(visit, line))
+        for fund, _ in funds:
+            if fund in self.not_funds:
+                raise InputError(Text(f"收费明细 {line.line_id!r}：{fund!r} 不是医保基金（它是减免的付款方）",
+                                      f"line {line.line_id!r}: {fund!r} is not an insurance fund (it bears "
+                                      "concessions)"), record=visit.visit_id,
+                                 field=_field(visit, line, f".funds.{fund}"), value=fund)
         paid = insurance.fund_total
         if len(funds) > 1 or not paid:  # one fund that paid something: as it is
             funds = tuple(sorted((fund for fund in funds if fund[1]), key=self._rank.of))
@@ -408,38 +397,6 @@ class _Ranks(dict[str, tuple[int, int, str]]):
 def _field(visit: Visit, line: ChargeLine, rest: str = "") -> str:
     """``lines[N].insurance…`` of a line, N its position in the visit as sent."""
     return f"lines[{visit.lines.index(line)}].insurance{rest}"
-
-
-def _mixed(visit: Visit, bare: ChargeLine) -> InputError:
-    return InputError(Text(
-        f"收费明细 {bare.line_id!r} 没有医保结算数据，而本次就诊的其他明细有；"
-        "未经医保结算的明细请写 self_pay: {full: 金额}",
-        f"line {bare.line_id!r} has no insurance data while other lines of the visit have; "
-        "give self_pay: {full: AMOUNT} for a line insurance did not settle"),
-        record=visit.visit_id, field=_field(visit, bare))
-
-
-def _check_fund(visit: Visit, line: ChargeLine, fund: str, amount: Decimal, not_funds: frozenset[str]) -> None:
-    field = _field(visit, line, f".funds.{fund}")
-    if fund in not_funds:
-        raise InputError(Text(f"收费明细 {line.line_id!r}：{fund!r} 不是医保基金（它是减免的付款方或患者）",
-                              f"line {line.line_id!r}: {fund!r} is not an insurance fund (it bears concessions, "
-                              "or is the patient)"), record=visit.visit_id, field=field, value=fund)
-    if amount < ZERO:
-        raise _negative(visit, line, field, amount)
-
-
-def _check_self_pay(visit: Visit, line: ChargeLine) -> None:
-    for part in SELF_PAY_PARTS:
-        amount = getattr(line.insurance, part)
-        if amount < ZERO:
-            raise _negative(visit, line, _field(visit, line, f".self_pay.{part}"), amount)
-
-
-def _negative(visit: Visit, line: ChargeLine, field: str, amount: Decimal) -> InputError:
-    return InputError(Text(f"收费明细 {line.line_id!r} 的医保结算金额 {amount} 为负数",
-                           f"line {line.line_id!r}: insurance amount {amount} is negative"),
-                      record=visit.visit_id, field=field, value=str(amount))
 
 
 def _missing_insurance(visit: Visit, line: ChargeLine, rule: CompiledRule) -> InputError:

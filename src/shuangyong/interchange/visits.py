@@ -17,7 +17,7 @@ from typing_extensions import TypedDict
 
 from shuangyong.dates import DateWindow, parse_date
 from shuangyong.errors import InputError, ShuangyongError, field_path
-from shuangyong.interchange.insurance import InsuranceIn, checked_line, insurance_from, key_count, settle_visit
+from shuangyong.interchange.insurance import InsuranceIn, insurance_from, key_count, settle_visit
 from shuangyong.interchange.json_text import decoded, encodable, printable, too_deep
 from shuangyong.limits import MAX_DEPTH, MAX_ID_LENGTH, MAX_TEXT_LENGTH
 from shuangyong.model.beneficiary import Beneficiary, Credential
@@ -209,10 +209,9 @@ def _line(data: LineIn, codes: ChargeCodeMap | None, day: dt.date,
         raise _no_item(code, category, codes, day)
     tags = data.get("tags")
     insurance = data.get("insurance")
-    line = ChargeLine(data["line_id"], item, data["amount"], frozenset(tags) if tags else _NO_TAGS,
+    return ChargeLine(data["line_id"], item, data["amount"], frozenset(tags) if tags else _NO_TAGS,
                       code, data.get("description"), fee_category=category,
                       insurance=None if insurance is None else insurance_from(insurance, payers))
-    return line if insurance is None else checked_line(line)
 
 
 def _no_item(code: str | None, category: str | None, codes: ChargeCodeMap | None, day: dt.date) -> InputError:
@@ -261,8 +260,8 @@ def _build(record: VisitIn, codes: ChargeCodeMap | None, payers: Vocabulary | No
         day = parse_date(record["date"])
         lines = tuple([_line(line, codes, day, payers) for line in record["lines"]])
         insurance = record.get("insurance")
-        if insurance is not None or any(line.insurance is not None for line in lines):
-            lines = settle_visit(lines, None if insurance is None else insurance_from(insurance, payers))
+        if insurance is not None:
+            lines = settle_visit(lines, insurance_from(insurance, payers))
         return Visit(record["visit_id"], day, record["kind"], record["region"], _beneficiary(record["patient"]), lines)
     except ShuangyongError as error:
         raise error.located(record=record["visit_id"], prefix=_failing_part(record, codes, payers)) from None

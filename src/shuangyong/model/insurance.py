@@ -1,9 +1,10 @@
 """What basic medical insurance (医保) settled on a charge line, as the HIS sends it back.
 
 A hospital settles 医保 first; the 优抚 concessions then apply to what the patient still owes
-(docs/settlement.md). This module only holds the figures and the bases derived from them; the
-contract (``shuangyong.interchange``) checks that the parts add up to the line's amount, and the
-engine decides who pays the rest.
+(docs/settlement.md). This module holds the figures and the bases derived from them, and checks
+them once, whoever builds them (the contract reader or Python code): every figure an amount (no
+float, not negative, whole fen), every fund id a fund's. That the parts add up to the line's
+amount is checked where the line is built (``model.visit.ChargeLine``).
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from shuangyong.model.registry import PATIENT
-from shuangyong.money import ZERO
+from shuangyong.errors import InputError
+from shuangyong.model.registry import BUILTIN_FUNDS, NOT_FUNDS, PATIENT
+from shuangyong.money import ZERO, parse_amount
+from shuangyong.text import Text
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -23,12 +26,15 @@ if TYPE_CHECKING:
 BASES = ("gross", "patient_share", "in_scope_self_pay", "out_of_scope_self_pay")
 #: The self-pay parts, in the order the contract lists (and per-visit figures are spread in).
 SELF_PAY_PARTS = ("preliminary", "in_scope", "full", "over_limit")
+_PART_FIELDS = tuple(f"insurance.self_pay.{part}" for part in SELF_PAY_PARTS)
 
 
 @attrs.frozen(slots=True)
 class Insurance:
     """One line's settlement: what each fund paid (``(fund id, yuan)`` pairs in the order the
-    HIS sent them) and the four self-pay parts. Every figure is a Decimal of yuan, at least 0.
+    HIS sent them) and the four self-pay parts. Each figure is read as an amount is (a string,
+    int or Decimal, never a float) and held as Decimal yuan in whole fen, at least 0; a bad one
+    raises ``InputError`` naming its field (``insurance.funds.basic_pool``).
 
     The fields after these are worked out once, when the figures are built, because the engine
     reads them on every line it settles (benchmarks/RESULTS.md, "Settlement (issue 16)")."""
@@ -38,35 +44,29 @@ class Insurance:
     in_scope: Decimal = ZERO  #: 符合范围个人自付: within the fund's scope, below its threshold or ratio
     full: Decimal = ZERO  #: 全自费: outside the fund's scope entirely
     over_limit: Decimal = ZERO  #: 超限价: above the fund's price limit
-    #: every part together: equal to the line's amount in a valid record
+    #: what the insurance funds paid together
+    fund_total: Decimal = attrs.field(init=False, eq=False, repr=False)
+    #: every part together: equal to the line's amount in a valid line
     total: Decimal = attrs.field(init=False, eq=False, repr=False)
     #: the payer breakdown of the usual line before any concession, as a decision gives it:
     #: ``((fund id, yuan), ("patient", the self-pay))``. Usual: one fund named, and it paid
-    #: something; no part below 0; every part in whole fen, as the contract reads them (another
-    #: exponent would change the engine's sums). ``()`` for any other line.
+    #: something. ``()`` for any other line.
     payers: tuple[tuple[str, Decimal], ...] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        funds, preliminary, in_scope, full, over_limit = (self.funds, self.preliminary, self.in_scope, self.full,
-                                                          self.over_limit)
-        in_scope_self_pay, out_of_scope_self_pay = preliminary + in_scope, full + over_limit
-        payers: tuple[tuple[str, Decimal], ...] = ()
-        if len(funds) == 1:
-            paid = funds[0][1]
-            fund_total = ZERO + paid
-            self_pay = ZERO + in_scope_self_pay + out_of_scope_self_pay  # ZERO: never -0.00, as amount − paid
-            if (paid > ZERO and preliminary >= ZERO and in_scope >= ZERO and full >= ZERO and over_limit >= ZERO
-                    and ZERO.same_quantum(paid) and ZERO.same_quantum(self_pay)):
-                payers = (funds[0], (PATIENT, self_pay))
-        else:
-            fund_total = self.fund_total
-        object.__setattr__(self, "total", fund_total + in_scope_self_pay + out_of_scope_self_pay)  # frozen: once
-        object.__setattr__(self, "payers", payers)
-
-    @property
-    def fund_total(self) -> Decimal:
-        """What the insurance funds paid together."""
-        return sum((amount for _, amount in self.funds), ZERO)
+        funds = tuple([(_fund_id(fund_id), parse_amount(paid, field=f"insurance.funds.{fund_id}"))
+                       for fund_id, paid in self.funds])
+        preliminary, in_scope, full, over_limit = (
+            parse_amount(value, field=field) for value, field in zip(
+                (self.preliminary, self.in_scope, self.full, self.over_limit), _PART_FIELDS, strict=True))
+        fund_total = sum((amount for _, amount in funds), ZERO)
+        self_pay = preliminary + in_scope + full + over_limit
+        set_field = object.__setattr__  # frozen: every field set once, here
+        for name, value in (("funds", funds), ("preliminary", preliminary), ("in_scope", in_scope), ("full", full),
+                            ("over_limit", over_limit), ("fund_total", fund_total),
+                            ("total", fund_total + self_pay),
+                            ("payers", (funds[0], (PATIENT, self_pay)) if len(funds) == 1 and fund_total else ())):
+            set_field(self, name, value)
 
     @property
     def in_scope_self_pay(self) -> Decimal:
@@ -77,3 +77,21 @@ class Insurance:
     def out_of_scope_self_pay(self) -> Decimal:
         """全自费 plus 超限价: what the patient pays outside the fund's scope or price limit."""
         return self.full + self.over_limit
+
+
+def _fund_id(fund_id: object) -> str:
+    """A fund id: a non-empty string that names no payer of concessions nor the patient (whether a
+    registry knows it is the contract reader's question, in strict mode)."""
+    if type(fund_id) is not str or not fund_id or fund_id in NOT_FUNDS:
+        known = ", ".join(BUILTIN_FUNDS)
+        raise InputError(Text(f"{fund_id!r} 不是医保基金（内置基金：{known}）",
+                              f"{fund_id!r} is not an insurance fund (built-in funds: {known})"),
+                         field=f"insurance.funds.{fund_id}", value=str(fund_id))
+    return fund_id
+
+
+def parts_differ(insurance: Insurance, amount: object, whose: Text) -> InputError:
+    """The parts do not add up to the amount they settle (``whose``: the line's, the visit's)."""
+    return InputError(Text(f"insurance 各部分之和为 {insurance.total}，与{whose.zh} {amount} 不符",
+                           f"the parts of insurance add up to {insurance.total}, not to {whose.en} {amount}"),
+                      field="insurance", value=str(insurance.total))

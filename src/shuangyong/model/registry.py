@@ -130,6 +130,11 @@ PAYERS: tuple[tuple[str, str, str, str], ...] = (
 )
 #: What the patient still owes: named in every payer breakdown, so no payer may take the id.
 PATIENT = "patient"
+#: the built-in funds, in registry order
+BUILTIN_FUNDS = tuple(payer_id for payer_id, _, _, kind in PAYERS if kind == "fund")
+#: ids no fund may take whatever the registry: what the patient owes, and the built-in payers of
+#: concessions (a fund with one of these ids would be counted twice in the payer breakdown)
+NOT_FUNDS = frozenset({PATIENT, *(payer_id for payer_id, _, _, kind in PAYERS if kind != "fund")})
 
 
 def _vocabulary(name: Text, rows: tuple[tuple[str, str, str], ...]) -> Vocabulary:

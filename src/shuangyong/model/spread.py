@@ -11,10 +11,10 @@ line's parts add up to its amount and every part's lines add up to the visit's f
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from shuangyong.model.insurance import SELF_PAY_PARTS, Insurance
-from shuangyong.model.registry import PAYERS
+from shuangyong.model.registry import BUILTIN_FUNDS
 from shuangyong.model.visit import line_order
 from shuangyong.money import from_fen, to_fen
 
@@ -22,8 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from decimal import Decimal
 
-#: the built-in funds, in registry order
-BUILTIN_FUNDS = tuple(payer_id for payer_id, _, _, kind in PAYERS if kind == "fund")
+T = TypeVar("T")
 _RANK = {fund: rank for rank, fund in enumerate(BUILTIN_FUNDS)}
 
 
@@ -36,7 +35,7 @@ def fund_order(fund_id: str) -> tuple[int, str]:
     return (_RANK.get(fund_id, len(_RANK)), fund_id)
 
 
-def ordered_funds(funds: Sequence[tuple[str, Decimal]]) -> tuple[tuple[str, Decimal], ...]:
+def ordered_funds(funds: Sequence[tuple[str, T]]) -> tuple[tuple[str, T], ...]:
     """``(fund id, amount)`` pairs in :func:`fund_order`."""
     return tuple(funds) if len(funds) < 2 else tuple(sorted(funds, key=lambda pair: fund_order(pair[0])))
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from operator import attrgetter
 from typing import TYPE_CHECKING, NamedTuple
 
 import attrs
 
 from shuangyong.errors import InputError
 from shuangyong.limits import MAX_ID_LENGTH
+from shuangyong.model.insurance import parts_differ
 from shuangyong.model.registry import FEE_CATEGORIES as _FEE_CATEGORY_ROWS
 from shuangyong.model.registry import VISIT_KINDS as _VISIT_KIND_ROWS
 from shuangyong.model.vocabulary import one_of
@@ -28,6 +30,7 @@ FEE_CATEGORIES = tuple(row[0] for row in _FEE_CATEGORY_ROWS)
 _FEE_CATEGORY = Text("医疗收费项目类别", "fee category")
 _REGION = re.compile(r"[0-9]{6}")
 _DIGITS = re.compile(r"([0-9]+)")
+_INSURANCE = attrgetter("insurance")
 
 
 def line_order(line_id: str) -> tuple[int, object, str]:
@@ -79,13 +82,27 @@ class ChargeLine(_ChargeLineFields):
     def __new__(cls, line_id: str, item: str, amount: object, tags: frozenset[str] = frozenset(),
                 code: str | None = None, description: str | None = None, fee_category: str | None = None,
                 insurance: Insurance | None = None) -> ChargeLine:
-        """Check and build a line; ``amount`` is parsed to ``Decimal`` yuan (floats refused)."""
-        return _new_fields(cls, line_id, item, parse_amount(amount), tags, code, description, line_order(line_id),
+        """Check and build a line; ``amount`` is parsed to ``Decimal`` yuan (floats refused), and
+        the parts of its ``insurance``, if any, must add up to it."""
+        exact = parse_amount(amount)
+        if insurance is not None and insurance.total != exact:
+            raise parts_differ(insurance, exact, Text("本行金额", "the line's amount"))
+        return _new_fields(cls, line_id, item, exact, tags, code, description, line_order(line_id),
                            fee_category if fee_category is None else check_fee_category(fee_category), insurance)
 
     def _replace(self, **changes: object) -> ChargeLine:
         fields = {name: getattr(self, name) for name in _ChargeLineFields._fields if name != "order"}
         return ChargeLine(**{**fields, **changes})
+
+
+def _mixed(visit: Visit) -> InputError:
+    """Insurance data on some lines of ``visit`` and not on others: the first bare line named."""
+    index, bare = next((n, line) for n, line in enumerate(visit.lines) if line.insurance is None)
+    return InputError(Text(f"本次就诊其他收费明细给出了 insurance，收费明细 {bare.line_id!r} 没有："
+                           f'未经医保结算的一行请写 "insurance": {{"self_pay": {{"full": "{bare.amount}"}}}}',
+                           f"other lines of this visit give insurance and line {bare.line_id!r} does not: for a "
+                           f'line insurance did not settle, give "insurance": {{"self_pay": {{"full": '
+                           f'"{bare.amount}"}}}}'), record=visit.visit_id, field=f"lines[{index}].insurance")
 
 
 def _kind(value: str) -> str:
@@ -115,9 +132,17 @@ class Visit:
     region: str = attrs.field(converter=_region)
     patient: Beneficiary
     lines: tuple[ChargeLine, ...] = ()
+    #: every line carries insurance data (docs/settlement.md); a visit where some lines do and
+    #: others do not is refused, naming the first bare line
+    insured: bool = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        if len({line.line_id for line in self.lines}) == len(self.lines):
+        lines = self.lines
+        bare = list(map(_INSURANCE, lines)).count(None)
+        if bare and bare < len(lines):
+            raise _mixed(self)
+        object.__setattr__(self, "insured", bool(lines) and not bare)  # frozen: once
+        if len({line.line_id for line in lines}) == len(lines):
             return
         seen: set[str] = set()
         for index, line in enumerate(self.lines):

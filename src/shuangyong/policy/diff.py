@@ -1,4 +1,8 @@
-"""Compare two merged rule sets rule by rule: what a policy officer reviews before adopting one."""
+"""Compare two merged rule sets: what a policy officer reviews before adopting one.
+
+Rule by rule, by id; and the settings of the set as a whole that change decisions without
+changing any rule: the stacking groups' order, and settlement's payer order and
+``item_rules_first`` (docs/settlement.md)."""
 
 from __future__ import annotations
 
@@ -11,6 +15,10 @@ if TYPE_CHECKING:
     from shuangyong.text import Lang
 
 _VERBS = {"added": ("新增", "added"), "removed": ("删除", "removed"), "changed": ("修改", "changed")}
+#: the set-wide settings compared, with their names in both languages
+_SETTINGS = {"groups": ("叠加组顺序", "stacking groups' order"),
+             "settlement.payers": ("结算付款方顺序", "settlement payers' order"),
+             "settlement.item_rules_first": ("项目规则优先", "item rules first")}
 
 
 def _content(rule: Rule) -> dict[str, Any]:
@@ -44,8 +52,41 @@ class RuleChange:
         return f"{verb} {self.rule}: {details}"
 
 
-def diff_policies(old: PolicySet, new: PolicySet) -> list[RuleChange]:
-    """Changes from ``old`` to ``new``, in the order rules appear (old first, then new ones)."""
+@attrs.frozen(slots=True)
+class SettingChange:
+    """A setting of the whole set changed (``setting``: a key of ``_SETTINGS``)."""
+
+    setting: str
+    old: Any
+    new: Any
+
+    def as_dict(self) -> dict[str, Any]:
+        """The change as JSON."""
+        return {"change": "changed", "setting": self.setting, "old": self.old, "new": self.new}
+
+    def describe(self, lang: Lang) -> str:
+        """The change as a line of text in ``lang``."""
+        zh, en = _SETTINGS[self.setting]
+        verb, name = (_VERBS["changed"][0], zh) if lang == "zh" else (_VERBS["changed"][1], en)
+        return f"{verb} {name} ({self.setting}): {self.old!r} → {self.new!r}"
+
+
+def _settings(policy: PolicySet) -> dict[str, Any]:
+    return {"groups": list(policy.groups), "settlement.payers": list(policy.payers),
+            "settlement.item_rules_first": policy.item_rules_first}
+
+
+def diff_policies(old: PolicySet, new: PolicySet) -> list[SettingChange | RuleChange]:
+    """Changes from ``old`` to ``new``: the set-wide settings first, then the rules in the order
+    they appear (old first, then new ones)."""
+    before_settings, after_settings = _settings(old), _settings(new)
+    settings: list[SettingChange | RuleChange] = [
+        SettingChange(name, before_settings[name], after_settings[name])
+        for name in _SETTINGS if before_settings[name] != after_settings[name]]
+    return settings + _rule_changes(old, new)
+
+
+def _rule_changes(old: PolicySet, new: PolicySet) -> list[RuleChange]:
     before = {rule.spec.id: _content(rule) for rule in old.rules}
     after = {rule.spec.id: _content(rule) for rule in new.rules}
     changes = []

@@ -3,12 +3,14 @@
 A mutant is one small mistake a pack author could make in one rule: the rule dropped, its
 condition dropped or changed (one category, card, kind, region or tag of a list left out, one
 branch of ``any``/``all`` left out, an age or disability-level bound moved by one), its rate
-moved a point either way (a waiver made 99 %), a fixed sum or a per-line or per-visit cap moved
-a fen, a date of effect moved a day either way. The packs are loaded as the cases name them —
-built-in names, plugin packs, or FILE.yaml paths with what they ``extends`` — and each mutant
-takes its pack's place among the loaded layers, so a pack above it sees the mistake too. A
-mutant is *killed* when a case that evaluates against its pack fails; a *survivor* is a mistake
-the cases would let through. Behind ``shuangyong test --mutate`` (docs/testing.md).
+moved a point either way (a waiver made 99 %), a fixed sum, a most-the-patient-pays, a tier's band
+or a per-line or per-visit cap moved a fen (a tier's rate a point), its base swapped between the
+gross amount and the patient's share, a date of effect moved a day either way. The packs are
+loaded as the cases name them — built-in names, plugin packs, or FILE.yaml paths with what they
+``extends`` — and each mutant takes its pack's place among the loaded layers, so a pack above it
+sees the mistake too. A mutant is *killed* when a case that evaluates against its pack fails; a
+*survivor* is a mistake the cases would let through. Behind ``shuangyong test --mutate``
+(docs/testing.md).
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ __all__ = ["Mutant", "MutantResult", "MutationReport", "MutationRun", "mutants"]
 _FEN = Decimal("0.01")
 _DROPPED = Text("删除规则", "rule dropped")
 _NO_CONDITION = Text("删除条件", "condition dropped")
+#: a benefit computed on the gross amount where the patient's share was meant, and the reverse
+#: (mutated where the pack writes a ``base``: a pack written before settlement has none to get wrong)
+_BASE_SWAPS = {"gross": "patient_share", "patient_share": "gross"}
 #: the condition keys holding a list of names, any of which the visit must have
 _NAME_LISTS = ("category", "credential", "disability_cause", "visit_kind", "region", "tags")
 #: the values a visit can have for each range: a bound moved outside them changes nothing a case can show
@@ -82,6 +87,10 @@ def _rule_mutations(rule: RuleSpec) -> Iterator[tuple[Loc, Text, RuleSpec]]:
     if rule.benefit is not None:
         for key, change, benefit in _benefit_mutations(rule.benefit):
             yield ("benefit", key), change, rule.model_copy(update={"benefit": benefit})
+    if "base" in rule.model_fields_set and rule.base in _BASE_SWAPS:
+        swapped = _BASE_SWAPS[rule.base]
+        update = {"base": swapped} if swapped != "gross" else {"base": swapped, "without_insurance": "error"}
+        yield ("base",), _moved(rule.base, swapped), rule.model_copy(update=update)
     if rule.caps is not None:
         for key in ("per_line", "per_visit"):  # per_year is the ledger's to enforce, not the cases'
             cap = getattr(rule.caps, key)
@@ -146,17 +155,40 @@ def _ranges_moved(bounds: Range) -> Iterator[tuple[str, int, int, Range]]:
 
 
 def _benefit_mutations(benefit: Benefit) -> Iterator[tuple[str, Text, Benefit]]:
-    """A rate one point up and one down (within 0–100 %), a waiver made 99 %, a fixed sum ± a fen."""
+    """A rate one point up and one down (within 0–100 %), a waiver made 99 %, a fixed sum or a
+    most-the-patient-pays ± a fen; in tiers, each band's rate and upper bound moved the same way
+    (a band order the loader would refuse is no mistake that slips by)."""
     if benefit.reduce is not None:
-        percent = Decimal(benefit.reduce.removesuffix("%"))
-        for changed in (percent - 1, percent + 1):
-            if 0 <= changed <= 100:
-                yield "reduce", _moved(benefit.reduce, f"{changed}%"), Benefit(reduce=f"{changed}%")
+        for moved_rate in _points_either_way(benefit.reduce):
+            yield "reduce", _moved(benefit.reduce, moved_rate), Benefit(reduce=moved_rate)
     elif benefit.waive:
         yield "waive", Text("全免 → 减免 99%", "waive → reduce 99%"), Benefit(reduce="99%")
     elif benefit.fixed is not None:
         for moved in _fen_either_way(benefit.fixed):
             yield "fixed", _moved(benefit.fixed, moved), Benefit(fixed=moved)
+    elif benefit.patient_pays_at_most is not None:
+        for moved in _fen_either_way(benefit.patient_pays_at_most):
+            yield "patient_pays_at_most", _moved(benefit.patient_pays_at_most, moved), Benefit(
+                patient_pays_at_most=moved)
+    elif benefit.tiers is not None:
+        tiers = benefit.tiers
+        for index, tier in enumerate(tiers):
+            changes: list[tuple[str, object, object]] = [
+                ("reduce", tier.reduce, rate) for rate in _points_either_way(tier.reduce)]
+            changes += [("up_to", tier.up_to, bound) for bound in _fen_either_way(tier.up_to)]
+            for key, old, new in changes:
+                try:
+                    changed = Benefit(tiers=(*tiers[:index], tier.model_copy(update={key: new}), *tiers[index + 1:]))
+                    Benefit.model_validate(changed.model_dump())  # model_copy skips the bands' order check
+                except ValidationError:
+                    continue
+                yield f"tiers[{index}].{key}", _moved(old, new), changed
+
+
+def _points_either_way(rate: str) -> Iterator[str]:
+    """A percentage one point down and one up, within 0–100 %."""
+    percent = Decimal(rate.removesuffix("%"))
+    yield from (f"{moved}%" for moved in (percent - 1, percent + 1) if 0 <= moved <= 100)
 
 
 def _fen_either_way(amount: Decimal | None) -> Iterator[Decimal]:

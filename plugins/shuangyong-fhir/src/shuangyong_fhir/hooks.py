@@ -7,10 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from shuangyong import hookimpl
+from shuangyong import InputError, hookimpl
 from shuangyong.plugins import AdapterExporter
 from shuangyong_fhir import exact_json
-from shuangyong_fhir.reader import read_bundle
+from shuangyong_fhir.reader import VisitContext, read_each
 from shuangyong_fhir.writer import decisions_to_bundle
 
 if TYPE_CHECKING:
@@ -20,29 +20,50 @@ if TYPE_CHECKING:
 
 
 class FhirAdapter:
-    """A HIS adapter (docs/hooks.md): ``read`` a Bundle into visits, ``write`` decisions as Invoices."""
+    """A HIS adapter (docs/hooks.md): ``read`` a Bundle into visits, ``write`` decisions as Invoices.
 
-    def read(self, source: Source) -> Iterator[dict[str, Any]]:
-        """The visits of the bundle, as JSON-contract records."""
-        return read_bundle(source)
+    It remembers what the last bundle it read says about each visit (the Patient and ChargeItem
+    references, the serviceProvider, the charges not decided), so that the Invoices it writes for
+    those visits refer to them; decisions of other visits get Invoices without them.
+    """
+
+    def __init__(self) -> None:
+        self.contexts: dict[str, VisitContext] = {}
+
+    def read(self, source: Source, *, region: str | None = None) -> Iterator[dict[str, Any]]:
+        """The visits of the bundle, as JSON-contract records; the first refused one raises.
+        ``region``: the GB/T 2260 code of visits whose resources give none."""
+        for visit in self.read_each(source, region=region):
+            if isinstance(visit, InputError):
+                raise visit
+            yield visit
+
+    def read_each(self, source: Source, *, region: str | None = None) -> Iterator[dict[str, Any] | InputError]:
+        """Each visit, or the error refusing it in its place: one bad Encounter or ChargeItem does
+        not stop the others (``evaluate --his fhir`` reports it and exits 2)."""
+        self.contexts = {}
+        return read_each(source, region=region, contexts=self.contexts)
 
     def write(self, decisions: Iterable[Mapping[str, Any]], target: IO[bytes] | Path | str) -> None:
         """The whole Invoice bundle is built before anything is written: a bad decision leaves
         the target untouched."""
-        content = exact_json.dumps(decisions_to_bundle(decisions)).encode()
+        content = exact_json.dumps(decisions_to_bundle(decisions, self.contexts)).encode()
         if isinstance(target, (str, Path)):
             Path(target).write_bytes(content)
         else:
             target.write(content)
 
 
+ADAPTER = FhirAdapter()  #: one for reading and writing, so that Invoices refer to what was read
+
+
 @hookimpl
 def register_his_adapters() -> Mapping[str, Any]:
     """``--his fhir``: Bundles of Patient, Encounter and ChargeItem in."""
-    return {"fhir": FhirAdapter()}
+    return {"fhir": ADAPTER}
 
 
 @hookimpl
 def register_exporters() -> Mapping[str, Any]:
     """``--format fhir``: decisions out as an Invoice bundle."""
-    return {"fhir": AdapterExporter(FhirAdapter(), ".json")}  # an Invoice bundle
+    return {"fhir": AdapterExporter(ADAPTER, ".json")}  # an Invoice bundle

@@ -2,17 +2,20 @@
 the Bundle a hospital would send (for test data and round trips).
 
 An Invoice answers one Encounter (``identifier`` in ``SYS_VISIT``). Each line item points at its
-ChargeItem by identifier and carries a ``base`` component (the amount) and one ``discount``
-component per rule that took something off (coded in ``CS_RULE``, the clause as text), so the
-hospital sees which rule gave what. Discounts are written as positive amounts: ``totalNet`` is
-``totalGross`` minus their sum. A decision of contract 1.1 whose line (or totals) carries
-``insurance`` gets a ``deduction`` component for what the insurance funds paid, so that base
-minus discounts minus deduction is still the net the patient pays; the per-payer breakdown is
-not carried. Every amount is a ``Decimal`` written as FHIR decimal text.
+ChargeItem (by reference when the bundle it came from was read, and by identifier) and carries a
+``base`` component (the amount) and one ``discount`` component per rule that took something off
+(coded in ``CS_RULE``, the clause as text), so the hospital sees which rule gave what. A decision
+of contract 1.1 whose line (or totals) carries ``insurance`` gets a ``deduction`` component for
+what the insurance funds paid; the per-payer breakdown is not carried. Discounts and deductions
+are written as positive amounts taken off the base. In R4B ``totalNet`` and ``totalGross`` are
+the totals without and with tax: there is no tax, so both are base − discounts − deductions,
+what the patient pays; the pre-concession amount is the ``base`` total component. Every amount is
+a ``Decimal`` written as FHIR decimal text.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +27,7 @@ from shuangyong import InputError, Text
 from shuangyong.plugins import format_amount, parse_amount
 from shuangyong_fhir import systems
 from shuangyong_fhir.bundle import FhirError, Source, fail, key, load_bundle
+from shuangyong_fhir.systems import ZERO
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -31,7 +35,8 @@ if TYPE_CHECKING:
     from fhir.resources.R4B.codeableconcept import CodeableConcept
     from fhir.resources.R4B.money import Money
 
-ZERO = parse_amount("0.00")  #: where a sum of amounts starts, so that an empty one still reads "0.00"
+    from shuangyong_fhir.reader import VisitContext
+
 
 
 def _money(value: Decimal) -> dict[str, Any]:
@@ -61,8 +66,10 @@ def _insurance(part: Mapping[str, Any], record: str, at: str) -> list[dict[str, 
     return [_component("deduction", paid)] if paid else []
 
 
-def _invoice(decision: Mapping[str, Any], number: int) -> dict[str, Any]:
+def _invoice(decision: Mapping[str, Any], number: int, issued: str,
+             contexts: Mapping[str, VisitContext]) -> dict[str, Any]:
     visit_id = _member(decision, "visit_id", f"#{number}", "visit_id")
+    context = contexts.get(visit_id)
     items = []
     for n, line in enumerate(_member(decision, "lines", visit_id, "lines")):
         def amount(name: str, data: Mapping[str, Any] = line, at: str = f"lines[{n}]") -> Decimal:
@@ -71,28 +78,45 @@ def _invoice(decision: Mapping[str, Any], number: int) -> dict[str, Any]:
         discounts = [_component("discount", amount("reduction", a, f"lines[{n}].applied[{m}]"), a["rule"],
                                 line.get("clause") if a["rule"] == line.get("rule") else None)
                      for m, a in enumerate(_member(line, "applied", visit_id, f"lines[{n}].applied"))]
+        line_id = _member(line, "line_id", visit_id, f"lines[{n}].line_id")
+        reference = context.charges.get(line_id) if context is not None else None
         items.append({"sequence": n + 1,
-                      "chargeItemReference": {"identifier": {"value": _member(line, "line_id", visit_id,
-                                                                              f"lines[{n}].line_id")},
-                                              "display": line.get("item")},
+                      "chargeItemReference": {**({"reference": reference} if reference else {}),
+                                              "identifier": {"value": line_id}, "display": line.get("item")},
                       "priceComponent": [_component("base", amount("amount")), *discounts,
                                          *_insurance(line, visit_id, f"lines[{n}]")]})
     totals = _member(decision, "totals", visit_id, "totals")
     total = {name: parse_amount(_member(totals, name, visit_id, f"totals.{name}"), record=visit_id,
                                 field=f"totals.{name}") for name in ("amount", "reduction", "payable")}
-    return {"resourceType": "Invoice", "id": f"invoice-{number}", "status": "issued",  # any visit id, even 门诊/1
-            "identifier": [{"system": systems.SYS_VISIT, "value": visit_id}],
-            "extension": [{"url": systems.EXT_POLICY, "valueString": _member(decision, "policy", visit_id, "policy")}],
-            "lineItem": items,
-            "totalPriceComponent": [_component("base", total["amount"]), _component("discount", total["reduction"]),
-                                    *_insurance(totals, visit_id, "totals")],
-            "totalGross": _money(total["amount"]), "totalNet": _money(total["payable"])}
+    invoice: dict[str, Any] = {
+        "resourceType": "Invoice", "id": f"invoice-{number}", "status": "issued",  # any visit id, even 门诊/1
+        "identifier": [{"system": systems.SYS_VISIT, "value": visit_id}],
+        "extension": [{"url": systems.EXT_POLICY, "valueString": _member(decision, "policy", visit_id, "policy")}],
+        "date": issued}
+    if context is not None:
+        invoice["subject"] = {"reference": context.patient}
+        if context.issuer:
+            invoice["issuer"] = context.issuer
+    if items:  # FHIR JSON has no empty arrays
+        invoice["lineItem"] = items
+    invoice |= {"totalPriceComponent": [_component("base", total["amount"]),
+                                        _component("discount", total["reduction"]),
+                                        *_insurance(totals, visit_id, "totals")],
+                "totalNet": _money(total["payable"]), "totalGross": _money(total["payable"])}  # no tax: the same
+    if context is not None and context.not_decided:
+        invoice["note"] = [{"text": f"未决定 / not decided: {c}"}
+                           for c in context.not_decided]
+    return invoice
 
 
-def decisions_to_bundle(decisions: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+def decisions_to_bundle(decisions: Iterable[Mapping[str, Any]], contexts: Mapping[str, VisitContext] | None = None,
+                        issued: dt.datetime | None = None) -> dict[str, Any]:
     """A collection Bundle with one Invoice per JSON-contract decision (validated; write it with
-    :func:`shuangyong_fhir.exact_json.dumps`)."""
-    return _bundle([_invoice(d, n) for n, d in enumerate(decisions, 1)], "Invoice")
+    :func:`shuangyong_fhir.exact_json.dumps`). ``contexts`` (from reading the bundle the visits
+    came from) give each Invoice its subject, issuer and ChargeItem references; ``issued`` is its
+    date (default now)."""
+    date = (issued or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
+    return _bundle([_invoice(d, n, date, contexts or {}) for n, d in enumerate(decisions, 1)], "Invoice")
 
 
 def _bundle(resources: list[dict[str, Any]], what: str) -> dict[str, Any]:
@@ -152,11 +176,13 @@ def invoices_from_bundle(source: Source) -> list[dict[str, Any]]:
                           "applied": [{"rule": rule, "reduction": format_amount(taken)} for rule, taken in discounts],
                           **({"insurance": format_amount(parse_amount(paid))} if paid else {})})
         policy = next((e.valueString for e in invoice.extension or () if e.url == systems.EXT_POLICY), None)
-        gross = _amount(invoice.totalGross, record, "totalGross")
         net = _amount(invoice.totalNet, record, "totalNet")
+        parts = list(enumerate(invoice.totalPriceComponent or ()))
+        gross, reduction = (sum((_amount(p.amount, record, f"totalPriceComponent[{m}].amount")
+                                 for m, p in parts if p.type == kind), ZERO) for kind in ("base", "discount"))
         paid = _deductions(invoice.totalPriceComponent or ())
         found.append({"visit_id": visit_id, "policy": policy, "lines": lines, "totals": {
-            "amount": format_amount(gross), "reduction": format_amount(parse_amount(gross - net - paid)),
+            "amount": format_amount(gross), "reduction": format_amount(reduction),
             "payable": format_amount(net), **({"insurance": format_amount(parse_amount(paid))} if paid else {})}})
     return found
 

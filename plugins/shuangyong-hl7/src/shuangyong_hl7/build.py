@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from shuangyong_hl7.messages import ITEM_SYSTEM, PATIENT_CLASS, VERSION
-from shuangyong_hl7.replies import escape
+from shuangyong_hl7.messages import ITEM_SYSTEM, PATIENT_CLASS
+from shuangyong_hl7.replies import VERSION, escape
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

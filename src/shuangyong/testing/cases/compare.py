@@ -13,8 +13,9 @@ if TYPE_CHECKING:
     from decimal import Decimal
 
     from shuangyong.engine import Decision
+    from shuangyong.engine.decision import LineDecision, Totals
     from shuangyong.errors import ShuangyongError
-    from shuangyong.testing.cases.schema import ErrorExpect, Expect
+    from shuangyong.testing.cases.schema import ErrorExpect, Expect, LineExpect, TotalsExpect
 
 
 @attrs.frozen(slots=True)
@@ -47,10 +48,7 @@ def compare(expect: Expect, decision: Decision) -> Iterator[Mismatch]:
         if line is None:
             yield Mismatch(line_id, "line", line_id, Text("无此行", "no such line").en)
             continue
-        for key in ("reduction", "payable"):
-            value = getattr(wanted, key)
-            if value is not None and value != getattr(line, key):
-                yield Mismatch(line_id, key, str(value), str(getattr(line, key)))
+        yield from _figures(line_id, wanted, line, ("reduction", "payable", "insurance"))
         if "rule" in wanted.model_fields_set and wanted.rule != line.rule:
             yield Mismatch(line_id, "rule", wanted.rule or "—", line.rule or "—")
         if wanted.applied is not None:
@@ -58,15 +56,25 @@ def compare(expect: Expect, decision: Decision) -> Iterator[Mismatch]:
             if shares != wanted.applied:
                 yield Mismatch(line_id, "applied", _shares(wanted.applied), _shares(shares))
     if expect.totals is not None:
-        for key in ("amount", "reduction", "payable"):
-            value = getattr(expect.totals, key)
-            if value is not None and value != getattr(decision.totals, key):
-                yield Mismatch("totals", key, str(value), str(getattr(decision.totals, key)))
+        yield from _figures("totals", expect.totals, decision.totals, ("amount", "reduction", "payable", "insurance"))
     for key, got in (("priorities", decision.priorities), ("services", decision.services),
                      ("rules", rules_applied(decision))):
         wanted_names = getattr(expect, key)
         if wanted_names is not None and set(wanted_names) != set(got):
             yield Mismatch(key, key, _names(wanted_names), _names(got), frozenset(wanted_names) ^ frozenset(got))
+
+
+def _figures(subject: str, wanted: LineExpect | TotalsExpect, got: LineDecision | Totals,
+             keys: tuple[str, ...]) -> Iterator[Mismatch]:
+    """The amounts ``wanted`` names that ``got`` does not have, then its ``payers`` if named."""
+    for key in keys:
+        value = getattr(wanted, key)
+        if value is not None and value != getattr(got, key):
+            yield Mismatch(subject, key, str(value), str(getattr(got, key)))
+    if wanted.payers is not None:
+        payers = dict(got.payers)
+        if payers != wanted.payers:
+            yield Mismatch(subject, "payers", _shares(wanted.payers), _shares(payers))
 
 
 def _shares(shares: Mapping[str, Decimal]) -> str:

@@ -25,6 +25,10 @@ class LineExpect(_Strict):
     payable: Yuan | None = None
     rule: str | None = None
     applied: dict[str, Yuan] | None = None
+    #: settlement (docs/settlement.md): what the funds paid, and who pays what (every payer with
+    #: a part, the patient always), as the decision's ``payers``
+    insurance: Yuan | None = None
+    payers: dict[str, Yuan] | None = None
 
 
 class TotalsExpect(_Strict):
@@ -33,6 +37,8 @@ class TotalsExpect(_Strict):
     amount: Yuan | None = None
     reduction: Yuan | None = None
     payable: Yuan | None = None
+    insurance: Yuan | None = None
+    payers: dict[str, Yuan] | None = None
 
 
 class ErrorExpect(_Strict):

@@ -1,0 +1,82 @@
+"""Instructions, not seconds: what `Engine.evaluate` executes per line, counted by valgrind.
+
+    python benchmarks/instructions.py [--visits 300] [--passes 5]
+
+Timings on this shared two-core machine move by ±0.15 in a ratio from one run to the next
+(benchmarks/RESULTS.md, "Settlement (issue 16)"); an instruction count does not move at all. Each
+figure is valgrind's count (``cachegrind``, no cache simulation) of a child process that builds
+the visits and decides them ``--passes`` times, minus the count of the same process that only
+builds them, divided by the lines decided. It says how much work a path does, not what the
+memory traffic of its larger objects costs: read it beside the timed figures of ``run.py``.
+Needs valgrind (Debian package ``valgrind``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import synthetic  # noqa: E402
+
+from shuangyong.engine import Engine  # noqa: E402
+from shuangyong.interchange import visit_from_dict  # noqa: E402
+
+KINDS = {"bare": "without insurance data (fast loop)", "insured": "with insurance data (settlement)"}
+
+
+def child(kind: str, visits: int, passes: int) -> None:
+    """Build the visits of ``kind``; decide them ``passes`` times (0: build only)."""
+    engine = Engine.from_packs("seed-example")
+    rng = random.Random(16)
+    raw = synthetic.visits(visits, 20)
+    built = [visit_from_dict(synthetic.insured(record, rng) if kind == "insured" else record) for record in raw]
+    gc.collect()
+    gc.freeze()
+    for _ in range(passes):
+        for visit in built:
+            engine.evaluate(visit)
+
+
+def instructions(kind: str, visits: int, passes: int) -> int:
+    """valgrind's instruction count of a child run."""
+    done = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+                           sys.executable, __file__, "--child", kind, "--visits", str(visits),
+                           "--passes", str(passes)], capture_output=True, text=True, check=True)
+    found = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
+    if found is None:
+        raise SystemExit(f"no instruction count in valgrind's output:\n{done.stderr[-2000:]}")
+    return int(found.group(1).replace(",", ""))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--visits", type=int, default=300, help="visits of 20 lines (default 300)")
+    parser.add_argument("--passes", type=int, default=5, help="times each visit is decided (default 5)")
+    parser.add_argument("--child", choices=sorted(KINDS), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.visits, args.passes)
+        return
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind is not installed (apt-get install valgrind)")
+    lines = args.visits * 20 * args.passes
+    per_line = {kind: (instructions(kind, args.visits, args.passes) - instructions(kind, args.visits, 0)) / lines
+                for kind in KINDS}
+    print(f"Engine.evaluate under seed-example, {args.visits} visits x 20 lines, {args.passes} passes; "
+          "instructions per line (valgrind)")
+    for kind, label in KINDS.items():
+        print(f"  {label:36s} {per_line[kind]:8.0f}")
+    print(f"  ratio {per_line['insured'] / per_line['bare']:.2f}  (target for the time: ≤ 1.3)")
+
+
+if __name__ == "__main__":
+    main()
