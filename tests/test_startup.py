@@ -104,3 +104,13 @@ def test_version_imports_neither_engine_nor_plugins(tmp_path: Path) -> None:
     assert (0, [], []) == (result["code"], [name for name in modules if name.startswith(("shuangyong.engine",
                                                                                          "shuangyong.cli.base"))],
                            [name for name in modules if name.startswith("shuangyong_")])
+
+
+def test_a_mistyped_command_is_still_offered_the_one_meant() -> None:
+    """The commands are loaded lazily, but click's "did you mean" still knows every one of them."""
+    from click.testing import CliRunner
+
+    from shuangyong.cli import main
+
+    result = CliRunner().invoke(main, ["--lang", "en", "evalute"])
+    assert (2, True) == (result.exit_code, "'evaluate'" in result.output)

@@ -88,6 +88,18 @@ class Command(click.Group):
             self.add_plugin_commands()
         return self.commands.get(cmd_name)
 
+    @override
+    def resolve_command(self, ctx: click.Context,
+                        args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        """As click's, with every command loaded first when the name is none of them (a typo): the
+        "did you mean" of click's error suggests from the commands loaded."""
+        if args and self.get_command(ctx, args[0]) is None:
+            for name in self.lazy_subcommands:
+                command = self.get_command(ctx, name)
+                assert command is not None
+                self.commands.setdefault(name, command)
+        return super().resolve_command(ctx, args)
+
     def add_plugin_commands(self) -> None:
         """Hang the installed plugins' subcommands on the group, once per run (a command added again
         is replaced) rather than when ``shuangyong.cli`` is imported: building the plugin manager
