@@ -28,6 +28,7 @@ HEAVY = [
     ("export", "openpyxl"),
     ("export", "numpy"),
     ("export", "weasyprint"),
+    ("export", "shuangyong.compliance"),
     ("sql", "sqlalchemy"),
     ("dask", "dask"),
     ("dask", "distributed"),
