@@ -26,8 +26,10 @@ def command_paths(group: click.Group | None = None, prefix: tuple[str, ...] = ()
 
         group = main
         yield ()
-    for name in sorted(group.commands):
-        command = group.commands[name]
+    context = click.Context(group)
+    for name in group.list_commands(context):  # the group loads its commands lazily: ask it, not .commands
+        command = group.get_command(context, name)
+        assert command is not None
         if not getattr(command.callback, "__module__", "").startswith("shuangyong.cli"):
             continue  # added by an installed plugin: documented with the plugin
         yield (*prefix, name)

@@ -1,12 +1,13 @@
-"""The library's own behaviour, registered through the same hooks a third-party plugin uses."""
+"""The library's own behaviour, registered through the same hooks a third-party plugin uses.
+
+Imported by every command, like any plugin's hooks (docs/plugins.md): the compliance modules
+(check kinds, report renderers) are imported only by the hooks and exporters that need them."""
 
 from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, Any
 
-from shuangyong.compliance.checks.kinds import BUILTIN_CHECK_KINDS
-from shuangyong.compliance.render import to_html, to_markdown
 from shuangyong.exporters import LedgerExporter, ReportExporter
 from shuangyong.hookspecs import hookimpl
 from shuangyong.ledger import Ledger, MemoryLedger, Posting, PostingRequest, SQLiteLedger
@@ -23,9 +24,23 @@ def _json_text(report: dict[str, Any], lang: Lang) -> str:
     return json.dumps(report, ensure_ascii=False, indent=2) + "\n"
 
 
+def _markdown(report: dict[str, Any], lang: Lang) -> str:
+    from shuangyong.compliance.render import to_markdown  # here: the compliance modules only for a report
+
+    return to_markdown(report, lang)
+
+
+def _html(report: dict[str, Any], lang: Lang) -> str:
+    from shuangyong.compliance.render import to_html  # here: the compliance modules only for a report
+
+    return to_html(report, lang)
+
+
 @hookimpl
 def register_check_kinds() -> Iterable[CheckKind]:
     """The check kinds of docs/compliance.md."""
+    from shuangyong.compliance.checks.kinds import BUILTIN_CHECK_KINDS  # here: only for a compliance command
+
     return BUILTIN_CHECK_KINDS
 
 
@@ -39,8 +54,8 @@ def register_storage() -> Mapping[str, Any]:
 def register_exporters() -> Mapping[str, Any]:
     """Ledger exports (JSON Lines, CSV) and compliance reports (JSON, Markdown, HTML)."""
     return {"jsonl": LedgerExporter(write_jsonl, ".jsonl"), "csv": LedgerExporter(write_csv, ".csv"),
-            "json": ReportExporter(_json_text, ".json"), "md": ReportExporter(to_markdown, ".md"),
-            "html": ReportExporter(to_html, ".html")}
+            "json": ReportExporter(_json_text, ".json"), "md": ReportExporter(_markdown, ".md"),
+            "html": ReportExporter(_html, ".html")}
 
 
 @hookimpl

@@ -47,6 +47,9 @@ _INT_DIGITS = 30
 _DECIMAL_INT = re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$")
 _TRUE_FALSE = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_STR = "tag:yaml.org,2002:str"
+_CONSTRUCT_STR = yaml.SafeLoader.yaml_constructors[_STR]
+_TOO_MANY_ALIASES = Text(f"别名（*name）超过 {MAX_YAML_ALIASES} 个", f"more than {MAX_YAML_ALIASES} aliases (*name)")
 
 
 class BoundedLoader(yaml.SafeLoader):
@@ -67,8 +70,7 @@ class BoundedLoader(yaml.SafeLoader):
         if isinstance(event, yaml.AliasEvent):
             self._aliases += 1
             if self._aliases > MAX_YAML_ALIASES:
-                raise YamlRefusal(Text(f"别名（*name）超过 {MAX_YAML_ALIASES} 个",
-                                       f"more than {MAX_YAML_ALIASES} aliases (*name)"), event)
+                raise YamlRefusal(_TOO_MANY_ALIASES, event)
             return super().compose_node(parent, index)
         if isinstance(event, yaml.ScalarEvent) and _SURROGATE.search(event.value):
             raise YamlRefusal(Text("字符串含有孤立的代理码位（如 \\ud800），无法输出",
@@ -82,6 +84,14 @@ class BoundedLoader(yaml.SafeLoader):
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+    @override
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """A plain string, most of a pack's values, without PyYAML's bookkeeping for objects
+        (which a ``str`` needs none of): a third of the constructor's time on a big pack."""
+        if node.tag == _STR and isinstance(node, yaml.ScalarNode) and self.yaml_constructors[_STR] is _CONSTRUCT_STR:
+            return node.value
+        return super().construct_object(node, deep)
 
     def construct_bounded_int(self, node: yaml.ScalarNode) -> int | str:
         """A plain decimal integer; one longer than ``_INT_DIGITS`` stays text (:class:`LongInteger`)."""
@@ -115,14 +125,24 @@ PlainDatesLoader = loader_without("timestamp")
 def _measure(root: yaml.Node, origin: str, error: type[ShuangyongError]) -> None:
     """Refuse a document whose aliases expand it past ``MAX_YAML_NODES`` values or ``MAX_DEPTH``
     levels (a few hundred bytes of nested aliases make billions), or refer to themselves; each
-    node is measured once, so the check itself stays linear in the file."""
+    node is measured once, so the check itself stays linear in the file. A node met again is an
+    alias: past ``MAX_YAML_ALIASES`` of them is refused too (the Python loader refuses them while
+    composing, libyaml does not)."""
     measured: dict[int, tuple[int, int]] = {}
     ancestors: set[int] = set()
+    aliases = 0
 
     def size(node: yaml.Node) -> tuple[int, int]:
+        nonlocal aliases
         known = measured.get(id(node))
         if known is not None:
+            aliases += 1
+            if aliases > MAX_YAML_ALIASES:
+                raise error(_TOO_MANY_ALIASES, record=f"{origin}:{node.start_mark.line + 1}")
             return known
+        if isinstance(node, yaml.ScalarNode):  # most nodes: one value, nothing inside, never an ancestor
+            measured[id(node)] = 1, 0
+            return 1, 0
         if id(node) in ancestors:
             raise error(Text("别名引用了包含它自身的节点", "an alias refers to a node that contains it"),
                         record=f"{origin}:{node.start_mark.line + 1}")
@@ -175,10 +195,17 @@ def _line_map(root: yaml.Node, origin: str, error: type[ShuangyongError]) -> dic
                                 record=f"{origin}:{line}", field=field_path(loc + (key,)))
                 seen[key] = line
                 lines[loc + (key,)] = line
-                children.append((value_node, loc + (key,)))
+                if not isinstance(value_node, yaml.ScalarNode):  # a scalar's line is its key's, set here
+                    children.append((value_node, loc + (key,)))
             stack.extend(reversed(children))
         elif isinstance(node, yaml.SequenceNode):
-            stack.extend((item, loc + (index,)) for index, item in reversed(list(enumerate(node.value))))
+            items: list[tuple[yaml.Node, Loc]] = []
+            for index, item in enumerate(node.value):
+                if isinstance(item, yaml.ScalarNode):  # nothing inside: its line is all there is
+                    lines.setdefault(loc + (index,), item.start_mark.line + 1)
+                else:
+                    items.append((item, loc + (index,)))
+            stack.extend(reversed(items))
     return lines
 
 
@@ -239,10 +266,64 @@ def decode_utf8(data: bytes, origin: str, noun: Text, error: type[ShuangyongErro
                     record=f"{origin}:{line}") from None
 
 
+_LIBYAML_LOADERS: dict[type[BoundedLoader], type[BoundedLoader] | None] = {}
+
+
+def _libyaml_loader(loader: type[BoundedLoader]) -> type[BoundedLoader] | None:
+    """``loader`` with libyaml's parser and composer (``yaml._yaml.CParser``, several times faster
+    on a big pack), keeping its constructors and resolvers; None when PyYAML has no libyaml."""
+    if loader not in _LIBYAML_LOADERS:
+        try:
+            from yaml._yaml import CParser
+        except ImportError:  # PyYAML built without libyaml: the Python loader reads everything
+            _LIBYAML_LOADERS[loader] = None
+        else:
+            def init(self: Any, stream: str) -> None:
+                CParser.__init__(self, stream)
+                yaml.constructor.SafeConstructor.__init__(self)
+                yaml.resolver.Resolver.__init__(self)
+
+            _LIBYAML_LOADERS[loader] = type(f"C{loader.__name__}", (CParser, loader), {"__init__": init})
+    return _LIBYAML_LOADERS[loader]
+
+
+def _read_with_libyaml(text: str, origin: str, loader: type[BoundedLoader],
+                       error: type[ShuangyongError]) -> tuple[Any, dict[Loc, int]] | None:
+    """:func:`read_yaml`'s answer through libyaml, or None when the Python loader must give it:
+    no libyaml, an empty document, or any refusal at all. libyaml's messages and marks differ
+    from PyYAML's (no snippet of the line), so a document refused here is read again by the
+    Python loader, whose message, at its line, is the one users know. What the Python loader
+    checks while composing, :func:`_measure` checks here: a collection ``MAX_DEPTH`` deep is
+    also nested past ``MAX_DEPTH`` once expanded, aliases are counted, and a lone surrogate
+    never gets this far (libyaml refuses its escape)."""
+    fast = _libyaml_loader(loader)
+    if fast is None:
+        return None
+    try:
+        parser = fast(text)
+        try:
+            node = parser.get_single_node()
+            if node is None:
+                return None
+            _measure(node, origin, error)
+            data = parser.construct_document(node)
+        finally:
+            parser.dispose()
+        return data, _line_map(node, origin, error)
+    except Exception:  # whatever it is, the Python loader below raises it as it always has
+        return None
+
+
 def read_yaml(text: str, origin: str, *, loader: type[BoundedLoader] = PlainDatesLoader,
               error: type[ShuangyongError] = PolicyError) -> tuple[Any, dict[Loc, int]]:
     """One YAML (or JSON) document's data and the line of every key and item in it; broken YAML,
-    duplicate keys and documents past the limits raise ``error`` with ``origin:line``."""
+    duplicate keys and documents past the limits raise ``error`` with ``origin:line``.
+
+    Read by libyaml when PyYAML has it; by PyYAML's Python loader otherwise, and for every
+    document libyaml refuses, so that each refusal says what it always said."""
+    fast = _read_with_libyaml(text, origin, loader, error)
+    if fast is not None:
+        return fast
     try:
         parser = loader(text)
         try:

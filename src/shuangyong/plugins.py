@@ -31,7 +31,6 @@ import attrs
 import pluggy
 
 from shuangyong import hookspecs
-from shuangyong.compliance.checks import CheckKind, Context, Options, Requirement, Selector
 from shuangyong.engine.context import VisitContext
 from shuangyong.errors import LedgerError, PluginError, ShuangyongError, field_path
 from shuangyong.exporters import AdapterExporter, LedgerExporter, ReportExporter
@@ -46,6 +45,7 @@ from shuangyong.text import Text
 if TYPE_CHECKING:
     import click
 
+    from shuangyong.compliance.checks import CheckKind, Context, Options, Requirement, Selector
     from shuangyong.model.visit import Visit
 
 __all__ = [
@@ -83,6 +83,18 @@ __all__ = [
     "registry",
     "resolve_beneficiary",
 ]
+
+#: the compliance check-kind types, imported on first use: every command reads the plugins, few check a dossier
+_COMPLIANCE_TYPES = ("CheckKind", "Context", "Options", "Requirement", "Selector")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _COMPLIANCE_TYPES:
+        from shuangyong.compliance import checks  # here: see _COMPLIANCE_TYPES
+
+        return getattr(checks, name)
+    raise AttributeError(f"module 'shuangyong.plugins' has no attribute {name!r}")
+
 
 DEFAULT_PLUGINS = ("shuangyong.builtin_plugin",)
 ENTRY_POINT_GROUP = "shuangyong"

@@ -1,12 +1,12 @@
-"""The ``shuangyong`` command: one module per command group, all hung on :data:`main`.
+"""The ``shuangyong`` command: one module per command or command group, each imported when it runs.
 
 Exit status: 0 when every record got a decision, 2 for bad input or a bad policy (after writing
 a decision or an error object for every record, in input order), 1 only for a bug.
-The installed plugins' subcommands are added when ``main`` first runs
+The group (:mod:`shuangyong.cli.group`) imports no command until it is looked up, and adds the
+installed plugins' subcommands when a command runs or the commands are listed
 (``Command.add_plugin_commands``).
 """
 
-from shuangyong.cli import batch, compliance, evaluate, generate, ledger, plugins, policy, test, whatif  # noqa: F401  (importing registers the commands)
-from shuangyong.cli.base import main
+from shuangyong.cli.group import main
 
 __all__ = ["main"]

@@ -1,4 +1,5 @@
-"""The ``shuangyong`` command. Thin: parsing options and writing output; logic lives elsewhere.
+"""What the commands share: options, atomic output, errors to exit status 2. Thin: parsing
+options and writing output; logic lives elsewhere.
 
 Exit status: 0 when every record got a decision, 2 for bad input or a bad policy (after writing
 a decision or an error object for every record, in input order), 1 only for a bug.
@@ -7,13 +8,10 @@ a decision or an error object for every record, in input order), 1 only for a bu
 from __future__ import annotations
 
 import errno
-import functools
 import inspect
 import os
-import signal
 import sys
 import tempfile
-import threading
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -32,7 +30,7 @@ from shuangyong.limits import ENCODINGS
 from shuangyong.model.charge_codes import ChargeCodeMap
 from shuangyong.model.visit import Visit
 from shuangyong.render import visible
-from shuangyong.text import Lang, Text, default_lang
+from shuangyong.text import Lang, Text
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
@@ -339,91 +337,3 @@ encoding_option = click.option(
          "is accepted, and means UTF-8.")
 codes_option = click.option("--codes", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
                             help="Charge-code → item-kind table (CSV or YAML) for lines that send a code.")
-
-
-#: Exit statuses after a signal, as a shell reports a process the signal killed (128 + its number);
-#: PIPE_CLOSED when the reader of standard output went away (``| head``), as after SIGPIPE.
-INTERRUPTED, TERMINATED, PIPE_CLOSED = 128 + signal.SIGINT, 128 + signal.SIGTERM, 128 + 13  # SIGPIPE: not on Windows
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised where the program is, like Ctrl-C's KeyboardInterrupt, so that the same
-    clean-up runs (``writing_to`` removes its temporary file, a ledger transaction rolls back)."""
-
-
-def _terminate(signum: int, frame: object) -> NoReturn:
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the clean-up short
-    raise Terminated
-
-
-def _escaping_unencodable() -> None:
-    """Standard output and error write what their encoding cannot hold (a lone surrogate, Chinese
-    under PYTHONIOENCODING=ascii) as backslash escapes instead of raising UnicodeEncodeError."""
-    for stream in (sys.stdout, sys.stderr):
-        reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure is not None:
-            reconfigure(errors="backslashreplace")
-
-
-class Command(click.Group):
-    """The ``shuangyong`` group: Ctrl-C exits 130 and SIGTERM 143, each with one line on standard
-    error instead of click's "Aborted!" and status 1, after the same clean-up as any error; a
-    closed standard output (``| head``) exits 141 without a word, as a shell's own tools do."""
-
-    def add_plugin_commands(self) -> None:
-        """Hang the installed plugins' subcommands on the group, at each run (a command added again
-        is replaced) rather than when ``shuangyong.cli`` is imported: building the plugin manager
-        imports the plugins, whose commands import ``shuangyong.cli``. A plugin that cannot be
-        loaded makes every command exit 2 naming it: raised here, it would be a bare traceback."""
-        options = self.callback = getattr(self.callback, "__wrapped__", self.callback)  # not refusing
-        try:
-            plugins.add_commands(self)
-        except ShuangyongError as error:
-            failure = error
-            assert options is not None
-
-            @functools.wraps(options)
-            def refuse(**params: Any) -> None:
-                options(**params)
-                fail(failure)
-
-            self.callback = refuse
-
-    @override
-    def main(self, *args: Any, **kwargs: Any) -> Any:
-        self.add_plugin_commands()
-        _escaping_unencodable()
-        in_main_thread = threading.current_thread() is threading.main_thread()
-        previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
-        try:
-            return super().main(*args, **kwargs)
-        finally:
-            if in_main_thread:
-                signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
-
-    @override
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            result = super().invoke(ctx)
-            sys.stdout.flush()  # a closed pipe shows here, not at exit where it could not be handled
-            return result
-        except BrokenPipeError:
-            with suppress(OSError, ValueError):  # stdout gone: nothing more can be said there
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            sys.exit(PIPE_CLOSED)
-        except KeyboardInterrupt as stop:
-            terminated = isinstance(stop, Terminated)
-            say(Text("已终止（SIGTERM）", "terminated (SIGTERM)") if terminated else Text("已中断", "interrupted"),
-                err=True)
-            sys.exit(TERMINATED if terminated else INTERRUPTED)
-
-
-@click.group(cls=Command, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--lang", type=click.Choice(["zh", "en"]), default=default_lang, show_default="from $LANG",
-              help="Language of messages, titles and tables.")
-@click.version_option(package_name="shuangyong", prog_name="shuangyong")
-def main(lang: str) -> None:
-    """双拥医疗优待：按收费明细判断优惠并说明依据。
-
-    Military-support medical concessions, line by line, with the rule behind each answer.
-    """

@@ -13,7 +13,6 @@ from shuangyong.cli.base import (
     codes_option,
     encoding_option,
     exit_on_error,
-    main,
     policy_option,
     say,
     strict_option,
@@ -45,7 +44,7 @@ input_format_option = click.option(
     help="auto: by suffix (.parquet, .csv; anything else JSON Lines).")
 
 
-@main.command()
+@click.command()
 @click.argument("source", type=click.Path(exists=True, dir_okay=False))
 @policy_option
 @input_format_option

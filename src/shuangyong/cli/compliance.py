@@ -9,7 +9,7 @@ import click
 from typing_extensions import override
 
 from shuangyong import plugins
-from shuangyong.cli.base import exit_on_error, exporter_for, fail, lang, main, writing_to
+from shuangyong.cli.base import exit_on_error, exporter_for, fail, lang, writing_to
 from shuangyong.compliance.dossier import load_dossier
 from shuangyong.compliance.report import evaluate, report_to_dict
 from shuangyong.compliance.standards import StandardsSet
@@ -51,7 +51,7 @@ standards_option = click.option(
     help="Standards pack by built-in name or YAML path; repeat to layer. Default: seed-standards.")
 
 
-@main.group(cls=DefaultCommandGroup)
+@click.group(cls=DefaultCommandGroup)
 def compliance() -> None:
     """双拥创建标准自查：哪些已达标、缺什么、何时到期。
 

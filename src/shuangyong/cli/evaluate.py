@@ -22,7 +22,6 @@ from shuangyong.cli.base import (
     his_option,
     lang,
     ledger_option,
-    main,
     open_input,
     opened_ledger,
     policy_option,
@@ -47,7 +46,7 @@ if TYPE_CHECKING:
     from shuangyong.model.visit import Visit
 
 
-@main.command()
+@click.command()
 @click.argument("source", type=click.File("rb"), default="-")
 @policy_option
 @click.option("--format", "fmt", default="auto", show_default=True, metavar="FORMAT",
@@ -156,7 +155,7 @@ def _report(failures: int) -> None:
         sys.exit(BAD_INPUT)
 
 
-@main.command()
+@click.command()
 @click.argument("source", type=click.File("rb"), default="-")
 @policy_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",

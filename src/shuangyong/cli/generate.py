@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
-from shuangyong.cli.base import fail, main, say, writing_to
+from shuangyong.cli.base import fail, say, writing_to
 from shuangyong.errors import InputError
 from shuangyong.generate import visits, write_json_lines
 from shuangyong.text import Text
 
 
-@main.command()
+@click.command()
 @click.option("--visits", "count", type=click.IntRange(min=1), required=True, metavar="N",
               help="How many visits to write.")
 @click.option("--seed", type=int, default=2026, show_default=True,

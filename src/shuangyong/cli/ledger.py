@@ -18,7 +18,6 @@ from shuangyong.cli.base import (
     fail,
     lang,
     ledger_option,
-    main,
     opened_ledger,
     say,
     writing_to,
@@ -31,7 +30,7 @@ from shuangyong.money import format_amount, from_fen
 from shuangyong.text import Text
 
 
-@main.group()
+@click.group()
 def ledger() -> None:
     """Reverse, export, verify and anchor the concession ledger."""
 

@@ -8,11 +8,11 @@ import attrs
 import click
 
 from shuangyong import plugins as plugin_system
-from shuangyong.cli.base import exit_on_error, main
+from shuangyong.cli.base import exit_on_error
 from shuangyong.render import table
 
 
-@main.command()
+@click.command()
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 def plugins(fmt: str) -> None:
     """List the plugins that loaded (built-in ones first) with versions and hooks."""

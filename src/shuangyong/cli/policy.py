@@ -7,7 +7,7 @@ import json
 import click
 
 from shuangyong import plugins
-from shuangyong.cli.base import exit_on_error, lang, main, policy_option, say
+from shuangyong.cli.base import exit_on_error, lang, policy_option, say
 from shuangyong.engine import DEFAULT_PACKS, Engine
 from shuangyong.model.charge_codes import ChargeCodeMap
 from shuangyong.policy import PolicySet, builtin_pack_names, load_reference
@@ -17,7 +17,7 @@ from shuangyong.render import table
 from shuangyong.text import Text
 
 
-@main.group()
+@click.group()
 def policy() -> None:
     """List, show, check and compare policy packs."""
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import click
 
 from shuangyong import plugins
-from shuangyong.cli.base import exit_on_error, fail, lang, main, say
+from shuangyong.cli.base import exit_on_error, fail, lang, say
 from shuangyong.errors import InputError
 from shuangyong.testing.cases import Case, CaseRunner, Outcome, case_files, load_cases
 from shuangyong.testing.mutation import MutationRun
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 CASE_FAILED = MUTANT_SURVIVED = 1
 
 
-@main.command("test")
+@click.command("test")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(), metavar="PATH...")
 @click.option("--verbose", "-v", is_flag=True, help="Also list the cases that pass (with --mutate: the mutants killed, "
                                                     "and by which case).")

@@ -7,12 +7,12 @@ import sys
 
 import click
 
-from shuangyong.cli.base import BAD_INPUT, encoding_option, exit_on_error, lang, main, say, writing_to
+from shuangyong.cli.base import BAD_INPUT, encoding_option, exit_on_error, lang, say, writing_to
 from shuangyong.cli.batch import batch_engine, input_format_option, progress_option
 from shuangyong.text import Text
 
 
-@main.command()
+@click.command()
 @click.argument("source", type=click.Path(exists=True, dir_okay=False))
 @click.option("--base", "base", multiple=True, required=True, metavar="NAME_OR_PATH",
               help="The pack set as it is (repeat to layer), e.g. seed-example.")

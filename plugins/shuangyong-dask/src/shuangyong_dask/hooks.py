@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from shuangyong import hookimpl
-from shuangyong_dask.cli import dask_evaluate
 
 if TYPE_CHECKING:
     import click
@@ -14,4 +13,6 @@ if TYPE_CHECKING:
 @hookimpl
 def register_commands(cli: click.Group) -> None:
     """Add ``shuangyong dask-evaluate``."""
+    from shuangyong_dask.cli import dask_evaluate  # here: it imports shuangyong.cli, which only the command line needs
+
     cli.add_command(dask_evaluate)

@@ -1,5 +1,8 @@
 """``register_exporters``: xlsx, html and pdf for decisions and ledger postings; xlsx and pdf for
-compliance reports too (the core writes their HTML)."""
+compliance reports too (the core writes their HTML).
+
+Every ``shuangyong`` command imports this module (docs/plugins.md): openpyxl (which brings numpy)
+and WeasyPrint are imported only when a workbook or a PDF is written."""
 
 from __future__ import annotations
 
@@ -9,9 +12,8 @@ import attrs
 
 from shuangyong import Text, hookimpl
 from shuangyong_export.html import render_html
-from shuangyong_export.pdf import render_pdf
+from shuangyong_export.pdf import render_pdf  # WeasyPrint itself: only when a PDF is written
 from shuangyong_export.tables import SUBJECTS, WITH_COMPLIANCE, Table, tables_for
-from shuangyong_export.xlsx import render_xlsx
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -37,6 +39,13 @@ class TableExporter:
         """Render the tables of ``subject`` and write them in one piece."""
         content = self.render(tables_for(subject, data, self.subjects, self.name), TITLES[subject])
         target.write(content)
+
+
+def render_xlsx(tables: tuple[Table, ...], title: Text) -> bytes:
+    """The workbook's bytes (:func:`shuangyong_export.xlsx.render_xlsx`)."""
+    from shuangyong_export.xlsx import render_xlsx  # here: openpyxl and numpy only when a workbook is written
+
+    return render_xlsx(tables, title)
 
 
 EXPORTERS = (

@@ -17,7 +17,6 @@ from typing import Any, Literal
 import attrs
 
 from shuangyong import InputError, Registry, ShuangyongError, Text
-from shuangyong.compliance.report import STATUS_LABELS, Status
 from shuangyong.ledger.export import EXPORT_COLUMNS, export_row
 from shuangyong.plugins import Posting, parse_amount
 
@@ -139,6 +138,8 @@ STANDARD_COLUMNS = (
 def compliance_tables(report: Mapping[str, Any]) -> tuple[Table, Table]:
     """Headline scores and every standard with its status, gaps and evidence, from the report's
     JSON form (``shuangyong.compliance/1``); scores stay text, as the report writes them."""
+    from shuangyong.compliance.report import STATUS_LABELS, Status  # here: the compliance modules only for a report
+
     record = "compliance"
     headlines, standards = [], []
     for h, headline in enumerate(_member(report, "headlines", record, "headlines")):
