@@ -33,6 +33,10 @@ HEAVY = [
     ("dask", "dask"),
     ("dask", "distributed"),
     ("dask", "pyarrow"),
+    ("hl7", "hl7apy"),
+    ("hl7", "asyncio"),
+    ("hl7", "sqlalchemy"),
+    ("fhir", "fhir.resources"),
     ("shuangyong.builtin_plugin", "shuangyong.compliance"),
 ]
 

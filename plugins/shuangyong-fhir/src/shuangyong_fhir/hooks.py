@@ -1,6 +1,9 @@
 """``register_his_adapters``: the ``fhir`` adapter (FHIR R4B bundles in, Invoice bundles out); and
 ``register_exporters``: ``fhir``, the same Invoice bundle as an output format for decisions
-(``shuangyong evaluate bundle.json --his fhir --format fhir``)."""
+(``shuangyong evaluate bundle.json --his fhir --format fhir``).
+
+Every ``shuangyong`` command imports this module (docs/plugins.md): the reader and the writer,
+which import fhir.resources and its pydantic models, are imported when a bundle is read or written."""
 
 from __future__ import annotations
 
@@ -10,13 +13,12 @@ from typing import IO, TYPE_CHECKING, Any
 from shuangyong import InputError, hookimpl
 from shuangyong.plugins import AdapterExporter
 from shuangyong_fhir import exact_json
-from shuangyong_fhir.reader import VisitContext, read_each
-from shuangyong_fhir.writer import decisions_to_bundle
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
 
     from shuangyong_fhir.bundle import Source
+    from shuangyong_fhir.reader import VisitContext
 
 
 class FhirAdapter:
@@ -42,11 +44,15 @@ class FhirAdapter:
         """Each visit, or the error refusing it in its place: one bad Encounter or ChargeItem does
         not stop the others (``evaluate --his fhir`` reports it and exits 2)."""
         self.contexts = {}
-        return read_each(source, region=region, contexts=self.contexts)
+        from shuangyong_fhir import reader  # here: fhir.resources only when a bundle is read
+
+        return reader.read_each(source, region=region, contexts=self.contexts)
 
     def write(self, decisions: Iterable[Mapping[str, Any]], target: IO[bytes] | Path | str) -> None:
         """The whole Invoice bundle is built before anything is written: a bad decision leaves
         the target untouched."""
+        from shuangyong_fhir.writer import decisions_to_bundle  # here: fhir.resources only when a bundle is written
+
         content = exact_json.dumps(decisions_to_bundle(decisions, self.contexts)).encode()
         if isinstance(target, (str, Path)):
             Path(target).write_bytes(content)

@@ -1,9 +1,11 @@
 """The ``hl7`` HIS adapter, the ``hl7`` exporter (decisions as the ACKs the listener would send:
-``shuangyong evaluate messages.hl7 --his hl7 --format hl7``) and ``shuangyong hl7 listen``."""
+``shuangyong evaluate messages.hl7 --his hl7 --format hl7``) and ``shuangyong hl7 listen``.
+
+Every ``shuangyong`` command imports this module (docs/plugins.md): hl7apy is imported when a
+message is read (:mod:`shuangyong_hl7.messages`), asyncio and SQLAlchemy when ``hl7 listen`` runs."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -13,12 +15,12 @@ from shuangyong import ChargeCodeMap, Engine, InputError, ShuangyongError, Text,
 from shuangyong.cli.base import exit_on_error
 from shuangyong.plugins import AdapterExporter
 from shuangyong_hl7 import codec, messages, replies
-from shuangyong_hl7.listener import MllpListener
 from shuangyong_hl7.service import Hl7Service, register, require_known
-from shuangyong_hl7.store import PatientStore
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
+
+    from shuangyong_hl7.listener import MllpListener
 
 
 class Hl7Adapter:
@@ -136,6 +138,11 @@ def register_commands(cli: click.Group) -> None:
                strict: bool, validation: str, identifier_types: tuple[str, ...], registrations: str,
                max_messages: int | None) -> None:
         """Answer registrations (ADT^A01/A04/A08/A28/A31, BAR^P01) and charges (DFT^P03/P11) over MLLP."""
+        import asyncio  # here: the server's modules (asyncio, SQLAlchemy) only when it runs
+
+        from shuangyong_hl7.listener import MllpListener
+        from shuangyong_hl7.store import PatientStore
+
         with exit_on_error():
             engine = Engine.from_packs(*policies, strict=strict, registry=plugins.registry())
             code_map = ChargeCodeMap.load(Path(codes), engine.registry.items) if codes else None

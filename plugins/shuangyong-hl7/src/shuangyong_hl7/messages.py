@@ -27,11 +27,6 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from hl7apy.consts import VALIDATION_LEVEL
-from hl7apy.core import Message
-from hl7apy.exceptions import HL7apyException, InvalidName, OperationNotAllowed
-from hl7apy.parser import get_message_info, parse_field, parse_segments
-
 from shuangyong import InputError, Text
 from shuangyong.limits import MAX_TEXT_LENGTH
 from shuangyong.plugins import format_amount, parse_amount
@@ -39,6 +34,8 @@ from shuangyong_hl7.replies import VERSIONS, unescape
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Mapping
+
+    from hl7apy.core import Message
 
 ITEM_SYSTEM = "SYITEM"
 #: Messages that register or update a patient, and messages that carry charges.
@@ -84,6 +81,10 @@ def _hl7apy_location(text: str, detail: str, version: str) -> tuple[str, int | N
              or re.search(r"Field ([A-Z][A-Z0-9]{2})_(\d+)", detail))
     if named:
         return named.group(1), int(named.group(2)), 1
+    from hl7apy.consts import VALIDATION_LEVEL  # here: hl7apy when a message is read, not when the plugin loads
+    from hl7apy.exceptions import HL7apyException
+    from hl7apy.parser import parse_field
+
     if "_FINANCIAL" in detail:  # the group of FT1 segments: a charge message without a charge
         return "FT1", None, 1
     missing = re.search(r"Missing required child \w+\.([A-Z][A-Z0-9]{2})\b", detail)
@@ -157,6 +158,10 @@ def parse(text: str, validation: str = STRICT) -> Segments:
     """Check a message of a supported type and version with hl7apy (``strict``: its structure, data
     types and required fields; ``lenient``: that it parses) and return its segments, or raise
     :class:`Hl7Error` naming segment and field."""
+    from hl7apy.consts import VALIDATION_LEVEL  # here: hl7apy when a message is read, not when the plugin loads
+    from hl7apy.exceptions import HL7apyException
+    from hl7apy.parser import get_message_info, parse_segments
+
     kind, version = check_header(text)
     _check_field_lengths(text)
     level = VALIDATION_LEVEL.STRICT if validation == STRICT else VALIDATION_LEVEL.TOLERANT
@@ -181,6 +186,9 @@ def _message(kind: tuple[str, str], named: str | None, version: str, level: int,
              record: str) -> Message:
     """An empty hl7apy message of the structure MSH-9 names, else of the event's structure in VERSION;
     an event VERSION does not define (DFT^P11 before 2.4) is refused, 201."""
+    from hl7apy.core import Message  # here: hl7apy when a message is read, not when the plugin loads
+    from hl7apy.exceptions import InvalidName, OperationNotAllowed
+
     for structure in [named or "", *STRUCTURES[kind]]:
         try:
             return Message(structure, version=version, validation_level=level, encoding_chars=encoding)
