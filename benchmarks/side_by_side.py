@@ -95,7 +95,8 @@ def main() -> None:
     for label, (cpu, wall) in figures.items():
         print(f"  {label:38s} {cpu:7.2f} {wall:7.2f}   {cpu / base:5.2f}")
     evaluate = figures["shuangyong evaluate"][0]
-    from_jsonl, from_parquet = (evaluate / figures[f"shuangyong batch ({kind})"][0] for kind in ("JSON Lines", "Parquet"))
+    from_jsonl, from_parquet = (evaluate / figures[f"shuangyong batch ({kind})"][0]
+                                for kind in ("JSON Lines", "Parquet"))
     print(f"  batch throughput over evaluate's (CPU): JSON Lines {from_jsonl:.2f}x (target >= 3), "
           f"Parquet {from_parquet:.2f}x (target >= 4)")
 
