@@ -202,8 +202,11 @@ def _line(data: LineIn, codes: ChargeCodeMap | None, day: dt.date,
           payers: Vocabulary | None = None) -> ChargeLine:
     """A line's item kind is its ``item``, else what the code table maps its ``code`` to on the
     visit's ``day``, else what its ``fee_category`` maps to (docs/fee-categories.md)."""
+    item = data.get("item")
+    if item and len(data) == 3:  # the usual line, only line_id, item and amount: the short way
+        return ChargeLine(data["line_id"], item, data["amount"])
     code, category = data.get("code"), data.get("fee_category")
-    item = (data.get("item") or (codes.item_for(code, day) if codes is not None and code else None)
+    item = (item or (codes.item_for(code, day) if codes is not None and code else None)
             or (FEE_CATEGORY_ITEMS.get(check_fee_category(category)) if category is not None else None))
     if item is None:
         raise _no_item(code, category, codes, day)
