@@ -24,6 +24,10 @@ _PLAIN_FEN = re.compile(r"[0-9]{1,10}\.[0-9][0-9]", re.ASCII)  # "12.35", at mos
 _AMOUNT_TEXT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?", re.ASCII)
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
+#: amounts already read, by their text: a bill repeats a few prices many times over, and reading
+#: one again costs a dict lookup instead of a match and a ``Decimal`` (both immutable, so shared)
+_READ: dict[str, Decimal] = {}
+_READ_MAX = 8192
 #: how much of a refused value a message quotes: an amount of a million digits is named, not copied
 _SHOWN = 40
 
@@ -52,8 +56,14 @@ def parse_amount(value: object, *, record: str | None = None, field: str = "amou
     fen, which is what lets the rest of the library format amounts without rounding again.
     """
     if type(value) is str:  # exact types: a bool is an int, and a str subclass is no amount
+        exact = _READ.get(value)
+        if exact is not None:
+            return exact
         if _PLAIN_FEN.fullmatch(value):
-            return Decimal(value)
+            exact = Decimal(value)
+            if len(_READ) < _READ_MAX:
+                _READ[value] = exact
+            return exact
         if not _AMOUNT_TEXT.fullmatch(value):
             raise MoneyError(Text(f"金额 {shown(value)} 不是数字（应为数字，最多两位小数，如 \"12.35\"）",
                                   f"amount {shown(value)} is not a number written as digits with at most "

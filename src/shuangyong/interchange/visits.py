@@ -22,7 +22,7 @@ from shuangyong.interchange.json_text import decoded, encodable, printable, too_
 from shuangyong.limits import MAX_DEPTH, MAX_ID_LENGTH, MAX_TEXT_LENGTH
 from shuangyong.model.beneficiary import Beneficiary, Credential
 from shuangyong.model.registry import FEE_CATEGORY_ITEMS
-from shuangyong.model.visit import ChargeLine, Visit, check_fee_category
+from shuangyong.model.visit import ChargeLine, Visit, check_fee_category, plain_line
 from shuangyong.text import Text
 
 if TYPE_CHECKING:
@@ -181,8 +181,23 @@ def _keys_read(model: VisitIn) -> int:
     return keys
 
 
+#: dates already read, by their text: a day's visits share their date and their cards' dates
+_DAYS: dict[str, dt.date] = {}
+_DAYS_MAX = 4096
+
+
+def _day(value: str, field: str = "date") -> dt.date:
+    """``parse_date``, once per distinct text (a ``date`` is immutable, so it is shared)."""
+    day = _DAYS.get(value)
+    if day is None:
+        day = parse_date(value, field=field)
+        if len(_DAYS) < _DAYS_MAX:
+            _DAYS[value] = day
+    return day
+
+
 def _date_or_none(value: str | None, field: str) -> dt.date | None:
-    return parse_date(value, field=field) if value else None
+    return _day(value, field) if value else None
 
 
 def _credential(data: CredentialIn) -> Credential:
@@ -257,8 +272,10 @@ def _failing_part(record: VisitIn, codes: ChargeCodeMap | None, payers: Vocabula
 def _build(record: VisitIn, codes: ChargeCodeMap | None, payers: Vocabulary | None) -> Visit:
     """attrs objects from a shape-checked record; value errors get the field path they came from."""
     try:
-        day = parse_date(record["date"])
-        lines = tuple([_line(line, codes, day, payers) for line in record["lines"]])
+        day = _day(record["date"])
+        lines = tuple([plain_line(line["line_id"], item, line["amount"])  # only line_id, item and amount
+                       if len(line) == 3 and (item := line.get("item")) else _line(line, codes, day, payers)
+                       for line in record["lines"]])
         insurance = record.get("insurance")
         if insurance is not None:
             lines = settle_visit(lines, insurance_from(insurance, payers))
