@@ -347,3 +347,30 @@ def index_tokens(predicate: Predicate) -> frozenset[str] | None:
         elif isinstance(part, CredentialValid):
             options.append(frozenset(map(credential_token, part.kinds)))
     return min(options, key=len) if options else None
+
+
+def visit_facts(predicate: Predicate) -> frozenset[str] | None:
+    """What of the visit a built-in predicate reads (``"categories"``, ``"credentials"``,
+    ``"region"``, or a ``FACTS`` key; the line's tags are not the visit's), or ``None`` when
+    it holds a plugin's condition, which may read anything."""
+    if isinstance(predicate, CategoryIn):
+        return frozenset({"categories"})
+    if isinstance(predicate, CredentialValid):
+        return frozenset({"credentials"})
+    if isinstance(predicate, RegionIn):
+        return frozenset({"region"})
+    if isinstance(predicate, IdIn | NumberIn):
+        return frozenset({predicate.fact})
+    if isinstance(predicate, TagsAny):
+        return frozenset()
+    parts = (predicate.part,) if isinstance(predicate, NotOf) else (
+        predicate.parts if isinstance(predicate, AllOf | AnyOf) else None)
+    if parts is None:
+        return None
+    found: frozenset[str] = frozenset()
+    for part in parts:
+        facts = visit_facts(part)
+        if facts is None:
+            return None
+        found |= facts
+    return found
