@@ -92,6 +92,8 @@ class CompiledRule:
     base: str
     visit_scope: bool
     skip_without_insurance: bool
+    #: the rule's title, as ``explain`` quotes it
+    title: Text
 
     def in_force(self, ctx: VisitContext) -> bool:
         """Whether the visit's date lies in the rule's effective window."""
@@ -310,7 +312,8 @@ class CompiledPolicy:
                 (payer_rank[spec.payer], group_rank[spec.group]), DateWindow(spec.effective.from_, spec.effective.to),
                 predicate, visit_test, line_test, reduce, caps.per_visit if caps else None,
                 index_tokens(predicate) if predicate is not None else None,
-                spec.payer, spec.base, spec.scope == "visit", spec.without_insurance == "skip"))
+                spec.payer, spec.base, spec.scope == "visit", spec.without_insurance == "skip",
+                Text(spec.title.zh, spec.title.en)))
         _check_scopes(compiled)
         index: dict[IndexKey, list[CompiledRule]] = {}
         for compiled_rule in compiled:

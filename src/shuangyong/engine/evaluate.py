@@ -21,9 +21,10 @@ from shuangyong.engine.decision import (
     Entitlement,
     Explanation,
     LineDecision,
+    RuleTrace,
     Totals,
 )
-from shuangyong.engine.explain import explain
+from shuangyong.engine.explain import Gate, explain
 from shuangyong.engine.fee_category_rules import CategoryPlan
 from shuangyong.engine.settlement import POT_BASES, Settler, Steps
 from shuangyong.errors import UnknownItemError
@@ -103,6 +104,8 @@ class Engine:
         #: built-in ones: a visit's facts then tell its eligible rules without trying each rule
         self._signed: dict[tuple[object, ...], CachedPlan] | None = {} if self.compiled.facts is not None else None
         self._ages = self.compiled.facts is not None and "age" in self.compiled.facts
+        #: what ``explain`` keeps of visits alike (engine/explain.py)
+        self.explained: dict[tuple[object, ...], tuple[dict[int, Gate], tuple[RuleTrace, ...]]] = {}
 
     @classmethod
     def from_packs(cls, *references: PackReference, registry: Registry | None = None,
@@ -126,7 +129,11 @@ class Engine:
         """Decide every line of the visit and the visit's priorities and services."""
         if self.compiled.settles or visit.insured:  # ``settles``, inlined
             return self.settle(visit)
-        plan, ctx = self._visit_plan(visit)
+        signed = self._signed
+        plan = signed.get(self._signature(visit)) if signed is not None else None  # ``_visit_plan``'s usual case
+        ctx = None
+        if plan is None:
+            plan, ctx = self._visit_plan(visit)
         if ctx is None and plan.line_tests:
             ctx = VisitContext.of(visit, self.registry)
         by_item = plan.lines
@@ -134,7 +141,8 @@ class Engine:
         decisions = []
         total_amount = total_reduction = ZERO
         strict = self.strict
-        for line in sorted(visit.lines, key=_ORDER):
+        lines = visit.lines
+        for line in sorted(lines, key=_ORDER) if len(lines) > 1 else lines:
             amount = remaining = line.amount
             groups = by_item.get(line.item)
             total_amount += amount
@@ -220,15 +228,25 @@ class Engine:
         signed[key] = plan
         return plan, ctx
 
+    def signature(self, visit: Visit) -> tuple[object, ...] | None:
+        """Every fact of a visit that decides which rules are eligible for it (``_signature``), or
+        ``None`` when a plugin's condition may read any other part of it."""
+        return self._signature(visit) if self._signed is not None else None
+
     def _signature(self, visit: Visit) -> tuple[object, ...]:
         """Every fact of a visit the built-in conditions, the dates and the regions of rules read
         (``VisitContext``): visits alike in these have the same eligible rules."""
         patient = visit.patient
         day = visit.date
         credentials = patient.credentials
+        if not credentials:
+            held: tuple[object, ...] = ()
+        elif len(credentials) == 1:  # the usual patient with a card: no list built
+            held = (credentials[0].kind, credentials[0].valid_on(day))
+        else:
+            held = tuple([(credential.kind, credential.valid_on(day)) for credential in credentials])
         return (visit.region, day, visit.kind, patient.categories, patient.disability_level, patient.disability_cause,
-                tuple([(credential.kind, credential.valid_on(day)) for credential in credentials]) if credentials
-                else (), visit_age(patient, day) if self._ages else None)
+                held, visit_age(patient, day) if self._ages else None)
 
     def _plan(self, ctx: VisitContext) -> CachedPlan:
         """The plan for this visit's eligible rules, built once per distinct eligible set."""

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from shuangyong.model.visit import ChargeLine, Visit
 
 NO_CONDITION = Text("无附加条件", "no condition")
+EXPLAINED_CACHE_SIZE = 4096  #: visit signatures whose visit-level reasons are kept
 Gate = tuple[bool, str, Text]  #: holds, outcome if not, reason
 #: the bases of docs/settlement.md, as reasons name them
 BASE_LABELS = {
@@ -40,6 +41,11 @@ class Evaluator(Protocol):
 
     registry: Registry
     compiled: CompiledPolicy
+    #: per visit signature and credentials, the visit-level gates met so far and the visit's traces
+    explained: dict[tuple[object, ...], tuple[dict[int, Gate], tuple[RuleTrace, ...]]]
+
+    def signature(self, visit: Visit) -> tuple[object, ...] | None:
+        """What decides which rules are eligible for the visit, or ``None`` if that is unknown."""
 
     def evaluate(self, visit: Visit) -> Decision:
         """The decision ``explain`` traces."""
@@ -55,8 +61,8 @@ def _trace(rule: CompiledRule, outcome: str, reason: Text, reduction: Decimal | 
            settling: bool = False, base_amount: Decimal | None = None) -> RuleTrace:
     spec = rule.rule.spec
     payer, base = (spec.payer, spec.base) if settling and spec.benefit is not None else (None, None)
-    return RuleTrace(spec.id, Text(spec.title.zh, spec.title.en), spec.clause, spec.source,
-                     outcome, reason, reduction, payer, base, base_amount)
+    return RuleTrace(spec.id, rule.title, spec.clause, spec.source, outcome, reason, reduction, payer, base,
+                     base_amount)
 
 
 def _step_trace(rule: CompiledRule, reason: Text, step: Step | None) -> RuleTrace:
@@ -158,8 +164,15 @@ def explain(engine: Evaluator, visit: Visit) -> Explanation:
     decision = engine.evaluate(visit) if steps is None else engine.settle(visit, steps)
     ctx = VisitContext.of(visit, engine.registry)
     lines = {line.line_id: line for line in visit.lines}
-    visit_gates: dict[int, Gate] = {}
+    # The visit-level gates and traces say the same for visits alike in their signature and in
+    # their credentials (whose numbers and validity the reasons quote): kept per both.
+    signature = engine.signature(visit)
+    key = None if signature is None else (signature, visit.patient.credentials)
+    known = engine.explained.get(key) if key is not None else None
+    visit_gates = {} if known is None else known[0]
     traces = tuple(_line_trace(engine, ctx, lines[d.line_id], d, visit_gates, steps) for d in decision.lines)
+    if known is not None:
+        return Explanation(decision, traces, known[1])
     granted = {e.rule for e in decision.entitlements}
     visit_traces = []
     for rule in engine.compiled.rules:
@@ -168,4 +181,8 @@ def explain(engine: Evaluator, visit: Visit) -> Explanation:
             continue
         _, outcome, reason = _gate(engine, rule, ctx, None)
         visit_traces.append(_trace(rule, "granted" if rule.rule_id in granted else outcome, reason))
+    if key is not None:
+        if len(engine.explained) >= EXPLAINED_CACHE_SIZE:
+            engine.explained.clear()
+        engine.explained[key] = (visit_gates, tuple(visit_traces))
     return Explanation(decision, traces, tuple(visit_traces))
