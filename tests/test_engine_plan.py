@@ -14,6 +14,7 @@ import pytest
 from shuangyong.engine import Engine
 from shuangyong.engine.compiler import line_groups
 from shuangyong.errors import UnknownCategoryError
+from shuangyong.interchange import visit_from_dict
 from shuangyong.model import Registry
 from shuangyong.policy.layers import PolicySet
 
@@ -165,3 +166,17 @@ class TestVisitSignature:
             with pytest.raises(UnknownCategoryError) as caught:
                 engine.evaluate(bad)
             assert ("V1", "patient.categories") == (caught.value.record, caught.value.field)
+
+    def test_explain_quotes_each_visits_own_credential(self) -> None:
+        """Visits alike in their signature share the visit-level reasons only with the same
+        credentials: each explanation quotes the number of the patient's own card."""
+        engine = Engine.from_packs()
+        reasons = []
+        for number in ("A1", "B2", "A1"):
+            explained = engine.explain(visit_from_dict({
+                "visit_id": "V1", "date": "2025-03-01", "kind": "outpatient", "region": "450100",
+                "patient": {"id": "P1", "categories": ["disabled_veteran"], "credentials": [
+                    {"kind": "key_care_medical_card", "number": number, "valid_from": "2024-01-01"}]},
+                "lines": [{"line_id": "1", "item": "registration", "amount": "12.00"}]}))
+            reasons.append(next(t.reason.en for t in explained.lines[0].considered if t.outcome == "applied"))
+        assert ["(A1)", "(B2)", "(A1)"] == [reason[reason.index("("):reason.index(")") + 1] for reason in reasons]
