@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from decimal import Decimal
 
     from shuangyong.engine.compiler import CompiledPolicy, CompiledRule
+    from shuangyong.engine.predicates import Predicate
     from shuangyong.engine.settlement import Step, Steps
     from shuangyong.model.registry import Registry
     from shuangyong.model.visit import ChargeLine, Visit
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 NO_CONDITION = Text("无附加条件", "no condition")
 EXPLAINED_CACHE_SIZE = 4096  #: visit signatures whose visit-level reasons are kept
 Gate = tuple[bool, str, Text]  #: holds, outcome if not, reason
+Said = dict["Predicate", tuple[bool, Text]]  #: a visit-level condition → what it says of the visit
 #: the bases of docs/settlement.md, as reasons name them
 BASE_LABELS = {
     "gross": Text("总金额", "gross amount"),
@@ -110,8 +112,9 @@ def _step_trace(rule: CompiledRule, reason: Text, step: Step | None) -> RuleTrac
 
 
 def _gate(engine: Evaluator, rule: CompiledRule, ctx: VisitContext,
-          line: ChargeLine | None) -> Gate:
-    """Dates, region, condition: the first that fails, or the reasons it all holds."""
+          line: ChargeLine | None, said: Said | None = None) -> Gate:
+    """Dates, region, condition: the first that fails, or the reasons it all holds. ``said``, if
+    given, keeps what each visit-level condition says of this visit: rules often share one."""
     if not rule.in_force(ctx):
         span = str(rule.effective)
         return False, "not_effective", Text(f"规则有效期 {span} 不含就诊日 {ctx.date}",
@@ -122,12 +125,18 @@ def _gate(engine: Evaluator, rule: CompiledRule, ctx: VisitContext,
                                              f"visit region {ctx.visit.region} lies outside the rule's region {scope}")
     if rule.condition is None:
         return True, "", NO_CONDITION
-    holds, reason = rule.condition.explain(ctx, line, engine.registry)
+    if said is None:
+        holds, reason = rule.condition.explain(ctx, line, engine.registry)
+    else:
+        answer = said.get(rule.condition)
+        if answer is None:
+            answer = said[rule.condition] = rule.condition.explain(ctx, line, engine.registry)
+        holds, reason = answer
     return holds, ("" if holds else "not_eligible"), reason
 
 
 def _line_trace(engine: Evaluator, ctx: VisitContext, line: ChargeLine, decision: LineDecision,
-                visit_gates: dict[int, Gate], steps: Steps | None) -> LineTrace:
+                visit_gates: dict[int, Gate], steps: Steps | None, said: Said | None) -> LineTrace:
     applied = {a.rule: a.reduction for a in decision.applied}
     concerning = engine.compiled.concerning_line(line)
     group_winner = {rule.group: rule for rule in concerning if rule.rule_id in applied}
@@ -136,7 +145,7 @@ def _line_trace(engine: Evaluator, ctx: VisitContext, line: ChargeLine, decision
         if rule.line_test is None:  # the answer is the same for every line of the visit
             gate = visit_gates.get(rule.order)
             if gate is None:
-                gate = visit_gates[rule.order] = _gate(engine, rule, ctx, line)
+                gate = visit_gates[rule.order] = _gate(engine, rule, ctx, line, said)
         else:
             gate = _gate(engine, rule, ctx, line)
         holds, outcome, reason = gate
@@ -170,7 +179,8 @@ def explain(engine: Evaluator, visit: Visit) -> Explanation:
     key = None if signature is None else (signature, visit.patient.credentials)
     known = engine.explained.get(key) if key is not None else None
     visit_gates = {} if known is None else known[0]
-    traces = tuple(_line_trace(engine, ctx, lines[d.line_id], d, visit_gates, steps) for d in decision.lines)
+    said: Said | None = {} if signature is not None else None  # built-in conditions: equal ones say the same
+    traces = tuple(_line_trace(engine, ctx, lines[d.line_id], d, visit_gates, steps, said) for d in decision.lines)
     if known is not None:
         return Explanation(decision, traces, known[1])
     granted = {e.rule for e in decision.entitlements}
@@ -179,7 +189,7 @@ def explain(engine: Evaluator, visit: Visit) -> Explanation:
         spec = rule.rule.spec
         if not (spec.priorities or spec.services):
             continue
-        _, outcome, reason = _gate(engine, rule, ctx, None)
+        _, outcome, reason = _gate(engine, rule, ctx, None, said)
         visit_traces.append(_trace(rule, "granted" if rule.rule_id in granted else outcome, reason))
     if key is not None:
         if len(engine.explained) >= EXPLAINED_CACHE_SIZE:

@@ -38,9 +38,24 @@ class Predicate(Protocol):
                 registry: Registry) -> tuple[bool, Text]: ...
 
 
+LABELS_CACHE_SIZE = 4096
+#: (vocabulary's id, ids) → (the vocabulary, kept so that its id is not reused; the labels)
+_LABELLED: dict[tuple[int, tuple[str, ...]], tuple[Vocabulary, Text]] = {}
+
+
 def _labels(vocabulary: Vocabulary, ids: Iterable[str]) -> Text:
-    terms = [vocabulary.get(i) for i in ids]
-    return Text("、".join(t.label.zh for t in terms) or "无", ", ".join(t.id for t in terms) or "none")
+    """The labels of some ids, joined, as explanations quote them (remembered: ``explain`` quotes
+    the same few sets of categories and credentials for every visit)."""
+    key = (id(vocabulary), tuple(ids))
+    known = _LABELLED.get(key)
+    if known is not None:
+        return known[1]
+    terms = [vocabulary.get(i) for i in key[1]]
+    text = Text("、".join(t.label.zh for t in terms) or "无", ", ".join(t.id for t in terms) or "none")
+    if len(_LABELLED) >= LABELS_CACHE_SIZE:
+        _LABELLED.clear()
+    _LABELLED[key] = (vocabulary, text)
+    return text
 
 
 @attrs.frozen(slots=True, repr=False)
