@@ -54,12 +54,13 @@ HOME = "450100"  #: the city of every benchmark visit
 LOCAL_RULES = 10  #: rules written for HOME, the same at every scale
 
 
-def scale_pack(rules: int, seed: int = 7) -> str:
-    """``rules`` synthetic rules: the first ten for the visits' own city, the rest spread over
-    97 other cities, as a national HIS vendor's rule set grows with every city it serves.
+def scale_pack(rules: int, seed: int = 7, local: int = LOCAL_RULES) -> str:
+    """``rules`` synthetic rules: the first ``local`` (ten) for the visits' own city, the rest
+    spread over 97 other cities, as a national HIS vendor's rule set grows with every city it serves.
 
     The rules that apply to a visit stay the same at every scale, so what the benchmark
-    measures is the cost of the rules the index should let a visit skip.
+    measures is the cost of the rules the index should let a visit skip; with ``local=rules``,
+    every rule is for the visits' city, and what it measures is the cost of rules that apply.
     """
     others = [city for city in CITIES if city != HOME]
     rng = random.Random(seed)
@@ -72,7 +73,7 @@ def scale_pack(rules: int, seed: int = 7) -> str:
         out += [f"  - id: synthetic-{n}",
                 f"    title: {{zh: 合成规则{n}, en: synthetic rule {n}}}",
                 "    clause: 合成", "    source: benchmark",
-                f"    region: \"{HOME if n < LOCAL_RULES else others[n % len(others)]}\"",
+                f"    region: \"{HOME if n < local else others[n % len(others)]}\"",
                 f"    when: {condition}",
                 f"    items: [{rng.choice(items)}]",
                 f"    benefit: {{reduce: \"{rng.choice([10, 20, 30, 50])}%\"}}",

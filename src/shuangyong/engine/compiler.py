@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal, localcontext
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import attrs
 
 from shuangyong.dates import DateWindow
-from shuangyong.engine.predicates import AllOf, Predicate, compile_when, conjuncts, index_tokens
+from shuangyong.engine.predicates import AllOf, Predicate, compile_when, conjuncts, index_tokens, visit_facts
 from shuangyong.errors import PolicyError
-from shuangyong.money import ZERO, round_yuan
+from shuangyong.money import FEN, ZERO, round_yuan
 from shuangyong.text import Text
 
 if TYPE_CHECKING:
@@ -92,6 +92,8 @@ class CompiledRule:
     base: str
     visit_scope: bool
     skip_without_insurance: bool
+    #: the rule's title, as ``explain`` quotes it
+    title: Text
 
     def in_force(self, ctx: VisitContext) -> bool:
         """Whether the visit's date lies in the rule's effective window."""
@@ -165,6 +167,85 @@ def _plans(eligible: tuple[CompiledRule, ...], names: Names) -> dict[str, Plan]:
     return plans
 
 
+#: what a benefit takes off an amount on the fen grid, for comparing rules at plan time:
+#: ``("rate", r, cap)``, ``min(round_yuan(x × r), cap)`` (``r`` = 1: ``min(x, cap)``), or
+#: ``("fixed", f, None)``, ``min(f, x)`` (its per-line cap already in ``f``); ``None``: another shape
+Shape = tuple[str, Decimal, Decimal | None] | None
+
+
+def _shape(rule: CompiledRule) -> Shape:
+    """The shape of the rule's reducer (as :func:`make_reducer` builds it)."""
+    benefit = rule.rule.spec.benefit
+    if benefit is None or benefit.patient_pays_at_most is not None or benefit.tiers is not None:
+        return None
+    caps = rule.rule.spec.caps
+    cap = caps.per_line if caps else None
+    if benefit.fixed is not None:
+        return "fixed", benefit.fixed if cap is None else min(benefit.fixed, cap), None
+    rate = benefit.rate
+    return "rate", Decimal(1) if rate is None else rate, cap
+
+
+def _covers(first: Shape, other: Shape) -> bool:
+    """Whether ``first`` takes at least what ``other`` takes off every amount on the fen grid
+    (amounts, and what is left of them, are in whole fen; ``round_yuan(x × r) ≤ x`` for r ≤ 1)."""
+    if first is None or other is None:
+        return False
+    kind, value, cap = first
+    other_kind, other_value, other_cap = other
+    if kind == "rate" and other_kind == "rate":
+        return value >= other_value and (cap is None or (other_cap is not None and other_cap <= cap))
+    if kind == "fixed" and other_kind == "fixed":
+        return value >= other_value
+    if kind == "rate":  # min(x, cap) against min(f, x)
+        return value == 1 and (cap is None or cap >= other_value)
+    return other_cap is not None and other_cap <= value  # min(f, x) against min(round_yuan(x × r), cap ≤ f)
+
+
+class LineGroup(NamedTuple):
+    """A stacking group as the fast loop runs it on a line (``Engine.evaluate``).
+
+    ``rules`` are the group's rules less those that can never win on any line: a rule is left
+    out when an earlier one that needs nothing of the line (no line condition, no per-visit cap)
+    takes at least as much off every amount, since the earlier rule wins ties. When ``winner``
+    is set, it wins the group on every line whose amount left is at least ``threshold`` (always,
+    when ``threshold`` is ``None``), if it takes anything: then ``rules`` need not be tried."""
+
+    rules: tuple[CompiledRule, ...]
+    winner: CompiledRule | None
+    threshold: Decimal | None
+
+
+def line_groups(plan: Plan) -> tuple[LineGroup, ...]:
+    """Each group of ``plan`` with its rules that can win, and its winner where it is known at
+    plan time (:class:`LineGroup`)."""
+    return tuple(_line_group(group) for group in plan)
+
+
+def _line_group(group: tuple[CompiledRule, ...]) -> LineGroup:
+    kept: list[tuple[CompiledRule, Shape]] = []
+    for rule in group:
+        shape = _shape(rule)
+        if not any(other.line_test is None and other.per_visit_cap is None and _covers(other_shape, shape)
+                   for other, other_shape in kept):
+            kept.append((rule, shape))
+    rules = tuple(rule for rule, _ in kept)
+    if any(rule.line_test is not None or rule.per_visit_cap is not None for rule in rules):
+        return LineGroup(rules, None, None)
+    if len(rules) == 1:
+        return LineGroup(rules, rules[0], None)
+    shapes = [shape for _, shape in kept]
+    if any(shape is None or shape[0] != "rate" or shape[2] is not None for shape in shapes):
+        return LineGroup(rules, None, None)
+    # Plain rates, each kept one higher than every earlier one. Once x × (r_last − r) ≥ 0.01 for
+    # every earlier r, the last one takes at least a fen more than any other: it wins.
+    gap = shapes[-1][1] - shapes[-2][1]  # type: ignore[index]
+    with localcontext() as context:
+        context.rounding = ROUND_CEILING
+        threshold = (FEN / gap).quantize(FEN)
+    return LineGroup(rules, rules[-1], threshold)
+
+
 @attrs.frozen(slots=True)
 class VisitPlan:
     """What a set of eligible rules grants: per item kind, and per fee category, the rules by
@@ -199,6 +280,9 @@ class CompiledPolicy:
     concerning: dict[str, tuple[CompiledRule, ...]]
     #: every rule that names a fee category, likewise
     concerning_category: dict[str, tuple[CompiledRule, ...]]
+    #: what of a visit the rules' visit-level conditions read (``predicates.visit_facts``), or
+    #: ``None`` when one of them is a plugin's: then the facts do not tell which rules are eligible
+    facts: frozenset[str] | None = None
     _candidates: dict[tuple[str, frozenset[str]], tuple[CompiledRule, ...]] = attrs.field(
         factory=dict, eq=False, repr=False)
 
@@ -228,14 +312,19 @@ class CompiledPolicy:
                 (payer_rank[spec.payer], group_rank[spec.group]), DateWindow(spec.effective.from_, spec.effective.to),
                 predicate, visit_test, line_test, reduce, caps.per_visit if caps else None,
                 index_tokens(predicate) if predicate is not None else None,
-                spec.payer, spec.base, spec.scope == "visit", spec.without_insurance == "skip"))
+                spec.payer, spec.base, spec.scope == "visit", spec.without_insurance == "skip",
+                Text(spec.title.zh, spec.title.en)))
         _check_scopes(compiled)
         index: dict[IndexKey, list[CompiledRule]] = {}
         for compiled_rule in compiled:
             for token in compiled_rule.tokens or (None,):
                 index.setdefault((compiled_rule.rule.region, token), []).append(compiled_rule)
+        facts: frozenset[str] | None = frozenset()
+        for compiled_rule in compiled:
+            read = visit_facts(compiled_rule.visit_test) if compiled_rule.visit_test is not None else frozenset()
+            facts = None if facts is None or read is None else facts | read
         return cls(policy, tuple(compiled), {key: tuple(rules) for key, rules in index.items()},
-                   policy.settles, _filed(compiled, _ITEMS), _filed(compiled, _FEE_CATEGORIES))
+                   policy.settles, _filed(compiled, _ITEMS), _filed(compiled, _FEE_CATEGORIES), facts)
 
     def concerning_line(self, line: ChargeLine) -> tuple[CompiledRule, ...]:
         """Every rule that names the line's item kind or its fee category, in rule order."""

@@ -9,6 +9,7 @@ import attrs
 if TYPE_CHECKING:
     import datetime as dt
 
+    from shuangyong.model.beneficiary import Beneficiary
     from shuangyong.model.registry import Registry
     from shuangyong.model.visit import Visit
 
@@ -60,6 +61,10 @@ class VisitContext:
             if credential.valid_on(visit.date):
                 valid.add(credential.kind)
         tokens = frozenset(map(category_token, categories)) | frozenset(map(credential_token, valid))
-        # born after the visit (a typing error): no age, so no age condition holds, as in batch
-        age = patient.age_on(visit.date) if patient.birth_date is None or patient.birth_date <= visit.date else None
-        return cls(visit, categories, frozenset(valid), age, tokens)
+        return cls(visit, categories, frozenset(valid), visit_age(patient, visit.date), tokens)
+
+
+def visit_age(patient: Beneficiary, day: dt.date) -> int | None:
+    """The patient's age on the visit's day; born after it (a typing error): no age, so no age
+    condition holds, as in batch."""
+    return patient.age_on(day) if patient.birth_date is None or patient.birth_date <= day else None

@@ -13,17 +13,18 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from shuangyong.engine.compiler import CompiledPolicy, CompiledRule, Plan, VisitPlan
-from shuangyong.engine.context import VisitContext
+from shuangyong.engine.compiler import CompiledPolicy, CompiledRule, LineGroup, Plan, VisitPlan, line_groups
+from shuangyong.engine.context import VisitContext, visit_age
 from shuangyong.engine.decision import (
     Applied,
     Decision,
     Entitlement,
     Explanation,
     LineDecision,
+    RuleTrace,
     Totals,
 )
-from shuangyong.engine.explain import explain
+from shuangyong.engine.explain import Gate, explain
 from shuangyong.engine.fee_category_rules import CategoryPlan
 from shuangyong.engine.settlement import POT_BASES, Settler, Steps
 from shuangyong.errors import UnknownItemError
@@ -41,6 +42,11 @@ if TYPE_CHECKING:
 DEFAULT_PACKS = ("seed-example",)
 
 _ORDER = attrgetter("order")
+#: ``_new(LineDecision, (every field))``: a named tuple built without its ``__new__``'s argument
+#: handling (benchmarks/RESULTS.md, "Settlement (issue 16)")
+_new = tuple.__new__
+_NO_INSURANCE = LineDecision._field_defaults["insurance"]
+HOSPITAL, GROSS = Applied._field_defaults["payer"], Applied._field_defaults["base"]
 PLAN_CACHE_SIZE = 4096  #: distinct eligible-rule sets kept; real visits share a handful
 
 
@@ -59,6 +65,11 @@ class CachedPlan:
     pots: bool
     #: the eligible rules naming fee categories (they settle), or ``None`` when there are none
     categories: CategoryPlan | None = None
+    #: ``by_item`` as the fast loop runs it: the rules that can win each group, winners known
+    #: at plan time (``compiler.LineGroup``)
+    lines: dict[str, tuple[LineGroup, ...]] = attrs.field(factory=dict)
+    #: some rule of ``lines`` tests the line (then the fast loop needs the visit's context)
+    line_tests: bool = False
 
     @classmethod
     def of(cls, plan: VisitPlan, registry: Registry, *, item_rules_first: bool = False) -> CachedPlan:
@@ -72,7 +83,10 @@ class CachedPlan:
                    registry.priorities.order(p for e in entitlements for p in e.priorities),
                    registry.services.order(s for e in entitlements for s in e.services),
                    any(rule.visit_scope for rule in rules), any(rule.base in POT_BASES for rule in rules),
-                   CategoryPlan(plan.by_category, item_rules_first) if plan.by_category else None)
+                   CategoryPlan(plan.by_category, item_rules_first) if plan.by_category else None,
+                   {item: line_groups(groups) for item, groups in plan.by_item.items()},
+                   any(rule.line_test is not None for groups in plan.by_item.values()
+                       for group in groups for rule in group))
 
 
 class Engine:
@@ -86,6 +100,12 @@ class Engine:
         self.strict = strict
         self.settler = Settler(policy.payers, self.registry)
         self._plans: dict[tuple[int, ...], CachedPlan] = {}
+        #: the plan of each visit signature (``_signature``), when the policy's conditions are the
+        #: built-in ones: a visit's facts then tell its eligible rules without trying each rule
+        self._signed: dict[tuple[object, ...], CachedPlan] | None = {} if self.compiled.facts is not None else None
+        self._ages = self.compiled.facts is not None and "age" in self.compiled.facts
+        #: what ``explain`` keeps of visits alike (engine/explain.py)
+        self.explained: dict[tuple[object, ...], tuple[dict[int, Gate], tuple[RuleTrace, ...]]] = {}
 
     @classmethod
     def from_packs(cls, *references: PackReference, registry: Registry | None = None,
@@ -109,47 +129,62 @@ class Engine:
         """Decide every line of the visit and the visit's priorities and services."""
         if self.compiled.settles or visit.insured:  # ``settles``, inlined
             return self.settle(visit)
-        ctx = VisitContext.of(visit, self.registry)
-        plan = self._plan(ctx)
-        by_item = plan.by_item
+        signed = self._signed
+        plan = signed.get(self._signature(visit)) if signed is not None else None  # ``_visit_plan``'s usual case
+        ctx = None
+        if plan is None:
+            plan, ctx = self._visit_plan(visit)
+        if ctx is None and plan.line_tests:
+            ctx = VisitContext.of(visit, self.registry)
+        by_item = plan.lines
         cap_left: dict[int, Decimal] = {}
         decisions = []
         total_amount = total_reduction = ZERO
         strict = self.strict
-        for line in sorted(visit.lines, key=_ORDER):
+        lines = visit.lines
+        for line in sorted(lines, key=_ORDER) if len(lines) > 1 else lines:
             amount = remaining = line.amount
             groups = by_item.get(line.item)
+            total_amount += amount
             if groups is None:  # no eligible rule covers this item kind: half of all lines
                 if strict and line.item not in self.registry.items:
                     raise self._unknown_item(visit, line)
-                decisions.append(LineDecision(line.line_id, line.item, amount, ZERO, amount, None, None, ()))
-                total_amount += amount
+                decisions.append(_new(LineDecision, (line.line_id, line.item, amount, ZERO, amount, None, None, (),
+                                                     _NO_INSURANCE, ())))
                 continue
             applied: list[Applied] = []
             first: CompiledRule | None = None
-            for group in groups:
-                best: CompiledRule | None = None
-                best_reduction = ZERO
-                for rule in group:
-                    if rule.line_test is not None and not rule.line_test(ctx, line):
+            for rules, best, threshold in groups:
+                if best is not None and (threshold is None or remaining >= threshold):
+                    best_reduction = best.reduce(remaining)  # type: ignore[misc]
+                    if not best_reduction:
                         continue
-                    reduction = rule.reduce(remaining)  # type: ignore[misc]
-                    if rule.per_visit_cap is not None:
-                        reduction = min(reduction, cap_left.get(rule.order, rule.per_visit_cap))
-                    if reduction > best_reduction:
-                        best, best_reduction = rule, reduction
-                if best is not None:
-                    remaining -= best_reduction
-                    applied.append(Applied(best.rule_id, best_reduction))
-                    first = first or best
+                else:
+                    best = None
+                    best_reduction = ZERO
+                    for rule in rules:
+                        if rule.line_test is not None and not rule.line_test(ctx, line):  # type: ignore[arg-type]
+                            continue
+                        reduction = rule.reduce(remaining)  # type: ignore[misc]
+                        if rule.per_visit_cap is not None:
+                            reduction = min(reduction, cap_left.get(rule.order, rule.per_visit_cap))
+                        if reduction > best_reduction:
+                            best, best_reduction = rule, reduction
+                    if best is None:
+                        continue
                     if best.per_visit_cap is not None:
                         cap_left[best.order] = cap_left.get(best.order, best.per_visit_cap) - best_reduction
+                remaining -= best_reduction
+                applied.append(_new(Applied, (best.rule_id, best_reduction, HOSPITAL, GROSS)))
+                if first is None:
+                    first = best
+            if first is None:
+                decisions.append(_new(LineDecision, (line.line_id, line.item, amount, ZERO, amount, None, None, (),
+                                                     _NO_INSURANCE, ())))
+                continue
             reduction = amount - remaining
-            decisions.append(LineDecision(
-                line.line_id, line.item, amount, reduction, remaining,
-                first.rule_id if first else None, first.clause if first else None,
-                tuple(applied)))
-            total_amount += amount
+            decisions.append(_new(LineDecision, (line.line_id, line.item, amount, reduction, remaining,
+                                                 first.rule_id, first.clause, tuple(applied), _NO_INSURANCE, ())))
             total_reduction += reduction
         return Decision(
             visit.visit_id, self.policy.fingerprint, tuple(decisions), plan.priorities, plan.services,
@@ -158,8 +193,9 @@ class Engine:
     def settle(self, visit: Visit, steps: Steps | None = None) -> Decision:
         """The settlement path for any visit (``evaluate`` takes it when ``settles``); ``steps``,
         if given, is filled with what each rule did on each line, for ``explain``."""
-        ctx = VisitContext.of(visit, self.registry)
-        plan = self._plan(ctx)
+        plan, ctx = self._visit_plan(visit)
+        if ctx is None:
+            ctx = VisitContext.of(visit, self.registry)
         lines, totals = self.settler.settle(visit, ctx, plan, self._unknown_item if self.strict else None, steps)
         return Decision(visit.visit_id, self.policy.fingerprint, lines, plan.priorities, plan.services,
                         plan.entitlements, totals)
@@ -173,6 +209,44 @@ class Engine:
     def explain(self, visit: Visit) -> Explanation:
         """The decision with every rule considered and why it applied or not (the slow path)."""
         return explain(self, visit)
+
+    def _visit_plan(self, visit: Visit) -> tuple[CachedPlan, VisitContext | None]:
+        """The visit's plan, and its context if it was built on the way (``None``: the plan was
+        known from the visit's signature)."""
+        signed = self._signed
+        if signed is None:
+            ctx = VisitContext.of(visit, self.registry)
+            return self._plan(ctx), ctx
+        key = self._signature(visit)
+        plan = signed.get(key)
+        if plan is not None:
+            return plan, None
+        ctx = VisitContext.of(visit, self.registry)  # which refuses unknown categories and credentials
+        plan = self._plan(ctx)
+        if len(signed) >= PLAN_CACHE_SIZE:
+            signed.clear()
+        signed[key] = plan
+        return plan, ctx
+
+    def signature(self, visit: Visit) -> tuple[object, ...] | None:
+        """Every fact of a visit that decides which rules are eligible for it (``_signature``), or
+        ``None`` when a plugin's condition may read any other part of it."""
+        return self._signature(visit) if self._signed is not None else None
+
+    def _signature(self, visit: Visit) -> tuple[object, ...]:
+        """Every fact of a visit the built-in conditions, the dates and the regions of rules read
+        (``VisitContext``): visits alike in these have the same eligible rules."""
+        patient = visit.patient
+        day = visit.date
+        credentials = patient.credentials
+        if not credentials:
+            held: tuple[object, ...] = ()
+        elif len(credentials) == 1:  # the usual patient with a card: no list built
+            held = (credentials[0].kind, credentials[0].valid_on(day))
+        else:
+            held = tuple([(credential.kind, credential.valid_on(day)) for credential in credentials])
+        return (visit.region, day, visit.kind, patient.categories, patient.disability_level, patient.disability_cause,
+                held, visit_age(patient, day) if self._ages else None)
 
     def _plan(self, ctx: VisitContext) -> CachedPlan:
         """The plan for this visit's eligible rules, built once per distinct eligible set."""

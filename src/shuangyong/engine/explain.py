@@ -19,12 +19,15 @@ if TYPE_CHECKING:
     from decimal import Decimal
 
     from shuangyong.engine.compiler import CompiledPolicy, CompiledRule
+    from shuangyong.engine.predicates import Predicate
     from shuangyong.engine.settlement import Step, Steps
     from shuangyong.model.registry import Registry
     from shuangyong.model.visit import ChargeLine, Visit
 
 NO_CONDITION = Text("无附加条件", "no condition")
+EXPLAINED_CACHE_SIZE = 4096  #: visit signatures whose visit-level reasons are kept
 Gate = tuple[bool, str, Text]  #: holds, outcome if not, reason
+Said = dict["Predicate", tuple[bool, Text]]  #: a visit-level condition → what it says of the visit
 #: the bases of docs/settlement.md, as reasons name them
 BASE_LABELS = {
     "gross": Text("总金额", "gross amount"),
@@ -40,6 +43,11 @@ class Evaluator(Protocol):
 
     registry: Registry
     compiled: CompiledPolicy
+    #: per visit signature and credentials, the visit-level gates met so far and the visit's traces
+    explained: dict[tuple[object, ...], tuple[dict[int, Gate], tuple[RuleTrace, ...]]]
+
+    def signature(self, visit: Visit) -> tuple[object, ...] | None:
+        """What decides which rules are eligible for the visit, or ``None`` if that is unknown."""
 
     def evaluate(self, visit: Visit) -> Decision:
         """The decision ``explain`` traces."""
@@ -55,8 +63,8 @@ def _trace(rule: CompiledRule, outcome: str, reason: Text, reduction: Decimal | 
            settling: bool = False, base_amount: Decimal | None = None) -> RuleTrace:
     spec = rule.rule.spec
     payer, base = (spec.payer, spec.base) if settling and spec.benefit is not None else (None, None)
-    return RuleTrace(spec.id, Text(spec.title.zh, spec.title.en), spec.clause, spec.source,
-                     outcome, reason, reduction, payer, base, base_amount)
+    return RuleTrace(spec.id, rule.title, spec.clause, spec.source, outcome, reason, reduction, payer, base,
+                     base_amount)
 
 
 def _step_trace(rule: CompiledRule, reason: Text, step: Step | None) -> RuleTrace:
@@ -104,8 +112,9 @@ def _step_trace(rule: CompiledRule, reason: Text, step: Step | None) -> RuleTrac
 
 
 def _gate(engine: Evaluator, rule: CompiledRule, ctx: VisitContext,
-          line: ChargeLine | None) -> Gate:
-    """Dates, region, condition: the first that fails, or the reasons it all holds."""
+          line: ChargeLine | None, said: Said | None = None) -> Gate:
+    """Dates, region, condition: the first that fails, or the reasons it all holds. ``said``, if
+    given, keeps what each visit-level condition says of this visit: rules often share one."""
     if not rule.in_force(ctx):
         span = str(rule.effective)
         return False, "not_effective", Text(f"规则有效期 {span} 不含就诊日 {ctx.date}",
@@ -116,12 +125,18 @@ def _gate(engine: Evaluator, rule: CompiledRule, ctx: VisitContext,
                                              f"visit region {ctx.visit.region} lies outside the rule's region {scope}")
     if rule.condition is None:
         return True, "", NO_CONDITION
-    holds, reason = rule.condition.explain(ctx, line, engine.registry)
+    if said is None:
+        holds, reason = rule.condition.explain(ctx, line, engine.registry)
+    else:
+        answer = said.get(rule.condition)
+        if answer is None:
+            answer = said[rule.condition] = rule.condition.explain(ctx, line, engine.registry)
+        holds, reason = answer
     return holds, ("" if holds else "not_eligible"), reason
 
 
 def _line_trace(engine: Evaluator, ctx: VisitContext, line: ChargeLine, decision: LineDecision,
-                visit_gates: dict[int, Gate], steps: Steps | None) -> LineTrace:
+                visit_gates: dict[int, Gate], steps: Steps | None, said: Said | None) -> LineTrace:
     applied = {a.rule: a.reduction for a in decision.applied}
     concerning = engine.compiled.concerning_line(line)
     group_winner = {rule.group: rule for rule in concerning if rule.rule_id in applied}
@@ -130,7 +145,7 @@ def _line_trace(engine: Evaluator, ctx: VisitContext, line: ChargeLine, decision
         if rule.line_test is None:  # the answer is the same for every line of the visit
             gate = visit_gates.get(rule.order)
             if gate is None:
-                gate = visit_gates[rule.order] = _gate(engine, rule, ctx, line)
+                gate = visit_gates[rule.order] = _gate(engine, rule, ctx, line, said)
         else:
             gate = _gate(engine, rule, ctx, line)
         holds, outcome, reason = gate
@@ -158,14 +173,26 @@ def explain(engine: Evaluator, visit: Visit) -> Explanation:
     decision = engine.evaluate(visit) if steps is None else engine.settle(visit, steps)
     ctx = VisitContext.of(visit, engine.registry)
     lines = {line.line_id: line for line in visit.lines}
-    visit_gates: dict[int, Gate] = {}
-    traces = tuple(_line_trace(engine, ctx, lines[d.line_id], d, visit_gates, steps) for d in decision.lines)
+    # The visit-level gates and traces say the same for visits alike in their signature and in
+    # their credentials (whose numbers and validity the reasons quote): kept per both.
+    signature = engine.signature(visit)
+    key = None if signature is None else (signature, visit.patient.credentials)
+    known = engine.explained.get(key) if key is not None else None
+    visit_gates = {} if known is None else known[0]
+    said: Said | None = {} if signature is not None else None  # built-in conditions: equal ones say the same
+    traces = tuple(_line_trace(engine, ctx, lines[d.line_id], d, visit_gates, steps, said) for d in decision.lines)
+    if known is not None:
+        return Explanation(decision, traces, known[1])
     granted = {e.rule for e in decision.entitlements}
     visit_traces = []
     for rule in engine.compiled.rules:
         spec = rule.rule.spec
         if not (spec.priorities or spec.services):
             continue
-        _, outcome, reason = _gate(engine, rule, ctx, None)
+        _, outcome, reason = _gate(engine, rule, ctx, None, said)
         visit_traces.append(_trace(rule, "granted" if rule.rule_id in granted else outcome, reason))
+    if key is not None:
+        if len(engine.explained) >= EXPLAINED_CACHE_SIZE:
+            engine.explained.clear()
+        engine.explained[key] = (visit_gates, tuple(visit_traces))
     return Explanation(decision, traces, tuple(visit_traces))

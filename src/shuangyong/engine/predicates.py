@@ -38,9 +38,24 @@ class Predicate(Protocol):
                 registry: Registry) -> tuple[bool, Text]: ...
 
 
+LABELS_CACHE_SIZE = 4096
+#: (vocabulary's id, ids) → (the vocabulary, kept so that its id is not reused; the labels)
+_LABELLED: dict[tuple[int, tuple[str, ...]], tuple[Vocabulary, Text]] = {}
+
+
 def _labels(vocabulary: Vocabulary, ids: Iterable[str]) -> Text:
-    terms = [vocabulary.get(i) for i in ids]
-    return Text("、".join(t.label.zh for t in terms) or "无", ", ".join(t.id for t in terms) or "none")
+    """The labels of some ids, joined, as explanations quote them (remembered: ``explain`` quotes
+    the same few sets of categories and credentials for every visit)."""
+    key = (id(vocabulary), tuple(ids))
+    known = _LABELLED.get(key)
+    if known is not None:
+        return known[1]
+    terms = [vocabulary.get(i) for i in key[1]]
+    text = Text("、".join(t.label.zh for t in terms) or "无", ", ".join(t.id for t in terms) or "none")
+    if len(_LABELLED) >= LABELS_CACHE_SIZE:
+        _LABELLED.clear()
+    _LABELLED[key] = (vocabulary, text)
+    return text
 
 
 @attrs.frozen(slots=True, repr=False)
@@ -347,3 +362,30 @@ def index_tokens(predicate: Predicate) -> frozenset[str] | None:
         elif isinstance(part, CredentialValid):
             options.append(frozenset(map(credential_token, part.kinds)))
     return min(options, key=len) if options else None
+
+
+def visit_facts(predicate: Predicate) -> frozenset[str] | None:
+    """What of the visit a built-in predicate reads (``"categories"``, ``"credentials"``,
+    ``"region"``, or a ``FACTS`` key; the line's tags are not the visit's), or ``None`` when
+    it holds a plugin's condition, which may read anything."""
+    if isinstance(predicate, CategoryIn):
+        return frozenset({"categories"})
+    if isinstance(predicate, CredentialValid):
+        return frozenset({"credentials"})
+    if isinstance(predicate, RegionIn):
+        return frozenset({"region"})
+    if isinstance(predicate, IdIn | NumberIn):
+        return frozenset({predicate.fact})
+    if isinstance(predicate, TagsAny):
+        return frozenset()
+    parts = (predicate.part,) if isinstance(predicate, NotOf) else (
+        predicate.parts if isinstance(predicate, AllOf | AnyOf) else None)
+    if parts is None:
+        return None
+    found: frozenset[str] = frozenset()
+    for part in parts:
+        facts = visit_facts(part)
+        if facts is None:
+            return None
+        found |= facts
+    return found
