@@ -131,3 +131,36 @@ class TestInsuranceFigures:
     def test_a_line_of_nothing_but_zeros_owes_zero_not_minus_zero(self) -> None:
         insurance = Insurance((("basic_pool", D("10.00")),), D("-0.00"), D("-0.00"), D("-0.00"), D("-0.00"))
         assert "0.00" == str(insurance.payers[1][1])
+
+
+RATES = f"""schema_version: 1
+pack: rates
+title: {{zh: 测试, en: test}}
+rules:
+  - id: half
+{HEAD}    items: [drug]
+    benefit: {{reduce: "50%"}}
+    group: fee
+  - id: most
+{HEAD}    items: [drug]
+    benefit: {{reduce: "80%"}}
+    group: fee
+"""
+
+
+@pytest.mark.parametrize(("paid", "rule", "reduction"), [
+    ("3.00", "most", "7.00"),  # 80% of 10.00 = 8.00, cut to the 7.00 left, beats 50%'s 5.00
+    ("6.00", "half", "4.00"),  # 5.00 and 8.00 both cut to the 4.00 left: a tie, the earlier rule's
+    ("1.00", "most", "8.00"),  # 8.00 < 9.00 left: the plan-time winner as it is
+])
+def test_rates_cut_to_what_is_left(tmp_path: Path, paid: str, rule: str, reduction: str) -> None:
+    """A group of plain rates on the gross amount (the fast loop knows its winner at plan time):
+    on an insured line, where what the patient still owes cuts the higher rate's reduction, an
+    earlier rule cut to the same figure ties and wins, line by line as stage by stage."""
+    (tmp_path / "rates.yaml").write_text(RATES, encoding="utf-8")
+    engine = Engine.from_packs(str(tmp_path / "rates.yaml"))
+    insurance = Insurance((("basic_pool", D(paid)),), in_scope=D("10.00") - D(paid))
+    line = engine.evaluate(visit(insurance)).lines[0]
+    assert (rule, D(reduction)) == (line.rule, line.reduction)
+    line_by_line, stage_by_stage = both_orders(engine, visit(insurance))
+    assert line_by_line == stage_by_stage

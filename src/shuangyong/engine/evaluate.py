@@ -194,7 +194,7 @@ class Engine:
         """The settlement path for any visit (``evaluate`` takes it when ``settles``); ``steps``,
         if given, is filled with what each rule did on each line, for ``explain``."""
         plan, ctx = self._visit_plan(visit)
-        if ctx is None:
+        if ctx is None and (plan.line_tests or plan.categories is not None):  # else no rule reads it
             ctx = VisitContext.of(visit, self.registry)
         lines, totals = self.settler.settle(visit, ctx, plan, self._unknown_item if self.strict else None, steps)
         return Decision(visit.visit_id, self.policy.fingerprint, lines, plan.priorities, plan.services,

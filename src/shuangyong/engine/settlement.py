@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from operator import attrgetter
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 from shuangyong.engine.compiler import CompiledRule
 from shuangyong.engine.decision import Applied, LineDecision, Totals
@@ -177,19 +177,21 @@ class Settler:
         self._rank = _Ranks({fund: (0, *fund_order(fund)) for fund in BUILTIN_FUNDS})
         self._rank.update({payer: (1, n, "") for n, payer in enumerate(payers)})
 
-    def settle(self, visit: Visit, ctx: VisitContext, plan: CachedPlan,
+    def settle(self, visit: Visit, context: VisitContext | None, plan: CachedPlan,
                unknown_item: Callable[[Visit, ChargeLine], Exception] | None,
                steps: Steps | None = None) -> tuple[tuple[LineDecision, ...], Totals]:
         """Every line's decision and the visit's totals under the visit's ``plan``; ``steps`` (if
         given) is filled in for ``explain``. ``unknown_item`` builds the error for an unknown
         item kind (strict mode). The plan's rules naming fee categories are merged into each
-        line's rules (engine/fee_category_rules.py).
+        line's rules (engine/fee_category_rules.py). ``context`` may be ``None`` when no rule of
+        the plan tests a line, nor names a fee category: nothing then reads it.
 
         The lines the rules cover go through the stages together, stage by stage: what a
         visit-scope rule needs, and what refuses a rule that needs insurance data the visit lacks
         at the first stage and line that meet it; a line no rule covers is decided at once. A
         visit with insurance data under line-scope rules goes line by line instead
         (:meth:`_line_by_line`), unless ``explain`` asks."""
+        ctx = cast("VisitContext", context)  # None only where no rule reads it (above)
         lines = sorted(visit.lines, key=_ORDER)
         insured = visit.insured
         categories = plan.categories
