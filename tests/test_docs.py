@@ -33,6 +33,8 @@ NOT_RUN = {
     ("docs/plugins.md",
      'MERITORIOUS_ELDER = Term("meritorious_elder", Text("“三老”功臣", "“Three elders” meritorious veteran"))'):
         "skip: an excerpt of the plugin's src/shuangyong_guangxi/hooks.py, which its own tests load",
+    ("docs/plugins.md", "def open_sql_ledger(url: str, *, create: bool = True) -> SQLLedger:"):
+        "skip: an excerpt of plugins/shuangyong-sql/src/shuangyong_sql/hooks.py, which its tests load",
 }
 
 
