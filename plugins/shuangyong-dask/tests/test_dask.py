@@ -7,6 +7,8 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 from distributed import Client, LocalCluster
@@ -14,8 +16,11 @@ from distributed import Client, LocalCluster
 from shuangyong.batch import BatchEngine
 from shuangyong.batch.run import write_decisions
 from shuangyong.batch.sources import records_in_tables, write_records_in_chunks
+from shuangyong.batch.sources.csv import flatten
+from shuangyong.batch.sources.table import VISITS
 from shuangyong.cli import main
 from shuangyong.engine import Engine
+from shuangyong.errors import InputError
 from shuangyong.generate import visits, write_json_lines
 from shuangyong_dask.dataset import DatasetError, partitions
 from shuangyong_dask.evaluate import evaluate_dataset
@@ -59,6 +64,27 @@ def test_partitions_on_the_cluster_equal_the_serial_run(client: Client, tmp_path
     assert b"".join(text for text, _ in answers) == serial(files)
     assert ([bad for _, bad in answers], len(done)) == ([0, 0, 0], 3)
     assert b"".join(text for text, _ in answers).count(b"\n") == 450
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv", "jsonl"])
+def test_partitions_without_a_record_give_none(client: Client, tmp_path: Path, fmt: str) -> None:
+    """An empty part file (a 0-byte or blank JSON Lines file, a Parquet or CSV file of 0 rows, as
+    Spark and Dask write them) decides nothing and stops nothing: the other parts are decided."""
+    folder = dataset(tmp_path, fmt, parts=2, per_part=20)
+    empty = folder / "month=03" / f"part-9.{fmt}"
+    empty.parent.mkdir()
+    if fmt == "jsonl":
+        empty.write_text("\n  \n", encoding="utf-8")
+    elif fmt == "parquet":
+        pq.write_table(VISITS.empty_table(), empty)
+    else:
+        pa_csv.write_csv(flatten(VISITS.empty_table()), empty)  # the header alone
+    files = partitions(folder)
+    answers = list(evaluate_dataset(client, files, ("seed-example",)))
+    assert [(b"", 0)] == answers[2:]
+    assert b"".join(text for text, _ in answers) == serial(files[:2])
+    with pytest.raises(InputError, match="empty input: no visit records"):  # a lone file is still refused
+        serial(files[2:])
 
 
 def test_cli_on_a_scheduler_address_and_bad_records(client: Client, tmp_path: Path) -> None:

@@ -163,18 +163,21 @@ def undecodable(position: int, offset: int, encoding: str) -> InputError:
                       record=f"line {position}", value=offset)
 
 
-def read_records(stream: IO[bytes] | IO[str], encoding: str = "utf-8") -> Input:
+def read_records(stream: IO[bytes] | IO[str], encoding: str = "utf-8", *, empty: bool = False) -> Input:
     """Sniff the input: JSON Lines are streamed line by line; a JSON document is read whole.
 
     A first line that is a complete JSON object means JSON Lines (a one-line object is the same
-    in both readings). An empty input is an error. ``stream`` is bytes in ``encoding`` (see
-    ``decoded_lines``), or text.
+    in both readings). An empty input is an error, unless ``empty`` (one partition of a dataset,
+    which may hold none): then it is JSON Lines without a record. ``stream`` is bytes in
+    ``encoding`` (see ``decoded_lines``), or text.
     """
     lines = decoded_lines(stream, encoding)
     first = next(lines, None)
     while first is not None and first[2] is None and not first[1].strip(JSON_SPACE):
         first = next(lines, None)
     if first is None:
+        if empty:
+            return Input("lines", iter(()))
         raise InputError(Text("输入为空：没有任何就诊记录", "empty input: no visit records"))
     if _one_object(first[1]):
         return Input("lines", _records(first, lines))

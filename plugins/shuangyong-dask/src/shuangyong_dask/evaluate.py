@@ -29,7 +29,8 @@ def engine_for(packs: tuple[str, ...], strict: bool) -> BatchEngine:
 
 def evaluate_partition(path: str, packs: tuple[str, ...], strict: bool = False,
                        fmt: str | None = None, target: str | None = None) -> tuple[bytes, int]:
-    """A partition's decisions as JSON Lines, and how many of its records had errors.
+    """A partition's decisions as JSON Lines, and how many of its records had errors. A JSON
+    Lines partition without a record (an empty part file, as Spark and Dask write them) gives none.
 
     With ``target`` the worker writes the decisions to that file itself (it appears only once
     complete) and returns no text: nothing but a count crosses the network.
@@ -37,11 +38,11 @@ def evaluate_partition(path: str, packs: tuple[str, ...], strict: bool = False,
     engine = engine_for(packs, strict)
     if target is None:
         out = io.BytesIO()
-        failures = write_decisions(engine, path, out, fmt)
+        failures = write_decisions(engine, path, out, fmt, empty=True)
         return out.getvalue(), failures
     partial = Path(target).with_name(f".{Path(target).name}.partial")
     with partial.open("wb") as handle:
-        failures = write_decisions(engine, path, handle, fmt)
+        failures = write_decisions(engine, path, handle, fmt, empty=True)
     partial.replace(target)
     return b"", failures
 

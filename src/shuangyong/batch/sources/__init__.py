@@ -59,10 +59,12 @@ def total_size(path: str | Path, fmt: str) -> int | None:
         return None
 
 
-def read_chunks(path: str | Path, fmt: str | None = None, encoding: str = ENCODINGS[0]) -> Iterator[Chunk]:
+def read_chunks(path: str | Path, fmt: str | None = None, encoding: str = ENCODINGS[0], *,
+                empty: bool = False) -> Iterator[Chunk]:
     """The visits of a file in chunks; ``fmt`` is one of :data:`FORMATS` (default: by suffix),
     ``encoding`` one of ``limits.ENCODINGS`` (JSON Lines and CSV). A file without a single
-    record is refused, as ``shuangyong evaluate`` refuses an empty input."""
+    record is refused, as ``shuangyong evaluate`` refuses an empty input, unless ``empty`` (one
+    partition of a dataset, which may hold none)."""
     fmt = fmt or detect_format(path)
     records = 0
     try:
@@ -72,7 +74,7 @@ def read_chunks(path: str | Path, fmt: str | None = None, encoding: str = ENCODI
     except (OSError, pa.ArrowException) as error:
         raise InputError(Text(f"无法读取 {path}（{fmt}）：{error}", f"cannot read {path} as {fmt}: {error}"),
                          record=str(path)) from None
-    if not records:
+    if not records and not empty:
         raise InputError(Text("输入为空：没有任何就诊记录", "empty input: no visit records"), record=str(path))
 
 
