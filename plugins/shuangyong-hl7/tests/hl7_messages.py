@@ -35,3 +35,12 @@ def dft(control: str = "D0001", patient: str = "MZ2026030017", visit: str = "MZ2
         lines: tuple[tuple[str, str, str], ...] = FT1_LINES, charset: str = "UNICODE UTF-8", kind: str = "O") -> str:
     return "\r".join([msh("P03", control, charset), "EVN|P03|20260302100500", f"PID|1||{patient}^^^NNFPH^MR||黄^建国",
                       pv1(kind, visit), *(ft1(*line) for line in lines)])
+
+
+def segments(reply: bytes, charset: str = "utf-8") -> dict[str, list[list[str]]]:
+    """A reply's segments by name, each as its fields split on ``|``."""
+    found: dict[str, list[list[str]]] = {}
+    for segment in reply.decode(charset).split("\r"):
+        fields = segment.split("|")
+        found.setdefault(fields[0], []).append(fields)
+    return found

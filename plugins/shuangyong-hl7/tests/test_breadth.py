@@ -23,7 +23,7 @@ from shuangyong_hl7.messages import IDENTIFIER_TYPES, IGNORE, PATIENT_ID, VERSIO
 from shuangyong_hl7.store import PatientStore
 
 sys.path.insert(0, str(Path(__file__).parent))
-from hl7_messages import a04, dft  # noqa: E402
+from hl7_messages import a04, dft, segments  # noqa: E402
 
 ENGINE = Engine.from_packs("seed-example")
 CARD = "桂优医字第0451033号^^^MZJ^key_care_medical_card^^20240101^20261231"
@@ -31,14 +31,6 @@ CARD = "桂优医字第0451033号^^^MZJ^key_care_medical_card^^20240101^20261231
 
 def service(**options: Any) -> Hl7Service:
     return Hl7Service(ENGINE, region="450100", **options)
-
-
-def segments(reply: bytes, charset: str = "utf-8") -> dict[str, list[list[str]]]:
-    found: dict[str, list[list[str]]] = {}
-    for segment in reply.decode(charset).split("\r"):
-        fields = segment.split("|")
-        found.setdefault(fields[0], []).append(fields)
-    return found
 
 
 def ascii_only(text: str) -> str:

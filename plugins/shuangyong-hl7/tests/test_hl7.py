@@ -33,21 +33,13 @@ from shuangyong_hl7.build import visit_to_dft
 from shuangyong_hl7.codec import END, START
 
 sys.path.insert(0, str(Path(__file__).parent))
-from hl7_messages import a04, dft, ft1  # noqa: E402
+from hl7_messages import a04, dft, ft1, segments  # noqa: E402
 
 ENGINE = Engine.from_packs("seed-example")
 
 
 def service() -> Hl7Service:
     return Hl7Service(ENGINE, region="450100")
-
-
-def segments(reply: bytes, charset: str = "utf-8") -> dict[str, list[list[str]]]:
-    found: dict[str, list[list[str]]] = {}
-    for segment in reply.decode(charset).split("\r"):
-        fields = segment.split("|")
-        found.setdefault(fields[0], []).append(fields)
-    return found
 
 
 def expected_decision() -> dict[str, Any]:
