@@ -16,7 +16,7 @@ from typing_extensions import TypedDict
 
 from shuangyong.errors import InputError
 from shuangyong.limits import MAX_ID_LENGTH
-from shuangyong.model.insurance import SELF_PAY_PARTS, Insurance, parts_differ
+from shuangyong.model.insurance import Insurance, parts_differ
 from shuangyong.model.spread import ordered_funds, spread
 from shuangyong.money import ZERO
 from shuangyong.text import Text
@@ -80,8 +80,11 @@ def insurance_from(data: InsuranceIn, payers: Vocabulary | None = None) -> Insur
     given = data.get("funds")
     funds = ordered_funds([(fund_id, value) if payers is None else _fund(fund_id, value, payers)
                            for fund_id, value in given.items()]) if given else ()
-    self_pay: dict[str, Any] = dict(data.get("self_pay") or {})
-    return Insurance(funds, *[self_pay.get(part, ZERO) for part in SELF_PAY_PARTS])
+    self_pay: Any = data.get("self_pay")
+    if not self_pay:
+        return Insurance(funds)
+    get = self_pay.get
+    return Insurance(funds, get("preliminary", ZERO), get("in_scope", ZERO), get("full", ZERO), get("over_limit", ZERO))
 
 
 def settle_visit(lines: Sequence[ChargeLine], insurance: Insurance) -> tuple[ChargeLine, ...]:

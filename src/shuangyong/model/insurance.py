@@ -55,18 +55,22 @@ class Insurance:
 
     def __attrs_post_init__(self) -> None:
         funds = tuple([(_fund_id(fund_id), parse_amount(paid, field=f"insurance.funds.{fund_id}"))
-                       for fund_id, paid in self.funds])
-        preliminary, in_scope, full, over_limit = (
-            parse_amount(value, field=field) for value, field in zip(
-                (self.preliminary, self.in_scope, self.full, self.over_limit), _PART_FIELDS, strict=True))
-        fund_total = sum((amount for _, amount in funds), ZERO)
+                       for fund_id, paid in self.funds]) if self.funds else ()
+        preliminary, in_scope, full, over_limit = (_part(self.preliminary, _PART_FIELDS[0]),
+                                                   _part(self.in_scope, _PART_FIELDS[1]),
+                                                   _part(self.full, _PART_FIELDS[2]),
+                                                   _part(self.over_limit, _PART_FIELDS[3]))
+        fund_total = sum([amount for _, amount in funds], ZERO) if len(funds) != 1 else ZERO + funds[0][1]
         self_pay = preliminary + in_scope + full + over_limit
         set_field = object.__setattr__  # frozen: every field set once, here
-        for name, value in (("funds", funds), ("preliminary", preliminary), ("in_scope", in_scope), ("full", full),
-                            ("over_limit", over_limit), ("fund_total", fund_total),
-                            ("total", fund_total + self_pay),
-                            ("payers", (funds[0], (PATIENT, self_pay)) if len(funds) == 1 and fund_total else ())):
-            set_field(self, name, value)
+        set_field(self, "funds", funds)
+        set_field(self, "preliminary", preliminary)
+        set_field(self, "in_scope", in_scope)
+        set_field(self, "full", full)
+        set_field(self, "over_limit", over_limit)
+        set_field(self, "fund_total", fund_total)
+        set_field(self, "total", fund_total + self_pay)
+        set_field(self, "payers", (funds[0], (PATIENT, self_pay)) if len(funds) == 1 and fund_total else ())
 
     @property
     def in_scope_self_pay(self) -> Decimal:
@@ -77,6 +81,11 @@ class Insurance:
     def out_of_scope_self_pay(self) -> Decimal:
         """全自费 plus 超限价: what the patient pays outside the fund's scope or price limit."""
         return self.full + self.over_limit
+
+
+def _part(value: object, field: str) -> Decimal:
+    """A self-pay part read as an amount; the default ``ZERO`` as it is (most lines leave parts out)."""
+    return value if value is ZERO else parse_amount(value, field=field)
 
 
 def _fund_id(fund_id: object) -> str:
