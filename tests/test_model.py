@@ -22,7 +22,6 @@ from shuangyong.model import (
     Visit,
     Vocabulary,
 )
-from shuangyong.model.visit import plain_line
 from shuangyong.text import Text
 
 DAY = dt.date(2025, 3, 1)
@@ -483,21 +482,24 @@ def test_visit_from_json_refuses_deep_bytes_in_every_json_encoding(codec: str) -
 
 @pytest.mark.parametrize("line_id", ["1", "12", "a-2", "１"])
 def test_plain_line_is_the_constructors_line(line_id: str) -> None:
-    """The short way the reader builds most lines builds the very line the constructor does,
-    field for field, twice over (the second time from the caches of amounts and line orders)."""
+    """The short way the reader builds most lines (only ``line_id``, ``item`` and ``amount``) builds
+    the very line the constructor does, field for field, twice over (the second time from the
+    caches of amounts and line orders)."""
+    record = json.loads(_text(line=f'"line_id": {json.dumps(line_id)}, "amount": "12.30"'))
     for _ in range(2):
-        plain = plain_line(line_id, "drug", "12.30")
+        plain = visit_from_dict(record).lines[0]
         assert type(plain) is ChargeLine
-        assert tuple(plain) == tuple(ChargeLine(line_id, "drug", "12.30"))
+        assert tuple(plain) == tuple(ChargeLine(line_id, "bed", "12.30"))
 
 
 @pytest.mark.parametrize(("amount", "message"), [("1.005", "more than two decimals"), (1.5, "must not be a float"),
                                                  ("-1.00", "must not be negative")])
 def test_plain_line_checks_its_amount(amount: object, message: str) -> None:
-    with pytest.raises(MoneyError, match=message):
-        plain_line("1", "drug", amount)
+    for _ in range(2):  # a refused amount is never remembered
+        with pytest.raises(MoneyError, match=message):
+            ChargeLine("1", "drug", amount)
 
 
 def test_plain_line_checks_its_id() -> None:
     with pytest.raises(InputError, match="line_id is longer than"):
-        plain_line("9" * 10_000, "drug", "1.00")
+        ChargeLine("9" * 10_000, "drug", "1.00")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from shuangyong.errors import MoneyError
 from shuangyong.limits import MAX_AMOUNT
@@ -18,16 +19,13 @@ from shuangyong.text import Text
 
 FEN = Decimal("0.01")
 _PLAIN_FEN = re.compile(r"[0-9]{1,10}\.[0-9][0-9]", re.ASCII)  # "12.35", at most MAX_AMOUNT: the usual case
+_PLAIN_FEN_LENGTH = 13  #: the longest text _PLAIN_FEN matches
 #: the contract's written form of an amount: digits, then a point with one or two decimals, or none
 #: (``"12"``, ``"12.3"``, ``"12.35"``). A minus sign and more decimals are read only to say which
 #: rule they break; spaces, ``+``, exponents, ``".5"`` and ``"12."`` are not amounts.
 _AMOUNT_TEXT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?", re.ASCII)
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
-#: amounts already read, by their text: a bill repeats a few prices many times over, and reading
-#: one again costs a dict lookup instead of a match and a ``Decimal`` (both immutable, so shared)
-_READ: dict[str, Decimal] = {}
-_READ_MAX = 8192
 #: how much of a refused value a message quotes: an amount of a million digits is named, not copied
 _SHOWN = 40
 
@@ -46,6 +44,13 @@ def _cut(text: str) -> str:
     return text if len(text) <= _SHOWN else text[:_SHOWN] + "…"
 
 
+@lru_cache(maxsize=8192)
+def _plain_fen(text: str) -> Decimal | None:
+    """The amount ``text`` writes in the usual form (``"12.35"``), else ``None``. Remembered: a
+    bill repeats a few prices many times over (a ``Decimal`` is immutable, so it is shared)."""
+    return Decimal(text) if _PLAIN_FEN.fullmatch(text) else None
+
+
 def parse_amount(value: object, *, record: str | None = None, field: str = "amount") -> Decimal:
     """Read an amount from input: a string (``"12.35"``), int, or Decimal; never a float.
 
@@ -56,13 +61,8 @@ def parse_amount(value: object, *, record: str | None = None, field: str = "amou
     fen, which is what lets the rest of the library format amounts without rounding again.
     """
     if type(value) is str:  # exact types: a bool is an int, and a str subclass is no amount
-        exact = _READ.get(value)
+        exact = _plain_fen(value) if len(value) <= _PLAIN_FEN_LENGTH else None  # a long text is never kept
         if exact is not None:
-            return exact
-        if _PLAIN_FEN.fullmatch(value):
-            exact = Decimal(value)
-            if len(_READ) < _READ_MAX:
-                _READ[value] = exact
             return exact
         if not _AMOUNT_TEXT.fullmatch(value):
             raise MoneyError(Text(f"金额 {shown(value)} 不是数字（应为数字，最多两位小数，如 \"12.35\"）",

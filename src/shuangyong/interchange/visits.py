@@ -9,7 +9,7 @@ failure becomes an ``InputError`` naming the record and the field.
 from __future__ import annotations
 
 import re
-from functools import partial
+from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Annotated, Any, NotRequired
 
 from pydantic import ConfigDict, Strict, StringConstraints, TypeAdapter, ValidationError
@@ -22,7 +22,7 @@ from shuangyong.interchange.json_text import decoded, encodable, printable, too_
 from shuangyong.limits import MAX_DEPTH, MAX_ID_LENGTH, MAX_TEXT_LENGTH
 from shuangyong.model.beneficiary import Beneficiary, Credential
 from shuangyong.model.registry import FEE_CATEGORY_ITEMS
-from shuangyong.model.visit import ChargeLine, Visit, check_fee_category, plain_line
+from shuangyong.model.visit import ChargeLine, Visit, check_fee_category
 from shuangyong.text import Text
 
 if TYPE_CHECKING:
@@ -181,19 +181,10 @@ def _keys_read(model: VisitIn) -> int:
     return keys
 
 
-#: dates already read, by their text: a day's visits share their date and their cards' dates
-_DAYS: dict[str, dt.date] = {}
-_DAYS_MAX = 4096
-
-
+@lru_cache(maxsize=4096)  # a day's visits share their date and their cards' dates
 def _day(value: str, field: str = "date") -> dt.date:
     """``parse_date``, once per distinct text (a ``date`` is immutable, so it is shared)."""
-    day = _DAYS.get(value)
-    if day is None:
-        day = parse_date(value, field=field)
-        if len(_DAYS) < _DAYS_MAX:
-            _DAYS[value] = day
-    return day
+    return parse_date(value, field=field)
 
 
 def _date_or_none(value: str | None, field: str) -> dt.date | None:
@@ -273,7 +264,7 @@ def _build(record: VisitIn, codes: ChargeCodeMap | None, payers: Vocabulary | No
     """attrs objects from a shape-checked record; value errors get the field path they came from."""
     try:
         day = _day(record["date"])
-        lines = tuple([plain_line(line["line_id"], item, line["amount"])  # only line_id, item and amount
+        lines = tuple([ChargeLine(line["line_id"], item, line["amount"])  # only line_id, item and amount
                        if len(line) == 3 and (item := line.get("item")) else _line(line, codes, day, payers)
                        for line in record["lines"]])
         insurance = record.get("insurance")

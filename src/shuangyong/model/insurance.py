@@ -60,7 +60,7 @@ class Insurance:
                                                    _part(self.in_scope, _PART_FIELDS[1]),
                                                    _part(self.full, _PART_FIELDS[2]),
                                                    _part(self.over_limit, _PART_FIELDS[3]))
-        fund_total = sum([amount for _, amount in funds], ZERO) if len(funds) != 1 else ZERO + funds[0][1]
+        fund_total = sum([amount for _, amount in funds], ZERO)
         self_pay = preliminary + in_scope + full + over_limit
         set_field = object.__setattr__  # frozen: every field set once, here
         set_field(self, "funds", funds)

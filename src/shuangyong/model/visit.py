@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from operator import attrgetter
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -31,11 +32,9 @@ _FEE_CATEGORY = Text("医疗收费项目类别", "fee category")
 _REGION = re.compile(r"[0-9]{6}")
 _DIGITS = re.compile(r"([0-9]+)")
 _INSURANCE = attrgetter("insurance")
-#: ``line_order`` of ids already seen: every visit numbers its lines "1", "2" … again
-_ORDERS: dict[str, tuple[int, object, str]] = {}
-_ORDERS_MAX = 4096
 
 
+@lru_cache(maxsize=4096)  # every visit numbers its lines "1", "2" … again
 def line_order(line_id: str) -> tuple[int, object, str]:
     """Canonical line order: natural ("2" before "10"), then the raw id to break ties.
 
@@ -44,20 +43,13 @@ def line_order(line_id: str) -> tuple[int, object, str]:
     and "١" are digits to ``str.isdigit`` but not to ``int``), and an id longer than
     ``limits.MAX_ID_LENGTH`` is refused before ``int`` meets Python's 4,300-digit limit.
     """
-    order = _ORDERS.get(line_id)
-    if order is not None:
-        return order
     if len(line_id) > MAX_ID_LENGTH:
         raise InputError(Text(f"line_id 超过 {MAX_ID_LENGTH} 个字符", f"line_id is longer than {MAX_ID_LENGTH} "
                               "characters"), field="line_id", value=line_id[:MAX_ID_LENGTH])
     if line_id.isascii() and line_id.isdigit():
-        order = (0, int(line_id), line_id)
-    else:
-        order = (1, tuple((0, int(p), "") if p.isascii() and p.isdigit() else (1, 0, p)
-                          for p in _DIGITS.split(line_id) if p), line_id)
-    if len(_ORDERS) < _ORDERS_MAX:
-        _ORDERS[line_id] = order
-    return order
+        return (0, int(line_id), line_id)
+    return (1, tuple((0, int(p), "") if p.isascii() and p.isdigit() else (1, 0, p)
+                     for p in _DIGITS.split(line_id) if p), line_id)
 
 
 class _ChargeLineFields(NamedTuple):
@@ -75,7 +67,9 @@ class _ChargeLineFields(NamedTuple):
     insurance: Insurance | None = None
 
 
-_new_fields = _ChargeLineFields.__new__
+#: ``_tuple_new(ChargeLine, (every field))``: the named tuple built without its ``__new__``'s
+#: argument handling, which cost as much as the checks (one line is built per charge line)
+_tuple_new = tuple.__new__
 
 
 class ChargeLine(_ChargeLineFields):
@@ -96,23 +90,13 @@ class ChargeLine(_ChargeLineFields):
         exact = parse_amount(amount)
         if insurance is not None and insurance.total != exact:
             raise parts_differ(insurance, exact, Text("本行金额", "the line's amount"))
-        return _new_fields(cls, line_id, item, exact, tags, code, description, line_order(line_id),
-                           fee_category if fee_category is None else check_fee_category(fee_category), insurance)
+        return _tuple_new(cls, (line_id, item, exact, tags, code, description, line_order(line_id),
+                                fee_category if fee_category is None else check_fee_category(fee_category),
+                                insurance))
 
     def _replace(self, **changes: object) -> ChargeLine:
         fields = {name: getattr(self, name) for name in _ChargeLineFields._fields if name != "order"}
         return ChargeLine(**{**fields, **changes})
-
-
-_tuple_new = tuple.__new__
-_NO_TAGS: frozenset[str] = frozenset()
-
-
-def plain_line(line_id: str, item: str, amount: object) -> ChargeLine:
-    """``ChargeLine(line_id, item, amount)``, the usual line (no tags, code, insurance …), with the
-    same checks for a third less: the streaming path builds one per charge line."""
-    return _tuple_new(ChargeLine, (line_id, item, parse_amount(amount), _NO_TAGS, None, None, line_order(line_id),
-                                   None, None))
 
 
 def _mixed(visit: Visit) -> InputError:
