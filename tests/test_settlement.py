@@ -397,6 +397,20 @@ class TestRefusedInsuranceData:
         assert {"hospital": "1.00", "patient": "9.00"} == payers(
             built.evaluate(visit(insured("1", "drug", "10.00", full="10.00"))).lines[0])
 
+    @pytest.mark.parametrize("how", ["evaluate", "explain"])
+    def test_plugin_subsidy_named_on_a_later_line(self, tmp_path: Path, how: str) -> None:
+        """Named as a fund on a line other than the first, among lines a fund paid: the error
+        names that line as sent, whether the visit is decided or explained."""
+        registry = Registry.builtin()
+        registry.register_payer(Term("city_subsidy", Text("市补助", "city subsidy"), kind="subsidy"))
+        built = Engine.from_packs(str(write(tmp_path, HOSPITAL_10)), registry=registry)
+        lines = (insured("2", "drug", "10.00", funds={"basic_pool": "4.00"}, full="6.00"),
+                 insured("10", "drug", "10.00", funds={"basic_pool": "2.00", "city_subsidy": "1.00"}, full="7.00"),
+                 insured("1", "drug", "10.00", funds={"basic_pool": "4.00"}, full="6.00"))
+        with pytest.raises(InputError) as caught:
+            getattr(built, how)(visit(*lines, visit_id="V5"))
+        assert ("V5", "lines[1].insurance.funds.city_subsidy") == (caught.value.record, caught.value.field)
+
 
 class TestFastPathKept:
     def test_uninsured_visit_under_old_packs_takes_the_fast_path(self, make_visit: Any) -> None:

@@ -119,14 +119,30 @@ class TestInsuranceFigures:
         assert (USUAL.total, USUAL.payers) == (
             D("10.00"), (("basic_pool", D("6.00")), ("patient", D("4.00"))))
 
-    @pytest.mark.parametrize("insurance", [
-        Insurance((("basic_pool", D("6.00")), ("other_fund", D("1.00"))), in_scope=D("3.00")),
-        Insurance((("basic_pool", D("0.00")),), in_scope=D("10.00")),
-        Insurance(in_scope=D("10.00")),
+    @pytest.mark.parametrize(("insurance", "payers"), [
+        (Insurance((("other_fund", D("1.00")), ("basic_pool", D("6.00"))), in_scope=D("3.00")),
+         (("basic_pool", D("6.00")), ("other_fund", D("1.00")), ("patient", D("3.00")))),
+        (Insurance((("basic_pool", D("0.00")), ("other_fund", D("1.00"))), in_scope=D("9.00")),
+         (("other_fund", D("1.00")), ("patient", D("9.00")))),
+        (Insurance((("basic_pool", D("0.00")),), in_scope=D("10.00")), (("patient", D("10.00")),)),
+        (Insurance(in_scope=D("10.00")), (("patient", D("10.00")),)),
     ])
-    def test_any_other_line_has_no_breakdown_yet(self, insurance: Insurance) -> None:
-        """Several funds, none that paid, no fund: the engine works the breakdown out itself."""
-        assert (D("10.00"), ()) == (insurance.total, insurance.payers)
+    def test_any_other_line_has_its_breakdown_too(self, insurance: Insurance,
+                                                   payers: tuple[tuple[str, D], ...]) -> None:
+        """Several funds (in fund order, whatever order they came in), a fund that paid nothing
+        (left out), no fund: the breakdown a decision gives before any concession."""
+        assert (D("10.00"), payers) == (insurance.total, insurance.payers)
+
+    def test_the_visit_sums_what_each_fund_paid(self) -> None:
+        """``Visit.funds_paid``: every fund named, in fund order, what it paid over the lines
+        (a fund that paid nothing is named with 0.00: the engine leaves it out of the totals)."""
+        built = visit(USUAL, Insurance((("critical_illness", D("1.00")), ("basic_pool", D("2.50"))),
+                                       in_scope=D("6.50")),
+                      Insurance((("zz_city_fund", D("0.00")),), full=D("10.00")))
+        assert (("basic_pool", D("8.50")), ("critical_illness", D("1.00")), ("zz_city_fund", D("0.00"))) \
+            == built.funds_paid
+        assert () == Visit("V", dt.date(2025, 6, 1), "outpatient", "450100", built.patient,
+                           (ChargeLine("1", "drug", "1.00"),)).funds_paid
 
     def test_a_line_of_nothing_but_zeros_owes_zero_not_minus_zero(self) -> None:
         insurance = Insurance((("basic_pool", D("10.00")),), D("-0.00"), D("-0.00"), D("-0.00"), D("-0.00"))

@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shuangyong.model.insurance import SELF_PAY_PARTS, Insurance
-from shuangyong.model.spread import BUILTIN_FUNDS, fund_order, largest_remainder, spread
+from shuangyong.model.insurance import SELF_PAY_PARTS, Insurance, fund_order
+from shuangyong.model.registry import BUILTIN_FUNDS
+from shuangyong.model.spread import largest_remainder, spread
 from shuangyong.money import from_fen
 
 FUNDS = (*BUILTIN_FUNDS, "plugin_fund")

@@ -45,8 +45,8 @@ from typing import TYPE_CHECKING, NamedTuple, cast
 from shuangyong.engine.compiler import CompiledRule
 from shuangyong.engine.decision import Applied, LineDecision, Totals
 from shuangyong.errors import InputError
-from shuangyong.model.registry import BUILTIN_FUNDS, PATIENT, Registry
-from shuangyong.model.spread import fund_order, largest_remainder
+from shuangyong.model.registry import PATIENT, Registry
+from shuangyong.model.spread import largest_remainder
 from shuangyong.money import ZERO, from_fen, to_fen
 from shuangyong.text import Text
 
@@ -91,7 +91,7 @@ class _Line:
     """A line some rule covers, while the stages go by: its running figures. ``in_scope`` and
     ``out_of_scope`` are the pots, ``None`` without insurance data."""
 
-    __slots__ = ("applied", "first", "funds", "gross", "in_scope", "left", "line", "out_of_scope", "paid", "payers")
+    __slots__ = ("applied", "first", "funds", "gross", "in_scope", "left", "line", "out_of_scope", "paid")
 
     def __init__(self, line: ChargeLine, paid: Decimal, funds: Funds, left: Decimal, in_scope: Decimal | None,
                  out_of_scope: Decimal | None) -> None:
@@ -105,8 +105,6 @@ class _Line:
         self.applied: list[Applied] = []
         #: the first rule applied: the decision's ``rule`` and ``clause``
         self.first: CompiledRule | None = None
-        #: what each concession payer took, in the order they first took something
-        self.payers: dict[str, Decimal] = {}
 
     def base(self, name: str) -> Decimal | None:
         """What a base stands for on the line now; ``None``: unknown without insurance data."""
@@ -123,8 +121,6 @@ class _Line:
         self.applied.append(_new(Applied, (rule.rule_id, reduction, rule.payer, rule.base)))
         if self.first is None:
             self.first = rule
-        payers = self.payers
-        payers[rule.payer] = payers[rule.payer] + reduction if rule.payer in payers else ZERO + reduction
         self.gross -= reduction
         self.left -= reduction
         if self.in_scope is not None and self.out_of_scope is not None:  # with insurance data
@@ -132,16 +128,20 @@ class _Line:
 
     def decision(self, sums: dict[str, Decimal]) -> LineDecision:
         """The line's decision (the concession payers' parts added to ``sums``)."""
-        return _covered(self.line, self.paid, self.funds, self.left, self.first, self.applied, self.payers, sums)
+        return _covered(self.line, self.paid, self.funds, self.left, self.first, self.applied, sums)
 
 
 def _covered(line: ChargeLine, paid: Decimal, funds: Funds, left: Decimal, first: CompiledRule | None,
-             applied: list[Applied], payers: dict[str, Decimal], sums: dict[str, Decimal]) -> LineDecision:
+             applied: list[Applied], sums: dict[str, Decimal]) -> LineDecision:
     """The decision of a line some rule covers: what the funds paid, the first rule applied and
-    every share, what each concession payer took in all (added to ``sums``), the patient the rest."""
+    every share, what each concession payer took in all, in the order they first took something
+    (added to ``sums``), the patient the rest."""
     if first is None:
         return _new(LineDecision, (line.line_id, line.item, line.amount, ZERO, left, None, None, (), paid,
                                    (*funds, (PATIENT, left))))
+    payers: dict[str, Decimal] = {}
+    for share in applied:
+        payers[share.payer] = payers[share.payer] + share.reduction if share.payer in payers else ZERO + share.reduction
     parts = tuple(payers.items())
     reduction = ZERO
     for payer, part in parts:
@@ -172,10 +172,8 @@ class Settler:
         #: ids a line's funds may not use: they name who bears concessions (``Insurance`` refuses
         #: the built-in ones and the patient; a plugin may register more)
         self.not_funds = frozenset(registry.payer_ids("subsidy"))
-        #: payer id → its place in the output: the funds as the contract orders them
-        #: (``model.spread.fund_order``), then the concession payers in waterfall order
-        self._rank = _Ranks({fund: (0, *fund_order(fund)) for fund in BUILTIN_FUNDS})
-        self._rank.update({payer: (1, n, "") for n, payer in enumerate(payers)})
+        #: concession payer id → its place in the output, after the funds: the waterfall order
+        self._place = {payer: n for n, payer in enumerate(payers)}
 
     def settle(self, visit: Visit, context: VisitContext | None, plan: CachedPlan,
                unknown_item: Callable[[Visit, ChargeLine], Exception] | None,
@@ -195,24 +193,27 @@ class Settler:
         lines = sorted(visit.lines, key=_ORDER)
         insured = visit.insured
         categories = plan.categories
-        if insured and not plan.visit_scope and categories is None and steps is None:
+        #: some line names a fund id that is a concession payer's (a plugin's): refused at that line
+        not_funds = insured and not self.not_funds.isdisjoint([fund for fund, _ in visit.funds_paid])
+        if insured and not plan.visit_scope and categories is None and steps is None and not not_funds:
             return self._line_by_line(visit, ctx, lines, plan, unknown_item)
         by_item = plan.by_item
         decided: list[LineDecision | None] = []
         waiting: list[tuple[int, _Line]] = []  #: (place in ``decided``, the line) till the stages are done
         stages: Stages = {}
-        sums: dict[str, Decimal] = {}  #: every payer's part of the visit but the patient's
-        total_amount = total_paid = paid = ZERO
+        sums: dict[str, Decimal] = {}  #: every concession payer's part of the visit
+        total_amount = paid = ZERO
         funds: Funds = ()
         in_scope = out_of_scope = None
         for line in lines:
             amount = line.amount
             insurance = line.insurance
             if insurance is not None:
-                funds, paid = self._opened(visit, line, sums)
+                if not_funds:
+                    self._check_funds(visit, line)
+                funds, paid = insurance.payers[:-1], insurance.fund_total
                 in_scope, out_of_scope = insurance.in_scope_self_pay, insurance.out_of_scope_self_pay
             total_amount += amount
-            total_paid += paid
             left = amount - paid
             groups = by_item.get(line.item)
             if groups is None and unknown_item is not None and line.item not in self.registry.items:
@@ -244,7 +245,7 @@ class Settler:
         for place, state in waiting:
             decided[place] = decision = state.decision(sums)
             total_reduction += decision.reduction
-        return tuple(decided), self._totals(total_amount, total_paid, total_reduction, sums)  # type: ignore[arg-type]
+        return tuple(decided), self._totals(visit, total_amount, total_reduction, sums)  # type: ignore[arg-type]
 
     def _line_by_line(self, visit: Visit, ctx: VisitContext, lines: list[ChargeLine], plan: CachedPlan,
                       unknown_item: Callable[[Visit, ChargeLine], Exception] | None,
@@ -254,18 +255,14 @@ class Settler:
         depend on no other line but through per-visit caps, and every rule meets those in
         canonical line order either way.
 
-        Most lines are the usual one (one fund paid part of it, and its figures are sound and in
-        whole fen: ``Insurance.payers``), and most of them no rule covers: such a line costs
-        little more than in the fast loop. Its payer breakdown was built with its figures, which
-        add up if their total is the amount; its fund, checked on the visit's first usual line,
-        is trusted on the next ones and summed apart (benchmarks/RESULTS.md, "Settlement (issue
-        16)")."""
-        sums: dict[str, Decimal] = {}  #: every payer's part of the visit but the patient's and ``fund_paid``
+        Most lines no rule covers: such a line's payer breakdown is its insurance data's own
+        (``Insurance.payers``), and what the funds paid over the visit was summed when the visit
+        was built (``Visit.funds_paid``), so that it costs little more than in the fast loop
+        (benchmarks/RESULTS.md, "Settlement (issue 16)")."""
+        sums: dict[str, Decimal] = {}  #: every concession payer's part of the visit
         cap_left: dict[int, Decimal] = {}
         decided = []
-        fund: str | None = None  #: the fund of the visit's usual lines, checked on the first one
-        fund_paid = ZERO  #: what ``fund`` paid on the usual lines
-        total_amount = total_paid = total_reduction = ZERO  #: ``total_paid``: on the lines that are not usual
+        total_amount = total_reduction = ZERO
         items = self.registry.items
         by_item, pots = plan.by_item, plan.pots
         in_scope = out_of_scope = ZERO  # the pots, counted only if some rule is computed on one
@@ -274,34 +271,21 @@ class Settler:
             insurance: Insurance = line.insurance  # type: ignore[assignment]  # the visit is insured
             total_amount += amount
             parts = insurance.payers
-            if not parts or (parts[0][0] != fund and fund is not None):
-                funds, paid = self._opened(visit, line, sums)
-                total_paid += paid
-                left = amount - paid
-                parts = (*funds, (PATIENT, left))
-            else:  # the usual line
-                sole = parts[0]
-                if fund is None:  # the visit's first: what is left to check of it is its fund's id
-                    if sole[0] in self.not_funds:
-                        self._opened(visit, line, None)  # which refuses it
-                    fund = sole[0]
-                paid = sole[1]
-                fund_paid += paid
-                left = parts[1][1]
             groups = by_item.get(line.item)
             if groups is None:  # no rule covers the line
                 if unknown_item is not None and line.item not in items:
                     raise unknown_item(visit, line)
-                decided.append(_new(LineDecision, (line.line_id, line.item, amount, ZERO, left, None, None, (), paid,
-                                                   parts)))
+                decided.append(_new(LineDecision, (line.line_id, line.item, amount, ZERO, parts[-1][1], None, None, (),
+                                                   insurance.fund_total, parts)))
                 continue
             # the stages, as _line_stage and _Line.take do them, written out here for speed
+            left = parts[-1][1]
             gross = amount
             if pots:
                 in_scope, out_of_scope = insurance.in_scope_self_pay, insurance.out_of_scope_self_pay
             applied: list[Applied] = []
             first: CompiledRule | None = None
-            payers: dict[str, Decimal] = {}
+            payer: str | None = None  #: the concession payer of every rule applied, ``""`` if several
             for group in groups:
                 best: CompiledRule | None = None
                 best_reduction = ZERO
@@ -321,79 +305,63 @@ class Settler:
                 if best is None:
                     continue
                 applied.append(_new(Applied, (best.rule_id, best_reduction, best.payer, best.base)))
-                first = first or best
-                payers[best.payer] = (payers[best.payer] + best_reduction if best.payer in payers
-                                      else ZERO + best_reduction)
+                if first is None:
+                    first, payer = best, best.payer
+                elif best.payer != payer:
+                    payer = ""
                 gross -= best_reduction
                 left -= best_reduction
                 if pots:
                     in_scope, out_of_scope = _off_pots(best.base, best_reduction, in_scope, out_of_scope)
                 if best.per_visit_cap is not None:
                     cap_left[best.order] = cap_left.get(best.order, best.per_visit_cap) - best_reduction
-            if first is not None and len(payers) == 1:  # _covered, its usual case
-                (pair,) = payers.items()
-                payer, reduction = pair
-                sums[payer] = sums[payer] + reduction if payer in sums else reduction
-                total_reduction += reduction
-                decided.append(_new(LineDecision, (line.line_id, line.item, amount, reduction, left, first.rule_id,
-                                                   first.clause, tuple(applied), paid,
-                                                   (*parts[:-1], pair, (PATIENT, left)))))
+            if first is None:
+                decided.append(_new(LineDecision, (line.line_id, line.item, amount, ZERO, left, None, None, (),
+                                                   insurance.fund_total, parts)))
                 continue
-            covered = _covered(line, paid, parts[:-1], left, first, applied, payers, sums)
-            total_reduction += covered.reduction
-            decided.append(covered)
-        if fund is not None:
-            sums[fund] = sums[fund] + fund_paid if fund in sums else fund_paid
-            total_paid += fund_paid
-        return tuple(decided), self._totals(total_amount, total_paid, total_reduction, sums)
+            if not payer:  # several payers took their part
+                covered = _covered(line, insurance.fund_total, parts[:-1], left, first, applied, sums)
+                total_reduction += covered.reduction
+                decided.append(covered)
+                continue
+            reduction = amount - gross  # what the one payer took, in all
+            sums[payer] = sums[payer] + reduction if payer in sums else reduction
+            total_reduction += reduction
+            decided.append(_new(LineDecision, (
+                line.line_id, line.item, amount, reduction, left, first.rule_id, first.clause, tuple(applied),
+                insurance.fund_total, (parts[0], (payer, reduction), (PATIENT, left)) if len(parts) == 2
+                else (*parts[:-1], (payer, reduction), (PATIENT, left)))))
+        return tuple(decided), self._totals(visit, total_amount, total_reduction, sums)
 
-    def _opened(self, visit: Visit, line: ChargeLine, sums: dict[str, Decimal] | None) -> tuple[Funds, Decimal]:
-        """The funds that paid part of a line of an insured visit, in output order (added to
-        ``sums``, if given), and what they paid together. ``Insurance`` and ``ChargeLine`` have
-        checked the figures; what is left is the registry's question: a payer a plugin registers
-        to bear concessions cannot be a fund too."""
-        insurance: Insurance = line.insurance  # type: ignore[assignment]  # the visit is insured
-        funds = insurance.funds
-        for fund, _ in funds:
+    def _check_funds(self, visit: Visit, line: ChargeLine) -> None:
+        """Refuse a line whose insurance data names, as a fund, a payer a plugin registers to bear
+        concessions (``Insurance`` has refused the built-in ones and checked the figures)."""
+        for fund, _ in line.insurance.funds:  # type: ignore[union-attr]  # the visit is insured
             if fund in self.not_funds:
                 raise InputError(Text(f"收费明细 {line.line_id!r}：{fund!r} 不是医保基金（它是减免的付款方）",
                                       f"line {line.line_id!r}: {fund!r} is not an insurance fund (it bears "
                                       "concessions)"), record=visit.visit_id,
                                  field=_field(visit, line, f".funds.{fund}"), value=fund)
-        paid = insurance.fund_total
-        if len(funds) > 1 or not paid:  # one fund that paid something: as it is
-            funds = tuple(sorted((fund for fund in funds if fund[1]), key=self._rank.of))
-        if sums is not None:
-            for fund, part in funds:
-                sums[fund] = sums[fund] + part if fund in sums else part
-        return funds, paid
 
-    def _totals(self, amount: Decimal, insurance: Decimal, reduction: Decimal, sums: dict[str, Decimal]) -> Totals:
-        """The visit's totals from the sums of its lines' amounts, insurance and reductions, and
-        every payer's part but the patient's (``sums``). The patient pays the rest: the sum of
-        the lines' ``payable``, to the fen and to the exponent (exact sums and differences of the
-        same figures)."""
+    def _totals(self, visit: Visit, amount: Decimal, reduction: Decimal, sums: dict[str, Decimal]) -> Totals:
+        """The visit's totals from the sums of its lines' amounts and reductions, what its funds
+        paid (``Visit.funds_paid``), and every concession payer's part (``sums``). The patient
+        pays the rest: the sum of the lines' ``payable``, to the fen and to the exponent (exact
+        sums and differences of the same figures)."""
+        funds = visit.funds_paid
+        if len(funds) == 1:  # the usual visit: one fund
+            insurance = funds[0][1]
+            if not insurance:
+                funds = ()
+        else:
+            funds = tuple([fund for fund in funds if fund[1]])
+            insurance = sum([paid for _, paid in funds], ZERO)
         payable = amount - insurance - reduction
         parts = tuple(sums.items())
-        if len(parts) == 2:  # the usual visit: a fund and a concession payer
-            rank = self._rank
-            if rank[parts[0][0]] > rank[parts[1][0]]:
-                parts = (parts[1], parts[0])
-        elif len(parts) > 2:
-            parts = tuple(sorted(parts, key=self._rank.of))
-        return Totals(amount, amount - insurance - payable, payable, insurance, parts + ((PATIENT, payable),))
-
-
-class _Ranks(dict[str, tuple[int, int, str]]):
-    """Payer id → its place in the output. A fund the registry does not know is placed when it
-    turns up, and not kept: visits may name any number of such funds."""
-
-    def __missing__(self, payer: str) -> tuple[int, int, str]:
-        return (0, *fund_order(payer))
-
-    def of(self, part: tuple[str, Decimal]) -> tuple[int, int, str]:
-        """The place of a ``(payer id, yuan)`` pair."""
-        return self[part[0]]
+        if len(parts) > 1:
+            place = self._place
+            parts = tuple(sorted(parts, key=lambda part: place[part[0]]))
+        return Totals(amount, amount - insurance - payable, payable, insurance, (*funds, *parts, (PATIENT, payable)))
 
 
 def _field(visit: Visit, line: ChargeLine, rest: str = "") -> str:

@@ -9,7 +9,7 @@ amount is checked where the line is built (``model.visit.ChargeLine``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 
@@ -19,6 +19,7 @@ from shuangyong.money import ZERO, parse_amount
 from shuangyong.text import Text
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from decimal import Decimal
 
 #: The bases a benefit may be computed on (a pack rule's ``base``); ``gross`` is the amount itself,
@@ -27,6 +28,22 @@ BASES = ("gross", "patient_share", "in_scope_self_pay", "out_of_scope_self_pay")
 #: The self-pay parts, in the order the contract lists (and per-visit figures are spread in).
 SELF_PAY_PARTS = ("preliminary", "in_scope", "full", "over_limit")
 _PART_FIELDS = tuple(f"insurance.self_pay.{part}" for part in SELF_PAY_PARTS)
+_RANK = {fund: rank for rank, fund in enumerate(BUILTIN_FUNDS)}
+T = TypeVar("T")
+
+
+def fund_order(fund_id: str) -> tuple[int, str]:
+    """Sort key of fund ids: the built-in funds in registry order, then any other id by code point.
+
+    Fixed without the plugin registry, so that how a visit is read never depends on which plugins
+    are installed, nor on the order of the keys in its ``funds`` object.
+    """
+    return (_RANK.get(fund_id, len(_RANK)), fund_id)
+
+
+def ordered_funds(funds: Sequence[tuple[str, T]]) -> tuple[tuple[str, T], ...]:
+    """``(fund id, amount)`` pairs in :func:`fund_order`."""
+    return tuple(funds) if len(funds) < 2 else tuple(sorted(funds, key=lambda pair: fund_order(pair[0])))
 
 
 @attrs.frozen(slots=True)
@@ -48,9 +65,8 @@ class Insurance:
     fund_total: Decimal = attrs.field(init=False, eq=False, repr=False)
     #: every part together: equal to the line's amount in a valid line
     total: Decimal = attrs.field(init=False, eq=False, repr=False)
-    #: the payer breakdown of the usual line before any concession, as a decision gives it:
-    #: ``((fund id, yuan), ("patient", the self-pay))``. Usual: one fund named, and it paid
-    #: something. ``()`` for any other line.
+    #: the payer breakdown before any concession, as a decision gives it: the funds that paid
+    #: something in :func:`fund_order`, then ``("patient", the self-pay)``
     payers: tuple[tuple[str, Decimal], ...] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -60,7 +76,7 @@ class Insurance:
                                                    _part(self.in_scope, _PART_FIELDS[1]),
                                                    _part(self.full, _PART_FIELDS[2]),
                                                    _part(self.over_limit, _PART_FIELDS[3]))
-        fund_total = sum([amount for _, amount in funds], ZERO)
+        fund_total = funds[0][1] if len(funds) == 1 else sum([amount for _, amount in funds], ZERO)
         self_pay = preliminary + in_scope + full + over_limit
         set_field = object.__setattr__  # frozen: every field set once, here
         set_field(self, "funds", funds)
@@ -70,7 +86,10 @@ class Insurance:
         set_field(self, "over_limit", over_limit)
         set_field(self, "fund_total", fund_total)
         set_field(self, "total", fund_total + self_pay)
-        set_field(self, "payers", (funds[0], (PATIENT, self_pay)) if len(funds) == 1 and fund_total else ())
+        if len(funds) == 1 and fund_total:  # the usual line: one fund, which paid part of it
+            set_field(self, "payers", (funds[0], (PATIENT, self_pay)))
+        else:
+            set_field(self, "payers", (*ordered_funds([fund for fund in funds if fund[1]]), (PATIENT, self_pay)))
 
     @property
     def in_scope_self_pay(self) -> Decimal:

@@ -2,7 +2,7 @@
 
 Some HIS know only the totals 医保 settled for a visit (what each fund paid, the self-pay parts),
 not the figures per line. The engine decides line by line, so the totals are spread first: part
-by part (the funds in :func:`fund_order`, then preliminary, in_scope, full, over_limit), each in
+by part (the funds in ``model.insurance.fund_order``, then preliminary, in_scope, full, over_limit), each in
 proportion to what every line still has unassigned, by largest remainder with ties going to the
 earlier line in canonical order (``model.visit.line_order``). A part never takes more than a line
 has left, and once the earlier parts are placed the last one takes exactly what is left, so every
@@ -11,33 +11,15 @@ line's parts add up to its amount and every part's lines add up to the visit's f
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
-from shuangyong.model.insurance import SELF_PAY_PARTS, Insurance
-from shuangyong.model.registry import BUILTIN_FUNDS
+from shuangyong.model.insurance import SELF_PAY_PARTS, Insurance, ordered_funds
 from shuangyong.model.visit import line_order
 from shuangyong.money import from_fen, to_fen
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from decimal import Decimal
-
-T = TypeVar("T")
-_RANK = {fund: rank for rank, fund in enumerate(BUILTIN_FUNDS)}
-
-
-def fund_order(fund_id: str) -> tuple[int, str]:
-    """Sort key of fund ids: the built-in funds in registry order, then any other id by code point.
-
-    Fixed without the plugin registry, so that how a visit is read never depends on which plugins
-    are installed, nor on the order of the keys in its ``funds`` object.
-    """
-    return (_RANK.get(fund_id, len(_RANK)), fund_id)
-
-
-def ordered_funds(funds: Sequence[tuple[str, T]]) -> tuple[tuple[str, T], ...]:
-    """``(fund id, amount)`` pairs in :func:`fund_order`."""
-    return tuple(funds) if len(funds) < 2 else tuple(sorted(funds, key=lambda pair: fund_order(pair[0])))
 
 
 def largest_remainder(total: int, weights: Sequence[int]) -> list[int]:

@@ -11,7 +11,7 @@ import attrs
 
 from shuangyong.errors import InputError
 from shuangyong.limits import MAX_ID_LENGTH
-from shuangyong.model.insurance import parts_differ
+from shuangyong.model.insurance import ordered_funds, parts_differ
 from shuangyong.model.registry import FEE_CATEGORIES as _FEE_CATEGORY_ROWS
 from shuangyong.model.registry import VISIT_KINDS as _VISIT_KIND_ROWS
 from shuangyong.model.vocabulary import one_of
@@ -109,6 +109,15 @@ def _mixed(visit: Visit) -> InputError:
                            f'"{bare.amount}"}}}}'), record=visit.visit_id, field=f"lines[{index}].insurance")
 
 
+def _funds_paid(lines: tuple[ChargeLine, ...]) -> tuple[tuple[str, Decimal], ...]:
+    """What each fund paid over ``lines``, all with insurance data (``Visit.funds_paid``)."""
+    sums: dict[str, Decimal] = {}
+    for line in lines:
+        for fund, paid in line.insurance.funds:  # type: ignore[union-attr]  # every line has insurance data
+            sums[fund] = sums[fund] + paid if fund in sums else paid
+    return ordered_funds(list(sums.items()))
+
+
 def _kind(value: str) -> str:
     return one_of(value, "kind", _KIND, VISIT_KINDS)
 
@@ -139,13 +148,19 @@ class Visit:
     #: every line carries insurance data (docs/settlement.md); a visit where some lines do and
     #: others do not is refused, naming the first bare line
     insured: bool = attrs.field(init=False, eq=False, repr=False)
+    #: every fund the lines' insurance data names and what it paid over them, in fund order
+    #: (``model.insurance.fund_order``); ``()`` without insurance data. Summed once, here, for
+    #: every evaluation of the visit (benchmarks/RESULTS.md, "Settlement (issue 16)").
+    funds_paid: tuple[tuple[str, Decimal], ...] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         lines = self.lines
         bare = list(map(_INSURANCE, lines)).count(None)
         if bare and bare < len(lines):
             raise _mixed(self)
-        object.__setattr__(self, "insured", bool(lines) and not bare)  # frozen: once
+        insured = bool(lines) and not bare
+        object.__setattr__(self, "insured", insured)  # frozen: set once, here
+        object.__setattr__(self, "funds_paid", _funds_paid(lines) if insured else ())
         if len({line.line_id for line in lines}) == len(lines):
             return
         seen: set[str] = set()
