@@ -1,7 +1,7 @@
 """The settlement path's two orders decide alike (issue 16, benchmarks/RESULTS.md "Settlement").
 
 A visit with insurance data under line-scope rules is decided line by line
-(``Settler._line_by_line``, with the usual line's payer breakdown built with its figures:
+(``Settler.line_by_line``, with each line's payer breakdown built with its figures:
 ``Insurance.payers``); every other visit, and ``explain``, stage by stage. Both must give the
 same decision to the byte, amounts' exponents included (the JSON writes an amount as it is), or
 the same refusal. ``Engine.settle(visit, steps)`` is the stage-by-stage order for any visit.

@@ -59,8 +59,6 @@ class CachedPlan:
     entitlements: tuple[Entitlement, ...]
     priorities: tuple[str, ...]
     services: tuple[str, ...]
-    #: some rule has visit scope (then the settlement path goes stage by stage)
-    visit_scope: bool
     #: some rule is computed on a self-pay pot (then the settlement path keeps count of the pots)
     pots: bool
     #: the eligible rules naming fee categories (they settle), or ``None`` when there are none
@@ -70,6 +68,9 @@ class CachedPlan:
     lines: dict[str, tuple[LineGroup, ...]] = attrs.field(factory=dict)
     #: some rule of ``lines`` tests the line (then the fast loop needs the visit's context)
     line_tests: bool = False
+    #: no rule has visit scope nor names a fee category: an insured visit may then be settled
+    #: line by line (``Settler.line_by_line``)
+    by_line: bool = False
 
     @classmethod
     def of(cls, plan: VisitPlan, registry: Registry, *, item_rules_first: bool = False) -> CachedPlan:
@@ -82,11 +83,12 @@ class CachedPlan:
         return cls(plan.by_item, entitlements,
                    registry.priorities.order(p for e in entitlements for p in e.priorities),
                    registry.services.order(s for e in entitlements for s in e.services),
-                   any(rule.visit_scope for rule in rules), any(rule.base in POT_BASES for rule in rules),
+                   any(rule.base in POT_BASES for rule in rules),
                    CategoryPlan(plan.by_category, item_rules_first) if plan.by_category else None,
                    {item: line_groups(groups) for item, groups in plan.by_item.items()},
                    any(rule.line_test is not None for groups in plan.by_item.values()
-                       for group in groups for rule in group))
+                       for group in groups for rule in group),
+                   not plan.by_category and not any(rule.visit_scope for rule in rules))
 
 
 class Engine:
@@ -127,13 +129,20 @@ class Engine:
 
     def evaluate(self, visit: Visit) -> Decision:
         """Decide every line of the visit and the visit's priorities and services."""
-        if self.compiled.settles or visit.insured:  # ``settles``, inlined
-            return self.settle(visit)
         signed = self._signed
         plan = signed.get(self._signature(visit)) if signed is not None else None  # ``_visit_plan``'s usual case
         ctx = None
         if plan is None:
             plan, ctx = self._visit_plan(visit)
+        if self.compiled.settles or visit.insured:  # ``settles``, inlined
+            if visit.insured and plan.by_line and not self.settler.not_funds:  # ``Settler.settle``'s usual case
+                if ctx is None and plan.line_tests:
+                    ctx = VisitContext.of(visit, self.registry)
+                settled, totals = self.settler.line_by_line(visit, ctx, plan,
+                                                            self._unknown_item if self.strict else None)
+                return Decision(visit.visit_id, self.policy.fingerprint, settled, plan.priorities, plan.services,
+                                plan.entitlements, totals)
+            return self._settled(visit, plan, ctx, None)
         if ctx is None and plan.line_tests:
             ctx = VisitContext.of(visit, self.registry)
         by_item = plan.lines
@@ -194,6 +203,10 @@ class Engine:
         """The settlement path for any visit (``evaluate`` takes it when ``settles``); ``steps``,
         if given, is filled with what each rule did on each line, for ``explain``."""
         plan, ctx = self._visit_plan(visit)
+        return self._settled(visit, plan, ctx, steps)
+
+    def _settled(self, visit: Visit, plan: CachedPlan, ctx: VisitContext | None, steps: Steps | None) -> Decision:
+        """``settle`` once the visit's plan is known (and its context, if it was built on the way)."""
         if ctx is None and (plan.line_tests or plan.categories is not None):  # else no rule reads it
             ctx = VisitContext.of(visit, self.registry)
         lines, totals = self.settler.settle(visit, ctx, plan, self._unknown_item if self.strict else None, steps)

@@ -188,15 +188,16 @@ class Settler:
         visit-scope rule needs, and what refuses a rule that needs insurance data the visit lacks
         at the first stage and line that meet it; a line no rule covers is decided at once. A
         visit with insurance data under line-scope rules goes line by line instead
-        (:meth:`_line_by_line`), unless ``explain`` asks."""
+        (:meth:`line_by_line`), unless ``explain`` asks."""
         ctx = cast("VisitContext", context)  # None only where no rule reads it (above)
-        lines = sorted(visit.lines, key=_ORDER)
         insured = visit.insured
-        categories = plan.categories
         #: some line names a fund id that is a concession payer's (a plugin's): refused at that line
-        not_funds = insured and not self.not_funds.isdisjoint([fund for fund, _ in visit.funds_paid])
-        if insured and not plan.visit_scope and categories is None and steps is None and not not_funds:
-            return self._line_by_line(visit, ctx, lines, plan, unknown_item)
+        not_funds = insured and bool(self.not_funds) and not self.not_funds.isdisjoint(
+            [fund for fund, _ in visit.funds_paid])
+        if insured and plan.by_line and steps is None and not not_funds:
+            return self.line_by_line(visit, ctx, plan, unknown_item)
+        lines = sorted(visit.lines, key=_ORDER)
+        categories = plan.categories
         by_item = plan.by_item
         decided: list[LineDecision | None] = []
         waiting: list[tuple[int, _Line]] = []  #: (place in ``decided``, the line) till the stages are done
@@ -247,13 +248,14 @@ class Settler:
             total_reduction += decision.reduction
         return tuple(decided), self._totals(visit, total_amount, total_reduction, sums)  # type: ignore[arg-type]
 
-    def _line_by_line(self, visit: Visit, ctx: VisitContext, lines: list[ChargeLine], plan: CachedPlan,
-                      unknown_item: Callable[[Visit, ChargeLine], Exception] | None,
-                      ) -> tuple[tuple[LineDecision, ...], Totals]:
-        """``settle`` for a visit with insurance data under line-scope rules: each line through
-        all its stages in turn, which decides as stage by stage does, since a line's stages
-        depend on no other line but through per-visit caps, and every rule meets those in
-        canonical line order either way.
+    def line_by_line(self, visit: Visit, ctx: VisitContext | None, plan: CachedPlan,
+                     unknown_item: Callable[[Visit, ChargeLine], Exception] | None,
+                     ) -> tuple[tuple[LineDecision, ...], Totals]:
+        """``settle`` for a visit with insurance data under line-scope rules (``plan.by_line``),
+        whose funds are all funds (none of ``not_funds``): each line through all its stages in
+        turn, which decides as stage by stage does, since a line's stages depend on no other line
+        but through per-visit caps, and every rule meets those in canonical line order either way.
+        ``ctx`` may be ``None`` when no rule of the plan tests a line.
 
         Most lines no rule covers: such a line's payer breakdown is its insurance data's own
         (``Insurance.payers``), and what the funds paid over the visit was summed when the visit
@@ -266,7 +268,8 @@ class Settler:
         items = self.registry.items
         by_item, pots = plan.by_item, plan.pots
         in_scope = out_of_scope = ZERO  # the pots, counted only if some rule is computed on one
-        for line in lines:
+        lines = visit.lines
+        for line in sorted(lines, key=_ORDER) if len(lines) > 1 else lines:
             amount = line.amount
             insurance: Insurance = line.insurance  # type: ignore[assignment]  # the visit is insured
             total_amount += amount
@@ -275,11 +278,11 @@ class Settler:
             if groups is None:  # no rule covers the line
                 if unknown_item is not None and line.item not in items:
                     raise unknown_item(visit, line)
-                decided.append(_new(LineDecision, (line.line_id, line.item, amount, ZERO, parts[-1][1], None, None, (),
-                                                   insurance.fund_total, parts)))
+                decided.append(_new(LineDecision, (line.line_id, line.item, amount, ZERO, insurance.self_pay, None,
+                                                   None, (), insurance.fund_total, parts)))
                 continue
             # the stages, as _line_stage and _Line.take do them, written out here for speed
-            left = parts[-1][1]
+            left = insurance.self_pay
             gross = amount
             if pots:
                 in_scope, out_of_scope = insurance.in_scope_self_pay, insurance.out_of_scope_self_pay
@@ -290,7 +293,7 @@ class Settler:
                 best: CompiledRule | None = None
                 best_reduction = ZERO
                 for rule in group:
-                    if rule.line_test is not None and not rule.line_test(ctx, line):
+                    if rule.line_test is not None and not rule.line_test(ctx, line):  # type: ignore[arg-type]
                         continue
                     name = rule.base
                     reduction = rule.reduce(  # type: ignore[misc]
@@ -349,19 +352,17 @@ class Settler:
         pays the rest: the sum of the lines' ``payable``, to the fen and to the exponent (exact
         sums and differences of the same figures)."""
         funds = visit.funds_paid
-        if len(funds) == 1:  # the usual visit: one fund
+        if len(funds) == 1 and len(sums) < 2 and funds[0][1]:  # the usual visit: a fund, a payer at most
             insurance = funds[0][1]
-            if not insurance:
-                funds = ()
-        else:
-            funds = tuple([fund for fund in funds if fund[1]])
-            insurance = sum([paid for _, paid in funds], ZERO)
+            payable = amount - insurance - reduction
+            return Totals(amount, reduction, payable, insurance,
+                          (funds[0], *sums.items(), (PATIENT, payable)) if sums else (funds[0], (PATIENT, payable)))
+        funds = tuple([fund for fund in funds if fund[1]])
+        insurance = sum([paid for _, paid in funds], ZERO)
         payable = amount - insurance - reduction
-        parts = tuple(sums.items())
-        if len(parts) > 1:
-            place = self._place
-            parts = tuple(sorted(parts, key=lambda part: place[part[0]]))
-        return Totals(amount, amount - insurance - payable, payable, insurance, (*funds, *parts, (PATIENT, payable)))
+        place = self._place
+        parts = sorted(sums.items(), key=lambda part: place[part[0]])
+        return Totals(amount, reduction, payable, insurance, (*funds, *parts, (PATIENT, payable)))
 
 
 def _field(visit: Visit, line: ChargeLine, rest: str = "") -> str:
@@ -380,7 +381,7 @@ def _missing_insurance(visit: Visit, line: ChargeLine, rule: CompiledRule) -> In
 
 def _line_stage(visit: Visit, ctx: VisitContext, state: _Line, group: tuple[CompiledRule, ...],
                 cap_left: dict[int, Decimal], steps: Steps | None) -> None:
-    """The best of a stage's line-scope rules on one line (``Settler._line_by_line`` does the
+    """The best of a stage's line-scope rules on one line (``Settler.line_by_line`` does the
     same for the lines it decides)."""
     line = state.line
     left = state.left

@@ -63,6 +63,8 @@ class Insurance:
     over_limit: Decimal = ZERO  #: 超限价: above the fund's price limit
     #: what the insurance funds paid together
     fund_total: Decimal = attrs.field(init=False, eq=False, repr=False)
+    #: the four self-pay parts together: what the patient owes before any concession
+    self_pay: Decimal = attrs.field(init=False, eq=False, repr=False)
     #: every part together: equal to the line's amount in a valid line
     total: Decimal = attrs.field(init=False, eq=False, repr=False)
     #: the payer breakdown before any concession, as a decision gives it: the funds that paid
@@ -85,6 +87,7 @@ class Insurance:
         set_field(self, "full", full)
         set_field(self, "over_limit", over_limit)
         set_field(self, "fund_total", fund_total)
+        set_field(self, "self_pay", self_pay)
         set_field(self, "total", fund_total + self_pay)
         if len(funds) == 1 and fund_total:  # the usual line: one fund, which paid part of it
             set_field(self, "payers", (funds[0], (PATIENT, self_pay)))
