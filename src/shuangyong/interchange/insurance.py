@@ -78,13 +78,14 @@ def insurance_from(data: InsuranceIn, payers: Vocabulary | None = None) -> Insur
     (strict mode): a fund id the registry does not know as a fund is refused, instead of reported
     as given."""
     given = data.get("funds")
-    funds = ordered_funds([(fund_id, value) if payers is None else _fund(fund_id, value, payers)
-                           for fund_id, value in given.items()]) if given else ()
-    self_pay: Any = data.get("self_pay")
-    if not self_pay:
-        return Insurance(funds)
-    get = self_pay.get
-    return Insurance(funds, get("preliminary", ZERO), get("in_scope", ZERO), get("full", ZERO), get("over_limit", ZERO))
+    funds: tuple[tuple[str, object], ...] = ()
+    if given:
+        funds = tuple(given.items()) if payers is None else tuple([_fund(fund_id, value, payers)
+                                                                    for fund_id, value in given.items()])
+        if len(funds) > 1:
+            funds = ordered_funds(funds)
+    self_pay = data.get("self_pay")
+    return Insurance(funds, **self_pay) if self_pay else Insurance(funds)  # type: ignore[misc]  # its keys: the parts
 
 
 def settle_visit(lines: Sequence[ChargeLine], insurance: Insurance) -> tuple[ChargeLine, ...]:

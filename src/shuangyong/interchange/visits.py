@@ -265,7 +265,10 @@ def _build(record: VisitIn, codes: ChargeCodeMap | None, payers: Vocabulary | No
     try:
         day = _day(record["date"])
         lines = tuple([ChargeLine(line["line_id"], item, line["amount"])  # only line_id, item and amount
-                       if len(line) == 3 and (item := line.get("item")) else _line(line, codes, day, payers)
+                       if len(line) == 3 and (item := line.get("item"))
+                       else ChargeLine(line["line_id"], item, line["amount"], insurance=insurance_from(settled, payers))
+                       if len(line) == 4 and (item := line.get("item")) and (settled := line.get("insurance"))
+                       else _line(line, codes, day, payers)  # and insurance
                        for line in record["lines"]])
         insurance = record.get("insurance")
         if insurance is not None:
