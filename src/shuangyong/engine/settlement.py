@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, NamedTuple, cast
 from shuangyong.engine.compiler import CompiledRule
 from shuangyong.engine.decision import Applied, LineDecision, Totals
 from shuangyong.errors import InputError
-from shuangyong.model.registry import PATIENT, Registry
+from shuangyong.model.registry import NOT_FUNDS, PATIENT, Registry
 from shuangyong.model.spread import largest_remainder
 from shuangyong.money import ZERO, from_fen, to_fen
 from shuangyong.text import Text
@@ -169,9 +169,9 @@ class Settler:
 
     def __init__(self, payers: tuple[str, ...], registry: Registry) -> None:
         self.registry = registry
-        #: ids a line's funds may not use: they name who bears concessions (``Insurance`` refuses
-        #: the built-in ones and the patient; a plugin may register more)
-        self.not_funds = frozenset(registry.payer_ids("subsidy"))
+        #: ids a line's funds may not use that ``Insurance`` cannot refuse itself: payers of
+        #: concessions a plugin registers (it refuses the built-in ones and the patient)
+        self.not_funds = frozenset(registry.payer_ids("subsidy")) - NOT_FUNDS
         #: concession payer id → its place in the output, after the funds: the waterfall order
         self._place = {payer: n for n, payer in enumerate(payers)}
 

@@ -16,8 +16,8 @@ from typing_extensions import TypedDict
 
 from shuangyong.errors import InputError
 from shuangyong.limits import MAX_ID_LENGTH
-from shuangyong.model.insurance import Insurance, parts_differ
-from shuangyong.model.spread import ordered_funds, spread
+from shuangyong.model.insurance import Insurance, ordered_funds, parts_differ
+from shuangyong.model.spread import spread
 from shuangyong.money import ZERO
 from shuangyong.text import Text
 
