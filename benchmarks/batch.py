@@ -11,7 +11,8 @@ JSON Lines and as Parquet. Timed as commands, start-up included, best of ``--rep
 Every output is checked to be byte-identical to the row engine's before any figure is printed.
 Then, in-process and without reading or writing: ``Engine.evaluate`` over ``Visit`` objects
 against ``BatchEngine`` deciding over columns built beforehand (the rules' share of the work).
-Peak RSS of ``shuangyong batch FILE.parquet`` at each ``--rss-lines``: flat if the path streams.
+Peak RSS of ``shuangyong batch FILE`` (Parquet, then JSON Lines) at each ``--rss-lines``: flat if
+the path streams.
 """
 
 from __future__ import annotations
@@ -114,12 +115,14 @@ def core(parquet: Path, lines: int) -> None:
 
 
 def peak_rss(lines: int, folder: Path) -> None:
-    _, parquet = write_data(lines, folder)
-    command = [sys.executable, "-c", PEAK, *cli("batch", str(parquet), "--no-progress")]
-    start = time.perf_counter()
-    kib = int(subprocess.run(command, check=True, capture_output=True, text=True).stdout.split()[-1])
-    seconds = time.perf_counter() - start
-    print(f"  {lines:>10} lines  {seconds:7.1f} s  {lines / seconds:9.0f} lines/s  peak RSS {kib / 1024:7.1f} MB")
+    """Peak RSS of ``shuangyong batch`` on ``lines`` lines, from Parquet and from JSON Lines."""
+    for source in write_data(lines, folder)[::-1]:
+        command = [sys.executable, "-c", PEAK, *cli("batch", str(source), "--no-progress")]
+        start = time.perf_counter()
+        kib = int(subprocess.run(command, check=True, capture_output=True, text=True).stdout.split()[-1])
+        seconds = time.perf_counter() - start
+        print(f"  {source.suffix[1:]:8s} {lines:>10} lines  {seconds:7.1f} s  {lines / seconds:9.0f} lines/s  "
+              f"peak RSS {kib / 1024:7.1f} MB  (target ≤ 200 MB at 10,000,000)")
     for path in folder.glob(f"visits-{lines}.*"):
         path.unlink()
 
@@ -134,7 +137,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="shuangyong-batch-") as folder:
         side_by_side(args.lines, Path(folder), args.repeats)
         if args.rss_lines:
-            print("shuangyong batch FILE.parquet > /dev/null, peak RSS by size (streams: should stay flat)")
+            print("shuangyong batch FILE > /dev/null, peak RSS by size (streams: should stay flat)")
         for lines in args.rss_lines:
             peak_rss(lines, Path(folder))
 
