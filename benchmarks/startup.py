@@ -1,6 +1,6 @@
 """Issue 18 §1 and §4: what a process pays before its first decision, against a hand-written script.
 
-    python benchmarks/startup.py [--repeats 15] [--pack-rules 10000] [--pack-repeats 3]
+    python benchmarks/startup.py [--repeats 15] [--pack-rules 10000] [--pack-repeats 3] [--from-source]
 
 Start-up: each command runs in a fresh process with every installed plugin; wall and CPU time
 (user + system, the child's own rusage) are each the best of ``--repeats`` runs, and the ratio
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -55,9 +56,16 @@ def best(repeats: int, command: list[str], env: dict[str, str]) -> tuple[float, 
     return min(wall for wall, _ in runs), min(cpu for _, cpu in runs)
 
 
-def start_up(repeats: int) -> None:
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("SHUANGYONG_LOAD_PLUGINS", "SHUANGYONG_DISABLE_PLUGINS")}
+def start_up(repeats: int, *, compiled: bool = True) -> None:
+    """Each command's start-up. ``compiled``: with every module's bytecode cached, as an installed
+    package has it (pip compiles a wheel's modules; Python caches an editable install's on first
+    import), whatever ``PYTHONDONTWRITEBYTECODE`` says; each command runs once untimed first. This
+    machine sets ``PYTHONDONTWRITEBYTECODE=1``, under which an editable install's modules are
+    compiled from source on every run (``--from-source``)."""
+    dropped = {"SHUANGYONG_LOAD_PLUGINS", "SHUANGYONG_DISABLE_PLUGINS", "PYTHONDONTWRITEBYTECODE"}
+    env = {key: value for key, value in os.environ.items() if key not in dropped}
+    if not compiled:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
     no_plugins = {**env, "SHUANGYONG_LOAD_PLUGINS": ""}
     cases: list[tuple[str, list[str], dict[str, str]]] = [
         ("hand-written stdlib json script, one visit", [sys.executable, "-c", HAND_WRITTEN, str(VISIT)], env),
@@ -65,9 +73,13 @@ def start_up(repeats: int) -> None:
         ("shuangyong evaluate, one visit, every plugin", [str(BIN / "shuangyong"), "evaluate", str(VISIT)], env),
         ("shuangyong evaluate, one visit, no plugin", [str(BIN / "shuangyong"), "evaluate", str(VISIT)], no_plugins),
     ]
+    if compiled:
+        for _, command, environ in cases:  # which caches every module's bytecode
+            run_once(command, environ)
     results = [(name, *best(repeats, command, environ)) for name, command, environ in cases]
     base_wall, base_cpu = results[0][1], results[0][2]
-    print(f"start-up, best of {repeats} (wall and CPU each):")
+    print(f"start-up, best of {repeats} (wall and CPU each), "
+          f"{'bytecode cached' if compiled else 'modules compiled from source on every run'}:")
     print(f"{'':48} {'wall s':>7} {'× script':>9} {'CPU s':>7} {'× script':>9}")
     for name, wall, cpu in results:
         print(f"{name:48} {wall:7.3f} {wall / base_wall:9.1f} {cpu:7.3f} {cpu / base_cpu:9.1f}")
@@ -108,8 +120,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--pack-rules", type=int, default=10_000)
     parser.add_argument("--pack-repeats", type=int, default=3)
+    parser.add_argument("--from-source", action="store_true",
+                        help="with PYTHONDONTWRITEBYTECODE=1 and no bytecode cached for the source tree")
     args = parser.parse_args()
-    start_up(args.repeats)
+    if args.from_source:
+        for tree in ("src", "plugins"):
+            for cache in (HERE.parent / tree).rglob("__pycache__"):
+                shutil.rmtree(cache)
+    start_up(args.repeats, compiled=not args.from_source)
     if args.pack_rules:
         big_pack(args.pack_rules, args.pack_repeats)
 
