@@ -65,8 +65,6 @@ class Insurance:
     fund_total: Decimal = attrs.field(init=False, eq=False, repr=False)
     #: the four self-pay parts together: what the patient owes before any concession
     self_pay: Decimal = attrs.field(init=False, eq=False, repr=False)
-    #: every part together: equal to the line's amount in a valid line
-    total: Decimal = attrs.field(init=False, eq=False, repr=False)
     #: the payer breakdown before any concession, as a decision gives it: the funds that paid
     #: something in :func:`fund_order`, then ``("patient", the self-pay)``
     payers: tuple[tuple[str, Decimal], ...] = attrs.field(init=False, eq=False, repr=False)
@@ -86,7 +84,10 @@ class Insurance:
         if over_limit is not ZERO:
             over_limit = parse_amount(over_limit, field=_PART_FIELDS[3])
         fund_total = read[0][1] if len(read) == 1 else sum([amount for _, amount in read], ZERO)
-        self_pay = preliminary + in_scope + full + over_limit
+        if preliminary is ZERO and over_limit is ZERO:  # the usual line: in scope, full, or both
+            self_pay = full if in_scope is ZERO else in_scope if full is ZERO else in_scope + full
+        else:
+            self_pay = preliminary + in_scope + full + over_limit
         set_field = object.__setattr__  # frozen: every field set once, here
         set_field(self, "funds", read)
         set_field(self, "preliminary", preliminary)
@@ -95,11 +96,16 @@ class Insurance:
         set_field(self, "over_limit", over_limit)
         set_field(self, "fund_total", fund_total)
         set_field(self, "self_pay", self_pay)
-        set_field(self, "total", fund_total + self_pay)
         if len(read) == 1 and fund_total:  # the usual line: one fund, which paid part of it
             set_field(self, "payers", (read[0], (PATIENT, self_pay)))
         else:
             set_field(self, "payers", (*ordered_funds([fund for fund in read if fund[1]]), (PATIENT, self_pay)))
+
+    @property
+    def total(self) -> Decimal:
+        """Every part together: equal to the line's amount in a valid line (worked out when asked:
+        only building a line asks, and a field would cost every line's memory)."""
+        return self.fund_total + self.self_pay
 
     @property
     def in_scope_self_pay(self) -> Decimal:
