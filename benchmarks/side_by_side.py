@@ -6,9 +6,10 @@ Each row is a command run in a child process, start-up included, and timed by th
 child used (user + system, ``RUSAGE_CHILDREN``), best of ``--repeats``; wall time is printed
 beside it. The ratio is against the first row, the hand-written script with the standard
 library's ``json`` and ``Decimal`` (``baseline_script.py``, which writes less than the contract),
-measured in the same run. Every shuangyong row's output is checked byte for byte against
+measured in the same run; the next two are the same script reading and writing with orjson and
+with msgspec (``baseline_fast.py``). Every shuangyong row's output is checked byte for byte against
 ``shuangyong evaluate``'s before the table is printed; the hand-written script's totals against
-evaluate's (``run.py``'s end_to_end check).
+evaluate's (``run.py``'s end_to_end check), and so are the fast-library scripts'.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import filecmp
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -33,11 +35,17 @@ from shuangyong.batch.sources import records_in_tables, write_records_in_chunks 
 LINES_PER_VISIT = 20
 
 
+#: the children run as an installed package does, with its bytecode cached: without this a machine
+#: that sets PYTHONDONTWRITEBYTECODE (this one does) compiles the editable install at every start
+#: (benchmarks/RESULTS.md, "Start-up again"); the first of the repeats writes the cache
+CHILD_ENV = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+
+
 def child_seconds(command: list[str]) -> tuple[float, float]:
     """(CPU seconds, wall seconds) of one run of ``command``."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=CHILD_ENV)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), wall
@@ -75,10 +83,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="shuangyong-side-") as name:
         folder = Path(name)
         source, parquet = write_data(args.lines, folder)
-        out = {key: folder / f"{key}.jsonl" for key in ("script", "evaluate", "batch-jsonl", "batch-parquet")}
+        out = {key: folder / f"{key}.jsonl"
+               for key in ("script", "orjson", "msgspec", "evaluate", "batch-jsonl", "batch-parquet")}
         rows = {
             "hand-written, stdlib json + Decimal": [sys.executable, str(HERE / "baseline_script.py"), str(source),
                                                     str(out["script"])],
+            **{f"hand-written, {library} + Decimal": [sys.executable, str(HERE / "baseline_fast.py"), library,
+                                                      str(source), str(out[library])]
+               for library in ("orjson", "msgspec")},
             "shuangyong evaluate": [*shuangyong, "evaluate", str(source), "-o", str(out["evaluate"])],
             "shuangyong batch (JSON Lines)": [*shuangyong, "batch", str(source), "-o", str(out["batch-jsonl"]),
                                               "--no-progress"],
@@ -86,7 +98,8 @@ def main() -> None:
                                            "--no-progress"],
         }
         figures = {label: best(command, args.repeats) for label, command in rows.items()}
-        totals_agree(out["evaluate"], out["script"])
+        for key in ("script", "orjson", "msgspec"):
+            totals_agree(out["evaluate"], out[key])
         for key in ("batch-jsonl", "batch-parquet"):
             assert filecmp.cmp(out["evaluate"], out[key], shallow=False), f"{key} differs from evaluate"
     base = figures["hand-written, stdlib json + Decimal"][0]
