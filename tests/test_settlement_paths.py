@@ -56,6 +56,21 @@ def test_line_by_line_decides_as_stage_by_stage(policy: PolicySet, visit: Visit,
     assert line_by_line == stage_by_stage
 
 
+@settings(max_examples=300, deadline=None)
+@given(pack_sets(registry=REGISTRY, items=ITEMS, effective_dates=False, regions=False),
+       insured_visits(registry=REGISTRY, items=ITEMS), st.booleans())
+def test_hospital_rules_on_insured_visits_decide_as_stage_by_stage(policy: PolicySet, visit: Visit,
+                                                                    strict: bool) -> None:
+    """Under packs without the settlement keys an insured visit goes through
+    ``Settler.hospital_lines``: the fast loop's plan-time winners, each reduction cut to what the
+    patient still owes. It decides as the stage-by-stage order does, cut winners and ties too."""
+    engine = Engine(policy, REGISTRY, strict=strict)
+    assume(visit.insured)
+    assert not engine.compiled.settles
+    line_by_line, stage_by_stage = both_orders(engine, visit)
+    assert line_by_line == stage_by_stage
+
+
 HEAD = textwrap.indent(RULE_HEAD, "    ")
 PACK = f"""schema_version: 1
 pack: paths

@@ -216,6 +216,30 @@ class LineGroup(NamedTuple):
     threshold: Decimal | None
 
 
+def best_in_group(rules: tuple[CompiledRule, ...], ctx: VisitContext | None, line: ChargeLine, amount: Decimal,
+                  cap_left: dict[int, Decimal], left: Decimal | None = None) -> tuple[CompiledRule | None, Decimal]:
+    """The rule of a stacking group that takes most off ``amount`` on ``line`` (the earlier on a
+    tie), and what it takes: its line test holding, within what is left of its per-visit cap
+    (``cap_left``, off which the winner's take then comes) and, if given, within ``left``, what the
+    patient still owes (the settlement path). ``(None, 0)`` when none takes anything. The loops
+    call it where no winner is known at plan time (:class:`LineGroup`)."""
+    best: CompiledRule | None = None
+    best_reduction = ZERO
+    for rule in rules:
+        if rule.line_test is not None and not rule.line_test(ctx, line):  # type: ignore[arg-type]
+            continue
+        reduction = rule.reduce(amount)  # type: ignore[misc]
+        if rule.per_visit_cap is not None:
+            reduction = min(reduction, cap_left.get(rule.order, rule.per_visit_cap))
+        if left is not None and reduction > left:
+            reduction = left
+        if reduction > best_reduction:
+            best, best_reduction = rule, reduction
+    if best is not None and best.per_visit_cap is not None:
+        cap_left[best.order] = cap_left.get(best.order, best.per_visit_cap) - best_reduction
+    return best, best_reduction
+
+
 def line_groups(plan: Plan) -> tuple[LineGroup, ...]:
     """Each group of ``plan`` with its rules that can win, and its winner where it is known at
     plan time (:class:`LineGroup`)."""

@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from shuangyong.engine.compiler import CompiledPolicy, CompiledRule, LineGroup, Plan, VisitPlan, line_groups
+from shuangyong.engine.compiler import (
+    CompiledPolicy,
+    CompiledRule,
+    LineGroup,
+    Plan,
+    VisitPlan,
+    best_in_group,
+    line_groups,
+)
 from shuangyong.engine.context import VisitContext, visit_age
 from shuangyong.engine.decision import (
     Applied,
@@ -26,7 +34,7 @@ from shuangyong.engine.decision import (
 )
 from shuangyong.engine.explain import Gate, explain
 from shuangyong.engine.fee_category_rules import CategoryPlan
-from shuangyong.engine.settlement import POT_BASES, Settler, Steps
+from shuangyong.engine.settlement import GROSS, HOSPITAL, POT_BASES, Settler, Steps
 from shuangyong.errors import UnknownItemError
 from shuangyong.model.registry import Registry
 from shuangyong.money import ZERO
@@ -46,7 +54,6 @@ _ORDER = attrgetter("order")
 #: handling (benchmarks/RESULTS.md, "Settlement (issue 16)")
 _new = tuple.__new__
 _NO_INSURANCE = LineDecision._field_defaults["insurance"]
-HOSPITAL, GROSS = Applied._field_defaults["payer"], Applied._field_defaults["base"]
 PLAN_CACHE_SIZE = 4096  #: distinct eligible-rule sets kept; real visits share a handful
 
 
@@ -138,8 +145,8 @@ class Engine:
             if visit.insured and plan.by_line and not self.settler.not_funds:  # ``Settler.settle``'s usual case
                 if ctx is None and plan.line_tests:
                     ctx = VisitContext.of(visit, self.registry)
-                settled, totals = self.settler.line_by_line(visit, ctx, plan,
-                                                            self._unknown_item if self.strict else None)
+                settle = self.settler.line_by_line if self.compiled.settles else self.settler.hospital_lines
+                settled, totals = settle(visit, ctx, plan, self._unknown_item if self.strict else None)
                 return Decision(visit.visit_id, self.policy.fingerprint, settled, plan.priorities, plan.services,
                                 plan.entitlements, totals)
             return self._settled(visit, plan, ctx, None)
@@ -169,20 +176,9 @@ class Engine:
                     if not best_reduction:
                         continue
                 else:
-                    best = None
-                    best_reduction = ZERO
-                    for rule in rules:
-                        if rule.line_test is not None and not rule.line_test(ctx, line):  # type: ignore[arg-type]
-                            continue
-                        reduction = rule.reduce(remaining)  # type: ignore[misc]
-                        if rule.per_visit_cap is not None:
-                            reduction = min(reduction, cap_left.get(rule.order, rule.per_visit_cap))
-                        if reduction > best_reduction:
-                            best, best_reduction = rule, reduction
+                    best, best_reduction = best_in_group(rules, ctx, line, remaining, cap_left)
                     if best is None:
                         continue
-                    if best.per_visit_cap is not None:
-                        cap_left[best.order] = cap_left.get(best.order, best.per_visit_cap) - best_reduction
                 remaining -= best_reduction
                 applied.append(_new(Applied, (best.rule_id, best_reduction, HOSPITAL, GROSS)))
                 if first is None:

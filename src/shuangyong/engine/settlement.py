@@ -42,7 +42,7 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import TYPE_CHECKING, NamedTuple, cast
 
-from shuangyong.engine.compiler import CompiledRule
+from shuangyong.engine.compiler import CompiledRule, best_in_group
 from shuangyong.engine.decision import Applied, LineDecision, Totals
 from shuangyong.errors import InputError
 from shuangyong.model.registry import NOT_FUNDS, PATIENT, Registry
@@ -85,6 +85,8 @@ _ORDER = attrgetter("order")
 #: ``_new(LineDecision, (every field))``: a named tuple built without its ``__new__``'s argument
 #: handling, which costs as much as the rest of a usual line (benchmarks/RESULTS.md, "Settlement")
 _new = tuple.__new__
+#: who bears a concession, and what it is computed on, unless a rule says otherwise
+HOSPITAL, GROSS = Applied._field_defaults["payer"], Applied._field_defaults["base"]
 
 
 class _Line:
@@ -335,6 +337,73 @@ class Settler:
                 insurance.fund_total, (parts[0], (payer, reduction), (PATIENT, left)) if len(parts) == 2
                 else (*parts[:-1], (payer, reduction), (PATIENT, left)))))
         return tuple(decided), self._totals(visit, total_amount, total_reduction, sums)
+
+    def hospital_lines(self, visit: Visit, ctx: VisitContext | None, plan: CachedPlan,
+                       unknown_item: Callable[[Visit, ChargeLine], Exception] | None,
+                       ) -> tuple[tuple[LineDecision, ...], Totals]:
+        """:meth:`line_by_line` when no rule of the policy set needs the settlement path
+        (``CompiledPolicy.settles`` false: every rule the hospital's, on the gross amount, of line
+        scope): the fast loop's groups (``CachedPlan.lines``: rules that can never win left out,
+        winners picked at plan time), each reduction cut to what the patient still owes. Cutting
+        keeps the order of any two rules, the earlier winning ties, so a plan-time winner holds
+        while the cut leaves it whole; else every rule the group kept is tried, cut."""
+        cap_left: dict[int, Decimal] = {}
+        decided = []
+        total_amount = total_reduction = ZERO
+        items = self.registry.items
+        by_item = plan.lines
+        lines = visit.lines
+        for line in sorted(lines, key=_ORDER) if len(lines) > 1 else lines:
+            amount = line.amount
+            insurance: Insurance = line.insurance  # type: ignore[assignment]  # the visit is insured
+            total_amount += amount
+            groups = by_item.get(line.item)
+            if groups is None:  # no rule covers the line
+                if unknown_item is not None and line.item not in items:
+                    raise unknown_item(visit, line)
+                decided.append(_new(LineDecision, (line.line_id, line.item, amount, ZERO, insurance.self_pay, None,
+                                                   None, (), insurance.fund_total, insurance.payers)))
+                continue
+            remaining = amount
+            left = insurance.self_pay
+            applied: list[Applied] = []
+            first: CompiledRule | None = None
+            for rules, best, threshold in groups:
+                if best is not None and (threshold is None or remaining >= threshold):
+                    best_reduction = best.reduce(remaining)  # type: ignore[misc]
+                    if not best_reduction:
+                        continue
+                    if best_reduction > left:  # cut: alone, to what is left; else it may now tie
+                        if len(rules) > 1:
+                            best = None
+                        elif not left:
+                            continue
+                        else:
+                            best_reduction = left
+                else:
+                    best = None
+                if best is None:
+                    best, best_reduction = best_in_group(rules, ctx, line, remaining, cap_left, left)
+                    if best is None:
+                        continue
+                remaining -= best_reduction
+                left -= best_reduction
+                applied.append(_new(Applied, (best.rule_id, best_reduction, HOSPITAL, GROSS)))
+                if first is None:
+                    first = best
+            parts = insurance.payers
+            if first is None:
+                decided.append(_new(LineDecision, (line.line_id, line.item, amount, ZERO, left, None, None, (),
+                                                   insurance.fund_total, parts)))
+                continue
+            reduction = amount - remaining
+            total_reduction += reduction
+            decided.append(_new(LineDecision, (
+                line.line_id, line.item, amount, reduction, left, first.rule_id, first.clause, tuple(applied),
+                insurance.fund_total, (parts[0], (HOSPITAL, reduction), (PATIENT, left)) if len(parts) == 2
+                else (*parts[:-1], (HOSPITAL, reduction), (PATIENT, left)))))
+        return tuple(decided), self._totals(visit, total_amount, total_reduction,
+                                            {HOSPITAL: total_reduction} if total_reduction else {})
 
     def _check_funds(self, visit: Visit, line: ChargeLine) -> None:
         """Refuse a line whose insurance data names, as a fund, a payer a plugin registers to bear
