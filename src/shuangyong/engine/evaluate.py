@@ -107,7 +107,7 @@ class Engine:
         self.policy = policy
         self.compiled = CompiledPolicy.compile(policy, self.registry.predicates)
         self.strict = strict
-        self.settler = Settler(policy.payers, self.registry)
+        self.settler = Settler(policy.payers, self.registry, hospital_only=not self.compiled.settles)
         self._plans: dict[tuple[int, ...], CachedPlan] = {}
         #: the plan of each visit signature (``_signature``), when the policy's conditions are the
         #: built-in ones: a visit's facts then tell its eligible rules without trying each rule
@@ -145,8 +145,7 @@ class Engine:
             if visit.insured and plan.by_line and not self.settler.not_funds:  # ``Settler.settle``'s usual case
                 if ctx is None and plan.line_tests:
                     ctx = VisitContext.of(visit, self.registry)
-                settle = self.settler.line_by_line if self.compiled.settles else self.settler.hospital_lines
-                settled, totals = settle(visit, ctx, plan, self._unknown_item if self.strict else None)
+                settled, totals = self.settler.by_line(visit, ctx, plan, self._unknown_item if self.strict else None)
                 return Decision(visit.visit_id, self.policy.fingerprint, settled, plan.priorities, plan.services,
                                 plan.entitlements, totals)
             return self._settled(visit, plan, ctx, None)

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from operator import attrgetter
-from typing import TYPE_CHECKING, NamedTuple, cast
+from typing import TYPE_CHECKING, NamedTuple
 
 from shuangyong.engine.compiler import CompiledRule, best_in_group
 from shuangyong.engine.decision import Applied, LineDecision, Totals
@@ -153,6 +153,17 @@ def _covered(line: ChargeLine, paid: Decimal, funds: Funds, left: Decimal, first
                                tuple(applied), paid, (*funds, *parts, (PATIENT, left))))
 
 
+def _paid_by_one(line: ChargeLine, insurance: Insurance, payer: str, reduction: Decimal, left: Decimal,
+                 first: CompiledRule, applied: list[Applied]) -> LineDecision:
+    """The decision of an insured line on which one concession payer took ``reduction`` in all
+    (the line-by-line loops): the funds' parts, the payer's, the patient what is ``left``."""
+    parts = insurance.payers
+    return _new(LineDecision, (
+        line.line_id, line.item, line.amount, reduction, left, first.rule_id, first.clause, tuple(applied),
+        insurance.fund_total, (parts[0], (payer, reduction), (PATIENT, left)) if len(parts) == 2
+        else (*parts[:-1], (payer, reduction), (PATIENT, left))))
+
+
 def _off_pots(base: str, reduction: Decimal, in_scope: Decimal, out_of_scope: Decimal) -> tuple[Decimal, Decimal]:
     """The in-scope and out-of-scope pots once a rule on ``base`` took ``reduction``: off its own
     pot, or, for a gross or patient-share rule, off the in-scope pot first, then the other."""
@@ -169,8 +180,12 @@ Stages = dict[tuple[int, int], list[tuple[_Line, tuple[CompiledRule, ...]]]]  #:
 class Settler:
     """The settlement path of one engine: the payers' waterfall order and the output order."""
 
-    def __init__(self, payers: tuple[str, ...], registry: Registry) -> None:
+    def __init__(self, payers: tuple[str, ...], registry: Registry, *, hospital_only: bool = False) -> None:
         self.registry = registry
+        #: how an insured visit goes line by line: :meth:`hospital_lines` when no rule of the
+        #: policy set needs this path (``hospital_only``: every rule the hospital's, on the gross
+        #: amount, of line scope), else :meth:`line_by_line`
+        self.by_line = self.hospital_lines if hospital_only else self.line_by_line
         #: ids a line's funds may not use that ``Insurance`` cannot refuse itself: payers of
         #: concessions a plugin registers (it refuses the built-in ones and the patient)
         self.not_funds = frozenset(registry.payer_ids("subsidy")) - NOT_FUNDS
@@ -190,14 +205,14 @@ class Settler:
         visit-scope rule needs, and what refuses a rule that needs insurance data the visit lacks
         at the first stage and line that meet it; a line no rule covers is decided at once. A
         visit with insurance data under line-scope rules goes line by line instead
-        (:meth:`line_by_line`), unless ``explain`` asks."""
-        ctx = cast("VisitContext", context)  # None only where no rule reads it (above)
+        (``by_line``), unless ``explain`` asks."""
+        ctx: VisitContext = context  # type: ignore[assignment]  # None only where no rule reads it (above)
         insured = visit.insured
         #: some line names a fund id that is a concession payer's (a plugin's): refused at that line
         not_funds = insured and bool(self.not_funds) and not self.not_funds.isdisjoint(
             [fund for fund, _ in visit.funds_paid])
         if insured and plan.by_line and steps is None and not not_funds:
-            return self.line_by_line(visit, ctx, plan, unknown_item)
+            return self.by_line(visit, ctx, plan, unknown_item)
         lines = sorted(visit.lines, key=_ORDER)
         categories = plan.categories
         by_item = plan.by_item
@@ -332,10 +347,7 @@ class Settler:
             reduction = amount - gross  # what the one payer took, in all
             sums[payer] = sums[payer] + reduction if payer in sums else reduction
             total_reduction += reduction
-            decided.append(_new(LineDecision, (
-                line.line_id, line.item, amount, reduction, left, first.rule_id, first.clause, tuple(applied),
-                insurance.fund_total, (parts[0], (payer, reduction), (PATIENT, left)) if len(parts) == 2
-                else (*parts[:-1], (payer, reduction), (PATIENT, left)))))
+            decided.append(_paid_by_one(line, insurance, payer, reduction, left, first, applied))
         return tuple(decided), self._totals(visit, total_amount, total_reduction, sums)
 
     def hospital_lines(self, visit: Visit, ctx: VisitContext | None, plan: CachedPlan,
@@ -391,17 +403,13 @@ class Settler:
                 applied.append(_new(Applied, (best.rule_id, best_reduction, HOSPITAL, GROSS)))
                 if first is None:
                     first = best
-            parts = insurance.payers
             if first is None:
                 decided.append(_new(LineDecision, (line.line_id, line.item, amount, ZERO, left, None, None, (),
-                                                   insurance.fund_total, parts)))
+                                                   insurance.fund_total, insurance.payers)))
                 continue
             reduction = amount - remaining
             total_reduction += reduction
-            decided.append(_new(LineDecision, (
-                line.line_id, line.item, amount, reduction, left, first.rule_id, first.clause, tuple(applied),
-                insurance.fund_total, (parts[0], (HOSPITAL, reduction), (PATIENT, left)) if len(parts) == 2
-                else (*parts[:-1], (HOSPITAL, reduction), (PATIENT, left)))))
+            decided.append(_paid_by_one(line, insurance, HOSPITAL, reduction, left, first, applied))
         return tuple(decided), self._totals(visit, total_amount, total_reduction,
                                             {HOSPITAL: total_reduction} if total_reduction else {})
 
