@@ -22,15 +22,16 @@ demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
 # shuangyong-export's PDF (WeasyPrint) needs pango, HarfBuzz's subsetter and a font with Chinese
-# glyphs: installed from Debian's packages when missing, with sudo only when not root.
-SYSTEM_PACKAGES := fontconfig fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+# glyphs; shuangyong-server's browser tests drive Debian's Chromium (no browser download at test
+# time): installed from Debian's packages when missing, with sudo only when not root.
+SYSTEM_PACKAGES := fontconfig fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 chromium
 setup:
 	@if fc-list :lang=zh 2>/dev/null | grep -q . && ldconfig -p | grep -q libpangoft2-1.0 \
-	    && ldconfig -p | grep -q libharfbuzz-subset; then :; \
+	    && ldconfig -p | grep -q libharfbuzz-subset && command -v chromium >/dev/null; then :; \
 	elif command -v apt-get >/dev/null; then \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q $(SYSTEM_PACKAGES); \
-	else echo "install pango, HarfBuzz (subset) and a CJK font for PDF export: $(SYSTEM_PACKAGES)" >&2; fi
+	else echo "install pango, HarfBuzz (subset) and a CJK font for PDF export, and Chromium for the browser tests: $(SYSTEM_PACKAGES)" >&2; fi
 
 test: setup $(STAMP) lint
 	$(BIN)/python -m pytest -q
