@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 from typing import IO, TYPE_CHECKING
 
 import click
 
-from shuangyong import plugins
 from shuangyong.cli.base import (
     BAD_INPUT,
     check_output_target,
@@ -17,7 +14,6 @@ from shuangyong.cli.base import (
     encoding_option,
     exit_on_error,
     exporter_for,
-    fail,
     for_each_record,
     his_option,
     lang,
@@ -30,10 +26,9 @@ from shuangyong.cli.base import (
     strict_option,
     writing_to,
 )
-from shuangyong.errors import LedgerError, ShuangyongError
-from shuangyong.interchange.framing import Refused
-from shuangyong.interchange.output import decision_to_dict, error_to_dict, explanation_to_dict, result_json
-from shuangyong.ledger.posting import as_granted, requests_for
+from shuangyong.interchange.framing import Refused, Tally
+from shuangyong.interchange.output import decision_to_dict, explanation_json, layout_for, results_text
+from shuangyong.interchange.posting import deciding_and_posting, pseudonym_key
 from shuangyong.render import decision_table, explanation_text, visible
 from shuangyong.text import Text
 
@@ -41,6 +36,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from shuangyong.engine import Decision, Engine
+    from shuangyong.errors import ShuangyongError
     from shuangyong.interchange.framing import Input, RawRecord
     from shuangyong.model.charge_codes import ChargeCodeMap
     from shuangyong.model.visit import Visit
@@ -72,18 +68,11 @@ def evaluate(source: IO[bytes], policies: tuple[str, ...], fmt: str, strict: boo
     if not post:
         _write_decisions(engine, code_map, records, fmt, output, engine.evaluate)
         return
-    key = os.environ.get("SHUANGYONG_PSEUDONYM_KEY", "").encode() or None
-    if pseudonymise and key is None:
-        fail(LedgerError(Text("--pseudonymise 需要环境变量 SHUANGYONG_PSEUDONYM_KEY",
-                              "--pseudonymise needs the key in $SHUANGYONG_PSEUDONYM_KEY"), field="pseudonymise"))
+    with exit_on_error():
+        key = pseudonym_key(pseudonymise)
     check_output_target(output)  # answers that cannot be written must not be posted
     with opened_ledger(ledger_url, create=True) as ledger:
-        def decide_and_post(visit: Visit) -> Decision:
-            decision = engine.evaluate(visit)
-            requests = requests_for(visit, decision, engine.policy, key if pseudonymise else None)
-            return as_granted(decision, plugins.post(ledger, requests))
-
-        _write_decisions(engine, code_map, records, fmt, output, decide_and_post)
+        _write_decisions(engine, code_map, records, fmt, output, deciding_and_posting(engine, ledger, key))
 
 
 TEXT_FORMATS = ("auto", "json", "jsonl", "table")
@@ -117,29 +106,19 @@ def _write_decisions(engine: Engine, code_map: ChargeCodeMap | None, records: In
     if fmt not in TEXT_FORMATS:
         _report(_export_decisions(engine, code_map, records, fmt, output, decide))
         return
-    if fmt == "auto":
-        fmt = "jsonl" if records.shape == "lines" else "json"
-    as_array = fmt == "json" and records.shape != "object"
-    failures = 0
+    tally = Tally()
+    outcomes = tally(for_each_record(records.records, code_map, lambda v: (v, decide(v)), engine))
     with writing_to(output) as out:
-        out.write("[\n" if as_array else "")
-        outcomes = for_each_record(records.records, code_map, lambda v: (v, decide(v)), engine)
-        for count, outcome in enumerate(outcomes):
-            failures += isinstance(outcome, Refused)
-            if fmt == "table":
+        if fmt == "table":
+            for outcome in outcomes:
                 if isinstance(outcome, Refused):
                     click.echo(_error_line(outcome.record, outcome.error), err=True)
                 else:
                     out.write(decision_table(engine, *outcome.value, lang()) + "\n\n")
-            elif fmt == "jsonl":
-                out.write(result_json(outcome) + "\n")
-            else:
-                payload = (error_to_dict(outcome.error, outcome.record.visit_id()) if isinstance(outcome, Refused)
-                           else decision_to_dict(outcome.value[1]))
-                text = json.dumps(payload, ensure_ascii=False, indent=2)
-                out.write((",\n" if count else "") + text if as_array else text + "\n")
-        out.write("\n]\n" if as_array else "")
-    _report(failures)
+        else:
+            for text in results_text(outcomes, layout_for(fmt, records.shape)):  # the server's writer too
+                out.write(text)
+    _report(tally.refused)
 
 
 def _error_line(record: RawRecord, error: ShuangyongError) -> str:
@@ -169,15 +148,13 @@ def explain(source: IO[bytes], policies: tuple[str, ...], fmt: str, strict: bool
             his: str | None, region: str | None, encoding: str) -> None:
     """Explain each visit: every rule considered, why it applied or not, and its clause."""
     engine, code_map, records = open_input(source, policies, strict, codes, his, encoding, region)
-    failures = 0
-    for outcome in for_each_record(records.records, code_map, lambda v: (v, engine.explain(v)), engine):
-        if isinstance(outcome, Refused):
-            failures += 1
-            click.echo(json.dumps(error_to_dict(outcome.error, outcome.record.visit_id()), ensure_ascii=False)
-                       if fmt == "json" else _error_line(outcome.record, outcome.error), err=fmt == "text")
-            continue
-        visit, explanation = outcome.value
-        click.echo(json.dumps(explanation_to_dict(explanation), ensure_ascii=False)
-                   if fmt == "json" else explanation_text(engine, visit, explanation, lang()) + "\n")
-    if failures:
+    tally = Tally()
+    for outcome in tally(for_each_record(records.records, code_map, lambda v: (v, engine.explain(v)), engine)):
+        if fmt == "json":
+            click.echo(explanation_json(outcome))  # the server's writer too
+        elif isinstance(outcome, Refused):
+            click.echo(_error_line(outcome.record, outcome.error), err=True)
+        else:
+            click.echo(explanation_text(engine, *outcome.value, lang()) + "\n")
+    if tally.refused:
         sys.exit(BAD_INPUT)

@@ -30,7 +30,7 @@ from shuangyong.model.visit import Visit
 from shuangyong.text import Text
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator
 
     from shuangyong.model.charge_codes import ChargeCodeMap
     from shuangyong.model.visit import Visit
@@ -97,6 +97,21 @@ class Refused:
 
 #: what came of one record of a run: ``Handled`` or ``Refused``, never a flag beside a value
 Outcome = Handled[T] | Refused
+
+
+class Tally:
+    """Counts the refused records of a run as its outcomes pass through, so that a front end
+    (the command line's exit status, the server's HTTP status) can tell afterwards whether any
+    record was bad without holding the outcomes."""
+
+    def __init__(self) -> None:
+        self.refused = 0
+
+    def __call__(self, outcomes: Iterable[Outcome[T]]) -> Iterator[Outcome[T]]:
+        """The same outcomes, in order, counted."""
+        for outcome in outcomes:
+            self.refused += isinstance(outcome, Refused)
+            yield outcome
 
 
 @attrs.frozen(slots=True)

@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterable
 from functools import lru_cache
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from shuangyong.engine.decision import Applied, Decision, Entitlement, Explanation, LineDecision, RuleTrace
 from shuangyong.errors import ShuangyongError
@@ -17,7 +17,7 @@ from shuangyong.model.registry import PATIENT
 from shuangyong.money import ZERO, format_amount
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
     from decimal import Decimal
 
     from shuangyong.engine.decision import Applied, Decision, Entitlement, Explanation, LineDecision, RuleTrace
@@ -116,6 +116,47 @@ def result_json(outcome: Outcome[tuple[Visit, Decision]]) -> str:
         return json.dumps(error_to_dict(outcome.error, outcome.record.visit_id()),
                           ensure_ascii=False, separators=(",", ":"))
     return decision_to_json(outcome.value[1])
+
+
+#: how a run's decisions are laid out as text: one JSON object (indented), a JSON array of them
+#: (indented), or JSON Lines (one compact object a line)
+Layout = Literal["object", "array", "lines"]
+
+
+def layout_for(fmt: str, shape: str) -> Layout:
+    """The layout of format FMT (``auto``, ``json`` or ``jsonl``) for an input of SHAPE
+    (``object``, ``array`` or ``lines``): ``auto`` mirrors the input, and ``json`` writes an
+    array unless the input was one object."""
+    if fmt == "jsonl" or (fmt == "auto" and shape == "lines"):
+        return "lines"
+    return "object" if shape == "object" else "array"
+
+
+def results_text(outcomes: Iterable[Outcome[tuple[Visit, Decision]]], layout: Layout) -> Iterator[str]:
+    """A run's output, piece by piece, in input order: each decision, or the error object in a
+    bad record's place. The one writer of ``evaluate``'s JSON and JSON Lines, for the command
+    line and the HTTP server alike, so that the two answer the same input with the same bytes.
+    Lazy: a piece is made when the outcome before it has been written (JSON Lines streams)."""
+    if layout == "array":
+        yield "[\n"
+    for count, outcome in enumerate(outcomes):
+        if layout == "lines":
+            yield result_json(outcome) + "\n"
+            continue
+        payload = (error_to_dict(outcome.error, outcome.record.visit_id()) if isinstance(outcome, Refused)
+                   else decision_to_dict(outcome.value[1]))
+        text = json.dumps(payload, ensure_ascii=False, indent=2)
+        yield (",\n" if count else "") + text if layout == "array" else text + "\n"
+    if layout == "array":
+        yield "\n]\n"
+
+
+def explanation_json(outcome: Outcome[tuple[Visit, Explanation]]) -> str:
+    """One line of ``explain --format json`` (without its newline): the explanation, or the error
+    object naming the bad record."""
+    if isinstance(outcome, Refused):
+        return json.dumps(error_to_dict(outcome.error, outcome.record.visit_id()), ensure_ascii=False)
+    return json.dumps(explanation_to_dict(outcome.value[1]), ensure_ascii=False)
 
 
 def decision_to_dict(decision: Decision) -> dict[str, Any]:
