@@ -32,6 +32,7 @@ SUBCOMMANDS = {
     "explain": "shuangyong.cli.evaluate:explain",
     "generate": "shuangyong.cli.generate:generate",
     "ledger": "shuangyong.cli.ledger:ledger",
+    "notice": "shuangyong.cli.notice:notice",
     "plugins": "shuangyong.cli.plugins:plugins",
     "policy": "shuangyong.cli.policy:policy",
     "test": "shuangyong.cli.test:run_cases",
