@@ -1,4 +1,4 @@
-"""``shuangyong ledger reverse|export|verify|head``: the concession ledger (台帐) at the command line.
+"""``shuangyong ledger reverse|export|verify|head|report``: the concession ledger (台帐) at the command line.
 
 None of these creates a ledger: a URL with a typo is refused, not verified as an empty ledger.
 """
@@ -12,8 +12,12 @@ import sys
 import attrs
 import click
 
+from shuangyong import plugins
 from shuangyong.cli.base import (
     BAD_INPUT,
+    FORMAT_NOUNS,
+    check_output_target,
+    exit_on_error,
     exporter_for,
     fail,
     lang,
@@ -26,13 +30,18 @@ from shuangyong.errors import LedgerError
 from shuangyong.ledger import PayerTotal, Verification, verify
 from shuangyong.ledger.export import export_row
 from shuangyong.ledger.posting import GENESIS
+from shuangyong.ledger.report import month_report, parse_month, report_table
 from shuangyong.money import format_amount, from_fen
 from shuangyong.text import Text
+
+#: the formats ``ledger report`` writes itself; the others are exporters of ``ledger_report``
+REPORT_FORMATS = ("table", "json")
+FORMAT_NOUNS.setdefault("ledger_report", Text("台帐月报格式", "monthly ledger report format"))
 
 
 @click.group()
 def ledger() -> None:
-    """Reverse, export, verify and anchor the concession ledger."""
+    """Reverse, export, verify, anchor and report on the concession ledger."""
 
 
 _HEAD = re.compile(r"([0-9]{1,18}):([0-9a-f]{64})")
@@ -129,3 +138,32 @@ def verify_command(ledger_url: str | None, fmt: str, expect_head: tuple[int, str
             err=not result.ok)
     if not result.ok:
         sys.exit(BAD_INPUT)
+
+
+def _month(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int, int]:
+    """``--month YYYY-MM``; anything else exits 2 naming the option and the value."""
+    with exit_on_error():
+        return parse_month(value, field="--month")
+
+
+@ledger.command("report")
+@ledger_option
+@click.option("--month", required=True, metavar="YYYY-MM", callback=_month,
+              help="The calendar month, by the postings' business (visit) date.")
+@click.option("--format", "fmt", default="table", show_default=True, metavar="FORMAT",
+              help="table, json, or an exporter a plugin adds (xlsx, pdf with shuangyong-export).")
+@click.option("--output", "-o", metavar="FILE", help="Write here (atomically) instead of standard output.")
+def report(ledger_url: str | None, month: tuple[int, int], fmt: str, output: str | None) -> None:
+    """The month's 台帐: visits, persons and amounts granted, reversed and net, by rule, item
+    kind and payer. Every month's sums together are `ledger verify`'s totals."""
+    exporter = None if fmt in REPORT_FORMATS else exporter_for("ledger_report", fmt, own=REPORT_FORMATS)
+    check_output_target(output)  # nothing is read from a ledger for a report that cannot be written
+    with opened_ledger(ledger_url) as opened:
+        made = month_report(opened.postings(), *month)
+    with exit_on_error(), writing_to(output, binary=True) as out:
+        if exporter is not None:
+            exporter.write("ledger_report", made.as_dict(), out)
+        elif fmt == "json":
+            out.write((json.dumps(made.as_dict(), ensure_ascii=False, indent=2) + "\n").encode())
+        else:
+            out.write(report_table(made, lang(), plugins.registry()).encode())
