@@ -1,4 +1,5 @@
-"""PDF through WeasyPrint: the HTML page with a print style, set in a CJK font.
+"""PDF through WeasyPrint: the HTML page with a print style, set in a CJK font; a page the
+core lays out itself (the notice) is printed as the core wrote it.
 
 WeasyPrint needs pango and a font with Chinese glyphs; without the font it would print empty
 boxes without a word, so the exporter checks first and says what to install. WeasyPrint is
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from typing import Any, Protocol
 
 from shuangyong import Text
 from shuangyong_export.html import render_html
@@ -28,7 +30,26 @@ def has_cjk_font() -> bool:
 
 
 def render_pdf(tables: tuple[Table, ...], title: Text) -> bytes:
-    """The HTML page printed by WeasyPrint; refused when no font has Chinese glyphs."""
+    """The tables' HTML page printed by WeasyPrint, A4 landscape."""
+    return print_html(render_html(tables, title, PRINT_STYLE))
+
+
+class Page(Protocol):
+    """A document the core lays out as a whole page itself (``shuangyong notice``'s notice):
+    its ``html(lang)`` is the page ``--format html`` writes, print style included."""
+
+    def html(self, lang: Any = "zh") -> str:
+        """The page, in ``lang``."""
+
+
+def render_page(page: Page, lang: str) -> bytes:
+    """The core's own page printed as it lays it out (the notice: A4 portrait), so that the PDF
+    and the HTML cannot drift apart."""
+    return print_html(page.html(lang))
+
+
+def print_html(page: str) -> bytes:
+    """An HTML page printed by WeasyPrint; refused when no font has Chinese glyphs."""
     if not has_cjk_font():
         raise ExportError(Text(f"生成 PDF 需要中文字体：{INSTALL_HINT}",
                                f"a PDF needs a font with Chinese glyphs: {INSTALL_HINT}"),
@@ -39,4 +60,4 @@ def render_pdf(tables: tuple[Table, ...], title: Text) -> bytes:
         raise ExportError(Text(f"无法加载 WeasyPrint（{error}）：{INSTALL_HINT}",
                                f"WeasyPrint cannot load ({error}): {INSTALL_HINT}"),
                           record="pdf", field="pango") from None
-    return HTML(string=render_html(tables, title, PRINT_STYLE)).write_pdf()
+    return HTML(string=page).write_pdf()

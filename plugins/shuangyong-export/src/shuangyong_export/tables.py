@@ -22,7 +22,7 @@ from shuangyong.plugins import Posting, parse_amount
 
 Kind = Literal["text", "money", "int", "date"]
 Cell = str | Decimal | int | dt.date | None
-SUBJECTS = frozenset({"decisions", "ledger"})
+SUBJECTS = frozenset({"decisions", "ledger", "ledger_report"})
 #: The core renders compliance reports as HTML itself; xlsx and PDF add them here.
 WITH_COMPLIANCE = SUBJECTS | {"compliance"}
 
@@ -159,6 +159,55 @@ def compliance_tables(report: Mapping[str, Any]) -> tuple[Table, Table]:
             Table("standards", Text("各项标准", "Standards, gaps and evidence"), STANDARD_COLUMNS, tuple(standards)))
 
 
+_TALLY_COLUMNS = (_col("visits", "人次", "int"), _col("persons", "人数", "int"), _col("granted", "减免", "money"),
+                  _col("reversed", "冲正", "money"), _col("net", "净额", "money"))
+MONTH_COLUMNS = (_col("month", "月份"), _col("from", "业务日期起", "date"), _col("to", "业务日期止", "date"),
+                 _col("postings", "记账条数", "int"), _col("through_seq", "账本截至序号", "int"), *_TALLY_COLUMNS)
+#: each grouping of the monthly report: (its key in the report, the id's column, a label column's
+#: vocabulary in the built-in registry or None, the table's zh and en title)
+_GROUPINGS = (("by_rule", _col("rule", "规则"), None, "按规则", "by rule"),
+              ("by_item", _col("item", "项目类别"), "items", "按收费项目类别", "by item kind"),
+              ("by_payer", _col("payer", "负担方"), "payers", "按负担方", "by payer"))
+
+
+def _whole(value: object, record: str, field: str) -> int:
+    if type(value) is not int:
+        raise InputError(Text(f"{field} 应为整数，收到 {value!r}", f"{field} must be a whole number, got {value!r}"),
+                         record=record, field=field, value=value)
+    return value
+
+
+def _tally(row: Mapping[str, Any], record: str, at: str) -> tuple[Cell, ...]:
+    """A tally's counts and amounts, read back exactly (floats refused)."""
+    return tuple(_whole(_member(row, c.key, record, f"{at}.{c.key}"), record, f"{at}.{c.key}") if c.kind == "int"
+                 else parse_amount(_member(row, c.key, record, f"{at}.{c.key}"), record=record, field=f"{at}.{c.key}")
+                 for c in _TALLY_COLUMNS)
+
+
+def ledger_report_tables(report: Mapping[str, Any]) -> tuple[Table, ...]:
+    """The monthly 台帐 from its JSON form (``shuangyong.ledger-month/1``, ``ledger report
+    --format json``): the month's totals, then a table per grouping, item kinds and payers
+    labelled in Chinese where the built-in registry knows them."""
+    record = "ledger_report"
+    month = _text(_member(report, "month", record, "month"), record, "month")
+    head = (month, *(_cell(_member(report, key, record, key), "date", record, key) for key in ("from", "to")),
+            *(_whole(_member(report, key, record, key), record, key) for key in ("postings", "through_seq")),
+            *_tally(_member(report, "total", record, "total"), record, "total"))
+    tables = [Table("total", Text(f"{month} 合计", f"Totals, {month}"), MONTH_COLUMNS, (head,))]
+    registry = Registry.builtin()
+    for name, key, vocabulary, zh, en in _GROUPINGS:
+        terms = getattr(registry, vocabulary) if vocabulary else None
+        columns = (key, *([_col(f"{key.key}_label", "名称")] if terms is not None else []), *_TALLY_COLUMNS)
+        rows = []
+        for n, row in enumerate(_member(report, name, record, name)):
+            at = f"{name}[{n}]"
+            ident = _text(_member(row, key.key, record, f"{at}.{key.key}"), record, f"{at}.{key.key}")
+            label = [] if terms is None else [terms.get(ident).label.zh if ident in terms else None]
+            rows.append((ident, *label, *_tally(row, record, at)))
+        tables.append(Table(name, Text(f"{month} {zh}", f"{month}, {en}"), columns, tuple(rows)))
+    return tuple(tables)
+
+
 def _cell(value: Any, kind: Kind, record: str, field: str) -> Cell:
     if value is None:
         return None
@@ -170,7 +219,8 @@ def _cell(value: Any, kind: Kind, record: str, field: str) -> Cell:
 
 
 BUILDERS: Mapping[str, Callable[[Any], tuple[Table, ...]]] = {
-    "decisions": decision_tables, "ledger": ledger_table, "compliance": compliance_tables}
+    "decisions": decision_tables, "ledger": ledger_table, "compliance": compliance_tables,
+    "ledger_report": ledger_report_tables}
 
 
 def tables_for(subject: str, data: Any, subjects: frozenset[str], exporter: str) -> tuple[Table, ...]:
