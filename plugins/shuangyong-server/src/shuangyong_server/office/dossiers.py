@@ -1,0 +1,560 @@
+"""Dossiers kept in a database, with every version of every record.
+
+A 双拥 office corrects its records through the year, and an inspection asks who recorded what,
+and when. So nothing is updated or deleted: adding a record, editing it and retiring it each
+append a version (who, when, the record as the dossier file writes it). The current dossier is
+the latest version of every record that is not retired; the older ones stay readable
+(:meth:`DossierStore.history`).
+
+Every write is checked exactly as ``shuangyong compliance`` reads a dossier file: the candidate
+dossier (the current records with this one added or replaced) goes through
+:func:`~shuangyong.compliance.dossier.dossier_from_dict`, and its :class:`DossierError` comes
+back with ``field`` relative to the record (``date``, ``evidence[1]``), for a form to show next
+to its input. A refused write leaves nothing written. Import and export use the dossier file
+format itself, so the command line and the pages work on the same data.
+
+Storage is SQLite SQL through any DB-API connection factory with the ``qmark`` parameter style
+(``sqlite3`` by default); its tables are created by :meth:`DossierStore.migrate` (their own
+``office_schema`` version, so they can live in the server's database file beside its tables:
+:meth:`DossierStore.beside`), and triggers refuse UPDATE and DELETE, as the ledger's do. An
+``audit`` hook sees every change inside the transaction that writes it, so that the server's audit
+log and the dossier are committed together or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import sqlite3
+import uuid
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Protocol
+
+import attrs
+
+from shuangyong.compliance.dossier import (
+    SCHEMA_VERSION,
+    DossierError,
+    dossier_from_dict,
+    dossier_to_dict,
+    parse_dossier,
+)
+from shuangyong.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+    from pathlib import Path
+
+    from shuangyong.compliance.records import Dossier
+    from shuangyong_server.store import ServerStore
+
+
+class Cursor(Protocol):
+    """The part of a DB-API cursor the store uses."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Any:
+        """Run one statement."""
+
+    def fetchall(self) -> list[Any]:
+        """Every row of the last query."""
+
+
+class Connection(Protocol):
+    """The part of a DB-API connection the store uses."""
+
+    def cursor(self) -> Any:
+        """A new cursor."""
+
+    def commit(self) -> None:
+        """End the transaction, keeping its writes."""
+
+    def rollback(self) -> None:
+        """End the transaction, dropping its writes."""
+
+    def close(self) -> None:
+        """Give the connection back."""
+
+
+#: (version, statements), applied in order, each once; the version reached is kept in ``office_schema``
+MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (1, (
+        """CREATE TABLE office_dossier_versions (
+            unit_id TEXT NOT NULL, year INTEGER NOT NULL, version INTEGER NOT NULL CHECK (version >= 1),
+            unit TEXT NOT NULL, author TEXT NOT NULL CHECK (author <> ''), at TEXT NOT NULL,
+            PRIMARY KEY (unit_id, year, version))""",
+        """CREATE TABLE office_record_versions (
+            unit_id TEXT NOT NULL, year INTEGER NOT NULL, record_id TEXT NOT NULL,
+            version INTEGER NOT NULL CHECK (version >= 1), record TEXT NOT NULL,
+            retired INTEGER NOT NULL CHECK (retired IN (0, 1)),
+            author TEXT NOT NULL CHECK (author <> ''), at TEXT NOT NULL,
+            PRIMARY KEY (unit_id, year, record_id, version))""",
+        *(f"CREATE TRIGGER {table}_no_{verb} BEFORE {verb.upper()} ON {table} "
+          f"BEGIN SELECT RAISE(ABORT, 'shuangyong office versions are append-only'); END"
+          for table in ("office_dossier_versions", "office_record_versions") for verb in ("update", "delete")),
+    )),
+)
+LATEST = MIGRATIONS[-1][0]
+
+
+class NotFound(DossierError, LookupError):
+    """No dossier for that unit and year, or no record of that id in it."""
+
+
+@attrs.frozen(slots=True)
+class Version:
+    """One stored version of a record: the record as the dossier file writes it, and who wrote it when."""
+
+    record_id: str
+    version: int
+    record: dict[str, Any]
+    retired: bool
+    author: str
+    at: dt.datetime
+
+
+@attrs.frozen(slots=True)
+class DossierHead:
+    """A dossier's unit (as the file writes it) and year, at one of its versions."""
+
+    unit: dict[str, Any]
+    year: int
+    version: int
+    author: str
+    at: dt.datetime
+
+    @property
+    def unit_id(self) -> str:
+        """The unit's id: with the year, what names the dossier."""
+        return str(self.unit["id"])
+
+    @property
+    def name(self) -> Text:
+        """The unit's name, in zh and en."""
+        return Text(self.unit["name"]["zh"], self.unit["name"]["en"])
+
+
+@attrs.frozen(slots=True)
+class ImportSummary:
+    """What an import changed in the dossier of ``unit_id`` and ``year``: record ids added, changed
+    (or restored), retired, and left as they were."""
+
+    unit_id: str
+    year: int
+    added: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    retired: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    unit_changed: bool = False
+
+
+@attrs.frozen(slots=True)
+class Change:
+    """A write, as the audit hook sees it: who, what (``office.record.add``, ``.edit``, ``.retire``,
+    ``office.dossier.create``, ``.unit``, ``.import``), on which dossier or record, and details."""
+
+    actor: str
+    action: str
+    target: str
+    detail: dict[str, Any]
+
+
+@attrs.frozen(slots=True)
+class _Tx:
+    """A transaction's cursor, and the audit hook bound to its connection."""
+
+    cursor: Cursor
+    connection: Connection
+    hook: Callable[[Connection, Change], None] | None
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> None:
+        """Run one statement."""
+        self.cursor.execute(sql, parameters)
+
+    def fetchall(self) -> list[Any]:
+        """Every row of the last query."""
+        return self.cursor.fetchall()
+
+    def audit(self, actor: str, action: str, target: str, **detail: Any) -> None:
+        """Record a change with the audit hook, in this transaction."""
+        if self.hook is not None:
+            self.hook(self.connection, Change(actor, action, target, detail))
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+_SUBFIELD = re.compile(r"^records\[(\d+)\]\.?(.*)$")
+#: fields a record-level message may begin with ("until … is before since …", "reached … is more than total …")
+_NAMED_IN_MESSAGE = ("type", "location", "until", "since", "reached", "total", "date")
+
+
+def record_field(error: DossierError, index: int) -> str | None:
+    """The field of the record at ``records[index]`` an error is about, relative to the record
+    (``date``, ``evidence[1]``); for a check on the whole record, the field its message names
+    first; None when the error is about something else."""
+    match = _SUBFIELD.match(error.field or "")
+    if match is None or int(match.group(1)) != index:
+        return None
+    if match.group(2):
+        return match.group(2)
+    words = re.findall(r"[a-z_]+", error.message.en)
+    return next((word for word in words if word in _NAMED_IN_MESSAGE), None)
+
+
+def _relocated(error: DossierError, field: str | None, cls: type[DossierError] = DossierError) -> DossierError:
+    return cls(error.message, record=error.record, field=field, value=error.value)
+
+
+class DossierStore:
+    """Dossiers by (unit id, year), each record kept in every version; see the module's docstring.
+
+    ``connect`` returns a new DB-API connection (``qmark`` parameters) each call; the store
+    closes it after each operation. ``clock`` says when a version was written; ``audit`` is
+    called with the connection and the :class:`Change` inside each write's transaction.
+    """
+
+    def __init__(self, connect: Callable[[], Connection], *, clock: Callable[[], dt.datetime] = _utc_now,
+                 audit: Callable[[Connection, Change], None] | None = None) -> None:
+        self._connect = connect
+        self._clock = clock
+        self._audit = audit
+
+    @classmethod
+    def sqlite(cls, path: str | Path, **options: Any) -> DossierStore:
+        """A store in the SQLite file at ``path``, its tables created or brought up to date."""
+        def connect() -> sqlite3.Connection:
+            # autocommit mode: _transaction() begins each transaction itself, taking the write lock first
+            return sqlite3.connect(str(path), timeout=30, isolation_level=None)
+        store = cls(connect, **options)
+        store.migrate()
+        return store
+
+    @classmethod
+    def beside(cls, server: ServerStore, **options: Any) -> DossierStore:
+        """A store in the server's own database file, each change written to its audit log in the
+        same transaction (with a request id of its own: the pages' requests carry none yet)."""
+        def audit(connection: Connection, change: Change) -> None:
+            server.audit(connection, actor=change.actor, role=None, action=change.action,  # type: ignore[arg-type]
+                         target=change.target, request_id=f"office-{uuid.uuid4().hex}", detail=change.detail)
+
+        def connect() -> sqlite3.Connection:
+            return sqlite3.connect(server.path, timeout=server.timeout, isolation_level=None)
+        store = cls(connect, audit=audit, **options)
+        store.migrate()
+        return store
+
+    # -- the database ----------------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self, *, write: bool = False) -> Iterator[_Tx]:
+        """One transaction on a fresh connection: committed if the block ends normally, else rolled
+        back. A SQLite write takes the write lock first (BEGIN IMMEDIATE), so that what is read to
+        validate a write is what the write lands on; other databases rely on the primary keys."""
+        connection = self._connect()
+        try:
+            cursor = connection.cursor()
+            if isinstance(connection, sqlite3.Connection) and not connection.in_transaction:
+                cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            yield _Tx(cursor, connection, self._audit)
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+        finally:
+            connection.close()
+
+    def migrate(self) -> None:
+        """Create the office's tables, or bring them up to :data:`LATEST`; running it again does nothing."""
+        with self._transaction(write=True) as cursor:
+            cursor.execute("CREATE TABLE IF NOT EXISTS office_schema (version INTEGER NOT NULL)")
+            cursor.execute("SELECT version FROM office_schema")
+            rows = cursor.fetchall()
+            current = rows[0][0] if rows else 0
+            for version, statements in MIGRATIONS:
+                if version > current:
+                    for statement in statements:
+                        cursor.execute(statement)
+            if not rows:
+                cursor.execute("INSERT INTO office_schema (version) VALUES (?)", (LATEST,))
+            elif current < LATEST:
+                cursor.execute("UPDATE office_schema SET version = ?", (LATEST,))
+
+    def schema_version(self) -> int:
+        """The migration the tables are at (0 before :meth:`migrate`)."""
+        with self._transaction() as cursor:
+            cursor.execute("SELECT name FROM sqlite_master WHERE name = 'office_schema'")
+            if not cursor.fetchall():
+                return 0
+            cursor.execute("SELECT version FROM office_schema")
+            rows = cursor.fetchall()
+            return int(rows[0][0]) if rows else 0
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _head_row(row: Sequence[Any]) -> DossierHead:
+        return DossierHead(json.loads(row[0]), int(row[1]), int(row[2]), row[3], dt.datetime.fromisoformat(row[4]))
+
+    @staticmethod
+    def _version_row(row: Sequence[Any]) -> Version:
+        return Version(row[0], int(row[1]), json.loads(row[2]), bool(row[3]), row[4], dt.datetime.fromisoformat(row[5]))
+
+    def _head(self, cursor: _Tx, unit_id: str, year: int) -> DossierHead:
+        cursor.execute("SELECT unit, year, version, author, at FROM office_dossier_versions "
+                       "WHERE unit_id = ? AND year = ? ORDER BY version DESC LIMIT 1", (unit_id, year))
+        rows = cursor.fetchall()
+        if not rows:
+            raise NotFound(Text(f"没有单位 {unit_id!r} {year} 年的档案", f"no dossier of unit {unit_id!r} for {year}"),
+                           record=f"{unit_id} {year}", field="unit.id", value=unit_id)
+        return self._head_row(rows[0])
+
+    def _current(self, cursor: _Tx, unit_id: str, year: int) -> dict[str, Version]:
+        """The latest version of every record ever added, retired ones included, by id."""
+        cursor.execute(
+            "SELECT r.record_id, r.version, r.record, r.retired, r.author, r.at FROM office_record_versions r "
+            "WHERE r.unit_id = ? AND r.year = ? AND r.version = (SELECT MAX(o.version) FROM office_record_versions o "
+            "WHERE o.unit_id = r.unit_id AND o.year = r.year AND o.record_id = r.record_id) ORDER BY r.record_id",
+            (unit_id, year))
+        return {row[0]: self._version_row(row) for row in cursor.fetchall()}
+
+    def dossiers(self) -> list[DossierHead]:
+        """Every dossier, at its latest version, by unit id then year."""
+        with self._transaction() as cursor:
+            cursor.execute(
+                "SELECT d.unit, d.year, d.version, d.author, d.at FROM office_dossier_versions d "
+                "WHERE d.version = (SELECT MAX(o.version) FROM office_dossier_versions o "
+                "WHERE o.unit_id = d.unit_id AND o.year = d.year) ORDER BY d.unit_id, d.year")
+            return [self._head_row(row) for row in cursor.fetchall()]
+
+    def head(self, unit_id: str, year: int) -> DossierHead:
+        """The dossier's unit and year at its latest version; :class:`NotFound` if there is none."""
+        with self._transaction() as cursor:
+            return self._head(cursor, unit_id, year)
+
+    def records(self, unit_id: str, year: int, *, retired: bool = False) -> list[Version]:
+        """The current version of each record (with ``retired``, of the retired ones too), by id."""
+        with self._transaction() as cursor:
+            self._head(cursor, unit_id, year)
+            return [v for v in self._current(cursor, unit_id, year).values() if retired or not v.retired]
+
+    def history(self, unit_id: str, year: int, record_id: str) -> list[Version]:
+        """Every version of one record, oldest first; :class:`NotFound` if it was never added."""
+        with self._transaction() as cursor:
+            cursor.execute("SELECT record_id, version, record, retired, author, at FROM office_record_versions "
+                           "WHERE unit_id = ? AND year = ? AND record_id = ? ORDER BY version",
+                           (unit_id, year, record_id))
+            found = [self._version_row(row) for row in cursor.fetchall()]
+        if not found:
+            raise self._no_record(unit_id, year, record_id)
+        return found
+
+    def changes(self, unit_id: str, year: int, limit: int = 20) -> list[Version]:
+        """The latest versions written in the dossier, newest first: who changed what, when."""
+        with self._transaction() as cursor:
+            cursor.execute("SELECT record_id, version, record, retired, author, at FROM office_record_versions "
+                           "WHERE unit_id = ? AND year = ? ORDER BY at DESC, record_id, version DESC LIMIT ?",
+                           (unit_id, year, limit))
+            return [self._version_row(row) for row in cursor.fetchall()]
+
+    def dossier(self, unit_id: str, year: int) -> Dossier:
+        """The current dossier, as ``shuangyong compliance`` would read its exported file."""
+        return dossier_from_dict(self.export(unit_id, year), self._origin(unit_id, year))
+
+    def export(self, unit_id: str, year: int) -> dict[str, Any]:
+        """The current dossier in the file format (``dossier_to_dict``'s form; dump it as JSON or YAML)."""
+        with self._transaction() as cursor:
+            head = self._head(cursor, unit_id, year)
+            live = [v.record for v in self._current(cursor, unit_id, year).values() if not v.retired]
+        return dossier_to_dict(self._checked(head.unit, year, live, self._origin(unit_id, year)))
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _origin(unit_id: str, year: int) -> str:
+        return f"{unit_id} {year}"
+
+    @staticmethod
+    def _no_record(unit_id: str, year: int, record_id: str) -> NotFound:
+        return NotFound(Text(f"档案中没有编号为 {record_id!r} 的记录", f"the dossier has no record {record_id!r}"),
+                        record=f"{unit_id} {year}", field="id", value=record_id)
+
+    @staticmethod
+    def _checked(unit: dict[str, Any], year: int, records: list[dict[str, Any]], origin: str) -> Dossier:
+        """The loader's own validation of the candidate dossier."""
+        return dossier_from_dict({"schema_version": SCHEMA_VERSION, "unit": unit, "year": year,
+                                  "records": records}, origin)
+
+    def _author(self, author: str) -> tuple[str, str]:
+        if not isinstance(author, str) or not author.strip():
+            raise DossierError(Text("每次修改都要记下修改人", "every change must name who made it"),
+                               field="author", value=author)
+        return author, self._clock().isoformat()
+
+    def create(self, unit: dict[str, Any], year: Any, author: str) -> DossierHead:
+        """Start a dossier with no records; refused if the unit already has one for the year.
+
+        ``unit`` is as the dossier file writes it (id, name {zh, en}, kind, head, region); an error
+        names the field (``unit.kind``, ``year``).
+        """
+        who, at = self._author(author)
+        checked = self._checked(unit, year, [], "<new dossier>")
+        head = dossier_to_dict(checked)
+        unit_id, year = checked.unit.id, checked.year
+        with self._transaction(write=True) as cursor:
+            cursor.execute("SELECT 1 FROM office_dossier_versions WHERE unit_id = ? AND year = ?", (unit_id, year))
+            if cursor.fetchall():
+                raise DossierError(Text(f"单位 {unit_id!r} 已有 {year} 年的档案",
+                                        f"unit {unit_id!r} already has a dossier for {year}"),
+                                   record=self._origin(unit_id, year), field="unit.id", value=unit_id)
+            self._insert_head(cursor, head["unit"], year, 1, who, at)
+            cursor.audit(who, "office.dossier.create", self._origin(unit_id, year))
+        return DossierHead(head["unit"], year, 1, who, dt.datetime.fromisoformat(at))
+
+    def update_unit(self, unit_id: str, year: int, unit: dict[str, Any], author: str) -> DossierHead:
+        """A new version of the dossier's unit (its head, name, region); its id cannot change."""
+        who, at = self._author(author)
+        with self._transaction(write=True) as cursor:
+            head = self._head(cursor, unit_id, year)
+            if unit.get("id") != unit_id:
+                raise DossierError(Text("单位编号不能修改（它与年份一起标识档案）",
+                                        "the unit's id cannot change (with the year, it names the dossier)"),
+                                   record=self._origin(unit_id, year), field="unit.id", value=unit.get("id"))
+            live = [v.record for v in self._current(cursor, unit_id, year).values() if not v.retired]
+            new = dossier_to_dict(self._checked(unit, year, live, self._origin(unit_id, year)))["unit"]
+            if new == head.unit:
+                return head
+            self._insert_head(cursor, new, year, head.version + 1, who, at)
+            cursor.audit(who, "office.dossier.unit", self._origin(unit_id, year), version=head.version + 1)
+        return DossierHead(new, year, head.version + 1, who, dt.datetime.fromisoformat(at))
+
+    def add(self, unit_id: str, year: int, record: dict[str, Any], author: str) -> Version:
+        """Add a record (version 1); an id in use, or once used by a retired record, is refused."""
+        return self._write(unit_id, year, record, author, adding=True, expect=None)
+
+    def edit(self, unit_id: str, year: int, record: dict[str, Any], author: str, *,
+             expect: int | None = None) -> Version:
+        """A new version of the record with ``record["id"]``; with ``expect``, refused unless that is
+        still its latest version (someone else saved in between). Saving it unchanged writes nothing."""
+        return self._write(unit_id, year, record, author, adding=False, expect=expect)
+
+    def retire(self, unit_id: str, year: int, record_id: str, author: str, *, expect: int | None = None) -> Version:
+        """Take a record out of the dossier: a new version marked retired; the record stays in its history."""
+        who, at = self._author(author)
+        with self._transaction(write=True) as cursor:
+            self._head(cursor, unit_id, year)
+            existing = self._current(cursor, unit_id, year).get(record_id)
+            self._check_editable(existing, unit_id, year, record_id, expect)
+            assert existing is not None
+            version = attrs.evolve(existing, version=existing.version + 1, retired=True, author=who,
+                                   at=dt.datetime.fromisoformat(at))
+            self._insert_version(cursor, unit_id, year, version)
+            cursor.audit(who, "office.record.retire", f"{self._origin(unit_id, year)}: {record_id}",
+                         version=version.version)
+        return version
+
+    def _check_editable(self, existing: Version | None, unit_id: str, year: int, record_id: str,
+                        expect: int | None) -> None:
+        origin = self._origin(unit_id, year)
+        if existing is None:
+            raise self._no_record(unit_id, year, record_id)
+        if existing.retired:
+            raise DossierError(Text(f"记录 {record_id!r} 已停用，不能再修改（历史仍保留）",
+                                    f"record {record_id!r} is retired and cannot be changed (its history is kept)"),
+                               record=f"{origin}: {record_id}", field="id", value=record_id)
+        if expect is not None and existing.version != expect:
+            raise DossierError(
+                Text(f"记录 {record_id!r} 已被 {existing.author} 于 {existing.at:%Y-%m-%d %H:%M} 改为第 "
+                     f"{existing.version} 版，请重新打开后再改",
+                     f"record {record_id!r} was changed meanwhile by {existing.author} at "
+                     f"{existing.at:%Y-%m-%d %H:%M} (now version {existing.version}): open it again and redo "
+                     "the change"),
+                record=f"{origin}: {record_id}", field="version", value=expect)
+
+    def _write(self, unit_id: str, year: int, record: dict[str, Any], author: str, *, adding: bool,
+               expect: int | None) -> Version:
+        who, at = self._author(author)
+        origin = self._origin(unit_id, year)
+        record_id = record.get("id")
+        with self._transaction(write=True) as cursor:
+            head = self._head(cursor, unit_id, year)
+            current = self._current(cursor, unit_id, year)
+            existing = current.get(record_id) if isinstance(record_id, str) else None
+            if adding and existing is not None:
+                why = Text("已停用，编号不再使用（见历史）", "was retired; ids are not reused (see its history)") \
+                    if existing.retired else Text("已存在", "exists already")
+                raise DossierError(Text(f"记录编号 {record_id!r} {why.zh}", f"record id {record_id!r} {why.en}"),
+                                   record=f"{origin}: {record_id}", field="id", value=record_id)
+            if not adding:
+                self._check_editable(existing, unit_id, year, str(record_id), expect)
+            others = [v.record for key, v in current.items() if not v.retired and key != record_id]
+            try:
+                checked = self._checked(head.unit, year, [*others, record], origin)
+            except DossierError as error:
+                field = record_field(error, len(others))
+                raise _relocated(error, field) from None
+            written = next(item for item in dossier_to_dict(checked)["records"] if item["id"] == record_id)
+            if existing is not None and written == existing.record:
+                return existing
+            version = Version(written["id"], existing.version + 1 if existing else 1, written, False, who,
+                              dt.datetime.fromisoformat(at))
+            self._insert_version(cursor, unit_id, year, version)
+            cursor.audit(who, "office.record.add" if adding else "office.record.edit",
+                         f"{origin}: {version.record_id}", version=version.version)
+        return version
+
+    def import_text(self, text: str, origin: str, author: str) -> ImportSummary:
+        """Import a dossier file's text (YAML or JSON), read as ``shuangyong compliance`` reads it."""
+        return self.import_dossier(parse_dossier(text, origin), author)
+
+    def import_dossier(self, dossier: Dossier, author: str) -> ImportSummary:
+        """Make the stored dossier what ``dossier`` says, in one transaction: records new to it are
+        added, changed ones get a version, retired ones present in it come back, and records it
+        lacks are retired. Importing what was exported changes nothing."""
+        who, at = self._author(author)
+        when = dt.datetime.fromisoformat(at)
+        data = dossier_to_dict(dossier)
+        unit_id, year = dossier.unit.id, dossier.year
+        added: list[str] = []
+        changed: list[str] = []
+        unchanged: list[str] = []
+        with self._transaction(write=True) as cursor:
+            try:
+                head: DossierHead | None = self._head(cursor, unit_id, year)
+            except NotFound:
+                head = None
+            unit_changed = head is None or head.unit != data["unit"]
+            if unit_changed:
+                self._insert_head(cursor, data["unit"], year, head.version + 1 if head else 1, who, at)
+            current = self._current(cursor, unit_id, year)
+            for record in data["records"]:
+                existing = current.pop(record["id"], None)
+                if existing is not None and not existing.retired and existing.record == record:
+                    unchanged.append(record["id"])
+                    continue
+                (changed if existing else added).append(record["id"])
+                self._insert_version(cursor, unit_id, year, Version(
+                    record["id"], existing.version + 1 if existing else 1, record, False, who, when))
+            retired = [key for key, v in current.items() if not v.retired]
+            for key in retired:
+                self._insert_version(cursor, unit_id, year, attrs.evolve(
+                    current[key], version=current[key].version + 1, retired=True, author=who, at=when))
+            cursor.audit(who, "office.dossier.import", self._origin(unit_id, year), added=added, changed=changed,
+                         retired=retired, unit_changed=unit_changed)
+        return ImportSummary(unit_id, year, tuple(added), tuple(changed), tuple(retired), tuple(unchanged),
+                             unit_changed and head is not None)
+
+    @staticmethod
+    def _insert_head(cursor: _Tx, unit: dict[str, Any], year: int, version: int, author: str, at: str) -> None:
+        cursor.execute("INSERT INTO office_dossier_versions (unit_id, year, version, unit, author, at) "
+                       "VALUES (?, ?, ?, ?, ?, ?)",
+                       (unit["id"], year, version, json.dumps(unit, ensure_ascii=False, sort_keys=True), author, at))
+
+    @staticmethod
+    def _insert_version(cursor: _Tx, unit_id: str, year: int, version: Version) -> None:
+        cursor.execute("INSERT INTO office_record_versions (unit_id, year, record_id, version, record, retired, "
+                       "author, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (unit_id, year, version.record_id, version.version,
+                        json.dumps(version.record, ensure_ascii=False, sort_keys=True), int(version.retired),
+                        version.author, version.at.isoformat()))
