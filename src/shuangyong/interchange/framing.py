@@ -102,15 +102,18 @@ Outcome = Handled[T] | Refused
 class Tally:
     """Counts the refused records of a run as its outcomes pass through, so that a front end
     (the command line's exit status, the server's HTTP status) can tell afterwards whether any
-    record was bad without holding the outcomes."""
+    record was bad, and why the first one was, without holding the outcomes."""
 
     def __init__(self) -> None:
         self.refused = 0
+        self.first: ShuangyongError | None = None  #: the first refused record's error
 
     def __call__(self, outcomes: Iterable[Outcome[T]]) -> Iterator[Outcome[T]]:
         """The same outcomes, in order, counted."""
         for outcome in outcomes:
-            self.refused += isinstance(outcome, Refused)
+            if isinstance(outcome, Refused):
+                self.refused += 1
+                self.first = self.first or outcome.error
             yield outcome
 
 
