@@ -187,7 +187,12 @@ def _utc_now() -> dt.datetime:
 
 _SUBFIELD = re.compile(r"^records\[(\d+)\]\.?(.*)$")
 #: fields a record-level message may begin with ("until … is before since …", "reached … is more than total …")
-_NAMED_IN_MESSAGE = ("type", "location", "until", "since", "reached", "total", "date")
+_NAMED_IN_MESSAGE = ("type", "location", "until", "since", "reached", "total", "date", "kind")
+
+
+def _named(error: DossierError) -> str | None:
+    """For a check on a whole object (its pydantic model validator), the field its message names first."""
+    return next((word for word in re.findall(r"[a-z_]+", error.message.en) if word in _NAMED_IN_MESSAGE), None)
 
 
 def record_field(error: DossierError, index: int) -> str | None:
@@ -197,10 +202,7 @@ def record_field(error: DossierError, index: int) -> str | None:
     match = _SUBFIELD.match(error.field or "")
     if match is None or int(match.group(1)) != index:
         return None
-    if match.group(2):
-        return match.group(2)
-    words = re.findall(r"[a-z_]+", error.message.en)
-    return next((word for word in words if word in _NAMED_IN_MESSAGE), None)
+    return match.group(2) or _named(error)
 
 
 def _relocated(error: DossierError, field: str | None, cls: type[DossierError] = DossierError) -> DossierError:
@@ -399,7 +401,13 @@ class DossierStore:
         names the field (``unit.kind``, ``year``).
         """
         who, at = self._author(author)
-        checked = self._checked(unit, year, [], "<new dossier>")
+        try:
+            checked = self._checked(unit, year, [], "<new dossier>")
+        except DossierError as error:
+            if error.field != "unit":
+                raise
+            named = _named(error)
+            raise _relocated(error, f"unit.{named}" if named else "unit") from None
         head = dossier_to_dict(checked)
         unit_id, year = checked.unit.id, checked.year
         with self._transaction(write=True) as cursor:

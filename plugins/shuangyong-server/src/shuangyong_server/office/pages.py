@@ -80,6 +80,9 @@ if TYPE_CHECKING:
     Authenticate = Callable[[str], tuple[str, str] | None]
 
 PREFIX = "/office"
+#: where each route says which roles it admits (``route.openapi_extra``): the office's pages check a
+#: session cookie or a bearer token themselves, so they carry no ``require_role`` dependency
+ROLES_KEY = "x-shuangyong-roles"
 
 
 @attrs.frozen(slots=True)
@@ -173,11 +176,15 @@ class OfficePages:
             ("/ledger", "GET", self.month, LEDGER),
         ]
         for path, method, handler, capability in pages:
+            roles = sorted(role for role, can in ROLES.items() if capability is None or capability in can)
             router.add_api_route(path, self._endpoint(handler, capability), methods=[method],
-                                 include_in_schema=False, name=f"office.{handler.__name__}.{method.lower()}")
-        router.add_api_route("/login", self._login_page, methods=["GET"], include_in_schema=False)
-        router.add_api_route("/login", self._login, methods=["POST"], include_in_schema=False)
-        router.add_api_route("/logout", self._logout, methods=["POST"], include_in_schema=False)
+                                 include_in_schema=False, name=f"office.{handler.__name__}.{method.lower()}",
+                                 openapi_extra={ROLES_KEY: roles})
+        for method, endpoint in (("GET", self._login_page), ("POST", self._login)):
+            router.add_api_route("/login", endpoint, methods=[method], include_in_schema=False,
+                                 openapi_extra={ROLES_KEY: ["public"]})
+        router.add_api_route("/logout", self._logout, methods=["POST"], include_in_schema=False,
+                             openapi_extra={ROLES_KEY: ["public"]})
         return router
 
     def _endpoint(self, handler: Callable[[Call], Response], capability: str | None) -> Callable[..., Any]:

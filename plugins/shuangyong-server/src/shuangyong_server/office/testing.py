@@ -1,8 +1,10 @@
 """The office pages running for real, with sample data: what the browser tests drive and what
 ``scripts/screenshots.py`` photographs, built one way for both.
 
-:func:`sample_app` is a FastAPI app with the pages, ``examples/dossier.yaml`` imported, and a
-SQLite ledger holding ``examples/visits.jsonl`` as the engine decided and posted it.
+:func:`sample_server` is the server ``shuangyong serve`` runs (:func:`~shuangyong_server.app.create_app`
+with :func:`~shuangyong_server.office.server.office_for`) over fresh files in a folder: its
+database with ``examples/dossier.yaml`` imported and a token per role, and a SQLite ledger
+holding ``examples/visits.jsonl`` as the engine decided and posted it (one grant reversed).
 :func:`running` serves an app with uvicorn on a free loopback port, in a thread, until the block ends.
 """
 
@@ -15,14 +17,12 @@ import time
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from shuangyong import plugins
-from shuangyong.compliance.standards import StandardsSet
-from shuangyong.engine import Engine
+import attrs
+
 from shuangyong.interchange import visit_from_json
 from shuangyong.ledger import requests_for
 from shuangyong_server.office.dossiers import DossierStore
-from shuangyong_server.office.pages import office_router
-from shuangyong_server.service import LedgerPool
+from shuangyong_server.office.server import office_for
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -30,42 +30,54 @@ if TYPE_CHECKING:
 
     from fastapi import FastAPI
 
-#: token → (name, role): the people of the sample server
-TOKENS: dict[str, tuple[str, str]] = {
-    "sy-office": ("王芳", "office"),
-    "sy-auditor": ("李审计", "auditor"),
-    "sy-admin": ("张管理", "admin"),
-    "sy-his": ("HIS", "his"),
-}
+    from shuangyong.engine import Engine
+
+#: the people of the sample server: role → name
+PEOPLE = {"office": "王芳", "auditor": "李审计", "admin": "张管理", "his": "HIS 接口"}
 #: the day the sample server lives on: the end of November of the example dossier's year
 TODAY = dt.date(2026, 11, 30)
 UNIT, YEAR = "H-450300-001", 2026
 
 
-def posted_ledger(path: Path, engine: Engine, visits: Path) -> None:
-    """A SQLite ledger at ``path`` with what ``engine`` grants the visits of a JSON Lines file."""
-    ledger = plugins.open_ledger(f"sqlite:///{path}", create=True)
-    with ledger:
+@attrs.frozen(slots=True)
+class Sample:
+    """A sample server: the app, each role's token, and where its files are."""
+
+    app: FastAPI
+    tokens: dict[str, str]  #: role → token
+    store: DossierStore
+    ledger_url: str
+
+
+def posted_ledger(url: str, engine: Engine, visits: Path) -> None:
+    """Post what ``engine`` grants the visits of a JSON Lines file to the ledger at ``url``, and
+    reverse the first grant (so that the month view has a reversal to show)."""
+    from shuangyong import plugins
+
+    with plugins.open_ledger(url, create=True) as ledger:
         for line in visits.read_text(encoding="utf-8").splitlines():
             visit = visit_from_json(line)
             ledger.post(requests_for(visit, engine.evaluate(visit), engine.policy))
+        ledger.reverse(1, "挂错号 / registered by mistake")
 
 
-def sample_app(folder: Path, examples: Path, *, today: dt.date = TODAY) -> FastAPI:
-    """The pages over a fresh database in ``folder``, with the sample dossier and ledger."""
-    from fastapi import FastAPI
+def sample_server(folder: Path, examples: Path, *, today: dt.date = TODAY) -> Sample:
+    """The server over fresh files in ``folder``, with the sample dossier, ledger and tokens."""
+    from shuangyong_server.app import create_app
+    from shuangyong_server.service import Service
+    from shuangyong_server.settings import ServerSettings
+    from shuangyong_server.tokens import Actor, add_token
 
-    store = DossierStore.sqlite(folder / "office.db")
+    ledger_url = f"sqlite:///{folder / 'ledger.db'}"
+    service = Service.start(ServerSettings(policies=("seed-example",), ledger=ledger_url,
+                                           store=f"sqlite:///{folder / 'server.db'}"))
+    posted_ledger(ledger_url, service.engine, examples / "visits.jsonl")
+    setup = Actor("sample", "admin", "sample-setup")
+    tokens = {role: add_token(service.store, name, role, setup)[1] for role, name in PEOPLE.items()}
+    store = DossierStore.beside(service.store)
     store.import_text((examples / "dossier.yaml").read_text(encoding="utf-8"), "dossier.yaml", "示例导入")
-    engine = Engine.from_packs("seed-example", registry=plugins.registry())
-    posted_ledger(folder / "ledger.db", engine, examples / "visits.jsonl")
-    ledgers = LedgerPool(f"sqlite:///{folder / 'ledger.db'}")  # as the server holds its ledger: one per thread
-    standards = StandardsSet.load(["seed-standards"], named=plugins.collect("register_standards"),
-                                  kinds=plugins.check_kinds())
-    app = FastAPI()
-    app.include_router(office_router(lambda: store, TOKENS.get, standards, engine.policy, ledger=ledgers.get,
-                                     today=lambda: today))
-    return app
+    app = create_app(service=service, routers=[office_for(service, today=lambda: today)])
+    return Sample(app, tokens, store, ledger_url)
 
 
 @contextmanager
@@ -76,7 +88,7 @@ def running(app: FastAPI, timeout: float = 20.0) -> Iterator[str]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="office-uvicorn")
     thread.start()
     deadline = time.monotonic() + timeout

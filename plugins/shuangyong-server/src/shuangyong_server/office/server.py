@@ -1,0 +1,41 @@
+"""The office pages wired to a running server: one call for the app factory.
+
+The dossiers live in the server's database file beside its tokens (their own tables and schema
+version), every change goes to the server's audit log in the same transaction, a page's token is
+checked by the server's own ``authenticate``, and the report, the 公示 and the month view use the
+server's standards, policy, registry and ledger.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from shuangyong.errors import ShuangyongError
+from shuangyong_server.errors import StoreError
+from shuangyong_server.office.dossiers import DossierStore
+from shuangyong_server.office.pages import office_router
+from shuangyong_server.tokens import authenticate
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+    from shuangyong_server.service import Service
+
+
+def office_for(service: Service, **options: Any) -> APIRouter:
+    """The office's router for ``service``: ``create_app(service=service, routers=[office_for(service)])``.
+    ``options`` go to :func:`~shuangyong_server.office.pages.office_router` (``secret``, ``today``)."""
+    store = DossierStore.beside(service.store)
+
+    def who(token: str) -> tuple[str, str] | None:
+        try:
+            caller = authenticate(service.store, token)
+        except StoreError:
+            raise  # the database is down: a page error, not "log in again"
+        except ShuangyongError:  # malformed, unknown or revoked
+            return None
+        return caller.name, caller.role
+
+    ledger = service.ledgers.get if service.ledgers is not None else None
+    return office_router(lambda: store, who, service.standards(()), service.engine.policy, ledger=ledger,
+                         registry=service.engine.registry, **options)
