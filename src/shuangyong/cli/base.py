@@ -182,7 +182,8 @@ def writing_to(path: str | None, *, binary: bool = False) -> Iterator[IO[Any]]:
 
 #: What ``--format`` names, per exporter subject, in error messages.
 FORMAT_NOUNS = {"decisions": Text("输出格式", "output format"), "ledger": Text("账本导出格式", "ledger exporter"),
-                "compliance": Text("报告格式", "report format")}
+                "compliance": Text("报告格式", "report format"), "notice": Text("公示格式", "notice format"),
+                "ledger_report": Text("台帐月报格式", "monthly ledger report format")}
 
 
 def exporter_for(subject: str, fmt: str, *, own: tuple[str, ...] = ()) -> Any:

@@ -15,7 +15,6 @@ import click
 from shuangyong import plugins
 from shuangyong.cli.base import (
     BAD_INPUT,
-    FORMAT_NOUNS,
     check_output_target,
     exit_on_error,
     exporter_for,
@@ -36,7 +35,6 @@ from shuangyong.text import Text
 
 #: the formats ``ledger report`` writes itself; the others are exporters of ``ledger_report``
 REPORT_FORMATS = ("table", "json")
-FORMAT_NOUNS.setdefault("ledger_report", Text("台帐月报格式", "monthly ledger report format"))
 
 
 @click.group()

@@ -6,7 +6,6 @@ import click
 
 from shuangyong import plugins
 from shuangyong.cli.base import (
-    FORMAT_NOUNS,
     check_output_target,
     exit_on_error,
     exporter_for,
@@ -17,11 +16,9 @@ from shuangyong.cli.base import (
 from shuangyong.cli.policy import load_set
 from shuangyong.dates import parse_date
 from shuangyong.notice import notice_for, notice_html, notice_markdown, region_code
-from shuangyong.text import Text
 
 #: the formats the core writes itself; the others (pdf) are exporters of the ``notice`` subject
 OWN_FORMATS = {"html": notice_html, "md": notice_markdown}
-FORMAT_NOUNS.setdefault("notice", Text("公示格式", "notice format"))
 
 
 @click.command()
