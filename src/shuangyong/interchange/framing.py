@@ -105,12 +105,14 @@ class Tally:
     record was bad, and why the first one was, without holding the outcomes."""
 
     def __init__(self) -> None:
+        self.seen = 0  #: records, handled or refused
         self.refused = 0
         self.first: ShuangyongError | None = None  #: the first refused record's error
 
     def __call__(self, outcomes: Iterable[Outcome[T]]) -> Iterator[Outcome[T]]:
         """The same outcomes, in order, counted."""
         for outcome in outcomes:
+            self.seen += 1
             if isinstance(outcome, Refused):
                 self.refused += 1
                 self.first = self.first or outcome.error

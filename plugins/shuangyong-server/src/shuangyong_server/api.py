@@ -10,6 +10,7 @@ import functools
 import json
 import re
 from collections.abc import Callable, Iterator
+from itertools import chain
 from typing import Annotated, Any, Literal, TypeVar
 
 import anyio
@@ -99,12 +100,17 @@ def chunks(pieces: Iterator[str], size: int = 1 << 16) -> Iterator[bytes]:
 
 
 async def run_answer(request: Request, run: Run) -> Response:
-    """JSON Lines in: streamed, 200 (each bad record's error object in its place). Else written
-    whole: 200, or the refusal's status when the one visit sent was refused."""
-    policy = service_of(request).engine.policy.fingerprint
-    if run.shape == "lines":
-        return StreamingResponse(chunks(run.pieces), media_type=run.media_type, headers={"Shuangyong-Policy": policy})
-    answer = await in_worker(request, service_of(request).answer, run)
+    """Several visits as JSON Lines: streamed, 200, each bad record's error object in its place.
+    Else written whole: 200, or the refusal's status when the one visit sent was refused."""
+    service = service_of(request)
+    policy = service.engine.policy.fingerprint
+    written: list[str] = []
+    if run.layout == "lines":
+        written = await in_worker(request, service.first_pieces, run)
+        if len(written) > 1:
+            return StreamingResponse(chunks(chain(written, run.pieces)), media_type=run.media_type,
+                                     headers={"Shuangyong-Policy": policy})
+    answer = await in_worker(request, service.answer, run, written)
     return answered(answer, **{"Shuangyong-Policy": policy, "Shuangyong-Refused": str(run.tally.refused)})
 
 

@@ -16,6 +16,7 @@ import io
 import mimetypes
 import tempfile
 import threading
+from itertools import chain, islice
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -44,7 +45,7 @@ from shuangyong_server.idempotency import Answer
 from shuangyong_server.store import ServerStore
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
     from shuangyong.engine import Decision
     from shuangyong.interchange.framing import Input
@@ -162,17 +163,24 @@ class Service:
                                          self.engine))
         return Run(records.shape, "lines", (explanation_json(outcome) + "\n" for outcome in outcomes), tally)
 
-    def answer(self, run: Run) -> Answer:
-        """A run written whole. One visit sent alone and refused is answered with the refusal's
-        status (422; 409 when the ledger refuses it); many visits are answered 200, each bad one
-        with its error object in its place, as the command line writes them."""
-        body = "".join(run.pieces).encode("utf-8")
+    def answer(self, run: Run, written: Iterable[str] = ()) -> Answer:
+        """A run written whole (after the pieces already WRITTEN). One visit sent alone (an object,
+        a one-element array or one line) and refused is answered with the refusal's status (422;
+        409 when the ledger refuses it, 503 when the ledger cannot be reached); several visits
+        are answered 200, each bad one with its error object in its place, as the command line
+        writes them."""
+        body = "".join(chain(written, run.pieces)).encode("utf-8")
+        error = run.tally.first
         status = 200
-        if run.shape == "object" and run.tally.first is not None:
-            error = run.tally.first
+        if run.tally.seen == 1 and error is not None:
             status = 503 if isinstance(error, LedgerError) and error.record == self.settings.ledger \
                 else status_of(error)
         return Answer(status, run.media_type, body)
+
+    def first_pieces(self, run: Run, count: int = 2) -> list[str]:
+        """Up to COUNT pieces of a JSON Lines run (one per visit), so that the app can tell one visit
+        (answered whole, with its status) from several (streamed) before it answers."""
+        return list(islice(run.pieces, count))
 
     def post(self, body: bytes, fmt: str, encoding: str, caller: Caller, request_id: str,
              client: str | None = None, key: str | None = None) -> Answer:
@@ -252,7 +260,7 @@ class Service:
         for name in self.pack_names():
             spec = load_reference(name, named=named).spec
             listed.append({"pack": name, "extends": list(spec.extends), "rules": len(spec.rules),
-                           "title": spec.title.as_dict()})
+                           "title": {"zh": spec.title.zh, "en": spec.title.en}})
         return listed
 
     def policy(self, name: str | None = None) -> dict[str, Any]:

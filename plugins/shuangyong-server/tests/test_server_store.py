@@ -1,0 +1,122 @@
+"""The server's store: migrated once per version, the audit log append-only even from SQL, tokens
+only ever revoked, a foreign file refused, and the idempotency records' reserve → complete."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from shuangyong_server import idempotency, store
+from shuangyong_server.errors import RequestError, StoreError
+from shuangyong_server.idempotency import Answer
+from shuangyong_server.store import ServerStore
+from shuangyong_server.tokens import Actor, add_token, authenticate, list_tokens, revoke_token
+
+OPERATOR = Actor(name="cli:root", role=None, request_id="r1")
+
+
+@pytest.fixture
+def server_store(tmp_path: Path) -> ServerStore:
+    return ServerStore(f"sqlite:///{tmp_path / 'server.sqlite3'}")
+
+
+def test_a_new_store_is_at_the_latest_version_in_wal_mode(server_store: ServerStore) -> None:
+    assert store.LATEST == server_store.version()
+    with server_store.reading() as connection:
+        assert "wal" == connection.execute("PRAGMA journal_mode").fetchone()[0]
+
+
+def test_a_migration_appended_later_is_applied_once_to_an_existing_file(server_store: ServerStore,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    later = (store.LATEST + 1, ("CREATE TABLE office_dossiers (id TEXT PRIMARY KEY)",))
+    monkeypatch.setattr(store, "MIGRATIONS", (*store.MIGRATIONS, later))
+    monkeypatch.setattr(store, "LATEST", later[0])
+    again = ServerStore(server_store.url)
+    assert later[0] == again.version()
+    ServerStore(server_store.url)  # a second open applies nothing twice (CREATE TABLE would fail)
+    with again.reading() as connection:
+        versions = [row[0] for row in connection.execute("SELECT version FROM server_schema ORDER BY version")]
+    assert [*range(1, later[0] + 1)] == versions
+
+
+def test_the_audit_log_refuses_update_and_delete(server_store: ServerStore) -> None:
+    with server_store.transaction() as connection:
+        server_store.audit(connection, actor="a", role="admin", action="token.add", target="t", request_id="r",
+                           detail={"id": "x"})
+    for statement in ("UPDATE audit_log SET actor = 'b'", "DELETE FROM audit_log"):
+        with pytest.raises(StoreError, match="the shuangyong server audit log is append-only"), \
+                server_store.transaction() as connection:
+            connection.execute(statement)
+    [entry] = server_store.audit_log()
+    assert ("a", "admin", "token.add", "t", {"id": "x"}) == (entry.actor, entry.role, entry.action, entry.target,
+                                                             entry.detail)
+    assert entry.at.endswith("Z")
+
+
+def test_a_token_is_only_ever_revoked(server_store: ServerStore) -> None:
+    token, secret = add_token(server_store, "his-prod", "his", OPERATOR)
+    assert "his-prod" == authenticate(server_store, secret).name
+    for statement in ("UPDATE tokens SET role = 'admin'", "DELETE FROM tokens",
+                      "UPDATE tokens SET secret_sha256 = 'x'"):
+        with pytest.raises(StoreError, match="shuangyong server token"), server_store.transaction() as connection:
+            connection.execute(statement)
+    revoke_token(server_store, "his-prod", OPERATOR)
+    with pytest.raises(StoreError, match="only ever revoked"), server_store.transaction() as connection:
+        connection.execute("UPDATE tokens SET revoked_at = NULL")
+    with pytest.raises(RequestError, match="revoked"):
+        authenticate(server_store, secret)
+    assert [] == list_tokens(server_store)
+    assert [token.id] == [t.id for t in list_tokens(server_store, revoked=True)]
+    remade, _ = add_token(server_store, "his-prod", "his", OPERATOR)  # the name is free again
+    assert remade.id != token.id
+    assert ["token.add", "token.revoke", "token.add"] == [e.action for e in server_store.audit_log()]
+
+
+def test_a_refused_token_change_writes_nothing(server_store: ServerStore) -> None:
+    add_token(server_store, "his-prod", "his", OPERATOR)
+    with pytest.raises(RequestError, match="a live token is already named 'his-prod'"):
+        add_token(server_store, "his-prod", "admin", OPERATOR)
+    with pytest.raises(RequestError, match="no live token is named 'nobody'"):
+        revoke_token(server_store, "nobody", OPERATOR)
+    assert 1 == len(list_tokens(server_store)) == len(server_store.audit_log())
+
+
+@pytest.mark.parametrize("presented", ["", "sy_", "sy_0123456789abcdef_short", "Bearer x", "sy_" + "0" * 80])
+def test_a_malformed_token_is_401(server_store: ServerStore, presented: str) -> None:
+    with pytest.raises(RequestError) as refused:
+        authenticate(server_store, presented)
+    assert (401, "Bearer") == (refused.value.status, refused.value.headers["WWW-Authenticate"])
+
+
+def test_a_foreign_file_is_refused_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE postings (seq INTEGER)")
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match=r"tables postings\), not a shuangyong server database"):
+        ServerStore(f"sqlite:///{path}")
+    assert before == path.read_bytes()
+
+
+def test_a_missing_file_is_not_created_when_only_reading(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="there is no server database"):
+        ServerStore(f"sqlite:///{tmp_path / 'missing.sqlite3'}", create=False)
+    assert not (tmp_path / "missing.sqlite3").exists()
+    with pytest.raises(StoreError, match="sqlite:///PATH"):
+        ServerStore("postgresql://server/db")
+
+
+def test_a_key_is_reserved_then_answered_once(server_store: ServerStore) -> None:
+    token, _ = add_token(server_store, "his", "his", OPERATOR)
+    assert idempotency.reserve(server_store, token.id, "k1", "h1") is None
+    assert idempotency.reserve(server_store, token.id, "k1", "h1") is None  # not answered yet: run again
+    with pytest.raises(RequestError, match="was used for another request"):
+        idempotency.reserve(server_store, token.id, "k1", "h2")
+    first, twin = Answer(200, "application/json", b"first"), Answer(200, "application/json", b"twin")
+    with server_store.transaction() as connection:
+        assert first == idempotency.complete(connection, token.id, "k1", first)
+    with server_store.transaction() as connection:  # a twin that finishes later is given the first answer
+        assert first == idempotency.complete(connection, token.id, "k1", twin)
+    assert first == idempotency.reserve(server_store, token.id, "k1", "h1")
