@@ -154,6 +154,7 @@ def test_a_stale_edit_form_is_refused_and_writes_nothing(server: tuple[Sample, h
                          headers=bearer(sample, "office"))
     assert 422 == answer.status_code
     assert "已被 李红 于" in answer.text and "改为第 2 版" in answer.text
+    assert '<input type="hidden" name="version" value="1">' in answer.text  # sent again, refused again
     assert [None, 7] == [v.record.get("attendees") for v in sample.store.history(UNIT, YEAR, "lg-q3")]
 
 

@@ -56,7 +56,7 @@ from shuangyong_server.office.auth import (
     bearer,
     chosen_lang,
 )
-from shuangyong_server.office.dossiers import NotFound
+from shuangyong_server.office.dossiers import NotFound, Version
 from shuangyong_server.office.forms import (
     KIND_LABELS,
     UNIT_FIELDS,
@@ -316,12 +316,14 @@ class OfficePages:
 
     # -- the dossiers ----------------------------------------------------------------------------
 
-    def index(self, call: Call, status: int = 200, **context: Any) -> Response:
-        """Every dossier, with forms to start one and to import one (for those who edit)."""
+    def index(self, call: Call, status: int = 200, *, values: Mapping[str, str] | None = None,
+              errors: Mapping[str, str] | None = None, form_error: str | None = None,
+              import_error: str | None = None) -> Response:
+        """Every dossier, with forms to start one and to import one (for those who edit), and the
+        errors of a form sent back."""
         return self._render(call, "index.html", status, dossiers=self._store().dossiers(), unit_fields=UNIT_FIELDS,
-                            values=context.pop("values", {}), errors=context.pop("errors", {}),
-                            form_error=context.pop("form_error", None), import_error=context.pop("import_error", None),
-                            this_year=self.today().year, **context)
+                            values=values or {}, errors=errors or {}, form_error=form_error,
+                            import_error=import_error, this_year=self.today().year)
 
     def create(self, call: Call) -> Response:
         """Start a dossier from the form; an error is shown beside its input."""
@@ -378,13 +380,19 @@ class OfficePages:
         return Response(body.encode("utf-8"), media_type=f"{media}; charset=utf-8",
                         headers={"Content-Disposition": _attachment(f"{unit}-{year}.{suffix}")})
 
-    def _record_form(self, call: Call, kind: str, status: int = 200, **context: Any) -> Response:
+    def _record_form(self, call: Call, kind: str, status: int = 200, *, values: Mapping[str, str],
+                     adding: bool, history: list[Version] | None = None, errors: Mapping[str, str] | None = None,
+                     form_error: str | None = None, version: str | None = None) -> Response:
+        """A record's form: empty or as stored or as sent back with its errors, and its history.
+        ``version`` is the one the form edits (default the latest): a form sent back keeps the one
+        it was opened at, so that a stale one stays refused. A retired record shows its history only."""
         unit, year = self._key(call, call.form or None)
         head = self._store().head(unit, year)
+        history = history or []
         return self._render(call, "record.html", status, head=head, kind=kind, fields=record_fields(kind),
-                            values=context.pop("values", {}), errors=context.pop("errors", {}),
-                            form_error=context.pop("form_error", None), history=context.pop("history", []),
-                            version=context.pop("version", None), **context)
+                            values=values, errors=errors or {}, form_error=form_error, history=history,
+                            adding=adding, version=version or (history[-1].version if history else None),
+                            retired=bool(history) and history[-1].retired)
 
     def _kind(self, value: str | None) -> str:
         if value not in RECORD_CLASSES:
@@ -433,7 +441,7 @@ class OfficePages:
         history = self._store().history(unit, year, call.query.get("id", ""))
         latest = history[-1]
         return self._record_form(call, latest.record["kind"], values=form_from_record(latest.record),
-                                 history=history, version=latest.version, adding=False, retired=latest.retired)
+                                 history=history, adding=False)
 
     def retire_record(self, call: Call) -> Response:
         """Retire a record: it leaves the dossier and stays in its history."""
@@ -449,8 +457,7 @@ class OfficePages:
             history = store.history(unit, year, record_id)
             return self._record_form(call, history[-1].record["kind"], 409,
                                      values=form_from_record(history[-1].record), form_error=error.render(call.lang),
-                                     history=history, version=history[-1].version, adding=False,
-                                     retired=history[-1].retired)
+                                     history=history, adding=False)
         return RedirectResponse(self._url("/dossier", unit=unit, year=year, retired=record_id), status_code=303)
 
     # -- the compliance report -------------------------------------------------------------------
