@@ -82,6 +82,15 @@ def test_a_session_cookie_logs_in_until_the_token_is_revoked(server: tuple[Sampl
     assert 303 == client.get("/office/report", params=DOSSIER, headers=bearer(sample, "office")).status_code
 
 
+@pytest.mark.parametrize("path", ["/office/", "/office/report", "/office/notice"])
+def test_a_his_token_opens_no_page_even_as_a_bearer_token(server: tuple[Sample, httpx.Client], path: str) -> None:
+    sample, client = server
+    answer = client.get(path, params=DOSSIER, headers=bearer(sample, "his"))
+    assert 403 == answer.status_code
+    assert "“HIS 接口”角色不能查看此页面" in answer.text
+    assert "示例市人民医院" not in answer.text  # nothing of the dossier shown
+
+
 def test_a_session_cookie_that_was_altered_or_is_old_is_refused() -> None:
     now = [1_000_000.0]
     sessions = Sessions(b"k" * 32, clock=lambda: now[0])

@@ -202,7 +202,7 @@ class OfficePages:
             back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return self._remember_lang(request, RedirectResponse(self._url("/login", next=back), status_code=303))
         try:
-            if capability is not None and not viewer.can(capability):
+            if viewer.role not in ROLES or (capability is not None and not viewer.can(capability)):
                 raise Refused(403, Text(f"“{viewer.role_label.zh}”角色不能查看此页面",
                                         f"the role “{viewer.role_label.en}” cannot see this page"))
             if request.method == "POST" and viewer.csrf and not self.sessions.csrf_ok(
