@@ -179,3 +179,16 @@ def test_eight_clients_posting_at_once_leave_exactly_the_expected_rows(start_api
     assert "ok" == verified(server)
     posts = [entry for entry in server.audit() if entry["action"] == "ledger.post"]
     assert 8 * (len(shared) + 5) + 8 * len(keyed) >= len(posts) >= len(distinct)
+
+
+def test_a_key_whose_request_wrote_nothing_is_free_for_the_corrected_one(api_server: Server) -> None:
+    key, visit_id = unique("K"), unique("V")
+    refused = json.loads(visit(visit_id))
+    refused["lines"][0]["amount"] = 12.5
+    assert 422 == post(api_server, json.dumps(refused).encode(), key).status_code
+    assert 400 == post(api_server, b"not json", key).status_code
+    before = api_server.rows()
+    corrected = post(api_server, visit(visit_id), key)
+    assert 200 == corrected.status_code and "idempotent-replayed" not in corrected.headers
+    assert api_server.rows() > before
+    assert corrected.content == post(api_server, visit(visit_id), key).content

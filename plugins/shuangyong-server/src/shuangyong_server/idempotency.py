@@ -8,7 +8,9 @@ kept with the key once it is made; a retry gets that answer back, byte for byte,
 posted since (a yearly cap another visit used up cannot change the answer a retry sees). The
 same key with another request is refused (409) before anything is posted. A retry that finds
 the key reserved but not answered (the first attempt still running, or cut off) runs again:
-the ledger answers it with the rows already posted, so nothing is posted twice either way.
+the ledger answers it with the rows already posted, so nothing is posted twice either way. A
+request that writes nothing (a body that cannot be read, every visit refused) keeps no answer
+and frees its key, so that the corrected request may use it.
 """
 
 from __future__ import annotations
@@ -76,6 +78,12 @@ def complete(connection: sqlite3.Connection, token_id: str, key: str, answer: An
     row = connection.execute("SELECT status, media_type, body FROM idempotency WHERE token_id = ? AND key = ?",
                              (token_id, key)).fetchone()
     return _kept(row) or answer
+
+
+def release(connection: sqlite3.Connection, token_id: str, key: str) -> None:
+    """Free a key whose request wrote nothing (every visit refused), so that the corrected request
+    may use it: only an answer that posted is kept. A key another attempt answered stays."""
+    connection.execute("DELETE FROM idempotency WHERE token_id = ? AND key = ? AND status IS NULL", (token_id, key))
 
 
 def _kept(row: sqlite3.Row) -> Answer | None:

@@ -190,17 +190,18 @@ class Service:
         or found rows is audited, with the rows of each visit, in the transaction that keeps its
         answer."""
         ledgers = self.require_ledger()
-        digest = hashlib.sha256(f"{fmt}\0{encoding}\0".encode() + body).hexdigest()
-        if key is not None:
-            kept = idempotency.reserve(self.store, caller.token_id, key, digest)
-            if kept is not None:
-                return attrs.evolve(kept, replayed=True)
         rows: list[dict[str, Any]] = []
 
         def posted(visit: Visit, postings: list[Posting]) -> None:
             rows.append({"visit_id": visit.visit_id, "rows": [posting.seq for posting in postings]})
 
+        # the body is sniffed first: one that cannot be read (400) reserves no key
         run = self.evaluate(body, fmt, encoding, deciding_and_posting(self.engine, ledgers.get(), self.key, posted))
+        if key is not None:
+            digest = hashlib.sha256(f"{fmt}\0{encoding}\0".encode() + body).hexdigest()
+            kept = idempotency.reserve(self.store, caller.token_id, key, digest)
+            if kept is not None:
+                return attrs.evolve(kept, replayed=True)
         answer = self.answer(run)
         with self.store.transaction() as connection:
             if rows:
@@ -209,8 +210,10 @@ class Service:
                                  request_id=request_id, client=client,
                                  detail={"visits": rows, "refused": run.tally.refused, "idempotency_key": key,
                                          "policy": self.engine.policy.fingerprint})
-            if key is not None:
+            if key is not None and rows:
                 answer = idempotency.complete(connection, caller.token_id, key, answer)
+            elif key is not None:  # every visit refused: nothing was written, so the key is free again
+                idempotency.release(connection, caller.token_id, key)
         return answer
 
     # -- the ledger -------------------------------------------------------------------------
