@@ -22,7 +22,7 @@ def start_api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Calla
     """Start servers of one's own (an empty ledger, other options); each is stopped afterwards."""
     started: list[Server] = []
 
-    def start(*options: str, ledger: bool = True) -> Server:
+    def start(*options: str, ledger: bool | str = True) -> Server:
         started.append(Server(tmp_path_factory.mktemp("fresh"), *options, ledger=ledger))
         return started[-1]
 

@@ -40,10 +40,11 @@ def cli(*args: str, stdin: bytes | None = None, check: bool = False) -> subproce
 class Server:
     """A running ``shuangyong serve``: its URL, folder, ledger and store URLs, and a token per role."""
 
-    def __init__(self, folder: Path, *options: str, ledger: bool = True) -> None:
+    def __init__(self, folder: Path, *options: str, ledger: bool | str = True) -> None:
+        """``ledger``: a SQLite file of its own (True), none (False), or this URL."""
         self.folder = folder
         self.store_url = f"sqlite:///{folder / 'server.sqlite3'}"
-        self.ledger_url = f"sqlite:///{folder / 'ledger.db'}" if ledger else None
+        self.ledger_url = ledger if isinstance(ledger, str) else f"sqlite:///{folder / 'ledger.db'}" if ledger else None
         store = ServerStore(self.store_url)
         self.tokens = {role: add_token(store, f"tests-{role}", role, SETUP)[1] for role in ROLES}
         self.log = folder / "serve.log"

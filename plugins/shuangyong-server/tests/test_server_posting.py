@@ -10,11 +10,15 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from serving import EXAMPLES, Server, cli, unique
+
+from shuangyong_sql.testing import scratch_url
 
 BASE = json.loads((EXAMPLES / "visit.json").read_text(encoding="utf-8"))
 
@@ -141,9 +145,16 @@ def verified(server: Server) -> str:
     return "ok"
 
 
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql", "mariadb"])
 def test_eight_clients_posting_at_once_leave_exactly_the_expected_rows(start_api_server: Callable[..., Server],
-                                                                       tmp_path: Path) -> None:
-    server = start_api_server()
+                                                                       tmp_path: Path, kind: str) -> None:
+    """On the built-in SQLite ledger, and on PostgreSQL and MariaDB through shuangyong-sql (each
+    worker thread of the server holds its own connection)."""
+    with scratch_url(kind, tmp_path) if kind != "sqlite" else nullcontext(True) as ledger:
+        posted_at_once(start_api_server(ledger=ledger), tmp_path)
+
+
+def posted_at_once(server: Server, tmp_path: Path) -> None:
     shared = [visit(f"SHARED{n}") for n in range(6)]  # every client posts these
     keyed = [(f"KEY{n}", visit(f"KEYED{n}")) for n in range(4)]  # every client retries these with one key
     own = {client: [visit(f"C{client}V{n}") for n in range(5)] for client in range(8)}
