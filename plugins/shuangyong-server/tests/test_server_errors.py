@@ -60,7 +60,7 @@ def test_a_bad_body_is_4xx_with_its_message(api_server: Server, unchanged: None,
     assert words in error["message"]["en"] and error["message"]["zh"]
 
 
-def test_a_body_announced_too_long_is_413_before_it_is_read(api_server: Server, unchanged: None) -> None:
+def test_a_body_announced_too_long_is_413_before_the_app_runs(api_server: Server, unchanged: None) -> None:
     body = b"[" + b" " * (256 * 1024) + b"]"
     answer = api_server.request("POST", "/v1/evaluate-and-post", content=body)
     assert 413 == answer.status_code

@@ -1,8 +1,10 @@
 """The bounds every request is held to before any endpoint sees it, as plain ASGI middleware:
 a request id, a body of at most ``max_body`` bytes (413) that arrives within ``timeout``
-seconds (408). A body announced too long (``Content-Length``) is refused before it is read; one
-sent in chunks is refused as soon as it passes the bound, so that no request can make the server
-hold more than ``max_body`` bytes of it.
+seconds (408). A body announced too long (``Content-Length``) is refused before the app runs; one
+sent in chunks as soon as it passes the bound; so no request makes the server hold more than
+``max_body`` bytes of it. What still arrives of a refused body is read and thrown away (up to
+:data:`DRAIN_FACTOR` times the bound, within the deadline) before the answer: a connection
+closed with unread bytes is reset, and the client would never see its 413.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 REQUEST_ID = "X-Request-ID"
+DRAIN_FACTOR = 4  #: how much of a refused body, in multiples of the bound, is read and dropped
 #: a request id a proxy or caller sends is kept when it is this tame (nginx's $request_id is 32 hex digits)
 _TAME_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
@@ -72,9 +75,23 @@ class Guard:
 
         length = headers.get("content-length", "")
         if length.isdigit() and int(length) > self.max_body:
+            await self._drain(receive, anyio.current_time() + self.timeout)
             await _refuse(too_large(self.max_body), send_with_id)
             return
         await self.app(scope, self._bounded(receive), send_with_id)
+
+    async def _drain(self, receive: Receive, deadline: float) -> None:
+        """Read and drop what arrives of a refused body, up to ``DRAIN_FACTOR`` times the bound and
+        until the deadline; beyond either the connection is closed with the rest unread."""
+        left = DRAIN_FACTOR * self.max_body
+        with anyio.move_on_after(max(deadline - anyio.current_time(), 0)):
+            while left > 0:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return
+                left -= len(message.get("body", b""))
+                if not message.get("more_body", False):
+                    return
 
     def _bounded(self, receive: Receive) -> Receive:
         """``receive`` that counts the body and holds it to the deadline until it is complete;
@@ -96,9 +113,12 @@ class Guard:
                                                status=408, field="body", headers={"Connection": "close"})) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body:
-                    raise BodyRefused(too_large(self.max_body))
                 complete = not message.get("more_body", False)
+                if received > self.max_body:
+                    if not complete:
+                        await self._drain(receive, deadline)
+                    complete = True
+                    raise BodyRefused(too_large(self.max_body))
             else:
                 complete = True
             return message
