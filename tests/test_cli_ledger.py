@@ -90,6 +90,27 @@ def test_payers_in_verify_export_and_reverse(url: str, tmp_path: Path) -> None:
     assert ["hospital", "youfu_medical_subsidy"] == list(report["payers"])
 
 
+def test_categories_in_export_and_reverse(url: str, tmp_path: Path) -> None:
+    """``evaluate --post`` records each grant's category (the disabled veteran's; ``none`` for a
+    card holder with no category); export (JSON Lines and CSV, the column after the payer) and the
+    reversal's output carry it; verify still holds."""
+    no_category = good_visit("N")
+    no_category["patient"] = {**no_category["patient"], "id": "P2", "categories": []}
+    del no_category["patient"]["disability_level"]
+    assert 0 == post(url, good_visit("A"), no_category).exit_code
+    reversal = run("ledger", "reverse", "--ledger", url, "1", "--reason", "重复")
+    assert (0, "disabled_veteran") == (reversal.exit_code, json.loads(reversal.stdout)["category"])
+    expected = [("A", "grant", "disabled_veteran"), ("N", "grant", "none"), ("A", "reversal", "disabled_veteran")]
+    assert expected == [(r["visit_id"], r["kind"], r["category"]) for r in export(url)]
+    target = tmp_path / "台帐.csv"
+    assert 0 == run("ledger", "export", "--ledger", url, "--format", "csv", "-o", str(target)).exit_code
+    table = list(csv.reader(io.StringIO(target.read_bytes().decode("utf-8-sig"))))
+    column = table[0].index("category")
+    assert ("payer", ["disabled_veteran", "none", "disabled_veteran"]) == (
+        table[0][column - 1], [row[column] for row in table[1:]])
+    assert 0 == run("ledger", "verify", "--ledger", url).exit_code
+
+
 def test_bad_record_is_not_posted_and_others_are(url: str) -> None:
     """A bad record gets its error object; the records around it are decided and posted."""
     bad = good_visit("BAD")

@@ -43,12 +43,18 @@ HEAD = "e789552f258fdeae4733cc2c8dfd7baba049439b25be17ac00bd0e704dce8538"  #: th
 SUBSIDY = "youfu_medical_subsidy"
 ROW_SUBSIDY = ROW_1.replace('"patient_key":"P1",', '"patient_key":"P1","payer":"youfu_medical_subsidy",')
 HASH_SUBSIDY = "740c978659f0f580cebfa562c64f3fbba4cd5c232002c4f4e4a61183d1681faa"
+# The first row again, granted to a disabled veteran: a recorded category is hashed, under the key
+# "category" in its sorted place; the rows above, posted before categories were recorded, carry none.
+ROW_CATEGORY = ROW_1.replace('"business_date":"2026-03-02",',
+                             '"business_date":"2026-03-02","category":"disabled_veteran",')
+HASH_CATEGORY = "72cbff7c18db21af94f4a51b7f83b65453b0758a4295dd8dbda1e6cc1258bdf1"
 
 
 def test_the_vector_is_what_it_says() -> None:
     """The literals agree with each other, so the test below pins the library to them."""
     assert [HASH_1, HASH_2, HEAD] == [hashlib.sha256(row.encode()).hexdigest() for row in (ROW_1, ROW_2, ROW_3)]
     assert ('"payer"' not in ROW_1, HASH_SUBSIDY) == (True, hashlib.sha256(ROW_SUBSIDY.encode()).hexdigest())
+    assert ('"category"' not in ROW_1, HASH_CATEGORY) == (True, hashlib.sha256(ROW_CATEGORY.encode()).hexdigest())
 
 
 def test_known_answer_hashes(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -69,6 +75,16 @@ def test_known_answer_hash_with_a_payer(ledger: Ledger, monkeypatch: pytest.Monk
     (row,) = ledger.post([request("1", cap=300, payer=SUBSIDY)])
     assert (HASH_SUBSIDY, [HASH_SUBSIDY]) == (row.hash, [stored.hash for stored in ledger.postings()])
     assert verify(ledger.postings()).ok
+
+
+def test_known_answer_hash_with_a_category(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same grant recorded for a disabled veteran hashes to the literal value that includes the
+    category; its reversal carries the category."""
+    monkeypatch.setattr(ledger_base, "utc_now", lambda: POSTED_AT)
+    (row,) = ledger.post([request("1", cap=300, category="disabled_veteran")])
+    reversal = ledger.reverse(1, "挂错号")
+    assert (HASH_CATEGORY, [HASH_CATEGORY, reversal.hash]) == (row.hash, [stored.hash for stored in ledger.postings()])
+    assert ("disabled_veteran", True) == (reversal.category, verify(ledger.postings()).ok)
 
 
 def _history(ledger: Ledger) -> None:
@@ -186,3 +202,45 @@ def test_payer_tampering_is_found_and_named(ledger: Ledger, seq: int, reseal: Li
     forge(ledger, seq, reseal, **changes)
     assert changes.items() <= attrs.asdict(list(ledger.postings())[seq - 1]).items(), "the edit was not stored"
     assert problems == [problem.en for problem in verify(ledger.postings()).problems]
+
+
+def _category_history(ledger: Ledger) -> None:
+    """Three rows: a grant whose category was not recorded, a grant to a martyr's survivor, and
+    that grant's reversal."""
+    ledger.post([request("1")])
+    ledger.post([request("2", rule_id="r2", category="martyr_family")])
+    ledger.reverse(2, "挂错号")
+
+
+@pytest.mark.parametrize(("seq", "reseal", "changes", "problems"), [
+    pytest.param(1, "no", {"category": "disabled_veteran"}, ["row 1: content does not match its hash (altered)"],
+                 id="unrecorded-row-given-a-category"),
+    pytest.param(2, "no", {"category": ""}, ["row 2: content does not match its hash (altered)",
+                                              "row 3 does not match the grant 2 it reverses"],
+                 id="category-erased"),
+    pytest.param(2, "no", {"category": "military_family"}, ["row 2: content does not match its hash (altered)",
+                                                             "row 3 does not match the grant 2 it reverses"],
+                 id="category-changed"),
+    pytest.param(3, "chain", {"category": "military_family"}, ["row 3 does not match the grant 2 it reverses"],
+                 id="reversal-under-another-category"),
+])
+def test_category_tampering_is_found_and_named(ledger: Ledger, seq: int, reseal: Literal["no", "row", "chain"],
+                                               changes: dict[str, Any], problems: list[str]) -> None:
+    """The category is under the hash both ways (to and from not recorded, whose rows carry no
+    category in the hashed form); a reversal moved to another category, re-hashed and re-chained,
+    no longer matches its grant."""
+    _category_history(ledger)
+    assert ["", "martyr_family", "martyr_family"] == [row.category for row in ledger.postings()]
+    forge(ledger, seq, reseal, **changes)
+    assert changes.items() <= attrs.asdict(list(ledger.postings())[seq - 1]).items(), "the edit was not stored"
+    assert problems == [problem.en for problem in verify(ledger.postings()).problems]
+
+
+def test_a_reversal_without_a_category_matches_its_grant(ledger: Ledger) -> None:
+    """A version from before categories, still running beside a newer one, reverses a grant without
+    recording its category: no tampering, so verify finds nothing (re-hashed and re-chained as
+    that version would have written it)."""
+    _category_history(ledger)
+    forge(ledger, 3, "chain", category="")
+    assert (["", "martyr_family", ""], True) == (
+        [row.category for row in ledger.postings()], verify(ledger.postings()).ok)

@@ -12,11 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 import sqlalchemy as sa
 
 from shuangyong.errors import LedgerError
 from shuangyong.ledger import PostingRequest, SQLiteLedger, verify
+from shuangyong.ledger.posting import seal
 from shuangyong.plugins import open_ledger, plugin_infos
 from shuangyong_sql import SQLLedger
 from shuangyong_sql.hooks import SCHEMES
@@ -87,7 +89,7 @@ def test_chinese_reason_round_trips(ledger: SQLLedger) -> None:
     assert reversal == list(ledger.postings())[-1]
 
 
-@pytest.mark.parametrize("field", ["visit_id", "payer"])
+@pytest.mark.parametrize("field", ["visit_id", "payer", "category"])
 def test_too_long_id_writes_nothing(ledger: SQLLedger, field: str) -> None:
     """A batch with one id longer than the column holds is refused whole, naming the field."""
     ledger.post([request("1")])
@@ -109,6 +111,19 @@ def test_payer_column_refuses_an_empty_payer_and_defaults_to_the_hospital(ledger
     with ledger.engine.begin() as connection:
         connection.execute(sa.insert(ledger.table), without_payer)
     assert ["hospital", "hospital"] == [posting.payer for posting in ledger.postings()]
+
+
+def test_a_row_inserted_without_a_category_has_none_recorded_and_verifies(ledger: SQLLedger) -> None:
+    """Code from before categories inserts rows without one: the column's default (not recorded)
+    is what their hash, made without a category, reads, so they verify after a categorised row."""
+    (posted,) = ledger.post([request("1", category="disabled_veteran")])
+    older = seal({**attrs.asdict(posted), "seq": 2, "line_id": "2", "category": "", "prev_hash": posted.hash})
+    values = {name: value for name, value in stored_values(older, ledger.dialect).items() if name != "category"}
+    with ledger.engine.begin() as connection:
+        connection.execute(sa.insert(ledger.table), values)
+    rows = list(ledger.postings())
+    assert (["disabled_veteran", ""], older.hash, True) == (
+        [row.category for row in rows], rows[1].hash, verify(rows).ok)
 
 
 def test_database_refusal_becomes_a_ledger_error_and_writes_nothing(ledger: SQLLedger) -> None:
@@ -154,8 +169,9 @@ def test_sqlite_file_shared_with_the_builtin_backend(tmp_path: Path) -> None:
     with SQLLedger(f"sqlite+pysqlite:///{path}") as plugin:
         plugin.post([request("1")])
     with SQLiteLedger(f"sqlite:///{path}") as builtin:
-        builtin.post([request("2", payer="youfu_medical_subsidy")])
+        builtin.post([request("2", payer="youfu_medical_subsidy", category="martyr_family")])
         from_builtin = list(builtin.postings())
     with SQLLedger(f"sqlite+pysqlite:///{path}") as plugin:
         assert from_builtin == list(plugin.postings())
-        assert (True, "youfu_medical_subsidy") == (verify(plugin.postings()).ok, from_builtin[-1].payer)
+        assert (True, "youfu_medical_subsidy", "martyr_family") == (
+            verify(plugin.postings()).ok, from_builtin[-1].payer, from_builtin[-1].category)

@@ -134,8 +134,9 @@ class Ledger(ABC):
             seq += 1
             posting = seal(dict(
                 seq=seq, kind="grant", visit_id=request.visit_id, line_id=request.line_id,
-                rule_id=request.rule_id, payer=request.payer, fingerprint=request.fingerprint,
-                patient_key=request.patient_key, item=request.item, business_date=request.business_date,
+                rule_id=request.rule_id, payer=request.payer, category=request.category,
+                fingerprint=request.fingerprint, patient_key=request.patient_key, item=request.item,
+                business_date=request.business_date,
                 amount_fen=request.amount_fen, requested_fen=request.requested_fen, granted_fen=granted,
                 year_cap_fen=request.year_cap_fen,
                 reverses=None, reason=None, posted_at=now, prev_hash=prev))
@@ -186,7 +187,7 @@ class Ledger(ABC):
                                   record=f"{self.url}#{seq}", field="seq", value=seq)
             reversal = seal(dict(
                 seq=last + 1, kind="reversal", visit_id=grant.visit_id, line_id=grant.line_id,
-                rule_id=grant.rule_id, payer=grant.payer, fingerprint=grant.fingerprint,
+                rule_id=grant.rule_id, payer=grant.payer, category=grant.category, fingerprint=grant.fingerprint,
                 patient_key=grant.patient_key, item=grant.item, business_date=grant.business_date,
                 amount_fen=grant.amount_fen, requested_fen=grant.requested_fen, granted_fen=grant.granted_fen,
                 year_cap_fen=grant.year_cap_fen,

@@ -3,7 +3,9 @@
 A request is what a decision asks to grant; a posting is what the ledger granted (after the
 yearly cap) with its place in the hash chain. Rows are never changed: a correction is a
 reversal row that points at the grant it cancels. Each row names its payer, who bears the share
-(the hospital unless the rule says otherwise; insurance funds are not posted: we do not grant them).
+(the hospital unless the rule says otherwise; insurance funds are not posted: we do not grant them),
+and the beneficiary category the grant is for (:mod:`shuangyong.ledger.category`), which the
+monthly 台帐 counts by.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import attrs
 
 from shuangyong.engine.decision import Applied, Decision
 from shuangyong.errors import LedgerError
+from shuangyong.ledger.category import UNRECORDED, builtin_categories, named_categories, posting_category
 from shuangyong.limits import MAX_AMOUNT
 from shuangyong.money import ZERO, from_fen, to_fen
 from shuangyong.text import Text
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from decimal import Decimal
 
+    from shuangyong.model.registry import Registry
     from shuangyong.model.visit import Visit
     from shuangyong.policy.layers import PolicySet
 
@@ -43,7 +47,9 @@ PATIENT = "patient"  #: the decision's name for what is left to the patient in a
 PLAIN = "none"  #: the pseudonymisation identity of a ledger that stores patient ids as they are
 #: what a pseudonym key is identified by (an HMAC of this label, never the key itself)
 _KEY_LABEL = b"shuangyong ledger pseudonym key identity"
-#: what a posted grant must repeat exactly to be the same grant again (idempotent re-post)
+#: what a posted grant must repeat exactly to be the same grant again (idempotent re-post). Not the
+#: category: it describes the patient as known when first posted, grants and caps do not depend on
+#: it, and a row posted before categories were recorded must still answer a re-run of its input
 CONTENT_FIELDS = ("patient_key", "payer", "item", "business_date", "amount_fen", "requested_fen")
 
 
@@ -97,6 +103,8 @@ class PostingRequest(_Share):
     #: how ``patient_key`` was made: :data:`PLAIN` or :func:`pseudonym_identity` of the key
     pseudonym: str = PLAIN
     payer: str = DEFAULT_PAYER  #: who bears the share (``Applied.payer``)
+    #: the beneficiary category the grant is for (:func:`requests_for` chooses it); by hand: not recorded
+    category: str = UNRECORDED
 
     def __attrs_post_init__(self) -> None:
         record = f"{self.visit_id}/{self.line_id}"
@@ -116,6 +124,10 @@ class PostingRequest(_Share):
         if not isinstance(self.payer, str) or not self.payer or self.payer != self.payer.strip():
             raise LedgerError(Text(f"负担方 {self.payer!r} 不是支付方标识", f"payer {self.payer!r} is not a payer id"),
                               record=record, field="payer", value=self.payer)
+        if not isinstance(self.category, str) or self.category != self.category.strip():
+            raise LedgerError(Text(f"优抚对象类别 {self.category!r} 不是类别标识",
+                                   f"category {self.category!r} is not a category id"),
+                              record=record, field="category", value=self.category)
         if type(self.business_date) is not dt.date:
             raise LedgerError(Text("业务日期必须是日期", "business_date must be a date"),
                               record=record, field="business_date", value=self.business_date)
@@ -132,6 +144,9 @@ class Posting(_Share):
     rule_id: str
     #: who bears the share; keyword-only with a default so rows built without one stay the hospital's
     payer: str = attrs.field(default=DEFAULT_PAYER, kw_only=True)
+    #: the beneficiary category the grant is for; :data:`~shuangyong.ledger.category.UNRECORDED` on
+    #: rows posted before categories were recorded (keyword-only with that default, as the payer)
+    category: str = attrs.field(default=UNRECORDED, kw_only=True)
     fingerprint: str
     patient_key: str
     item: str
@@ -179,13 +194,18 @@ POSTING_COLUMNS = tuple(field.name for field in attrs.fields(Posting))
 def row_hash(row: dict[str, Any]) -> str:
     """SHA-256 over the row's canonical JSON without its own hash: changing any field breaks it.
 
-    The payer is left out when it is :data:`DEFAULT_PAYER`: rows posted before payers existed
-    were hashed without one and are borne by the hospital, so their hashes stay valid, and a payer
-    changed either way (to or from the hospital) still changes the hash (docs/ledger.md)."""
+    A column added later is left out while it holds what rows posted before it hold — the payer
+    when it is :data:`DEFAULT_PAYER`, the category when it is ``UNRECORDED`` — so those rows keep
+    the hashes they were written with, and a value changed either way still changes the hash
+    (docs/ledger.md)."""
     content = {key: value for key, value in row.items()
-               if key != "hash" and not (key == "payer" and value == DEFAULT_PAYER)}
+               if key != "hash" and not (key in _LATER_DEFAULTS and value == _LATER_DEFAULTS[key])}
     return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False,
                                      separators=(",", ":")).encode()).hexdigest()
+
+
+#: columns added after the first rows were hashed, with the value that leaves them out of the hash
+_LATER_DEFAULTS: dict[str, str] = {"payer": DEFAULT_PAYER, "category": UNRECORDED}
 
 
 def seal(fields: dict[str, Any]) -> Posting:
@@ -221,23 +241,31 @@ def pseudonym_identity(key: bytes | None) -> str:
 
 
 def requests_for(visit: Visit, decision: Decision, policy: PolicySet,
-                 pseudonym_key: bytes | None = None) -> list[PostingRequest]:
+                 pseudonym_key: bytes | None = None, *, registry: Registry | None = None) -> list[PostingRequest]:
     """What the decision grants, one request per rule's share of a line (zero shares skipped),
-    each with the payer who bears it."""
+    each with the payer who bears it and the beneficiary category the rule grants it for, chosen
+    with ``registry``'s categories (the engine's; the built-in ones when not given, where a
+    plugin's category has no parents)."""
     if decision.policy != policy.fingerprint:
         raise LedgerError(Text(f"决定出自政策 {decision.policy}，与账本所用政策 {policy.fingerprint} 不符",
                                f"the decision was made under policy {decision.policy}, "
                                f"not {policy.fingerprint}"),
                           record=visit.visit_id, field="policy", value=decision.policy)
+    vocabulary = registry.categories if registry is not None else builtin_categories()
     caps: dict[str, int | None] = {}
+    categories: dict[str, str] = {}
+    granting = {share.rule for line in decision.lines for share in line.applied if share.reduction}
     for rule in policy.rules:
         year_cap = rule.spec.caps.per_year if rule.spec.caps else None
         caps[rule.spec.id] = to_fen(year_cap) if year_cap is not None else None
+        if rule.spec.id in granting:
+            categories[rule.spec.id] = posting_category(visit.patient.categories, named_categories(rule.spec.when),
+                                                        vocabulary)
     who = patient_key(visit.patient.id, pseudonym_key)
     identity = pseudonym_identity(pseudonym_key)
     return [PostingRequest(visit.visit_id, line.line_id, share.rule, decision.policy, who, line.item,
                            visit.date, to_fen(line.amount), to_fen(share.reduction), caps[share.rule], identity,
-                           share.payer)
+                           share.payer, categories[share.rule])
             for line in decision.lines for share in line.applied if share.reduction]
 
 

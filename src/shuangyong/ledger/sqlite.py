@@ -21,6 +21,7 @@ from typing_extensions import override
 
 from shuangyong.errors import LedgerError
 from shuangyong.ledger.base import Ledger, first_head
+from shuangyong.ledger.category import UNRECORDED
 from shuangyong.ledger.posting import DEFAULT_PAYER, POSTING_COLUMNS, CapKey, Posting
 from shuangyong.text import Text
 
@@ -60,6 +61,9 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
     )),
     (3, (  # who bears each share; every row posted before is the hospital's (docs/ledger.md, payers)
         f"ALTER TABLE postings ADD COLUMN payer TEXT NOT NULL DEFAULT '{DEFAULT_PAYER}' CHECK (payer <> '')",
+    )),
+    (4, (  # the beneficiary category a grant is for; rows posted before have none recorded
+        f"ALTER TABLE postings ADD COLUMN category TEXT NOT NULL DEFAULT '{UNRECORDED}'",
     )),
 )
 LATEST = MIGRATIONS[-1][0]

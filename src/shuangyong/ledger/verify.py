@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from shuangyong.ledger.category import UNRECORDED
 from shuangyong.ledger.posting import DEFAULT_PAYER, GENESIS, CapKey, GrantKey, Posting, row_hash
 from shuangyong.text import Text
 
@@ -122,8 +123,10 @@ def verify(postings: Iterable[Posting], expect: tuple[int, str] | None = None) -
             if original is None or row.reverses in reversed_:
                 problems.append(Text(f"第 {row.seq} 条冲正的第 {row.reverses} 条不存在或已冲正",
                                      f"row {row.seq} reverses {row.reverses}, which is missing or already reversed"))
-            elif (original.grant_key, original.payer, original.granted_fen) != (row.grant_key, row.payer,
-                                                                                  row.granted_fen):
+            # the category must be the grant's when recorded: a version before categories (still
+            # running beside a newer one) reverses without one, and that is no tampering
+            elif (original.grant_key, original.payer, original.granted_fen) != (
+                    row.grant_key, row.payer, row.granted_fen) or row.category not in (UNRECORDED, original.category):
                 problems.append(Text(f"第 {row.seq} 条冲正的内容与第 {row.reverses} 条不符",
                                      f"row {row.seq} does not match the grant {row.reverses} it reverses"))
             if row.reverses is not None:

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from shuangyong.ledger.posting import CapKey
 
 _KEY_BATCH = 500  #: keys per ``IN (…)`` list, well under every server's parameter limit
-_TEXT_FIELDS = ("visit_id", "line_id", "rule_id", "payer", "patient_key", "item")
+_TEXT_FIELDS = ("visit_id", "line_id", "rule_id", "payer", "category", "patient_key", "item")
 _MIGRATION_LOCK = "shuangyong_ledger_migrate"
 _COLUMNS = tuple(field.name for field in attrs.fields(Posting))
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from shuangyong.ledger import sqlite as builtin_sqlite
+from shuangyong.ledger.category import UNRECORDED
 from shuangyong.ledger.posting import DEFAULT_PAYER
 
-MAX_TEXT = 200  #: longest id, rule, item or patient key a server row holds (checked before writing)
+MAX_TEXT = 200  #: longest id, rule, item, category or patient key a server row holds (checked before writing)
 APPEND_ONLY = "shuangyong ledger rows are append-only"
 
 Migrations = tuple[tuple[int, tuple[str, ...]], ...]
@@ -43,6 +44,10 @@ _VISIT_INDEX = "CREATE INDEX shuangyong_postings_visit ON shuangyong_postings (v
 _PAYER = (f"ALTER TABLE shuangyong_postings ADD COLUMN payer VARCHAR({MAX_TEXT}) NOT NULL "
           f"DEFAULT '{DEFAULT_PAYER}' CHECK (payer <> '')")
 
+# Migration 4, alike on both servers: the beneficiary category a grant is for. Rows posted before
+# have none recorded (the default, which leaves them out of the hash); again no row is rewritten.
+_CATEGORY = f"ALTER TABLE shuangyong_postings ADD COLUMN category VARCHAR({MAX_TEXT}) NOT NULL DEFAULT '{UNRECORDED}'"
+
 _POSTGRESQL: Migrations = (
     (1, (
         f"CREATE TABLE shuangyong_postings ({_COLUMNS}, posted_at TIMESTAMP(6) NOT NULL)",
@@ -67,6 +72,7 @@ _POSTGRESQL: Migrations = (
         _VISIT_INDEX,
     )),
     (3, (_PAYER,)),
+    (4, (_CATEGORY,)),
 )
 
 # utf8mb4_nopad_bin: ids compare byte for byte, so 'V1', 'v1' and 'V1 ' are three visits (the
@@ -92,6 +98,7 @@ _MARIADB: Migrations = (
         _VISIT_INDEX,
     )),
     (3, (_PAYER,)),
+    (4, (_CATEGORY,)),
 )
 
 MIGRATIONS: dict[str, Migrations] = {
@@ -122,7 +129,7 @@ def postings_table(dialect: str) -> sa.Table:
         sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
         sa.Column("kind", sa.String(8)),
         *(sa.Column(name, sa.String(MAX_TEXT)) for name in
-          ("visit_id", "line_id", "rule_id", "payer", "fingerprint", "patient_key", "item")),
+          ("visit_id", "line_id", "rule_id", "payer", "category", "fingerprint", "patient_key", "item")),
         sa.Column("business_date", sa.String(10) if as_text else sa.Date), sa.Column("year", sa.Integer),
         *(sa.Column(name, sa.BigInteger) for name in
           ("amount_fen", "requested_fen", "granted_fen", "year_cap_fen", "reverses")),
