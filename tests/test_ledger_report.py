@@ -1,6 +1,7 @@
 """``shuangyong ledger report`` and :mod:`shuangyong.ledger.report`: the monthly 台帐 summed by
-hand, months bounded by the business date (both ends included), reconciled with ``ledger verify``
-to the fen, and every bad option exiting 2 with nothing written."""
+hand (by rule, beneficiary category, item kind and payer), months bounded by the business date
+(both ends included), reconciled with ``ledger verify`` to the fen, and every bad option exiting 2
+with nothing written."""
 
 from __future__ import annotations
 
@@ -17,7 +18,15 @@ from shuangyong.cli import main
 from shuangyong.errors import DateError
 from shuangyong.ledger import requests_for, verify
 from shuangyong.ledger.posting import GENESIS, seal
-from shuangyong.ledger.report import MonthReport, Tally, month_days, month_report, parse_month, report_table
+from shuangyong.ledger.report import (
+    GROUPINGS,
+    MonthReport,
+    Tally,
+    month_days,
+    month_report,
+    parse_month,
+    report_table,
+)
 
 #: seed-example and a subsidy's rule: drugs 10 % off for key care recipients, borne by the 优抚医疗补助,
 #: at most 13.79 a person a year (so a third visit's share is cut to nothing).
@@ -51,11 +60,13 @@ VISITS = [
 ]
 #: reversed after posting: B's injection (a March visit) and D's registration (April)
 REVERSED = [("B", "2"), ("D", "1")]
+#: each patient's category: P2 a martyr's survivor, the others disabled veterans
+CATEGORIES = {"P1": "disabled_veteran", "P2": "martyr_family", "P3": "disabled_veteran"}
 
 
 def visit(visit_id: str, day: str, patient: str, lines: list[tuple[str, str]]) -> dict[str, Any]:
     return {"visit_id": visit_id, "date": day, "kind": "outpatient", "region": "450103",
-            "patient": {"id": patient, "categories": ["disabled_veteran"],
+            "patient": {"id": patient, "categories": [CATEGORIES[patient]],
                         "credentials": [{"kind": "key_care_medical_card", "number": f"桂{patient}"}]},
             "lines": [{"line_id": str(n), "item": item, "amount": amount} for n, (item, amount) in enumerate(lines, 1)]}
 
@@ -99,6 +110,8 @@ class TestMonth:
                 tally("subsidy.drug", 2, 1, 379 + 1000),
                 tally("three-halves.routine-test", 1, 1, 1000),
                 tally("two-waivers.injection", 1, 1, 350, 350)) == report.by_rule
+        assert (tally("disabled_veteran", 3, 1, 3600 + 1379),
+                tally("martyr_family", 1, 1, 1000 + 350, 350)) == report.by_category
         assert (tally("registration", 3, 1, 3600), tally("drug", 2, 1, 1379), tally("routine_test", 1, 1, 1000),
                 tally("injection", 1, 1, 350, 350)) == report.by_item
         assert (tally("hospital", 4, 2, 3600 + 1000 + 350, 350), tally("youfu_medical_subsidy", 2, 1, 1379)) \
@@ -106,7 +119,7 @@ class TestMonth:
 
     def test_each_grouping_adds_up_to_the_total(self, ledger_url: str) -> None:
         report = month_report(postings(ledger_url), 2026, 3)
-        for name in ("by_rule", "by_item", "by_payer"):
+        for name in GROUPINGS:
             groups = getattr(report, name)
             assert (report.total.granted_fen, report.total.reversed_fen) == (
                 sum(t.granted_fen for t in groups), sum(t.reversed_fen for t in groups)), name
@@ -119,7 +132,8 @@ class TestMonth:
                                month_report(rows, 2025, 3).through_seq)
 
     def test_every_month_together_is_verify_to_the_fen(self, ledger_url: str) -> None:
-        """The months' granted, reversed and net, in all and per payer, are verify's."""
+        """The months' granted, reversed and net, in all, per payer and over the two categories,
+        are verify's."""
         rows = postings(ledger_url)
         checked = verify(rows)
         reports = [month_report(rows, y, m) for y, m in sorted({(p.business_date.year, p.business_date.month)
@@ -128,14 +142,14 @@ class TestMonth:
         assert (checked.rows, checked.granted_fen, checked.reversed_fen, checked.net_fen) == (
             sum(r.postings for r in reports), sum(r.total.granted_fen for r in reports),
             sum(r.total.reversed_fen for r in reports), sum(r.total.net_fen for r in reports))
-        by_payer: dict[str, list[int]] = {}
-        for report in reports:
-            for payer in report.by_payer:
-                sums = by_payer.setdefault(payer.key, [0, 0])
-                sums[0] += payer.granted_fen
-                sums[1] += payer.reversed_fen
-        assert {p.payer: [p.granted_fen, p.reversed_fen] for p in checked.payers} == by_payer
+        summed = {name: _summed(reports, name) for name in ("by_payer", "by_category")}
+        assert {p.payer: [p.granted_fen, p.reversed_fen] for p in checked.payers} == summed["by_payer"]
         assert (9029, 1550) == (checked.granted_fen, checked.reversed_fen)  # by hand: 63.29 + 12 + 15; 3.50 + 12
+        # by hand: P1's 49.79 in March and P3's 15.00 in February; P2's 13.50 in March and 12.00 in
+        # April, of which 3.50 and 12.00 reversed
+        assert {"disabled_veteran": [6479, 0], "martyr_family": [2550, 1550]} == summed["by_category"]
+        assert [checked.granted_fen, checked.reversed_fen] == [sum(column) for column in
+                                                                zip(*summed["by_category"].values(), strict=True)]
 
     def test_the_json_form(self, ledger_url: str) -> None:
         """Stable keys, counts as numbers, amounts as strings."""
@@ -144,12 +158,24 @@ class TestMonth:
         assert {"report": "shuangyong.ledger-month/1", "month": "2026-04", "from": "2026-04-01", "to": "2026-04-30",
                 "date": "business_date", "postings": 2, "through_seq": 12, "total": zero,
                 "by_rule": [{"rule": "two-waivers.registration", **zero}],
+                "by_category": [{"category": "martyr_family", **zero}],
                 "by_item": [{"item": "registration", **zero}], "by_payer": [{"payer": "hospital", **zero}]} == data
 
     def test_payers_hospital_first(self) -> None:
         """Another payer posted first still comes after the hospital, as verify lists them."""
         rows = [_posting(1, "youfu_medical_subsidy"), _posting(2, "hospital")]
         assert ["hospital", "youfu_medical_subsidy"] == [t.key for t in month_report(rows, 2026, 3).by_payer]
+
+
+def _summed(reports: list[MonthReport], grouping: str) -> dict[str, list[int]]:
+    """Granted and reversed per key of one grouping, over several months."""
+    sums: dict[str, list[int]] = {}
+    for report in reports:
+        for found in getattr(report, grouping):
+            pair = sums.setdefault(found.key, [0, 0])
+            pair[0] += found.granted_fen
+            pair[1] += found.reversed_fen
+    return sums
 
 
 def _posting(seq: int, payer: str) -> Any:
@@ -202,6 +228,10 @@ class TestCommand:
         lines = result.stdout.splitlines()
         assert (0, "2026 年 3 月优惠减免台帐（业务日期 2026-03-01 至 2026-03-31；9 条记账，账本截至第 12 条）") == (
             result.exit_code, lines[0])
+        assert ["按优抚对象类别                             人次  人数   减免  冲正   净额",
+                "disabled_veteran 残疾军人（革命伤残军人）     3     1  49.79  0.00  49.79",
+                "martyr_family 烈士遗属                        1     1  13.50  3.50  10.00",
+                "合计                                          4     2  63.29  3.50  59.79"] == lines[9:13]
         assert ["按负担方                            人次  人数   减免  冲正   净额",
                 "hospital 医院负担                      4     2  49.50  3.50  46.00",
                 "youfu_medical_subsidy 优抚医疗补助     2     1  13.79  0.00  13.79",
@@ -248,10 +278,18 @@ class TestCommand:
 
 
 def test_report_table_labels_only_what_the_registry_knows() -> None:
-    """Without a registry, ids alone; an item kind no registry knows keeps its id."""
-    report = MonthReport(2026, 3, *month_days(2026, 3), 1, 1, tally("", 1, 1, 100),
-                         (tally("r", 1, 1, 100),), (tally("acupuncture", 1, 1, 100),), (tally("hospital", 1, 1, 100),))
+    """Without a registry, ids alone; an item kind no registry knows keeps its id. A category not
+    recorded, or none, is said in words either way."""
+    report = MonthReport(2026, 3, *month_days(2026, 3), 3, 3, tally("", 3, 1, 300), (tally("r", 3, 1, 300),),
+                         (tally("disabled_veteran", 1, 1, 100), tally("", 1, 1, 100), tally("none", 1, 1, 100)),
+                         (tally("acupuncture", 3, 1, 300),), (tally("hospital", 3, 1, 300),))
     labelled, bare = (report_table(report, "en", registry).splitlines() for registry in (plugins.registry(), None))
-    firsts = [[line.split("  ")[0] for line in lines if line.startswith(("acupuncture", "hospital"))]
-              for lines in (labelled, bare)]
-    assert [["acupuncture", "hospital Borne by the hospital"], ["acupuncture", "hospital"]] == firsts
+    keys = ("acupuncture", "hospital", "disabled_veteran", "(category", "none")
+    firsts = [[line.split("  ")[0] for line in lines if line.startswith(keys)] for lines in (labelled, bare)]
+    assert [["disabled_veteran Disabled serviceman or veteran", "(category not recorded)",
+             "none No beneficiary category", "acupuncture", "hospital Borne by the hospital"],
+            ["disabled_veteran", "(category not recorded)", "none No beneficiary category", "acupuncture",
+             "hospital"]] == firsts
+    chinese = report_table(report, "zh", None).splitlines()
+    assert ["（未记录类别）", "none 无优抚类别"] == [line.split("  ")[0] for line in chinese
+                                                    if line.startswith(("（", "none"))]

@@ -118,9 +118,13 @@ rules:
 """
 
 
+#: P1 a disabled veteran, P2 a martyr's survivor
+CATEGORIES = {"P1": "disabled_veteran", "P2": "martyr_family"}
+
+
 def visit(visit_id: str, day: str, patient: str) -> dict[str, Any]:
     return {"visit_id": visit_id, "date": day, "kind": "outpatient", "region": "450103",
-            "patient": {"id": patient, "categories": ["disabled_veteran"],
+            "patient": {"id": patient, "categories": [CATEGORIES[patient]],
                         "credentials": [{"kind": "key_care_medical_card", "number": "桂001"}]},
             "lines": [{"line_id": "1", "item": "registration", "amount": "12.00"},
                       {"line_id": "2", "item": "drug", "amount": "37.85"}]}
@@ -142,6 +146,16 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return month_report(ledger.postings(), 2026, 3).as_dict()
 
 
+def sheet_rows(book: Any, key: str) -> list[tuple[Any, ...]]:
+    """A grouping's sheet as (id, label, visits, persons, granted, reversed, net), amounts as text."""
+    sheet = book[f"by_{key}"]
+    head = [c.value.split("\n")[1] for c in sheet[1]]
+    rows = [dict(zip(head, (c.value for c in row), strict=True)) for row in sheet.iter_rows(min_row=2)]
+    return [(r[key] or "", r[f"{key}_label"], r["visits"], r["persons"],
+             *(str(Decimal(str(r[k])).quantize(Decimal("0.01"))) for k in ("granted", "reversed", "net")))
+            for r in rows]
+
+
 def export(name: str, data: Any) -> bytes:
     target = io.BytesIO()
     BY_NAME[name].write("ledger_report", data, target)
@@ -155,17 +169,28 @@ class TestLedgerReport:
 
     def test_xlsx_sheets_and_exact_amounts(self, report: dict[str, Any]) -> None:
         book = load_workbook(io.BytesIO(export("xlsx", report)))
-        assert ["total", "by_rule", "by_item", "by_payer"] == book.sheetnames
-        head = [c.value.split("\n")[1] for c in book["by_payer"][1]]
-        rows = [dict(zip(head, (c.value for c in row), strict=True)) for row in book["by_payer"].iter_rows(min_row=2)]
+        assert ["total", "by_rule", "by_category", "by_item", "by_payer"] == book.sheetnames
         assert [("hospital", "医院负担", 3, 2, "36.00", "12.00", "24.00"),
-                ("youfu_medical_subsidy", "优抚医疗补助", 3, 2, "11.37", "0.00", "11.37")] == [
-            (r["payer"], r["payer_label"], r["visits"], r["persons"],
-             *(str(Decimal(str(r[k])).quantize(Decimal("0.01"))) for k in ("granted", "reversed", "net")))
-            for r in rows]
+                ("youfu_medical_subsidy", "优抚医疗补助", 3, 2, "11.37", "0.00", "11.37")] == sheet_rows(book, "payer")
+        assert [("disabled_veteran", "残疾军人（革命伤残军人）", 2, 1, "31.58", "0.00", "31.58"),
+                ("martyr_family", "烈士遗属", 1, 1, "15.79", "12.00", "3.79")] == sheet_rows(book, "category")
         total = [c.value for c in book["total"][2]]
         assert ["2026-03", dt.datetime(2026, 3, 1), dt.datetime(2026, 3, 31), 7, 9, 3, 2] == total[:7]
         assert "#,##0.00" == book["by_rule"]["E2"].number_format
+
+    def test_categories_not_recorded_or_none_and_a_report_from_before_categories(
+            self, report: dict[str, Any]) -> None:
+        """A category not recorded (rows from before categories) and none are labelled by what
+        they mean; a report written before categories has no category sheet, and the rest as before."""
+        data = json.loads(json.dumps(report))
+        data["by_category"] = [{**data["by_category"][0], "category": ""},
+                               {**data["by_category"][1], "category": "none"}]
+        labelled = load_workbook(io.BytesIO(export("xlsx", data)))
+        del data["by_category"]
+        older = load_workbook(io.BytesIO(export("xlsx", data)))
+        assert [("", "（未记录类别）"), ("none", "无优抚类别")] == [row[:2] for row in sheet_rows(labelled, "category")]
+        assert (["total", "by_rule", "by_item", "by_payer"], sheet_rows(labelled, "payer")) == (
+            older.sheetnames, sheet_rows(older, "payer"))
 
     def test_html_and_pdf_carry_the_month_and_amounts(self, report: dict[str, Any]) -> None:
         page = export("html", report).decode()

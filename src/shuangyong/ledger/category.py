@@ -39,7 +39,7 @@ NO_CATEGORY = "none"
 #: how the two values that are no category id are shown
 CATEGORY_LABELS: dict[str, Text] = {
     UNRECORDED: Text("（未记录类别）", "(category not recorded)"),
-    NO_CATEGORY: Text("（无优抚类别）", "(no beneficiary category)"),
+    NO_CATEGORY: Text("无优抚类别", "No beneficiary category"),
 }
 
 

@@ -1,5 +1,5 @@
 """The monthly 台帐: what the concession ledger granted in one calendar month, summed by rule,
-by item kind and by payer, with the visits and persons behind each sum.
+by beneficiary category, by item kind and by payer, with the visits and persons behind each sum.
 
 Pure: postings in, a :class:`MonthReport` out, so that a command, a web page or a test builds
 the same figures. Money stays integer fen until it is shown.
@@ -18,8 +18,11 @@ keys of the grant rows that granted something (a grant a yearly cap cut to 0.00 
 a reversal does not take a visit back off the count. The sums of every month together are
 ``ledger verify``'s totals, payer by payer.
 
-The ledger records no patient category, so the breakdown "by category" is by rule: a rule's
-condition says whom it is for (``shuangyong notice`` puts it in words).
+**By category.** Each posting records the one beneficiary category its grant is for
+(:mod:`shuangyong.ledger.category`), so the categories of a month add up to its total like the
+other groupings. Rows posted before categories were recorded are counted under
+:data:`~shuangyong.ledger.category.UNRECORDED`, grants to a patient without a category under
+:data:`~shuangyong.ledger.category.NO_CATEGORY`: shown as such, never spread over categories.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from shuangyong.errors import DateError
+from shuangyong.ledger.category import CATEGORY_LABELS
 from shuangyong.ledger.posting import DEFAULT_PAYER
 from shuangyong.money import format_amount, from_fen
 from shuangyong.render import table
@@ -66,7 +70,7 @@ def month_days(year: int, month: int) -> tuple[dt.date, dt.date]:
 
 @attrs.frozen(slots=True)
 class Tally:
-    """One group's figures: ``key`` is the rule, item kind or payer id (``""`` for the total)."""
+    """One group's figures: ``key`` is the rule, category, item kind or payer id (``""`` for the total)."""
 
     key: str
     visits: int
@@ -111,6 +115,7 @@ class _Sums:
 #: the groupings of a report, each with the posting field it groups by and its zh/en heading
 GROUPINGS: dict[str, tuple[str, Text]] = {
     "by_rule": ("rule_id", Text("按规则（优待项目）", "By rule (concession)")),
+    "by_category": ("category", Text("按优抚对象类别", "By beneficiary category")),
     "by_item": ("item", Text("按收费项目类别", "By item kind")),
     "by_payer": ("payer", Text("按负担方", "By payer")),
 }
@@ -118,9 +123,9 @@ GROUPINGS: dict[str, tuple[str, Text]] = {
 
 @attrs.frozen(slots=True)
 class MonthReport:
-    """The month's figures: the total, then by rule, by item kind and by payer. Each grouping's
-    amounts add up to the total's; its visit and person counts need not (one visit can have
-    lines under several rules)."""
+    """The month's figures: the total, then by rule, by beneficiary category, by item kind and by
+    payer. Each grouping's amounts add up to the total's; its visit and person counts need not
+    (one visit can have lines under several rules, one person can be granted under several categories)."""
 
     year: int
     month: int
@@ -130,6 +135,7 @@ class MonthReport:
     through_seq: int  #: the last posting of the ledger read: the report holds for postings 1 to this
     total: Tally
     by_rule: tuple[Tally, ...]
+    by_category: tuple[Tally, ...]
     by_item: tuple[Tally, ...]
     #: the hospital first, then the other payers in the order they were first posted (as ``verify``)
     by_payer: tuple[Tally, ...]
@@ -141,7 +147,8 @@ class MonthReport:
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON form (``--format json``, and what exporter plugins receive): stable keys,
-        amounts as strings; ``by_rule``, ``by_item`` and ``by_payer`` are lists in report order."""
+        amounts as strings; ``by_rule``, ``by_category``, ``by_item`` and ``by_payer`` are lists
+        in report order."""
         return {"report": SCHEMA, "month": self.label, "from": self.first.isoformat(), "to": self.last.isoformat(),
                 "date": "business_date", "postings": self.postings, "through_seq": self.through_seq,
                 "total": self.total.as_dict(),
@@ -166,25 +173,28 @@ def month_report(postings: Iterable[Posting], year: int, month: int) -> MonthRep
     tallies = {name: tuple(sums.tally(key) for key, sums in found.items()) for name, found in groups.items()}
     by_payer = tuple(sorted(tallies["by_payer"], key=lambda tally: tally.key != DEFAULT_PAYER))  # stable
     return MonthReport(year, month, first, last, count, through, total.tally(""), tallies["by_rule"],
-                       tallies["by_item"], by_payer)
+                       tallies["by_category"], tallies["by_item"], by_payer)
 
 
 def _label(registry: Registry | None, vocabulary: str, key: str, lang: Lang) -> str:
-    """A term's label beside its id, when the registry knows it; the id alone otherwise."""
+    """A term's label beside its id, when the registry knows it; the id alone otherwise. A
+    category that is no id (not recorded, none) is its label alone."""
+    if vocabulary == "categories" and key in CATEGORY_LABELS:
+        return f"{key} {CATEGORY_LABELS[key].in_(lang)}".lstrip()
     terms = getattr(registry, vocabulary) if registry is not None else None
     return f"{key} {terms.get(key).label.in_(lang)}" if terms is not None and key in terms else key
 
 
 def report_table(report: MonthReport, lang: Lang, registry: Registry | None = None) -> str:
-    """The report as plain-text tables for a terminal or a printer, in ``lang``; item kinds and
-    payers are labelled from ``registry`` when given."""
+    """The report as plain-text tables for a terminal or a printer, in ``lang``; categories, item
+    kinds and payers are labelled from ``registry`` when given."""
     zh = lang == "zh"
     head = (f"{report.year} 年 {report.month} 月优惠减免台帐（业务日期 {report.first} 至 {report.last}；"
             f"{report.postings} 条记账，账本截至第 {report.through_seq} 条）" if zh else
             f"Concession ledger for {report.label} (business dates {report.first} to {report.last}; "
             f"{report.postings} postings, ledger read through posting {report.through_seq})")
     columns = ["人次", "人数", "减免", "冲正", "净额"] if zh else ["visits", "persons", "granted", "reversed", "net"]
-    vocabularies = {"by_rule": None, "by_item": "items", "by_payer": "payers"}
+    vocabularies = {"by_rule": None, "by_category": "categories", "by_item": "items", "by_payer": "payers"}
     lines = [head]
     for name, (_, heading) in GROUPINGS.items():
         rows = [[heading.in_(lang), *columns]]

@@ -17,6 +17,7 @@ from typing import Any, Literal
 import attrs
 
 from shuangyong import InputError, Registry, ShuangyongError, Text
+from shuangyong.ledger.category import CATEGORY_LABELS
 from shuangyong.ledger.export import EXPORT_COLUMNS, export_row
 from shuangyong.plugins import Posting, parse_amount
 
@@ -66,7 +67,8 @@ VISIT_COLUMNS = (
 _LEDGER_KINDS: Mapping[str, Kind] = {"seq": "int", "reverses": "int", "business_date": "date", "amount": "money",
                                      "requested": "money", "granted": "money", "year_cap": "money"}
 _LEDGER_ZH = {"seq": "序号", "kind": "类型", "visit_id": "就诊号", "line_id": "明细号", "rule_id": "规则",
-              "payer": "负担方", "fingerprint": "政策指纹", "patient_key": "患者标识", "item": "项目类别",
+              "payer": "负担方", "category": "优抚对象类别", "fingerprint": "政策指纹", "patient_key": "患者标识",
+              "item": "项目类别",
               "business_date": "业务日期", "amount": "金额", "requested": "申请减免", "granted": "实际减免",
               "year_cap": "年度上限",
               "reverses": "冲正序号", "reason": "原因", "posted_at": "记账时间（UTC）", "prev_hash": "前一哈希",
@@ -166,8 +168,11 @@ MONTH_COLUMNS = (_col("month", "月份"), _col("from", "业务日期起", "date"
 #: each grouping of the monthly report: (its key in the report, the id's column, a label column's
 #: vocabulary in the built-in registry or None, the table's zh and en title)
 _GROUPINGS = (("by_rule", _col("rule", "规则"), None, "按规则", "by rule"),
+              ("by_category", _col("category", "优抚对象类别"), "categories", "按优抚对象类别", "by category"),
               ("by_item", _col("item", "项目类别"), "items", "按收费项目类别", "by item kind"),
               ("by_payer", _col("payer", "负担方"), "payers", "按负担方", "by payer"))
+#: groupings a report written by an earlier version lacks: left out rather than refused
+_ADDED_LATER = frozenset({"by_category"})
 
 
 def _whole(value: object, record: str, field: str) -> int:
@@ -186,8 +191,9 @@ def _tally(row: Mapping[str, Any], record: str, at: str) -> tuple[Cell, ...]:
 
 def ledger_report_tables(report: Mapping[str, Any]) -> tuple[Table, ...]:
     """The monthly 台帐 from its JSON form (``shuangyong.ledger-month/1``, ``ledger report
-    --format json``): the month's totals, then a table per grouping, item kinds and payers
-    labelled in Chinese where the built-in registry knows them."""
+    --format json``): the month's totals, then a table per grouping, categories, item kinds and
+    payers labelled in Chinese where the built-in registry knows them (a category not recorded, or
+    none, by what it means)."""
     record = "ledger_report"
     month = _text(_member(report, "month", record, "month"), record, "month")
     head = (month, *(_cell(_member(report, key, record, key), "date", record, key) for key in ("from", "to")),
@@ -196,13 +202,17 @@ def ledger_report_tables(report: Mapping[str, Any]) -> tuple[Table, ...]:
     tables = [Table("total", Text(f"{month} 合计", f"Totals, {month}"), MONTH_COLUMNS, (head,))]
     registry = Registry.builtin()
     for name, key, vocabulary, zh, en in _GROUPINGS:
+        if name in _ADDED_LATER and name not in report:
+            continue
         terms = getattr(registry, vocabulary) if vocabulary else None
+        special = CATEGORY_LABELS if name == "by_category" else {}
         columns = (key, *([_col(f"{key.key}_label", "名称")] if terms is not None else []), *_TALLY_COLUMNS)
         rows = []
         for n, row in enumerate(_member(report, name, record, name)):
             at = f"{name}[{n}]"
             ident = _text(_member(row, key.key, record, f"{at}.{key.key}"), record, f"{at}.{key.key}")
-            label = [] if terms is None else [terms.get(ident).label.zh if ident in terms else None]
+            label = [] if terms is None else [
+                special[ident].zh if ident in special else terms.get(ident).label.zh if ident in terms else None]
             rows.append((ident, *label, *_tally(row, record, at)))
         tables.append(Table(name, Text(f"{month} {zh}", f"{month}, {en}"), columns, tuple(rows)))
     return tuple(tables)
