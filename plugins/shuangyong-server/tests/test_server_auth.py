@@ -28,12 +28,13 @@ ROUTES: list[tuple[str, str, dict[str, object], tuple[str, ...]]] = [
     ("GET", "/v1/policy", {}, ANY),
     ("GET", "/v1/policy/fingerprint", {}, ANY),
     ("POST", "/v1/compliance/report", {"content": b""}, ("office", "auditor")),
+    ("GET", "/v1/compliance/dossiers/{unit_id}/{year}/report", {}, ("office", "auditor")),
     ("GET", "/v1/tokens", {}, ("admin",)),
     ("POST", "/v1/tokens", {"json": {"name": "x", "role": "nobody"}}, ("admin",)),
     ("DELETE", "/v1/tokens/{name}", {}, ("admin",)),
     ("GET", "/v1/audit", {}, ("admin", "auditor")),
 ]
-FILLED = {"{name}": "seed-example"}
+FILLED = {"{name}": "seed-example", "{unit_id}": "no-such-unit", "{year}": "2026"}
 
 
 def concrete(path: str) -> str:

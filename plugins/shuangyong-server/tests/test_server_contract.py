@@ -13,6 +13,8 @@ from serving import EXAMPLES, Server, cli, unique
 
 from shuangyong.limits import ENCODINGS
 from shuangyong_server.api import Encoding
+from shuangyong_server.office import DossierStore
+from shuangyong_server.store import ServerStore
 
 VISIT = EXAMPLES / "visit.json"
 VISITS = EXAMPLES / "visits.jsonl"
@@ -180,6 +182,31 @@ def test_compliance_report_is_the_command_lines(api_server: Server, fmt: str, la
     answer = api_server.request("POST", "/v1/compliance/report", "office", content=dossier.read_bytes(),
                                 params={"as_of": "2026-11-30", "format": fmt, "lang": lang})
     assert (200, expected.stdout) == (answer.status_code, answer.content)
+
+
+@pytest.mark.parametrize(("fmt", "lang"), [("json", "zh"), ("md", "en")])
+def test_a_stored_dossiers_report_is_the_command_lines_on_its_export(api_server: Server, tmp_path: Path,
+                                                                     fmt: str, lang: str) -> None:
+    """The office pages' dossier, reported over the API, is the report of the file it exports."""
+    dossiers = DossierStore.beside(ServerStore(api_server.store_url))
+    head = next((h for h in dossiers.dossiers() if (h.unit_id, h.year) == ("H-450300-001", 2026)), None)
+    if head is None:
+        dossiers.import_text((EXAMPLES / "dossier.yaml").read_text(encoding="utf-8"), "dossier.yaml", "tests")
+    exported = tmp_path / "exported.json"
+    exported.write_text(json.dumps(dossiers.export("H-450300-001", 2026), ensure_ascii=False), encoding="utf-8")
+    expected = cli("--lang", lang, "compliance", "report", str(exported), "--as-of", "2026-11-30", "--format", fmt)
+    assert 0 == expected.returncode, expected.stderr
+    answer = api_server.request("GET", "/v1/compliance/dossiers/H-450300-001/2026/report", "auditor",
+                                params={"as_of": "2026-11-30", "format": fmt, "lang": lang})
+    assert (200, expected.stdout) == (answer.status_code, answer.content)
+
+
+def test_a_dossier_the_office_does_not_keep_is_404(api_server: Server) -> None:
+    answer = api_server.request("GET", "/v1/compliance/dossiers/no-such-unit/2026/report", "office")
+    assert 404 == answer.status_code, answer.text
+    assert "no-such-unit" in answer.json()["error"]["message"]["en"]
+    too_early = api_server.request("GET", "/v1/compliance/dossiers/H-450300-001/1066/report", "office")
+    assert 422 == too_early.status_code
 
 
 def test_a_bad_dossier_is_422_naming_the_record(api_server: Server) -> None:

@@ -41,6 +41,23 @@ def test_a_migration_appended_later_is_applied_once_to_an_existing_file(server_s
     assert [*range(1, later[0] + 1)] == versions
 
 
+def test_a_secret_is_made_once_and_shared_by_every_store_on_the_file(server_store: ServerStore) -> None:
+    first = server_store.secret("office-session")
+    again = ServerStore(server_store.url)  # a restart, or a second worker
+    assert (32, first, first) == (len(first), again.secret("office-session"), server_store.secret("office-session"))
+    assert first != again.secret("other")
+
+
+def test_a_version_1_file_gains_the_secrets_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    monkeypatch.setattr(store, "MIGRATIONS", store.MIGRATIONS[:1])
+    monkeypatch.setattr(store, "LATEST", 1)
+    assert 1 == ServerStore(url).version()
+    monkeypatch.undo()
+    upgraded = ServerStore(url)
+    assert (store.LATEST, 32) == (upgraded.version(), len(upgraded.secret("office-session")))
+
+
 def test_the_audit_log_refuses_update_and_delete(server_store: ServerStore) -> None:
     with server_store.transaction() as connection:
         server_store.audit(connection, actor="a", role="admin", action="token.add", target="t", request_id="r",

@@ -243,10 +243,31 @@ async def compliance_report(
         format: Annotated[str, Query(description="json, md, html, or a report exporter a plugin adds")] = "json",
         lang: Annotated[Literal["zh", "en"], Query(description="the language of md and html")] = "zh") -> Response:
     """Check the dossier in the body (YAML or JSON) against the standards: `shuangyong compliance
-    report DOSSIER --format FORMAT`. A stored dossier's report will come with the office pages."""
+    report DOSSIER --format FORMAT`. For a dossier the office pages keep, GET
+    `/v1/compliance/dossiers/{unit_id}/{year}/report`."""
     body = await request.body()
     answer = await in_worker(request, service_of(request).compliance, body, tuple(standards or ()), as_of, format,
                              lang)
+    return answered(answer)
+
+
+@router.get("/compliance/dossiers/{unit_id}/{year}/report", tags=["compliance"], responses={
+    200: {"description": "the report", "content": {"application/json": {}, "text/markdown": {}, "text/html": {}}},
+    **_errors(404, 422)})
+async def stored_compliance_report(
+        request: Request, who: Annotated[Caller, require_role("office", "auditor")],
+        unit_id: Annotated[str, Path(description="the unit's id in its dossier")],
+        year: Annotated[int, Path(ge=1949, le=9999, description="the dossier's year")],
+        standards: Annotated[list[str] | None, Query(description="standards packs by name; repeat to layer. "
+                                                                 "Default: seed-standards")] = None,
+        as_of: Annotated[dt.date | None, Query(description="report as of this day; default today, or the "
+                                                           "year's last day for a past year")] = None,
+        format: Annotated[str, Query(description="json, md, html, or a report exporter a plugin adds")] = "json",
+        lang: Annotated[Literal["zh", "en"], Query(description="the language of md and html")] = "zh") -> Response:
+    """The same report for the dossier the office pages keep for the unit and year (its current
+    records), as the page shows it: 404 if the office has none."""
+    answer = await in_worker(request, service_of(request).stored_compliance, unit_id, year,
+                             tuple(standards or ()), as_of, format, lang)
     return answered(answer)
 
 

@@ -93,19 +93,22 @@ def register_commands(cli: click.Group) -> None:
     def serve(host: str, port: int, policies: tuple[str, ...], ledger_url: str | None, store_url: str,
               codes: str | None, strict: bool, pseudonymise: bool, max_body: int, timeout: float,
               forwarded_allow_ips: str) -> None:
-        """Answer hospital systems over HTTP: the JSON contract under /v1 (docs/service.md)."""
+        """Answer hospital systems over HTTP: the JSON contract under /v1 (docs/service.md), and the
+        双拥 office's pages under /office (docs/office.md)."""
         import socket  # the server's modules only when it runs: every other command imports this module
 
         import uvicorn
 
         from shuangyong_server.app import create_app
+        from shuangyong_server.office.server import office_for
         from shuangyong_server.service import Service
         from shuangyong_server.settings import ServerSettings
 
         settings = ServerSettings(policies=policies, ledger=ledger_url, store=store_url, codes=codes, strict=strict,
                                   pseudonymise=pseudonymise, max_body=max_body, timeout=timeout)
         with exit_on_error():
-            app = create_app(service=Service.start(settings))
+            service = Service.start(settings)
+            app = create_app(service=service, routers=[office_for(service)])
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         try:
             listening = socket.create_server((host, port), family=family)

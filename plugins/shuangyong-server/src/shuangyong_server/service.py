@@ -42,11 +42,13 @@ from shuangyong.text import Text
 from shuangyong_server import idempotency
 from shuangyong_server.errors import JSON, JSON_LINES, RequestError, Unreadable, status_of
 from shuangyong_server.idempotency import Answer
+from shuangyong_server.office.dossiers import DossierStore, NotFound
 from shuangyong_server.store import ServerStore
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
 
+    from shuangyong.compliance.records import Dossier
     from shuangyong.engine import Decision
     from shuangyong.interchange.framing import Input
     from shuangyong.interchange.output import Layout
@@ -299,18 +301,42 @@ class Service:
         """``compliance report`` of a dossier sent as YAML or JSON (UTF-8): the report in FMT (json,
         md, html, or a plugin's), the built-in formats in LANG. A bad dossier is 422, naming the
         record and field as the command line does."""
+        exporter = self._report_exporter(fmt)
+        chosen = self.standards(standards)
+        return self._report(parse_dossier(decode_utf8(dossier, "<request>", _DOSSIER, DossierError), "<request>"),
+                            chosen, as_of, exporter, lang)
+
+    def stored_compliance(self, unit_id: str, year: int, standards: tuple[str, ...] = (),
+                          as_of: dt.date | None = None, fmt: str = "json", lang: Lang = "zh") -> Answer:
+        """:meth:`compliance` of the dossier the office pages keep for ``unit_id`` and ``year``, as it
+        stands now (its current records; retired ones left out); 404 if there is none."""
+        exporter = self._report_exporter(fmt)
+        chosen = self.standards(standards)
+        try:
+            records = DossierStore.beside(self.store).dossier(unit_id, year)
+        except NotFound as missing:
+            raise RequestError(missing.message, status=404, record=missing.record, field=missing.field,
+                               value=missing.value) from None
+        return self._report(records, chosen, as_of, exporter, lang)
+
+    @staticmethod
+    def _report_exporter(fmt: str) -> Any:
+        """The compliance exporter named ``fmt``; 422 naming the ones there are if none is."""
         exporters = plugins.exporters("compliance")
         if fmt not in exporters:
             known = ", ".join(sorted(exporters))
             raise RequestError(Text(f"没有名为 {fmt!r} 的报告格式（可用：{known}）",
                                     f"no report format named {fmt!r} (available: {known})"),
                                status=422, field="format", value=fmt)
-        chosen = self.standards(standards)
-        records = parse_dossier(decode_utf8(dossier, "<request>", _DOSSIER, DossierError), "<request>")
+        return exporters[fmt]
+
+    def _report(self, records: Dossier, standards: StandardsSet, as_of: dt.date | None, exporter: Any,
+                lang: Lang) -> Answer:
+        """The report of ``records`` as of ``as_of`` (default today, or the year's last day for a past
+        year), written by ``exporter`` (the built-in ones in ``lang``)."""
         day = as_of or min(dt.date.today(), dt.date(records.year, 12, 31))
-        data = report_to_dict(evaluate_compliance(records, chosen, day))
+        data = report_to_dict(evaluate_compliance(records, standards, day))
         out = io.BytesIO()
-        exporter = exporters[fmt]
         if isinstance(exporter, ReportExporter):  # the built-in ones speak the chosen language
             exporter.write("compliance", data, out, lang=lang)
         else:

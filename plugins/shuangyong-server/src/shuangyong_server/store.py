@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import secrets
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
@@ -57,6 +58,11 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             token_id TEXT NOT NULL REFERENCES tokens (id), key TEXT NOT NULL, request_sha256 TEXT NOT NULL,
             reserved_at TEXT NOT NULL, status INTEGER, media_type TEXT, body BLOB, completed_at TEXT,
             PRIMARY KEY (token_id, key))""",
+    )),
+    (2, (
+        # keys the server makes once and keeps, so that a restart or a second worker on the same
+        # file signs and reads what the first did (the office pages' session cookies)
+        "CREATE TABLE secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL, created_at TEXT NOT NULL)",
     )),
 )
 LATEST = MIGRATIONS[-1][0]
@@ -186,6 +192,14 @@ class ServerStore:
         """The schema version the file is at (readiness reports it)."""
         with self.reading() as connection:
             return _version(connection)
+
+    def secret(self, name: str) -> bytes:
+        """The 32 random bytes kept under ``name``, made the first time they are asked for: every
+        process that opens this file gets the same ones (whoever makes them first wins)."""
+        with self.transaction() as connection:
+            connection.execute("INSERT OR IGNORE INTO secrets (name, value, created_at) VALUES (?, ?, ?)",
+                               (name, secrets.token_bytes(32), utc_now()))
+            return bytes(connection.execute("SELECT value FROM secrets WHERE name = ?", (name,)).fetchone()[0])
 
     def audit(self, connection: sqlite3.Connection, *, actor: str, role: str | None, action: str,
               target: str | None, request_id: str, client: str | None = None,

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
 def office_for(service: Service, **options: Any) -> APIRouter:
     """The office's router for ``service``: ``create_app(service=service, routers=[office_for(service)])``.
-    ``options`` go to :func:`~shuangyong_server.office.pages.office_router` (``secret``, ``today``)."""
+    ``options`` go to :func:`~shuangyong_server.office.pages.office_router` (``today``; ``secret``, by default
+    the store's ``office-session`` secret, the same for every process on the file)."""
     store = DossierStore.beside(service.store)
 
     def who(token: str) -> tuple[str, str] | None:
@@ -37,5 +38,6 @@ def office_for(service: Service, **options: Any) -> APIRouter:
         return caller.name, caller.role
 
     ledger = service.ledgers.get if service.ledgers is not None else None
+    options.setdefault("secret", service.store.secret("office-session"))  # sessions outlive a restart
     return office_router(lambda: store, who, service.standards(()), service.engine.policy, ledger=ledger,
                          registry=service.engine.registry, **options)

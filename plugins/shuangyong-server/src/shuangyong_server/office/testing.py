@@ -19,10 +19,15 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from shuangyong import plugins
 from shuangyong.interchange import visit_from_json
 from shuangyong.ledger import requests_for
+from shuangyong_server.app import create_app
 from shuangyong_server.office.dossiers import DossierStore
 from shuangyong_server.office.server import office_for
+from shuangyong_server.service import Service
+from shuangyong_server.settings import ServerSettings
+from shuangyong_server.tokens import Actor, add_token
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -52,8 +57,6 @@ class Sample:
 def posted_ledger(url: str, engine: Engine, visits: Path) -> None:
     """Post what ``engine`` grants the visits of a JSON Lines file to the ledger at ``url``, and
     reverse the first grant (so that the month view has a reversal to show)."""
-    from shuangyong import plugins
-
     with plugins.open_ledger(url, create=True) as ledger:
         for line in visits.read_text(encoding="utf-8").splitlines():
             visit = visit_from_json(line)
@@ -63,11 +66,6 @@ def posted_ledger(url: str, engine: Engine, visits: Path) -> None:
 
 def sample_server(folder: Path, examples: Path, *, today: dt.date = TODAY) -> Sample:
     """The server over fresh files in ``folder``, with the sample dossier, ledger and tokens."""
-    from shuangyong_server.app import create_app
-    from shuangyong_server.service import Service
-    from shuangyong_server.settings import ServerSettings
-    from shuangyong_server.tokens import Actor, add_token
-
     ledger_url = f"sqlite:///{folder / 'ledger.db'}"
     service = Service.start(ServerSettings(policies=("seed-example",), ledger=ledger_url,
                                            store=f"sqlite:///{folder / 'server.db'}"))
