@@ -17,9 +17,13 @@ from hypothesis import strategies as st
 from shuangyong.engine import Engine
 from shuangyong.engine.decision import Applied
 from shuangyong.errors import LedgerError
+from shuangyong.interchange.posting import deciding_and_posting
 from shuangyong.ledger import Ledger, MemoryLedger, PostingRequest, SQLiteLedger, patient_key, requests_for, verify
 from shuangyong.ledger.posting import as_granted, seal
 from shuangyong.ledger.sqlite import MIGRATIONS
+from shuangyong.model.registry import Registry
+from shuangyong.model.vocabulary import Term
+from shuangyong.text import Text
 
 from .builders import visit
 
@@ -339,3 +343,18 @@ def test_payer_from_the_decision_and_a_capped_subsidy_falls_to_the_patient() -> 
     for figures in (*after.lines, totals):
         assert figures.insurance + figures.reduction + figures.payable == figures.amount
         assert sum(part for _, part in figures.payers) == figures.amount
+
+
+def test_evaluate_post_chooses_the_category_with_the_engines_registry() -> None:
+    """``deciding_and_posting`` (``evaluate --post`` and the HTTP server) gives ``requests_for``
+    the engine's registry: a plugin's category under key_care is the more specific one, so the
+    grant records it (with the built-in registry it would have no parent, and key_care would win)."""
+    registry = Registry.builtin()
+    registry.categories.register(Term("sample_elder", Text("示例三老", "sample elder"), ("key_care",)))
+    engine = Engine.from_packs("seed-example", registry=registry)
+    visit_ = visit([("1", "registration", "12.00")], categories=("key_care", "sample_elder"),
+                   cards=(("key_care_medical_card", None, None),))
+    ledger = MemoryLedger()
+    granted = deciding_and_posting(engine, ledger)(visit_)
+    assert [("two-waivers.registration", "sample_elder")] == [(p.rule_id, p.category) for p in ledger.postings()]
+    assert Decimal("12.00") == granted.lines[0].reduction

@@ -151,8 +151,9 @@ def test_the_auditor_sees_the_month_and_not_the_dossier(browser: Any, server: tu
     assert expected.total.reversed_fen > 0 and format_amount(from_fen(expected.total.reversed_fen)) in \
         page.inner_text("#totals")
     tables = page.locator("table.ledger")
-    assert 3 == tables.count()  # by rule, by item kind, by payer
-    assert "挂号费" in tables.nth(1).inner_text() and "医院" in tables.nth(2).inner_text()
+    assert 4 == tables.count()  # by rule, by beneficiary category, by item kind, by payer
+    assert ("残疾军人" in tables.nth(1).inner_text() and "挂号费" in tables.nth(2).inner_text()
+            and "医院" in tables.nth(3).inner_text())
     page.fill("#in-month", "2025-13")
     page.click("form.filter button[type=submit]")
     assert "2025-13" in page.inner_text("#field-month .error")

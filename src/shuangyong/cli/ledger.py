@@ -152,8 +152,9 @@ def _month(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int,
               help="table, json, or an exporter a plugin adds (xlsx, pdf with shuangyong-export).")
 @click.option("--output", "-o", metavar="FILE", help="Write here (atomically) instead of standard output.")
 def report(ledger_url: str | None, month: tuple[int, int], fmt: str, output: str | None) -> None:
-    """The month's 台帐: visits, persons and amounts granted, reversed and net, by rule, item
-    kind and payer. Every month's sums together are `ledger verify`'s totals."""
+    """The month's 台帐: visits, persons and amounts granted, reversed and net, by rule,
+    beneficiary category, item kind and payer. Every month's sums together are `ledger verify`'s
+    totals."""
     exporter = None if fmt in REPORT_FORMATS else exporter_for("ledger_report", fmt, own=REPORT_FORMATS)
     check_output_target(output)  # nothing is read from a ledger for a report that cannot be written
     with opened_ledger(ledger_url) as opened:

@@ -44,7 +44,7 @@ def deciding_and_posting(engine: Engine, ledger: Ledger, key: bytes | None = Non
     ``LedgerError`` naming the visit. ``posted`` is told of each visit's rows (an audit log)."""
     def decide_and_post(visit: Visit) -> Decision:
         decision = engine.evaluate(visit)
-        postings = plugins.post(ledger, requests_for(visit, decision, engine.policy, key))
+        postings = plugins.post(ledger, requests_for(visit, decision, engine.policy, key, registry=engine.registry))
         if posted is not None:
             posted(visit, postings)
         return as_granted(decision, postings)

@@ -60,7 +60,7 @@ def posted_ledger(url: str, engine: Engine, visits: Path) -> None:
     with plugins.open_ledger(url, create=True) as ledger:
         for line in visits.read_text(encoding="utf-8").splitlines():
             visit = visit_from_json(line)
-            ledger.post(requests_for(visit, engine.evaluate(visit), engine.policy))
+            ledger.post(requests_for(visit, engine.evaluate(visit), engine.policy, registry=engine.registry))
         ledger.reverse(1, "挂错号 / registered by mistake")
 
 

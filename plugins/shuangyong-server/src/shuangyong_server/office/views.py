@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from shuangyong.compliance.records import LOCATIONS, RECORD_TYPES
+from shuangyong.ledger.category import CATEGORY_LABELS
 from shuangyong.ledger.report import GROUPINGS
 from shuangyong.money import format_amount, from_fen
 from shuangyong.text import Text
@@ -118,13 +119,16 @@ def _label(grouping: str, key: str, policy: PolicySet, registry: Registry, lang:
         except KeyError:  # a rule of an earlier policy, posted then
             return ""
         return Text(title.zh, title.en).in_(lang)
-    terms = registry.items if grouping == "by_item" else registry.payers
+    if grouping == "by_category" and key in CATEGORY_LABELS:  # none, not recorded
+        return CATEGORY_LABELS[key].in_(lang)
+    terms = {"by_category": registry.categories, "by_item": registry.items}.get(grouping, registry.payers)
     return terms.get(key).label.in_(lang) if key in terms else ""
 
 
 def ledger_tables(report: MonthReport, policy: PolicySet, registry: Registry,
                   lang: Lang) -> list[tuple[Text, list[LedgerRow]]]:
-    """Each grouping of the month (by rule, item kind, payer) as labelled rows, largest net first."""
+    """Each grouping of the month (by rule, beneficiary category, item kind, payer) as labelled rows,
+    largest net first."""
     def row(grouping: str, tally: Tally, top: int) -> LedgerRow:
         yuan = {name: format_amount(from_fen(fen)) for name, fen in
                 (("granted", tally.granted_fen), ("reversed", tally.reversed_fen), ("net", tally.net_fen))}
