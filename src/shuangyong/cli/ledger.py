@@ -9,7 +9,6 @@ import json
 import re
 import sys
 
-import attrs
 import click
 
 from shuangyong import plugins
@@ -26,11 +25,9 @@ from shuangyong.cli.base import (
     writing_to,
 )
 from shuangyong.errors import LedgerError
-from shuangyong.ledger import PayerTotal, Verification, verify
+from shuangyong.interchange.reports import verification, verification_to_dict, yuan
 from shuangyong.ledger.export import export_row
-from shuangyong.ledger.posting import GENESIS
 from shuangyong.ledger.report import month_report, parse_month, report_table
-from shuangyong.money import format_amount, from_fen
 from shuangyong.text import Text
 
 #: the formats ``ledger report`` writes itself; the others are exporters of ``ledger_report``
@@ -96,12 +93,6 @@ def head(ledger_url: str | None, fmt: str) -> None:
         click.echo(f"{seq}:{last}")  # alone on standard output: H=$(shuangyong ledger head …)
 
 
-def _yuan(sums: Verification | PayerTotal) -> dict[str, str]:
-    """Granted, reversed and net, in yuan strings, in that order."""
-    return {name: format_amount(from_fen(fen)) for name, fen in
-            (("granted", sums.granted_fen), ("reversed", sums.reversed_fen), ("net", sums.net_fen))}
-
-
 @ledger.command("verify")
 @ledger_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
@@ -112,21 +103,15 @@ def verify_command(ledger_url: str | None, fmt: str, expect_head: tuple[int, str
     the totals and what each payer bears of them. An empty ledger fails unless --expect-head 0:…
     says it should be empty."""
     with opened_ledger(ledger_url) as opened:
-        result = verify(opened.postings(), expect_head)
-    if not result.rows and expect_head is None:
-        result = attrs.evolve(result, problems=(
-            Text(f"账本没有任何记账；若本应为空，请用 --expect-head 0:{GENESIS}",
-                 f"the ledger has no postings; if it should be empty, say so with --expect-head 0:{GENESIS}"),))
+        result = verification(opened.postings(), expect_head)
     if fmt == "json":
-        click.echo(json.dumps({"ok": result.ok, "rows": result.rows, **_yuan(result),
-                               "payers": {total.payer: _yuan(total) for total in result.payers},
-                               "problems": [p.as_dict() for p in result.problems]}, ensure_ascii=False, indent=2))
+        click.echo(json.dumps(verification_to_dict(result), ensure_ascii=False, indent=2))
     else:
-        granted, reversed_, net = _yuan(result).values()
+        granted, reversed_, net = yuan(result).values()
         say(Text(f"{result.rows} 条记账；减免 {granted} 元，冲正 {reversed_} 元，净额 {net} 元",
                  f"{result.rows} postings; granted {granted}, reversed {reversed_}, net {net} yuan"))
         for total in result.payers:
-            granted, reversed_, net = _yuan(total).values()
+            granted, reversed_, net = yuan(total).values()
             say(Text(f"  {total.payer} 负担：减免 {granted} 元，冲正 {reversed_} 元，净额 {net} 元",
                      f"  borne by {total.payer}: granted {granted}, reversed {reversed_}, net {net} yuan"))
         for problem in result.problems:

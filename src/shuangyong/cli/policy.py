@@ -9,6 +9,7 @@ import click
 from shuangyong import plugins
 from shuangyong.cli.base import exit_on_error, lang, policy_option, say
 from shuangyong.engine import DEFAULT_PACKS, Engine
+from shuangyong.interchange.reports import policy_to_dict
 from shuangyong.model.charge_codes import ChargeCodeMap
 from shuangyong.policy import PolicySet, builtin_pack_names, load_reference
 from shuangyong.policy.diff import diff_policies
@@ -49,12 +50,7 @@ def policy_show(policies: tuple[str, ...], fmt: str) -> None:
     """The merged rule set of the given packs, with its fingerprint."""
     merged = load_set(policies)
     if fmt == "json":
-        click.echo(json.dumps({
-            "packs": list(merged.packs), "fingerprint": merged.fingerprint, "groups": list(merged.groups),
-            "rules": [dict(rule.spec.model_dump(mode="json", by_alias=True, exclude_none=True,
-                                                exclude=rule.spec.settlement_defaults()),
-                           pack=rule.pack, region=rule.region or "*") for rule in merged.rules],
-        }, ensure_ascii=False, indent=2))
+        click.echo(json.dumps(policy_to_dict(merged), ensure_ascii=False, indent=2))
         return
     click.echo(f"{' → '.join(merged.packs)}  {merged.fingerprint}")
     rows = [["rule", "pack", "items / grants", "benefit", "title"]]
