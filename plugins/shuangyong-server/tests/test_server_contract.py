@@ -132,6 +132,21 @@ def test_evaluate_and_post_is_evaluate_post_byte_for_byte(start_api_server, tmp_
     assert json.loads(head.stdout) == server.request("GET", "/v1/ledger/head", "auditor").json()
 
 
+@pytest.mark.parametrize(("path", "role", "command"), [
+    ("/v1/ledger/export", "auditor", ("ledger", "export", "--ledger", "sqlite:///{folder}/ledger.db")),
+    ("/v1/compliance/dossiers/H-450300-001/2026/report", "office",
+     ("compliance", "report", str(EXAMPLES / "dossier.yaml"))),
+])
+def test_an_unknown_format_is_refused_in_the_command_lines_words(api_server: Server, path: str, role: str,
+                                                                  command: tuple[str, ...]) -> None:
+    answer = api_server.request("GET", path, role, params={"format": "docx"})
+    assert 422 == answer.status_code, answer.text
+    error = answer.json()["error"]
+    refused = cli("--lang", "en", *(part.format(folder=api_server.folder) for part in command), "--format", "docx")
+    assert ("format", 2) == (error["field"], refused.returncode)
+    assert error["message"]["en"] in refused.stderr.decode()
+
+
 def test_verify_of_an_empty_ledger_says_so_as_the_command_line_does(start_api_server) -> None:  # type: ignore[no-untyped-def]
     server = start_api_server()
     verify = cli("ledger", "verify", "--format", "json", "--ledger", server.ledger_url or "")

@@ -229,19 +229,25 @@ async def fingerprint(request: Request, who: Annotated[Caller, require_role(*ANY
 
 # -- compliance ------------------------------------------------------------------------------
 
+#: what both report routes take and answer
+Standards = Annotated[list[str] | None, Query(description="standards packs by name; repeat to layer. "
+                                                          "Default: seed-standards")]
+AsOf = Annotated[dt.date | None, Query(description="report as of this day; default today, or the year's last "
+                                                   "day for a past year")]
+ReportFormat = Annotated[str, Query(description="json, md, html, or a report exporter a plugin adds")]
+ReportLang = Annotated[Literal["zh", "en"], Query(description="the language of md and html")]
+REPORT = {"description": "the report", "content": {"application/json": {}, "text/markdown": {}, "text/html": {}}}
+
+
 @router.post("/compliance/report", tags=["compliance"], openapi_extra={"requestBody": {"required": True, "content": {
     "application/yaml": {"schema": {"type": "string", "description": "the dossier, YAML or JSON, UTF-8"}},
     "application/json": {"schema": {"type": "object"}}}}}, responses={
-    200: {"description": "the report", "content": {"application/json": {}, "text/markdown": {}, "text/html": {}}},
+    200: REPORT,
     **_errors(422)})
 async def compliance_report(
         request: Request, who: Annotated[Caller, require_role("office", "auditor")],
-        standards: Annotated[list[str] | None, Query(description="standards packs by name; repeat to layer. "
-                                                                 "Default: seed-standards")] = None,
-        as_of: Annotated[dt.date | None, Query(description="report as of this day; default today, or the "
-                                                           "year's last day for a past year")] = None,
-        format: Annotated[str, Query(description="json, md, html, or a report exporter a plugin adds")] = "json",
-        lang: Annotated[Literal["zh", "en"], Query(description="the language of md and html")] = "zh") -> Response:
+        standards: Standards = None, as_of: AsOf = None, format: ReportFormat = "json",
+        lang: ReportLang = "zh") -> Response:
     """Check the dossier in the body (YAML or JSON) against the standards: `shuangyong compliance
     report DOSSIER --format FORMAT`. For a dossier the office pages keep, GET
     `/v1/compliance/dossiers/{unit_id}/{year}/report`."""
@@ -252,18 +258,14 @@ async def compliance_report(
 
 
 @router.get("/compliance/dossiers/{unit_id}/{year}/report", tags=["compliance"], responses={
-    200: {"description": "the report", "content": {"application/json": {}, "text/markdown": {}, "text/html": {}}},
+    200: REPORT,
     **_errors(404, 422)})
 async def stored_compliance_report(
         request: Request, who: Annotated[Caller, require_role("office", "auditor")],
         unit_id: Annotated[str, Path(description="the unit's id in its dossier")],
         year: Annotated[int, Path(ge=1949, le=9999, description="the dossier's year")],
-        standards: Annotated[list[str] | None, Query(description="standards packs by name; repeat to layer. "
-                                                                 "Default: seed-standards")] = None,
-        as_of: Annotated[dt.date | None, Query(description="report as of this day; default today, or the "
-                                                           "year's last day for a past year")] = None,
-        format: Annotated[str, Query(description="json, md, html, or a report exporter a plugin adds")] = "json",
-        lang: Annotated[Literal["zh", "en"], Query(description="the language of md and html")] = "zh") -> Response:
+        standards: Standards = None, as_of: AsOf = None, format: ReportFormat = "json",
+        lang: ReportLang = "zh") -> Response:
     """The same report for the dossier the office pages keep for the unit and year (its current
     records), as the page shows it: 404 if the office has none."""
     answer = await in_worker(request, service_of(request).stored_compliance, unit_id, year,
