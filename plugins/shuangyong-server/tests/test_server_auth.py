@@ -7,7 +7,7 @@ import json
 import sqlite3
 
 import pytest
-from serving import Server, cli
+from serving import Server, cli, unique
 
 from shuangyong_server.tokens import ROLES
 
@@ -154,5 +154,44 @@ def test_token_requests_are_checked(api_server: Server) -> None:
         assert 422 == answer.status_code, answer.text
         error = answer.json()["error"]
         assert field == error["field"] and words in error["message"]["en"], error
+    assert before == api_server.request("GET", "/v1/tokens", "admin").json()["tokens"]
+    assert entries == len(api_server.audit())
+
+
+def test_an_office_token_kept_to_a_unit_is_made_and_listed(api_server: Server) -> None:
+    store = ["--store", api_server.store_url]
+    name = unique("陈干事-")
+    added = cli("server", "token", "add", "--role", "office", "--name", name, "--unit", "H-450300-001", *store)
+    assert 0 == added.returncode, added.stderr
+    assert f"made for {name} (office, unit H-450300-001)" in added.stderr.decode()
+    rows = {line.split("\t")[1]: line.split("\t") for line in cli("server", "token", "list", *store).stdout.decode()
+            .splitlines()}
+    assert (["office", "H-450300-001"], ["admin", "*"]) == (rows[name][2:4], rows["tests-admin"][2:4])
+    listed = json.loads(cli("server", "token", "list", "--format", "json", *store).stdout)["tokens"]
+    assert {name: "H-450300-001", "tests-office": None}.items() <= {t["name"]: t["unit"] for t in listed}.items()
+    made = api_server.request("POST", "/v1/tokens", "admin",
+                              json={"name": f"{name}-api", "role": "office", "unit": "H-450300-002"})
+    assert (201, "H-450300-002") == (made.status_code, made.json()["unit"]), made.text
+    assert "H-450300-002" == next(t["unit"] for t in api_server.request("GET", "/v1/tokens", "admin").json()["tokens"]
+                                  if t["name"] == f"{name}-api")
+    entry = api_server.audit()[-1]
+    assert ("token.add", {"id": made.json()["id"], "role": "office", "unit": "H-450300-002"}) == \
+        (entry["action"], entry["detail"])
+
+
+def test_only_an_office_token_is_kept_to_a_unit(api_server: Server) -> None:
+    before = api_server.request("GET", "/v1/tokens", "admin").json()["tokens"]
+    entries = len(api_server.audit())
+    refused = cli("server", "token", "add", "--role", "auditor", "--name", unique("x"), "--unit", "H-450300-001",
+                  "--store", api_server.store_url)
+    assert 2 == refused.returncode
+    said = refused.stderr.decode()
+    assert "field unit: only an office token can be kept to a unit (this one's role is auditor)" in said
+    for body, words in [({"name": unique("x"), "role": "his", "unit": "H-450300-001"}, "(this one's role is his)"),
+                        ({"name": unique("x"), "role": "office", "unit": "H-1\n"}, "printable characters")]:
+        answer = api_server.request("POST", "/v1/tokens", "admin", json=body)
+        assert 422 == answer.status_code, answer.text
+        error = answer.json()["error"]
+        assert ("InputError", "unit") == (error["type"], error["field"]) and words in error["message"]["en"], error
     assert before == api_server.request("GET", "/v1/tokens", "admin").json()["tokens"]
     assert entries == len(api_server.audit())

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from shuangyong.errors import InputError
 from shuangyong_server import idempotency, store
 from shuangyong_server.errors import RequestError, StoreError
 from shuangyong_server.idempotency import Answer
 from shuangyong_server.store import ServerStore
-from shuangyong_server.tokens import Actor, add_token, authenticate, list_tokens, revoke_token
+from shuangyong_server.tokens import Actor, Caller, add_token, authenticate, digest, list_tokens, revoke_token
 
 OPERATOR = Actor(name="cli:root", role=None, request_id="r1")
 
@@ -56,6 +57,52 @@ def test_a_version_1_file_gains_the_secrets_table(tmp_path: Path, monkeypatch: p
     monkeypatch.undo()
     upgraded = ServerStore(url)
     assert (store.LATEST, 32) == (upgraded.version(), len(upgraded.secret("office-session")))
+
+
+def test_a_version_2_file_keeps_its_tokens_each_for_every_unit(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Migration 3 adds the unit: the tokens of a file made before it keep working, each seeing
+    every unit (NULL), and the recreated trigger keeps them revoke-only, unit included."""
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    monkeypatch.setattr(store, "MIGRATIONS", tuple(m for m in store.MIGRATIONS if m[0] <= 2))
+    monkeypatch.setattr(store, "LATEST", 2)
+    old = ServerStore(url)
+    secret = "sy_0123456789abcdef_" + "A" * 43
+    with old.transaction() as connection:  # as version 2 wrote a token: no unit column
+        connection.execute("INSERT INTO tokens (id, name, role, secret_sha256, created_at, created_by) "
+                           "VALUES ('0123456789abcdef', '王芳', 'office', ?, '2026-01-05T00:00:00Z', 'cli:root')",
+                           (digest(secret),))
+    monkeypatch.undo()
+    upgraded = ServerStore(url)
+    assert store.LATEST == upgraded.version() >= 3
+    assert Caller("0123456789abcdef", "王芳", "office", None) == authenticate(upgraded, secret)
+    [token] = list_tokens(upgraded)
+    assert ("王芳", "office", None) == (token.name, token.role, token.unit)
+    with pytest.raises(StoreError, match="only ever revoked"), upgraded.transaction() as connection:
+        connection.execute("UPDATE tokens SET unit = 'H-450300-001'")
+    revoke_token(upgraded, "王芳", OPERATOR)  # revoking is still the one change allowed
+    assert [] == list_tokens(upgraded)
+
+
+def test_a_tokens_unit_never_changes_and_only_an_office_token_has_one(server_store: ServerStore) -> None:
+    token, secret = add_token(server_store, "陈干事", "office", OPERATOR, unit="H-450300-001")
+    assert ("H-450300-001", "H-450300-001") == (token.unit, authenticate(server_store, secret).unit)
+    for statement in ("UPDATE tokens SET unit = 'H-450300-002'", "UPDATE tokens SET unit = NULL"):
+        with pytest.raises(StoreError, match="only ever revoked"), server_store.transaction() as connection:
+            connection.execute(statement)
+    with pytest.raises(StoreError, match="CHECK constraint failed"), server_store.transaction() as connection:
+        connection.execute("INSERT INTO tokens (id, name, role, unit, secret_sha256, created_at, created_by) "
+                           "VALUES ('x', 'x', 'auditor', 'H-450300-001', 'x', 'x', 'x')")
+    for role, unit, words in [("auditor", "H-450300-001", "only an office token can be kept to a unit"),
+                              ("office", " H-1", "a unit id is 1 to 200 printable characters"),
+                              ("office", "", "a unit id is 1 to 200 printable characters")]:
+        with pytest.raises(InputError, match=words) as refused:
+            add_token(server_store, f"{role}-{unit}", role, OPERATOR, unit=unit)
+        assert "unit" == refused.value.field
+    assert [token] == list_tokens(server_store)
+    assert [{"id": token.id, "role": "office", "unit": "H-450300-001"}] == [e.detail for e in server_store.audit_log()]
+    revoked = revoke_token(server_store, "陈干事", OPERATOR)
+    assert "H-450300-001" == revoked.unit == list_tokens(server_store, revoked=True)[0].unit
 
 
 def test_the_audit_log_refuses_update_and_delete(server_store: ServerStore) -> None:

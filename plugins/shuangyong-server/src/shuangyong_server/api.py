@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import anyio
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from shuangyong.text import Text
 from shuangyong_server import idempotency
@@ -24,7 +24,7 @@ from shuangyong_server.auth import ANY_ROLE, require_role, service_of
 from shuangyong_server.errors import JSON, RequestError
 from shuangyong_server.idempotency import Answer
 from shuangyong_server.service import Run
-from shuangyong_server.tokens import Actor, Caller, Role, add_token, list_tokens, revoke_token
+from shuangyong_server.tokens import Actor, Caller, Role, add_token, list_tokens, revoke_token, unit_refused
 
 router = APIRouter(prefix="/v1")
 T = TypeVar("T")
@@ -259,7 +259,8 @@ async def compliance_report(
 
 @router.get("/compliance/dossiers/{unit_id}/{year}/report", tags=["compliance"], responses={
     200: REPORT,
-    **_errors(404, 422)})
+    **_errors(404, 422),
+    403: {**_errors()[403], "description": "the token's role may not do this, or it is kept to another unit"}})
 async def stored_compliance_report(
         request: Request, who: Annotated[Caller, require_role("office", "auditor")],
         unit_id: Annotated[str, Path(description="the unit's id in its dossier")],
@@ -267,7 +268,11 @@ async def stored_compliance_report(
         standards: Standards = None, as_of: AsOf = None, format: ReportFormat = "json",
         lang: ReportLang = "zh") -> Response:
     """The same report for the dossier the office pages keep for the unit and year (its current
-    records), as the page shows it: 404 if the office has none."""
+    records), as the page shows it: 404 if the office has none; 403 for an office token kept to
+    another unit (whether or not that unit has a dossier)."""
+    refused = unit_refused(who.unit, unit_id)
+    if refused is not None:
+        raise RequestError(refused, status=403, field="unit_id", value=unit_id)
     answer = await in_worker(request, service_of(request).stored_compliance, unit_id, year,
                              tuple(standards or ()), as_of, format, lang)
     return answered(answer)
@@ -281,11 +286,12 @@ class TokenRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
     role: Role
+    unit: str | None = Field(default=None, description="an office token only: the unit id whose dossiers it "
+                                                       "alone may see and edit; none, every unit's")
 
 
 def _actor(request: Request, who: Caller) -> Actor:
-    return Actor(name=who.name, role=who.role, request_id=request.state.request_id,
-                 client=request.client.host if request.client else None)
+    return Actor.of_request(request, who.name, who.role)
 
 
 @router.get("/tokens", tags=["tokens"], responses=_errors())
@@ -300,7 +306,7 @@ async def tokens(request: Request, who: Annotated[Caller, require_role("admin")]
 async def token_add(request: Request, who: Annotated[Caller, require_role("admin")], made: TokenRequest) -> Response:
     """Make a token; the answer holds its secret, which is shown this once and stored nowhere."""
     token, secret = await in_worker(request, add_token, service_of(request).store, made.name, made.role,
-                                    _actor(request, who))
+                                    _actor(request, who), unit=made.unit)
     return json_answer({**token.as_dict(), "secret": secret}, status=201)
 
 

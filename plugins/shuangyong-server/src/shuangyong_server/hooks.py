@@ -133,16 +133,20 @@ def register_commands(cli: click.Group) -> None:
                   help="his: evaluate, explain, post; office: dossier, compliance; auditor: ledger, reports, "
                        "audit log; admin: tokens, audit log.")
     @click.option("--name", required=True, help="Who holds it (a system or a person): shown in the audit log.")
+    @click.option("--unit", metavar="UNIT_ID",
+                  help="An office token only: it sees and edits this unit's dossiers alone (a hospital's 双拥 "
+                       "office). Without it an office token sees every unit (a health bureau's office).")
     @store_option
-    def token_add(role: str, name: str, store_url: str) -> None:
+    def token_add(role: str, name: str, unit: str | None, store_url: str) -> None:
         """Make a token and print its secret, once: it is stored only as a hash."""
         from shuangyong_server.tokens import add_token  # sqlite3: only for the token commands
 
         store = _store(store_url, create=True)
         with exit_on_error():
-            token, secret = add_token(store, name, role, _operator())
-        say(Text(f"已为 {name}（{role}）新建令牌 {token.id}；密钥只显示这一次：",
-                 f"token {token.id} made for {name} ({role}); its secret is shown this once:"), err=True)
+            token, secret = add_token(store, name, role, _operator(), unit=unit)
+        held = Text(f"，限单位 {unit}", f", unit {unit}") if unit is not None else Text("", "")
+        say(Text(f"已为 {name}（{role}{held.zh}）新建令牌 {token.id}；密钥只显示这一次：",
+                 f"token {token.id} made for {name} ({role}{held.en}); its secret is shown this once:"), err=True)
         click.echo(secret)  # alone on standard output: TOKEN=$(shuangyong server token add …)
 
     @token.command("list")
@@ -150,7 +154,7 @@ def register_commands(cli: click.Group) -> None:
     @click.option("--revoked", is_flag=True, help="List revoked tokens too.")
     @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
     def token_list(store_url: str, revoked: bool, fmt: str) -> None:
-        """The tokens: id, name, role, when and by whom made (never a secret)."""
+        """The tokens: id, name, role, unit (* for none: every unit), when and by whom made (never a secret)."""
         from shuangyong_server.tokens import list_tokens  # sqlite3: only for the token commands
 
         store = _store(store_url, create=False)
@@ -160,7 +164,7 @@ def register_commands(cli: click.Group) -> None:
             click.echo(json.dumps({"tokens": [t.as_dict() for t in listed]}, ensure_ascii=False, indent=2))
             return
         for t in listed:
-            click.echo("\t".join([t.id, t.name, t.role, t.created_at, t.created_by,
+            click.echo("\t".join([t.id, t.name, t.role, t.unit or "*", t.created_at, t.created_by,
                                   *([f"revoked {t.revoked_at} by {t.revoked_by}"] if t.revoked_at else [])]))
 
     @token.command("revoke")

@@ -1,5 +1,6 @@
 """The server's own state in one SQLite file (standard library only): API tokens, the audit log
-and idempotency records; later the units' dossiers and their history.
+and idempotency records (the office's dossiers and their history have tables of their own in the
+same file: :mod:`shuangyong_server.office.dossiers`).
 
 The schema is a list of numbered migrations (:data:`MIGRATIONS`), each applied once, in order, in
 one transaction, the version kept in the file: a feature that needs a table (the office pages'
@@ -63,6 +64,18 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
         # keys the server makes once and keeps, so that a restart or a second worker on the same
         # file signs and reads what the first did (the office pages' session cookies)
         "CREATE TABLE secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL, created_at TEXT NOT NULL)",
+    )),
+    (3, (
+        # an office token may be kept to one unit's dossiers (NULL: every unit, a health bureau's
+        # office); no other role has a unit. A trigger cannot be altered: the one that keeps tokens
+        # revoke-only is dropped and made again with the unit among the columns that never change
+        "ALTER TABLE tokens ADD COLUMN unit TEXT CHECK (unit IS NULL OR (role = 'office' AND unit <> ''))",
+        "DROP TRIGGER tokens_revoke_only",
+        "CREATE TRIGGER tokens_revoke_only BEFORE UPDATE ON tokens WHEN OLD.revoked_at IS NOT NULL "
+        "OR NEW.id IS NOT OLD.id OR NEW.name IS NOT OLD.name OR NEW.role IS NOT OLD.role "
+        "OR NEW.secret_sha256 IS NOT OLD.secret_sha256 OR NEW.created_at IS NOT OLD.created_at "
+        "OR NEW.created_by IS NOT OLD.created_by OR NEW.unit IS NOT OLD.unit "
+        "BEGIN SELECT RAISE(ABORT, 'a shuangyong server token is only ever revoked'); END",
     )),
 )
 LATEST = MIGRATIONS[-1][0]

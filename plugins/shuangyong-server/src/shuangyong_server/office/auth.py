@@ -48,12 +48,14 @@ ROLE_LABELS: dict[str, Text] = {
 
 @attrs.frozen(slots=True)
 class Viewer:
-    """The person behind a request: name and role as ``authenticate`` gave them, and the CSRF value
-    their forms carry (empty for a bearer-token request, which no other site can forge)."""
+    """The person behind a request: name and role as ``authenticate`` gave them, the CSRF value
+    their forms carry (empty for a bearer-token request, which no other site can forge), and the
+    unit their token is kept to (None: every unit)."""
 
     name: str
     role: str
     csrf: str = ""
+    unit: str | None = None
 
     def can(self, capability: str) -> bool:
         """Whether the role allows ``capability`` (:data:`EDIT`, :data:`REPORT`, …)."""

@@ -18,7 +18,9 @@ Storage is SQLite SQL through any DB-API connection factory with the ``qmark`` p
 ``office_schema`` version, so they can live in the server's database file beside its tables:
 :meth:`DossierStore.beside`), and triggers refuse UPDATE and DELETE, as the ledger's do. An
 ``audit`` hook sees every change inside the transaction that writes it, so that the server's audit
-log and the dossier are committed together or not at all.
+log and the dossier are committed together or not at all. A change's author is a name, or an
+:class:`~shuangyong_server.tokens.Actor` (name, role, request id, client address: what the office
+pages know of who asks), which the audit hook is given whole.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from shuangyong.compliance.dossier import (
     parse_dossier,
 )
 from shuangyong.text import Text
+from shuangyong_server.tokens import Actor
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -150,13 +153,23 @@ class ImportSummary:
 
 @attrs.frozen(slots=True)
 class Change:
-    """A write, as the audit hook sees it: who, what (``office.record.add``, ``.edit``, ``.retire``,
-    ``office.dossier.create``, ``.unit``, ``.import``), on which dossier or record, and details."""
+    """A write, as the audit hook sees it: who (name, role, request id, client), what
+    (``office.record.add``, ``.edit``, ``.retire``, ``office.dossier.create``, ``.unit``,
+    ``.import``), on which dossier or record, and details."""
 
-    actor: str
+    by: Actor
     action: str
     target: str
     detail: dict[str, Any]
+
+    @property
+    def actor(self) -> str:
+        """Who made the change: the name its versions record as their author."""
+        return self.by.name
+
+
+#: who wrote a change: a name (a script, an import), or the caller of a page with its request
+Author = str | Actor
 
 
 @attrs.frozen(slots=True)
@@ -175,10 +188,10 @@ class _Tx:
         """Every row of the last query."""
         return self.cursor.fetchall()
 
-    def audit(self, actor: str, action: str, target: str, **detail: Any) -> None:
+    def audit(self, by: Actor, action: str, target: str, **detail: Any) -> None:
         """Record a change with the audit hook, in this transaction."""
         if self.hook is not None:
-            self.hook(self.connection, Change(actor, action, target, detail))
+            self.hook(self.connection, Change(by, action, target, detail))
 
 
 def _utc_now() -> dt.datetime:
@@ -236,10 +249,11 @@ class DossierStore:
     @classmethod
     def beside(cls, server: ServerStore, **options: Any) -> DossierStore:
         """A store in the server's own database file, each change written to its audit log in the
-        same transaction (with a request id of its own: the pages' requests carry none yet)."""
+        same transaction, with its author's role, request id and address (as an API change is)."""
         def audit(connection: Connection, change: Change) -> None:
-            server.audit(connection, actor=change.actor, role=None, action=change.action,  # type: ignore[arg-type]
-                         target=change.target, request_id=f"office-{uuid.uuid4().hex}", detail=change.detail)
+            by = change.by
+            server.audit(connection, actor=by.name, role=by.role, action=change.action,  # type: ignore[arg-type]
+                         target=change.target, request_id=by.request_id, client=by.client, detail=change.detail)
 
         def connect() -> sqlite3.Connection:
             return sqlite3.connect(server.path, timeout=server.timeout, isolation_level=None)
@@ -321,13 +335,15 @@ class DossierStore:
             (unit_id, year))
         return {row[0]: self._version_row(row) for row in cursor.fetchall()}
 
-    def dossiers(self) -> list[DossierHead]:
-        """Every dossier, at its latest version, by unit id then year."""
+    def dossiers(self, unit_id: str | None = None) -> list[DossierHead]:
+        """Every dossier (of ``unit_id`` alone, if given: what a token kept to it lists), at its
+        latest version, by unit id then year."""
         with self._transaction() as cursor:
             cursor.execute(
                 "SELECT d.unit, d.year, d.version, d.author, d.at FROM office_dossier_versions d "
                 "WHERE d.version = (SELECT MAX(o.version) FROM office_dossier_versions o "
-                "WHERE o.unit_id = d.unit_id AND o.year = d.year) ORDER BY d.unit_id, d.year")
+                "WHERE o.unit_id = d.unit_id AND o.year = d.year) AND (? IS NULL OR d.unit_id = ?) "
+                "ORDER BY d.unit_id, d.year", (unit_id, unit_id))
             return [self._head_row(row) for row in cursor.fetchall()]
 
     def head(self, unit_id: str, year: int) -> DossierHead:
@@ -388,19 +404,22 @@ class DossierStore:
         return dossier_from_dict({"schema_version": SCHEMA_VERSION, "unit": unit, "year": year,
                                   "records": records}, origin)
 
-    def _author(self, author: str) -> tuple[str, str]:
-        if not isinstance(author, str) or not author.strip():
+    def _author(self, author: Author) -> tuple[Actor, str]:
+        """Who writes (a bare name gets a request id of its own, for the audit hook) and when."""
+        name = author.name if isinstance(author, Actor) else author
+        if not isinstance(name, str) or not name.strip():
             raise DossierError(Text("每次修改都要记下修改人", "every change must name who made it"),
-                               field="author", value=author)
-        return author, self._clock().isoformat()
+                               field="author", value=name)
+        who = author if isinstance(author, Actor) else Actor(name, None, f"office-{uuid.uuid4().hex}")
+        return who, self._clock().isoformat()
 
-    def create(self, unit: dict[str, Any], year: Any, author: str) -> DossierHead:
+    def create(self, unit: dict[str, Any], year: Any, author: Author) -> DossierHead:
         """Start a dossier with no records; refused if the unit already has one for the year.
 
         ``unit`` is as the dossier file writes it (id, name {zh, en}, kind, head, region); an error
         names the field (``unit.kind``, ``year``).
         """
-        who, at = self._author(author)
+        by, at = self._author(author)
         try:
             checked = self._checked(unit, year, [], "<new dossier>")
         except DossierError as error:
@@ -416,13 +435,13 @@ class DossierStore:
                 raise DossierError(Text(f"单位 {unit_id!r} 已有 {year} 年的档案",
                                         f"unit {unit_id!r} already has a dossier for {year}"),
                                    record=self._origin(unit_id, year), field="unit.id", value=unit_id)
-            self._insert_head(cursor, head["unit"], year, 1, who, at)
-            cursor.audit(who, "office.dossier.create", self._origin(unit_id, year))
-        return DossierHead(head["unit"], year, 1, who, dt.datetime.fromisoformat(at))
+            self._insert_head(cursor, head["unit"], year, 1, by.name, at)
+            cursor.audit(by, "office.dossier.create", self._origin(unit_id, year))
+        return DossierHead(head["unit"], year, 1, by.name, dt.datetime.fromisoformat(at))
 
-    def update_unit(self, unit_id: str, year: int, unit: dict[str, Any], author: str) -> DossierHead:
+    def update_unit(self, unit_id: str, year: int, unit: dict[str, Any], author: Author) -> DossierHead:
         """A new version of the dossier's unit (its head, name, region); its id cannot change."""
-        who, at = self._author(author)
+        by, at = self._author(author)
         with self._transaction(write=True) as cursor:
             head = self._head(cursor, unit_id, year)
             if unit.get("id") != unit_id:
@@ -433,32 +452,32 @@ class DossierStore:
             new = dossier_to_dict(self._checked(unit, year, live, self._origin(unit_id, year)))["unit"]
             if new == head.unit:
                 return head
-            self._insert_head(cursor, new, year, head.version + 1, who, at)
-            cursor.audit(who, "office.dossier.unit", self._origin(unit_id, year), version=head.version + 1)
-        return DossierHead(new, year, head.version + 1, who, dt.datetime.fromisoformat(at))
+            self._insert_head(cursor, new, year, head.version + 1, by.name, at)
+            cursor.audit(by, "office.dossier.unit", self._origin(unit_id, year), version=head.version + 1)
+        return DossierHead(new, year, head.version + 1, by.name, dt.datetime.fromisoformat(at))
 
-    def add(self, unit_id: str, year: int, record: dict[str, Any], author: str) -> Version:
+    def add(self, unit_id: str, year: int, record: dict[str, Any], author: Author) -> Version:
         """Add a record (version 1); an id in use, or once used by a retired record, is refused."""
         return self._write(unit_id, year, record, author, adding=True, expect=None)
 
-    def edit(self, unit_id: str, year: int, record: dict[str, Any], author: str, *,
+    def edit(self, unit_id: str, year: int, record: dict[str, Any], author: Author, *,
              expect: int | None = None) -> Version:
         """A new version of the record with ``record["id"]``; with ``expect``, refused unless that is
         still its latest version (someone else saved in between). Saving it unchanged writes nothing."""
         return self._write(unit_id, year, record, author, adding=False, expect=expect)
 
-    def retire(self, unit_id: str, year: int, record_id: str, author: str, *, expect: int | None = None) -> Version:
+    def retire(self, unit_id: str, year: int, record_id: str, author: Author, *, expect: int | None = None) -> Version:
         """Take a record out of the dossier: a new version marked retired; the record stays in its history."""
-        who, at = self._author(author)
+        by, at = self._author(author)
         with self._transaction(write=True) as cursor:
             self._head(cursor, unit_id, year)
             existing = self._current(cursor, unit_id, year).get(record_id)
             self._check_editable(existing, unit_id, year, record_id, expect)
             assert existing is not None
-            version = attrs.evolve(existing, version=existing.version + 1, retired=True, author=who,
+            version = attrs.evolve(existing, version=existing.version + 1, retired=True, author=by.name,
                                    at=dt.datetime.fromisoformat(at))
             self._insert_version(cursor, unit_id, year, version)
-            cursor.audit(who, "office.record.retire", f"{self._origin(unit_id, year)}: {record_id}",
+            cursor.audit(by, "office.record.retire", f"{self._origin(unit_id, year)}: {record_id}",
                          version=version.version)
         return version
 
@@ -480,9 +499,9 @@ class DossierStore:
                      "the change"),
                 record=f"{origin}: {record_id}", field="version", value=expect)
 
-    def _write(self, unit_id: str, year: int, record: dict[str, Any], author: str, *, adding: bool,
+    def _write(self, unit_id: str, year: int, record: dict[str, Any], author: Author, *, adding: bool,
                expect: int | None) -> Version:
-        who, at = self._author(author)
+        by, at = self._author(author)
         origin = self._origin(unit_id, year)
         record_id = record.get("id")
         with self._transaction(write=True) as cursor:
@@ -505,22 +524,22 @@ class DossierStore:
             written = next(item for item in dossier_to_dict(checked)["records"] if item["id"] == record_id)
             if existing is not None and written == existing.record:
                 return existing
-            version = Version(written["id"], existing.version + 1 if existing else 1, written, False, who,
+            version = Version(written["id"], existing.version + 1 if existing else 1, written, False, by.name,
                               dt.datetime.fromisoformat(at))
             self._insert_version(cursor, unit_id, year, version)
-            cursor.audit(who, "office.record.add" if adding else "office.record.edit",
+            cursor.audit(by, "office.record.add" if adding else "office.record.edit",
                          f"{origin}: {version.record_id}", version=version.version)
         return version
 
-    def import_text(self, text: str, origin: str, author: str) -> ImportSummary:
+    def import_text(self, text: str, origin: str, author: Author) -> ImportSummary:
         """Import a dossier file's text (YAML or JSON), read as ``shuangyong compliance`` reads it."""
         return self.import_dossier(parse_dossier(text, origin), author)
 
-    def import_dossier(self, dossier: Dossier, author: str) -> ImportSummary:
+    def import_dossier(self, dossier: Dossier, author: Author) -> ImportSummary:
         """Make the stored dossier what ``dossier`` says, in one transaction: records new to it are
         added, changed ones get a version, retired ones present in it come back, and records it
         lacks are retired. Importing what was exported changes nothing."""
-        who, at = self._author(author)
+        by, at = self._author(author)
         when = dt.datetime.fromisoformat(at)
         data = dossier_to_dict(dossier)
         unit_id, year = dossier.unit.id, dossier.year
@@ -534,7 +553,7 @@ class DossierStore:
                 head = None
             unit_changed = head is None or head.unit != data["unit"]
             if unit_changed:
-                self._insert_head(cursor, data["unit"], year, head.version + 1 if head else 1, who, at)
+                self._insert_head(cursor, data["unit"], year, head.version + 1 if head else 1, by.name, at)
             current = self._current(cursor, unit_id, year)
             for record in data["records"]:
                 existing = current.pop(record["id"], None)
@@ -543,12 +562,12 @@ class DossierStore:
                     continue
                 (changed if existing else added).append(record["id"])
                 self._insert_version(cursor, unit_id, year, Version(
-                    record["id"], existing.version + 1 if existing else 1, record, False, who, when))
+                    record["id"], existing.version + 1 if existing else 1, record, False, by.name, when))
             retired = [key for key, v in current.items() if not v.retired]
             for key in retired:
                 self._insert_version(cursor, unit_id, year, attrs.evolve(
-                    current[key], version=current[key].version + 1, retired=True, author=who, at=when))
-            cursor.audit(who, "office.dossier.import", self._origin(unit_id, year), added=added, changed=changed,
+                    current[key], version=current[key].version + 1, retired=True, author=by.name, at=when))
+            cursor.audit(by, "office.dossier.import", self._origin(unit_id, year), added=added, changed=changed,
                          retired=retired, unit_changed=unit_changed)
         return ImportSummary(unit_id, year, tuple(added), tuple(changed), tuple(retired), tuple(unchanged),
                              unit_changed and head is not None)

@@ -5,7 +5,10 @@ dossier of a unit and year, record by record, with add / edit / retire forms tha
 wrong next to the input; the live compliance report with a chart and downloads through the
 exporters plugins register; the 公示 notice for the unit's region, printable on A4; the ledger's
 month view for the auditor. Chinese first, English with ``?lang=en`` (remembered in a cookie).
-Who may see what: :data:`~shuangyong_server.office.auth.ROLES`.
+Who may see what: :data:`~shuangyong_server.office.auth.ROLES`; a token kept to one unit reaches
+that unit's dossiers alone (every page about a unit checks it in :meth:`OfficePages._key`, the
+list and the forms that start or import a dossier check it themselves). Every change is written
+with the caller's name, role, request id and address, as a change through the API is.
 
 Every handler is a plain function run in the thread pool (the store and ``authenticate`` block
 on their database); only reading a submitted form is asynchronous.
@@ -30,7 +33,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from shuangyong import plugins
-from shuangyong.compliance.dossier import DossierError
+from shuangyong.compliance.dossier import DossierError, parse_dossier
 from shuangyong.compliance.records import RECORD_CLASSES
 from shuangyong.compliance.report import STATUS_LABELS, Status, evaluate, report_to_dict
 from shuangyong.dates import parse_date
@@ -66,6 +69,7 @@ from shuangyong_server.office.forms import (
     record_from_form,
     unit_from_form,
 )
+from shuangyong_server.tokens import Actor, unit_refused
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -77,7 +81,8 @@ if TYPE_CHECKING:
     from shuangyong.text import Lang
     from shuangyong_server.office.dossiers import DossierStore
 
-    Authenticate = Callable[[str], tuple[str, str] | None]
+    #: a token → (name, role), or (name, role, unit) for a token kept to one unit (None: every unit); None if not valid
+    Authenticate = Callable[[str], tuple[str, str] | tuple[str, str, str | None] | None]
 
 PREFIX = "/office"
 #: where each route says which roles it admits (``route.openapi_extra``): the office's pages check a
@@ -99,6 +104,11 @@ class Call:
     def query(self) -> Mapping[str, str]:
         """The query string's parameters."""
         return self.request.query_params
+
+    @property
+    def actor(self) -> Actor:
+        """Who makes a change through this request, for the dossier's versions and the audit log."""
+        return Actor.of_request(self.request, self.viewer.name, self.viewer.role)
 
 
 class Refused(Exception):
@@ -226,8 +236,8 @@ class OfficePages:
         found = self.authenticate(token) if token else None
         if found is None:
             return None
-        name, role = found
-        return Viewer(name, role, self.sessions.csrf(cookie) if cookie else "")
+        name, role, *unit = found
+        return Viewer(name, role, self.sessions.csrf(cookie) if cookie else "", unit=unit[0] if unit else None)
 
     def _remember_lang(self, request: Request, response: Response) -> Response:
         chosen = request.query_params.get("lang")
@@ -254,11 +264,16 @@ class OfficePages:
         return HTMLResponse(page, status_code=status, headers={"Cache-Control": "no-store"})
 
     def _key(self, call: Call, source: Mapping[str, str] | None = None) -> tuple[str, int]:
-        """The unit id and year a page is about (``?unit=…&year=…``, or the form's)."""
+        """The unit id and year a page is about (``?unit=…&year=…``, or the form's): every page
+        about a unit asks here, so that a token kept to another unit is refused (403) before
+        anything of the dossier is read or written, whether or not it exists."""
         values = source if source is not None else call.query
         unit, year = values.get("unit", ""), values.get("year", "")
         if not unit or not year.isdigit():
             raise Refused(400, Text("缺少单位或年度（?unit=…&year=…）", "which unit and year? (?unit=…&year=…)"))
+        refused = unit_refused(call.viewer.unit, unit)
+        if refused is not None:
+            raise Refused(403, refused)
         return unit, int(year)
 
     def _store(self) -> DossierStore:
@@ -321,15 +336,19 @@ class OfficePages:
               import_error: str | None = None) -> Response:
         """Every dossier, with forms to start one and to import one (for those who edit), and the
         errors of a form sent back."""
-        return self._render(call, "index.html", status, dossiers=self._store().dossiers(), unit_fields=UNIT_FIELDS,
+        return self._render(call, "index.html", status, dossiers=self._store().dossiers(call.viewer.unit),
+                            unit_fields=UNIT_FIELDS,
                             values=values or {}, errors=errors or {}, form_error=form_error,
                             import_error=import_error, this_year=self.today().year)
 
     def create(self, call: Call) -> Response:
         """Start a dossier from the form; an error is shown beside its input."""
         unit, year = unit_from_form(call.form)
+        refused = unit_refused(call.viewer.unit, str(unit.get("id") or ""))
+        if refused is not None:
+            return self.index(call, 403, values=call.form, errors={"id": refused.in_(call.lang)})
         try:
-            head = self._store().create(unit, year, call.viewer.name)
+            head = self._store().create(unit, year, call.actor)
         except DossierError as error:
             errors, whole = self._errors(error, call.lang, {f.name for f in UNIT_FIELDS})
             return self.index(call, 422, values=call.form, errors=errors, form_error=whole)
@@ -337,14 +356,18 @@ class OfficePages:
 
     def import_file(self, call: Call) -> Response:
         """Import a dossier file (YAML or JSON) as the command line reads it: the file becomes the
-        dossier, every change a new version."""
+        dossier, every change a new version. A file of another unit than the token's is refused
+        (403) once read, before anything is written."""
         name, content = call.files.get("file", ("<form>", call.form.get("text", "").encode("utf-8")))
         try:
             if len(content) > MAX_YAML_BYTES:
                 raise DossierError(Text(f"文件超过 {MAX_YAML_BYTES} 字节", f"the file is over {MAX_YAML_BYTES} bytes"),
                                    record=name)
-            text = content.decode("utf-8-sig")
-            summary = self._store().import_text(text, name, call.viewer.name)
+            dossier = parse_dossier(content.decode("utf-8-sig"), name)
+            refused = unit_refused(call.viewer.unit, dossier.unit.id)
+            if refused is not None:
+                return self.index(call, 403, import_error=refused.in_(call.lang))
+            summary = self._store().import_dossier(dossier, call.actor)
         except UnicodeDecodeError:
             return self.index(call, 422, import_error=Text(f"{name} 不是 UTF-8 文本", f"{name} is not UTF-8 text")
                               .in_(call.lang))
@@ -415,10 +438,10 @@ class OfficePages:
         store = self._store()
         try:
             if adding:
-                store.add(unit, year, record, call.viewer.name)
+                store.add(unit, year, record, call.actor)
             else:
                 expect = call.form.get("version", "")
-                store.edit(unit, year, record, call.viewer.name, expect=int(expect) if expect.isdigit() else None)
+                store.edit(unit, year, record, call.actor, expect=int(expect) if expect.isdigit() else None)
         except DossierError as error:
             errors, whole = self._errors(error, call.lang, {f.name for f in record_fields(kind)})
             history = [] if adding else store.history(unit, year, str(record.get("id")))
@@ -450,7 +473,7 @@ class OfficePages:
         expect = call.form.get("version", "")
         store = self._store()
         try:
-            store.retire(unit, year, record_id, call.viewer.name, expect=int(expect) if expect.isdigit() else None)
+            store.retire(unit, year, record_id, call.actor, expect=int(expect) if expect.isdigit() else None)
         except NotFound:
             raise
         except DossierError as error:
@@ -557,7 +580,8 @@ def office_router(store_factory: Callable[[], DossierStore], authenticate: Authe
     """The office's pages as a router to include in the server's app.
 
     ``store_factory()`` gives the :class:`~shuangyong_server.office.dossiers.DossierStore`;
-    ``authenticate(token)`` gives ``(name, role)`` for a valid bearer token, else None;
+    ``authenticate(token)`` gives ``(name, role)`` for a valid bearer token, or ``(name, role, unit)``
+    for one kept to a unit's dossiers (``unit`` None: every unit), else None;
     ``standards`` are the standards packs reports use, ``policy`` the packs the 公示 shows.
     Options: ``ledger`` (a callable opening the ledger for one request; it is closed after),
     ``registry`` (labels; default ``plugins.registry()``), ``secret`` (bytes signing the session

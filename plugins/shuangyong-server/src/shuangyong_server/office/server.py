@@ -28,14 +28,14 @@ def office_for(service: Service, **options: Any) -> APIRouter:
     the store's ``office-session`` secret, the same for every process on the file)."""
     store = DossierStore.beside(service.store)
 
-    def who(token: str) -> tuple[str, str] | None:
+    def who(token: str) -> tuple[str, str, str | None] | None:
         try:
             caller = authenticate(service.store, token)
         except StoreError:
             raise  # the database is down: a page error, not "log in again"
         except ShuangyongError:  # malformed, unknown or revoked
             return None
-        return caller.name, caller.role
+        return caller.name, caller.role, caller.unit
 
     ledger = service.ledgers.get if service.ledgers is not None else None
     options.setdefault("secret", service.store.secret("office-session"))  # sessions outlive a restart
