@@ -172,6 +172,11 @@ def test_a_missing_file_is_not_created_when_only_reading(tmp_path: Path) -> None
         ServerStore("postgresql://server/db")
 
 
+def test_an_in_memory_store_is_refused_it_would_forget_between_transactions() -> None:
+    with pytest.raises(StoreError, match=r"not :memory:\), got 'sqlite:///:memory:'"):
+        ServerStore("sqlite:///:memory:")
+
+
 def test_a_key_is_reserved_then_answered_once(server_store: ServerStore) -> None:
     token, _ = add_token(server_store, "his", "his", OPERATOR)
     assert idempotency.reserve(server_store, token.id, "k1", "h1") is None

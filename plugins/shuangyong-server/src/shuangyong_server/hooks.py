@@ -9,13 +9,24 @@ from __future__ import annotations
 
 import getpass
 import json
+import socket
 import uuid
 from typing import TYPE_CHECKING
 
 import click
 
 from shuangyong import hookimpl
-from shuangyong.cli.base import codes_option, exit_on_error, lang, ledger_option, policy_option, say, strict_option
+from shuangyong.cli.base import (
+    codes_option,
+    exit_on_error,
+    fail,
+    lang,
+    ledger_option,
+    policy_option,
+    say,
+    strict_option,
+)
+from shuangyong.errors import InputError
 from shuangyong.text import Text
 
 if TYPE_CHECKING:
@@ -68,6 +79,24 @@ def _store(url: str, *, create: bool) -> ServerStore:
         return ServerStore(url, create=create)
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket listening on ``host``:``port``, made here so that ``serve`` can print the port
+    it got (``--port 0``). Its protocol is ``IPPROTO_TCP``, not the 0 ``socket.create_server``
+    gives: asyncio turns Nagle's algorithm off (``TCP_NODELAY``) only on the connections of a
+    socket that says TCP, and with it on, an answer's body waited for the client's delayed ACK,
+    40 ms on every request of a kept connection (benchmarks/RESULTS.md, "Server under load")."""
+    listening = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM,
+                              socket.IPPROTO_TCP)
+    try:
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart while old connections close
+        listening.bind((host, port))
+        listening.listen(socket.SOMAXCONN)
+    except OSError:
+        listening.close()
+        raise
+    return listening
+
+
 @hookimpl
 def register_commands(cli: click.Group) -> None:
     """Add ``shuangyong serve`` and ``shuangyong server``."""
@@ -95,9 +124,7 @@ def register_commands(cli: click.Group) -> None:
               forwarded_allow_ips: str) -> None:
         """Answer hospital systems over HTTP: the JSON contract under /v1 (docs/service.md), and the
         双拥 office's pages under /office (docs/office.md)."""
-        import socket  # the server's modules only when it runs: every other command imports this module
-
-        import uvicorn
+        import uvicorn  # the server's modules only when it runs: every other command imports this module
 
         from shuangyong_server.app import create_app
         from shuangyong_server.office.server import office_for
@@ -109,11 +136,12 @@ def register_commands(cli: click.Group) -> None:
         with exit_on_error():
             service = Service.start(settings)
             app = create_app(service=service, routers=[office_for(service)])
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
         try:
-            listening = socket.create_server((host, port), family=family)
+            listening = listening_socket(host, port)
         except OSError as error:
-            raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+            reason = error.strerror or str(error)
+            fail(InputError(Text(f"无法在 {host}:{port} 上监听：{reason}", f"cannot listen on {host}:{port}: {reason}"),
+                            field="--port", value=str(port)))
         bound = listening.getsockname()[1]
         say(Text(f"正在监听 http://{host}:{bound}", f"listening on http://{host}:{bound}"), err=True)
         config = uvicorn.Config(app, proxy_headers=True, forwarded_allow_ips=forwarded_allow_ips,

@@ -88,10 +88,12 @@ def utc_now() -> str:
 
 
 def store_path(url: str) -> Path:
-    """``sqlite:///server.db`` → ``server.db``; ``sqlite:////var/lib/x.db`` → ``/var/lib/x.db``."""
-    if not url.startswith("sqlite:///") or url == "sqlite:///":
-        raise StoreError(Text(f"服务数据库地址应为 sqlite:///文件路径，收到 {url!r}",
-                              f"the server's database URL is sqlite:///PATH, got {url!r}"), record=url, field="store")
+    """``sqlite:///server.db`` → ``server.db``; ``sqlite:////var/lib/x.db`` → ``/var/lib/x.db``. Not
+    ``:memory:``: every transaction opens its own connection, which would be a database of its own."""
+    if not url.startswith("sqlite:///") or url == "sqlite:///" or url.endswith("/:memory:"):
+        raise StoreError(Text(f"服务数据库地址应为 sqlite:///文件路径（不能是 :memory:），收到 {url!r}",
+                              f"the server's database URL is sqlite:///PATH (a file, not :memory:), got {url!r}"),
+                         record=url, field="store")
     return Path(url.removeprefix("sqlite:///"))
 
 
