@@ -109,6 +109,10 @@ def register_commands(cli: click.Group) -> None:
     @policy_option
     @ledger_option
     @store_option
+    @click.option("--dossiers", "dossiers_url", envvar="SHUANGYONG_SERVER_DOSSIERS", metavar="URL",
+                  help="Where the office's dossiers live: sqlite:///FILE, or PostgreSQL or MariaDB "
+                       "(postgresql+psycopg://…, mysql+pymysql://…) through shuangyong-sql. Default: the --store "
+                       "file. Env: SHUANGYONG_SERVER_DOSSIERS.")
     @codes_option
     @strict_option
     @click.option("--pseudonymise", is_flag=True,
@@ -120,8 +124,8 @@ def register_commands(cli: click.Group) -> None:
     @click.option("--forwarded-allow-ips", default="127.0.0.1", show_default=True, metavar="IPS",
                   help="Proxies whose X-Forwarded-For/-Proto are believed (comma-separated, or *).")
     def serve(host: str, port: int, policies: tuple[str, ...], ledger_url: str | None, store_url: str,
-              codes: str | None, strict: bool, pseudonymise: bool, max_body: int, timeout: float,
-              forwarded_allow_ips: str) -> None:
+              dossiers_url: str | None, codes: str | None, strict: bool, pseudonymise: bool, max_body: int,
+              timeout: float, forwarded_allow_ips: str) -> None:
         """Answer hospital systems over HTTP: the JSON contract under /v1 (docs/service.md), and the
         双拥 office's pages under /office (docs/office.md)."""
         import uvicorn  # the server's modules only when it runs: every other command imports this module
@@ -131,8 +135,9 @@ def register_commands(cli: click.Group) -> None:
         from shuangyong_server.service import Service
         from shuangyong_server.settings import ServerSettings
 
-        settings = ServerSettings(policies=policies, ledger=ledger_url, store=store_url, codes=codes, strict=strict,
-                                  pseudonymise=pseudonymise, max_body=max_body, timeout=timeout)
+        settings = ServerSettings(policies=policies, ledger=ledger_url, store=store_url, dossiers=dossiers_url,
+                                  codes=codes, strict=strict, pseudonymise=pseudonymise, max_body=max_body,
+                                  timeout=timeout)
         with exit_on_error():
             service = Service.start(settings)
             app = create_app(service=service, routers=[office_for(service)])

@@ -115,26 +115,30 @@ class Service:
     operation is synchronous and thread-safe (the app runs them in worker threads)."""
 
     def __init__(self, settings: ServerSettings, engine: Engine, codes: ChargeCodeMap | None, store: ServerStore,
-                 ledgers: LedgerPool | None, key: bytes | None) -> None:
+                 ledgers: LedgerPool | None, key: bytes | None, dossiers: DossierStore | None = None) -> None:
         self.settings, self.engine, self.codes, self.store = settings, engine, codes, store
         self.ledgers, self.key = ledgers, key
+        #: the office's dossiers (``--dossiers``; by default in the server's own file)
+        self.dossiers = dossiers if dossiers is not None else DossierStore.beside(store)
         self._standards: dict[tuple[str, ...], StandardsSet] = {}
 
     @classmethod
     def start(cls, settings: ServerSettings) -> Service:
-        """Compile the packs, load the code table, open (and migrate) the store, check the ledger;
-        any problem is a ``ShuangyongError`` before the server listens."""
+        """Compile the packs, load the code table, open (and migrate) the store and the dossiers,
+        check the ledger; any problem is a ``ShuangyongError`` before the server listens."""
         engine = Engine.from_packs(*settings.policies, strict=settings.strict, registry=plugins.registry())
         codes = ChargeCodeMap.load(Path(settings.codes), engine.registry.items) if settings.codes else None
         key = pseudonym_key(settings.pseudonymise)
         store = ServerStore(settings.store)
+        dossiers = DossierStore.open(settings.dossiers or settings.store, audit_to=store)
         ledgers = LedgerPool(settings.ledger) if settings.ledger else None
-        return cls(settings, engine, codes, store, ledgers, key)
+        return cls(settings, engine, codes, store, ledgers, key, dossiers)
 
     def close(self) -> None:
-        """Release the ledgers' connections."""
+        """Release the ledgers' and the dossiers' connections."""
         if self.ledgers is not None:
             self.ledgers.close()
+        self.dossiers.close()
 
     # -- deciding ---------------------------------------------------------------------------
 
@@ -307,7 +311,7 @@ class Service:
         exporter = exporter_named("compliance", fmt)
         chosen = self.standards(standards)
         try:
-            records = DossierStore.beside(self.store).dossier(unit_id, year)
+            records = self.dossiers.dossier(unit_id, year)
         except NotFound as missing:
             raise RequestError(missing.message, status=404, record=missing.record, field=missing.field,
                                value=missing.value) from None

@@ -14,6 +14,8 @@ from shuangyong.text import Text
 #: the server's own database when neither ``--store`` nor $SHUANGYONG_SERVER_STORE names one
 DEFAULT_STORE = "sqlite:///shuangyong-server.sqlite3"
 STORE_VARIABLE = "SHUANGYONG_SERVER_STORE"
+#: where the office's dossiers live when ``--dossiers`` names no database (unset: the server's store)
+DOSSIERS_VARIABLE = "SHUANGYONG_SERVER_DOSSIERS"
 MIB = 1024 * 1024
 DEFAULT_MAX_BODY = 10 * MIB
 DEFAULT_TIMEOUT = 60.0
@@ -37,13 +39,20 @@ def default_store() -> str:
     return os.environ.get(STORE_VARIABLE) or DEFAULT_STORE
 
 
+def default_dossiers() -> str | None:
+    """$SHUANGYONG_SERVER_DOSSIERS, else None: the dossiers beside the server's own tables."""
+    return os.environ.get(DOSSIERS_VARIABLE) or None
+
+
 @attrs.frozen(slots=True)
 class ServerSettings:
     """How the server decides, where it keeps its state, and its bounds.
 
     ``policies``, ``codes`` and ``strict`` are ``evaluate``'s options, fixed for the server's
     life (its engine is compiled once, at start-up); ``ledger`` is a ledger URL (None: the
-    ledger endpoints answer 404); ``store`` the server's own database. A body longer than
+    ledger endpoints answer 404); ``store`` the server's own database; ``dossiers`` where the
+    office's dossiers live (None: in ``store``, their changes audited in the same transaction;
+    ``sqlite:///FILE`` or a PostgreSQL or MariaDB URL otherwise). A body longer than
     ``max_body`` bytes is refused (413), one that takes longer than ``timeout`` seconds to
     arrive too (408), and work that takes longer is answered 503 (a posting may still complete:
     retry with the same ``Idempotency-Key``).
@@ -52,6 +61,7 @@ class ServerSettings:
     policies: tuple[str, ...] = ()
     ledger: str | None = None
     store: str = attrs.field(factory=default_store)
+    dossiers: str | None = attrs.field(factory=default_dossiers)
     codes: str | None = None
     strict: bool = False
     pseudonymise: bool = False

@@ -20,6 +20,7 @@ from typing_extensions import override
 
 from shuangyong import LedgerError, Text
 from shuangyong.plugins import Ledger, Posting, first_head
+from shuangyong_sql.engine import engine, reason
 from shuangyong_sql.schema import MAX_TEXT, MIGRATIONS, VERSION_TABLE, postings_table, settings_table
 
 if TYPE_CHECKING:
@@ -38,11 +39,6 @@ _COLUMNS = tuple(field.name for field in attrs.fields(Posting))
 def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
     for start in range(0, len(values), _KEY_BATCH):
         yield values[start:start + _KEY_BATCH]
-
-
-def _reason(error: sa.exc.DBAPIError) -> str:
-    """The driver's own message, first line only (the rest repeats the SQL)."""
-    return str(error.orig).strip().splitlines()[0] if error.orig is not None else str(error)
 
 
 class _SQLTransaction:
@@ -114,29 +110,6 @@ def _values(posting: Posting, dialect: str) -> dict[str, Any]:
     return row
 
 
-def _engine(url: sa.URL, timeout: float) -> sa.Engine:
-    dialect = url.get_backend_name()
-    if dialect == "sqlite":
-        engine = sa.create_engine(url, connect_args={"timeout": timeout})
-
-        @sa.event.listens_for(engine, "connect")
-        def _driver_leaves_transactions_to_us(dbapi_connection: Any, record: Any) -> None:
-            dbapi_connection.isolation_level = None
-
-        @sa.event.listens_for(engine, "begin")
-        def _take_the_write_lock(connection: Connection) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-        return engine
-    if dialect == "postgresql":
-        options = f"{url.query.get('options', '')} -c lock_timeout={int(timeout * 1000)}".strip()
-        return sa.create_engine(url, isolation_level="READ COMMITTED", connect_args={"options": options})
-    session = (f"SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,NO_ENGINE_SUBSTITUTION', "
-               f"time_zone = '+00:00', innodb_lock_wait_timeout = {int(timeout)}")
-    return sa.create_engine(url, isolation_level="READ COMMITTED",
-                            connect_args={"charset": "utf8mb4", "init_command": session})
-
-
 class SQLLedger(Ledger):
     """A ledger in a SQL database, created and migrated on first open; any number of processes
     on any number of machines can post to it at once."""
@@ -157,7 +130,7 @@ class SQLLedger(Ledger):
         if not create and self.dialect == "sqlite" and not (parsed.database and Path(parsed.database).is_file()):
             raise self._missing(Text("文件不存在", "the file does not exist"))
         self.table = postings_table(self.dialect)
-        self.engine = _engine(parsed, timeout)
+        self.engine = engine(parsed, timeout)
         try:
             with self._mapped(Text("无法打开账本", "cannot open the ledger")):
                 self._migrate(create)
@@ -176,8 +149,8 @@ class SQLLedger(Ledger):
         try:
             yield
         except sa.exc.DBAPIError as error:
-            raise LedgerError(Text(f"{doing.zh}：{_reason(error)}（账本 {self.url}）",
-                                   f"{doing.en}: {_reason(error)} (ledger {self.url})"),
+            raise LedgerError(Text(f"{doing.zh}：{reason(error)}（账本 {self.url}）",
+                                   f"{doing.en}: {reason(error)} (ledger {self.url})"),
                               record=self.url, field="ledger") from None
 
     @property

@@ -13,24 +13,33 @@ back with ``field`` relative to the record (``date``, ``evidence[1]``), for a fo
 to its input. A refused write leaves nothing written. Import and export use the dossier file
 format itself, so the command line and the pages work on the same data.
 
-Storage is SQLite SQL through any DB-API connection factory with the ``qmark`` parameter style
-(``sqlite3`` by default); its tables are created by :meth:`DossierStore.migrate` (their own
-``office_schema`` version, so they can live in the server's database file beside its tables:
-:meth:`DossierStore.beside`), and triggers refuse UPDATE and DELETE, as the ledger's do. An
-``audit`` hook sees every change inside the transaction that writes it, so that the server's audit
-log and the dossier are committed together or not at all. A change's author is a name, or an
-:class:`~shuangyong_server.tokens.Actor` (name, role, request id, client address: what the office
-pages know of who asks), which the audit hook is given whole.
+Storage is SQL through any DB-API connection factory: SQLite (``sqlite3``), or PostgreSQL and
+MariaDB through the ``shuangyong-sql`` plugin's engine (:meth:`DossierStore.open`); the few
+statements that differ between them are a :class:`~shuangyong_server.office.dialects.Dialect`
+(the tables, the locks, the parameter style), the store itself is written once. Its tables are
+created by :meth:`DossierStore.migrate` (their own ``office_schema`` version, so they can live in
+the server's database file beside its tables: :meth:`DossierStore.beside`, or in a database
+shared with the ledger), and triggers refuse UPDATE and DELETE, as the ledger's do.
+
+An ``audit`` hook sees every change inside the transaction that writes it, so that the server's
+audit log and the dossier are committed together or not at all: that needs both in one database
+(:meth:`DossierStore.beside`). When the dossiers are elsewhere, an ``audited`` hook is called with
+each change right after its commit instead (the change is never audited unless it was made; a
+failure between the two is logged with the whole change, and the change stands). A change's
+author is a name, or an :class:`~shuangyong_server.tokens.Actor` (name, role, request id, client
+address: what the office pages know of who asks), which the audit hooks are given whole.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
 import sqlite3
 import uuid
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
@@ -43,11 +52,12 @@ from shuangyong.compliance.dossier import (
     parse_dossier,
 )
 from shuangyong.text import Text
+from shuangyong_server.errors import StoreError
+from shuangyong_server.office.dialects import SQLITE, Dialect, Mode
 from shuangyong_server.tokens import Actor
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
-    from pathlib import Path
 
     from shuangyong.compliance.records import Dossier
     from shuangyong_server.store import ServerStore
@@ -79,25 +89,10 @@ class Connection(Protocol):
         """Give the connection back."""
 
 
-#: (version, statements), applied in order, each once; the version reached is kept in ``office_schema``
-MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
-    (1, (
-        """CREATE TABLE office_dossier_versions (
-            unit_id TEXT NOT NULL, year INTEGER NOT NULL, version INTEGER NOT NULL CHECK (version >= 1),
-            unit TEXT NOT NULL, author TEXT NOT NULL CHECK (author <> ''), at TEXT NOT NULL,
-            PRIMARY KEY (unit_id, year, version))""",
-        """CREATE TABLE office_record_versions (
-            unit_id TEXT NOT NULL, year INTEGER NOT NULL, record_id TEXT NOT NULL,
-            version INTEGER NOT NULL CHECK (version >= 1), record TEXT NOT NULL,
-            retired INTEGER NOT NULL CHECK (retired IN (0, 1)),
-            author TEXT NOT NULL CHECK (author <> ''), at TEXT NOT NULL,
-            PRIMARY KEY (unit_id, year, record_id, version))""",
-        *(f"CREATE TRIGGER {table}_no_{verb} BEFORE {verb.upper()} ON {table} "
-          f"BEGIN SELECT RAISE(ABORT, 'shuangyong office versions are append-only'); END"
-          for table in ("office_dossier_versions", "office_record_versions") for verb in ("update", "delete")),
-    )),
-)
-LATEST = MIGRATIONS[-1][0]
+_log = logging.getLogger(__name__)
+#: the URL schemes ``--dossiers`` takes for a database server (through ``shuangyong-sql``)
+SERVER_SCHEMES = ("postgresql+psycopg", "mysql+pymysql", "mariadb+pymysql")
+_SQLITE_SCHEMES = ("sqlite", "sqlite+pysqlite")
 
 
 class NotFound(DossierError, LookupError):
@@ -174,24 +169,33 @@ Author = str | Actor
 
 @attrs.frozen(slots=True)
 class _Tx:
-    """A transaction's cursor, and the audit hook bound to its connection."""
+    """A transaction's cursor in its database's dialect, the audit hook bound to its connection,
+    and the changes it made (for the hook that runs after the commit)."""
 
     cursor: Cursor
     connection: Connection
+    dialect: Dialect
     hook: Callable[[Connection, Change], None] | None
+    changes: list[Change] = attrs.field(factory=list)
 
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> None:
-        """Run one statement."""
-        self.cursor.execute(sql, parameters)
+        """Run one statement (written with ``?``). Without parameters none are passed: the
+        ``format`` drivers would read a ``%`` in it as one."""
+        if parameters:
+            self.cursor.execute(self.dialect.sql(sql), parameters)
+        else:
+            self.cursor.execute(sql)
 
     def fetchall(self) -> list[Any]:
         """Every row of the last query."""
-        return self.cursor.fetchall()
+        return list(self.cursor.fetchall())
 
     def audit(self, by: Actor, action: str, target: str, **detail: Any) -> None:
         """Record a change with the audit hook, in this transaction."""
+        change = Change(by, action, target, detail)
         if self.hook is not None:
-            self.hook(self.connection, Change(by, action, target, detail))
+            self.hook(self.connection, change)
+        self.changes.append(change)
 
 
 def _utc_now() -> dt.datetime:
@@ -222,27 +226,84 @@ def _relocated(error: DossierError, field: str | None, cls: type[DossierError] =
     return cls(error.message, record=error.record, field=field, value=error.value)
 
 
+def _writes_audit_log(server: ServerStore) -> Callable[[Connection, Change], None]:
+    """A change into the server's audit log, as an API change is: its author's role, request id
+    and address, inside the transaction of ``connection`` (one of the server's file)."""
+    def audit(connection: Connection, change: Change) -> None:
+        by = change.by
+        server.audit(connection, actor=by.name, role=by.role, action=change.action,  # type: ignore[arg-type]
+                     target=change.target, request_id=by.request_id, client=by.client, detail=change.detail)
+    return audit
+
+
+def _audits_after(server: ServerStore) -> Callable[[Change], None]:
+    """A change into the server's audit log in a transaction of its own (the dossiers are elsewhere)."""
+    write = _writes_audit_log(server)
+
+    def audited(change: Change) -> None:
+        with server.transaction() as connection:
+            write(connection, change)
+    return audited
+
+
+def _sqlite_connect(path: str | Path, timeout: float) -> Callable[[], sqlite3.Connection]:
+    """Connections to a SQLite file in autocommit mode: :meth:`DossierStore._transaction` begins
+    each transaction itself, a write taking the write lock first."""
+    return lambda: sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
+
+
+def _audit_committed(audited: Callable[[Change], None], changes: list[Change]) -> None:
+    """Each committed change to the ``audited`` hook. One it cannot take goes to the server's log,
+    whole, for an administrator to enter by hand: the change is made, a 500 would say otherwise."""
+    for change in changes:
+        try:
+            audited(change)
+        except Exception:
+            _log.exception("office change committed, its audit entry not written: %s", json.dumps(
+                {"actor": change.actor, "role": change.by.role, "request_id": change.by.request_id,
+                 "client": change.by.client, "action": change.action, "target": change.target,
+                 "detail": change.detail}, ensure_ascii=False, sort_keys=True))
+
+
+def _shown(url: str) -> str:
+    """A URL for a message: its password as ``***``."""
+    return re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1***@", url)
+
+
+def _refused(url: str, why: Text) -> StoreError:
+    """``--dossiers`` refused: the URL as the record (its password hidden), the option as the field."""
+    shown = _shown(url)
+    return StoreError(why, record=shown, field="--dossiers", value=shown)
+
+
+_DOSSIERS_URLS = Text("应为 sqlite:///文件、postgresql+psycopg://… 或 mysql+pymysql://…",
+                      "expected sqlite:///FILE, postgresql+psycopg://… or mysql+pymysql://…")
+
+
 class DossierStore:
     """Dossiers by (unit id, year), each record kept in every version; see the module's docstring.
 
-    ``connect`` returns a new DB-API connection (``qmark`` parameters) each call; the store
-    closes it after each operation. ``clock`` says when a version was written; ``audit`` is
-    called with the connection and the :class:`Change` inside each write's transaction.
+    ``connect`` returns a new DB-API connection each call, to a database ``dialect`` speaks for
+    (SQLite by default); the store closes it after each operation (a pool's goes back to its
+    pool). ``clock`` says when a version was written. ``audit`` is called with the connection and
+    the :class:`Change` inside each write's transaction, ``audited`` with the change after its
+    commit. ``dispose`` lets the connections go, at :meth:`close`.
     """
 
-    def __init__(self, connect: Callable[[], Connection], *, clock: Callable[[], dt.datetime] = _utc_now,
-                 audit: Callable[[Connection, Change], None] | None = None) -> None:
+    def __init__(self, connect: Callable[[], Connection], *, dialect: Dialect = SQLITE,
+                 clock: Callable[[], dt.datetime] = _utc_now, audit: Callable[[Connection, Change], None] | None = None,
+                 audited: Callable[[Change], None] | None = None, dispose: Callable[[], None] | None = None) -> None:
         self._connect = connect
+        self._dialect = dialect
         self._clock = clock
         self._audit = audit
+        self._audited = audited
+        self._dispose = dispose
 
     @classmethod
     def sqlite(cls, path: str | Path, **options: Any) -> DossierStore:
         """A store in the SQLite file at ``path``, its tables created or brought up to date."""
-        def connect() -> sqlite3.Connection:
-            # autocommit mode: _transaction() begins each transaction itself, taking the write lock first
-            return sqlite3.connect(str(path), timeout=30, isolation_level=None)
-        store = cls(connect, **options)
+        store = cls(_sqlite_connect(path, 30), **options)
         store.migrate()
         return store
 
@@ -250,57 +311,112 @@ class DossierStore:
     def beside(cls, server: ServerStore, **options: Any) -> DossierStore:
         """A store in the server's own database file, each change written to its audit log in the
         same transaction, with its author's role, request id and address (as an API change is)."""
-        def audit(connection: Connection, change: Change) -> None:
-            by = change.by
-            server.audit(connection, actor=by.name, role=by.role, action=change.action,  # type: ignore[arg-type]
-                         target=change.target, request_id=by.request_id, client=by.client, detail=change.detail)
-
-        def connect() -> sqlite3.Connection:
-            return sqlite3.connect(server.path, timeout=server.timeout, isolation_level=None)
-        store = cls(connect, audit=audit, **options)
+        store = cls(_sqlite_connect(server.path, server.timeout), audit=_writes_audit_log(server), **options)
         store.migrate()
         return store
+
+    @classmethod
+    def open(cls, url: str, *, audit_to: ServerStore | None = None, audited: Callable[[Change], None] | None = None,
+             timeout: float = 30.0, **options: Any) -> DossierStore:
+        """The store ``shuangyong serve --dossiers`` names: ``sqlite:///FILE``, or a database server
+        through ``shuangyong-sql`` (``postgresql+psycopg://…``, ``mysql+pymysql://…``), its tables
+        created or brought up to date. With ``audit_to``, every change goes to that server store's
+        audit log: in the same transaction when the URL is the server's own file (:meth:`beside`),
+        right after the commit otherwise (or to ``audited``, without ``audit_to``). A URL of no such
+        database, the SQL plugin missing, or a database that cannot be opened is a
+        :class:`StoreError` naming ``--dossiers``."""
+        scheme = url.partition("://")[0]
+        if audit_to is not None:
+            audited = _audits_after(audit_to)
+        reason: Callable[[BaseException], str] = str
+        errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
+        if scheme in _SQLITE_SCHEMES:
+            path = url.partition(":///")[2]
+            if not path or path == ":memory:":  # each transaction's connection would be a database of its own
+                raise _refused(url, _DOSSIERS_URLS)
+            if audit_to is not None and Path(path).resolve() == audit_to.path.resolve():
+                store = cls(_sqlite_connect(path, audit_to.timeout), audit=_writes_audit_log(audit_to), **options)
+            else:
+                store = cls(_sqlite_connect(path, timeout), audited=audited, **options)
+        elif scheme in SERVER_SCHEMES:
+            try:
+                from shuangyong_server.office.sql import connector  # SQLAlchemy: only for a server
+
+                reach = connector(url, timeout)
+            except ImportError as missing:
+                raise _refused(url, Text(f"PostgreSQL 与 MariaDB 上的档案需要 shuangyong-sql 插件"
+                                         f"（pip install -e plugins/shuangyong-sql；{missing}）",
+                                         f"dossiers on PostgreSQL or MariaDB need the shuangyong-sql plugin "
+                                         f"(pip install -e plugins/shuangyong-sql; {missing})")) from None
+            except ValueError:
+                raise _refused(url, _DOSSIERS_URLS) from None
+            store = cls(reach.connect, dialect=reach.dialect, audited=audited, dispose=reach.dispose, **options)
+            errors, reason = reach.errors, reach.reason
+        else:
+            raise _refused(url, _DOSSIERS_URLS)
+        try:
+            store.migrate()
+        except errors as error:
+            store.close()
+            raise _refused(url, Text(f"无法打开档案数据库：{reason(error)}",
+                                     f"cannot open the dossiers' database: {reason(error)}")) from None
+        return store
+
+    def close(self) -> None:
+        """Let the connections go (a server's pool); the store is not used after."""
+        if self._dispose is not None:
+            self._dispose()
 
     # -- the database ----------------------------------------------------------------------------
 
     @contextmanager
-    def _transaction(self, *, write: bool = False) -> Iterator[_Tx]:
-        """One transaction on a fresh connection: committed if the block ends normally, else rolled
-        back. A SQLite write takes the write lock first (BEGIN IMMEDIATE), so that what is read to
-        validate a write is what the write lands on; other databases rely on the primary keys."""
+    def _transaction(self, mode: Mode = "read") -> Iterator[_Tx]:
+        """One transaction on a fresh connection, begun as the dialect begins ``mode`` (a write
+        locks first, so that what it reads to validate is what it lands on; a read sees one
+        moment): committed if the block ends normally, else rolled back. Once committed, the
+        ``audited`` hook sees each change it made; a failure there is logged, the change stands."""
         connection = self._connect()
         try:
-            cursor = connection.cursor()
-            if isinstance(connection, sqlite3.Connection) and not connection.in_transaction:
-                cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            yield _Tx(cursor, connection, self._audit)
-            connection.commit()
-        except BaseException:
-            connection.rollback()
-            raise
+            tx = _Tx(connection.cursor(), connection, self._dialect, self._audit)
+            try:
+                for statement in self._dialect.begin[mode]:
+                    tx.execute(statement)
+                yield tx
+                connection.commit()
+            except BaseException:
+                connection.rollback()
+                raise
+            finally:
+                if mode == "migrate" and self._dialect.unlock is not None:
+                    tx.execute(self._dialect.unlock)
         finally:
             connection.close()
+        if self._audited is not None:
+            _audit_committed(self._audited, tx.changes)
 
     def migrate(self) -> None:
-        """Create the office's tables, or bring them up to :data:`LATEST`; running it again does nothing."""
-        with self._transaction(write=True) as cursor:
-            cursor.execute("CREATE TABLE IF NOT EXISTS office_schema (version INTEGER NOT NULL)")
+        """Create the office's tables, or bring them up to the dialect's latest migration, one
+        process at a time; at the latest already, it writes nothing and takes no lock."""
+        if self.schema_version() >= self._dialect.latest:
+            return
+        with self._transaction("migrate") as cursor:
+            cursor.execute(self._dialect.schema_table)
             cursor.execute("SELECT version FROM office_schema")
             rows = cursor.fetchall()
             current = rows[0][0] if rows else 0
-            for version, statements in MIGRATIONS:
+            for version, statements in self._dialect.migrations:
                 if version > current:
                     for statement in statements:
                         cursor.execute(statement)
             if not rows:
-                cursor.execute("INSERT INTO office_schema (version) VALUES (?)", (LATEST,))
-            elif current < LATEST:
-                cursor.execute("UPDATE office_schema SET version = ?", (LATEST,))
+                cursor.execute("INSERT INTO office_schema (version) VALUES (?)", (self._dialect.latest,))
+            elif current < self._dialect.latest:
+                cursor.execute("UPDATE office_schema SET version = ?", (self._dialect.latest,))
 
     def schema_version(self) -> int:
         """The migration the tables are at (0 before :meth:`migrate`)."""
         with self._transaction() as cursor:
-            cursor.execute("SELECT name FROM sqlite_master WHERE name = 'office_schema'")
+            cursor.execute(self._dialect.has_schema)
             if not cursor.fetchall():
                 return 0
             cursor.execute("SELECT version FROM office_schema")
@@ -339,11 +455,12 @@ class DossierStore:
         """Every dossier (of ``unit_id`` alone, if given: what a token kept to it lists), at its
         latest version, by unit id then year."""
         with self._transaction() as cursor:
+            # the condition only when there is a unit: PostgreSQL cannot type a NULL parameter in "? IS NULL"
+            only, parameters = ("AND d.unit_id = ? ", (unit_id,)) if unit_id is not None else ("", ())
             cursor.execute(
                 "SELECT d.unit, d.year, d.version, d.author, d.at FROM office_dossier_versions d "
                 "WHERE d.version = (SELECT MAX(o.version) FROM office_dossier_versions o "
-                "WHERE o.unit_id = d.unit_id AND o.year = d.year) AND (? IS NULL OR d.unit_id = ?) "
-                "ORDER BY d.unit_id, d.year", (unit_id, unit_id))
+                f"WHERE o.unit_id = d.unit_id AND o.year = d.year) {only}ORDER BY d.unit_id, d.year", parameters)
             return [self._head_row(row) for row in cursor.fetchall()]
 
     def head(self, unit_id: str, year: int) -> DossierHead:
@@ -429,7 +546,7 @@ class DossierStore:
             raise _relocated(error, f"unit.{named}" if named else "unit") from None
         head = dossier_to_dict(checked)
         unit_id, year = checked.unit.id, checked.year
-        with self._transaction(write=True) as cursor:
+        with self._transaction("write") as cursor:
             cursor.execute("SELECT 1 FROM office_dossier_versions WHERE unit_id = ? AND year = ?", (unit_id, year))
             if cursor.fetchall():
                 raise DossierError(Text(f"单位 {unit_id!r} 已有 {year} 年的档案",
@@ -442,7 +559,7 @@ class DossierStore:
     def update_unit(self, unit_id: str, year: int, unit: dict[str, Any], author: Author) -> DossierHead:
         """A new version of the dossier's unit (its head, name, region); its id cannot change."""
         by, at = self._author(author)
-        with self._transaction(write=True) as cursor:
+        with self._transaction("write") as cursor:
             head = self._head(cursor, unit_id, year)
             if unit.get("id") != unit_id:
                 raise DossierError(Text("单位编号不能修改（它与年份一起标识档案）",
@@ -469,7 +586,7 @@ class DossierStore:
     def retire(self, unit_id: str, year: int, record_id: str, author: Author, *, expect: int | None = None) -> Version:
         """Take a record out of the dossier: a new version marked retired; the record stays in its history."""
         by, at = self._author(author)
-        with self._transaction(write=True) as cursor:
+        with self._transaction("write") as cursor:
             self._head(cursor, unit_id, year)
             existing = self._current(cursor, unit_id, year).get(record_id)
             self._check_editable(existing, unit_id, year, record_id, expect)
@@ -504,7 +621,7 @@ class DossierStore:
         by, at = self._author(author)
         origin = self._origin(unit_id, year)
         record_id = record.get("id")
-        with self._transaction(write=True) as cursor:
+        with self._transaction("write") as cursor:
             head = self._head(cursor, unit_id, year)
             current = self._current(cursor, unit_id, year)
             existing = current.get(record_id) if isinstance(record_id, str) else None
@@ -546,7 +663,7 @@ class DossierStore:
         added: list[str] = []
         changed: list[str] = []
         unchanged: list[str] = []
-        with self._transaction(write=True) as cursor:
+        with self._transaction("write") as cursor:
             try:
                 head: DossierHead | None = self._head(cursor, unit_id, year)
             except NotFound:

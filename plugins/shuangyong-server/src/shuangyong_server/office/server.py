@@ -1,9 +1,9 @@
 """The office pages wired to a running server: one call for the app factory.
 
-The dossiers live in the server's database file beside its tokens (their own tables and schema
-version), every change goes to the server's audit log in the same transaction, a page's token is
-checked by the server's own ``authenticate``, and the report, the 公示 and the month view use the
-server's standards, policy, registry and ledger.
+The dossiers are the server's (:attr:`Service.dossiers`: by default in its database file beside
+its tokens, or where ``--dossiers`` says), every change goes to the server's audit log, a page's
+token is checked by the server's own ``authenticate``, and the report, the 公示 and the month view
+use the server's standards, policy, registry and ledger.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from shuangyong.errors import ShuangyongError
 from shuangyong_server.errors import StoreError
-from shuangyong_server.office.dossiers import DossierStore
 from shuangyong_server.office.pages import office_router
 from shuangyong_server.tokens import authenticate
 
@@ -26,7 +25,7 @@ def office_for(service: Service, **options: Any) -> APIRouter:
     """The office's router for ``service``: ``create_app(service=service, routers=[office_for(service)])``.
     ``options`` go to :func:`~shuangyong_server.office.pages.office_router` (``today``; ``secret``, by default
     the store's ``office-session`` secret, the same for every process on the file)."""
-    store = DossierStore.beside(service.store)
+    store = service.dossiers
 
     def who(token: str) -> tuple[str, str, str | None] | None:
         try:

@@ -23,7 +23,6 @@ from shuangyong import plugins
 from shuangyong.interchange import visit_from_json
 from shuangyong.ledger import requests_for
 from shuangyong_server.app import create_app
-from shuangyong_server.office.dossiers import DossierStore
 from shuangyong_server.office.server import office_for
 from shuangyong_server.service import Service
 from shuangyong_server.settings import ServerSettings
@@ -36,6 +35,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from shuangyong.engine import Engine
+    from shuangyong_server.office.dossiers import DossierStore
 
 #: the people of the sample server: role → name
 PEOPLE = {"office": "王芳", "auditor": "李审计", "admin": "张管理", "his": "HIS 接口"}
@@ -72,7 +72,7 @@ def sample_server(folder: Path, examples: Path, *, today: dt.date = TODAY) -> Sa
     posted_ledger(ledger_url, service.engine, examples / "visits.jsonl")
     setup = Actor("sample", "admin", "sample-setup")
     tokens = {role: add_token(service.store, name, role, setup)[1] for role, name in PEOPLE.items()}
-    store = DossierStore.beside(service.store)
+    store = service.dossiers
     store.import_text((examples / "dossier.yaml").read_text(encoding="utf-8"), "dossier.yaml", "示例导入")
     app = create_app(service=service, routers=[office_for(service, today=lambda: today)])
     return Sample(app, tokens, store, ledger_url)
