@@ -37,6 +37,22 @@ INTERNAL_ALLOWED = {
     # the export plugin lays out the core's own compliance report and ledger export, column for column
     ("shuangyong-export", "shuangyong.compliance.report"),
     ("shuangyong-export", "shuangyong.ledger.export"),
+    ("shuangyong-export", "shuangyong.ledger.category"),  # ... and the monthly report's categories
+    # the HTTP server is the command line over HTTP: the same options, exit handling and JSON
+    # contract, byte for byte (its tests compare the bytes), read and written by the same functions
+    ("shuangyong-server", "shuangyong.cli"),
+    ("shuangyong-server", "shuangyong.interchange"),
+    ("shuangyong-server", "shuangyong.documents"),
+    ("shuangyong-server", "shuangyong.limits"),
+    ("shuangyong-server", "shuangyong.policy"),
+    # ... and the office's pages edit a dossier as the loader reads it, show the core's report,
+    # 公示 and monthly ledger report, with the core's labels, dates and amounts
+    ("shuangyong-server", "shuangyong.compliance"),
+    ("shuangyong-server", "shuangyong.notice"),
+    ("shuangyong-server", "shuangyong.ledger"),
+    ("shuangyong-server", "shuangyong.dates"),
+    ("shuangyong-server", "shuangyong.money"),
+    ("shuangyong-server", "shuangyong.text"),
 }
 
 

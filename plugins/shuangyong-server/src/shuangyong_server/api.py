@@ -18,7 +18,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from shuangyong.text import Text
+from shuangyong import Text
 from shuangyong_server import idempotency
 from shuangyong_server.auth import ANY_ROLE, require_role, service_of
 from shuangyong_server.errors import JSON, RequestError

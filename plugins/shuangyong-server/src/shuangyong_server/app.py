@@ -17,8 +17,8 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
-from shuangyong.errors import ShuangyongError, field_path
-from shuangyong.text import Text
+from shuangyong import ShuangyongError, Text
+from shuangyong.plugins import field_path
 from shuangyong_server import api
 from shuangyong_server.auth import ANY_ROLE, require_role
 from shuangyong_server.errors import JSON, RequestError, StoreError, Unreadable, error_json, status_of

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from shuangyong.text import Text
+from shuangyong import Text
 from shuangyong_server.errors import RequestError
 from shuangyong_server.service import Service
 from shuangyong_server.tokens import ROLES, Caller, authenticate, unauthorized

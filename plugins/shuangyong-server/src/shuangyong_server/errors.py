@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from shuangyong.errors import InputError, LedgerError, ShuangyongError
+from shuangyong import InputError, LedgerError, ShuangyongError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from shuangyong.text import Text
+    from shuangyong import Text
 
 #: the media type of every JSON answer; UTF-8 always, Chinese written as it is
 JSON = "application/json; charset=utf-8"

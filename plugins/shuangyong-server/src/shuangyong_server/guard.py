@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from starlette.exceptions import HTTPException
 
-from shuangyong.text import Text
+from shuangyong import Text
 from shuangyong_server.errors import JSON, RequestError, error_json
 
 if TYPE_CHECKING:

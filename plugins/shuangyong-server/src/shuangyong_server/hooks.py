@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from shuangyong import hookimpl
+from shuangyong import InputError, Text, hookimpl
 from shuangyong.cli.base import (
     codes_option,
     exit_on_error,
@@ -26,8 +26,6 @@ from shuangyong.cli.base import (
     say,
     strict_option,
 )
-from shuangyong.errors import InputError
-from shuangyong.text import Text
 
 if TYPE_CHECKING:
     from shuangyong_server.store import ServerStore
@@ -52,8 +50,7 @@ class Size(click.ParamType):
         """The size in bytes; a bad one is a usage error naming the option."""
         if isinstance(value, int):
             return value
-        from shuangyong.errors import InputError  # light; here to keep this module's top short
-        from shuangyong_server.settings import parse_size
+        from shuangyong_server.settings import parse_size  # light; here to keep --help from importing it
 
         try:
             return parse_size(str(value))

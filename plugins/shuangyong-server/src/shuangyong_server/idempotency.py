@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from shuangyong.text import Text
+from shuangyong import Text
 from shuangyong_server.errors import RequestError
 from shuangyong_server.store import utc_now
 

@@ -22,23 +22,26 @@ from typing import IO, TYPE_CHECKING, Any
 
 import attrs
 
-from shuangyong import plugins
+from shuangyong import (
+    ChargeCodeMap,
+    Engine,
+    LedgerError,
+    ShuangyongError,
+    Text,
+    evaluate_compliance,
+    plugins,
+    report_to_dict,
+)
 from shuangyong.cli.base import FORMAT_NOUNS, for_each_record
 from shuangyong.compliance.dossier import DossierError, parse_dossier
-from shuangyong.compliance.report import evaluate as evaluate_compliance
-from shuangyong.compliance.report import report_to_dict
 from shuangyong.compliance.standards import STANDARDS, StandardsSet
 from shuangyong.documents import decode_utf8
-from shuangyong.engine import Engine
-from shuangyong.errors import LedgerError, ShuangyongError
-from shuangyong.exporters import ReportExporter
 from shuangyong.interchange.framing import Tally, read_records
 from shuangyong.interchange.output import explanation_json, layout_for, results_text
 from shuangyong.interchange.posting import deciding_and_posting, pseudonym_key
 from shuangyong.interchange.reports import policy_to_dict, verification, verification_to_dict
-from shuangyong.model.charge_codes import ChargeCodeMap
+from shuangyong.plugins import ReportExporter
 from shuangyong.policy import PolicySet, builtin_pack_names, load_reference
-from shuangyong.text import Text
 from shuangyong_server import idempotency
 from shuangyong_server.errors import JSON, JSON_LINES, RequestError, Unreadable, status_of
 from shuangyong_server.idempotency import Answer
@@ -48,12 +51,11 @@ from shuangyong_server.store import ServerStore
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
 
+    from shuangyong import Decision, Visit
     from shuangyong.compliance.records import Dossier
-    from shuangyong.engine import Decision
     from shuangyong.interchange.framing import Input
     from shuangyong.interchange.output import Layout
-    from shuangyong.ledger import Ledger, Posting
-    from shuangyong.model.visit import Visit
+    from shuangyong.plugins import Ledger, Posting
     from shuangyong.text import Lang
     from shuangyong_server.settings import ServerSettings
     from shuangyong_server.tokens import Caller

@@ -8,8 +8,7 @@ import re
 
 import attrs
 
-from shuangyong.errors import InputError
-from shuangyong.text import Text
+from shuangyong import InputError, Text
 
 #: the server's own database when neither ``--store`` nor $SHUANGYONG_SERVER_STORE names one
 DEFAULT_STORE = "sqlite:///shuangyong-server.sqlite3"

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from shuangyong.text import Text
+from shuangyong import Text
 from shuangyong_server.errors import StoreError
 
 if TYPE_CHECKING:

@@ -21,9 +21,8 @@ from typing import TYPE_CHECKING, Literal
 
 import attrs
 
-from shuangyong.errors import InputError
+from shuangyong import InputError, Text
 from shuangyong.limits import MAX_ID_LENGTH
-from shuangyong.text import Text
 from shuangyong_server.errors import RequestError
 from shuangyong_server.store import utc_now
 

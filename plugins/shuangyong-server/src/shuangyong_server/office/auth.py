@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from shuangyong.text import Text
+from shuangyong import Text
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
+from shuangyong import Text
 from shuangyong.compliance.dossier import (
     SCHEMA_VERSION,
     DossierError,
@@ -51,7 +52,6 @@ from shuangyong.compliance.dossier import (
     dossier_to_dict,
     parse_dossier,
 )
-from shuangyong.text import Text
 from shuangyong_server.errors import StoreError
 from shuangyong_server.office.dialects import SQLITE, Dialect, Mode
 from shuangyong_server.tokens import Actor

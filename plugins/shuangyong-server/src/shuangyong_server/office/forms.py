@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
+from shuangyong import Text
 from shuangyong.compliance.records import LOCATIONS, RECORD_CLASSES, RECORD_TYPES, UNIT_KINDS
-from shuangyong.text import Text
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from shuangyong.errors import ShuangyongError
+    from shuangyong import ShuangyongError
 
 Widget = Literal["text", "date", "number", "lines", "flag", "choice"]
 

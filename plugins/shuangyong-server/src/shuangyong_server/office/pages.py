@@ -32,18 +32,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from shuangyong import plugins
+from shuangyong import ShuangyongError, Text, plugins
 from shuangyong.compliance.dossier import DossierError, parse_dossier
 from shuangyong.compliance.records import RECORD_CLASSES
 from shuangyong.compliance.report import STATUS_LABELS, Status, evaluate, report_to_dict
 from shuangyong.dates import parse_date
-from shuangyong.errors import ShuangyongError
-from shuangyong.exporters import ReportExporter
 from shuangyong.ledger.report import month_report, parse_month
 from shuangyong.limits import MAX_YAML_BYTES
 from shuangyong.notice import STYLE as NOTICE_STYLE
 from shuangyong.notice import notice_for, notice_html
-from shuangyong.text import Text
+from shuangyong.plugins import ReportExporter
 from shuangyong_server.office import views
 from shuangyong_server.office.auth import (
     EDIT,
@@ -74,10 +72,8 @@ from shuangyong_server.tokens import Actor, unit_refused
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from shuangyong.compliance.standards import StandardsSet
-    from shuangyong.ledger import Ledger
-    from shuangyong.model.registry import Registry
-    from shuangyong.policy.layers import PolicySet
+    from shuangyong import PolicySet, Registry, StandardsSet
+    from shuangyong.plugins import Ledger
     from shuangyong.text import Lang
     from shuangyong_server.office.dossiers import DossierStore
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from shuangyong.errors import ShuangyongError
+from shuangyong import ShuangyongError
 from shuangyong_server.errors import StoreError
 from shuangyong_server.office.pages import office_router
 from shuangyong_server.tokens import authenticate

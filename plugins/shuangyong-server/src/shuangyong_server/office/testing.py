@@ -19,9 +19,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from shuangyong import plugins
-from shuangyong.interchange import visit_from_json
-from shuangyong.ledger import requests_for
+from shuangyong import plugins, requests_for, visit_from_json
 from shuangyong_server.app import create_app
 from shuangyong_server.office.server import office_for
 from shuangyong_server.service import Service
@@ -34,7 +32,7 @@ if TYPE_CHECKING:
 
     from fastapi import FastAPI
 
-    from shuangyong.engine import Engine
+    from shuangyong import Engine
     from shuangyong_server.office.dossiers import DossierStore
 
 #: the people of the sample server: role → name

@@ -10,19 +10,18 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from shuangyong import Text
 from shuangyong.compliance.records import LOCATIONS, RECORD_TYPES
 from shuangyong.ledger.category import CATEGORY_LABELS
 from shuangyong.ledger.report import GROUPINGS
 from shuangyong.money import format_amount, from_fen
-from shuangyong.text import Text
 from shuangyong_server.office.forms import FIELD_LABELS
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from shuangyong import PolicySet, Registry
     from shuangyong.ledger.report import MonthReport, Tally
-    from shuangyong.model.registry import Registry
-    from shuangyong.policy.layers import PolicySet
     from shuangyong.text import Lang
 
 #: China keeps one clock, UTC+8, with no summer time: versions are stored in UTC and shown in it
