@@ -46,7 +46,7 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -57,6 +57,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import synthetic  # noqa: E402
+from run import best_times  # noqa: E402
 
 from shuangyong import plugins, requests_for, visit_from_dict  # noqa: E402
 from shuangyong.engine import Engine  # noqa: E402
@@ -331,16 +332,6 @@ def idle_latency(server: Server, count: int = 20) -> tuple[float, float]:
         fresh.append(time.perf_counter() - start)
     connection.close()
     return statistics.median(kept) * 1e3, statistics.median(fresh) * 1e3
-
-
-def best_times(repeats: int, work: Callable[[], object]) -> tuple[float, float]:
-    """The best wall-clock and the best CPU time of REPEATS runs (as run.py)."""
-    wall = cpu = float("inf")
-    for _ in range(repeats):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        work()
-        wall, cpu = min(wall, time.perf_counter() - start), min(cpu, time.process_time() - start_cpu)
-    return wall, cpu
 
 
 def in_process(engine: Engine, workload: Workload, workdir: Path, posts: int) -> dict[str, float]:
