@@ -65,30 +65,54 @@ DEFAULT_STANDARDS = ("seed-standards",)
 _DOSSIER = Text("档案", "dossier")
 
 
+class _ThreadLedger:
+    """A worker thread's ledger, kept in that thread's local storage. When the thread ends, CPython
+    releases its local storage in the thread itself, and this holder closes the ledger there: a
+    SQLite connection may only be closed by the thread that opened it, and, left open, one is only
+    freed by a full garbage collection (its statement cache refers back to it)."""
+
+    __slots__ = ("ledger",)
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    def __del__(self) -> None:
+        try:
+            self.ledger.close()
+        except Exception:  # released from another thread (the pool itself dropped): it goes with the process
+            pass
+
+
 class LedgerPool:
     """One open ledger per worker thread: a SQLite connection may only be used by the thread that
-    opened it, and opening one per request would cost a migration check each time."""
+    opened it, and opening one per request would cost a migration check each time.
+
+    Worker threads come and go (anyio stops one idle for 10 s and starts another for the next
+    burst): a thread's ledger is closed as the thread ends (:class:`_ThreadLedger`), and the pool
+    forgets it when another thread opens one. Otherwise the server held a connection, a file
+    descriptor and its page cache for every worker thread it ever had (found by the fuzzer)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self._local = threading.local()
-        self._opened: list[Ledger] = []
+        self._opened: dict[threading.Thread, Ledger] = {}
         self._lock = threading.Lock()
         plugins.open_ledger(url, create=True).close()  # a bad URL stops the server at start-up, not at a posting
 
     def get(self) -> Ledger:
         """This thread's ledger, opened on first use."""
-        ledger: Ledger | None = getattr(self._local, "ledger", None)
-        if ledger is None:
-            ledger = self._local.ledger = plugins.open_ledger(self.url, create=True)
+        held: _ThreadLedger | None = getattr(self._local, "held", None)
+        if held is None:
+            held = self._local.held = _ThreadLedger(plugins.open_ledger(self.url, create=True))
             with self._lock:
-                self._opened.append(ledger)
-        return ledger
+                self._opened = {thread: kept for thread, kept in self._opened.items() if thread.is_alive()}
+                self._opened[threading.current_thread()] = held.ledger
+        return held.ledger
 
     def close(self) -> None:
         """Close what can be closed from here; a connection another thread holds goes with the process."""
         with self._lock:
-            opened, self._opened = self._opened, []
+            opened, self._opened = list(self._opened.values()), {}
         for ledger in opened:
             try:
                 ledger.close()
