@@ -35,6 +35,9 @@ class Seed:
     data: bytes
     fmt: str
     hostile: bool = False
+    #: the corpus folder it came from (``visits``, ``dossiers``…): a target fed from two kinds
+    #: sends each input where its kind belongs (the server: visits to /v1/evaluate, dossiers to the report)
+    kind: str = ""
 
 
 class Raw(str):

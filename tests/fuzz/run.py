@@ -65,10 +65,10 @@ def seeds(kinds: tuple[str, ...]) -> tuple[Seed, ...]:
     found = []
     for kind in kinds:
         for name in FIXTURES.get(kind, ()):
-            found.append(Seed(name, (REPO / name).read_bytes(), FORMATS[Path(name).suffix]))
+            found.append(Seed(name, (REPO / name).read_bytes(), FORMATS[Path(name).suffix], kind=kind))
         for path in sorted((CORPUS / kind).iterdir()):
             found.append(Seed(str(path.relative_to(REPO)), path.read_bytes(), FORMATS.get(path.suffix, "bytes"),
-                              hostile=not path.name.startswith("seed-")))
+                              hostile=not path.name.startswith("seed-"), kind=kind))
     return tuple(found)
 
 
@@ -111,6 +111,7 @@ def run_job(ws: Workspace, job: Job, before: Callable[[Target, bytes], None],
     def one(seed: Seed, data: bytes, choice: int) -> None:
         data = data[:target.max_bytes]
         before(target, data)
+        ws.kind = seed.kind
         started = time.monotonic()
         try:
             problems = target.run(ws, data, choice, seed.fmt)
