@@ -29,7 +29,7 @@ def test_the_ledger_of_a_finished_worker_thread_is_let_go(tmp_path: Path) -> Non
     worker threads come and go (anyio stops one idle for 10 s, and starts another for the next
     burst) held one more SQLite connection, a file descriptor and its page cache, for each thread
     it ever had. The fuzzer's worker, whose every request had a new thread, ran out of memory after
-    some 11,000 requests (a MemoryError starting a thread, then requests that never answered)."""
+    some 11,000 postings (a MemoryError starting a thread, then requests that never answered)."""
     path = tmp_path / "ledger.db"
     pool = LedgerPool(f"sqlite:///{path}")
     for _ in range(30):
