@@ -186,17 +186,23 @@ FORMAT_NOUNS = {"decisions": Text("输出格式", "output format"), "ledger": Te
                 "ledger_report": Text("台帐月报格式", "monthly ledger report format")}
 
 
-def exporter_for(subject: str, fmt: str, *, own: tuple[str, ...] = ()) -> Any:
-    """The exporter named ``fmt`` for ``subject``; an unknown name exits 2 before any work,
-    listing ``own`` (formats the command writes itself) and every exporter of the subject."""
-    with exit_on_error():
-        exporters = plugins.exporters(subject)
+def exporter_named(subject: str, fmt: str, *, own: tuple[str, ...] = (), field: str = "--format") -> Any:
+    """The exporter named ``fmt`` for ``subject``; an unknown name is an ``InputError`` naming
+    ``field`` and listing ``own`` (formats the caller writes itself) and every exporter of the
+    subject: the words the command line exits with and the HTTP server answers 422 with."""
+    exporters = plugins.exporters(subject)
     if fmt not in exporters:
         known = ", ".join([*own, *sorted(exporters)])
         noun = FORMAT_NOUNS[subject]
-        fail(InputError(Text(f"没有名为 {fmt!r} 的{noun.zh}（可用：{known}）",
-                             f"no {noun.en} named {fmt!r} (available: {known})"), field="--format", value=fmt))
+        raise InputError(Text(f"没有名为 {fmt!r} 的{noun.zh}（可用：{known}）",
+                              f"no {noun.en} named {fmt!r} (available: {known})"), field=field, value=fmt)
     return exporters[fmt]
+
+
+def exporter_for(subject: str, fmt: str, *, own: tuple[str, ...] = ()) -> Any:
+    """:func:`exporter_named`, or exit 2 before any work."""
+    with exit_on_error():
+        return exporter_named(subject, fmt, own=own)
 
 
 @contextmanager

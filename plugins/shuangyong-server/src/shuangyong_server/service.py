@@ -32,7 +32,7 @@ from shuangyong import (
     plugins,
     report_to_dict,
 )
-from shuangyong.cli.base import FORMAT_NOUNS, for_each_record
+from shuangyong.cli.base import exporter_named, for_each_record
 from shuangyong.compliance.dossier import DossierError, parse_dossier
 from shuangyong.compliance.standards import STANDARDS, StandardsSet
 from shuangyong.documents import decode_utf8
@@ -270,7 +270,7 @@ class Service:
     def export(self, fmt: str) -> tuple[str, IO[bytes]]:
         """The ledger as ``ledger export --format FMT`` writes it: its media type, and the bytes in
         a temporary file (in memory up to 8 MiB), read from the start."""
-        exporter = exporter_named("ledger", fmt)
+        exporter = exporter_named("ledger", fmt, field="format")
         out = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # handed to the response, which closes it
         exporter.write("ledger", self.require_ledger().get().postings(), out)
         out.seek(0)
@@ -325,7 +325,7 @@ class Service:
         """``compliance report`` of a dossier sent as YAML or JSON (UTF-8): the report in FMT (json,
         md, html, or a plugin's), the built-in formats in LANG. A bad dossier is 422, naming the
         record and field as the command line does."""
-        exporter = exporter_named("compliance", fmt)
+        exporter = exporter_named("compliance", fmt, field="format")
         chosen = self.standards(standards)
         return self._report(parse_dossier(decode_utf8(dossier, "<request>", _DOSSIER, DossierError), "<request>"),
                             chosen, as_of, exporter, lang)
@@ -334,7 +334,7 @@ class Service:
                           as_of: dt.date | None = None, fmt: str = "json", lang: Lang = "zh") -> Answer:
         """:meth:`compliance` of the dossier the office pages keep for ``unit_id`` and ``year``, as it
         stands now (its current records; retired ones left out); 404 if there is none."""
-        exporter = exporter_named("compliance", fmt)
+        exporter = exporter_named("compliance", fmt, field="format")
         chosen = self.standards(standards)
         try:
             records = self.dossiers.dossier(unit_id, year)
@@ -368,18 +368,6 @@ class Service:
             raise RequestError(Text(f"未就绪：{error.message.zh}", f"not ready: {error.message.en}"), status=503,
                                record=error.record, field=error.field) from None
         return state
-
-
-def exporter_named(subject: str, fmt: str) -> Any:
-    """The exporter of ``subject`` named ``fmt``; else 422 naming the ones there are (the command
-    line's ``exporter_for``, as an HTTP answer, in the same words)."""
-    exporters = plugins.exporters(subject)
-    if fmt not in exporters:
-        known, noun = ", ".join(sorted(exporters)), FORMAT_NOUNS[subject]
-        raise RequestError(Text(f"没有名为 {fmt!r} 的{noun.zh}（可用：{known}）",
-                                f"no {noun.en} named {fmt!r} (available: {known})"),
-                           status=422, field="format", value=fmt)
-    return exporters[fmt]
 
 
 def media_type(suffix: str) -> str:
