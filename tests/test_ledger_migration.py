@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from shuangyong.ledger import PostingRequest, verify
+from shuangyong.ledger import Posting, PostingRequest, verify
 from shuangyong.ledger.report import month_report
 from shuangyong.ledger.sqlite import MIGRATIONS
 from shuangyong.plugins import open_ledger
@@ -203,23 +203,28 @@ def test_cli_on_a_migrated_ledger(old_url: str) -> None:
     assert [(1, "hospital"), (2, "hospital"), (3, "hospital")] == [(row["seq"], row["payer"]) for row in exported]
 
 
-def test_old_code_writing_after_the_migration_still_verifies(tmp_path: Path) -> None:
-    """A process still running the old code inserts rows without a payer: the column's default
-    makes them the hospital's, which is how their hash (without a payer) reads."""
-    path = _old_file(tmp_path, 2)
-    open_ledger(f"sqlite:///{path}").close()  # migrated by today's code
-    assert [version for version, _ in MIGRATIONS] == _versions(f"sqlite:///{path}")
-    old = {**json.loads(ROW_2), "seq": 4, "line_id": "9", "prev_hash": HEAD}
+def _written_by_old_code(path: Path, old: dict[str, Any]) -> list[Posting]:
+    """Insert ``old`` into the migrated SQLite ledger at ``path`` as the code of its schema did
+    (only the columns it knew, the hash of those), then read every row back with today's code."""
     hash_ = hashlib.sha256(json.dumps(old, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode())
     connection = sqlite3.connect(path)
-    try:  # the old code's INSERT: every column but payer
+    try:
         with connection:
             connection.execute(f"INSERT INTO postings ({', '.join(old)}, year, hash) "
                                f"VALUES ({', '.join('?' * len(old))}, 2026, ?)", [*old.values(), hash_.hexdigest()])
     finally:
         connection.close()
     with open_ledger(f"sqlite:///{path}", create=False) as ledger:
-        rows = list(ledger.postings())
+        return list(ledger.postings())
+
+
+def test_old_code_writing_after_the_migration_still_verifies(tmp_path: Path) -> None:
+    """A process still running the old code inserts rows without a payer: the column's default
+    makes them the hospital's, which is how their hash (without a payer) reads."""
+    path = _old_file(tmp_path, 2)
+    open_ledger(f"sqlite:///{path}").close()  # migrated by today's code
+    assert [version for version, _ in MIGRATIONS] == _versions(f"sqlite:///{path}")
+    rows = _written_by_old_code(path, {**json.loads(ROW_2), "seq": 4, "line_id": "9", "prev_hash": HEAD})
     assert ("hospital", True) == (rows[-1].payer, verify(rows, expect=(3, HEAD)).ok)
 
 
@@ -280,15 +285,6 @@ def test_schema_3_code_writing_after_the_migration_still_verifies(tmp_path: Path
     default leaves them not recorded, which is how their hash (without a category) reads."""
     path = _old_file(tmp_path, 3)
     open_ledger(f"sqlite:///{path}").close()  # migrated by today's code
-    old = {**json.loads(ROW_4), "seq": 5, "line_id": "9", "rule_id": "r9", "prev_hash": HASH_4}
-    hash_ = hashlib.sha256(json.dumps(old, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode())
-    connection = sqlite3.connect(path)
-    try:  # the code's INSERT before categories: every column but category
-        with connection:
-            connection.execute(f"INSERT INTO postings ({', '.join(old)}, year, hash) "
-                               f"VALUES ({', '.join('?' * len(old))}, 2026, ?)", [*old.values(), hash_.hexdigest()])
-    finally:
-        connection.close()
-    with open_ledger(f"sqlite:///{path}", create=False) as ledger:
-        rows = list(ledger.postings())
+    rows = _written_by_old_code(
+        path, {**json.loads(ROW_4), "seq": 5, "line_id": "9", "rule_id": "r9", "prev_hash": HASH_4})
     assert ((SUBSIDY, ""), True) == ((rows[-1].payer, rows[-1].category), verify(rows, expect=(4, HASH_4)).ok)
